@@ -1,0 +1,7 @@
+export { runCli, defineCli, CliError } from './main.js';
+export type { CliCommand, CliContext } from './main.js';
+export { parseArgv, many, one, UsageError } from './parse.js';
+export type { Parsed, ParsedFlags } from './parse.js';
+export { createTrace, noTrace } from './trace.js';
+export type { Trace } from './trace.js';
+export { readInput, stdinHasInput } from './stdin.js';

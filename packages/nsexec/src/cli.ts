@@ -1,0 +1,97 @@
+// nsexec [-p] [-n] [-u HOST] [-i] [-C] [--root DIR] [--netns NAME] [-v] [--] CMD [ARG...]
+// nsexec --config FILE|-
+import { existsSync } from 'node:fs';
+import { CliError, createTrace, defineCli, one, readInput, type CliContext, type Trace } from '@diyc/cli';
+import { parseRecord, RecordError, type ContainerRecord } from '@diyc/record';
+import { exitCodeOf } from '@diyc/syscalls';
+import { OptionsError, recordFromOptions } from './options.js';
+import { planFromRecord } from './plan.js';
+import { releaseChild, startRecord, StartError, superviseChild } from './run.js';
+
+/** Exit code for nsexec's own failures, before the command ran (as docker and podman use). */
+export const EXIT_RUNTIME_ERROR = 125;
+
+export const nsexecCommand = defineCli({
+  meta: {
+    name: 'nsexec',
+    version: '0.1.0',
+    description: 'Run a command in new Linux namespaces (always a new mount namespace with a fresh /proc). Exit status is the command\'s; 128+N when signal N ended it; 125 when nsexec itself failed; 126 not executable; 127 not found.',
+  },
+  stopAtOperand: true,
+  args: {
+    pid: { type: 'boolean', alias: 'p', description: 'new PID namespace: the command is PID 1' },
+    net: { type: 'boolean', alias: 'n', description: 'new network namespace: only a loopback interface, down' },
+    uts: { type: 'string', alias: 'u', valueHint: 'HOSTNAME', description: 'new UTS namespace with this hostname' },
+    ipc: { type: 'boolean', alias: 'i', description: 'new IPC namespace' },
+    cgroupns: { type: 'boolean', alias: 'C', description: 'new cgroup namespace' },
+    root: { type: 'string', valueHint: 'DIR', description: 'pivot_root into DIR, with a fresh /proc, a minimal /dev and a read-only /sys' },
+    netns: { type: 'string', valueHint: 'NAME|PATH', description: 'join this network namespace (/run/netns/NAME) instead of making one' },
+    config: { type: 'string', valueHint: 'FILE|-', description: 'run a container record (an OCI config.json subset); - reads stdin' },
+    verbose: { type: 'boolean', alias: 'v', description: 'trace each step on stderr' },
+    command: { type: 'positional', description: 'the command and its arguments', required: false },
+  },
+  main: runNsexec,
+});
+
+async function loadRecord(ctx: CliContext): Promise<ContainerRecord> {
+  const { flags, operands } = ctx;
+  const config = one(flags.config);
+  if (config !== undefined) {
+    if (operands.length > 0) throw new CliError('--config takes the command from the record: give no CMD', { exitCode: 2 });
+    if (config !== '-' && !existsSync(config)) throw new CliError(`${config}: no such file`, { exitCode: EXIT_RUNTIME_ERROR });
+    return parseRecord(await readInput(config));
+  }
+  if (operands.length === 0) throw new CliError('missing CMD: nsexec [-p] [-n] [-u HOSTNAME] [--] CMD [ARG...] (see nsexec --help)', { exitCode: 2 });
+  const root = one(flags.root);
+  if (root !== undefined && !existsSync(root)) throw new CliError(`--root ${root}: no such directory`, { exitCode: EXIT_RUNTIME_ERROR });
+  return recordFromOptions(operands, {
+    pid: flags.pid === true,
+    net: flags.net === true,
+    uts: one(flags.uts),
+    ipc: flags.ipc === true,
+    cgroupns: flags.cgroupns === true,
+    root,
+    netns: one(flags.netns),
+  });
+}
+
+export async function runNsexec(ctx: CliContext): Promise<number> {
+  const trace = createTrace(ctx.flags.verbose === true);
+  let record: ContainerRecord;
+  try {
+    record = await loadRecord(ctx);
+  } catch (err) {
+    if (err instanceof RecordError || err instanceof OptionsError) throw new CliError(err.message, { exitCode: err instanceof OptionsError ? 2 : EXIT_RUNTIME_ERROR });
+    throw err;
+  }
+  if (process.getuid?.() !== 0) {
+    throw new CliError('nsexec needs root to create namespaces: run it with sudo', { exitCode: EXIT_RUNTIME_ERROR });
+  }
+  const foreground = process.stdin.isTTY === true;
+  traceRecord(record, trace);
+  try {
+    const child = startRecord(record, { foreground, hold: true });
+    trace(`cloned child ${child.pid}`);
+    releaseChild(child, record.process.args[0] ?? '');
+    trace(`exec ${record.process.args.join(' ')}`);
+    const status = await superviseChild(child, { foreground });
+    trace(status.signal !== null ? `child killed by signal ${status.signal}` : `child exited with ${status.code}`);
+    return exitCodeOf(status);
+  } catch (err) {
+    if (err instanceof StartError) throw new CliError(err.message, { exitCode: err.exitCode, cause: err });
+    if (err instanceof RecordError) throw new CliError(err.message, { exitCode: EXIT_RUNTIME_ERROR });
+    throw err;
+  }
+}
+
+function traceRecord(record: ContainerRecord, trace: Trace): void {
+  const plan = planFromRecord(record);
+  trace(`namespaces: new ${plan.create?.join(', ') || 'none'}${plan.join?.length ? `; join ${plan.join.map((j) => `${j.type} ${j.path}`).join(', ')}` : ''}`);
+  for (const file of plan.cgroupProcs ?? []) trace(`enter cgroup ${file}`, 'CONTAINER');
+  if (plan.hostname) trace(`sethostname ${plan.hostname}`, 'CONTAINER');
+  if (plan.create?.includes('mount')) trace('make / private', 'CONTAINER');
+  for (const m of plan.mounts ?? []) {
+    if (m.op === 'mount') trace(`mount ${m.fstype ?? m.source ?? ''} on ${m.target}`, 'CONTAINER');
+  }
+  if (plan.root) trace(`pivot_root ${plan.root}`, 'CONTAINER');
+}

@@ -1,0 +1,28 @@
+// Where diyc keeps its state (DESIGN.md: "State").
+import { join } from 'node:path';
+
+/** The state root: $DIYC_ROOT, or /var/lib/diyc. */
+export function stateRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return env.DIYC_ROOT && env.DIYC_ROOT.length > 0 ? env.DIYC_ROOT : '/var/lib/diyc';
+}
+
+export function imagesDir(root = stateRoot()): string {
+  return join(root, 'images');
+}
+
+export function layersDir(root = stateRoot()): string {
+  return join(root, 'layers');
+}
+
+export function containersDir(root = stateRoot()): string {
+  return join(root, 'containers');
+}
+
+export function containerDir(name: string, root = stateRoot()): string {
+  return join(containersDir(root), name);
+}
+
+/** Runtime facts (leases, locks): under the state root, so one DIYC_ROOT is one world. */
+export function runDir(root = stateRoot()): string {
+  return join(root, 'run');
+}

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { hostnameProblem, nameProblem, parseRecord, RecordError } from '../src/index.js';
+
+describe('parseRecord', () => {
+  it('reads empty input as an empty record, so a stage can start a pipeline', () => {
+    expect(parseRecord('').process.args).toEqual([]);
+  });
+
+  it('keeps fields it does not know', () => {
+    const r = parseRecord('{"process":{"args":["sh"],"env":[],"cwd":"/"},"other":1}') as unknown as Record<string, unknown>;
+    expect(r.other).toBe(1);
+  });
+
+  it('refuses broken records with a message that names the field', () => {
+    expect(() => parseRecord('{')).toThrow(RecordError);
+    expect(() => parseRecord('[]')).toThrow('must be a JSON object');
+    expect(() => parseRecord('{"process":{"args":"sh"}}')).toThrow('process.args');
+    expect(() => parseRecord('{"linux":{"namespaces":[{"type":"user"}]}}')).toThrow('unknown namespace type "user"');
+    expect(() => parseRecord('{"mounts":[{"destination":"proc"}]}')).toThrow('absolute destination');
+  });
+});
+
+describe('names', () => {
+  it('accepts hostnames of RFC 1123 labels up to 64 bytes', () => {
+    expect(hostnameProblem('box')).toBeNull();
+    expect(hostnameProblem('a-b.c9')).toBeNull();
+    expect(hostnameProblem('a'.repeat(64))).toBeNull();
+    expect(hostnameProblem('a'.repeat(65))).toMatch(/at most 64 bytes/);
+    expect(hostnameProblem('-a')).toMatch(/not a valid hostname/);
+    expect(hostnameProblem('a..b')).toMatch(/not a valid hostname/);
+    expect(hostnameProblem('')).toMatch(/empty/);
+  });
+
+  it('refuses container names that could escape a directory or overflow an interface name', () => {
+    expect(nameProblem('web-1')).toBeNull();
+    expect(nameProblem('..')).not.toBeNull();
+    expect(nameProblem('a/b')).not.toBeNull();
+    expect(nameProblem('a'.repeat(33))).toMatch(/longer than 32/);
+  });
+});

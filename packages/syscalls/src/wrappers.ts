@@ -1,0 +1,76 @@
+// One-to-one wrappers of system calls, each throwing a SyscallError like node:fs does.
+import { native } from './binding.js';
+import { CLONE_NEW, type Namespace } from './constants.js';
+
+/** mount(2). `source`, `fstype`, `data` may be null. https://man7.org/linux/man-pages/man2/mount.2.html */
+export function mount(source: string | null, target: string, fstype: string | null, flags = 0, data: string | null = null): void {
+  native.mount(source, target, fstype, flags, data);
+}
+
+/** umount2(2). https://man7.org/linux/man-pages/man2/umount2.2.html */
+export function umount2(target: string, flags = 0): void {
+  native.umount2(target, flags);
+}
+
+/**
+ * setns(2) for the calling thread, by namespace file path. Node is multithreaded, so
+ * only network, UTS and IPC namespaces can be joined this way; the others are joined
+ * by a spawned child (see spawn's `join`). https://man7.org/linux/man-pages/man2/setns.2.html
+ */
+export function setns(path: string, type: Namespace): void {
+  native.setns(path, CLONE_NEW[type]);
+}
+
+/** pivot_root(2). https://man7.org/linux/man-pages/man2/pivot_root.2.html */
+export function pivotRoot(newRoot: string, putOld: string): void {
+  native.pivotRoot(newRoot, putOld);
+}
+
+/** sethostname(2): in the caller's UTS namespace. https://man7.org/linux/man-pages/man2/sethostname.2.html */
+export function sethostname(name: string): void {
+  native.sethostname(name);
+}
+
+/** setdomainname(2). https://man7.org/linux/man-pages/man2/setdomainname.2.html */
+export function setdomainname(name: string): void {
+  native.setdomainname(name);
+}
+
+/** mknod(2) of a character or block device, or a FIFO. https://man7.org/linux/man-pages/man2/mknod.2.html */
+export function mknod(path: string, type: 'char' | 'block' | 'fifo', mode: number, major = 0, minor = 0): void {
+  const ifmt = { char: 0o020000, block: 0o060000, fifo: 0o010000 }[type];
+  native.mknod(path, ifmt | (mode & 0o7777), major, minor);
+}
+
+/** lsetxattr(2): set an extended attribute, not following a final symlink. https://man7.org/linux/man-pages/man2/setxattr.2.html */
+export function lsetxattr(path: string, name: string, value: Buffer): void {
+  native.lsetxattr(path, name, value);
+}
+
+/** lgetxattr(2): the value, or null when the attribute is not set. https://man7.org/linux/man-pages/man2/getxattr.2.html */
+export function lgetxattr(path: string, name: string): Buffer | null {
+  return native.lgetxattr(path, name);
+}
+
+/** llistxattr(2): the names of a file's extended attributes. https://man7.org/linux/man-pages/man2/listxattr.2.html */
+export function llistxattr(path: string): string[] {
+  return native.llistxattr(path);
+}
+
+/** statfs(2) f_type: which filesystem `path` is on (OVERLAYFS_SUPER_MAGIC, ...). https://man7.org/linux/man-pages/man2/statfs.2.html */
+export function statfsType(path: string): number {
+  return native.statfsType(path);
+}
+
+/**
+ * tcsetpgrp(3) with SIGTTOU blocked, so that a process in the background can take
+ * the terminal back once its foreground child is gone. https://man7.org/linux/man-pages/man3/tcsetpgrp.3.html
+ */
+export function tcsetpgrp(fd: number, pgrp: number): void {
+  native.tcsetpgrp(fd, pgrp);
+}
+
+/** getpgrp(2): the caller's process group. */
+export function getpgrp(): number {
+  return native.getpgrp();
+}

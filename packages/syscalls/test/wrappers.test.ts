@@ -1,0 +1,48 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { lgetxattr, llistxattr, lsetxattr, mknod, mount, statfsType, umount2 } from '../src/index.js';
+import { isRoot } from './helpers.js';
+
+const TMPFS_MAGIC = 0x01021994;
+
+describe('system call wrappers', () => {
+  it('throws errors shaped like node:fs errors', () => {
+    expect(() => umount2('/nonexistent/diyc')).toThrow(expect.objectContaining({
+      code: 'ENOENT', errno: -2, syscall: 'umount2', path: '/nonexistent/diyc',
+      message: "ENOENT: no such file or directory, umount2 '/nonexistent/diyc'",
+    }));
+  });
+
+  it.skipIf(!isRoot)('mounts and unmounts a tmpfs (root)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'diyc-wrap-'));
+    try {
+      mount('tmpfs', dir, 'tmpfs', 0, 'size=1m');
+      try {
+        expect(statfsType(dir)).toBe(TMPFS_MAGIC);
+        expect(readFileSync('/proc/self/mountinfo', 'utf8')).toContain(` ${dir} `);
+      } finally {
+        umount2(dir);
+      }
+      expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(` ${dir} `);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!isRoot)('makes device nodes and reads back extended attributes (root)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'diyc-wrap-'));
+    try {
+      mknod(join(dir, 'whiteout'), 'char', 0o000, 0, 0);
+      const file = join(dir, 'f');
+      writeFileSync(file, '');
+      lsetxattr(file, 'trusted.diyc.test', Buffer.from('y'));
+      expect(lgetxattr(file, 'trusted.diyc.test')?.toString()).toBe('y');
+      expect(llistxattr(file)).toContain('trusted.diyc.test');
+      expect(lgetxattr(file, 'trusted.diyc.absent')).toBeNull();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

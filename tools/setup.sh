@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what diyc needs on a Debian or Ubuntu machine, as root: the kernel tools it
+# drives (ip, iptables), busybox for the default image, a compiler for the native
+# addon, pnpm, the workspace's packages, and the build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
+
+packages=(iproute2 iptables busybox-static tmux util-linux procps g++ make python3 ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# pnpm from the npm registry (corepack's signature check does not pass everywhere).
+if ! command -v pnpm >/dev/null 2>&1; then
+  echo "setup: installing pnpm"
+  npm install -g pnpm@10 >/dev/null
+fi
+
+pnpm install --frozen-lockfile
+pnpm run build
