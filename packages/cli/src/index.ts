@@ -5,3 +5,5 @@ export type { Parsed, ParsedFlags } from './parse.js';
 export { createTrace, noTrace } from './trace.js';
 export type { Trace } from './trace.js';
 export { readInput, stdinHasInput } from './stdin.js';
+export { createProgress, formatBytes } from './progress.js';
+export type { Progress } from './progress.js';

@@ -18,34 +18,35 @@ export interface CliContext {
   operands: string[];
 }
 
-export interface CliCommand<T extends ArgsDef = ArgsDef> extends CommandDef<T> {
+export interface CliCommand extends Omit<CommandDef<ArgsDef>, 'args' | 'subCommands' | 'run'> {
+  args?: ArgsDef;
   /** Options end at the first operand: the rest is a command to run. */
   stopAtOperand?: boolean;
   /** Runs the command; a number returned is the exit code. */
   main?: (ctx: CliContext) => Promise<number | void> | number | void;
-  subCommands?: Record<string, CliCommand<ArgsDef>>;
+  subCommands?: Record<string, CliCommand>;
 }
 
-export function defineCli<const T extends ArgsDef>(cmd: CliCommand<T>): CliCommand<T> {
+export function defineCli(cmd: CliCommand): CliCommand {
   return cmd;
 }
 
-function progName(cmd: CliCommand<ArgsDef>, parents: string[]): string {
+function progName(cmd: CliCommand, parents: string[]): string {
   const meta = cmd.meta && typeof cmd.meta === 'object' && !('then' in cmd.meta) ? cmd.meta : undefined;
   return [...parents, meta?.name ?? 'diyc'].join(' ');
 }
 
 /** The one-line synopsis: NAME [OPTIONS] OPERAND..., or NAME COMMAND for a command with subcommands. */
-function usageLine(cmd: CliCommand<ArgsDef>, name: string): string {
+function usageLine(cmd: CliCommand, name: string): string {
   if (cmd.subCommands) return `${name} <${Object.keys(cmd.subCommands).join('|')}> ...`;
-  const args = (typeof cmd.args === 'object' && cmd.args !== null && !('then' in cmd.args) ? cmd.args : {}) as ArgsDef;
+  const args: ArgsDef = cmd.args ?? {};
   const operands = Object.entries(args)
     .filter(([, def]) => def.type === 'positional')
     .map(([key, def]) => (def.required === false ? `[${key.toUpperCase()}...]` : key.toUpperCase()));
   return [name, '[OPTIONS]', ...operands].join(' ');
 }
 
-async function usage(cmd: CliCommand<ArgsDef>, parent?: CliCommand<ArgsDef>): Promise<string> {
+async function usage(cmd: CliCommand, parent?: CliCommand): Promise<string> {
   return renderUsage(cmd as CommandDef<ArgsDef>, parent as CommandDef<ArgsDef> | undefined);
 }
 
@@ -53,14 +54,14 @@ async function usage(cmd: CliCommand<ArgsDef>, parent?: CliCommand<ArgsDef>): Pr
  * Runs `cmd` on `argv` and exits: 0 on success (or the number main() returned),
  * 2 on a usage error (usage on stderr), the CliError's exitCode, or 1.
  */
-export async function runCli<T extends ArgsDef>(cmd: CliCommand<T>, argv: readonly string[] = process.argv.slice(2)): Promise<never> {
-  const code = await runCliCode(cmd as unknown as CliCommand<ArgsDef>, argv, []);
+export async function runCli(cmd: CliCommand, argv: readonly string[] = process.argv.slice(2)): Promise<never> {
+  const code = await runCliCode(cmd, argv, []);
   // Let stdout drain before exiting: a pipeline stage's JSON must reach the next one whole.
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
   process.exit(code);
 }
 
-async function runCliCode(cmd: CliCommand<ArgsDef>, argv: readonly string[], parents: string[], parent?: CliCommand<ArgsDef>): Promise<number> {
+async function runCliCode(cmd: CliCommand, argv: readonly string[], parents: string[], parent?: CliCommand): Promise<number> {
   const name = progName(cmd, parents);
   const verbose = argv.includes('-v') || argv.includes('--verbose');
   try {
@@ -79,7 +80,7 @@ async function runCliCode(cmd: CliCommand<ArgsDef>, argv: readonly string[], par
       if (!sub) throw new UsageError(`unknown command '${first}' (commands: ${Object.keys(cmd.subCommands).join(', ')})`);
       return await runCliCode(sub, argv.slice(1), [name], cmd);
     }
-    const args = (typeof cmd.args === 'object' && cmd.args !== null && !('then' in cmd.args) ? cmd.args : {}) as ArgsDef;
+    const args: ArgsDef = cmd.args ?? {};
     const parsed = parseArgv(argv, args, cmd.stopAtOperand ?? false);
     if (parsed.help) {
       process.stdout.write(`${await usage(cmd, parent)}\n`);

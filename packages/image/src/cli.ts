@@ -1,0 +1,123 @@
+// diyc-image unpack FILE|- [--name NAME] [--json] | ls | inspect NAME | rm NAME [--force]
+import { rmSync } from 'node:fs';
+import { CliError, createProgress, defineCli, formatBytes, one } from '@diyc/cli';
+import { formatRecord } from '@diyc/record';
+import { ArchiveError } from './extract.js';
+import { FormatError } from './formats.js';
+import { withImage } from './image-record.js';
+import { ImageError, ImageStore, type Image } from './store.js';
+import { UnsafeEntryError } from './layer-writer.js';
+import { unpackImage } from './unpack.js';
+
+const USER_ERRORS = [ImageError, ArchiveError, FormatError, UnsafeEntryError];
+
+function userError(err: unknown): never {
+  if (USER_ERRORS.some((E) => err instanceof E)) throw new CliError((err as Error).message);
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC') throw new CliError('the disk is full: nothing was kept; free some space and unpack again');
+  if (code === 'EACCES' || code === 'EPERM') throw new CliError(`${(err as Error).message}: diyc-image needs root to keep owners and device nodes (run it with sudo)`);
+  throw err;
+}
+
+const json = { type: 'boolean', description: 'print JSON (the default when stdout is not a terminal)' } as const;
+const wantsJson = (flag: unknown): boolean => flag === true || !process.stdout.isTTY;
+
+const unpack = defineCli({
+  meta: { name: 'unpack', description: 'Unpack an image: a rootfs tarball, a docker save archive or an OCI layout (dir or tar), plain or gzip. Prints the pipeline record when piped.' },
+  args: {
+    file: { type: 'positional', description: 'the archive, an OCI layout directory, or - for stdin' },
+    name: { type: 'string', valueHint: 'NAME', description: 'the image name (default: its tag, or the file name)' },
+    json,
+  },
+  async main({ flags, operands }) {
+    const source = operands[0] as string;
+    const temps = new Set<string>();
+    // Ctrl-C or kill: remove this run's temporary directories, then exit as killed.
+    const onSignal = (signal: NodeJS.Signals): void => {
+      for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+      process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15));
+    };
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+    const progress = createProgress(`unpacking ${source === '-' ? 'stdin' : source}`);
+    try {
+      const { image, extracted, reused } = await unpackImage(source, {
+        ...(one(flags.name) !== undefined ? { name: one(flags.name) as string } : {}),
+        temps,
+        onProgress: (p) => progress.update(p.bytesRead, p.total),
+      });
+      progress.finish();
+      if (wantsJson(flags.json)) {
+        process.stdout.write(formatRecord(withImage(image)));
+      } else {
+        process.stdout.write(`${image.name}: ${image.layers.length} layer${image.layers.length === 1 ? '' : 's'} (${extracted.length} new, ${reused.length} shared), ${formatBytes(image.size)}\n`);
+      }
+    } catch (err) {
+      progress.finish();
+      userError(err);
+    }
+  },
+});
+
+const ls = defineCli({
+  meta: { name: 'ls', description: 'List the images' },
+  args: { json },
+  main({ flags }) {
+    const images = new ImageStore().listImages();
+    if (wantsJson(flags.json)) {
+      process.stdout.write(`${JSON.stringify(images, null, 2)}\n`);
+      return;
+    }
+    const rows = images.map((i) => [i.name, String(i.layers.length), formatBytes(i.size), i.created.slice(0, 19).replace('T', ' '), i.source]);
+    printTable(['NAME', 'LAYERS', 'SIZE', 'UNPACKED', 'SOURCE'], rows);
+  },
+});
+
+const inspect = defineCli({
+  meta: { name: 'inspect', description: 'Show an image: its layers and config' },
+  args: { name: { type: 'positional', description: 'the image' } },
+  main({ operands }) {
+    try {
+      const store = new ImageStore();
+      const image: Image = store.requireImage(operands[0] as string);
+      process.stdout.write(`${JSON.stringify({ ...image, layerPaths: image.layers.map((l) => store.layerPath(l)) }, null, 2)}\n`);
+    } catch (err) {
+      userError(err);
+    }
+  },
+});
+
+const rm = defineCli({
+  meta: { name: 'rm', description: 'Remove an image, and the layers no other image uses' },
+  args: {
+    name: { type: 'positional', description: 'the image' },
+    force: { type: 'boolean', alias: 'f', description: 'remove it even while containers use it' },
+  },
+  main({ flags, operands }) {
+    const name = operands[0] as string;
+    try {
+      const store = new ImageStore();
+      store.requireImage(name);
+      const users = store.containersUsing(name);
+      if (users.length > 0 && flags.force !== true) {
+        throw new CliError(`image '${name}' is used by container${users.length > 1 ? 's' : ''} ${users.join(', ')}: remove ${users.length > 1 ? 'them' : 'it'} first (diyc-rm), or use --force`);
+      }
+      const layers = store.removeImage(name);
+      process.stdout.write(`removed ${name}${layers.length ? ` and ${layers.length} unused layer${layers.length > 1 ? 's' : ''}` : ''}\n`);
+    } catch (err) {
+      userError(err);
+    }
+  },
+});
+
+export const imageCommand = defineCli({
+  meta: { name: 'diyc-image', version: '0.1.0', description: 'Unpack and manage container images in $DIYC_ROOT/images (default /var/lib/diyc)' },
+  subCommands: { unpack, ls, inspect, rm },
+});
+
+export function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  for (const row of [header, ...rows]) {
+    process.stdout.write(`${row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')}\n`);
+  }
+}
+

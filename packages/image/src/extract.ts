@@ -1,0 +1,125 @@
+// extractLayer(): one tar stream (plain or gzip) into one directory, with the sha256
+// of the uncompressed stream: the layer's diff_id in OCI terms.
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { Parser } from 'tar';
+import { LayerWriter, type LayerStats, type TarEntry } from './layer-writer.js';
+import { XattrTap } from './xattr-tap.js';
+
+export class ArchiveError extends Error {
+  override name = 'ArchiveError';
+}
+
+export interface ExtractResult extends LayerStats {
+  /** sha256:HEX of the uncompressed tar stream. */
+  diffId: string;
+}
+
+export interface ExtractOptions {
+  /** Called with the bytes read from the source so far (compressed bytes for gzip). */
+  onProgress?: (bytesRead: number) => void;
+}
+
+type Compression = 'none' | 'gzip';
+
+/** Names the compression from the first bytes, or throws for one we cannot read. */
+export function detectCompression(head: Buffer): Compression {
+  if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) throw new ArchiveError('the archive is xz-compressed: decompress it first (xz -dc FILE | diyc-image unpack -)');
+  if (head.subarray(0, 3).toString('latin1') === 'BZh') throw new ArchiveError('the archive is bzip2-compressed: decompress it first (bzip2 -dc FILE | diyc-image unpack -)');
+  if (head.readUInt32LE(0) === 0xfd2fb528) throw new ArchiveError('the archive is zstd-compressed: decompress it first (zstd -dc FILE | diyc-image unpack -)');
+  return 'none';
+}
+
+/** Reads the stream's first chunk and yields every chunk, decompressed when needed. */
+async function* tarBytes(source: AsyncIterable<Buffer>, onRead: (n: number) => void): AsyncGenerator<Buffer> {
+  const iterator = source[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  if (first.done) throw new ArchiveError('the archive is empty');
+  const compression = detectCompression(first.value);
+  const rest = async function* (): AsyncGenerator<Buffer> {
+    onRead(first.value.length);
+    yield first.value;
+    for (let r = await iterator.next(); !r.done; r = await iterator.next()) {
+      onRead(r.value.length);
+      yield r.value;
+    }
+  };
+  if (compression === 'none') {
+    yield* rest();
+    return;
+  }
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  const feeding = (async () => {
+    try {
+      for await (const chunk of rest()) {
+        if (!gunzip.write(chunk)) await new Promise((r) => gunzip.once('drain', r));
+      }
+      gunzip.end();
+    } catch (err) {
+      gunzip.destroy(err as Error);
+    }
+  })();
+  try {
+    for await (const chunk of gunzip) yield chunk as Buffer;
+  } catch (err) {
+    throw new ArchiveError(`the archive is not valid gzip: ${(err as Error).message}`);
+  }
+  await feeding;
+}
+
+/**
+ * Extracts a tar stream into `dir` (which must exist and be empty). Throws on a
+ * corrupt or truncated archive, and on an unsafe entry; the caller removes `dir`.
+ */
+export async function extractLayer(source: Readable | AsyncIterable<Buffer>, dir: string, options: ExtractOptions = {}): Promise<ExtractResult> {
+  const writer = new LayerWriter(dir);
+  const tap = new XattrTap();
+  const hash = createHash('sha256');
+  let failure: Error | null = null;
+  let sawEntry = false;
+  const parser = new Parser({
+    strict: true,
+    onReadEntry: (entry) => {
+      sawEntry = true;
+      const xattrs = tap.queue.shift() ?? null;
+      if (failure) { entry.resume(); return; }
+      try {
+        writer.entry(entry as unknown as TarEntry, xattrs);
+      } catch (err) {
+        failure = err as Error;
+        entry.resume();
+      }
+    },
+  });
+  parser.on('error', (err: Error) => { failure ??= new ArchiveError(`the archive is corrupt: ${err.message}`); });
+  parser.on('warn', (_code: string, message: string | Error) => {
+    failure ??= new ArchiveError(`the archive is corrupt: ${message instanceof Error ? message.message : message}`);
+  });
+  let read = 0;
+  // Modes are written as the archive has them: no umask while the layer is written.
+  const umask = process.umask(0);
+  try {
+    await pump();
+  } finally {
+    process.umask(umask);
+  }
+  if (failure) throw failure;
+  if (!sawEntry) throw new ArchiveError('the archive holds no files (is it a tar archive?)');
+  writer.finish();
+  return { diffId: `sha256:${hash.digest('hex')}`, ...writer.stats };
+
+  async function pump(): Promise<void> {
+    for await (const chunk of tarBytes(source as AsyncIterable<Buffer>, (n) => { read += n; options.onProgress?.(read); })) {
+      hash.update(chunk);
+      tap.write(chunk);
+      parser.write(chunk);
+      if (failure) break;
+      if (writer.error) throw writer.error;
+    }
+    if (!failure) {
+      await new Promise<void>((resolve) => { parser.end(() => resolve()); });
+    }
+  }
+}

@@ -1,0 +1,140 @@
+// Multi-layer image formats, read from a directory (an OCI image layout, or the
+// unpacked contents of a `docker save` archive): which layer blobs, in which order,
+// and the image config.
+//
+// OCI image layout: https://github.com/opencontainers/image-spec/blob/main/image-layout.md
+// docker save:      manifest.json = [{ Config, RepoTags, Layers }]
+import { existsSync, readFileSync } from 'node:fs';
+import { join, normalize } from 'node:path';
+import type { ImageConfig } from './store.js';
+
+export interface LayeredImage {
+  format: 'oci' | 'docker';
+  /** Layer blob files, bottom first. */
+  layerFiles: string[];
+  /** diff_ids from the config, when it lists them (checked after extraction). */
+  diffIds: (string | undefined)[];
+  config: ImageConfig;
+  /** A name from the image itself: its tag, or ref.name annotation. */
+  tagName?: string;
+}
+
+export class FormatError extends Error {
+  override name = 'FormatError';
+}
+
+interface Descriptor {
+  mediaType?: string;
+  digest: string;
+  annotations?: Record<string, string>;
+  platform?: { os?: string; architecture?: string };
+}
+
+function readJson<T>(file: string, what: string): T {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch (err) {
+    throw new FormatError(`${what} is not readable JSON: ${(err as Error).message}`);
+  }
+}
+
+/** A path inside the image directory: refuses `..` and absolute names from manifests. */
+function inside(dir: string, rel: string, what: string): string {
+  const clean = normalize(rel);
+  if (clean.startsWith('..') || clean.startsWith('/')) throw new FormatError(`${what} '${rel}' points outside the image`);
+  const path = join(dir, clean);
+  if (!existsSync(path)) throw new FormatError(`${what} '${rel}' is missing from the image`);
+  return path;
+}
+
+function blobPath(dir: string, digest: string): string {
+  const [algorithm, hex] = digest.split(':');
+  if (!algorithm || !hex || !/^[a-z0-9]+$/.test(algorithm) || !/^[a-f0-9]+$/.test(hex)) throw new FormatError(`bad digest '${digest}'`);
+  return inside(dir, join('blobs', algorithm, hex), 'blob');
+}
+
+interface OciConfigFile {
+  config?: ImageConfig;
+  rootfs?: { diff_ids?: string[] };
+}
+
+function fromConfig(file: OciConfigFile): { config: ImageConfig; diffIds: string[] } {
+  const c = file.config ?? {};
+  const config: ImageConfig = {};
+  if (c.Env) config.Env = c.Env;
+  if (c.Cmd) config.Cmd = c.Cmd;
+  if (c.Entrypoint) config.Entrypoint = c.Entrypoint;
+  if (c.WorkingDir) config.WorkingDir = c.WorkingDir;
+  if (c.User) config.User = c.User;
+  return { config, diffIds: file.rootfs?.diff_ids ?? [] };
+}
+
+function tagToName(tag: string | undefined): string | undefined {
+  if (!tag) return undefined;
+  // registry.example/library/alpine:3.19 -> alpine
+  const repo = tag.replace(/@.*$/, '').replace(/:[^/:]*$/, '');
+  const last = repo.split('/').pop();
+  return last && last.length > 0 ? last : undefined;
+}
+
+function readOci(dir: string, ref?: string): LayeredImage {
+  const index = readJson<{ manifests?: Descriptor[] }>(join(dir, 'index.json'), 'index.json');
+  let manifests = index.manifests ?? [];
+  if (manifests.length === 0) throw new FormatError('index.json lists no manifest');
+  const REF = 'org.opencontainers.image.ref.name';
+  if (ref !== undefined) {
+    manifests = manifests.filter((m) => m.annotations?.[REF] === ref);
+    if (manifests.length === 0) throw new FormatError(`the layout has no image tagged '${ref}' (tags: ${(index.manifests ?? []).map((m) => m.annotations?.[REF]).filter(Boolean).join(', ') || 'none'})`);
+  } else if (new Set(manifests.map((m) => m.annotations?.[REF])).size > 1) {
+    throw new FormatError(`the layout holds several images (${manifests.map((m) => m.annotations?.[REF] ?? m.digest).join(', ')}): choose one with LAYOUT:TAG`);
+  }
+  let chosen = manifests.find((m) => !m.platform || (m.platform.os === 'linux' && m.platform.architecture === 'amd64')) ?? manifests[0] as Descriptor;
+  // A nested index (a multi-platform image): follow it once.
+  if (chosen.mediaType?.endsWith('image.index.v1+json')) {
+    manifests = readJson<{ manifests?: Descriptor[] }>(blobPath(dir, chosen.digest), 'the image index').manifests ?? [];
+    chosen = manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64') ?? manifests[0] as Descriptor;
+    if (!chosen) throw new FormatError('the nested image index lists no manifest');
+  }
+  const manifest = readJson<{ config: Descriptor; layers?: Descriptor[] }>(blobPath(dir, chosen.digest), 'the image manifest');
+  const { config, diffIds } = fromConfig(readJson<OciConfigFile>(blobPath(dir, manifest.config.digest), 'the image config'));
+  const layers = manifest.layers ?? [];
+  for (const layer of layers) {
+    if (layer.mediaType && /zstd/.test(layer.mediaType)) throw new FormatError(`layer ${layer.digest} is zstd-compressed, which diyc cannot read yet`);
+  }
+  const result: LayeredImage = {
+    format: 'oci',
+    layerFiles: layers.map((l) => blobPath(dir, l.digest)),
+    diffIds: layers.map((_, i) => diffIds[i]),
+    config,
+  };
+  // ref.name is often a bare tag ("v2"): only a full reference (repo:tag) names the image.
+  const refName = chosen.annotations?.[REF];
+  const tag = refName && /[/:]/.test(refName) ? tagToName(refName) : undefined;
+  if (tag) result.tagName = tag;
+  return result;
+}
+
+function readDocker(dir: string): LayeredImage {
+  const manifest = readJson<{ Config: string; RepoTags?: string[] | null; Layers: string[] }[]>(join(dir, 'manifest.json'), 'manifest.json');
+  const first = manifest[0];
+  if (!first) throw new FormatError('manifest.json lists no image');
+  if (manifest.length > 1) throw new FormatError(`the archive holds ${manifest.length} images: diyc unpacks one at a time`);
+  const { config, diffIds } = fromConfig(readJson<OciConfigFile>(inside(dir, first.Config, 'config'), 'the image config'));
+  const result: LayeredImage = {
+    format: 'docker',
+    layerFiles: first.Layers.map((l) => inside(dir, l, 'layer')),
+    diffIds: first.Layers.map((_, i) => diffIds[i]),
+    config,
+  };
+  const tag = tagToName(first.RepoTags?.[0]);
+  if (tag) result.tagName = tag;
+  return result;
+}
+
+/** The layered image in `dir`, or undefined when `dir` is a plain root filesystem. */
+export function readLayeredImage(dir: string, ref?: string): LayeredImage | undefined {
+  if (existsSync(join(dir, 'oci-layout')) && existsSync(join(dir, 'index.json'))) return readOci(dir, ref);
+  if (ref !== undefined) throw new FormatError(`:${ref} names an image in an OCI layout, and this is not one`);
+  if (existsSync(join(dir, 'manifest.json')) && !existsSync(join(dir, 'bin')) && !existsSync(join(dir, 'etc'))) return readDocker(dir);
+  return undefined;
+}

@@ -1,0 +1,12 @@
+export { unpackImage, nameFromFile, splitRef } from './unpack.js';
+export type { UnpackOptions, UnpackResult, UnpackProgress } from './unpack.js';
+export { ImageStore, ImageError, SHORT_LINK_LENGTH } from './store.js';
+export type { Image, ImageConfig } from './store.js';
+export { extractLayer, ArchiveError, detectCompression } from './extract.js';
+export type { ExtractResult, ExtractOptions } from './extract.js';
+export { LayerWriter, UnsafeEntryError } from './layer-writer.js';
+export { XattrTap, parsePaxXattrs } from './xattr-tap.js';
+export { readLayeredImage, FormatError } from './formats.js';
+export type { LayeredImage } from './formats.js';
+export { withImage } from './image-record.js';
+export { imageCommand } from './cli.js';

@@ -1,0 +1,188 @@
+// The image store under $DIYC_ROOT (default /var/lib/diyc):
+//
+//   layers/HEX/            one extracted layer, named by its diff_id; shared by images
+//   layers/l/SHORT -> ../HEX   short links, so 40 lowerdirs fit one page of mount options
+//   images/NAME/image.json the image: its layers bottom first, and its config
+//   tmp/PID-RANDOM/        work in progress; removed on failure, or by the next run
+//                          once PID is gone (kill -9)
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { containersDir, imagesDir, layersDir, nameProblem, stateRoot } from '@diyc/record';
+
+/** The parts of an OCI image config diyc uses as a container's defaults. */
+export interface ImageConfig {
+  Env?: string[];
+  Cmd?: string[];
+  Entrypoint?: string[];
+  WorkingDir?: string;
+  User?: string;
+}
+
+export interface Image {
+  name: string;
+  /** diff_ids (sha256:HEX) of the layers, bottom first. */
+  layers: string[];
+  config: ImageConfig;
+  /** What it was unpacked from. */
+  source: string;
+  created: string;
+  /** Uncompressed bytes of all its layers' files. */
+  size: number;
+  /** Uncompressed bytes of each layer's files, by diff_id. */
+  layerSizes?: Record<string, number>;
+}
+
+export class ImageError extends Error {
+  override name = 'ImageError';
+}
+
+export const SHORT_LINK_LENGTH = 12;
+
+const hexOf = (diffId: string): string => diffId.replace(/^sha256:/, '');
+
+export class ImageStore {
+  readonly root: string;
+
+  constructor(root: string = stateRoot()) {
+    this.root = root;
+  }
+
+  get layersDir(): string { return layersDir(this.root); }
+  get imagesDir(): string { return imagesDir(this.root); }
+  get tmpDir(): string { return join(this.root, 'tmp'); }
+
+  layerPath(diffId: string): string {
+    return join(this.layersDir, hexOf(diffId));
+  }
+
+  /** The short path of a layer, relative to layersDir: what overlay mounts use. */
+  layerShortPath(diffId: string): string {
+    return join('l', hexOf(diffId).slice(0, SHORT_LINK_LENGTH));
+  }
+
+  hasLayer(diffId: string): boolean {
+    return existsSync(this.layerPath(diffId));
+  }
+
+  /**
+   * Moves an extracted layer into place under its diff_id (rename(2) is atomic). If
+   * another unpack got there first, ours is dropped: the content is the same.
+   */
+  commitLayer(tempDir: string, diffId: string): void {
+    mkdirSync(join(this.layersDir, 'l'), { recursive: true });
+    try {
+      renameSync(tempDir, this.layerPath(diffId));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+      rmSync(tempDir, { recursive: true, force: true });
+    }
+    const link = join(this.layersDir, this.layerShortPath(diffId));
+    if (!existsSync(link)) {
+      try {
+        symlinkSync(join('..', hexOf(diffId)), link);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+    }
+  }
+
+  /** A new temporary directory for work in progress, named after this process. */
+  makeTemp(): string {
+    mkdirSync(this.tmpDir, { recursive: true });
+    return mkdtempSync(join(this.tmpDir, `${process.pid}-`));
+  }
+
+  /** Removes temporary directories left by processes that are gone (killed half-way). */
+  removeStaleTemps(): string[] {
+    if (!existsSync(this.tmpDir)) return [];
+    const removed: string[] = [];
+    for (const name of readdirSync(this.tmpDir)) {
+      const pid = Number(name.split('-')[0]);
+      if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
+      rmSync(join(this.tmpDir, name), { recursive: true, force: true });
+      removed.push(name);
+    }
+    return removed;
+  }
+
+  imagePath(name: string): string {
+    const problem = nameProblem(name, 'image name');
+    if (problem) throw new ImageError(problem);
+    return join(this.imagesDir, name);
+  }
+
+  /** Writes image.json atomically: a reader sees the old image or the new, never half. */
+  saveImage(image: Image): void {
+    const dir = this.imagePath(image.name);
+    mkdirSync(dir, { recursive: true });
+    const temp = join(dir, `.image.json.${process.pid}`);
+    writeFileSync(temp, `${JSON.stringify(image, null, 2)}\n`);
+    renameSync(temp, join(dir, 'image.json'));
+  }
+
+  getImage(name: string): Image | undefined {
+    const file = join(this.imagePath(name), 'image.json');
+    if (!existsSync(file)) return undefined;
+    return JSON.parse(readFileSync(file, 'utf8')) as Image;
+  }
+
+  /** The image, or an ImageError that says how to get it. */
+  requireImage(name: string): Image {
+    const image = this.getImage(name);
+    if (!image) throw new ImageError(`image '${name}' not found: unpack it first (diyc-image unpack FILE --name ${name})`);
+    return image;
+  }
+
+  listImages(): Image[] {
+    if (!existsSync(this.imagesDir)) return [];
+    return readdirSync(this.imagesDir)
+      .filter((name) => !nameProblem(name))
+      .map((name) => this.getImage(name))
+      .filter((image): image is Image => image !== undefined)
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Names of the containers whose record says they use `name`. */
+  containersUsing(name: string): string[] {
+    const dir = containersDir(this.root);
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir).filter((container) => {
+      try {
+        const record = JSON.parse(readFileSync(join(dir, container, 'config.json'), 'utf8')) as { annotations?: Record<string, string> };
+        return record.annotations?.['org.diyc.image'] === name;
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  /** Removes an image, then every layer no image uses any more. Returns the layers removed. */
+  removeImage(name: string): string[] {
+    this.requireImage(name);
+    rmSync(this.imagePath(name), { recursive: true, force: true });
+    return this.removeUnusedLayers();
+  }
+
+  removeUnusedLayers(): string[] {
+    if (!existsSync(this.layersDir)) return [];
+    const used = new Set(this.listImages().flatMap((image) => image.layers.map(hexOf)));
+    const removed: string[] = [];
+    for (const entry of readdirSync(this.layersDir)) {
+      if (entry === 'l' || used.has(entry)) continue;
+      rmSync(join(this.layersDir, 'l', entry.slice(0, SHORT_LINK_LENGTH)), { force: true });
+      rmSync(join(this.layersDir, entry), { recursive: true, force: true });
+      removed.push(`sha256:${entry}`);
+    }
+    return removed;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,101 @@
+// Extended attributes from PAX headers, read from the raw tar stream.
+//
+// node-tar parses PAX headers as text and keeps only the standard keys, so a binary
+// attribute such as security.capability (file capabilities: cap_net_raw on ping)
+// would be lost or mangled. This tap walks the same bytes in 512-byte blocks, reads
+// each PAX header as bytes, and queues the SCHILY.xattr.* attributes of each entry in
+// archive order; the layer writer takes them as node-tar hands it the entries.
+
+const BLOCK = 512;
+const XATTR_PREFIX = 'SCHILY.xattr.';
+const LIBARCHIVE_PREFIX = 'LIBARCHIVE.xattr.';
+
+export type Xattrs = Map<string, Buffer>;
+
+/** A numeric header field: octal text, or GNU base-256 when the high bit is set. */
+function headerNumber(block: Buffer, offset: number, length: number): number {
+  if ((block[offset] ?? 0) & 0x80) {
+    let n = 0;
+    for (let i = offset + 1; i < offset + length; i++) n = n * 256 + (block[i] ?? 0);
+    return n;
+  }
+  const text = block.toString('latin1', offset, offset + length).replace(/[\0 ].*$/s, '').trim();
+  return text === '' ? 0 : parseInt(text, 8);
+}
+
+/** Parses PAX records ("LEN key=value\n", LEN counting the whole record) as bytes. */
+export function parsePaxXattrs(body: Buffer, into: Xattrs): void {
+  let pos = 0;
+  while (pos < body.length) {
+    const space = body.indexOf(0x20, pos);
+    if (space < 0) return;
+    const len = parseInt(body.toString('latin1', pos, space), 10);
+    if (!Number.isFinite(len) || len <= 0 || pos + len > body.length) return;
+    const record = body.subarray(space + 1, pos + len - 1); // without the final \n
+    const eq = record.indexOf(0x3d);
+    if (eq > 0) {
+      const key = record.toString('utf8', 0, eq);
+      const value = record.subarray(eq + 1);
+      if (key.startsWith(XATTR_PREFIX)) into.set(key.slice(XATTR_PREFIX.length), Buffer.from(value));
+      else if (key.startsWith(LIBARCHIVE_PREFIX)) into.set(decodeURIComponent(key.slice(LIBARCHIVE_PREFIX.length)), Buffer.from(value.toString('latin1'), 'base64'));
+    }
+    pos += len;
+  }
+}
+
+export class XattrTap {
+  /** Attributes of the file entries seen so far, in order (null: none). */
+  readonly queue: (Xattrs | null)[] = [];
+  #header = Buffer.alloc(BLOCK);
+  #headerFill = 0;
+  #skip = 0; // body bytes (padded) still to pass over
+  #paxBody: Buffer[] | null = null;
+  #paxRemaining = 0;
+  #pending: Xattrs | null = null;
+
+  write(chunk: Buffer): void {
+    let pos = 0;
+    while (pos < chunk.length) {
+      if (this.#skip > 0) {
+        const n = Math.min(this.#skip, chunk.length - pos);
+        if (this.#paxBody && this.#paxRemaining > 0) {
+          const take = Math.min(n, this.#paxRemaining);
+          this.#paxBody.push(chunk.subarray(pos, pos + take));
+          this.#paxRemaining -= take;
+        }
+        this.#skip -= n;
+        pos += n;
+        if (this.#skip === 0 && this.#paxBody) {
+          this.#pending ??= new Map();
+          parsePaxXattrs(Buffer.concat(this.#paxBody), this.#pending);
+          this.#paxBody = null;
+        }
+        continue;
+      }
+      const n = Math.min(BLOCK - this.#headerFill, chunk.length - pos);
+      chunk.copy(this.#header, this.#headerFill, pos, pos + n);
+      this.#headerFill += n;
+      pos += n;
+      if (this.#headerFill === BLOCK) {
+        this.#headerFill = 0;
+        this.#onHeader(this.#header);
+      }
+    }
+  }
+
+  #onHeader(block: Buffer): void {
+    if (block.every((b) => b === 0)) return; // end-of-archive blocks
+    const size = headerNumber(block, 124, 12);
+    const type = String.fromCharCode(block[156] ?? 0);
+    this.#skip = Math.ceil(size / BLOCK) * BLOCK;
+    if (type === 'x') {
+      this.#paxBody = [];
+      this.#paxRemaining = size;
+      if (this.#skip === 0) this.#paxBody = null;
+      return;
+    }
+    if (type === 'g' || type === 'L' || type === 'K') return; // meta entries: the entry follows
+    this.queue.push(this.#pending);
+    this.#pending = null;
+  }
+}
