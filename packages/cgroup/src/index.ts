@@ -1,0 +1,12 @@
+export { detectLayout } from './detect.js';
+export type { CgroupLayout, CgroupMode } from './detect.js';
+export type { CgroupManager, Limits, Applied, Stats } from './manager.js';
+export { CgroupV1 } from './v1.js';
+export type { V1Options } from './v1.js';
+export { CgroupV2 } from './v2.js';
+export type { V2Options } from './v2.js';
+export { createCgroupManager, cgroupParent } from './select.js';
+export { CgroupError } from './files.js';
+export { parseSize, formatSize } from './size.js';
+export { cgroupStage, limitsOf, deathReason } from './stage.js';
+export { cgroupCommand, limitsFromFlags } from './cli.js';

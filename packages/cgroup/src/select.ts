@@ -1,0 +1,22 @@
+// Chooses the cgroup manager once, from the machine's layout.
+import { detectLayout, type CgroupLayout } from './detect.js';
+import type { CgroupManager } from './manager.js';
+import { CgroupV1 } from './v1.js';
+import { CgroupV2 } from './v2.js';
+
+/** The parent of diyc's cgroups: $DIYC_CGROUP_PARENT (tests use their own), or "diyc". */
+export function cgroupParent(env: NodeJS.ProcessEnv = process.env): string {
+  const parent = env.DIYC_CGROUP_PARENT;
+  return parent && /^[A-Za-z0-9_.-]+$/.test(parent) ? parent : 'diyc';
+}
+
+/**
+ * v2 when the machine is unified; v1 when it is legacy or hybrid (the v2 tree of a
+ * hybrid machine has no controllers).
+ */
+export function createCgroupManager(options: { layout?: CgroupLayout; parent?: string } = {}): CgroupManager {
+  const layout = options.layout ?? detectLayout();
+  const parent = options.parent ?? cgroupParent();
+  if (layout.mode === 'unified' && layout.v2) return new CgroupV2({ root: layout.v2, parent });
+  return new CgroupV1({ hierarchies: layout.v1, parent });
+}

@@ -1,0 +1,133 @@
+// A container's root filesystem: overlayfs with the image's layers as lowerdirs (top
+// first) and the container's own upper layer, mounted on containers/NAME/merged.
+// https://docs.kernel.org/filesystems/overlayfs.html
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ImageStore, type Image } from '@diyc/image';
+import { checkName, containerDir, stateRoot } from '@diyc/record';
+import { MNT, isSyscallError, mount, statfsType, umount2 } from '@diyc/syscalls';
+import { mountAt } from './mountinfo.js';
+
+export class OverlayError extends Error {
+  override name = 'OverlayError';
+}
+
+/** mount(2) options must fit one page, NUL included. */
+export const PAGE_SIZE = 4096;
+
+const OVERLAYFS_SUPER_MAGIC = 0x794c7630;
+const FS_NAMES: Record<number, string> = {
+  [OVERLAYFS_SUPER_MAGIC]: 'overlayfs',
+  0x6969: 'nfs',
+  0x65735546: 'fuse',
+  0xff534d42: 'cifs',
+  0x01021994: 'tmpfs',
+  0xef53: 'ext4',
+  0x58465342: 'xfs',
+  0x9123683e: 'btrfs',
+};
+
+export interface RootfsPaths {
+  dir: string;
+  upper: string;
+  work: string;
+  merged: string;
+}
+
+export function rootfsPaths(name: string, root = stateRoot()): RootfsPaths {
+  const dir = containerDir(checkName(name, 'container name'), root);
+  return { dir, upper: join(dir, 'upper'), work: join(dir, 'work'), merged: join(dir, 'merged') };
+}
+
+export function isMounted(name: string, root = stateRoot()): boolean {
+  return mountAt(rootfsPaths(name, root).merged)?.fstype === 'overlay';
+}
+
+function kernelHasOverlay(): boolean {
+  try {
+    return /\toverlay\n/.test(readFileSync('/proc/filesystems', 'utf8'));
+  } catch {
+    return true; // cannot tell: let mount(2) answer
+  }
+}
+
+/**
+ * The overlay mount options. Lower layers are given by their short links relative to
+ * the layer store (l/0123456789ab), so 40 layers take 600 bytes, not 4 KB; mount(2)
+ * resolves them against the working directory, which mountRootfs sets.
+ */
+export function overlayOptions(store: ImageStore, image: Image, paths: RootfsPaths): string {
+  const lower = [...image.layers].reverse().map((l) => store.layerShortPath(l)).join(':');
+  return `lowerdir=${lower},upperdir=${paths.upper},workdir=${paths.work}`;
+}
+
+export interface MountResult extends RootfsPaths {
+  /** False when it was mounted already (mounting twice is a no-op). */
+  mounted: boolean;
+}
+
+/** Mounts NAME's root filesystem over IMAGE. Idempotent. */
+export function mountRootfs(name: string, imageName: string, options: { root?: string } = {}): MountResult {
+  const root = options.root ?? stateRoot();
+  const store = new ImageStore(root);
+  const image = store.requireImage(imageName);
+  for (const layer of image.layers) {
+    if (!store.hasLayer(layer)) throw new OverlayError(`image '${imageName}' is missing its layer ${layer}: unpack it again`);
+  }
+  const paths = rootfsPaths(name, root);
+  if (isMounted(name, root)) return { ...paths, mounted: false };
+  if (!kernelHasOverlay()) throw new OverlayError('this kernel has no overlayfs: load it with `modprobe overlay` (or enable CONFIG_OVERLAY_FS)');
+  for (const dir of [paths.upper, paths.work, paths.merged]) mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const fstype = statfsType(paths.upper);
+  if (fstype === OVERLAYFS_SUPER_MAGIC) {
+    throw new OverlayError(`${paths.upper} is itself on overlayfs, which cannot be an upper layer: set DIYC_ROOT to a directory on ext4, xfs, btrfs or tmpfs`);
+  }
+  const data = overlayOptions(store, image, paths);
+  if (data.length + 1 > PAGE_SIZE) {
+    throw new OverlayError(`image '${imageName}' has ${image.layers.length} layers: their mount options take ${data.length + 1} bytes, more than one page (${PAGE_SIZE}); use a shorter DIYC_ROOT`);
+  }
+  const cwd = process.cwd();
+  process.chdir(store.layersDir);
+  try {
+    mount('overlay', paths.merged, 'overlay', 0, data);
+  } catch (err) {
+    if (isSyscallError(err, 'EINVAL')) {
+      const fs = FS_NAMES[fstype] ?? `filesystem 0x${fstype.toString(16)}`;
+      throw new OverlayError(`overlayfs refused to mount on ${paths.merged} (upper layer on ${fs}): see \`dmesg | grep overlay\` for the kernel's reason`);
+    }
+    throw err;
+  } finally {
+    process.chdir(cwd);
+  }
+  return { ...paths, mounted: true };
+}
+
+/** Unmounts NAME's root filesystem, keeping its upper layer. Idempotent. */
+export function umountRootfs(name: string, options: { root?: string } = {}): boolean {
+  const paths = rootfsPaths(name, options.root);
+  let unmounted = false;
+  // Stacked mounts (should there be any) come off one by one.
+  while (mountAt(paths.merged)) {
+    try {
+      umount2(paths.merged);
+    } catch (err) {
+      if (!isSyscallError(err, 'EBUSY')) throw err;
+      // Still in use by a process that outlived the container: detach it now, the
+      // kernel frees it when the last user goes.
+      umount2(paths.merged, MNT.DETACH);
+    }
+    unmounted = true;
+  }
+  return unmounted;
+}
+
+/** Unmounts and removes NAME's layer and work directories. Idempotent. */
+export function removeRootfs(name: string, options: { root?: string } = {}): void {
+  const paths = rootfsPaths(name, options.root);
+  umountRootfs(name, options);
+  for (const dir of [paths.merged, paths.work, paths.upper]) rmSync(dir, { recursive: true, force: true });
+}
+
+export function rootfsExists(name: string, root = stateRoot()): boolean {
+  return existsSync(rootfsPaths(name, root).upper);
+}

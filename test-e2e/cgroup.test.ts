@@ -1,0 +1,101 @@
+// diyc-cgroup on this machine's real cgroups (v1 controllers here; v2 where the
+// machine has it). The limited process is started by nsexec from the record that
+// `diyc-cgroup create` prints, as diyc-run's pipeline does.
+import { existsSync, readdirSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createCgroupManager, detectLayout } from '@diyc/cgroup';
+import { isRoot, rootReason, runBin } from './helpers.js';
+
+describe.skipIf(!isRoot)(`diyc-cgroup (${rootReason})`, () => {
+  const parent = `diyc-e2e-${process.pid}`;
+  const env = { ...process.env, DIYC_CGROUP_PARENT: parent };
+  const manager = createCgroupManager({ parent });
+
+  /** Creates cgroup NAME with `limits` and runs `script` in it, in a new PID namespace. */
+  const runLimited = async (name: string, limits: string[], script: string) => {
+    const created = await runBin('diyc-cgroup', ['create', name, ...limits], { env });
+    expect(created.code, created.stderr).toBe(0);
+    const record = JSON.parse(created.stdout);
+    record.process.args = ['sh', '-c', script];
+    record.linux.namespaces = [{ type: 'mount' }, { type: 'pid' }];
+    return runBin('nsexec', ['--config', '-'], { env, input: JSON.stringify(record), timeoutMs: 30_000 });
+  };
+
+  afterAll(() => {
+    for (const name of manager.list()) manager.remove(name, { force: true });
+    manager.pruneParent();
+  });
+
+  it('memory 10M: a 64 MB allocation is OOM-killed and the stats show it; 1 MB is fine', async () => {
+    const big = await runLimited('mem', ['--memory', '10M'], 'dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; echo status=$?');
+    expect(big.stdout).toBe('status=137\n'); // dd died of SIGKILL
+    const stats = JSON.parse((await runBin('diyc-cgroup', ['stats', 'mem', '--json'], { env })).stdout);
+    expect(stats.oomKills).toBeGreaterThanOrEqual(1);
+    expect(stats.memoryLimitBytes).toBe(10 * 1024 * 1024);
+    const small = await runLimited('mem', ['--memory', '10M'], 'dd if=/dev/zero of=/dev/null bs=1M count=1 2>/dev/null; echo status=$?');
+    expect(small.stdout).toBe('status=0\n');
+  });
+
+  it('memory without --swap leaves no swap (v1: memsw equals the limit)', async () => {
+    await runBin('diyc-cgroup', ['create', 'noswap', '--memory', '16M'], { env });
+    const layout = detectLayout();
+    if (layout.mode === 'unified') return; // checked by the v2 unit tests
+    const mem = layout.v1.get('memory') as string;
+    const memsw = `${mem}/${parent}/noswap/memory.memsw.limit_in_bytes`;
+    if (existsSync(memsw)) expect(Number((await import('node:fs')).readFileSync(memsw, 'utf8'))).toBe(16 * 1024 * 1024);
+  });
+
+  it('pids 20: a fork loop is held at 20, and the host is unaffected', async () => {
+    // The forking subshell dies when fork fails (as dash does); its sleeps stay, held by PID 1.
+    const running = runLimited('forks', ['--pids', '20'], '(for i in $(seq 40); do sleep 2 & done) 2>/dev/null; sleep 2');
+    let stats: { pids?: number; pidsLimit?: number } = {};
+    for (let i = 0; i < 100 && stats.pids !== 20; i++) {
+      await new Promise((r) => setTimeout(r, 30));
+      stats = manager.stats('forks');
+    }
+    expect(stats).toMatchObject({ pids: 20, pidsLimit: 20 });
+    await running;
+    // The host still forks freely.
+    expect((await runBin('nsexec', ['sh', '-c', 'for i in $(seq 30); do true & done; wait; echo ok'])).stdout).toBe('ok\n');
+  });
+
+  it('cpus 0.5: a busy loop gets about half a CPU by the cgroup\'s own accounting', async () => {
+    const started = Date.now();
+    await runLimited('cpu', ['--cpus', '0.5'], 'timeout 2 sh -c "while :; do :; done"; true');
+    const wall = (Date.now() - started) / 1000;
+    const stats = JSON.parse((await runBin('diyc-cgroup', ['stats', 'cpu', '--json'], { env })).stdout);
+    const share = stats.cpuNanoseconds / 1e9 / wall;
+    // Wide tolerance: the machine is shared. Unlimited, a busy loop would take ~1.0.
+    expect(share).toBeGreaterThan(0.2);
+    expect(share).toBeLessThan(0.7);
+  });
+
+  it('rm refuses a populated cgroup, --force kills its processes, and nothing is left', async () => {
+    await runBin('diyc-cgroup', ['create', 'busy'], { env });
+    const { spawn } = await import('node:child_process');
+    const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => sleeper.on('exit', (_c, s) => resolve(s)));
+    try {
+      expect((await runBin('diyc-cgroup', ['add', 'busy', String(sleeper.pid)], { env })).code).toBe(0);
+      const refused = await runBin('diyc-cgroup', ['rm', 'busy'], { env });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`still has processes (${sleeper.pid})`);
+      expect((await runBin('diyc-cgroup', ['rm', '--force', 'busy'], { env })).code).toBe(0);
+      expect(await exited).toBe('SIGKILL');
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
+    for (const name of ['mem', 'noswap', 'forks', 'cpu']) expect((await runBin('diyc-cgroup', ['rm', name], { env })).code).toBe(0);
+    manager.pruneParent();
+    const layout = detectLayout();
+    const roots = layout.mode === 'unified' ? [layout.v2 as string] : [...new Set(layout.v1.values())];
+    for (const root of roots) expect(readdirSync(root)).not.toContain(parent);
+  });
+
+  it('refuses bad limits before creating anything', async () => {
+    const r = await runBin('diyc-cgroup', ['create', 'bad', '--memory', 'lots'], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("'lots' is not a size");
+    expect(manager.exists('bad')).toBe(false);
+  });
+});
