@@ -75,3 +75,19 @@ export function tempDir(prefix = 'diyc-test-'): { path: string; remove: () => vo
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
+
+/**
+ * A bridge name and a /24 subnet of this test run's own, not routed on this machine,
+ * so tests never collide with a user's diyc0 or with each other.
+ */
+export function testNetwork(tag: string): { bridge: string; subnet: string; prefix: string } {
+  const routes = spawnSync('ip', ['-4', 'route', 'show', 'table', 'all'], { encoding: 'utf8' }).stdout;
+  const seed = process.pid * 7 + tag.length * 131 + tag.charCodeAt(0);
+  for (let i = 0; i < 200; i++) {
+    const b = 200 + ((seed + i) % 50);
+    const c = (seed * 13 + i * 17) % 250;
+    const prefix = `10.${b}.${c}`;
+    if (!routes.includes(`${prefix}.`)) return { bridge: `d${tag}${process.pid % 100000}`.slice(0, 15), subnet: `${prefix}.0/24`, prefix };
+  }
+  throw new Error('no free test subnet');
+}

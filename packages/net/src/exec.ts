@@ -1,0 +1,59 @@
+// Every `ip` and `iptables` call goes through one small function that checks the exit
+// code and throws with stderr, behind an interface a unit test can fake.
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+export interface CommandResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Runner {
+  /** Runs `command args`, with `input` on stdin; never throws for a non-zero exit. */
+  run(command: string, args: string[], input?: string): CommandResult;
+}
+
+export class CommandError extends Error {
+  override name = 'CommandError';
+  constructor(readonly command: string, readonly result: CommandResult) {
+    super(`${command} failed: ${result.stderr.trim().split('\n')[0] || `exit ${result.status}`}`);
+  }
+}
+
+export class MissingToolError extends Error {
+  override name = 'MissingToolError';
+}
+
+const PACKAGES: Record<string, string> = { ip: 'iproute2', iptables: 'iptables', 'iptables-save': 'iptables', 'iptables-restore': 'iptables', nft: 'nftables' };
+
+/** The path of `tool` in PATH (and the sbin directories root has), or undefined. */
+export function which(tool: string): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin'];
+  for (const dir of dirs) {
+    const path = join(dir, tool);
+    try {
+      accessSync(path, constants.X_OK);
+      return path;
+    } catch { /* not here */ }
+  }
+  return undefined;
+}
+
+export const systemRunner: Runner = {
+  run(command, args, input) {
+    const path = which(command);
+    if (!path) throw new MissingToolError(`${command} is not installed: install it with \`apt-get install ${PACKAGES[command] ?? command}\``);
+    const r = spawnSync(path, args, { input: input ?? '', encoding: 'utf8' });
+    if (r.error) throw r.error;
+    return { status: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+  },
+};
+
+/** Runs a command and throws CommandError unless it exits 0. */
+export function mustRun(runner: Runner, command: string, args: string[], input?: string): string {
+  const result = runner.run(command, args, input);
+  if (result.status !== 0) throw new CommandError(`${command} ${args.join(' ')}`.trim(), result);
+  return result.stdout;
+}

@@ -1,0 +1,88 @@
+// iptables rules, each tagged with a comment naming diyc and the bridge, so that
+// cleaning removes exactly the rules diyc made and nothing of anyone else's.
+import { CommandError, mustRun, type Runner } from './exec.js';
+
+export interface Rule {
+  table: 'filter' | 'nat';
+  chain: string;
+  /** The match and target, without the comment. */
+  spec: string[];
+  /** Insert at the top of the chain (before a DROP policy's rules) instead of appending. */
+  insert?: boolean;
+}
+
+/** The comment that marks a bridge's rules: "diyc:BRIDGE"; a container's: "diyc:BRIDGE:NAME". */
+export const ruleComment = (bridge: string, container?: string): string => (container ? `diyc:${bridge}:${container}` : `diyc:${bridge}`);
+
+const withComment = (rule: Rule, comment: string): string[] => [...rule.spec, '-m', 'comment', '--comment', comment];
+
+export function ruleExists(runner: Runner, rule: Rule, comment: string): boolean {
+  return runner.run('iptables', ['-w', '-t', rule.table, '-C', rule.chain, ...withComment(rule, comment)]).status === 0;
+}
+
+/** Adds the rules that are not there yet. Returns how many were added. */
+export function ensureRules(runner: Runner, rules: Rule[], comment: string): number {
+  let added = 0;
+  for (const rule of rules) {
+    if (ruleExists(runner, rule, comment)) continue;
+    mustRun(runner, 'iptables', ['-w', '-t', rule.table, rule.insert ? '-I' : '-A', rule.chain, ...(rule.insert ? ['1'] : []), ...withComment(rule, comment)]);
+    added++;
+  }
+  return added;
+}
+
+/** Splits an iptables-save rule line into words, honouring its double quotes. */
+export function splitRuleLine(line: string): string[] {
+  const words: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
+  for (let m = re.exec(line); m; m = re.exec(line)) words.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] as string));
+  return words;
+}
+
+/** The rules of iptables-save whose comment is exactly `comment`, and with `prefix` also those of `comment:*`. */
+export function findRules(saved: string, comment: string, prefix = false): { table: string; words: string[] }[] {
+  const found: { table: string; words: string[] }[] = [];
+  let table = '';
+  for (const line of saved.split('\n')) {
+    if (line.startsWith('*')) table = line.slice(1).trim();
+    if (!line.startsWith('-A ')) continue;
+    const words = splitRuleLine(line);
+    const at = words.indexOf('--comment');
+    const tag = at >= 0 ? words[at + 1] : undefined;
+    if (tag === comment || (prefix && tag?.startsWith(`${comment}:`))) found.push({ table, words });
+  }
+  return found;
+}
+
+/** Deletes every rule tagged `comment` (and `comment:*` when `prefix`). Returns how many. */
+export function removeRules(runner: Runner, comment: string, prefix = false): number {
+  const saved = mustRun(runner, 'iptables-save', []);
+  let removed = 0;
+  for (const { table, words } of findRules(saved, comment, prefix)) {
+    const args = ['-w', '-t', table, '-D', ...words.slice(1)];
+    try {
+      mustRun(runner, 'iptables', args);
+      removed++;
+    } catch (err) {
+      // Gone already (another clean ran at the same time): that is what we wanted.
+      if (!(err instanceof CommandError)) throw err;
+    }
+  }
+  return removed;
+}
+
+/** Names of the tables iptables-save shows now. */
+export function tablesPresent(runner: Runner): string[] {
+  return mustRun(runner, 'iptables-save', []).split('\n').filter((l) => l.startsWith('*')).map((l) => l.slice(1).trim());
+}
+
+/** True when a table has no rules at all (its chains may exist, empty). */
+export function tableIsEmpty(saved: string, table: string): boolean {
+  let current = '';
+  for (const line of saved.split('\n')) {
+    if (line.startsWith('*')) current = line.slice(1).trim();
+    else if (current === table && line.startsWith('-A ')) return false;
+    else if (current === table && line.startsWith(':') && !/^:(INPUT|FORWARD|OUTPUT|PREROUTING|POSTROUTING) ACCEPT/.test(line)) return false;
+  }
+  return true;
+}

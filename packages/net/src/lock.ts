@@ -1,0 +1,42 @@
+// A lock between processes: a directory made with mkdir(2), which is atomic. The
+// holder's pid is written inside, so a lock left by a killed process is taken over.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const pause = (ms: number): void => { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms); };
+
+/** Runs `fn` holding the lock at `path`. */
+export function withLock<T>(path: string, fn: () => T, timeoutMs = 10_000): T {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      mkdirSync(path, { recursive: false });
+      writeFileSync(join(path, 'pid'), String(process.pid));
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      let holder = 0;
+      try { holder = Number(readFileSync(join(path, 'pid'), 'utf8')); } catch { /* being written */ }
+      if (holder > 0 && !alive(holder)) {
+        rmSync(path, { recursive: true, force: true });
+        continue;
+      }
+      if (Date.now() > end) throw new Error(`timed out waiting for the lock ${path} (held by pid ${holder || 'unknown'})`);
+      pause(5 + Math.random() * 10);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    rmSync(path, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,127 @@
+// diyc-net on a bridge and subnet of the test's own, removed afterwards whatever
+// (No -T for busybox wget: Debian's static busybox crashes with it; spawnSync's timeout bounds the wait.)
+// happens. Traffic stays on this machine: between the host and namespaces made here.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isRoot, rootReason, runBin, tempDir, testNetwork } from './helpers.js';
+
+const snapshot = () => ({
+  links: execFileSync('ip', ['-o', 'link'], { encoding: 'utf8' }).split('\n').map((l) => l.split(':')[1]?.trim()).filter(Boolean).sort(),
+  // Rules and chains, without the comment lines that carry dates and counters.
+  iptables: execFileSync('iptables-save', { encoding: 'utf8' }).split('\n').filter((l) => !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]/, '')).join('\n'),
+  netns: existsSync('/run/netns') ? readdirSync('/run/netns').sort() : [],
+});
+
+describe.skipIf(!isRoot)(`diyc-net (${rootReason})`, () => {
+  const { bridge, subnet, prefix } = testNetwork('n');
+  const work = tempDir('diyc-net-e2e-');
+  const env = { ...process.env, DIYC_ROOT: work.path, DIYC_BRIDGE: bridge, DIYC_SUBNET: subnet };
+  const net = (...args: string[]) => runBin('diyc-net', args, { env });
+  const inNs = (name: string, ...cmd: string[]) => spawnSync('ip', ['netns', 'exec', `diyc-${name}`, ...cmd], { encoding: 'utf8', timeout: 10_000 });
+  const before = snapshot();
+  const servers: ChildProcess[] = [];
+  const names = new Set<string>();
+
+  afterAll(async () => {
+    for (const s of servers) s.kill('SIGKILL');
+    for (const name of names) await net('detach', name);
+    await net('clean');
+    work.remove();
+  });
+
+  it('setup twice, then clean, leaves ip link and iptables-save as they were', async () => {
+    const first = await net('setup');
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain('bridge created, 3 rules added');
+    const rules = execFileSync('iptables-save', { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`"diyc:${bridge}"`));
+    expect(rules).toHaveLength(3);
+    expect((await net('setup')).stdout).toContain('bridge was there, 0 rules added');
+    expect(execFileSync('iptables-save', { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`"diyc:${bridge}"`))).toEqual(rules);
+    expect((await net('status')).code).toBe(0);
+    expect((await net('clean')).code).toBe(0);
+    expect((await net('clean')).code).toBe(0);
+    expect(snapshot()).toEqual(before);
+    const status = await net('status');
+    expect(status.code).toBe(1);
+    expect(status.stdout).toContain(`missing  bridge ${bridge}  (run: sudo diyc-net setup --bridge ${bridge} --subnet ${subnet})`);
+  });
+
+  it('says to run setup when attaching without a bridge', async () => {
+    const r = await net('attach', 'nobridge');
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe(`diyc-net attach: bridge ${bridge} does not exist: run \`sudo diyc-net setup --bridge ${bridge} --subnet ${subnet}\` first`);
+  });
+
+  it('connects two namespaces with fixed addresses to each other, the gateway and the host; a published port reaches one from 127.0.0.1', async () => {
+    expect((await net('setup')).code).toBe(0);
+    for (const [name, ip, extra] of [['web', `${prefix}.10`, ['-p', '18080:80']], ['client', `${prefix}.11`, []]] as const) {
+      names.add(name);
+      const r = await net('attach', name, '--ip', ip, ...extra);
+      expect(r.code, r.stderr).toBe(0);
+      const record = JSON.parse(r.stdout);
+      expect(record.linux.namespaces).toContainEqual({ type: 'network', path: `/run/netns/diyc-${name}` });
+      expect(record.annotations['org.diyc.net.ip']).toBe(ip);
+    }
+    expect(inNs('client', 'busybox', 'ping', '-c1', '-W2', `${prefix}.10`).stdout).toContain(' 0% packet loss');
+    expect(inNs('web', 'busybox', 'ping', '-c1', '-W2', `${prefix}.1`).stdout).toContain(' 0% packet loss');
+    expect(inNs('web', 'ip', '-o', 'route').stdout).toContain(`default via ${prefix}.1 dev eth0`);
+    const www = join(work.path, 'www');
+    execFileSync('mkdir', ['-p', www]);
+    writeFileSync(join(www, 'index.html'), 'served from a namespace\n');
+    const server = spawn('ip', ['netns', 'exec', 'diyc-web', 'busybox', 'httpd', '-f', '-p', '80', '-h', www], { stdio: 'ignore' });
+    servers.push(server);
+    const get = (url: string) => spawnSync('busybox', ['wget', '-q', '-O', '-', url], { encoding: 'utf8', timeout: 5000 }).stdout;
+    let page = '';
+    for (let i = 0; i < 50 && page === ''; i++) {
+      page = get(`http://${prefix}.10/`);
+      if (page === '') await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(page).toBe('served from a namespace\n');
+    expect(get('http://127.0.0.1:18080/')).toBe('served from a namespace\n');
+    expect(inNs('client', 'busybox', 'wget', '-q', '-O', '-', `http://${prefix}.10/`).stdout).toBe('served from a namespace\n');
+    server.kill('SIGKILL');
+  });
+
+  it('refuses addresses outside the subnet, the gateway, network, broadcast, or in use; a host port twice', async () => {
+    const cases: [string[], string][] = [
+      [['--ip', '192.0.2.77'], `192.0.2.77 is outside the subnet ${subnet}`],
+      [['--ip', `${prefix}.1`], `${prefix}.1 is the gateway`],
+      [['--ip', `${prefix}.0`], `${prefix}.0 is the network address`],
+      [['--ip', `${prefix}.255`], `${prefix}.255 is the broadcast address`],
+      [['--ip', `${prefix}.10`], `${prefix}.10 is in use by container web`],
+      [['--ip', 'ten'], "'ten' is not an IPv4 address"],
+      [['-p', '18080:80'], 'host port 18080/tcp is already published by another container'],
+      [['-p', '99999:80'], 'the host port must be a port from 1 to 65535'],
+    ];
+    for (const [args, message] of cases) {
+      const r = await net('attach', 'refused', ...args);
+      expect(r.code, message).toBe(1);
+      expect(r.stderr).toContain(message);
+    }
+    expect(existsSync('/run/netns/diyc-refused')).toBe(false);
+  });
+
+  it('gives 20 parallel attaches 20 distinct, working addresses; 20 detaches leave nothing', async () => {
+    const batch = Array.from({ length: 20 }, (_, i) => `par${i}`);
+    batch.forEach((n) => names.add(n));
+    const results = await Promise.all(batch.map((n) => net('attach', n)));
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    const ips = results.map((r) => JSON.parse(r.stdout).annotations['org.diyc.net.ip'] as string);
+    expect(new Set(ips).size).toBe(20);
+    for (const name of batch) expect(inNs(name, 'busybox', 'ping', '-c1', '-W2', `${prefix}.1`).stdout, name).toContain(' 0% packet loss');
+    const detached = await Promise.all(batch.map((n) => net('detach', n)));
+    for (const r of detached) expect(r.code, r.stderr).toBe(0);
+    for (const name of ['web', 'client']) expect((await net('detach', name)).code).toBe(0);
+    expect((await net('detach', 'web')).code).toBe(0); // idempotent
+    const leases = join(work.path, 'run', 'net', `${bridge}.leases.json`);
+    expect(JSON.parse(execFileSync('cat', [leases], { encoding: 'utf8' }))).toEqual({});
+    const after = snapshot();
+    expect(after.netns.filter((n) => n.startsWith('diyc-par') || n === 'diyc-web')).toEqual([]);
+    expect(after.links.filter((l) => l.startsWith('dv'))).toEqual(before.links.filter((l) => l.startsWith('dv')));
+    expect(execFileSync('iptables-save', { encoding: 'utf8' })).not.toContain(`diyc:${bridge}:`);
+    expect((await net('clean')).code).toBe(0);
+    expect(snapshot()).toEqual(before);
+  });
+});
