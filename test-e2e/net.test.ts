@@ -1,6 +1,7 @@
 // diyc-net on a bridge and subnet of the test's own, removed afterwards whatever
-// (No -T for busybox wget: Debian's static busybox crashes with it; spawnSync's timeout bounds the wait.)
 // happens. Traffic stays on this machine: between the host and namespaces made here.
+// (No -T for busybox wget: Debian's static busybox crashes with it; spawnSync's timeout
+// bounds the wait instead.)
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
