@@ -10,8 +10,9 @@ export const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const isRoot = process.getuid?.() === 0;
 export const rootReason = 'needs root: namespaces, mounts and cgroups are the thing under test';
 
-/** The path of a built bin, by package directory and bin file. */
+/** The path of a built bin, by package directory (`run` is diyc-run). */
 export function binPath(pkg: string): string {
+  if (pkg === 'run') return join(repo, 'packages', 'run', 'dist', 'bin', 'diyc-run.js');
   return join(repo, 'packages', pkg, 'dist', 'bin.js');
 }
 

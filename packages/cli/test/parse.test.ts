@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { many, parseArgv, UsageError } from '../src/index.js';
+import { many, parseArgv, UsageError, type ArgsDef } from '../src/index.js';
 
-const defs = {
+const defs: ArgsDef = {
   pid: { type: 'boolean', alias: 'p' },
   net: { type: 'boolean', alias: 'n' },
   uts: { type: 'string', alias: 'u' },
   env: { type: 'string', alias: 'e' },
   mode: { type: 'enum', options: ['a', 'b'] },
   command: { type: 'positional', required: false },
-} as const;
+};
 
 describe('parseArgv', () => {
   it('reads a cluster of short flags whose last one takes the next word', () => {

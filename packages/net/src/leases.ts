@@ -3,10 +3,9 @@
 // get the same address.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runDir, stateRoot } from '@diyc/record';
 import { broadcastOf, contains, formatIp, formatSubnet, parseIp } from './ipv4.js';
 import type { NetConfig } from './config.js';
-import { withLock } from './lock.js';
+import { runDir, stateRoot, withLock } from '@diyc/record';
 
 export class LeaseError extends Error {
   override name = 'LeaseError';

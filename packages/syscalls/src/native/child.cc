@@ -13,9 +13,10 @@
 //   step              system call                         when
 //   ----------------  ----------------------------------  ----------------------------
 //   hold              read(hold_fd)                       the parent asked to hold it
-//   open_ns, setns    open(2), setns(2)                   for each namespace to join
-//   fork              fork(2)                             a PID namespace was joined
+//   open_ns           open(2)                             for each namespace to join
 //   cgroup            write "0" to cgroup.procs           for each cgroup file
+//   setns             setns(2)                            for each namespace to join
+//   fork              fork(2)                             a PID namespace was joined
 //   unshare           unshare(CLONE_NEWCGROUP)            a cgroup namespace is asked
 //   sethostname       sethostname(2), setdomainname(2)    names given
 //   make_private      mount(2) MS_REC|MS_PRIVATE on /     a mount namespace was made
@@ -118,15 +119,20 @@ void RelaySignal(int sig) {
 
 // ---- steps -------------------------------------------------------------------------
 
-void JoinNamespaces(const ChildPlan& plan) {
-  // Open every namespace file first: once we are in another mount namespace, the
-  // paths would resolve there.
-  int fds[16];
-  if (plan.n_joins > 16) Fail(plan, kStepOpenNs, 16, E2BIG);
+constexpr int kMaxJoins = 16;
+
+// Namespace files are opened before any is joined, and the cgroup is entered in
+// between: once in another mount namespace, host paths (/proc/PID/ns/..., the
+// cgroup.procs files under /sys/fs/cgroup) would resolve inside it instead.
+void OpenNamespaces(const ChildPlan& plan, int* fds) {
+  if (plan.n_joins > kMaxJoins) Fail(plan, kStepOpenNs, kMaxJoins, E2BIG);
   for (int i = 0; i < plan.n_joins; i++) {
     fds[i] = open(plan.joins[i].path, O_RDONLY | O_CLOEXEC);
     if (fds[i] < 0) Fail(plan, kStepOpenNs, i, errno);
   }
+}
+
+void JoinNamespaces(const ChildPlan& plan, const int* fds) {
   for (int i = 0; i < plan.n_joins; i++) {
     if (setns(fds[i], plan.joins[i].nstype) < 0) Fail(plan, kStepSetns, i, errno);
     close(fds[i]);
@@ -147,7 +153,6 @@ void EnterCgroups(const ChildPlan& plan) {
     if (write(fd, "0", 1) != 1) Fail(plan, kStepCgroup, i, errno);
     close(fd);
   }
-  if (plan.new_cgroupns && unshare(CLONE_NEWCGROUP) < 0) Fail(plan, kStepUnshare, -1, errno);
 }
 
 void RunMountSteps(const ChildPlan& plan) {
@@ -267,7 +272,10 @@ size_t Length(const char* s) {
     if (n != 1) _exit(127);  // the parent is gone or gave up: nothing to report to
     close(plan.hold_fd);
   }
-  JoinNamespaces(plan);
+  int ns_fds[kMaxJoins];
+  OpenNamespaces(plan, ns_fds);
+  EnterCgroups(plan);
+  JoinNamespaces(plan, ns_fds);
   if (JoinsPidNamespace(plan)) {
     pid_t pid = fork();
     if (pid < 0) Fail(plan, kStepFork, -1, errno);
@@ -276,7 +284,8 @@ size_t Length(const char* s) {
       RunRelay(pid);
     }
   }
-  EnterCgroups(plan);
+  // A new cgroup namespace has the cgroup just entered as its root.
+  if (plan.new_cgroupns && unshare(CLONE_NEWCGROUP) < 0) Fail(plan, kStepUnshare, -1, errno);
   if (plan.hostname && sethostname(plan.hostname, Length(plan.hostname)) < 0)
     Fail(plan, kStepSethostname, -1, errno);
   if (plan.domainname && setdomainname(plan.domainname, Length(plan.domainname)) < 0)

@@ -65,7 +65,7 @@ enum Step : int32_t {
   kStepSetns,
   kStepFork,
   kStepCgroup,
-  kStepUnshare,
+  kStepUnshare,  // (the order of this list is the wire format, not the run order)
   kStepSethostname,
   kStepSetdomainname,
   kStepMakePrivate,

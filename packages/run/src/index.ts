@@ -1,0 +1,15 @@
+export { runOptions, OptionsError } from './options.js';
+export type { RunOptions, NetMode } from './options.js';
+export { baseRecord, resolveUser, DOMAIN } from './spec.js';
+export { writeEtcFiles } from './etc-files.js';
+export { prepareContainer, teardown, stageContext } from './stages.js';
+export type { StageContext, TeardownResult } from './stages.js';
+export { startContainer, baseState } from './start.js';
+export type { StartOptions, RunResult } from './start.js';
+export { recoverIfStale, stopContainer, removeContainer, execInContainer, execPlan, isRunning, LifecycleError } from './lifecycle.js';
+export { pipelineStages, shellLine, runPipeline, specFlags, startFlags } from './pipeline.js';
+export type { Stage } from './pipeline.js';
+export { readState, writeState, readConfig, writeConfig, listContainers, supervisorAlive } from './state.js';
+export type { ContainerState, Status } from './state.js';
+export { diycRunCommand, runArgs, EXIT_RUNTIME } from './run-command.js';
+export { psCommand, execCommand, stopCommand, rmCommand } from './lifecycle-commands.js';

@@ -1,0 +1,119 @@
+// The lifecycle of containers after diyc-run started them: recover stale ones, stop,
+// remove, exec into, list.
+import { existsSync, rmSync } from 'node:fs';
+import { startError, superviseChild } from '@diyc/nsexec';
+import { ANNOTATION, containerDir, type ContainerRecord } from '@diyc/record';
+import { isSyscallError, spawn, type ExitStatus, type SpawnPlan } from '@diyc/syscalls';
+import { teardown, type StageContext } from './stages.js';
+import { readConfig, readState, supervisorAlive, writeState, type ContainerState } from './state.js';
+
+export class LifecycleError extends Error {
+  override name = 'LifecycleError';
+}
+
+const alive = (pid: number | undefined): boolean => {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A container whose supervisor is gone (diyc-run was killed, even with SIGKILL, half-way
+ * or while it ran) is stale: its processes are killed, its stages undone, and it is
+ * marked exited. Returns the state after recovery.
+ */
+export function recoverIfStale(name: string, ctx: StageContext): ContainerState | undefined {
+  const state = readState(name, ctx.root);
+  if (!state || state.status === 'exited' || supervisorAlive(state)) return state;
+  const record = readConfig(name, ctx.root);
+  teardown(name, record, ctx);
+  const recovered: ContainerState = { ...state, status: 'exited', finishedAt: new Date().toISOString(), reason: 'its diyc-run was killed; cleaned up' };
+  delete recovered.supervisorPid;
+  delete recovered.supervisorStart;
+  recovered.exitCode ??= 137;
+  writeState(recovered, ctx.root);
+  return recovered;
+}
+
+export function isRunning(state: ContainerState | undefined): state is ContainerState & { pid: number } {
+  return state?.status === 'running' && alive(state.pid) && supervisorAlive(state);
+}
+
+/** SIGTERM, then SIGKILL to every process of the container after `timeoutSeconds`. */
+export async function stopContainer(name: string, ctx: StageContext, timeoutSeconds = 10): Promise<ContainerState | undefined> {
+  let state = recoverIfStale(name, ctx);
+  if (!state) throw new LifecycleError(`no container named ${name}`);
+  if (!isRunning(state)) return state;
+  try { process.kill(state.pid, 'SIGTERM'); } catch { /* already gone */ }
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  while (Date.now() < deadline && alive(state.pid)) await sleep(20);
+  if (alive(state.pid)) {
+    ctx.trace(`stop: ${name} did not end in ${timeoutSeconds}s: SIGKILL`);
+    for (const pid of ctx.cgroups.exists(name) ? ctx.cgroups.pids(name) : [state.pid]) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+  }
+  // The supervisor notices the exit and cleans up; wait for it to say so.
+  for (let i = 0; i < 500; i++) {
+    state = readState(name, ctx.root);
+    if (!state || state.status === 'exited' || !supervisorAlive(state)) break;
+    await sleep(20);
+  }
+  return recoverIfStale(name, ctx);
+}
+
+/** Removes a container: refused while it runs, unless `force` (which stops it first). */
+export async function removeContainer(name: string, ctx: StageContext, force = false): Promise<void> {
+  const dir = containerDir(name, ctx.root);
+  if (!existsSync(dir)) throw new LifecycleError(`no container named ${name}`);
+  const state = recoverIfStale(name, ctx);
+  if (isRunning(state)) {
+    if (!force) throw new LifecycleError(`container ${name} is running: stop it first (diyc-stop ${name}), or use -f`);
+    await stopContainer(name, ctx, 0);
+  }
+  teardown(name, readConfig(name, ctx.root), ctx, { remove: true });
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** The plan for a command run inside a running container: its namespaces and cgroup. */
+export function execPlan(record: ContainerRecord, pid: number, command: string[], foreground: boolean): SpawnPlan {
+  const ns = (kind: string): string => `/proc/${pid}/ns/${kind}`;
+  const join: NonNullable<SpawnPlan['join']> = [
+    { type: 'ipc', path: ns('ipc') },
+    { type: 'uts', path: ns('uts') },
+    { type: 'network', path: ns('net') },
+    { type: 'cgroup', path: ns('cgroup') },
+    { type: 'pid', path: ns('pid') },
+    { type: 'mount', path: ns('mnt') },
+  ];
+  const plan: SpawnPlan = { argv: command, env: record.process.env, join, cwd: record.process.cwd, foreground };
+  const procs = record.annotations[ANNOTATION.cgroupProcs];
+  if (procs) plan.cgroupProcs = procs.split(':').filter(Boolean);
+  if (record.process.user) {
+    plan.uid = record.process.user.uid;
+    plan.gid = record.process.user.gid;
+  }
+  return plan;
+}
+
+/** Runs `command` in the running container NAME; resolves with its exit status. */
+export async function execInContainer(name: string, command: string[], ctx: StageContext, foreground: boolean): Promise<ExitStatus> {
+  const state = recoverIfStale(name, ctx);
+  if (!state) throw new LifecycleError(`no container named ${name}`);
+  if (!isRunning(state)) throw new LifecycleError(`container ${name} is not running (${state.status}): start it with diyc-run`);
+  const record = readConfig(name, ctx.root);
+  if (!record) throw new LifecycleError(`container ${name} has no config.json`);
+  try {
+    const child = spawn(execPlan(record, state.pid, command, foreground));
+    return await superviseChild(child, { foreground });
+  } catch (err) {
+    if (isSyscallError(err)) throw startError(err, command[0] ?? '');
+    throw err;
+  }
+}

@@ -1,0 +1,95 @@
+// The same stages as separate processes joined by pipes (--pipeline), and the shell
+// line that does it by hand (--dry-run):
+//
+//   mkdir -p ROOT/containers/NAME && diyc-run --spec ... NAME IMAGE CMD \
+//     | diyc-overlay mount NAME --image IMAGE | diyc-cgroup create NAME --memory ... \
+//     | diyc-net attach NAME --ip ... > ROOT/containers/NAME/config.json \
+//     && diyc-run --start NAME
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatPublish } from '@diyc/net';
+import { containerDir } from '@diyc/record';
+import type { RunOptions } from './options.js';
+import { configPath } from './state.js';
+
+export interface Stage {
+  /** The bin, as a user types it. */
+  bin: string;
+  args: string[];
+}
+
+/** The stages that prepare a container, ending with its record on stdout. */
+export function pipelineStages(options: RunOptions, specFlags: string[]): Stage[] {
+  const { name, limits } = options;
+  const stages: Stage[] = [
+    { bin: 'diyc-run', args: ['--spec', ...specFlags, '--', name, options.image, ...options.command] },
+    { bin: 'diyc-overlay', args: ['mount', name, '--image', options.image] },
+  ];
+  const cg = ['create', name];
+  if (limits.memory !== undefined) cg.push('--memory', String(limits.memory));
+  if (limits.swap !== undefined) cg.push('--swap', String(limits.swap));
+  if (limits.pids !== undefined) cg.push('--pids', String(limits.pids));
+  if (limits.cpus !== undefined) cg.push('--cpus', String(limits.cpus));
+  stages.push({ bin: 'diyc-cgroup', args: cg });
+  if (options.net === 'bridge') {
+    const net = ['attach', name];
+    if (options.ip !== undefined) net.push('--ip', options.ip);
+    for (const p of options.publish) net.push('--publish', formatPublish(p));
+    stages.push({ bin: 'diyc-net', args: net });
+  }
+  return stages;
+}
+
+/** The flags of diyc-run that shape the base record (the --spec stage). */
+export function specFlags(options: RunOptions): string[] {
+  const flags = ['--net', options.net];
+  for (const e of options.env) flags.push('--env', e);
+  if (options.workdir !== undefined) flags.push('--workdir', options.workdir);
+  return flags;
+}
+
+export function startFlags(options: RunOptions): string[] {
+  return [...(options.remove ? ['--rm'] : []), ...(options.verbose ? ['-v'] : []), '--start', options.name];
+}
+
+const quote = (word: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
+
+export function shellLine(options: RunOptions, root: string): string {
+  const stages = pipelineStages(options, specFlags(options)).map((s) => [s.bin, ...s.args].map(quote).join(' '));
+  return `mkdir -p ${quote(containerDir(options.name, root))} && ${stages.join(' | ')} > ${quote(configPath(options.name, root))} && ${['diyc-run', ...startFlags(options)].map(quote).join(' ')}`;
+}
+
+function writeAll(fd: number, data: Buffer): void {
+  for (let off = 0; off < data.length;) off += writeSync(fd, data, off);
+}
+
+/** Where each bin's script is, beside the packages this one depends on. */
+function binScript(bin: string): string {
+  const pkg: Record<string, string> = { 'diyc-overlay': '@diyc/overlay', 'diyc-cgroup': '@diyc/cgroup', 'diyc-net': '@diyc/net' };
+  if (bin === 'diyc-run') return join(dirname(fileURLToPath(import.meta.url)), 'bin', 'diyc-run.js');
+  const entry = fileURLToPath(import.meta.resolve(pkg[bin] as string));
+  return join(dirname(entry), 'bin.js');
+}
+
+/** Runs the preparing stages as processes joined by pipes; the record lands in config.json. */
+export async function runPipeline(options: RunOptions, root: string): Promise<void> {
+  const stages = pipelineStages(options, specFlags(options));
+  mkdirSync(containerDir(options.name, root), { recursive: true });
+  const out = openSync(configPath(options.name, root), 'w');
+  try {
+    const children = stages.map((s) => spawn(process.execPath, [binScript(s.bin), ...s.args], { stdio: ['pipe', 'pipe', 'inherit'] }));
+    children.forEach((child, i) => {
+      const next = children[i + 1];
+      if (next) child.stdout.pipe(next.stdin);
+      else child.stdout.on('data', (d: Buffer) => { writeAll(out, d); });
+    });
+    children[0]?.stdin.end();
+    const codes = await Promise.all(children.map((c) => new Promise<number>((resolve) => c.on('close', (code) => resolve(code ?? 1)))));
+    const failed = codes.findIndex((c) => c !== 0);
+    if (failed >= 0) throw new Error(`pipeline stage ${stages[failed]?.bin} ${stages[failed]?.args[0]} failed`);
+  } finally {
+    closeSync(out);
+  }
+}

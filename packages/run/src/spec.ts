@@ -1,0 +1,55 @@
+// The container's base record, before any stage prepared anything: its command and
+// environment (the image's defaults, then the user's), hostname and domain, the
+// namespaces to create, and the filesystems every container gets.
+import { withImage, type Image } from '@diyc/image';
+import { containerDevices, containerMounts } from '@diyc/nsexec';
+import { ANNOTATION, DEFAULT_PATH, emptyRecord, hostnameFor, setEnv, setNamespace, type ContainerRecord } from '@diyc/record';
+import type { RunOptions } from './options.js';
+
+export const DOMAIN = 'diyc';
+
+export function baseRecord(options: RunOptions, image: Image, terminal: boolean): ContainerRecord {
+  // The host's environment never leaks in: only PATH, HOME, HOSTNAME and TERM.
+  const record = withImage(image, emptyRecord(options.command));
+  let env = setEnv(record.process.env, 'HOSTNAME', hostnameFor(options.name));
+  if (!env.some((e) => e.startsWith('PATH='))) env = setEnv(env, 'PATH', DEFAULT_PATH);
+  if (!env.some((e) => e.startsWith('HOME='))) env = setEnv(env, 'HOME', '/root');
+  if (terminal) env = setEnv(env, 'TERM', process.env.TERM ?? 'xterm');
+  for (const v of options.env) {
+    const eq = v.indexOf('=');
+    env = setEnv(env, v.slice(0, eq), v.slice(eq + 1));
+  }
+  record.process.env = env;
+  record.process.terminal = terminal;
+  if (options.workdir !== undefined) record.process.cwd = options.workdir;
+  record.hostname = hostnameFor(options.name);
+  record.domainname = DOMAIN;
+  for (const ns of ['mount', 'uts', 'ipc', 'pid', 'cgroup'] as const) setNamespace(record, ns);
+  // --net none: a network namespace of its own with only lo. bridge: the net stage
+  // joins the one it made. host: the host's.
+  if (options.net === 'none') setNamespace(record, 'network');
+  record.mounts = containerMounts();
+  record.linux.devices = containerDevices();
+  record.annotations[ANNOTATION.name] = options.name;
+  if (image.config.User) record.annotations['org.diyc.image.user'] = image.config.User;
+  if (options.net === 'bridge') record.annotations[ANNOTATION.bridge] = options.netConfig.bridge;
+  record.annotations['org.diyc.net.mode'] = options.net;
+  return record;
+}
+
+/** uid and gid for an image's User ("1000", "1000:1000", "nobody", "nobody:nogroup"). */
+export function resolveUser(user: string, passwd: string, group: string): { uid: number; gid: number } {
+  const [u = '', g] = user.split(':');
+  const lookup = (table: string, key: string, idField: number): number | undefined => {
+    if (/^\d+$/.test(key)) return Number(key);
+    const row = table.split('\n').map((l) => l.split(':')).find((f) => f[0] === key);
+    return row?.[idField] !== undefined ? Number(row[idField]) : undefined;
+  };
+  const uid = lookup(passwd, u, 2);
+  if (uid === undefined) throw new Error(`user '${u}' is not in the image's /etc/passwd`);
+  let gid: number | undefined;
+  if (g !== undefined) gid = lookup(group, g, 2);
+  else gid = Number(passwd.split('\n').map((l) => l.split(':')).find((f) => f[0] === u || f[2] === String(uid))?.[3] ?? uid);
+  if (gid === undefined) throw new Error(`group '${g}' is not in the image's /etc/group`);
+  return { uid, gid };
+}
