@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The README's quick start: set up, make the default busybox image, and run a
-# container on it. Run as root on a fresh clone.
+# The README's quick start, on a fresh clone, as root: install what is missing, build,
+# make the default busybox image, unpack it, and run a container on it with diyc-run.
+#
+#   sudo tools/quickstart.sh              an interactive shell in a container named "quickstart"
+#   sudo tools/quickstart.sh CMD [ARG...] that command instead
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh >/dev/null
+export PATH="$PWD/node_modules/.bin:$PATH"
 node tools/make-busybox-image.mjs >/dev/null
-rootfs=$(mktemp -d /tmp/diyc-quickstart-XXXXXX)
-trap 'rm -rf "$rootfs"' EXIT
-tar -xpf tools/out/busybox.tar -C "$rootfs"
-echo "quickstart: a shell in new PID, UTS, network and mount namespaces, pivoted into busybox (exit to leave)"
-node packages/nsexec/dist/bin.js -pnu box --root "$rootfs" /bin/sh "$@"
+diyc-image unpack tools/out/busybox.tar --name busybox >/dev/null
+echo "quickstart: diyc-run --rm quickstart busybox ${*:-sh}   (Ctrl-D or exit to leave)" >&2
+exec diyc-run --rm quickstart busybox "$@"

@@ -65,12 +65,14 @@ function writeAll(fd: number, data: Buffer): void {
   for (let off = 0; off < data.length;) off += writeSync(fd, data, off);
 }
 
-/** Where each bin's script is, beside the packages this one depends on. */
+/**
+ * Where each bin's script is: beside each package's entry point (diyc-run refers to
+ * its own package by name, which works from the bundled bin too).
+ */
 function binScript(bin: string): string {
-  const pkg: Record<string, string> = { 'diyc-overlay': '@diyc/overlay', 'diyc-cgroup': '@diyc/cgroup', 'diyc-net': '@diyc/net' };
-  if (bin === 'diyc-run') return join(dirname(fileURLToPath(import.meta.url)), 'bin', 'diyc-run.js');
-  const entry = fileURLToPath(import.meta.resolve(pkg[bin] as string));
-  return join(dirname(entry), 'bin.js');
+  const pkg: Record<string, string> = { 'diyc-run': '@diyc/run', 'diyc-overlay': '@diyc/overlay', 'diyc-cgroup': '@diyc/cgroup', 'diyc-net': '@diyc/net' };
+  const entry = dirname(fileURLToPath(import.meta.resolve(pkg[bin] as string)));
+  return bin === 'diyc-run' ? join(entry, 'bin', 'diyc-run.js') : join(entry, 'bin.js');
 }
 
 /** Runs the preparing stages as processes joined by pipes; the record lands in config.json. */
