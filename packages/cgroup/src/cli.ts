@@ -1,7 +1,7 @@
 // diyc-cgroup create NAME [--memory SIZE] [--swap SIZE] [--pids N] [--cpus N]
 //             add NAME PID | stats NAME | ls | rm NAME [--force]
-import { CliError, defineCli, formatBytes, one, readInput, stdinHasInput } from '@diyc/cli';
-import { checkName, emptyRecord, formatRecord, parseRecord, RecordError, type ContainerRecord } from '@diyc/record';
+import { CliError, defineCli, formatBytes, one } from '@diyc/cli';
+import { checkName, formatRecord, readRecordInput, RecordError } from '@diyc/record';
 import { CgroupError } from './files.js';
 import type { Limits } from './manager.js';
 import { createCgroupManager } from './select.js';
@@ -38,10 +38,6 @@ export function limitsFromFlags(flags: Record<string, unknown>): Limits {
   return limits;
 }
 
-async function inputRecord(): Promise<ContainerRecord> {
-  return stdinHasInput() ? parseRecord(await readInput('-')) : emptyRecord();
-}
-
 const name = { type: 'positional', description: 'the cgroup (a container name)' } as const;
 
 const create = defineCli({
@@ -57,7 +53,7 @@ const create = defineCli({
     try {
       const cgroupName = checkName(operands[0] as string, 'cgroup name');
       const limits = limitsFromFlags(flags);
-      const record = await inputRecord();
+      const record = await readRecordInput();
       const { record: next, applied } = cgroupStage(record, cgroupName, limits, createCgroupManager());
       for (const skipped of applied.skipped) process.stderr.write(`diyc-cgroup: not applied: ${skipped}\n`);
       if (process.stdout.isTTY) process.stdout.write(`created ${next.linux.cgroupsPath}${applied.applied.length ? `: ${applied.applied.join(', ')}` : ''}\n`);

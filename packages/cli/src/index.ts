@@ -4,7 +4,6 @@ export { parseArgv, many, one, UsageError } from './parse.js';
 export type { Parsed, ParsedFlags } from './parse.js';
 export { createTrace, noTrace } from './trace.js';
 export type { Trace } from './trace.js';
-export { readInput, stdinHasInput } from './stdin.js';
 export { createProgress, formatBytes } from './progress.js';
 export type { Progress } from './progress.js';
 export type { ArgsDef } from 'citty';

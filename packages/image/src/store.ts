@@ -7,7 +7,7 @@
 //                          once PID is gone (kill -9)
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { containersDir, imagesDir, layersDir, nameProblem, stateRoot } from '@diyc/record';
+import { containersDir, imagesDir, isProcessAlive, layersDir, nameProblem, stateRoot } from '@diyc/record';
 
 /** The parts of an OCI image config diyc uses as a container's defaults. */
 export interface ImageConfig {
@@ -99,7 +99,7 @@ export class ImageStore {
     const removed: string[] = [];
     for (const name of readdirSync(this.tmpDir)) {
       const pid = Number(name.split('-')[0]);
-      if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
+      if (Number.isInteger(pid) && pid > 0 && isProcessAlive(pid)) continue;
       rmSync(join(this.tmpDir, name), { recursive: true, force: true });
       removed.push(name);
     }
@@ -178,11 +178,3 @@ export class ImageStore {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -1,6 +1,6 @@
 // diyc-net setup | clean | status | attach NAME [--ip IP] [--publish H:P]... | detach NAME
-import { CliError, defineCli, many, one, readInput, stdinHasInput } from '@diyc/cli';
-import { checkName, emptyRecord, formatRecord, parseRecord, RecordError, type ContainerRecord } from '@diyc/record';
+import { CliError, defineCli, many, one } from '@diyc/cli';
+import { checkName, formatRecord, readRecordInput, RecordError } from '@diyc/record';
 import { detach } from './attach.js';
 import { cleanNetwork, NetError, networkStatus, setupNetwork } from './bridge.js';
 import { describeConfig, netConfig, type NetConfig } from './config.js';
@@ -71,10 +71,6 @@ const status = defineCli({
   },
 });
 
-async function inputRecord(): Promise<ContainerRecord> {
-  return stdinHasInput() ? parseRecord(await readInput('-')) : emptyRecord();
-}
-
 const attachCommand = defineCli({
   meta: { name: 'attach', description: 'Give a container a named network namespace with eth0 on the bridge, an address and a default route; prints the record' },
   args: {
@@ -88,7 +84,7 @@ const attachCommand = defineCli({
       requireRoot();
       const name = checkName(operands[0] as string, 'container name');
       const publish = many(flags.publish).map(parsePublish);
-      const record = await inputRecord();
+      const record = await readRecordInput();
       const ip = one(flags.ip);
       const { record: next, attachment } = netStage(record, configFrom(flags), name, { ...(ip !== undefined ? { ip } : {}), publish });
       if (process.stdout.isTTY) process.stdout.write(`${name}: ${attachment.ip}/${attachment.prefix} via ${attachment.gateway} in netns ${attachment.netns}\n`);

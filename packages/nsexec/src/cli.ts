@@ -1,8 +1,8 @@
 // nsexec [-p] [-n] [-u HOST] [-i] [-C] [--root DIR] [--netns NAME] [-v] [--] CMD [ARG...]
 // nsexec --config FILE|-
 import { existsSync } from 'node:fs';
-import { CliError, createTrace, defineCli, one, readInput, type CliContext, type Trace } from '@diyc/cli';
-import { parseRecord, RecordError, type ContainerRecord } from '@diyc/record';
+import { CliError, createTrace, defineCli, one, type CliContext, type Trace } from '@diyc/cli';
+import { readRecordInput, RecordError, type ContainerRecord } from '@diyc/record';
 import { exitCodeOf } from '@diyc/syscalls';
 import { OptionsError, recordFromOptions } from './options.js';
 import { planFromRecord } from './plan.js';
@@ -39,7 +39,7 @@ async function loadRecord(ctx: CliContext): Promise<ContainerRecord> {
   if (config !== undefined) {
     if (operands.length > 0) throw new CliError('--config takes the command from the record: give no CMD', { exitCode: 2 });
     if (config !== '-' && !existsSync(config)) throw new CliError(`${config}: no such file`, { exitCode: EXIT_RUNTIME_ERROR });
-    return parseRecord(await readInput(config));
+    return readRecordInput(config);
   }
   if (operands.length === 0) throw new CliError('missing CMD: nsexec [-p] [-n] [-u HOSTNAME] [--] CMD [ARG...] (see nsexec --help)', { exitCode: 2 });
   const root = one(flags.root);

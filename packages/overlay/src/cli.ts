@@ -1,19 +1,13 @@
 // diyc-overlay mount NAME [--image IMAGE] | umount NAME | rm NAME
-import { CliError, defineCli, one, readInput, stdinHasInput } from '@diyc/cli';
+import { CliError, defineCli, one } from '@diyc/cli';
 import { ImageError } from '@diyc/image';
-import { emptyRecord, formatRecord, parseRecord, RecordError, type ContainerRecord } from '@diyc/record';
+import { formatRecord, readRecordInput, RecordError } from '@diyc/record';
 import { OverlayError, removeRootfs, umountRootfs } from './overlay.js';
 import { overlayStage } from './stage.js';
 
 function userError(err: unknown): never {
   if (err instanceof OverlayError || err instanceof ImageError || err instanceof RecordError || err instanceof RangeError) throw new CliError(err.message);
   throw err;
-}
-
-/** The record from stdin when it is a pipe or file (or `-`), else an empty one. */
-export async function inputRecord(source: string | undefined): Promise<ContainerRecord> {
-  if (source !== undefined) return parseRecord(await readInput(source));
-  return stdinHasInput() ? parseRecord(await readInput('-')) : emptyRecord();
 }
 
 const mountCommand = defineCli({
@@ -25,7 +19,7 @@ const mountCommand = defineCli({
   },
   async main({ flags, operands }) {
     try {
-      const record = await inputRecord(one(flags.record));
+      const record = await readRecordInput(one(flags.record));
       const image = one(flags.image);
       const next = overlayStage(record, operands[0] as string, image !== undefined ? { image } : {});
       process.stdout.write(formatRecord(next));

@@ -4,4 +4,4 @@ export { overlayStage, overlayUndo } from './stage.js';
 export type { OverlayStageOptions } from './stage.js';
 export { parseMountinfo, readMounts, mountAt } from './mountinfo.js';
 export type { MountInfo } from './mountinfo.js';
-export { overlayCommand, inputRecord } from './cli.js';
+export { overlayCommand } from './cli.js';

@@ -3,7 +3,8 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-function alive(pid: number): boolean {
+/** True while `pid` exists (EPERM: it exists, but is not ours to signal). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -26,7 +27,7 @@ export function withLock<T>(path: string, fn: () => T, timeoutMs = 10_000): T {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       let holder = 0;
       try { holder = Number(readFileSync(join(path, 'pid'), 'utf8')); } catch { /* being written */ }
-      if (holder > 0 && !alive(holder)) {
+      if (holder > 0 && !isProcessAlive(holder)) {
         rmSync(path, { recursive: true, force: true });
         continue;
       }

@@ -2,7 +2,7 @@
 // remove, exec into, list.
 import { existsSync, rmSync } from 'node:fs';
 import { startError, superviseChild } from '@diyc/nsexec';
-import { ANNOTATION, containerDir, type ContainerRecord } from '@diyc/record';
+import { ANNOTATION, containerDir, isProcessAlive, type ContainerRecord } from '@diyc/record';
 import { isSyscallError, spawn, type ExitStatus, type SpawnPlan } from '@diyc/syscalls';
 import { teardown, type StageContext } from './stages.js';
 import { readConfig, readState, supervisorAlive, writeState, type ContainerState } from './state.js';
@@ -11,15 +11,7 @@ export class LifecycleError extends Error {
   override name = 'LifecycleError';
 }
 
-const alive = (pid: number | undefined): boolean => {
-  if (pid === undefined) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const alive = (pid: number | undefined): boolean => pid !== undefined && isProcessAlive(pid);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -83,6 +83,10 @@ export async function runPipeline(options: RunOptions, root: string): Promise<vo
   try {
     const children = stages.map((s) => spawn(process.execPath, [binScript(s.bin), ...s.args], { stdio: ['pipe', 'pipe', 'inherit'] }));
     children.forEach((child, i) => {
+      // A stage that fails closes its stdin early: the one before it sees EPIPE, which
+      // is reported by the failing stage's exit code, not as a crash here.
+      child.stdin.on('error', () => {});
+      child.stdout.on('error', () => {});
       const next = children[i + 1];
       if (next) child.stdout.pipe(next.stdin);
       else child.stdout.on('data', (d: Buffer) => { writeAll(out, d); });
