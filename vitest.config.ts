@@ -12,7 +12,9 @@ export default defineConfig({
     hookTimeout: 60_000,
     projects: [
       { extends: true, test: { name: 'unit', include: ['packages/*/test/**/*.test.ts'] } },
-      { extends: true, test: { name: 'e2e', include: ['test-e2e/**/*.test.ts'] } },
+      // One e2e file at a time: they share the machine's iptables, links and ip_forward,
+      // and net.test.ts checks that setup + clean leave them exactly as they were.
+      { extends: true, test: { name: 'e2e', include: ['test-e2e/**/*.test.ts'], fileParallelism: false } },
     ],
   },
 });

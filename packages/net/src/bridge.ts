@@ -4,12 +4,12 @@
 //          FORWARD accepts to and from the bridge; MASQUERADE for the subnet leaving
 //          by another interface. Every rule carries the comment diyc:BRIDGE.
 //   clean: exactly the inverse, from what setup wrote down in run/net/BRIDGE.json.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runDir, stateRoot } from '@diyc/record';
 import type { NetConfig } from './config.js';
 import { mustRun, systemRunner, which, type Runner } from './exec.js';
-import { ensureRules, removeRules, ruleComment, ruleExists, tableIsEmpty, tablesPresent, type Rule } from './iptables.js';
+import { ensureRules, findRules, removeRules, ruleComment, ruleExists, tableIsEmpty, tablesPresent, type Rule } from './iptables.js';
 import { formatIp, formatSubnet } from './ipv4.js';
 
 export class NetError extends Error {
@@ -105,8 +105,10 @@ export function cleanNetwork(config: NetConfig, options: NetOptions = {}): Clean
     removedBridge = true;
   }
   if (state) {
-    const others = readdirSync(join(runDir(root), 'net')).filter((f) => f.endsWith('.json') && !f.endsWith('.leases.json') && f !== `${config.bridge}.json`);
-    if (state.ipForwardBefore === '0' && others.length === 0) writeFileSync(IP_FORWARD, '0');
+    // Forwarding goes back off only when no other diyc bridge (of any state root)
+    // still has rules that need it.
+    const othersNeedForwarding = findRules(mustRun(runner, 'iptables-save', []), 'diyc', true).length > 0;
+    if (state.ipForwardBefore === '0' && !othersNeedForwarding) writeFileSync(IP_FORWARD, '0');
     dropTablesWeMade(runner, state.tablesBefore);
   }
   rmSync(file, { force: true });
