@@ -1,6 +1,7 @@
 // diyc-run [OPTIONS] NAME IMAGE [CMD [ARG...]]
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { CliError, createTrace, defineCli, type ArgsDef, type CliContext } from '@diyc/cli';
 import { CgroupError } from '@diyc/cgroup';
@@ -110,6 +111,12 @@ export async function runMain(ctx: CliContext, script: string): Promise<number> 
     if (process.getuid?.() !== 0) throw new CliError('diyc-run needs root (namespaces, mounts, cgroups, network): run it with sudo', { exitCode: EXIT_RUNTIME });
     const stage = stageContext(trace, root);
     const terminal = !options.detach && process.stdin.isTTY === true;
+    // Ctrl-C or kill while the container is being prepared: finish the step under way,
+    // then undo them all, rather than die with half a container in place.
+    let interrupted: NodeJS.Signals | undefined;
+    const onSignal = (signal: NodeJS.Signals): void => { interrupted ??= signal; };
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+    for (const sig of signals) process.on(sig, onSignal);
     const base = claim(options, stage, terminal);
     try {
       if (flags.pipeline === true) {
@@ -118,9 +125,14 @@ export async function runMain(ctx: CliContext, script: string): Promise<number> 
       } else {
         writeConfig(options.name, prepareContainer(options, base, stage), root);
       }
+      // Signals that came during the synchronous steps are delivered now.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (interrupted) throw new CliError(`interrupted by ${interrupted}: nothing was left behind`, { exitCode: 128 + constants.signals[interrupted] });
     } catch (err) {
       recoverAfterFailedPrepare(options, stage);
       throw err;
+    } finally {
+      for (const sig of signals) process.off(sig, onSignal);
     }
     if (options.detach) return await runDetached(options, stage, script);
     const result = await startContainer(options.name, stage, { foreground: terminal, remove: options.remove });
