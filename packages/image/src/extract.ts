@@ -19,6 +19,8 @@ export interface ExtractResult extends LayerStats {
 export interface ExtractOptions {
   /** Called with the bytes read from the source so far (compressed bytes for gzip). */
   onProgress?: (bytesRead: number) => void;
+  /** The diff_id, computed elsewhere (digestInWorker): this thread then does not hash. */
+  digest?: Promise<string>;
 }
 
 type Compression = 'none' | 'gzip';
@@ -108,11 +110,12 @@ export async function extractLayer(source: Readable | AsyncIterable<Buffer>, dir
   if (failure) throw failure;
   if (!sawEntry) throw new ArchiveError('the archive holds no files (is it a tar archive?)');
   writer.finish();
-  return { diffId: `sha256:${hash.digest('hex')}`, ...writer.stats };
+  const diffId = options.digest ? await options.digest : `sha256:${hash.digest('hex')}`;
+  return { diffId, ...writer.stats };
 
   async function pump(): Promise<void> {
     for await (const chunk of tarBytes(source as AsyncIterable<Buffer>, (n) => { read += n; options.onProgress?.(read); })) {
-      hash.update(chunk);
+      if (!options.digest) hash.update(chunk);
       tap.write(chunk);
       parser.write(chunk);
       if (failure) break;

@@ -4,10 +4,11 @@
 // Atomic: every layer is written to a temporary directory and renamed into place only
 // when whole, and image.json is written last. A failure removes what this run wrote;
 // a run killed outright leaves only tmp/PID-*, which the next run removes.
-import { createReadStream, existsSync, rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import { nameProblem } from '@diyc/record';
+import { digestInWorker, fileChunks } from './digest.js';
 import { extractLayer, type ExtractResult } from './extract.js';
 import { readLayeredImage, type LayeredImage } from './formats.js';
 import { ImageError, ImageStore, type Image, type ImageConfig } from './store.js';
@@ -85,9 +86,10 @@ export async function unpackImage(sourceArg: string, options: UnpackOptions = {}
     } else {
       staging = makeTemp();
       const total = source === '-' ? undefined : statSync(source).size;
-      const input = source === '-' ? (options.stdin ?? process.stdin) : createReadStream(source, { highWaterMark: 1 << 20 });
+      const input = source === '-' ? (options.stdin ?? process.stdin) : fileChunks(source);
       flat = await extractLayer(input, staging, {
         onProgress: (bytesRead) => options.onProgress?.({ phase: 'archive', bytesRead, ...(total !== undefined ? { total } : {}) }),
+        ...(source === '-' ? {} : { digest: digestInWorker(source) }),
       });
       layered = readLayeredImage(staging, ref);
     }
@@ -119,8 +121,9 @@ export async function unpackImage(sourceArg: string, options: UnpackOptions = {}
         }
         const dir = makeTemp();
         const total = statSync(file).size;
-        const result = await extractLayer(createReadStream(file, { highWaterMark: 1 << 20 }), dir, {
+        const result = await extractLayer(fileChunks(file), dir, {
           onProgress: (bytesRead) => options.onProgress?.({ phase: `layer ${i + 1}/${layered.layerFiles.length}`, bytesRead, total }),
+          digest: digestInWorker(file),
         });
         if (expected && expected !== result.diffId) {
           throw new ImageError(`layer ${i + 1} is corrupt: its content is ${result.diffId}, the image config says ${expected}`);

@@ -60,7 +60,8 @@ export class XattrTap {
         const n = Math.min(this.#skip, chunk.length - pos);
         if (this.#paxBody && this.#paxRemaining > 0) {
           const take = Math.min(n, this.#paxRemaining);
-          this.#paxBody.push(chunk.subarray(pos, pos + take));
+          // A copy: the reader may reuse the chunk's memory for the next read.
+          this.#paxBody.push(Buffer.from(chunk.subarray(pos, pos + take)));
           this.#paxRemaining -= take;
         }
         this.#skip -= n;
