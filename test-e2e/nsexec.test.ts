@@ -79,6 +79,15 @@ describe.skipIf(!isRoot)(`nsexec (${rootReason})`, () => {
     }
   });
 
+  it('-i and -C: new IPC and cgroup namespaces; in the cgroup one, its own cgroup is the root', async () => {
+    const host = (ns: string) => execFileSync('readlink', [`/proc/self/ns/${ns}`], { encoding: 'utf8' }).trim();
+    const r = await runBin('nsexec', ['-i', '-C', 'sh', '-c', 'readlink /proc/self/ns/ipc /proc/self/ns/cgroup; cut -d: -f3 /proc/self/cgroup | sort -u']);
+    const [ipc, cgroup, ...paths] = r.stdout.trim().split('\n');
+    expect(ipc).not.toBe(host('ipc'));
+    expect(cgroup).not.toBe(host('cgroup'));
+    expect(paths).toEqual(['/']);
+  });
+
   it('--netns joins a named network namespace', async () => {
     const name = `diyc-e2e-${process.pid}`;
     execFileSync('ip', ['netns', 'add', name]);
