@@ -84,7 +84,8 @@ export async function runNsexec(ctx: CliContext): Promise<number> {
   }
 }
 
-function traceRecord(record: ContainerRecord, trace: Trace): void {
+/** Traces what the child will do: the namespaces, cgroup, hostname, mounts and pivot of its plan. */
+export function traceRecord(record: ContainerRecord, trace: Trace): void {
   const plan = planFromRecord(record);
   trace(`namespaces: new ${plan.create?.join(', ') || 'none'}${plan.join?.length ? `; join ${plan.join.map((j) => `${j.type} ${j.path}`).join(', ')}` : ''}`);
   for (const file of plan.cgroupProcs ?? []) trace(`enter cgroup ${file}`, 'CONTAINER');

@@ -6,4 +6,4 @@ export type { NsexecOptions } from './options.js';
 export { containerMounts, containerDevices, DEV_SYMLINKS } from './container-mounts.js';
 export { parseMountOptions } from './mount-options.js';
 export type { ParsedMountOptions } from './mount-options.js';
-export { nsexecCommand, runNsexec, EXIT_RUNTIME_ERROR } from './cli.js';
+export { nsexecCommand, runNsexec, traceRecord, EXIT_RUNTIME_ERROR } from './cli.js';

@@ -1,7 +1,7 @@
 // The last stage: start the prepared container, supervise it, and clean up after it.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { releaseChild, startRecord, StartError, superviseChild } from '@diyc/nsexec';
+import { releaseChild, startRecord, StartError, superviseChild, traceRecord } from '@diyc/nsexec';
 import { ANNOTATION, containerDir, type ContainerRecord } from '@diyc/record';
 import { exitCodeOf, type ExitStatus } from '@diyc/syscalls';
 import { writeEtcFiles } from './etc-files.js';
@@ -60,6 +60,7 @@ export async function startContainer(name: string, ctx: StageContext, options: S
   try {
     applyImageUser(record);
     writeEtcFiles(record);
+    traceRecord(record, ctx.trace);
     const child = startRecord(record, { foreground: options.foreground, hold: true, ...(options.stdio ? { stdio: options.stdio } : {}), ...(options.setsid ? { setsid: true } : {}) });
     state.pid = child.pid;
     state.status = 'running';
