@@ -63,7 +63,7 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
       return text;
     };
     try {
-      await screen(/[#$] $/m);
+      await screen(/[#$] ?$/m);
       execFileSync('tmux', ['send-keys', '-t', session, 'echo "host=$(hostname)"; ps -o pid,comm', 'Enter']);
       const text = await screen(/host=shell[\s\S]*PID[\s\S]*ps/);
       const procs = text.slice(text.indexOf('PID')).split('\n').slice(1).map((l) => l.trim()).filter((l) => /^\d+ /.test(l));

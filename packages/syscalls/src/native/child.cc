@@ -28,6 +28,15 @@
 //   setsid, terminal  setsid(2), setpgid(2), tcsetpgrp(3)
 //   execve            execve(2), searching PATH
 //
+// Each system call is documented at https://man7.org/linux/man-pages/man2/NAME.2.html
+// (tcsetpgrp: man3). Why each step is where it is:
+//   - namespace files are opened before any is joined, and the cgroup is entered in
+//     between, while host paths still mean the host's files;
+//   - sethostname needs the UTS namespace, and the mounts need `/` private first, or
+//     they would propagate back to the host;
+//   - pivot_root comes after the mounts, which name paths under the new root;
+//   - the user is changed last but one: mounts and pivot_root need privileges.
+//
 // Messages on the error pipe (close-on-exec, so it closes by itself at execve):
 //
 //   child -> parent   ChildError {step, index, errno}    a step failed; the child _exit()s
