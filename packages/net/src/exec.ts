@@ -1,6 +1,6 @@
 // Every `ip` and `iptables` call goes through one small function that checks the exit
 // code and throws with stderr, behind an interface a unit test can fake.
-import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
@@ -41,11 +41,17 @@ export function which(tool: string): string | undefined {
   return undefined;
 }
 
+// node:child_process costs about 4 ms to load: only when a command is run, so that a
+// container without a bridge (diyc-run --net none) never pays for it.
+const require = createRequire(import.meta.url);
+let childProcess: typeof import('node:child_process') | undefined;
+
 export const systemRunner: Runner = {
   run(command, args, input) {
     const path = which(command);
     if (!path) throw new MissingToolError(`${command} is not installed: install it with \`apt-get install ${PACKAGES[command] ?? command}\``);
-    const r = spawnSync(path, args, { input: input ?? '', encoding: 'utf8' });
+    childProcess ??= require('node:child_process') as typeof import('node:child_process');
+    const r = childProcess.spawnSync(path, args, { input: input ?? '', encoding: 'utf8' });
     if (r.error) throw r.error;
     return { status: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
   },

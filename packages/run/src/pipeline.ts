@@ -5,7 +5,6 @@
 //     | diyc-overlay mount NAME --image IMAGE | diyc-cgroup create NAME --memory ... \
 //     | diyc-net attach NAME --ip ... > ROOT/containers/NAME/config.json \
 //     && diyc-run --start NAME
-import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,6 +80,7 @@ export async function runPipeline(options: RunOptions, root: string): Promise<vo
   mkdirSync(containerDir(options.name, root), { recursive: true });
   const out = openSync(configPath(options.name, root), 'w');
   try {
+    const { spawn } = await import('node:child_process');
     const children = stages.map((s) => spawn(process.execPath, [binScript(s.bin), ...s.args], { stdio: ['pipe', 'pipe', 'inherit'] }));
     children.forEach((child, i) => {
       // A stage that fails closes its stdin early: the one before it sees EPIPE, which

@@ -1,5 +1,4 @@
 // diyc-run [OPTIONS] NAME IMAGE [CMD [ARG...]]
-import { spawn } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +65,7 @@ function claim(options: RunOptions, ctx: StageContext, terminal: boolean): Retur
 
 async function runDetached(options: RunOptions, ctx: StageContext, script: string): Promise<number> {
   const log = openSync(join(containerDir(options.name, ctx.root), 'log'), 'a');
+  const { spawn } = await import('node:child_process');
   const supervisor = spawn(process.execPath, [script, ...(options.remove ? ['--rm'] : []), '--start', '--', options.name], {
     detached: true,
     stdio: ['ignore', log, log],
