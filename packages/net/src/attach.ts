@@ -61,7 +61,8 @@ export function attach(config: NetConfig, name: string, options: AttachOptions =
   const root = options.root ?? stateRoot();
   requireBridge(config, runner);
   const publish = options.publish ?? [];
-  const inUse = hostPortsInUse(runner, config, name);
+  // iptables is only asked when there are ports to publish: each call is a process.
+  const inUse = publish.length > 0 ? hostPortsInUse(runner, config, name) : new Set<string>();
   for (const p of publish) {
     if (inUse.has(`${p.hostPort}/${p.protocol}`)) throw new NetError(`host port ${p.hostPort}/${p.protocol} is already published by another container`);
   }
@@ -87,9 +88,12 @@ export function attach(config: NetConfig, name: string, options: AttachOptions =
         `route add default via ${gw}`,
       ].join('\n') + '\n');
     }
-    const comment = ruleComment(config.bridge, name);
-    removeRules(runner, comment);
-    ensureRules(runner, publish.flatMap((p) => publishRules(p, ip)), comment);
+    if (publish.length > 0) {
+      // Rules of an earlier run of NAME that was killed are replaced, not doubled.
+      const comment = ruleComment(config.bridge, name);
+      removeRules(runner, comment);
+      ensureRules(runner, publish.flatMap((p) => publishRules(p, ip)), comment);
+    }
   } catch (err) {
     detach(config, name, { runner, root });
     throw err;
