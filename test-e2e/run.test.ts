@@ -116,6 +116,10 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
     expect((await run([name('keep'), 'busybox', 'sh', '-c', 'echo remembered > /root/note'])).code).toBe(0);
     expect((await run(['keep', 'busybox', 'cat', '/root/note'])).stdout).toBe('remembered\n');
     expect(mounts('keep')).toEqual([]);
+    expect((await runBin('diyc-image', ['unpack', busyboxTarball(), '--name', 'other'], { env })).code).toBe(0);
+    const otherImage = await run(['keep', 'other', 'true']);
+    expect(otherImage.code).toBe(125);
+    expect(otherImage.stderr).toContain('container keep was made from image busybox: remove it first (diyc-rm keep)');
     expect((await run(['--rm', name('gone'), 'busybox', 'true'])).code).toBe(0);
     expect(existsSync(join(root, 'containers', 'gone'))).toBe(false);
     expect(cgroups.exists('gone')).toBe(false);

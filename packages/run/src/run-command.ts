@@ -57,6 +57,10 @@ function claim(options: RunOptions, ctx: StageContext, terminal: boolean): Retur
   withLock(`${containerDir(options.name, ctx.root)}.lock`, () => {
     const state = recoverIfStale(options.name, ctx);
     if (isRunning(state)) throw new LifecycleError(`container ${options.name} is running: stop it first (diyc-stop ${options.name}), or choose another name`);
+    // Its kept files are changes to one image: over another they would make no sense.
+    if (state && state.image && state.image !== options.image) {
+      throw new LifecycleError(`container ${options.name} was made from image ${state.image}: remove it first (diyc-rm ${options.name}), or choose another name`);
+    }
     writeConfig(options.name, record, ctx.root);
     writeState(baseState(record, options.name), ctx.root);
   });
