@@ -149,6 +149,35 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
     expect(existsSync('/run/netns/diyc-life')).toBe(false);
   });
 
+  it('4. diyc-exec gives an interactive shell inside a running container; Ctrl-C reaches its job', async () => {
+    expect((await run(['-d', name('execme'), 'busybox', 'sleep', '300'])).code).toBe(0);
+    const session = `diyc-exec-${process.pid}`;
+    const status = join(work.path, 'exec-status');
+    const envs = Object.entries({ DIYC_ROOT: root, DIYC_CGROUP_PARENT: parent }).map(([k, v]) => `${k}=${v}`).join(' ');
+    execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '120', '-y', '30', `env ${envs} ${process.execPath} ${join(repo, 'packages/run/dist/bin/diyc-exec.js')} execme sh; echo $? > ${status}`]);
+    const screen = async (want: RegExp) => {
+      let text = '';
+      const seen = await waitFor(() => want.test(text = execFileSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' })));
+      expect(seen, `screen shows ${want}:\n${text}`).toBe(true);
+    };
+    try {
+      await screen(/[#$] ?$/m);
+      execFileSync('tmux', ['send-keys', '-t', session, 'echo "in=$(hostname)"; ps -o pid,comm | grep -c sleep', 'Enter']);
+      await screen(/in=execme\n1$/m);
+      execFileSync('tmux', ['send-keys', '-t', session, 'sleep 30', 'Enter']);
+      await new Promise((r) => setTimeout(r, 200));
+      execFileSync('tmux', ['send-keys', '-t', session, 'C-c']);
+      execFileSync('tmux', ['send-keys', '-t', session, 'echo still-here', 'Enter']);
+      await screen(/^still-here$/m);
+      execFileSync('tmux', ['send-keys', '-t', session, 'exit 5', 'Enter']);
+      await waitFor(() => existsSync(status));
+      expect(readFileSync(status, 'utf8').trim()).toBe('5');
+    } finally {
+      spawnSync('tmux', ['kill-session', '-t', session]);
+    }
+    expect((await tool('diyc-rm', '-f', 'execme')).code).toBe(0);
+  });
+
   it('4. recovers after diyc-run is killed with SIGKILL while its container runs', async () => {
     const child = spawn(process.execPath, [binPath('run'), '--net', 'bridge', name('orphan'), 'busybox', 'sleep', '300'], { env, stdio: 'ignore' });
     await waitFor(() => {
