@@ -189,6 +189,21 @@ t.close()
     });
   });
 
+  it('refuses an entry of a kind it cannot write, rather than leave it out', async () => {
+    const file = join(work.path, 'volume.tar');
+    execFileSync('python3', ['-c', `
+import io, tarfile
+t = tarfile.open(${JSON.stringify(file)}, 'w', format=tarfile.GNU_FORMAT)
+i = tarfile.TarInfo('ok'); i.size = 2; t.addfile(i, io.BytesIO(b'ok'))
+v = tarfile.TarInfo('tape-label'); v.type = b'V'; t.addfile(v)
+t.close()
+`]);
+    const r = await image('unpack', file, '--name', 'volume');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("entry 'tape-label' is of a kind diyc-image cannot write");
+    expect(existsSync(join(root, 'images', 'volume'))).toBe(false);
+  });
+
   describe('is atomic', () => {
     it('leaves no image and no temporary directory after a truncated or corrupt archive', async () => {
       const whole = readFileSync(busyboxTarball());

@@ -96,6 +96,11 @@ export async function extractLayer(source: Readable | AsyncIterable<Buffer>, dir
     },
   });
   parser.on('error', (err: Error) => { failure ??= new ArchiveError(`the archive is corrupt: ${err.message}`); });
+  // An entry of a type node-tar does not read (a GNU sparse file, a volume label...) would
+  // silently be missing from the image: refuse the archive instead, naming the entry.
+  parser.on('ignoredEntry', (entry: { path: string; type: string; meta?: boolean }) => {
+    if (!entry.meta) failure ??= new ArchiveError(`entry '${entry.path}' is of a kind diyc-image cannot write (${entry.type})`);
+  });
   parser.on('warn', (_code: string, message: string | Error) => {
     failure ??= new ArchiveError(`the archive is corrupt: ${message instanceof Error ? message.message : message}`);
   });

@@ -12,6 +12,11 @@ const LIBARCHIVE_PREFIX = 'LIBARCHIVE.xattr.';
 
 export type Xattrs = Map<string, Buffer>;
 
+/** Type flags node-tar reads as metadata for the next entry (read-entry.js). */
+const META_TYPES = new Set(['g', 'L', 'K', 'N']);
+/** Type flags of the entries node-tar emits: files, links, devices, directories, fifos. */
+const ENTRY_TYPES = new Set(['0', '\0', '1', '2', '3', '4', '5', '6', '7', 'D']);
+
 /** A numeric header field: octal text, or GNU base-256 when the high bit is set. */
 function headerNumber(block: Buffer, offset: number, length: number): number {
   if ((block[offset] ?? 0) & 0x80) {
@@ -89,14 +94,16 @@ export class XattrTap {
     const size = headerNumber(block, 124, 12);
     const type = String.fromCharCode(block[156] ?? 0);
     this.#skip = Math.ceil(size / BLOCK) * BLOCK;
-    if (type === 'x') {
+    if (type === 'x' || type === 'X') {
       this.#paxBody = [];
       this.#paxRemaining = size;
       if (this.#skip === 0) this.#paxBody = null;
       return;
     }
-    if (type === 'g' || type === 'L' || type === 'K') return; // meta entries: the entry follows
-    this.queue.push(this.#pending);
+    if (META_TYPES.has(type)) return; // long names, global headers: the entry follows
+    // Only the entries node-tar hands on get a place in the queue; the others it
+    // ignores (and extract.ts refuses the archive for them).
+    if (ENTRY_TYPES.has(type)) this.queue.push(this.#pending);
     this.#pending = null;
   }
 }
