@@ -240,6 +240,11 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
     });
   });
 
+  it('-d reports a container that ran and ended before diyc-run looked as started', async () => {
+    expect((await run(['-d', name('brief'), 'busybox', 'true'])).stdout).toBe('brief\n');
+    expect((await run(['-d', '--rm', name('brief2'), 'busybox', 'true'])).stdout).toBe('brief2\n');
+  });
+
   it('5. starts 20 containers in parallel, all running and reachable; afterwards nothing is left', async () => {
     const names = Array.from({ length: 20 }, (_, i) => name(`many${i}`));
     const started = await Promise.all(names.map((n) => run(['-d', '--net', 'bridge', n, 'busybox', 'httpd', '-f', '-p', '80', '-h', '/var/www'])));
@@ -273,6 +278,7 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
       [['-m', 'lots', 'ok', 'busybox'], 2, "'lots' is not a size"],
       [['--bogus', 'ok', 'busybox'], 2, 'unknown option --bogus'],
       [['--rm', name('nocmd'), 'busybox', 'no-such-command'], 127, 'no-such-command: command not found'],
+      [['-d', name('nocmd2'), 'busybox', 'no-such-command'], 127, 'container nocmd2 did not start: no-such-command: command not found'],
     ];
     for (const [args, code, message] of cases) {
       const r = await run(args);

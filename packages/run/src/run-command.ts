@@ -1,5 +1,5 @@
 // diyc-run [OPTIONS] NAME IMAGE [CMD [ARG...]]
-import { mkdirSync, openSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { CliError, createTrace, defineCli, type ArgsDef, type CliContext } from '@diyc/cli';
@@ -76,11 +76,21 @@ async function runDetached(options: RunOptions, ctx: StageContext, script: strin
     env: { ...process.env, DIYC_DETACHED: '1' },
   });
   const exited = new Promise<number>((resolve) => supervisor.on('exit', (code) => resolve(code ?? 1)));
+  // claim() wrote a state without startedAt: the supervisor adds it once the command
+  // runs. A short command may already have ended (or, with --rm, been removed) by the
+  // time we look: that is a start too.
   for (;;) {
     const state = readState(options.name, ctx.root);
-    if (state?.status === 'running' && state.supervisorPid === supervisor.pid) break;
+    if (state?.startedAt !== undefined) break;
     const code = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 20))]);
-    if (code !== null) throw new CliError(`container ${options.name} did not start (exit ${code}): see ${join(containerDir(options.name, ctx.root), 'log')}`, { exitCode: EXIT_RUNTIME });
+    if (code === null) continue;
+    const final = readState(options.name, ctx.root);
+    if (final === undefined && options.remove) break;
+    if (final?.startedAt !== undefined) break;
+    // The supervisor said why in the log: pass its last line on, and its exit code.
+    const logFile = join(containerDir(options.name, ctx.root), 'log');
+    const why = readFileSync(logFile, 'utf8').trim().split('\n').pop()?.replace(/^diyc-run: /, '') ?? '';
+    throw new CliError(`container ${options.name} did not start${why ? `: ${why}` : ` (exit ${code})`} (log: ${logFile})`, { exitCode: code === 126 || code === 127 ? code : EXIT_RUNTIME });
   }
   supervisor.unref();
   process.stdout.write(`${options.name}\n`);

@@ -62,9 +62,9 @@ export async function startContainer(name: string, ctx: StageContext, options: S
     writeEtcFiles(record);
     traceRecord(record, ctx.trace);
     const child = startRecord(record, { foreground: options.foreground, hold: true, ...(options.stdio ? { stdio: options.stdio } : {}), ...(options.setsid ? { setsid: true } : {}) });
+    // The pid is on record before the child runs a step, so that a diyc-run killed
+    // from here on leaves a state the next one can recover from.
     state.pid = child.pid;
-    state.status = 'running';
-    state.startedAt = new Date().toISOString();
     writeState(state, ctx.root);
     try {
       releaseChild(child, record.process.args[0] ?? '');
@@ -72,6 +72,9 @@ export async function startContainer(name: string, ctx: StageContext, options: S
       await child.exited;
       throw err;
     }
+    state.status = 'running';
+    state.startedAt = new Date().toISOString();
+    writeState(state, ctx.root);
     ctx.trace(`started ${record.process.args.join(' ')} as pid ${child.pid}`);
     options.onRunning?.(child.pid);
     status = await superviseChild(child, { foreground: options.foreground });
