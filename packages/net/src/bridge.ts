@@ -43,6 +43,10 @@ export interface NetOptions {
 
 const stateFile = (config: NetConfig, root: string): string => join(runDir(root), 'net', `${config.bridge}.json`);
 
+function readSetupState(file: string): SetupState | undefined {
+  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) as SetupState : undefined;
+}
+
 export function linkExists(runner: Runner, name: string, netns?: string): boolean {
   return runner.run('ip', [...(netns ? ['-n', netns] : []), 'link', 'show', 'dev', name]).status === 0;
 }
@@ -62,7 +66,7 @@ export function setupNetwork(config: NetConfig, options: NetOptions = {}): Setup
   const runner = options.runner ?? systemRunner;
   const root = options.root ?? stateRoot();
   const file = stateFile(config, root);
-  let state: SetupState | undefined = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) as SetupState : undefined;
+  let state = readSetupState(file);
   if (!state) {
     state = {
       bridge: config.bridge,
@@ -97,7 +101,7 @@ export function cleanNetwork(config: NetConfig, options: NetOptions = {}): Clean
   const runner = options.runner ?? systemRunner;
   const root = options.root ?? stateRoot();
   const file = stateFile(config, root);
-  const state: SetupState | undefined = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) as SetupState : undefined;
+  const state = readSetupState(file);
   const rulesRemoved = removeRules(runner, ruleComment(config.bridge), true);
   let removedBridge = false;
   if (linkExists(runner, config.bridge) && state?.createdBridge !== false) {
