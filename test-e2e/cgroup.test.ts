@@ -1,9 +1,10 @@
 // diyc-cgroup on this machine's real cgroups (v1 controllers here; v2 where the
 // machine has it). The limited process is started by nsexec from the record that
 // `diyc-cgroup create` prints, as diyc-run's pipeline does.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createCgroupManager, detectLayout } from '@diyc/cgroup';
+import { CgroupV2, createCgroupManager, detectLayout } from '@diyc/cgroup';
 import { isRoot, rootReason, runBin } from './helpers.js';
 
 describe.skipIf(!isRoot)(`diyc-cgroup (${rootReason})`, () => {
@@ -42,7 +43,7 @@ describe.skipIf(!isRoot)(`diyc-cgroup (${rootReason})`, () => {
     if (layout.mode === 'unified') return; // checked by the v2 unit tests
     const mem = layout.v1.get('memory') as string;
     const memsw = `${mem}/${parent}/noswap/memory.memsw.limit_in_bytes`;
-    if (existsSync(memsw)) expect(Number((await import('node:fs')).readFileSync(memsw, 'utf8'))).toBe(16 * 1024 * 1024);
+    if (existsSync(memsw)) expect(Number(readFileSync(memsw, 'utf8'))).toBe(16 * 1024 * 1024);
   });
 
   it('pids 20: a fork loop is held at 20, and the host is unaffected', async () => {
@@ -90,6 +91,32 @@ describe.skipIf(!isRoot)(`diyc-cgroup (${rootReason})`, () => {
     const layout = detectLayout();
     const roots = layout.mode === 'unified' ? [layout.v2 as string] : [...new Set(layout.v1.values())];
     for (const root of roots) expect(readdirSync(root)).not.toContain(parent);
+  });
+
+  it('v2 on this machine\'s own cgroup2 tree: joins and kills for real, and says which limits it could not apply', async () => {
+    const layout = detectLayout();
+    if (!layout.v2) return; // no cgroup2 mounted: the cgroupfs-shaped unit tests cover v2
+    const v2 = new CgroupV2({ root: layout.v2, parent });
+    try {
+      const applied = v2.create('v2box', { memory: 16 * 1024 * 1024, pids: 5 });
+      const delegated = readFileSync(join(layout.v2, parent, 'cgroup.controllers'), 'utf8').split(/\s+/);
+      for (const c of ['memory', 'pids']) {
+        if (!delegated.includes(c)) expect(applied.skipped.join('\n')).toContain(`${c}: the ${c} controller is not delegated`);
+      }
+      const { spawn } = await import('node:child_process');
+      const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+      const exited = new Promise((resolve) => sleeper.on('exit', (_c, sig) => resolve(sig)));
+      v2.add('v2box', sleeper.pid as number);
+      expect(v2.pids('v2box')).toEqual([sleeper.pid]);
+      expect(() => v2.remove('v2box')).toThrow(/still has processes/);
+      v2.remove('v2box', { force: true });
+      expect(await exited).toBe('SIGKILL');
+      expect(v2.exists('v2box')).toBe(false);
+    } finally {
+      if (v2.exists('v2box')) v2.remove('v2box', { force: true });
+      v2.pruneParent();
+    }
+    expect(readdirSync(layout.v2)).not.toContain(parent);
   });
 
   it('refuses bad limits before creating anything', async () => {
