@@ -3,13 +3,13 @@
 // (No -T for busybox wget: Debian's static busybox crashes with it; spawnSync's timeout
 // bounds the wait instead.)
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isRoot, rootReason, runBin, tempDir, testNetwork } from './helpers.js';
 
 const snapshot = () => ({
-  links: execFileSync('ip', ['-o', 'link'], { encoding: 'utf8' }).split('\n').map((l) => l.split(':')[1]?.trim()).filter(Boolean).sort(),
+  links: execFileSync('ip', ['-o', 'link'], { encoding: 'utf8' }).split('\n').map((l) => l.split(':')[1]?.trim()).filter((l): l is string => Boolean(l)).sort(),
   // Rules and chains, without the comment lines that carry dates and counters.
   iptables: execFileSync('iptables-save', { encoding: 'utf8' }).split('\n').filter((l) => !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]/, '')).join('\n'),
   netns: existsSync('/run/netns') ? readdirSync('/run/netns').sort() : [],
@@ -117,7 +117,7 @@ describe.skipIf(!isRoot)(`diyc-net (${rootReason})`, () => {
     for (const name of ['web', 'client']) expect((await net('detach', name)).code).toBe(0);
     expect((await net('detach', 'web')).code).toBe(0); // idempotent
     const leases = join(work.path, 'run', 'net', `${bridge}.leases.json`);
-    expect(JSON.parse(execFileSync('cat', [leases], { encoding: 'utf8' }))).toEqual({});
+    expect(JSON.parse(readFileSync(leases, 'utf8'))).toEqual({});
     const after = snapshot();
     expect(after.netns.filter((n) => n.startsWith('diyc-par') || n === 'diyc-web')).toEqual([]);
     expect(after.links.filter((l) => l.startsWith('dv'))).toEqual(before.links.filter((l) => l.startsWith('dv')));
