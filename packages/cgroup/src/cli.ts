@@ -1,17 +1,12 @@
 // diyc-cgroup create NAME [--memory SIZE] [--swap SIZE] [--pids N] [--cpus N]
 //             add NAME PID | stats NAME | ls | rm NAME [--force]
-import { CliError, defineCli, formatBytes, one } from '@diyc/cli';
-import { checkName, formatRecord, readRecordInput, RecordError } from '@diyc/record';
+import { defineCli, formatBytes, one } from '@diyc/cli';
+import { checkName, formatRecord, readRecordInput } from '@diyc/record';
 import { CgroupError } from './files.js';
 import type { Limits } from './manager.js';
 import { createCgroupManager } from './select.js';
 import { parseSize } from './size.js';
 import { cgroupStage } from './stage.js';
-
-function userError(err: unknown): never {
-  if (err instanceof CgroupError || err instanceof RangeError || err instanceof RecordError) throw new CliError(err.message);
-  throw err;
-}
 
 function positiveNumber(text: string, what: string): number {
   const n = Number(text);
@@ -50,17 +45,13 @@ const create = defineCli({
     cpus: { type: 'string', valueHint: 'N', description: 'CPU time as a number of CPUs: 0.5 is half of one' },
   },
   async main({ flags, operands }) {
-    try {
-      const cgroupName = checkName(operands[0] as string, 'cgroup name');
-      const limits = limitsFromFlags(flags);
-      const record = await readRecordInput();
-      const { record: next, applied } = cgroupStage(record, cgroupName, limits, createCgroupManager());
-      for (const skipped of applied.skipped) process.stderr.write(`diyc-cgroup: not applied: ${skipped}\n`);
-      if (process.stdout.isTTY) process.stdout.write(`created ${next.linux.cgroupsPath}${applied.applied.length ? `: ${applied.applied.join(', ')}` : ''}\n`);
-      else process.stdout.write(formatRecord(next));
-    } catch (err) {
-      userError(err);
-    }
+    const cgroupName = checkName(operands[0] as string, 'cgroup name');
+    const limits = limitsFromFlags(flags);
+    const record = await readRecordInput();
+    const { record: next, applied } = cgroupStage(record, cgroupName, limits, createCgroupManager());
+    for (const skipped of applied.skipped) process.stderr.write(`diyc-cgroup: not applied: ${skipped}\n`);
+    if (process.stdout.isTTY) process.stdout.write(`created ${next.linux.cgroupsPath}${applied.applied.length ? `: ${applied.applied.join(', ')}` : ''}\n`);
+    else process.stdout.write(formatRecord(next));
   },
 });
 
@@ -68,16 +59,12 @@ const add = defineCli({
   meta: { name: 'add', description: 'Move a process into a cgroup' },
   args: { name, pid: { type: 'positional', description: 'the process id' } },
   main({ operands }) {
-    try {
-      const pid = Number(operands[1]);
-      if (!Number.isInteger(pid) || pid <= 0) throw new RangeError(`'${operands[1]}' is not a process id`);
-      const manager = createCgroupManager();
-      const cgroupName = checkName(operands[0] as string, 'cgroup name');
-      if (!manager.exists(cgroupName)) throw new CgroupError(`cgroup ${manager.path(cgroupName)} does not exist: create it first (diyc-cgroup create ${cgroupName})`);
-      manager.add(cgroupName, pid);
-    } catch (err) {
-      userError(err);
-    }
+    const pid = Number(operands[1]);
+    if (!Number.isInteger(pid) || pid <= 0) throw new RangeError(`'${operands[1]}' is not a process id`);
+    const manager = createCgroupManager();
+    const cgroupName = checkName(operands[0] as string, 'cgroup name');
+    if (!manager.exists(cgroupName)) throw new CgroupError(`cgroup ${manager.path(cgroupName)} does not exist: create it first (diyc-cgroup create ${cgroupName})`);
+    manager.add(cgroupName, pid);
   },
 });
 
@@ -85,25 +72,21 @@ const stats = defineCli({
   meta: { name: 'stats', description: 'Memory now and at peak, OOM kills, processes, CPU time' },
   args: { name, json: { type: 'boolean', description: 'print JSON' } },
   main({ flags, operands }) {
-    try {
-      const manager = createCgroupManager();
-      const cgroupName = checkName(operands[0] as string, 'cgroup name');
-      if (!manager.exists(cgroupName)) throw new CgroupError(`cgroup ${manager.path(cgroupName)} does not exist`);
-      const s = manager.stats(cgroupName);
-      if (flags.json === true || !process.stdout.isTTY) {
-        process.stdout.write(`${JSON.stringify(s)}\n`);
-        return;
-      }
-      const b = (n: number | undefined): string => (n === undefined ? '-' : formatBytes(n));
-      process.stdout.write([
-        `memory     ${b(s.memoryBytes)} (peak ${b(s.memoryPeakBytes)}, limit ${s.memoryLimitBytes === undefined ? 'none' : b(s.memoryLimitBytes)})`,
-        `oom kills  ${s.oomKills ?? '-'}`,
-        `processes  ${s.pids ?? '-'}${s.pidsLimit !== undefined ? ` (limit ${s.pidsLimit})` : ''}`,
-        `cpu time   ${s.cpuNanoseconds === undefined ? '-' : `${(s.cpuNanoseconds / 1e9).toFixed(2)} s`}`,
-      ].join('\n') + '\n');
-    } catch (err) {
-      userError(err);
+    const manager = createCgroupManager();
+    const cgroupName = checkName(operands[0] as string, 'cgroup name');
+    if (!manager.exists(cgroupName)) throw new CgroupError(`cgroup ${manager.path(cgroupName)} does not exist`);
+    const s = manager.stats(cgroupName);
+    if (flags.json === true || !process.stdout.isTTY) {
+      process.stdout.write(`${JSON.stringify(s)}\n`);
+      return;
     }
+    const b = (n: number | undefined): string => (n === undefined ? '-' : formatBytes(n));
+    process.stdout.write([
+      `memory     ${b(s.memoryBytes)} (peak ${b(s.memoryPeakBytes)}, limit ${s.memoryLimitBytes === undefined ? 'none' : b(s.memoryLimitBytes)})`,
+      `oom kills  ${s.oomKills ?? '-'}`,
+      `processes  ${s.pids ?? '-'}${s.pidsLimit !== undefined ? ` (limit ${s.pidsLimit})` : ''}`,
+      `cpu time   ${s.cpuNanoseconds === undefined ? '-' : `${(s.cpuNanoseconds / 1e9).toFixed(2)} s`}`,
+    ].join('\n') + '\n');
   },
 });
 
@@ -120,11 +103,7 @@ const rm = defineCli({
   meta: { name: 'rm', description: 'Remove a cgroup (one with processes only with --force, which kills them)' },
   args: { name, force: { type: 'boolean', alias: 'f', description: 'kill its processes first' } },
   main({ flags, operands }) {
-    try {
-      createCgroupManager().remove(checkName(operands[0] as string, 'cgroup name'), { force: flags.force === true });
-    } catch (err) {
-      userError(err);
-    }
+    createCgroupManager().remove(checkName(operands[0] as string, 'cgroup name'), { force: flags.force === true });
   },
 });
 

@@ -1,6 +1,8 @@
 // One interface for cgroup v1 and v2 (as youki's CgroupManager): creating and joining
 // are kept apart from limits; each implementation is told where its tree is, so tests
 // can point it at a temporary directory shaped like cgroupfs.
+import { sleepSync } from '@diyc/record';
+import { CgroupError } from './files.js';
 
 export interface Limits {
   /** Bytes of memory. */
@@ -64,7 +66,41 @@ export function waitUntil(check: () => boolean, timeoutMs = 5000): boolean {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (check()) return true;
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    sleepSync(10);
   }
   return check();
+}
+
+/**
+ * Empties a cgroup that is to be removed: refused while it has processes, unless
+ * `force`, which kills them with `kill` and waits until they are gone.
+ */
+export function evacuate(path: string, pids: () => number[], force: boolean | undefined, kill: (pids: number[]) => void): void {
+  const present = pids();
+  if (present.length === 0) return;
+  if (!force) throw new CgroupError(`cgroup ${path} still has processes (${present.join(', ')}): stop them first, or use --force to kill them`);
+  kill(present);
+  if (!waitUntil(() => pids().length === 0)) throw new CgroupError(`the processes of ${path} did not die`);
+}
+
+export function killPids(pids: number[]): void {
+  for (const pid of pids) {
+    try { process.kill(pid, 'SIGKILL'); } catch { /* gone already */ }
+  }
+}
+
+/** rmdir(2) of an emptied cgroup, which can be busy for a moment after its last process died. */
+export function removeCgroupDir(dir: string, removeDir: (path: string) => void): void {
+  const gone = waitUntil(() => {
+    try {
+      removeDir(dir);
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return true;
+      if (code !== 'EBUSY') throw err;
+      return false;
+    }
+  }, 2000);
+  if (!gone) throw new CgroupError(`cannot remove ${dir}: it is busy`);
 }

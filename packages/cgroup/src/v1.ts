@@ -3,7 +3,7 @@
 import { mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CgroupError, existsSync, readKey, readNumber, readPids, writeValue } from './files.js';
-import { removeIfEmpty, waitUntil, type Applied, type CgroupManager, type Limits, type Stats } from './manager.js';
+import { evacuate, killPids, removeCgroupDir, removeIfEmpty, type Applied, type CgroupManager, type Limits, type Stats } from './manager.js';
 import { formatSize } from './size.js';
 
 const USED = ['memory', 'pids', 'cpu', 'cpuacct'] as const;
@@ -142,29 +142,8 @@ export class CgroupV1 implements CgroupManager {
   }
 
   remove(name: string, options: { force?: boolean } = {}): void {
-    const pids = this.pids(name);
-    if (pids.length > 0) {
-      if (!options.force) throw new CgroupError(`cgroup ${this.path(name)} still has processes (${pids.join(', ')}): stop them first, or use --force to kill them`);
-      for (const pid of pids) {
-        try { process.kill(pid, 'SIGKILL'); } catch { /* gone already */ }
-      }
-      if (!waitUntil(() => this.pids(name).length === 0)) throw new CgroupError(`the processes of ${this.path(name)} did not die`);
-    }
-    for (const dir of this.#dirs(name)) {
-      if (!existsSync(dir)) continue;
-      // A cgroup whose last process just died can be briefly busy.
-      waitUntil(() => {
-        try {
-          this.#removeDir(dir);
-          return true;
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
-          if ((err as NodeJS.ErrnoException).code !== 'EBUSY') throw err;
-          return false;
-        }
-      }, 2000);
-      if (existsSync(dir)) throw new CgroupError(`cannot remove ${dir}: it is busy`);
-    }
+    evacuate(this.path(name), () => this.pids(name), options.force, killPids);
+    for (const dir of this.#dirs(name)) removeCgroupDir(dir, this.#removeDir);
   }
 
   pruneParent(): void {

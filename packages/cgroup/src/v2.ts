@@ -2,8 +2,8 @@
 // https://docs.kernel.org/admin-guide/cgroup-v2.html
 import { mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CgroupError, existsSync, readKey, readNumber, readPids, readValue, writeValue } from './files.js';
-import { removeIfEmpty, waitUntil, type Applied, type CgroupManager, type Limits, type Stats } from './manager.js';
+import { existsSync, readKey, readNumber, readPids, readValue, writeValue } from './files.js';
+import { evacuate, killPids, removeCgroupDir, removeIfEmpty, type Applied, type CgroupManager, type Limits, type Stats } from './manager.js';
 import { formatSize } from './size.js';
 
 const PERIOD_US = 100_000;
@@ -128,23 +128,10 @@ export class CgroupV2 implements CgroupManager {
   remove(name: string, options: { force?: boolean } = {}): void {
     const dir = this.#dir(name);
     if (!existsSync(dir)) return;
-    const pids = this.pids(name);
-    if (pids.length > 0) {
-      if (!options.force) throw new CgroupError(`cgroup ${this.path(name)} still has processes (${pids.join(', ')}): stop them first, or use --force to kill them`);
-      // cgroup.kill (Linux 5.14) kills every process at once, forks included.
-      if (existsSync(join(dir, 'cgroup.kill'))) writeValue(join(dir, 'cgroup.kill'), 1);
-      else for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
-      if (!waitUntil(() => this.pids(name).length === 0)) throw new CgroupError(`the processes of ${this.path(name)} did not die`);
-    }
-    waitUntil(() => {
-      try {
-        this.#removeDir(dir);
-        return true;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EBUSY') throw err;
-        return false;
-      }
-    }, 2000);
+    const killFile = join(dir, 'cgroup.kill');
+    // cgroup.kill (Linux 5.14) kills every process at once, forks included.
+    evacuate(this.path(name), () => this.pids(name), options.force, (pids) => (existsSync(killFile) ? writeValue(killFile, 1) : killPids(pids)));
+    removeCgroupDir(dir, this.#removeDir);
   }
 
   pruneParent(): void {

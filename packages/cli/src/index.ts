@@ -7,3 +7,4 @@ export type { Trace } from './trace.js';
 export { createProgress, formatBytes } from './progress.js';
 export type { Progress } from './progress.js';
 export type { ArgsDef } from 'citty';
+export { printTable } from './table.js';

@@ -1,18 +1,13 @@
 // diyc-image unpack FILE|- [--name NAME] [--json] | ls | inspect NAME | rm NAME [--force]
 import { rmSync } from 'node:fs';
-import { CliError, createProgress, defineCli, formatBytes, one } from '@diyc/cli';
+import { CliError, createProgress, defineCli, formatBytes, one, printTable } from '@diyc/cli';
 import { formatRecord } from '@diyc/record';
-import { ArchiveError } from './extract.js';
-import { FormatError } from './formats.js';
 import { withImage } from './image-record.js';
-import { ImageError, ImageStore, type Image } from './store.js';
-import { UnsafeEntryError } from './layer-writer.js';
+import { ImageStore, type Image } from './store.js';
 import { unpackImage } from './unpack.js';
 
-const USER_ERRORS = [ImageError, ArchiveError, FormatError, UnsafeEntryError];
-
-function userError(err: unknown): never {
-  if (USER_ERRORS.some((E) => err instanceof E)) throw new CliError((err as Error).message);
+/** The system errors of an unpack, said with what to do. (runCli prints any other error's message.) */
+function unpackError(err: unknown): never {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOSPC') throw new CliError('the disk is full: nothing was kept; free some space and unpack again');
   if (code === 'EACCES' || code === 'EPERM') throw new CliError(`${(err as Error).message}: diyc-image needs root to keep owners and device nodes (run it with sudo)`);
@@ -53,7 +48,7 @@ const unpack = defineCli({
       }
     } catch (err) {
       progress.finish();
-      userError(err);
+      unpackError(err);
     }
   },
 });
@@ -76,13 +71,9 @@ const inspect = defineCli({
   meta: { name: 'inspect', description: 'Show an image: its layers and config' },
   args: { name: { type: 'positional', description: 'the image' } },
   main({ operands }) {
-    try {
-      const store = new ImageStore();
-      const image: Image = store.requireImage(operands[0] as string);
-      process.stdout.write(`${JSON.stringify({ ...image, layerPaths: image.layers.map((l) => store.layerPath(l)) }, null, 2)}\n`);
-    } catch (err) {
-      userError(err);
-    }
+    const store = new ImageStore();
+    const image: Image = store.requireImage(operands[0] as string);
+    process.stdout.write(`${JSON.stringify({ ...image, layerPaths: image.layers.map((l) => store.layerPath(l)) }, null, 2)}\n`);
   },
 });
 
@@ -94,18 +85,14 @@ const rm = defineCli({
   },
   main({ flags, operands }) {
     const name = operands[0] as string;
-    try {
-      const store = new ImageStore();
-      store.requireImage(name);
-      const users = store.containersUsing(name);
-      if (users.length > 0 && flags.force !== true) {
-        throw new CliError(`image '${name}' is used by container${users.length > 1 ? 's' : ''} ${users.join(', ')}: remove ${users.length > 1 ? 'them' : 'it'} first (diyc-rm), or use --force`);
-      }
-      const layers = store.removeImage(name);
-      process.stdout.write(`removed ${name}${layers.length ? ` and ${layers.length} unused layer${layers.length > 1 ? 's' : ''}` : ''}\n`);
-    } catch (err) {
-      userError(err);
+    const store = new ImageStore();
+    store.requireImage(name);
+    const users = store.containersUsing(name);
+    if (users.length > 0 && flags.force !== true) {
+      throw new CliError(`image '${name}' is used by container${users.length > 1 ? 's' : ''} ${users.join(', ')}: remove ${users.length > 1 ? 'them' : 'it'} first (diyc-rm), or use --force`);
     }
+    const layers = store.removeImage(name);
+    process.stdout.write(`removed ${name}${layers.length ? ` and ${layers.length} unused layer${layers.length > 1 ? 's' : ''}` : ''}\n`);
   },
 });
 
@@ -113,11 +100,3 @@ export const imageCommand = defineCli({
   meta: { name: 'diyc-image', version: '0.1.0', description: 'Unpack and manage container images in $DIYC_ROOT/images (default /var/lib/diyc)' },
   subCommands: { unpack, ls, inspect, rm },
 });
-
-export function printTable(header: string[], rows: string[][]): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  for (const row of [header, ...rows]) {
-    process.stdout.write(`${row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')}\n`);
-  }
-}
-

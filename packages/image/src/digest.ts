@@ -44,10 +44,17 @@ if (!gzip) {
 }
 `;
 
-/** sha256:HEX of the file's tar stream (gunzipped when it is gzip), on a worker thread. */
-export function digestInWorker(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER, { eval: true, workerData: { path } });
+/** A digest being computed on a worker thread. */
+export interface WorkerDigest {
+  /** sha256:HEX of the file's tar stream (gunzipped when it is gzip). */
+  result: Promise<string>;
+  /** Stops the worker, for an extraction that failed: its result is no longer wanted. */
+  cancel(): void;
+}
+
+export function digestInWorker(path: string): WorkerDigest {
+  const worker = new Worker(WORKER, { eval: true, workerData: { path } });
+  const result = new Promise<string>((resolve, reject) => {
     worker.once('message', (m: string | { error: string }) => {
       if (typeof m === 'string') resolve(`sha256:${m}`);
       else reject(new Error(m.error));
@@ -55,6 +62,13 @@ export function digestInWorker(path: string): Promise<string> {
     });
     worker.once('error', reject);
   });
+  return {
+    result,
+    cancel() {
+      result.catch(() => {}); // a cancelled digest's failure concerns no one
+      void worker.terminate();
+    },
+  };
 }
 
 /**

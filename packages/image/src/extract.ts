@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Parser } from 'tar';
+import type { WorkerDigest } from './digest.js';
 import { LayerWriter, type LayerStats, type TarEntry } from './layer-writer.js';
 import { XattrTap } from './xattr-tap.js';
 
@@ -19,8 +20,8 @@ export interface ExtractResult extends LayerStats {
 export interface ExtractOptions {
   /** Called with the bytes read from the source so far (compressed bytes for gzip). */
   onProgress?: (bytesRead: number) => void;
-  /** The diff_id, computed elsewhere (digestInWorker): this thread then does not hash. */
-  digest?: Promise<string>;
+  /** The diff_id, computed on a worker (digestInWorker): this thread then does not hash. */
+  digest?: WorkerDigest;
 }
 
 type Compression = 'none' | 'gzip';
@@ -109,13 +110,16 @@ export async function extractLayer(source: Readable | AsyncIterable<Buffer>, dir
   const umask = process.umask(0);
   try {
     await pump();
+    if (failure) throw failure;
+    if (!sawEntry) throw new ArchiveError('the archive holds no files (is it a tar archive?)');
+    writer.finish();
+  } catch (err) {
+    options.digest?.cancel();
+    throw err;
   } finally {
     process.umask(umask);
   }
-  if (failure) throw failure;
-  if (!sawEntry) throw new ArchiveError('the archive holds no files (is it a tar archive?)');
-  writer.finish();
-  const diffId = options.digest ? await options.digest : `sha256:${hash.digest('hex')}`;
+  const diffId = options.digest ? await options.digest.result : `sha256:${hash.digest('hex')}`;
   return { diffId, ...writer.stats };
 
   async function pump(): Promise<void> {

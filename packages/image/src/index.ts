@@ -3,6 +3,8 @@ export type { UnpackOptions, UnpackResult, UnpackProgress } from './unpack.js';
 export { ImageStore, ImageError, SHORT_LINK_LENGTH } from './store.js';
 export type { Image, ImageConfig } from './store.js';
 export { extractLayer, ArchiveError, detectCompression } from './extract.js';
+export { digestInWorker, fileChunks } from './digest.js';
+export type { WorkerDigest } from './digest.js';
 export type { ExtractResult, ExtractOptions } from './extract.js';
 export { LayerWriter, UnsafeEntryError } from './layer-writer.js';
 export { XattrTap, parsePaxXattrs } from './xattr-tap.js';

@@ -96,28 +96,33 @@ export class LayerWriter {
     for (let i = 1; i <= parts.length - 1; i++) this.#madeDirs.add(parts.slice(0, i).join('/'));
   }
 
-  /** Removes whatever is at `abs` unless it is a directory and a directory is wanted. */
-  #clear(abs: string, keepDir: boolean): Stats | undefined {
-    const rel = abs.slice(this.#root.length + 1);
+  /**
+   * Makes room at `rel` (relative to the layer root): removes whatever is there, unless it
+   * is a directory and `keepDir`. Returns true when a directory was kept. Whatever was
+   * there, it is no longer one of the layer's symlinks.
+   */
+  #clear(rel: string, keepDir: boolean): boolean {
+    this.#symlinks.delete(rel);
     // An archive names most paths once: a path not written yet cannot exist, and the
     // lstat(2) it would take is a tenth of the cost of a small file.
-    if (rel !== '' && !this.#written.has(rel) && this.#madeDirs.has(rel) === false) {
+    if (rel !== '' && !this.#written.has(rel) && !this.#madeDirs.has(rel)) {
       this.#written.add(rel);
-      return undefined;
+      return false;
     }
+    const abs = join(this.#root, rel);
     let st: Stats;
     try {
       st = lstatSync(abs);
     } catch {
-      return undefined;
+      return false;
     }
     if (st.isDirectory()) {
-      if (keepDir) return st;
+      if (keepDir) return true;
       rmSync(abs, { recursive: true, force: true });
     } else {
       unlinkSync(abs);
     }
-    return undefined;
+    return false;
   }
 
   /** Writes one entry; its body (for files) is consumed from the entry's stream. */
@@ -144,11 +149,9 @@ export class LayerWriter {
     if (name.startsWith(WHITEOUT_PREFIX)) {
       if (name.startsWith('.wh..wh.')) { e.resume(); return; } // aufs internals: no meaning here
       const hidden = [...parts.slice(0, -1), name.slice(WHITEOUT_PREFIX.length)];
-      const target = join(this.#root, hidden.join('/'));
       this.#ensureParent(hidden);
-      this.#clear(target, false);
-      mknod(target, 'char', 0, 0, 0);
-      this.#symlinks.delete(hidden.join('/'));
+      this.#clear(hidden.join('/'), false);
+      mknod(join(this.#root, hidden.join('/')), 'char', 0, 0, 0);
       this.stats.whiteouts++;
       e.resume();
       return;
@@ -157,8 +160,7 @@ export class LayerWriter {
     switch (e.type) {
       case 'Directory':
       case 'GNUDumpDir': {
-        if (rel !== '' && !this.#clear(abs, true)) mkdirSync(abs, { mode: 0o700 });
-        this.#symlinks.delete(rel);
+        if (rel !== '' && !this.#clear(rel, true)) mkdirSync(abs, { mode: 0o700 });
         this.#madeDirs.add(rel);
         chownSync(abs, uid, gid);
         chmodSync(abs, mode);
@@ -170,8 +172,7 @@ export class LayerWriter {
       case 'File':
       case 'OldFile':
       case 'ContiguousFile': {
-        this.#clear(abs, false);
-        this.#symlinks.delete(rel);
+        this.#clear(rel, false);
         const fd = openSync(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
         let open = true;
         const close = (): void => {
@@ -210,14 +211,13 @@ export class LayerWriter {
       case 'Link': {
         const targetParts = this.#components(e.path, e.linkpath ?? '', 'hardlink target');
         if (targetParts.length === 0) throw new UnsafeEntryError(e.path, 'its hardlink target is the layer root');
-        this.#clear(abs, false);
-        this.#symlinks.delete(rel);
+        this.#clear(rel, false);
         linkSync(join(this.#root, targetParts.join('/')), abs);
         e.resume();
         return;
       }
       case 'SymbolicLink': {
-        this.#clear(abs, false);
+        this.#clear(rel, false);
         // A symlink's contents may point anywhere: it is resolved inside the container's
         // root at run time. What matters is that this writer never follows it.
         symlinkSync(e.linkpath ?? '', abs);
@@ -231,8 +231,7 @@ export class LayerWriter {
       case 'CharacterDevice':
       case 'BlockDevice':
       case 'FIFO': {
-        this.#clear(abs, false);
-        this.#symlinks.delete(rel);
+        this.#clear(rel, false);
         const kind = e.type === 'CharacterDevice' ? 'char' : e.type === 'BlockDevice' ? 'block' : 'fifo';
         mknod(abs, kind, mode, e.header.devmaj ?? 0, e.header.devmin ?? 0);
         chownSync(abs, uid, gid);

@@ -59,7 +59,7 @@ export function attach(config: NetConfig, name: string, options: AttachOptions =
   checkName(name, 'container name');
   const runner = options.runner ?? systemRunner;
   const root = options.root ?? stateRoot();
-  requireBridge(config, runner);
+  requireBridge(config);
   const publish = options.publish ?? [];
   // iptables is only asked when there are ports to publish: each call is a process.
   const inUse = publish.length > 0 ? hostPortsInUse(runner, config, name) : new Set<string>();
@@ -72,14 +72,14 @@ export function attach(config: NetConfig, name: string, options: AttachOptions =
   const host = vethName(config.bridge, name);
   const gw = formatIp(config.gateway);
   try {
-    if (!(existsSync(netnsPath(name)) && linkExists(runner, host))) {
-      // A half attach (killed in the middle) is cleared first.
+    // The host end is enslaved to the bridge last: when it has a master, the attach
+    // was whole, and attaching again changes nothing (the container may be running).
+    // Anything less is what a killed attach left: cleared, and made again.
+    if (!existsSync(`/sys/class/net/${host}/master`)) {
       clearLinks(runner, name, config);
-      mustRun(runner, 'ip', ['netns', 'add', ns]);
       mustRun(runner, 'ip', ['-batch', '-'], [
+        `netns add ${ns}`,
         `link add ${host} type veth peer name eth0 netns ${ns}`,
-        `link set ${host} master ${config.bridge}`,
-        `link set ${host} up`,
       ].join('\n') + '\n');
       mustRun(runner, 'ip', ['-n', ns, '-batch', '-'], [
         'link set lo up',
@@ -87,6 +87,7 @@ export function attach(config: NetConfig, name: string, options: AttachOptions =
         'link set eth0 up',
         `route add default via ${gw}`,
       ].join('\n') + '\n');
+      mustRun(runner, 'ip', ['link', 'set', host, 'master', config.bridge, 'up']);
     }
     if (publish.length > 0) {
       // Rules of an earlier run of NAME that was killed are replaced, not doubled.
@@ -103,7 +104,7 @@ export function attach(config: NetConfig, name: string, options: AttachOptions =
 
 function clearLinks(runner: Runner, name: string, config: NetConfig): void {
   const host = vethName(config.bridge, name);
-  if (linkExists(runner, host)) runner.run('ip', ['link', 'del', 'dev', host]);
+  if (linkExists(host)) runner.run('ip', ['link', 'del', 'dev', host]);
   if (existsSync(netnsPath(name))) {
     const r = runner.run('ip', ['netns', 'del', netnsName(name)]);
     if (r.status !== 0 && existsSync(netnsPath(name))) throw new CommandError(`ip netns del ${netnsName(name)}`, r);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { runDir, stateRoot } from '@diyc/record';
 import type { NetConfig } from './config.js';
 import { mustRun, systemRunner, which, type Runner } from './exec.js';
-import { ensureRules, findRules, removeRules, ruleComment, ruleExists, tableIsEmpty, tablesPresent, type Rule } from './iptables.js';
+import { ensureRules, findRules, removeRules, ruleComment, ruleExists, tableIsEmpty, tablesIn, type Rule } from './iptables.js';
 import { formatIp, formatSubnet } from './ipv4.js';
 
 export class NetError extends Error {
@@ -47,8 +47,12 @@ function readSetupState(file: string): SetupState | undefined {
   return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) as SetupState : undefined;
 }
 
-export function linkExists(runner: Runner, name: string, netns?: string): boolean {
-  return runner.run('ip', [...(netns ? ['-n', netns] : []), 'link', 'show', 'dev', name]).status === 0;
+/**
+ * Whether an interface exists in this process's network namespace: sysfs lists them
+ * under /sys/class/net, which spares an `ip link show` process per question.
+ */
+export function linkExists(name: string): boolean {
+  return existsSync(join('/sys/class/net', name));
 }
 
 function bridgeHasAddress(runner: Runner, config: NetConfig): boolean {
@@ -66,19 +70,19 @@ export function setupNetwork(config: NetConfig, options: NetOptions = {}): Setup
   const runner = options.runner ?? systemRunner;
   const root = options.root ?? stateRoot();
   const file = stateFile(config, root);
-  let state = readSetupState(file);
-  if (!state) {
-    state = {
+  const created = !linkExists(config.bridge);
+  // What the machine was like before the first setup: what clean restores.
+  if (!readSetupState(file)) {
+    const state: SetupState = {
       bridge: config.bridge,
       subnet: formatSubnet(config.subnet),
-      createdBridge: !linkExists(runner, config.bridge),
+      createdBridge: created,
       ipForwardBefore: readFileSync(IP_FORWARD, 'utf8').trim(),
-      tablesBefore: tablesPresent(runner),
+      tablesBefore: tablesIn(mustRun(runner, 'iptables-save', [])),
     };
     mkdirSync(join(runDir(root), 'net'), { recursive: true });
     writeFileSync(file, `${JSON.stringify(state, null, 2)}\n`);
   }
-  const created = !linkExists(runner, config.bridge);
   const commands: string[] = [];
   if (created) commands.push(`link add ${config.bridge} type bridge`);
   if (created || !bridgeHasAddress(runner, config)) commands.push(`addr add ${formatIp(config.gateway)}/${config.subnet.prefix} dev ${config.bridge}`);
@@ -104,16 +108,17 @@ export function cleanNetwork(config: NetConfig, options: NetOptions = {}): Clean
   const state = readSetupState(file);
   const rulesRemoved = removeRules(runner, ruleComment(config.bridge), true);
   let removedBridge = false;
-  if (linkExists(runner, config.bridge) && state?.createdBridge !== false) {
+  if (linkExists(config.bridge) && state?.createdBridge !== false) {
     mustRun(runner, 'ip', ['link', 'del', 'dev', config.bridge]);
     removedBridge = true;
   }
   if (state) {
+    const saved = mustRun(runner, 'iptables-save', []);
     // Forwarding goes back off only when no other diyc bridge (of any state root)
     // still has rules that need it.
-    const othersNeedForwarding = findRules(mustRun(runner, 'iptables-save', []), 'diyc', true).length > 0;
+    const othersNeedForwarding = findRules(saved, 'diyc', true).length > 0;
     if (state.ipForwardBefore === '0' && !othersNeedForwarding) writeFileSync(IP_FORWARD, '0');
-    dropTablesWeMade(runner, state.tablesBefore);
+    dropTablesWeMade(runner, state.tablesBefore, saved);
   }
   rmSync(file, { force: true });
   rmSync(join(runDir(root), 'net', `${config.bridge}.leases.json`), { force: true });
@@ -125,10 +130,9 @@ export function cleanNetwork(config: NetConfig, options: NetOptions = {}): Clean
  * rule leaves the table behind, empty. A table that did not exist before setup and is
  * empty now is removed with nft, so iptables-save reads as it did before.
  */
-function dropTablesWeMade(runner: Runner, before: string[]): void {
+function dropTablesWeMade(runner: Runner, before: string[], saved: string): void {
   if (!which('nft') || !/nf_tables/.test(runner.run('iptables', ['--version']).stdout)) return;
-  const saved = mustRun(runner, 'iptables-save', []);
-  for (const table of tablesPresent(runner)) {
+  for (const table of tablesIn(saved)) {
     if (before.includes(table) || !tableIsEmpty(saved, table)) continue;
     runner.run('nft', ['delete', 'table', 'ip', table]);
   }
@@ -150,7 +154,7 @@ export function networkStatus(config: NetConfig, options: NetOptions = {}): Stat
     items.push({ ok, what: `${tool} installed`, ...(ok ? {} : { fix: `apt-get install ${tool === 'ip' ? 'iproute2' : 'iptables'}` }) });
     if (!ok) return items;
   }
-  const bridge = linkExists(runner, config.bridge);
+  const bridge = linkExists(config.bridge);
   items.push({ ok: bridge, what: `bridge ${config.bridge}`, ...(bridge ? {} : { fix: setup }) });
   if (bridge) {
     const addr = bridgeHasAddress(runner, config);
@@ -168,8 +172,8 @@ export function networkStatus(config: NetConfig, options: NetOptions = {}): Stat
 }
 
 /** Throws the one-line error a user needs when the bridge is missing. */
-export function requireBridge(config: NetConfig, runner: Runner = systemRunner): void {
-  if (!linkExists(runner, config.bridge)) {
+export function requireBridge(config: NetConfig): void {
+  if (!linkExists(config.bridge)) {
     const flags = config.bridge === 'diyc0' ? '' : ` --bridge ${config.bridge} --subnet ${formatSubnet(config.subnet)}`;
     throw new NetError(`bridge ${config.bridge} does not exist: run \`sudo diyc-net setup${flags}\` first`);
   }

@@ -1,18 +1,11 @@
 // diyc-net setup | clean | status | attach NAME [--ip IP] [--publish H:P]... | detach NAME
 import { CliError, defineCli, many, one } from '@diyc/cli';
-import { checkName, formatRecord, readRecordInput, RecordError } from '@diyc/record';
+import { checkName, formatRecord, readRecordInput } from '@diyc/record';
 import { detach } from './attach.js';
-import { cleanNetwork, NetError, networkStatus, setupNetwork } from './bridge.js';
+import { cleanNetwork, networkStatus, setupNetwork } from './bridge.js';
 import { describeConfig, netConfig, type NetConfig } from './config.js';
-import { CommandError, MissingToolError } from './exec.js';
-import { LeaseError } from './leases.js';
 import { parsePublish } from './publish.js';
 import { netStage } from './stage.js';
-
-function userError(err: unknown): never {
-  if ([NetError, LeaseError, MissingToolError, CommandError, RangeError, RecordError].some((E) => err instanceof E)) throw new CliError((err as Error).message);
-  throw err;
-}
 
 const common = {
   bridge: { type: 'string', valueHint: 'NAME', description: 'the bridge (default $DIYC_BRIDGE or diyc0)' },
@@ -31,14 +24,10 @@ const setup = defineCli({
   meta: { name: 'setup', description: 'Make the bridge with the gateway address, turn on IPv4 forwarding, add the FORWARD and MASQUERADE rules (twice adds nothing)' },
   args: { ...common },
   main({ flags }) {
-    try {
-      requireRoot();
-      const config = configFrom(flags);
-      const r = setupNetwork(config);
-      process.stdout.write(`${describeConfig(config)}: ${r.createdBridge ? 'bridge created' : 'bridge was there'}, ${r.rulesAdded} rule${r.rulesAdded === 1 ? '' : 's'} added\n`);
-    } catch (err) {
-      userError(err);
-    }
+    requireRoot();
+    const config = configFrom(flags);
+    const r = setupNetwork(config);
+    process.stdout.write(`${describeConfig(config)}: ${r.createdBridge ? 'bridge created' : 'bridge was there'}, ${r.rulesAdded} rule${r.rulesAdded === 1 ? '' : 's'} added\n`);
   },
 });
 
@@ -46,14 +35,10 @@ const clean = defineCli({
   meta: { name: 'clean', description: 'Remove exactly what setup made: the rules tagged diyc:BRIDGE (and containers\' published ports), the bridge' },
   args: { ...common },
   main({ flags }) {
-    try {
-      requireRoot();
-      const config = configFrom(flags);
-      const r = cleanNetwork(config);
-      process.stdout.write(`${config.bridge}: ${r.rulesRemoved} rule${r.rulesRemoved === 1 ? '' : 's'} removed${r.removedBridge ? ', bridge removed' : ''}\n`);
-    } catch (err) {
-      userError(err);
-    }
+    requireRoot();
+    const config = configFrom(flags);
+    const r = cleanNetwork(config);
+    process.stdout.write(`${config.bridge}: ${r.rulesRemoved} rule${r.rulesRemoved === 1 ? '' : 's'} removed${r.removedBridge ? ', bridge removed' : ''}\n`);
   },
 });
 
@@ -61,13 +46,9 @@ const status = defineCli({
   meta: { name: 'status', description: 'What exists and what is missing, with what to run' },
   args: { ...common },
   main({ flags }) {
-    try {
-      const items = networkStatus(configFrom(flags));
-      for (const item of items) process.stdout.write(`${item.ok ? 'ok     ' : 'missing'}  ${item.what}${item.fix ? `  (run: ${item.fix})` : ''}\n`);
-      return items.every((i) => i.ok) ? 0 : 1;
-    } catch (err) {
-      userError(err);
-    }
+    const items = networkStatus(configFrom(flags));
+    for (const item of items) process.stdout.write(`${item.ok ? 'ok     ' : 'missing'}  ${item.what}${item.fix ? `  (run: ${item.fix})` : ''}\n`);
+    return items.every((i) => i.ok) ? 0 : 1;
   },
 });
 
@@ -80,18 +61,14 @@ const attachCommand = defineCli({
     ...common,
   },
   async main({ flags, operands }) {
-    try {
-      requireRoot();
-      const name = checkName(operands[0] as string, 'container name');
-      const publish = many(flags.publish).map(parsePublish);
-      const record = await readRecordInput();
-      const ip = one(flags.ip);
-      const { record: next, attachment } = netStage(record, configFrom(flags), name, { ...(ip !== undefined ? { ip } : {}), publish });
-      if (process.stdout.isTTY) process.stdout.write(`${name}: ${attachment.ip}/${attachment.prefix} via ${attachment.gateway} in netns ${attachment.netns}\n`);
-      else process.stdout.write(formatRecord(next));
-    } catch (err) {
-      userError(err);
-    }
+    requireRoot();
+    const name = checkName(operands[0] as string, 'container name');
+    const publish = many(flags.publish).map(parsePublish);
+    const record = await readRecordInput();
+    const ip = one(flags.ip);
+    const { record: next, attachment } = netStage(record, configFrom(flags), name, { ...(ip !== undefined ? { ip } : {}), publish });
+    if (process.stdout.isTTY) process.stdout.write(`${name}: ${attachment.ip}/${attachment.prefix} via ${attachment.gateway} in netns ${attachment.netns}\n`);
+    else process.stdout.write(formatRecord(next));
   },
 });
 
@@ -99,12 +76,8 @@ const detachCommand = defineCli({
   meta: { name: 'detach', description: 'Remove a container\'s veth, network namespace, published ports and address lease (idempotent)' },
   args: { name: { type: 'positional', description: 'the container' }, ...common },
   main({ flags, operands }) {
-    try {
-      requireRoot();
-      detach(configFrom(flags), checkName(operands[0] as string, 'container name'));
-    } catch (err) {
-      userError(err);
-    }
+    requireRoot();
+    detach(configFrom(flags), checkName(operands[0] as string, 'container name'));
   },
 });
 

@@ -71,9 +71,9 @@ export function removeRules(runner: Runner, comment: string, prefix = false): nu
   return removed;
 }
 
-/** Names of the tables iptables-save shows now. */
-export function tablesPresent(runner: Runner): string[] {
-  return mustRun(runner, 'iptables-save', []).split('\n').filter((l) => l.startsWith('*')).map((l) => l.slice(1).trim());
+/** Names of the tables in an iptables-save output. */
+export function tablesIn(saved: string): string[] {
+  return saved.split('\n').filter((l) => l.startsWith('*')).map((l) => l.slice(1).trim());
 }
 
 /** True when a table has no rules at all (its chains may exist, empty). */

@@ -13,7 +13,10 @@ export function isProcessAlive(pid: number): boolean {
   }
 }
 
-const pause = (ms: number): void => { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms); };
+/** Sleeps without returning to the event loop: for short waits inside synchronous work. */
+export function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
 
 /** Runs `fn` holding the lock at `path`. */
 export function withLock<T>(path: string, fn: () => T, timeoutMs = 10_000): T {
@@ -32,7 +35,7 @@ export function withLock<T>(path: string, fn: () => T, timeoutMs = 10_000): T {
         continue;
       }
       if (Date.now() > end) throw new Error(`timed out waiting for the lock ${path} (held by pid ${holder || 'unknown'})`);
-      pause(5 + Math.random() * 10);
+      sleepSync(5 + Math.random() * 10);
     }
   }
   try {

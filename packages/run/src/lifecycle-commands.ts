@@ -1,5 +1,5 @@
 // diyc-ps, diyc-exec, diyc-stop, diyc-rm: thin shells over lifecycle.ts.
-import { CliError, createTrace, defineCli, one } from '@diyc/cli';
+import { CliError, createTrace, defineCli, one, printTable } from '@diyc/cli';
 import { stateRoot } from '@diyc/record';
 import { exitCodeOf } from '@diyc/syscalls';
 import { execInContainer, recoverIfStale, removeContainer, stopContainer } from './lifecycle.js';
@@ -23,9 +23,7 @@ export const psCommand = defineCli({
         return 0;
       }
       const rows = shown.map((s) => [s.name, s.image, s.status + (s.reason ? ` (${s.reason})` : ''), s.ip ?? (s.net === 'host' ? 'host' : '-'), s.status === 'running' ? String(s.pid ?? '-') : '-', s.command.join(' '), s.exitCode === undefined ? '-' : String(s.exitCode)]);
-      const header = ['NAME', 'IMAGE', 'STATUS', 'ADDRESS', 'PID', 'COMMAND', 'EXIT'];
-      const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-      for (const row of [header, ...rows]) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()}\n`);
+      printTable(['NAME', 'IMAGE', 'STATUS', 'ADDRESS', 'PID', 'COMMAND', 'EXIT'], rows);
       return 0;
     } catch (err) {
       asCliError(err);

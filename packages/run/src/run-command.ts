@@ -3,12 +3,9 @@ import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { CliError, createTrace, defineCli, type ArgsDef, type CliContext } from '@diyc/cli';
-import { CgroupError } from '@diyc/cgroup';
-import { ImageError, ImageStore } from '@diyc/image';
-import { CommandError, LeaseError, MissingToolError, NetError } from '@diyc/net';
-import { OptionsError as NsexecOptionsError, StartError } from '@diyc/nsexec';
-import { OverlayError } from '@diyc/overlay';
-import { containerDir, formatRecord, RecordError, stateRoot, withLock } from '@diyc/record';
+import { ImageStore } from '@diyc/image';
+import { StartError } from '@diyc/nsexec';
+import { containerDir, formatRecord, stateRoot, withLock } from '@diyc/record';
 import { isRunning, LifecycleError, recoverIfStale } from './lifecycle.js';
 import { OptionsError, runOptions, type RunOptions } from './options.js';
 import { runPipeline, shellLine } from './pipeline.js';
@@ -20,12 +17,14 @@ import { readConfig, readState, writeConfig, writeState, type ContainerState } f
 /** Exit code when diyc-run itself failed before the container ran (as docker's 125). */
 export const EXIT_RUNTIME = 125;
 
-const USER_ERRORS = [OptionsError, NsexecOptionsError, ImageError, OverlayError, CgroupError, NetError, LeaseError, MissingToolError, CommandError, RecordError, LifecycleError, RangeError];
-
+/**
+ * The exit code of a failure, as docker's: the command's 126/127 when it could not
+ * start, 2 for bad options, 125 for anything else that failed before or around it.
+ */
 export function asCliError(err: unknown): never {
+  if (err instanceof CliError) throw err;
   if (err instanceof StartError) throw new CliError(err.message, { exitCode: err.exitCode });
-  if (USER_ERRORS.some((E) => err instanceof E)) throw new CliError((err as Error).message, { exitCode: err instanceof OptionsError ? 2 : EXIT_RUNTIME });
-  throw err;
+  throw new CliError(err instanceof Error ? err.message : String(err), { exitCode: err instanceof OptionsError ? 2 : EXIT_RUNTIME, cause: err });
 }
 
 export const runArgs: ArgsDef = {
