@@ -1,6 +1,7 @@
 export { detectLayout } from './detect.js';
 export type { CgroupLayout, CgroupMode } from './detect.js';
 export type { CgroupManager, Limits, Applied, Stats } from './manager.js';
+export { killPids } from './manager.js';
 export { CgroupV1 } from './v1.js';
 export type { V1Options } from './v1.js';
 export { CgroupV2 } from './v2.js';

@@ -14,5 +14,5 @@ export { ruleComment, findRules, splitRuleLine } from './iptables.js';
 export type { Rule } from './iptables.js';
 export { systemRunner, mustRun, CommandError, MissingToolError, which } from './exec.js';
 export type { Runner, CommandResult } from './exec.js';
-export { netStage, netUndo } from './stage.js';
+export { netStage } from './stage.js';
 export { netCommand } from './cli.js';

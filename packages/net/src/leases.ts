@@ -14,6 +14,10 @@ export class LeaseError extends Error {
 /** address -> container name */
 export type Leases = Record<string, string>;
 
+/** The address `name` holds, if any. */
+const addressOf = (leases: Leases, name: string): string | undefined =>
+  Object.entries(leases).find(([, owner]) => owner === name)?.[0];
+
 export class LeaseStore {
   readonly #dir: string;
   readonly #config: NetConfig;
@@ -65,7 +69,7 @@ export class LeaseStore {
       if (problem) throw new LeaseError(problem);
     }
     return this.#locked((leases) => {
-      const held = Object.entries(leases).find(([, owner]) => owner === name)?.[0];
+      const held = addressOf(leases, name);
       if (held !== undefined && (want === undefined || formatIp(want) === held)) return held;
       if (held !== undefined) delete leases[held];
       let ip: number | undefined = want;
@@ -90,7 +94,7 @@ export class LeaseStore {
   /** Gives back `name`'s address. Idempotent. */
   release(name: string): string | undefined {
     return this.#locked((leases) => {
-      const held = Object.entries(leases).find(([, owner]) => owner === name)?.[0];
+      const held = addressOf(leases, name);
       if (held === undefined) return undefined;
       delete leases[held];
       this.#write(leases);
@@ -99,6 +103,6 @@ export class LeaseStore {
   }
 
   holder(name: string): string | undefined {
-    return Object.entries(this.read()).find(([, owner]) => owner === name)?.[0];
+    return addressOf(this.read(), name);
   }
 }

@@ -1,7 +1,7 @@
 // The network stage of the pipeline: the record joins the container's named network
 // namespace, and carries its address for the stages after it (/etc/hosts).
 import { ANNOTATION, setNamespace, type ContainerRecord } from '@diyc/record';
-import { attach, detach, type AttachOptions, type Attachment } from './attach.js';
+import { attach, type AttachOptions, type Attachment } from './attach.js';
 import type { NetConfig } from './config.js';
 
 export function netStage(record: ContainerRecord, config: NetConfig, name: string, options: AttachOptions = {}): { record: ContainerRecord; attachment: Attachment } {
@@ -16,6 +16,3 @@ export function netStage(record: ContainerRecord, config: NetConfig, name: strin
   return { record: next, attachment };
 }
 
-export function netUndo(config: NetConfig, name: string, options: { root?: string } = {}): void {
-  detach(config, name, options);
-}

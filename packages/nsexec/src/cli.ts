@@ -68,8 +68,8 @@ export async function runNsexec(ctx: CliContext): Promise<number> {
     throw new CliError('nsexec needs root to create namespaces: run it with sudo', { exitCode: EXIT_RUNTIME_ERROR });
   }
   const foreground = process.stdin.isTTY === true;
-  traceRecord(record, trace);
   try {
+    traceRecord(record, trace);
     const child = startRecord(record, { foreground, hold: true });
     trace(`cloned child ${child.pid}`);
     releaseChild(child, record.process.args[0] ?? '');
@@ -86,6 +86,7 @@ export async function runNsexec(ctx: CliContext): Promise<number> {
 
 /** Traces what the child will do: the namespaces, cgroup, hostname, mounts and pivot of its plan. */
 export function traceRecord(record: ContainerRecord, trace: Trace): void {
+  if (!trace.enabled) return;
   const plan = planFromRecord(record);
   trace(`namespaces: new ${plan.create?.join(', ') || 'none'}${plan.join?.length ? `; join ${plan.join.map((j) => `${j.type} ${j.path}`).join(', ')}` : ''}`);
   for (const file of plan.cgroupProcs ?? []) trace(`enter cgroup ${file}`, 'CONTAINER');

@@ -1,7 +1,7 @@
 // A container's root filesystem: overlayfs with the image's layers as lowerdirs (top
 // first) and the container's own upper layer, mounted on containers/NAME/merged.
 // https://docs.kernel.org/filesystems/overlayfs.html
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ImageStore, type Image } from '@diyc/image';
 import { checkName, containerDir, stateRoot } from '@diyc/record';
@@ -128,6 +128,3 @@ export function removeRootfs(name: string, options: { root?: string } = {}): voi
   for (const dir of [paths.merged, paths.work, paths.upper]) rmSync(dir, { recursive: true, force: true });
 }
 
-export function rootfsExists(name: string, root = stateRoot()): boolean {
-  return existsSync(rootfsPaths(name, root).upper);
-}

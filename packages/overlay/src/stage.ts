@@ -1,6 +1,6 @@
 // The overlay stage of the pipeline: record in, record with root.path out.
 import { ANNOTATION, setNamespace, type ContainerRecord } from '@diyc/record';
-import { mountRootfs, OverlayError, umountRootfs } from './overlay.js';
+import { mountRootfs, OverlayError } from './overlay.js';
 
 export interface OverlayStageOptions {
   /** The image; by default the record's org.diyc.image annotation. */
@@ -21,7 +21,3 @@ export function overlayStage(record: ContainerRecord, name: string, options: Ove
   return next;
 }
 
-/** The inverse: unmount, keep the upper layer. */
-export function overlayUndo(name: string, options: { root?: string } = {}): void {
-  umountRootfs(name, options);
-}

@@ -9,7 +9,7 @@ export type { StartOptions, RunResult } from './start.js';
 export { recoverIfStale, stopContainer, removeContainer, execInContainer, execPlan, isRunning, LifecycleError } from './lifecycle.js';
 export { pipelineStages, shellLine, runPipeline, specFlags, startFlags } from './pipeline.js';
 export type { Stage } from './pipeline.js';
-export { readState, writeState, readConfig, writeConfig, listContainers, supervisorAlive } from './state.js';
+export { readState, writeState, writeExited, readConfig, writeConfig, listContainers, supervisorAlive } from './state.js';
 export type { ContainerState, Status } from './state.js';
 export { diycRunCommand, runArgs, EXIT_RUNTIME } from './run-command.js';
 export { psCommand, execCommand, stopCommand, rmCommand } from './lifecycle-commands.js';

@@ -1,11 +1,12 @@
 // The lifecycle of containers after diyc-run started them: recover stale ones, stop,
 // remove, exec into, list.
 import { existsSync, rmSync } from 'node:fs';
+import { killPids } from '@diyc/cgroup';
 import { startError, superviseChild } from '@diyc/nsexec';
 import { ANNOTATION, containerDir, isProcessAlive, type ContainerRecord } from '@diyc/record';
 import { isSyscallError, spawn, type ExitStatus, type SpawnPlan } from '@diyc/syscalls';
 import { teardown, type StageContext } from './stages.js';
-import { readConfig, readState, supervisorAlive, writeState, type ContainerState } from './state.js';
+import { readConfig, readState, supervisorAlive, writeExited, type ContainerState } from './state.js';
 
 export class LifecycleError extends Error {
   override name = 'LifecycleError';
@@ -25,12 +26,7 @@ export function recoverIfStale(name: string, ctx: StageContext): ContainerState 
   if (!state || state.status === 'exited' || supervisorAlive(state)) return state;
   const record = readConfig(name, ctx.root);
   teardown(name, record, ctx);
-  const recovered: ContainerState = { ...state, status: 'exited', finishedAt: new Date().toISOString(), reason: 'its diyc-run was killed; cleaned up' };
-  delete recovered.supervisorPid;
-  delete recovered.supervisorStart;
-  recovered.exitCode ??= 137;
-  writeState(recovered, ctx.root);
-  return recovered;
+  return writeExited(state, state.exitCode ?? 137, 'its diyc-run was killed; cleaned up', ctx.root);
 }
 
 export function isRunning(state: ContainerState | undefined): state is ContainerState & { pid: number } {
@@ -47,9 +43,7 @@ export async function stopContainer(name: string, ctx: StageContext, timeoutSeco
   while (Date.now() < deadline && alive(state.pid)) await sleep(20);
   if (alive(state.pid)) {
     ctx.trace(`stop: ${name} did not end in ${timeoutSeconds}s: SIGKILL`);
-    for (const pid of ctx.cgroups.exists(name) ? ctx.cgroups.pids(name) : [state.pid]) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-    }
+    killPids(ctx.cgroups.exists(name) ? ctx.cgroups.pids(name) : [state.pid]);
   }
   // The supervisor notices the exit and cleans up; wait for it to say so.
   for (let i = 0; i < 500; i++) {

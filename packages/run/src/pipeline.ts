@@ -5,7 +5,7 @@
 //     | diyc-overlay mount NAME --image IMAGE | diyc-cgroup create NAME --memory ... \
 //     | diyc-net attach NAME --ip ... > ROOT/containers/NAME/config.json \
 //     && diyc-run --start NAME
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatPublish } from '@diyc/net';
@@ -78,7 +78,11 @@ function binScript(bin: string): string {
 export async function runPipeline(options: RunOptions, root: string): Promise<void> {
   const stages = pipelineStages(options, specFlags(options));
   mkdirSync(containerDir(options.name, root), { recursive: true });
-  const out = openSync(configPath(options.name, root), 'w');
+  // The record lands beside config.json and replaces it only when every stage has
+  // succeeded: after a failure, the base record is still there to undo the stages by.
+  const final = configPath(options.name, root);
+  const partial = `${final}.pipeline`;
+  const out = openSync(partial, 'w');
   try {
     const { spawn } = await import('node:child_process');
     const children = stages.map((s) => spawn(process.execPath, [binScript(s.bin), ...s.args], { stdio: ['pipe', 'pipe', 'inherit'] }));
@@ -95,7 +99,9 @@ export async function runPipeline(options: RunOptions, root: string): Promise<vo
     const codes = await Promise.all(children.map((c) => new Promise<number>((resolve) => c.on('close', (code) => resolve(code ?? 1)))));
     const failed = codes.findIndex((c) => c !== 0);
     if (failed >= 0) throw new Error(`pipeline stage ${stages[failed]?.bin} ${stages[failed]?.args[0]} failed`);
+    renameSync(partial, final);
   } finally {
     closeSync(out);
+    rmSync(partial, { force: true });
   }
 }

@@ -12,7 +12,7 @@ import { runPipeline, shellLine } from './pipeline.js';
 import { baseRecord } from './spec.js';
 import { prepareContainer, stageContext, teardown, type StageContext } from './stages.js';
 import { baseState, startContainer, type RunResult } from './start.js';
-import { readConfig, readState, writeConfig, writeState, type ContainerState } from './state.js';
+import { readConfig, readState, writeConfig, writeExited, writeState } from './state.js';
 
 /** Exit code when diyc-run itself failed before the container ran (as docker's 125). */
 export const EXIT_RUNTIME = 125;
@@ -169,12 +169,7 @@ function recoverAfterFailedPrepare(options: RunOptions, ctx: StageContext): void
     teardown(options.name, readConfig(options.name, ctx.root), ctx);
   } catch { /* the original error is the one to show */ }
   const state = readState(options.name, ctx.root);
-  if (state) {
-    const failed: ContainerState = { ...state, status: 'exited', exitCode: EXIT_RUNTIME, reason: 'it could not be prepared' };
-    delete failed.supervisorPid;
-    delete failed.supervisorStart;
-    writeState(failed, ctx.root);
-  }
+  if (state) writeExited(state, EXIT_RUNTIME, 'it could not be prepared', ctx.root);
 }
 
 export function diycRunCommand(script: string) {

@@ -8,7 +8,7 @@ import { writeEtcFiles } from './etc-files.js';
 import { resolveUser } from './spec.js';
 import type { StageContext } from './stages.js';
 import { teardown } from './stages.js';
-import { processStart, readConfig, writeState, type ContainerState } from './state.js';
+import { processStart, readConfig, writeExited, writeState, type ContainerState } from './state.js';
 
 export interface StartOptions {
   /** The command gets the terminal (stdin is one). */
@@ -87,22 +87,13 @@ export async function startContainer(name: string, ctx: StageContext, options: S
 }
 
 function finish(name: string, record: ContainerRecord, ctx: StageContext, state: ContainerState, status: ExitStatus, remove: boolean): RunResult {
+  const exitCode = exitCodeOf(status);
   let reason: string | undefined;
   try {
     reason = teardown(name, record, ctx, { remove, signal: status.signal }).reason;
   } finally {
-    const exitCode = exitCodeOf(status);
-    if (remove) {
-      rmSync(containerDir(name, ctx.root), { recursive: true, force: true });
-    } else {
-      const done: ContainerState = { ...state, status: 'exited', exitCode, finishedAt: new Date().toISOString() };
-      delete done.supervisorPid;
-      delete done.supervisorStart;
-      if (reason) done.reason = reason;
-      writeState(done, ctx.root);
-    }
+    if (remove) rmSync(containerDir(name, ctx.root), { recursive: true, force: true });
+    else writeExited(state, exitCode, reason, ctx.root);
   }
-  const result: RunResult = { status, exitCode: exitCodeOf(status) };
-  if (reason) result.reason = reason;
-  return result;
+  return reason ? { status, exitCode, reason } : { status, exitCode };
 }

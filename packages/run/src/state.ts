@@ -45,6 +45,16 @@ export function writeState(state: ContainerState, root = stateRoot()): void {
   renameSync(temp, file);
 }
 
+/** Records that a container ended: no supervisor any more, its exit code and, when known, why. */
+export function writeExited(state: ContainerState, exitCode: number, reason: string | undefined, root = stateRoot()): ContainerState {
+  const done: ContainerState = { ...state, status: 'exited', exitCode, finishedAt: new Date().toISOString() };
+  delete done.supervisorPid;
+  delete done.supervisorStart;
+  if (reason !== undefined) done.reason = reason;
+  writeState(done, root);
+  return done;
+}
+
 export function readConfig(name: string, root = stateRoot()): ContainerRecord | undefined {
   const file = configPath(name, root);
   return existsSync(file) ? parseRecord(readFileSync(file, 'utf8')) : undefined;
