@@ -1,7 +1,7 @@
 // Helpers for the end-to-end suite: run the built bins as a user would, and make the
 // default busybox image once per run.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,4 +91,50 @@ export function testNetwork(tag: string): { bridge: string; subnet: string; pref
     if (!routes.includes(`${prefix}.`)) return { bridge: `d${tag}${process.pid % 100000}`.slice(0, 15), subnet: `${prefix}.0/24`, prefix };
   }
   throw new Error('no free test subnet');
+}
+
+/** A command running on a terminal of its own (a tmux session), driven as a person would. */
+export interface Terminal {
+  /** Waits until the screen shows `want`, and returns the screen; throws after 10 s. */
+  screen(want: RegExp): Promise<string>;
+  /** Types keys: text, 'Enter', 'C-c'. */
+  keys(...keys: string[]): void;
+  /** The command's exit status, once it has ended. */
+  exitStatus(): Promise<string>;
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs `argv` (with `env` added) on a terminal for `fn`, and ends the session whatever happens. */
+export async function onTerminal(argv: string[], env: Record<string, string>, fn: (t: Terminal) => Promise<void>): Promise<void> {
+  const session = `diyc-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const dir = tempDir('diyc-tty-');
+  const status = join(dir.path, 'status');
+  const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
+  const run = (args: string[]) => spawnSync('tmux', args, { encoding: 'utf8' });
+  run(['new-session', '-d', '-s', session, '-x', '120', '-y', '30', `env ${vars} ${argv.join(' ')}; echo $? > ${status}`]);
+  const terminal: Terminal = {
+    async screen(want) {
+      let text = '';
+      for (let i = 0; i < 200; i++) {
+        text = run(['capture-pane', '-p', '-t', session]).stdout;
+        if (want.test(text)) return text;
+        await pause(50);
+      }
+      throw new Error(`the screen never showed ${want}:\n${text}`);
+    },
+    keys(...keys) {
+      run(['send-keys', '-t', session, ...keys]);
+    },
+    async exitStatus() {
+      for (let i = 0; i < 200 && !existsSync(status); i++) await pause(50);
+      return readFileSync(status, 'utf8').trim();
+    },
+  };
+  try {
+    await fn(terminal);
+  } finally {
+    run(['kill-session', '-t', session]);
+    dir.remove();
+  }
 }

@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { binPath, busyboxTarball, isRoot, rootReason, runBin, runCommand, tempDir } from './helpers.js';
+import { binPath, busyboxTarball, isRoot, onTerminal, rootReason, runBin, runCommand, tempDir } from './helpers.js';
 
 describe('nsexec: bad input (any user)', () => {
   it('prints usage and exits 2 on an unknown flag', async () => {
@@ -168,35 +168,18 @@ describe.skipIf(!isRoot)(`nsexec (${rootReason})`, () => {
   });
 
   it('gives a usable interactive shell on a terminal (tmux)', async () => {
-    const session = `diyc-nsexec-${process.pid}`;
-    const out = tempDir();
-    const result = join(out.path, 'status');
-    try {
-      execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '120', '-y', '20',
-        `${process.execPath} ${binPath('nsexec')} -pu box sh; echo $? > ${result}`]);
-      const screen = async (want: RegExp): Promise<string> => {
-        for (let i = 0; i < 100; i++) {
-          const text = execFileSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' });
-          if (want.test(text)) return text;
-          await new Promise((r) => setTimeout(r, 50));
-        }
-        throw new Error(`screen never showed ${want}`);
-      };
-      await screen(/#\s*$/m);
-      execFileSync('tmux', ['send-keys', '-t', session, 'echo "pid=$$ host=$(hostname)"', 'Enter']);
-      await screen(/pid=1 host=box/);
+    await onTerminal([process.execPath, binPath('nsexec'), '-pu', 'box', 'sh'], {}, async (t) => {
+      await t.screen(/#\s*$/m);
+      t.keys('echo "pid=$$ host=$(hostname)"', 'Enter');
+      await t.screen(/pid=1 host=box/);
       // Ctrl-C reaches the shell's foreground job, not nsexec.
-      execFileSync('tmux', ['send-keys', '-t', session, 'sleep 30', 'Enter']);
+      t.keys('sleep 30', 'Enter');
       await new Promise((r) => setTimeout(r, 200));
-      execFileSync('tmux', ['send-keys', '-t', session, 'C-c']);
-      execFileSync('tmux', ['send-keys', '-t', session, 'echo still-here', 'Enter']);
-      await screen(/^still-here$/m);
-      execFileSync('tmux', ['send-keys', '-t', session, 'exit 3', 'Enter']);
-      for (let i = 0; i < 100 && !existsSync(result); i++) await new Promise((r) => setTimeout(r, 50));
-      expect(readFileSync(result, 'utf8').trim()).toBe('3');
-    } finally {
-      try { execFileSync('tmux', ['kill-session', '-t', session], { stdio: 'ignore' }); } catch { /* already gone */ }
-      out.remove();
-    }
+      t.keys('C-c');
+      t.keys('echo still-here', 'Enter');
+      await t.screen(/^still-here$/m);
+      t.keys('exit 3', 'Enter');
+      expect(await t.exitStatus()).toBe('3');
+    });
   });
 });

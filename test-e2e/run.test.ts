@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'n
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCgroupManager, detectLayout } from '@diyc/cgroup';
-import { binPath, busyboxTarball, isRoot, repo, rootReason, runBin, runCommand, tempDir, testNetwork } from './helpers.js';
+import { binPath, busyboxTarball, isRoot, onTerminal, repo, rootReason, runBin, runCommand, tempDir, testNetwork } from './helpers.js';
 
 describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
   const { bridge, subnet, prefix } = testNetwork('r');
@@ -53,28 +53,17 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
   });
 
   it('1. gets a container running: an interactive shell with its own hostname and processes; exit 3 is diyc-run\'s 3', async () => {
-    const session = `diyc-run-${process.pid}`;
-    const status = join(work.path, 'interactive-status');
-    const envs = Object.entries({ DIYC_ROOT: root, DIYC_BRIDGE: bridge, DIYC_SUBNET: subnet, DIYC_CGROUP_PARENT: parent }).map(([k, v]) => `${k}=${v}`).join(' ');
-    execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '120', '-y', '30', `env ${envs} ${process.execPath} ${binPath('run')} ${name('shell')} busybox sh; echo $? > ${status}`]);
-    const screen = async (want: RegExp) => {
-      let text = '';
-      await waitFor(() => want.test(text = execFileSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' })));
-      return text;
-    };
-    try {
-      await screen(/[#$] ?$/m);
-      execFileSync('tmux', ['send-keys', '-t', session, 'echo "host=$(hostname)"; ps -o pid,comm', 'Enter']);
-      const text = await screen(/host=shell[\s\S]*PID[\s\S]*ps/);
+    const vars = { DIYC_ROOT: root, DIYC_BRIDGE: bridge, DIYC_SUBNET: subnet, DIYC_CGROUP_PARENT: parent };
+    await onTerminal([process.execPath, binPath('run'), name('shell'), 'busybox', 'sh'], vars, async (t) => {
+      await t.screen(/[#$] ?$/m);
+      t.keys('echo "host=$(hostname)"; ps -o pid,comm', 'Enter');
+      const text = await t.screen(/host=shell[\s\S]*PID[\s\S]*ps/);
       const procs = text.slice(text.indexOf('PID')).split('\n').slice(1).map((l) => l.trim()).filter((l) => /^\d+ /.test(l));
       expect(procs.map((l) => l.split(/\s+/)[1])).toEqual(['sh', 'ps']);
       expect(procs[0]?.startsWith('1 ')).toBe(true);
-      execFileSync('tmux', ['send-keys', '-t', session, 'exit 3', 'Enter']);
-      await waitFor(() => existsSync(status));
-      expect(readFileSync(status, 'utf8').trim()).toBe('3');
-    } finally {
-      spawnSync('tmux', ['kill-session', '-t', session]);
-    }
+      t.keys('exit 3', 'Enter');
+      expect(await t.exitStatus()).toBe('3');
+    });
   });
 
   it('sees from inside: hostname, domain diyc, PATH and no host environment, /etc files, fresh /proc, a minimal /dev, /sys read-only', async () => {
@@ -151,30 +140,19 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
 
   it('4. diyc-exec gives an interactive shell inside a running container; Ctrl-C reaches its job', async () => {
     expect((await run(['-d', name('execme'), 'busybox', 'sleep', '300'])).code).toBe(0);
-    const session = `diyc-exec-${process.pid}`;
-    const status = join(work.path, 'exec-status');
-    const envs = Object.entries({ DIYC_ROOT: root, DIYC_CGROUP_PARENT: parent }).map(([k, v]) => `${k}=${v}`).join(' ');
-    execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '120', '-y', '30', `env ${envs} ${process.execPath} ${join(repo, 'packages/run/dist/bin/diyc-exec.js')} execme sh; echo $? > ${status}`]);
-    const screen = async (want: RegExp) => {
-      let text = '';
-      const seen = await waitFor(() => want.test(text = execFileSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' })));
-      expect(seen, `screen shows ${want}:\n${text}`).toBe(true);
-    };
-    try {
-      await screen(/[#$] ?$/m);
-      execFileSync('tmux', ['send-keys', '-t', session, 'echo "in=$(hostname)"; ps -o pid,comm | grep -c sleep', 'Enter']);
-      await screen(/in=execme\n1$/m);
-      execFileSync('tmux', ['send-keys', '-t', session, 'sleep 30', 'Enter']);
+    const vars = { DIYC_ROOT: root, DIYC_CGROUP_PARENT: parent };
+    await onTerminal([process.execPath, join(repo, 'packages/run/dist/bin/diyc-exec.js'), 'execme', 'sh'], vars, async (t) => {
+      await t.screen(/[#$] ?$/m);
+      t.keys('echo "in=$(hostname)"; ps -o pid,comm | grep -c sleep', 'Enter');
+      await t.screen(/in=execme\n1$/m);
+      t.keys('sleep 30', 'Enter');
       await new Promise((r) => setTimeout(r, 200));
-      execFileSync('tmux', ['send-keys', '-t', session, 'C-c']);
-      execFileSync('tmux', ['send-keys', '-t', session, 'echo still-here', 'Enter']);
-      await screen(/^still-here$/m);
-      execFileSync('tmux', ['send-keys', '-t', session, 'exit 5', 'Enter']);
-      await waitFor(() => existsSync(status));
-      expect(readFileSync(status, 'utf8').trim()).toBe('5');
-    } finally {
-      spawnSync('tmux', ['kill-session', '-t', session]);
-    }
+      t.keys('C-c');
+      t.keys('echo still-here', 'Enter');
+      await t.screen(/^still-here$/m);
+      t.keys('exit 5', 'Enter');
+      expect(await t.exitStatus()).toBe('5');
+    });
     expect((await tool('diyc-rm', '-f', 'execme')).code).toBe(0);
   });
 
