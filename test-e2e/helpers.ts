@@ -10,20 +10,17 @@ export const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const isRoot = process.getuid?.() === 0;
 export const rootReason = 'needs root: namespaces, mounts and cgroups are the thing under test';
 
-/** The path of a built bin, by package directory (`run` is diyc-run). */
-export function binPath(pkg: string): string {
-  if (pkg === 'run') return join(repo, 'packages', 'run', 'dist', 'bin', 'diyc-run.js');
-  return join(repo, 'packages', pkg, 'dist', 'bin.js');
-}
+/**
+ * Where the workspace's commands are, as a user finds them after the README's quick start
+ * (`export PATH=$PWD/node_modules/.bin:$PATH`). The tests run the commands from there, by
+ * name, so that a bin pnpm did not link fails here as it would for a user.
+ */
+export const binDir = join(repo, 'node_modules', '.bin');
 
-const BINS: Record<string, string> = {
-  nsexec: 'nsexec',
-  'diyc-image': 'image',
-  'diyc-overlay': 'overlay',
-  'diyc-cgroup': 'cgroup',
-  'diyc-net': 'net',
-  'diyc-run': 'run',
-};
+/** `env` (default: this process's) with the workspace's commands first on PATH. */
+export function userEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...env, PATH: `${binDir}:${env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` };
+}
 
 export interface Result {
   code: number | null;
@@ -38,10 +35,9 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
-/** Runs a diyc bin (`nsexec`, `diyc-run`, ...) with node, to its end. */
+/** Runs a diyc command (`nsexec`, `diyc-run`, ...) by name from PATH, to its end. */
 export function runBin(bin: string, args: string[], options: RunOptions = {}): Promise<Result> {
-  const pkg = BINS[bin] ?? bin;
-  return runCommand(process.execPath, [binPath(pkg), ...args], options);
+  return runCommand(bin, args, { ...options, env: userEnv(options.env) });
 }
 
 export function runCommand(command: string, args: string[], options: RunOptions = {}): Promise<Result> {
@@ -110,7 +106,7 @@ export async function onTerminal(argv: string[], env: Record<string, string>, fn
   const session = `diyc-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const dir = tempDir('diyc-tty-');
   const status = join(dir.path, 'status');
-  const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
+  const vars = Object.entries({ PATH: userEnv().PATH, ...env }).map(([k, v]) => `${k}=${v}`).join(' ');
   const run = (args: string[]) => spawnSync('tmux', args, { encoding: 'utf8' });
   run(['new-session', '-d', '-s', session, '-x', '120', '-y', '30', `env ${vars} ${argv.join(' ')}; echo $? > ${status}`]);
   const terminal: Terminal = {

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { busyboxTarball, isRoot, rootReason, runBin, tempDir } from './helpers.js';
+import { busyboxTarball, isRoot, rootReason, runBin, tempDir, userEnv } from './helpers.js';
 import { describeTree } from './tree.js';
 
 const sh = (script: string, cwd?: string): string => execFileSync('sh', ['-c', script], { cwd, encoding: 'utf8' });
@@ -222,7 +222,7 @@ t.close()
 
     const halfway = async (signal: NodeJS.Signals): Promise<number | null> => {
       // Feed half an archive through stdin and stop: the unpack waits for the rest.
-      const child = spawn(process.execPath, [join(__dirname, '..', 'packages/image/dist/bin.js'), 'unpack', '-', '--name', `half-${signal}`], { env, stdio: ['pipe', 'ignore', 'pipe'] });
+      const child = spawn('diyc-image', ['unpack', '-', '--name', `half-${signal}`], { env: userEnv(env), stdio: ['pipe', 'ignore', 'pipe'] });
       const whole = readFileSync(busyboxTarball());
       child.stdin.write(whole.subarray(0, whole.length / 2));
       for (let i = 0; i < 100 && leftovers().length === 0; i++) await new Promise((r) => setTimeout(r, 20));

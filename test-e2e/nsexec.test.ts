@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { binPath, busyboxTarball, isRoot, onTerminal, rootReason, runBin, runCommand, tempDir } from './helpers.js';
+import { busyboxTarball, isRoot, onTerminal, rootReason, runBin, runCommand, tempDir, userEnv } from './helpers.js';
 
 describe('nsexec: bad input (any user)', () => {
   it('prints usage and exits 2 on an unknown flag', async () => {
@@ -31,7 +31,7 @@ describe('nsexec: bad input (any user)', () => {
   });
 
   it('says in one line that it needs root', async () => {
-    const r = await runCommand('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, binPath('nsexec'), '-p', 'true']);
+    const r = await runCommand('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'nsexec', '-p', 'true'], { env: userEnv() });
     expect(r.code).toBe(125);
     expect(r.stderr.trim()).toBe('nsexec: nsexec needs root to create namespaces: run it with sudo');
   });
@@ -151,7 +151,7 @@ describe.skipIf(!isRoot)(`nsexec (${rootReason})`, () => {
 
   it('passes SIGTERM, SIGINT, SIGHUP, SIGUSR1 on to the command', async () => {
     for (const [sig, num] of [['SIGTERM', 15], ['SIGINT', 2], ['SIGHUP', 1], ['SIGUSR1', 10]] as const) {
-      const child = spawnProcess(process.execPath, [binPath('nsexec'), '-p', 'sh', '-c', `trap "exit ${num}" ${sig.slice(3)}; echo ready; while :; do sleep 0.05; done`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawnProcess('nsexec', ['-p', 'sh', '-c', `trap "exit ${num}" ${sig.slice(3)}; echo ready; while :; do sleep 0.05; done`], { env: userEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
       await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
       child.kill(sig);
       const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -168,7 +168,7 @@ describe.skipIf(!isRoot)(`nsexec (${rootReason})`, () => {
   });
 
   it('gives a usable interactive shell on a terminal (tmux)', async () => {
-    await onTerminal([process.execPath, binPath('nsexec'), '-pu', 'box', 'sh'], {}, async (t) => {
+    await onTerminal(['nsexec', '-pu', 'box', 'sh'], {}, async (t) => {
       await t.screen(/#\s*$/m);
       t.keys('echo "pid=$$ host=$(hostname)"', 'Enter');
       await t.screen(/pid=1 host=box/);

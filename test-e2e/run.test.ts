@@ -2,11 +2,11 @@
 // and cgroup parent of the test's own: diyC's scenarios, the lifecycle tools, and the
 // pipeline that --dry-run prints, replayed by hand.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCgroupManager, detectLayout } from '@diyc/cgroup';
-import { binPath, busyboxTarball, isRoot, onTerminal, repo, rootReason, runBin, runCommand, tempDir, testNetwork } from './helpers.js';
+import { busyboxTarball, isRoot, onTerminal, rootReason, runBin, runCommand, tempDir, testNetwork, userEnv } from './helpers.js';
 
 describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
   const { bridge, subnet, prefix } = testNetwork('r');
@@ -15,7 +15,7 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
   const parent = `diyc-e2e-run-${process.pid}`;
   const env = { ...process.env, DIYC_ROOT: root, DIYC_BRIDGE: bridge, DIYC_SUBNET: subnet, DIYC_CGROUP_PARENT: parent };
   const run = (args: string[], input?: string) => runBin('diyc-run', args, { env, timeoutMs: 60_000, ...(input !== undefined ? { input } : {}) });
-  const tool = (bin: string, ...args: string[]) => runCommand(process.execPath, [join(repo, 'packages/run/dist/bin', `${bin}.js`), ...args], { env });
+  const tool = (bin: string, ...args: string[]) => runBin(bin, args, { env });
   const cgroups = createCgroupManager({ parent });
   const get = (url: string) => spawnSync('busybox', ['wget', '-q', '-O', '-', url], { encoding: 'utf8', timeout: 5000 }).stdout;
   const mounts = (container = '') => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(join(root, 'containers', container)));
@@ -54,7 +54,7 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
 
   it('1. gets a container running: an interactive shell with its own hostname and processes; exit 3 is diyc-run\'s 3', async () => {
     const vars = { DIYC_ROOT: root, DIYC_BRIDGE: bridge, DIYC_SUBNET: subnet, DIYC_CGROUP_PARENT: parent };
-    await onTerminal([process.execPath, binPath('run'), name('shell'), 'busybox', 'sh'], vars, async (t) => {
+    await onTerminal(['diyc-run', name('shell'), 'busybox', 'sh'], vars, async (t) => {
       await t.screen(/[#$] ?$/m);
       t.keys('echo "host=$(hostname)"; ps -o pid,comm', 'Enter');
       const text = await t.screen(/host=shell[\s\S]*PID[\s\S]*ps/);
@@ -141,7 +141,7 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
   it('4. diyc-exec gives an interactive shell inside a running container; Ctrl-C reaches its job', async () => {
     expect((await run(['-d', name('execme'), 'busybox', 'sleep', '300'])).code).toBe(0);
     const vars = { DIYC_ROOT: root, DIYC_CGROUP_PARENT: parent };
-    await onTerminal([process.execPath, join(repo, 'packages/run/dist/bin/diyc-exec.js'), 'execme', 'sh'], vars, async (t) => {
+    await onTerminal(['diyc-exec', 'execme', 'sh'], vars, async (t) => {
       await t.screen(/[#$] ?$/m);
       t.keys('echo "in=$(hostname)"; ps -o pid,comm | grep -c sleep', 'Enter');
       await t.screen(/in=execme\n1$/m);
@@ -157,7 +157,7 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
   });
 
   it('4. recovers after diyc-run is killed with SIGKILL while its container runs', async () => {
-    const child = spawn(process.execPath, [binPath('run'), '--net', 'bridge', name('orphan'), 'busybox', 'sleep', '300'], { env, stdio: 'ignore' });
+    const child = spawn('diyc-run', ['--net', 'bridge', name('orphan'), 'busybox', 'sleep', '300'], { env: userEnv(env), stdio: 'ignore' });
     await waitFor(() => {
       try {
         return readFileSync(join(root, 'containers', 'orphan', 'state.json'), 'utf8').includes('"running"');
@@ -178,13 +178,6 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
   });
 
   describe('the same container by --dry-run\'s pipeline, by --pipeline, and in one process', () => {
-    const bin = join(work.path, 'bin');
-    beforeAll(() => {
-      mkdirSync(bin, { recursive: true });
-      for (const [cmd, pkg] of [['diyc-overlay', 'overlay'], ['diyc-cgroup', 'cgroup'], ['diyc-net', 'net']]) symlinkSync(binPath(pkg as string), join(bin, cmd as string));
-      symlinkSync(binPath('run'), join(bin, 'diyc-run'));
-    });
-
     /** Runs a container that reports itself, and reads its memory limit from the host while it runs. */
     const observe = async (start: () => Promise<{ code: number | null; stdout: string; stderr: string }>, who: string) => {
       const layout = detectLayout();
@@ -207,7 +200,7 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
       const piped = await observe(() => run(['--pipeline', ...args(name('way2'), `${prefix}.42`)]), 'way2');
       const line = (await run(['--dry-run', ...args(name('way3'), `${prefix}.43`)])).stdout.trim();
       expect(line).toMatch(/^mkdir -p .* && diyc-run --spec .* \| diyc-overlay mount way3 --image busybox \| diyc-cgroup create way3 --memory 16777216 --pids 30 \| diyc-net attach way3 --ip .* > .*config\.json && diyc-run --start way3$/);
-      const byHand = await observe(() => runCommand('bash', ['-o', 'pipefail', '-c', line], { env: { ...env, PATH: `${bin}:${process.env.PATH}` } }), 'way3');
+      const byHand = await observe(() => runCommand('bash', ['-o', 'pipefail', '-c', line], { env: userEnv(env) }), 'way3');
       for (const [who, result, ip] of [['way1', inProcess, 41], ['way2', piped, 42], ['way3', byHand, 43]] as const) {
         expect(result.stdout.split('\n').slice(0, 2)).toEqual([who, `${prefix}.${ip}/24`]);
         expect(result.limit).toBe(String(16 * 1024 * 1024));
