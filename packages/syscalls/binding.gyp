@@ -2,10 +2,29 @@
   "targets": [
     {
       "target_name": "diyc_syscalls",
-      "sources": ["src/native/addon.cc", "src/native/child.cc"],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS", "_GNU_SOURCE"],
-      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+      "sources": [
+        "src/native/addon.cc",
+        "src/native/child.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS",
+        "_GNU_SOURCE",
+        "<!@(node native-config.cjs defines)"
+      ],
+      "cflags_cc": [
+        "-std=c++17",
+        "-Wall",
+        "-Wextra",
+        "-Wno-unused-parameter",
+        "-Wno-missing-field-initializers"
+      ],
+      "libraries": [
+        "<!@(node native-config.cjs libraries)"
+      ]
     }
   ]
 }

@@ -1,31 +1,51 @@
-// The compiled addon, typed. Only this package talks to it; everything it takes has
-// been validated by the TypeScript callers (spawn.ts, wrappers.ts).
+// The compiled addon, typed and loaded on first use: a command that never makes a
+// system call of ours (--help, --version, listing state) runs without it. Only this
+// package talks to it; everything it takes has been validated by the TypeScript
+// callers (spawn.ts, wrappers.ts, seccomp.ts).
 import { createRequire } from 'node:module';
 
 export interface NativePlan {
   cloneFlags: number;
   joins: { path: string; nstype: number }[];
+  detachAfterFork: boolean;
   cgroupProcs: string[];
   newCgroupns: boolean;
   hostname?: string;
   domainname?: string;
+  oomScoreAdj?: number;
   makeRootPrivate: boolean;
-  mounts: NativeMountStep[];
   root?: string;
+  noPivot: boolean;
+  fs: NativeFsStep[];
+  syncBeforePivot: boolean;
   cwd?: string;
+  consoleSocket?: string;
+  consoleRows?: number;
+  consoleCols?: number;
+  newKeyring: boolean;
+  rlimits: { resource: number; soft: bigint; hard: bigint }[];
   uid?: number;
   gid?: number;
+  groups: number[];
+  umask?: number;
+  capabilities?: { bounding: bigint; effective: bigint; permitted: bigint; inheritable: bigint; ambient: bigint };
+  noNewPrivileges: boolean;
+  seccomp?: Buffer;
+  seccompFlags?: number;
+  keepFds: number[];
   argv: string[];
   env: string[];
   path?: string;
   stdio: (number | null)[];
   setsid: boolean;
   foreground: boolean;
+  startFifo?: string;
   hold: boolean;
 }
 
-export interface NativeMountStep {
+export interface NativeFsStep {
   op: number;
+  opts: number;
   source?: string;
   target: string;
   fstype?: string;
@@ -34,12 +54,21 @@ export interface NativeMountStep {
   mode?: number;
   major?: number;
   minor?: number;
+  uid?: number;
+  gid?: number;
+}
+
+export interface NativeSeccomp {
+  defaultAction: number;
+  architectures: string[];
+  syscalls: { names: string[]; action: number; args: { index: number; value: bigint; valueTwo: bigint; op: number }[] }[];
 }
 
 export interface NativeBinding {
+  setErrorFactory(factory: (errno: number, syscall: string, path?: string) => Error): void;
   spawn(plan: NativePlan): { pid: number; pidfd: number; holdFd: number; errorFd: number };
-  release(holdFd: number, errorFd: number): [step: number, index: number, errno: number] | null;
-  abandon(holdFd: number, errorFd: number): void;
+  go(holdFd: number): void;
+  readMessage(errorFd: number): [step: number, index: number, errno: number] | null;
   watchExit(pid: number, pidfd: number, cb: (code: number | null, signal: number | null) => void): void;
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
   umount2(target: string, flags: number): void;
@@ -54,8 +83,42 @@ export interface NativeBinding {
   statfsType(path: string): number;
   tcsetpgrp(fd: number, pgrp: number): void;
   getpgrp(): number;
-  strerror(errno: number): [code: string, message: string];
+  resolveInRoot(rootFd: number, path: string, flags: number, mode: number): number;
+  /** The fallback walk alone (tests). */
+  walkInRoot(rootFd: number, path: string, flags: number, mode: number): number;
+  mkdirat(dirFd: number, name: string, mode: number): void;
+  mkdirInRoot(rootFd: number, path: string, mode: number): number;
+  unlinkat(dirFd: number, name: string, flags: number): void;
+  openat(dirFd: number, name: string, flags: number, mode: number): number;
+  compileSeccomp(profile: NativeSeccomp): { program: Buffer; skipped: string[] };
+  seccompVersion(): string | null;
+  attachDeviceFilter(cgroupDir: string, instructions: Buffer): void;
 }
 
-const require = createRequire(import.meta.url);
-export const native = require('../build/Release/diyc_syscalls.node') as NativeBinding;
+/** The addon could not be loaded: not built for this system. */
+export class AddonMissingError extends Error {
+  override name = 'AddonMissingError';
+  readonly code = 'EADDON';
+}
+
+let loaded: NativeBinding | undefined;
+let makeError: ((errno: number, syscall: string, path?: string) => Error) | undefined;
+
+/** Called by errors.ts: how the addon builds the errors it throws. */
+export function setErrorFactory(factory: (errno: number, syscall: string, path?: string) => Error): void {
+  makeError = factory;
+  loaded?.setErrorFactory(factory);
+}
+
+/** The addon, loaded on first use; a missing one is one line that says how to build it. */
+export function native(): NativeBinding {
+  if (loaded) return loaded;
+  const require = createRequire(import.meta.url);
+  try {
+    loaded = require('../build/Release/diyc_syscalls.node') as NativeBinding;
+  } catch (err) {
+    throw new AddonMissingError(`the native part of @diyc/syscalls is not built for this system (${(err as Error).message.split('\n')[0]}): build it with \`npm rebuild @diyc/syscalls\` (needs g++, make and python3)`);
+  }
+  if (makeError) loaded.setErrorFactory(makeError);
+  return loaded;
+}

@@ -1,4 +1,6 @@
-import { native } from './binding.js';
+import { constants } from 'node:os';
+import { getSystemErrorMap } from 'node:util';
+import { setErrorFactory } from './binding.js';
 
 /**
  * A failed system call, shaped like Node's own fs errors: `code` ('ENOENT'),
@@ -13,11 +15,25 @@ export interface SyscallError extends Error {
   step?: string;
 }
 
+let errorMap: Map<number, [string, string]> | undefined;
+
+/** Texts for the errnos libuv's table lacks that a container's start can meet. */
+const MORE_TEXTS: Record<string, string> = { ENOEXEC: 'exec format error', ECHILD: 'no child processes', ESRCH: 'no such process' };
+
+/** Node's own name and text of an errno (a positive number): ['ENOENT', 'no such file or directory']. */
+export function errnoName(errno: number): [code: string, message: string] {
+  errorMap ??= getSystemErrorMap();
+  const known = errorMap.get(-errno);
+  if (known) return known;
+  // libuv names only the errnos it maps; os.constants.errno has them all.
+  const name = Object.entries(constants.errno).find(([, n]) => n === errno)?.[0];
+  return name ? [name, MORE_TEXTS[name] ?? name.toLowerCase()] : ['UNKNOWN', `unknown error ${errno}`];
+}
+
 export function syscallError(errno: number, syscall: string, path?: string, step?: string): SyscallError {
-  const [code, message] = native.strerror(errno);
+  const [code, message] = errnoName(errno);
   const where = path === undefined ? syscall : `${syscall} '${path}'`;
-  const text = message.charAt(0).toLowerCase() + message.slice(1);
-  const err = new Error(`${code}: ${text}, ${where}`) as SyscallError;
+  const err = new Error(`${code}: ${message}, ${where}`) as SyscallError;
   err.errno = -errno;
   err.code = code;
   err.syscall = syscall;
@@ -25,6 +41,8 @@ export function syscallError(errno: number, syscall: string, path?: string, step
   if (step !== undefined) err.step = step;
   return err;
 }
+
+setErrorFactory((errno, syscall, path) => syscallError(errno, syscall, path));
 
 /** True for errors carrying an errno code, such as those thrown here and by node:fs. */
 export function isSyscallError(err: unknown, code?: string): err is SyscallError {

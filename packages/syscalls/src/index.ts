@@ -1,11 +1,15 @@
-export { spawn, Child, CHILD_STEPS } from './spawn.js';
-export type { SpawnPlan, MountStep, ExitStatus, ChildStep } from './spawn.js';
+export { spawn, spawnWithSync, Child, CHILD_STEPS } from './spawn.js';
+export type { SpawnPlan, MountStep, CapabilitySets, Rlimit, ExitStatus, ChildStep, Released } from './spawn.js';
 export {
   mount, umount2, setns, pivotRoot, sethostname, setdomainname, mknod,
   lsetxattr, lgetxattr, llistxattr, statfsType, tcsetpgrp, getpgrp,
+  resolveInRoot, mkdirInRoot, mkdirat, unlinkat, openat, attachDeviceFilter,
 } from './wrappers.js';
-export { CLONE_NEW, MS, MNT } from './constants.js';
-export type { Namespace } from './constants.js';
-export { syscallError, isSyscallError } from './errors.js';
+export { compileSeccomp, seccompVersion, seccompFlags, SeccompError, SECCOMP_ACTIONS, SECCOMP_OPERATORS, SECCOMP_ARCHES, SECCOMP_FLAGS } from './seccomp.js';
+export type { Seccomp, SeccompRule, SeccompArg, SeccompAction, SeccompOperator, CompiledSeccomp } from './seccomp.js';
+export { CLONE_NEW, MS, MNT, O, CAPABILITIES, RLIMITS } from './constants.js';
+export type { Namespace, Capability, RlimitType } from './constants.js';
+export { syscallError, isSyscallError, errnoName } from './errors.js';
 export type { SyscallError } from './errors.js';
+export { AddonMissingError } from './binding.js';
 export { exitCodeOf, SIGNALS_FORWARDED, forwardSignals } from './exit.js';

@@ -1,15 +1,47 @@
 // spawn(): the container's first process, created by clone(2) in C++ (native/child.cc)
 // from a plan prepared here. See that file for the order the child runs its steps in.
-import { native, type NativeMountStep, type NativePlan } from './binding.js';
-import { CLONE_NEW, type Namespace } from './constants.js';
+import { closeSync } from 'node:fs';
+import { native, type NativeFsStep, type NativePlan } from './binding.js';
+import { CAPABILITIES, CLONE_NEW, RLIMITS, type Capability, type Namespace, type RlimitType } from './constants.js';
 import { syscallError, type SyscallError } from './errors.js';
 
-/** One step of the mount list, run in order in the child's new mount namespace. */
+/**
+ * One step of the filesystem list, run in order in the child's new mount namespace,
+ * before pivot_root. Every `target` is a path inside the plan's `root` (or `/` without
+ * one), resolved there: a symlink in the root never takes a step outside it.
+ */
 export type MountStep =
-  | { op: 'mount'; source?: string; target: string; fstype?: string; flags?: number; data?: string }
+  | {
+    op: 'mount'; source?: string; target: string; fstype?: string; flags?: number; data?: string;
+    /** Skip the step when the target does not exist (masked paths). */
+    optional?: boolean;
+    /** The source is a path inside the root too (a bind of one of its own paths). */
+    sourceInRoot?: boolean;
+    /** A remount keeps the flags the mount has now (nosuid, nodev, noexec...). */
+    keepFlags?: boolean;
+  }
   | { op: 'mkdir'; target: string; mode?: number }
+  | { op: 'mkfile'; target: string; mode?: number }
   | { op: 'symlink'; source: string; target: string }
-  | { op: 'mknod'; target: string; type: 'char' | 'block' | 'fifo'; major?: number; minor?: number; mode?: number };
+  | { op: 'mknod'; target: string; type: 'char' | 'block' | 'fifo'; major?: number; minor?: number; mode?: number; uid?: number; gid?: number }
+  | { op: 'write'; target: string; data: string; optional?: boolean }
+  /** Hides target: a read-only, empty tmpfs over a directory, /dev/null over a file. */
+  | { op: 'mask'; target: string; optional?: boolean };
+
+/** Capability sets by name (capabilities(7)); a set left out is empty. */
+export interface CapabilitySets {
+  bounding?: Capability[];
+  effective?: Capability[];
+  permitted?: Capability[];
+  inheritable?: Capability[];
+  ambient?: Capability[];
+}
+
+export interface Rlimit {
+  type: RlimitType;
+  soft: number | bigint;
+  hard: number | bigint;
+}
 
 export interface SpawnPlan {
   /** The command; argv[0] is searched in the PATH of `env` unless it holds a slash. */
@@ -20,23 +52,52 @@ export interface SpawnPlan {
   create?: Namespace[];
   /** Namespaces to join, by path (setns(2)): /proc/PID/ns/net, /run/netns/NAME. */
   join?: { type: Namespace; path: string }[];
+  /**
+   * After joining a PID namespace (which takes a fork): let the middle process exit, so
+   * the command's parent becomes the caller's subreaper (OCI runtimes). Its pid comes
+   * back as `child.pid`. By default the middle process relays signals and the status.
+   */
+  detachAfterFork?: boolean;
   /** cgroup.procs files the child writes itself into before anything else runs. */
   cgroupProcs?: string[];
   hostname?: string;
   domainname?: string;
+  /** /proc/self/oom_score_adj (-1000 to 1000). */
+  oomScoreAdj?: number;
   /** Run after `/` is made private (when a mount namespace is created or joined). */
   mounts?: MountStep[];
   /** pivot_root(2) into this directory and detach the old root. */
   root?: string;
+  /** Move the root over `/` and chroot(2) instead of pivot_root (a root on ramfs). */
+  noPivot?: boolean;
   cwd?: string;
+  /** A unix socket to send a new pty's master to (OCI --console-socket). */
+  consoleSocket?: string;
+  consoleSize?: { rows: number; cols: number };
+  /** Join a new anonymous session keyring (keyctl(2)): the caller's keys stay out. */
+  newKeyring?: boolean;
+  rlimits?: Rlimit[];
   uid?: number;
   gid?: number;
+  /** Supplementary groups (set with uid/gid). */
+  groups?: number[];
+  umask?: number;
+  /** Capability sets; without them the command keeps the caller's. */
+  capabilities?: CapabilitySets;
+  /** prctl(PR_SET_NO_NEW_PRIVS): execve can never grant privileges (setuid, file caps). */
+  noNewPrivileges?: boolean;
+  /** A compiled seccomp filter (compileSeccomp), loaded by the child with seccomp(2). */
+  seccomp?: { program: Buffer; flags?: number };
+  /** Descriptors above 2 the command inherits; every other one is closed at execve. */
+  keepFds?: number[];
   /** File descriptors to put on 0, 1, 2; null inherits. */
   stdio?: [number | null, number | null, number | null];
   /** Start a new session (setsid(2)): for detached containers. */
   setsid?: boolean;
   /** Own process group, made the terminal's foreground group (stdin must be a terminal). */
   foreground?: boolean;
+  /** Wait for one byte on this FIFO before execve (OCI create/start). */
+  startFifo?: string;
   /** Hold the child before its first step until `release()`: act on its pid first. */
   hold?: boolean;
 }
@@ -52,16 +113,29 @@ export interface ExitStatus {
 export const CHILD_STEPS = [
   'hold', 'open_ns', 'setns', 'fork', 'cgroup', 'unshare', 'sethostname', 'setdomainname',
   'make_private', 'mount', 'mkdir', 'symlink', 'mknod', 'pivot_root', 'chdir', 'setgroups',
-  'setgid', 'setuid', 'stdio', 'setsid', 'terminal', 'execve',
+  'setgid', 'setuid', 'stdio', 'setsid', 'terminal', 'execve', 'resolve', 'write', 'oom_score_adj',
+  'console', 'keyring', 'rlimit', 'capabilities', 'no_new_privs', 'seccomp', 'close_fds',
+  'start_fifo', 'umask',
 ] as const;
 export type ChildStep = (typeof CHILD_STEPS)[number];
 
-const MOUNT_OPS = { mount: 0, mkdir: 1, symlink: 2, mknod: 3 } as const;
+/** The child's messages that are not failures (`enum Message` in native/child.h). */
+const MSG_PID = -1;
+const MSG_SYNC_BEFORE_PIVOT = -2;
+const MSG_READY = -3;
+
+const FS_OPS = { mount: 0, mkdir: 1, mkfile: 2, symlink: 3, mknod: 4, write: 5, mask: 6 } as const;
+const FS_OPTIONAL = 1;
+const FS_SOURCE_IN_ROOT = 2;
+const FS_KEEP_FLAGS = 4;
 const S_IF = { char: 0o020000, block: 0o060000, fifo: 0o010000 } as const;
+
+/** What release() stopped at: the command exec'd, or it waits on the start FIFO. */
+export type Released = 'exec' | 'ready';
 
 /** A running child. Its exit is watched from the start, without blocking the event loop. */
 export class Child {
-  readonly pid: number;
+  #pid: number;
   /** Settles once, when the child ends (exit code, or the signal that killed it). */
   readonly exited: Promise<ExitStatus>;
   #holdFd: number;
@@ -69,36 +143,60 @@ export class Child {
   #plan: SpawnPlan;
 
   constructor(plan: SpawnPlan, pid: number, pidfd: number, holdFd: number, errorFd: number) {
-    this.pid = pid;
+    this.#pid = pid;
     this.#plan = plan;
     this.#holdFd = holdFd;
     this.#errorFd = errorFd;
     this.exited = new Promise((resolve) => {
-      native.watchExit(pid, pidfd, (code, signal) => resolve({ code, signal }));
+      native().watchExit(pid, pidfd, (code, signal) => resolve({ code, signal }));
     });
   }
 
+  /** The process that runs (or will run) the command, in the caller's PID namespace. */
+  get pid(): number {
+    return this.#pid;
+  }
+
   /**
-   * Lets a held child run its plan, and returns once it has exec'd the command.
-   * Throws the SyscallError of the step that failed (the child has then exited).
+   * Lets a held child run its plan, and returns once it has exec'd the command, or
+   * (with a start FIFO) once it waits there. `beforePivot` runs while the child waits
+   * between its mounts and pivot_root (hooks). Throws the SyscallError of the step that
+   * failed (the child has then exited).
    */
-  release(): void {
-    if (this.#errorFd < 0) return;
-    const failure = native.release(this.#holdFd, this.#errorFd);
-    this.#holdFd = this.#errorFd = -1;
-    if (failure) throw stepError(this.#plan, ...failure);
+  release(options: { beforePivot?: () => void } = {}): Released {
+    if (this.#errorFd < 0) return 'exec';
+    const ok = (): void => { if (this.#holdFd >= 0) native().go(this.#holdFd); };
+    try {
+      if (this.#plan.hold) ok();
+      for (;;) {
+        const message = native().readMessage(this.#errorFd);
+        if (message === null) return 'exec';
+        const [step, index, errno] = message;
+        if (step === MSG_PID) this.#pid = index;
+        else if (step === MSG_SYNC_BEFORE_PIVOT) {
+          options.beforePivot?.();
+          ok();
+        } else if (step === MSG_READY) return 'ready';
+        else throw stepError(this.#plan, step, index, errno);
+      }
+    } finally {
+      this.#close();
+    }
   }
 
   /** Lets a held child go without running anything: it exits with status 127. */
   abandon(): void {
-    if (this.#errorFd < 0) return;
-    native.abandon(this.#holdFd, this.#errorFd);
+    this.#close();
+  }
+
+  #close(): void {
+    for (const fd of [this.#holdFd, this.#errorFd]) if (fd >= 0) closeSync(fd);
     this.#holdFd = this.#errorFd = -1;
   }
 
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
     try {
-      process.kill(this.pid, signal);
+      process.kill(this.#pid, signal);
       return true;
     } catch {
       return false;
@@ -112,10 +210,20 @@ export class Child {
  * the system call and the path (the command's path for execve).
  */
 export function spawn(plan: SpawnPlan): Child {
-  const { pid, pidfd, holdFd, errorFd } = native.spawn(toNativePlan(plan));
+  const { pid, pidfd, holdFd, errorFd } = native().spawn(toNativePlan(plan));
   const child = new Child(plan, pid, pidfd, holdFd, errorFd);
   if (!plan.hold) child.release();
   return child;
+}
+
+function capabilityMask(names: readonly string[] = []): bigint {
+  let mask = 0n;
+  for (const name of names) {
+    const bit = CAPABILITIES.indexOf(name as Capability);
+    if (bit < 0) throw new TypeError(`unknown capability ${name}`);
+    mask |= 1n << BigInt(bit);
+  }
+  return mask;
 }
 
 export function toNativePlan(plan: SpawnPlan): NativePlan {
@@ -128,10 +236,22 @@ export function toNativePlan(plan: SpawnPlan): NativePlan {
   const native: NativePlan = {
     cloneFlags,
     joins: joins.map((j) => ({ path: j.path, nstype: CLONE_NEW[j.type] })),
+    detachAfterFork: plan.detachAfterFork ?? false,
     cgroupProcs: plan.cgroupProcs ?? [],
     newCgroupns: create.has('cgroup'),
     makeRootPrivate: create.has('mount'),
-    mounts: (plan.mounts ?? []).map(toNativeMount),
+    noPivot: plan.noPivot ?? false,
+    fs: (plan.mounts ?? []).map(toNativeStep),
+    syncBeforePivot: false,
+    newKeyring: plan.newKeyring ?? false,
+    rlimits: (plan.rlimits ?? []).map((r) => {
+      const resource = RLIMITS.indexOf(r.type);
+      if (resource < 0) throw new TypeError(`unknown rlimit ${r.type}`);
+      return { resource, soft: BigInt(r.soft), hard: BigInt(r.hard) };
+    }),
+    groups: plan.groups ?? [],
+    noNewPrivileges: plan.noNewPrivileges ?? false,
+    keepFds: plan.keepFds ?? [],
     argv: plan.argv,
     env: plan.env,
     stdio: plan.stdio ?? [null, null, null],
@@ -143,32 +263,76 @@ export function toNativePlan(plan: SpawnPlan): NativePlan {
   if (path !== undefined) native.path = path.slice(5);
   if (plan.hostname !== undefined) native.hostname = plan.hostname;
   if (plan.domainname !== undefined) native.domainname = plan.domainname;
+  if (plan.oomScoreAdj !== undefined) native.oomScoreAdj = plan.oomScoreAdj;
   if (plan.root !== undefined) native.root = plan.root;
   if (plan.cwd !== undefined) native.cwd = plan.cwd;
+  if (plan.consoleSocket !== undefined) native.consoleSocket = plan.consoleSocket;
+  if (plan.consoleSize) {
+    native.consoleRows = plan.consoleSize.rows;
+    native.consoleCols = plan.consoleSize.cols;
+  }
   if (plan.uid !== undefined) native.uid = plan.uid;
   if (plan.gid !== undefined) native.gid = plan.gid;
+  if (plan.umask !== undefined) native.umask = plan.umask;
+  if (plan.capabilities) {
+    const c = plan.capabilities;
+    native.capabilities = {
+      bounding: capabilityMask(c.bounding), effective: capabilityMask(c.effective), permitted: capabilityMask(c.permitted),
+      inheritable: capabilityMask(c.inheritable), ambient: capabilityMask(c.ambient),
+    };
+  }
+  if (plan.seccomp) {
+    native.seccomp = plan.seccomp.program;
+    native.seccompFlags = plan.seccomp.flags ?? 0;
+  }
+  if (plan.startFifo !== undefined) native.startFifo = plan.startFifo;
   return native;
 }
 
-function toNativeMount(step: MountStep): NativeMountStep {
+/** Spawns with a pause between the child's mounts and its pivot_root (for hooks). */
+export function spawnWithSync(plan: SpawnPlan): Child {
+  const nativePlan = toNativePlan({ ...plan, hold: true });
+  nativePlan.syncBeforePivot = true;
+  const { pid, pidfd, holdFd, errorFd } = native().spawn(nativePlan);
+  return new Child({ ...plan, hold: true }, pid, pidfd, holdFd, errorFd);
+}
+
+function toNativeStep(step: MountStep): NativeFsStep {
   switch (step.op) {
-    case 'mount':
-      return { ...step, op: MOUNT_OPS.mount };
+    case 'mount': {
+      const opts = (step.optional ? FS_OPTIONAL : 0) | (step.sourceInRoot ? FS_SOURCE_IN_ROOT : 0) | (step.keepFlags ? FS_KEEP_FLAGS : 0);
+      const out: NativeFsStep = { op: FS_OPS.mount, opts, target: step.target, flags: step.flags ?? 0 };
+      if (step.source !== undefined) out.source = step.source;
+      if (step.fstype !== undefined) out.fstype = step.fstype;
+      if (step.data !== undefined) out.data = step.data;
+      return out;
+    }
     case 'mkdir':
-      return { op: MOUNT_OPS.mkdir, target: step.target, mode: step.mode ?? 0o755 };
+      return { op: FS_OPS.mkdir, opts: 0, target: step.target, mode: step.mode ?? 0o755 };
+    case 'mkfile':
+      return { op: FS_OPS.mkfile, opts: 0, target: step.target, mode: step.mode ?? 0o644 };
     case 'symlink':
-      return { op: MOUNT_OPS.symlink, source: step.source, target: step.target };
-    case 'mknod':
-      return {
-        op: MOUNT_OPS.mknod, target: step.target, mode: S_IF[step.type] | (step.mode ?? 0o666),
+      return { op: FS_OPS.symlink, opts: 0, source: step.source, target: step.target };
+    case 'mknod': {
+      const out: NativeFsStep = {
+        op: FS_OPS.mknod, opts: 0, target: step.target, mode: S_IF[step.type] | ((step.mode ?? 0o666) & 0o7777),
         major: step.major ?? 0, minor: step.minor ?? 0,
       };
+      if (step.uid !== undefined) out.uid = step.uid;
+      if (step.gid !== undefined) out.gid = step.gid;
+      return out;
+    }
+    case 'write':
+      return { op: FS_OPS.write, opts: step.optional ? FS_OPTIONAL : 0, target: step.target, data: step.data };
+    case 'mask':
+      return { op: FS_OPS.mask, opts: step.optional ? FS_OPTIONAL : 0, target: step.target };
   }
 }
 
 /** Turns the child's {step, index, errno} record into an Error that names what failed. */
 function stepError(plan: SpawnPlan, stepIndex: number, index: number, errno: number): SyscallError {
   const step: ChildStep = CHILD_STEPS[stepIndex] ?? 'execve';
+  const fsTarget = (): string | undefined => plan.mounts?.[index]?.target;
   switch (step) {
     case 'open_ns':
     case 'setns':
@@ -179,7 +343,10 @@ function stepError(plan: SpawnPlan, stepIndex: number, index: number, errno: num
     case 'mkdir':
     case 'symlink':
     case 'mknod':
-      return syscallError(errno, step, plan.mounts?.[index]?.target, step);
+    case 'write':
+      return syscallError(errno, step, fsTarget(), step);
+    case 'resolve':
+      return syscallError(errno, 'openat2', fsTarget(), step);
     case 'pivot_root':
       return syscallError(errno, 'pivot_root', plan.root, step);
     case 'chdir':
@@ -192,6 +359,14 @@ function stepError(plan: SpawnPlan, stepIndex: number, index: number, errno: num
       return syscallError(errno, step, plan.domainname, step);
     case 'make_private':
       return syscallError(errno, 'mount', '/', step);
+    case 'rlimit':
+      return syscallError(errno, 'prlimit64', plan.rlimits?.[index]?.type, step);
+    case 'capabilities':
+      return syscallError(errno, 'capset', index >= 0 ? CAPABILITIES[index] : undefined, step);
+    case 'console':
+      return syscallError(errno, 'console', plan.consoleSocket, step);
+    case 'start_fifo':
+      return syscallError(errno, 'open', plan.startFifo, step);
     default:
       return syscallError(errno, step, undefined, step);
   }

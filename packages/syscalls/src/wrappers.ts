@@ -4,12 +4,12 @@ import { CLONE_NEW, type Namespace } from './constants.js';
 
 /** mount(2). `source`, `fstype`, `data` may be null. https://man7.org/linux/man-pages/man2/mount.2.html */
 export function mount(source: string | null, target: string, fstype: string | null, flags = 0, data: string | null = null): void {
-  native.mount(source, target, fstype, flags, data);
+  native().mount(source, target, fstype, flags, data);
 }
 
 /** umount2(2). https://man7.org/linux/man-pages/man2/umount2.2.html */
 export function umount2(target: string, flags = 0): void {
-  native.umount2(target, flags);
+  native().umount2(target, flags);
 }
 
 /**
@@ -18,48 +18,48 @@ export function umount2(target: string, flags = 0): void {
  * by a spawned child (see spawn's `join`). https://man7.org/linux/man-pages/man2/setns.2.html
  */
 export function setns(path: string, type: Namespace): void {
-  native.setns(path, CLONE_NEW[type]);
+  native().setns(path, CLONE_NEW[type]);
 }
 
 /** pivot_root(2). https://man7.org/linux/man-pages/man2/pivot_root.2.html */
 export function pivotRoot(newRoot: string, putOld: string): void {
-  native.pivotRoot(newRoot, putOld);
+  native().pivotRoot(newRoot, putOld);
 }
 
 /** sethostname(2): in the caller's UTS namespace. https://man7.org/linux/man-pages/man2/sethostname.2.html */
 export function sethostname(name: string): void {
-  native.sethostname(name);
+  native().sethostname(name);
 }
 
 /** setdomainname(2). https://man7.org/linux/man-pages/man2/setdomainname.2.html */
 export function setdomainname(name: string): void {
-  native.setdomainname(name);
+  native().setdomainname(name);
 }
 
 /** mknod(2) of a character or block device, or a FIFO. https://man7.org/linux/man-pages/man2/mknod.2.html */
 export function mknod(path: string, type: 'char' | 'block' | 'fifo', mode: number, major = 0, minor = 0): void {
   const ifmt = { char: 0o020000, block: 0o060000, fifo: 0o010000 }[type];
-  native.mknod(path, ifmt | (mode & 0o7777), major, minor);
+  native().mknod(path, ifmt | (mode & 0o7777), major, minor);
 }
 
 /** lsetxattr(2): set an extended attribute, not following a final symlink. https://man7.org/linux/man-pages/man2/setxattr.2.html */
 export function lsetxattr(path: string, name: string, value: Buffer): void {
-  native.lsetxattr(path, name, value);
+  native().lsetxattr(path, name, value);
 }
 
 /** lgetxattr(2): the value, or null when the attribute is not set. https://man7.org/linux/man-pages/man2/getxattr.2.html */
 export function lgetxattr(path: string, name: string): Buffer | null {
-  return native.lgetxattr(path, name);
+  return native().lgetxattr(path, name);
 }
 
 /** llistxattr(2): the names of a file's extended attributes. https://man7.org/linux/man-pages/man2/listxattr.2.html */
 export function llistxattr(path: string): string[] {
-  return native.llistxattr(path);
+  return native().llistxattr(path);
 }
 
 /** statfs(2) f_type: which filesystem `path` is on (OVERLAYFS_SUPER_MAGIC, ...). https://man7.org/linux/man-pages/man2/statfs.2.html */
 export function statfsType(path: string): number {
-  return native.statfsType(path);
+  return native().statfsType(path);
 }
 
 /**
@@ -67,10 +67,53 @@ export function statfsType(path: string): number {
  * the terminal back once its foreground child is gone. https://man7.org/linux/man-pages/man3/tcsetpgrp.3.html
  */
 export function tcsetpgrp(fd: number, pgrp: number): void {
-  native.tcsetpgrp(fd, pgrp);
+  native().tcsetpgrp(fd, pgrp);
 }
 
 /** getpgrp(2): the caller's process group. */
 export function getpgrp(): number {
-  return native.getpgrp();
+  return native().getpgrp();
+}
+
+/**
+ * Opens `path` inside the directory `rootFd` as if it were `/`: no symlink, absolute or
+ * relative, and no `..` leaves it, and /proc's magic links are refused. openat2(2) with
+ * RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS (Linux 5.6), or on older kernels a walk that
+ * resolves one component at a time the same way. Returns a close-on-exec fd.
+ * https://man7.org/linux/man-pages/man2/openat2.2.html
+ */
+export function resolveInRoot(rootFd: number, path: string, flags: number, mode = 0): number {
+  return native().resolveInRoot(rootFd, path, flags, mode);
+}
+
+/**
+ * The directory `path` inside the root `rootFd` (resolved as resolveInRoot does), made
+ * with its missing parents when absent. Returns an O_PATH, close-on-exec fd.
+ */
+export function mkdirInRoot(rootFd: number, path: string, mode = 0o755): number {
+  return native().mkdirInRoot(rootFd, path, mode);
+}
+
+/** mkdirat(2); an existing directory is not an error. https://man7.org/linux/man-pages/man2/mkdirat.2.html */
+export function mkdirat(dirFd: number, name: string, mode = 0o755): void {
+  native().mkdirat(dirFd, name, mode);
+}
+
+/** unlinkat(2) (flags: AT_REMOVEDIR = 0x200). https://man7.org/linux/man-pages/man2/unlinkat.2.html */
+export function unlinkat(dirFd: number, name: string, flags = 0): void {
+  native().unlinkat(dirFd, name, flags);
+}
+
+/** openat(2), close-on-exec. https://man7.org/linux/man-pages/man2/openat.2.html */
+export function openat(dirFd: number, name: string, flags: number, mode = 0o644): number {
+  return native().openat(dirFd, name, flags, mode);
+}
+
+/**
+ * Attaches a BPF_PROG_TYPE_CGROUP_DEVICE program (bpf(2)) to a cgroup v2 directory,
+ * replacing the ones attached there before: the cgroup v2 way of limiting which device
+ * nodes its processes may open or make. https://docs.kernel.org/admin-guide/cgroup-v2.html#device-controller
+ */
+export function attachDeviceFilter(cgroupDir: string, instructions: Buffer): void {
+  native().attachDeviceFilter(cgroupDir, instructions);
 }

@@ -1,6 +1,6 @@
 // spawn() on the real kernel: each namespace is checked from inside the child.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -64,7 +64,7 @@ describe.skipIf(!isRoot)('spawn (root: creates namespaces)', () => {
         argv: ['/bin/busybox', 'sh', '-c', 'echo $(/bin/busybox ls /); /bin/busybox cat /proc/self/mountinfo'],
         env: ['PATH=/bin'],
         create: ['mount', 'pid'],
-        mounts: [{ op: 'mount', source: 'proc', target: join(root, 'proc'), fstype: 'proc' }],
+        mounts: [{ op: 'mount', source: 'proc', target: '/proc', fstype: 'proc' }],
         root,
       });
       expect(r.code).toBe(0);
@@ -100,7 +100,7 @@ describe.skipIf(!isRoot)('spawn (root: creates namespaces)', () => {
     } catch (err) {
       error = err as SyscallError;
     }
-    expect(error).toMatchObject({ code: 'ENOENT', errno: -2, syscall: 'mount', step: 'mount', path: '/nonexistent/diyc' });
+    expect(error).toMatchObject({ code: 'ENOENT', errno: -2, syscall: 'openat2', step: 'resolve', path: '/nonexistent/diyc' });
   });
 });
 
@@ -143,5 +143,28 @@ describe('spawn', () => {
   it('resets signals Node ignores (SIGPIPE) to their default in the command', async () => {
     const r = await capture({ argv: ['sh', '-c', 'grep SigIgn /proc/self/status'] });
     expect(r.output).toMatch(/SigIgn:\s+0+\n/);
+  });
+});
+
+describe('spawn: the child lets go of what is not its own', () => {
+  it('an abandoned held child exits instead of waiting forever on its own hold pipe', async () => {
+    const child = spawn({ argv: ['true'], env: [PATH], hold: true });
+    child.abandon();
+    const status = await Promise.race([child.exited, new Promise((r) => setTimeout(() => r('still waiting'), 3000))]);
+    expect(status).toEqual({ code: 127, signal: null });
+  });
+
+  // (A stray descriptor without close-on-exec, closed all the same, is tried end to end
+  // in test-e2e/breakout.test.ts: Node opens its own close-on-exec.)
+  it('passes on the descriptors asked for, though Node opened them close-on-exec', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'diyc-fds-'));
+    const kept = openSync(dir, 'r');
+    try {
+      const r = await capture({ argv: ['sh', '-c', `test -e /proc/self/fd/${kept} && echo kept`], keepFds: [kept] });
+      expect(r.output).toBe('kept\n');
+    } finally {
+      closeSync(kept);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,15 +1,22 @@
 // N-API glue: converts JavaScript values to C, calls the kernel, and turns errno into
 // Errors shaped like Node's own fs errors ({errno, code, syscall, path}). Policy (what
-// to mount, which namespaces) lives in TypeScript; this file only does what it is told.
+// to mount, which namespaces, which system calls a filter allows, which devices a
+// cgroup may use) lives in TypeScript; this file only does what it is told.
+//
+// It is built to load on older systems (glibc 2.28 and libstdc++ of GCC 8: Debian 10,
+// Ubuntu 20.04 and later): no newer symbol is used (raw syscall(2) where glibc added a
+// wrapper late; see the end of this file for libstdc++), and libseccomp is linked in
+// statically (binding.gyp). A test checks the symbol versions of the built addon.
 
 #include <napi.h>
 #include <uv.h>
 
 #include <errno.h>
-#include <ctype.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -24,30 +31,39 @@
 #include <string>
 #include <vector>
 
+#ifdef DIYC_HAVE_SECCOMP
+#include <seccomp.h>
+#endif
+
 #include "child.h"
 
 namespace {
 
 // ---- errors ------------------------------------------------------------------------
 
-Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const std::string& path) {
-  const char* code = strerrorname_np(err);
-  // Node's messages read "ENOENT: no such file or directory, open '/x'": lower-case.
-  std::string text = strerror(err);
-  if (!text.empty()) text[0] = static_cast<char>(tolower(text[0]));
-  std::string message = std::string(code ? code : "UNKNOWN") + ": " + text + ", " + syscall;
-  if (!path.empty()) message += " '" + path + "'";
-  Napi::Error e = Napi::Error::New(env, message);
-  e.Set("errno", Napi::Number::New(env, -err));  // negative, as in Node's fs errors
-  e.Set("code", Napi::String::New(env, code ? code : "UNKNOWN"));
-  e.Set("syscall", Napi::String::New(env, syscall));
-  if (!path.empty()) e.Set("path", Napi::String::New(env, path));
-  return e;
-}
+// The JavaScript function that makes a SyscallError from (errno, syscall, path):
+// errors.ts registers it, so codes and messages come from Node's own table.
+Napi::FunctionReference* g_error_factory = nullptr;
 
 Napi::Value ThrowErrno(Napi::Env env, int err, const char* syscall, const std::string& path = "") {
-  ErrnoError(env, err, syscall, path).ThrowAsJavaScriptException();
+  Napi::Value error;
+  if (g_error_factory != nullptr) {
+    error = g_error_factory->Call({Napi::Number::New(env, err), Napi::String::New(env, syscall),
+                                   path.empty() ? env.Undefined() : Napi::String::New(env, path)});
+  }
+  if (error.IsEmpty() || !error.IsObject()) {
+    Napi::Error e = Napi::Error::New(env, std::string(syscall) + " failed: errno " + std::to_string(err));
+    e.Set("errno", Napi::Number::New(env, -err));
+    error = e.Value();
+  }
+  Napi::Error(env, error).ThrowAsJavaScriptException();
   return env.Undefined();
+}
+
+Napi::Value SetErrorFactory(const Napi::CallbackInfo& info) {
+  if (g_error_factory == nullptr) g_error_factory = new Napi::FunctionReference();
+  *g_error_factory = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
 }
 
 // ---- argument helpers --------------------------------------------------------------
@@ -69,79 +85,137 @@ bool BoolField(const Napi::Object& o, const char* key) {
   return v.IsBoolean() && v.As<Napi::Boolean>().Value();
 }
 
+uint64_t BigField(const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  if (v.IsBigInt()) {
+    bool lossless;
+    return v.As<Napi::BigInt>().Uint64Value(&lossless);
+  }
+  return v.IsNumber() ? static_cast<uint64_t>(v.As<Napi::Number>().DoubleValue()) : 0;
+}
+
+Napi::Array ArrayField(const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  return v.IsArray() ? v.As<Napi::Array>() : Napi::Array::New(o.Env());
+}
+
 // Owns every string and array the ChildPlan points into. A deque keeps the addresses
 // of its strings stable as it grows.
 struct PlanStorage {
   std::deque<std::string> strings;
   std::vector<diyc::NamespaceJoin> joins;
   std::vector<const char*> cgroup_procs, argv, envp;
-  std::vector<diyc::MountStep> mounts;
+  std::vector<diyc::FsStep> fs;
+  std::vector<diyc::Rlimit> rlimits;
+  std::vector<gid_t> groups;
+  std::vector<int> keep_fds;
+  std::vector<sock_filter> seccomp;
 
   const char* Keep(std::string s) {
     strings.push_back(std::move(s));
     return strings.back().c_str();
   }
+  const char* OptionalString(const Napi::Object& o, const char* key) {
+    return HasString(o, key) ? Keep(StringField(o, key)) : nullptr;
+  }
   std::vector<const char*> StringArray(const Napi::Object& o, const char* key) {
     std::vector<const char*> out;
-    Napi::Value v = o.Get(key);
-    if (v.IsArray()) {
-      Napi::Array a = v.As<Napi::Array>();
-      for (uint32_t i = 0; i < a.Length(); i++) out.push_back(Keep(a.Get(i).ToString().Utf8Value()));
-    }
+    Napi::Array a = ArrayField(o, key);
+    for (uint32_t i = 0; i < a.Length(); i++) out.push_back(Keep(a.Get(i).ToString().Utf8Value()));
     return out;
   }
 };
 
-// The plan object comes from TypeScript (native-plan.ts), already validated there.
+// The plan object comes from TypeScript (spawn.ts), already validated there.
 diyc::ChildPlan ConvertPlan(const Napi::Object& o, PlanStorage& s) {
   diyc::ChildPlan p;
   memset(&p, 0, sizeof p);
   p.clone_flags = static_cast<int>(NumberField(o, "cloneFlags", 0));
 
-  Napi::Value joins = o.Get("joins");
-  if (joins.IsArray()) {
-    Napi::Array a = joins.As<Napi::Array>();
-    for (uint32_t i = 0; i < a.Length(); i++) {
-      Napi::Object j = a.Get(i).As<Napi::Object>();
-      s.joins.push_back({s.Keep(StringField(j, "path")), static_cast<int>(NumberField(j, "nstype", 0))});
-    }
+  Napi::Array joins = ArrayField(o, "joins");
+  for (uint32_t i = 0; i < joins.Length(); i++) {
+    Napi::Object j = joins.Get(i).As<Napi::Object>();
+    s.joins.push_back({s.Keep(StringField(j, "path")), static_cast<int>(NumberField(j, "nstype", 0))});
   }
   p.joins = s.joins.data();
   p.n_joins = static_cast<int>(s.joins.size());
+  p.detach_after_fork = BoolField(o, "detachAfterFork");
 
   s.cgroup_procs = s.StringArray(o, "cgroupProcs");
   p.cgroup_procs = s.cgroup_procs.data();
   p.n_cgroup_procs = static_cast<int>(s.cgroup_procs.size());
   p.new_cgroupns = BoolField(o, "newCgroupns");
-  p.hostname = HasString(o, "hostname") ? s.Keep(StringField(o, "hostname")) : nullptr;
-  p.domainname = HasString(o, "domainname") ? s.Keep(StringField(o, "domainname")) : nullptr;
+  p.hostname = s.OptionalString(o, "hostname");
+  p.domainname = s.OptionalString(o, "domainname");
+  p.set_oom_score_adj = o.Get("oomScoreAdj").IsNumber();
+  p.oom_score_adj = static_cast<int>(NumberField(o, "oomScoreAdj", 0));
   p.make_root_private = BoolField(o, "makeRootPrivate");
+  p.root = s.OptionalString(o, "root");
+  p.no_pivot = BoolField(o, "noPivot");
 
-  Napi::Value mounts = o.Get("mounts");
-  if (mounts.IsArray()) {
-    Napi::Array a = mounts.As<Napi::Array>();
-    for (uint32_t i = 0; i < a.Length(); i++) {
-      Napi::Object m = a.Get(i).As<Napi::Object>();
-      diyc::MountStep step;
-      step.op = static_cast<diyc::MountOp>(NumberField(m, "op", 0));
-      step.source = HasString(m, "source") ? s.Keep(StringField(m, "source")) : nullptr;
-      step.target = s.Keep(StringField(m, "target"));
-      step.fstype = HasString(m, "fstype") ? s.Keep(StringField(m, "fstype")) : nullptr;
-      step.flags = static_cast<unsigned long>(NumberField(m, "flags", 0));
-      step.data = HasString(m, "data") ? s.Keep(StringField(m, "data")) : nullptr;
-      step.mode = static_cast<uint32_t>(NumberField(m, "mode", 0));
-      step.dev = makedev(static_cast<unsigned>(NumberField(m, "major", 0)),
-                         static_cast<unsigned>(NumberField(m, "minor", 0)));
-      s.mounts.push_back(step);
-    }
+  Napi::Array fs = ArrayField(o, "fs");
+  for (uint32_t i = 0; i < fs.Length(); i++) {
+    Napi::Object m = fs.Get(i).As<Napi::Object>();
+    diyc::FsStep step;
+    step.op = static_cast<diyc::FsOp>(NumberField(m, "op", 0));
+    step.opts = static_cast<uint32_t>(NumberField(m, "opts", 0));
+    step.source = s.OptionalString(m, "source");
+    step.target = s.Keep(StringField(m, "target"));
+    step.fstype = s.OptionalString(m, "fstype");
+    step.flags = static_cast<unsigned long>(NumberField(m, "flags", 0));
+    step.data = s.OptionalString(m, "data");
+    step.mode = static_cast<uint32_t>(NumberField(m, "mode", 0));
+    step.dev = makedev(static_cast<unsigned>(NumberField(m, "major", 0)), static_cast<unsigned>(NumberField(m, "minor", 0)));
+    step.uid = static_cast<long>(NumberField(m, "uid", -1));
+    step.gid = static_cast<long>(NumberField(m, "gid", -1));
+    s.fs.push_back(step);
   }
-  p.mounts = s.mounts.data();
-  p.n_mounts = static_cast<int>(s.mounts.size());
+  p.fs = s.fs.data();
+  p.n_fs = static_cast<int>(s.fs.size());
+  p.sync_before_pivot = BoolField(o, "syncBeforePivot");
 
-  p.root = HasString(o, "root") ? s.Keep(StringField(o, "root")) : nullptr;
-  p.cwd = HasString(o, "cwd") ? s.Keep(StringField(o, "cwd")) : nullptr;
+  p.cwd = s.OptionalString(o, "cwd");
+  p.console_socket = s.OptionalString(o, "consoleSocket");
+  p.console_rows = static_cast<unsigned short>(NumberField(o, "consoleRows", 0));
+  p.console_cols = static_cast<unsigned short>(NumberField(o, "consoleCols", 0));
+  p.new_keyring = BoolField(o, "newKeyring");
+
+  Napi::Array rlimits = ArrayField(o, "rlimits");
+  for (uint32_t i = 0; i < rlimits.Length(); i++) {
+    Napi::Object r = rlimits.Get(i).As<Napi::Object>();
+    s.rlimits.push_back({static_cast<int>(NumberField(r, "resource", 0)), BigField(r, "soft"), BigField(r, "hard")});
+  }
+  p.rlimits = s.rlimits.data();
+  p.n_rlimits = static_cast<int>(s.rlimits.size());
+
   p.uid = static_cast<long>(NumberField(o, "uid", -1));
   p.gid = static_cast<long>(NumberField(o, "gid", -1));
+  Napi::Array groups = ArrayField(o, "groups");
+  for (uint32_t i = 0; i < groups.Length(); i++) s.groups.push_back(groups.Get(i).As<Napi::Number>().Uint32Value());
+  p.groups = s.groups.data();
+  p.n_groups = static_cast<int>(s.groups.size());
+  p.umask = static_cast<int>(NumberField(o, "umask", -1));
+
+  Napi::Value caps = o.Get("capabilities");
+  if (caps.IsObject()) {
+    Napi::Object c = caps.As<Napi::Object>();
+    p.caps = {true, BigField(c, "bounding"), BigField(c, "effective"), BigField(c, "permitted"),
+              BigField(c, "inheritable"), BigField(c, "ambient")};
+  }
+  p.no_new_privs = BoolField(o, "noNewPrivileges");
+  Napi::Value seccomp = o.Get("seccomp");
+  if (seccomp.IsBuffer()) {
+    Napi::Buffer<uint8_t> b = seccomp.As<Napi::Buffer<uint8_t>>();
+    s.seccomp.resize(b.Length() / sizeof(sock_filter));
+    memcpy(s.seccomp.data(), b.Data(), s.seccomp.size() * sizeof(sock_filter));
+    p.seccomp = s.seccomp.data();
+    p.seccomp_len = static_cast<unsigned short>(s.seccomp.size());
+    p.seccomp_flags = static_cast<unsigned int>(NumberField(o, "seccompFlags", 0));
+  }
+  Napi::Array keep = ArrayField(o, "keepFds");
+  for (uint32_t i = 0; i < keep.Length(); i++) s.keep_fds.push_back(keep.Get(i).As<Napi::Number>().Int32Value());
+  p.keep_fds = s.keep_fds.data();
+  p.n_keep_fds = static_cast<int>(s.keep_fds.size());
 
   s.argv = s.StringArray(o, "argv");
   s.argv.push_back(nullptr);
@@ -149,42 +223,39 @@ diyc::ChildPlan ConvertPlan(const Napi::Object& o, PlanStorage& s) {
   s.envp.push_back(nullptr);
   p.argv = s.argv.data();
   p.envp = s.envp.data();
-  p.path = HasString(o, "path") ? s.Keep(StringField(o, "path")) : nullptr;
+  p.path = s.OptionalString(o, "path");
 
-  Napi::Value stdio = o.Get("stdio");
-  for (int i = 0; i < 3; i++) {
-    p.stdio[i] = -1;
-    if (stdio.IsArray()) {
-      Napi::Value fd = stdio.As<Napi::Array>().Get(i);
-      if (fd.IsNumber()) p.stdio[i] = fd.As<Napi::Number>().Int32Value();
-    }
+  Napi::Array stdio = ArrayField(o, "stdio");
+  for (uint32_t i = 0; i < 3; i++) {
+    Napi::Value fd = i < stdio.Length() ? stdio.Get(i) : o.Env().Undefined();
+    p.stdio[i] = fd.IsNumber() ? fd.As<Napi::Number>().Int32Value() : -1;
   }
   p.setsid = BoolField(o, "setsid");
   p.foreground = BoolField(o, "foreground");
+  p.start_fifo = s.OptionalString(o, "startFifo");
+  p.hold = BoolField(o, "hold");
   return p;
 }
 
 // ---- spawn -------------------------------------------------------------------------
 
 // spawn(plan) -> { pid, pidfd, holdFd, errorFd }
-// With plan.hold the child waits before its first step until release() is called.
+// With plan.hold the child waits before its first step until go(holdFd).
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject()) {
     Napi::TypeError::New(env, "spawn(plan): plan must be an object").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  Napi::Object o = info[0].As<Napi::Object>();
   PlanStorage storage;
-  diyc::ChildPlan plan = ConvertPlan(o, storage);
+  diyc::ChildPlan plan = ConvertPlan(info[0].As<Napi::Object>(), storage);
   if (plan.argv[0] == nullptr) {
     Napi::TypeError::New(env, "spawn(plan): argv must not be empty").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-
   int error_pipe[2], hold_pipe[2] = {-1, -1};
   if (pipe2(error_pipe, O_CLOEXEC) < 0) return ThrowErrno(env, errno, "pipe2");
-  bool hold = BoolField(o, "hold");
+  bool hold = plan.hold || plan.sync_before_pivot;
   if (hold && pipe2(hold_pipe, O_CLOEXEC) < 0) {
     int err = errno;
     close(error_pipe[0]);
@@ -192,7 +263,9 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     return ThrowErrno(env, err, "pipe2");
   }
   plan.error_fd = error_pipe[1];
+  plan.error_peer_fd = error_pipe[0];
   plan.hold_fd = hold_pipe[0];
+  plan.hold_peer_fd = hold_pipe[1];
 
   pid_t pid = diyc::SpawnChild(plan);
   close(error_pipe[1]);
@@ -215,37 +288,29 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   return result;
 }
 
-// release(holdFd, errorFd) -> null | [step, index, errno]
-// Lets a held child go (holdFd >= 0), then reads the error pipe until the child has
-// exec'd (end of file) or reported the step that failed. The steps before execve are
-// a handful of system calls, so this short blocking read is the simplest correct way.
-Napi::Value Release(const Napi::CallbackInfo& info) {
+// go(holdFd): one byte on the hold pipe: the child goes on (at the start or the sync).
+Napi::Value Go(const Napi::CallbackInfo& info) {
+  char go = 1;
+  ssize_t n;
+  do n = write(info[0].As<Napi::Number>().Int32Value(), &go, 1); while (n < 0 && errno == EINTR);
+  if (n < 0) return ThrowErrno(info.Env(), errno, "write");
+  return info.Env().Undefined();
+}
+
+// readMessage(errorFd) -> null (end of file: the child exec'd or is gone) | [step, index, errno]
+// The steps before a message are a handful of system calls, so this short blocking
+// read is the simplest correct way.
+Napi::Value ReadMessage(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int hold_fd = info[0].As<Napi::Number>().Int32Value();
-  int error_fd = info[1].As<Napi::Number>().Int32Value();
-  if (hold_fd >= 0) {
-    char go = 1;
-    ssize_t ignored = write(hold_fd, &go, 1);
-    (void)ignored;
-    close(hold_fd);
-  }
   diyc::ChildError e;
   ssize_t n;
-  do n = read(error_fd, &e, sizeof e); while (n < 0 && errno == EINTR);
-  close(error_fd);
+  do n = read(info[0].As<Napi::Number>().Int32Value(), &e, sizeof e); while (n < 0 && errno == EINTR);
   if (n != static_cast<ssize_t>(sizeof e)) return env.Null();
   Napi::Array out = Napi::Array::New(env, 3);
   out.Set(0u, e.step);
   out.Set(1u, e.index);
   out.Set(2u, e.err);
   return out;
-}
-
-// Closes the hold pipe without the "go" byte: a held child then exits quietly.
-Napi::Value Abandon(const Napi::CallbackInfo& info) {
-  close(info[0].As<Napi::Number>().Int32Value());
-  close(info[1].As<Napi::Number>().Int32Value());
-  return info.Env().Undefined();
 }
 
 // ---- waiting -----------------------------------------------------------------------
@@ -315,6 +380,8 @@ std::string Str(const Napi::CallbackInfo& info, size_t i) {
   return info[i].IsString() ? info[i].As<Napi::String>().Utf8Value() : std::string();
 }
 
+int Int(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().Int32Value(); }
+
 // mount(source, target, fstype, flags, data)  — mount(2)
 Napi::Value Mount(const Napi::CallbackInfo& info) {
   std::string source = Str(info, 0), target = Str(info, 1), fstype = Str(info, 2), data = Str(info, 4);
@@ -329,8 +396,7 @@ Napi::Value Mount(const Napi::CallbackInfo& info) {
 // umount2(target, flags)  — umount2(2)
 Napi::Value Umount2(const Napi::CallbackInfo& info) {
   std::string target = Str(info, 0);
-  if (umount2(target.c_str(), info[1].As<Napi::Number>().Int32Value()) < 0)
-    return ThrowErrno(info.Env(), errno, "umount2", target);
+  if (umount2(target.c_str(), Int(info, 1)) < 0) return ThrowErrno(info.Env(), errno, "umount2", target);
   return info.Env().Undefined();
 }
 
@@ -340,7 +406,7 @@ Napi::Value Setns(const Napi::CallbackInfo& info) {
   std::string path = Str(info, 0);
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ThrowErrno(info.Env(), errno, "open", path);
-  int r = setns(fd, info[1].As<Napi::Number>().Int32Value());
+  int r = setns(fd, Int(info, 1));
   int err = errno;
   close(fd);
   if (r < 0) return ThrowErrno(info.Env(), err, "setns", path);
@@ -372,7 +438,8 @@ Napi::Value Mknod(const Napi::CallbackInfo& info) {
   std::string path = Str(info, 0);
   mode_t mode = info[1].As<Napi::Number>().Uint32Value();
   dev_t dev = makedev(info[2].As<Napi::Number>().Uint32Value(), info[3].As<Napi::Number>().Uint32Value());
-  if (mknod(path.c_str(), mode, dev) < 0) return ThrowErrno(info.Env(), errno, "mknod", path);
+  // mknodat as a raw system call: glibc's mknod symbol is from 2.33.
+  if (syscall(SYS_mknodat, AT_FDCWD, path.c_str(), mode, dev) < 0) return ThrowErrno(info.Env(), errno, "mknod", path);
   return info.Env().Undefined();
 }
 
@@ -388,24 +455,24 @@ Napi::Value Lsetxattr(const Napi::CallbackInfo& info) {
 // lgetxattr(path, name) -> Buffer | null (null when the attribute is absent)  — getxattr(2)
 Napi::Value Lgetxattr(const Napi::CallbackInfo& info) {
   std::string path = Str(info, 0), name = Str(info, 1);
-  char buf[65536];
-  ssize_t n = lgetxattr(path.c_str(), name.c_str(), buf, sizeof buf);
+  std::vector<char> buf(65536);
+  ssize_t n = lgetxattr(path.c_str(), name.c_str(), buf.data(), buf.size());
   if (n < 0) {
     if (errno == ENODATA) return info.Env().Null();
     return ThrowErrno(info.Env(), errno, "lgetxattr", path);
   }
-  return Napi::Buffer<char>::Copy(info.Env(), buf, static_cast<size_t>(n));
+  return Napi::Buffer<char>::Copy(info.Env(), buf.data(), static_cast<size_t>(n));
 }
 
 // llistxattr(path) -> string[]  — listxattr(2)
 Napi::Value Llistxattr(const Napi::CallbackInfo& info) {
   std::string path = Str(info, 0);
-  char buf[65536];
-  ssize_t n = llistxattr(path.c_str(), buf, sizeof buf);
+  std::vector<char> buf(65536);
+  ssize_t n = llistxattr(path.c_str(), buf.data(), buf.size());
   if (n < 0) return ThrowErrno(info.Env(), errno, "llistxattr", path);
   Napi::Array out = Napi::Array::New(info.Env());
   uint32_t k = 0;
-  for (ssize_t i = 0; i < n; i += static_cast<ssize_t>(strlen(buf + i)) + 1) out.Set(k++, std::string(buf + i));
+  for (ssize_t i = 0; i < n; i += static_cast<ssize_t>(strlen(buf.data() + i)) + 1) out.Set(k++, std::string(buf.data() + i));
   return out;
 }
 
@@ -423,10 +490,10 @@ Napi::Value Tcsetpgrp(const Napi::CallbackInfo& info) {
   sigset_t ttou, old;
   sigemptyset(&ttou);
   sigaddset(&ttou, SIGTTOU);
-  pthread_sigmask(SIG_BLOCK, &ttou, &old);
-  int r = tcsetpgrp(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
+  sigprocmask(SIG_BLOCK, &ttou, &old);
+  int r = tcsetpgrp(Int(info, 0), Int(info, 1));
   int err = errno;
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  sigprocmask(SIG_SETMASK, &old, nullptr);
   if (r < 0) return ThrowErrno(info.Env(), err, "tcsetpgrp");
   return info.Env().Undefined();
 }
@@ -435,19 +502,236 @@ Napi::Value Getpgrp(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), getpgrp());
 }
 
-Napi::Value Strerror(const Napi::CallbackInfo& info) {
-  int err = info[0].As<Napi::Number>().Int32Value();
-  const char* code = strerrorname_np(err);
-  Napi::Array out = Napi::Array::New(info.Env(), 2);
-  out.Set(0u, code ? code : "UNKNOWN");
-  out.Set(1u, strerror(err));
+// resolveInRoot(rootFd, path, flags, mode) -> fd: `path` opened inside the directory
+// rootFd as its `/` (openat2(2) RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, or a walk
+// that does the same on older kernels; see child.cc).
+Napi::Value ResolveInRootJs(const Napi::CallbackInfo& info) {
+  std::string path = Str(info, 1);
+  int fd = diyc::ResolveInRoot(Int(info, 0), path.c_str(), Int(info, 2), static_cast<mode_t>(Int(info, 3)));
+  if (fd < 0) return ThrowErrno(info.Env(), -fd, "openat2", path);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// walkInRoot(rootFd, path, flags, mode) -> fd: resolveInRoot's fallback for kernels
+// before 5.6, on its own, so that tests can hold it to the same answers.
+Napi::Value WalkInRootJs(const Napi::CallbackInfo& info) {
+  std::string path = Str(info, 1);
+  int fd = diyc::WalkInRoot(Int(info, 0), path.c_str(), Int(info, 2) | O_CLOEXEC, static_cast<mode_t>(Int(info, 3)));
+  if (fd < 0) return ThrowErrno(info.Env(), -fd, "open", path);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// mkdirInRoot(rootFd, path, mode) -> O_PATH fd: the directory made, with its parents,
+// inside the root as resolveInRoot resolves it.
+Napi::Value MkdirInRootJs(const Napi::CallbackInfo& info) {
+  std::string path = Str(info, 1);
+  int fd = diyc::MkdirInRoot(Int(info, 0), path.c_str(), static_cast<mode_t>(Int(info, 2)));
+  if (fd < 0) return ThrowErrno(info.Env(), -fd, "mkdir", path);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// mkdirat(dirFd, name, mode)  — mkdirat(2); an existing directory is not an error
+Napi::Value Mkdirat(const Napi::CallbackInfo& info) {
+  std::string name = Str(info, 1);
+  if (mkdirat(Int(info, 0), name.c_str(), static_cast<mode_t>(Int(info, 2))) < 0 && errno != EEXIST)
+    return ThrowErrno(info.Env(), errno, "mkdirat", name);
+  return info.Env().Undefined();
+}
+
+// unlinkat(dirFd, name, flags)  — unlinkat(2)
+Napi::Value Unlinkat(const Napi::CallbackInfo& info) {
+  std::string name = Str(info, 1);
+  if (unlinkat(Int(info, 0), name.c_str(), Int(info, 2)) < 0) return ThrowErrno(info.Env(), errno, "unlinkat", name);
+  return info.Env().Undefined();
+}
+
+// openat(dirFd, name, flags, mode) -> fd  — openat(2), close-on-exec
+Napi::Value Openat(const Napi::CallbackInfo& info) {
+  std::string name = Str(info, 1);
+  int fd = openat(Int(info, 0), name.c_str(), Int(info, 2) | O_CLOEXEC, static_cast<mode_t>(Int(info, 3)));
+  if (fd < 0) return ThrowErrno(info.Env(), errno, "openat", name);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// ---- seccomp -----------------------------------------------------------------------
+
+// compileSeccomp({defaultAction, architectures, syscalls: [{names, action, args}]})
+//   -> { program: Buffer (struct sock_filter[]), skipped: string[] }
+// libseccomp (what runc, crun and youki use) turns the OCI form into a BPF program;
+// the child loads it with seccomp(2) itself, right before execve. Names the running
+// libseccomp does not know are skipped and listed, as runc does.
+Napi::Value CompileSeccomp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+#ifndef DIYC_HAVE_SECCOMP
+  Napi::Error e = Napi::Error::New(env, "@diyc/syscalls was built without libseccomp: install libseccomp-dev and rebuild it (or run without a seccomp profile)");
+  e.Set("code", "ENOSECCOMP");
+  e.ThrowAsJavaScriptException();
+  return env.Undefined();
+#else
+  Napi::Object profile = info[0].As<Napi::Object>();
+  uint32_t default_action = static_cast<uint32_t>(NumberField(profile, "defaultAction", 0));
+  scmp_filter_ctx ctx = seccomp_init(default_action);
+  if (ctx == nullptr) return ThrowErrno(env, EINVAL, "seccomp_init");
+  struct Release { scmp_filter_ctx c; ~Release() { seccomp_release(c); } } release{ctx};
+  // No no_new_privs from libseccomp: the plan decides it (OCI noNewPrivileges).
+  seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+  // A binary tree sorted by system call number (libseccomp 2.5): each call the
+  // container makes is checked in a few steps instead of a walk down the whole list.
+  seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+  Napi::Array arches = ArrayField(profile, "architectures");
+  for (uint32_t i = 0; i < arches.Length(); i++) {
+    std::string name = arches.Get(i).ToString().Utf8Value();
+    uint32_t arch = seccomp_arch_resolve_name(name.c_str());
+    if (arch == 0) return ThrowErrno(env, EINVAL, "seccomp_arch_resolve_name", name);
+    int rc = seccomp_arch_add(ctx, arch);
+    if (rc < 0 && rc != -EEXIST) return ThrowErrno(env, -rc, "seccomp_arch_add", name);
+  }
+  Napi::Array skipped = Napi::Array::New(env);
+  uint32_t n_skipped = 0;
+  Napi::Array rules = ArrayField(profile, "syscalls");
+  for (uint32_t i = 0; i < rules.Length(); i++) {
+    Napi::Object rule = rules.Get(i).As<Napi::Object>();
+    uint32_t action = static_cast<uint32_t>(NumberField(rule, "action", 0));
+    if (action == default_action) continue;  // libseccomp refuses a rule that changes nothing
+    std::vector<scmp_arg_cmp> args;
+    Napi::Array raw_args = ArrayField(rule, "args");
+    bool same_index_twice = false;
+    for (uint32_t k = 0; k < raw_args.Length(); k++) {
+      Napi::Object a = raw_args.Get(k).As<Napi::Object>();
+      scmp_arg_cmp cmp;
+      cmp.arg = static_cast<unsigned int>(NumberField(a, "index", 0));
+      cmp.op = static_cast<scmp_compare>(NumberField(a, "op", SCMP_CMP_EQ));
+      cmp.datum_a = BigField(a, "value");
+      cmp.datum_b = BigField(a, "valueTwo");
+      for (const scmp_arg_cmp& prev : args) same_index_twice |= prev.arg == cmp.arg;
+      args.push_back(cmp);
+    }
+    Napi::Array names = ArrayField(rule, "names");
+    for (uint32_t k = 0; k < names.Length(); k++) {
+      std::string name = names.Get(k).ToString().Utf8Value();
+      int nr = seccomp_syscall_resolve_name(name.c_str());
+      if (nr == __NR_SCMP_ERROR) {
+        skipped.Set(n_skipped++, name);
+        continue;
+      }
+      int rc = 0;
+      if (same_index_twice) {
+        // libseccomp cannot AND two conditions on one argument: one rule each (runc).
+        for (const scmp_arg_cmp& cmp : args) {
+          rc = seccomp_rule_add_array(ctx, action, nr, 1, &cmp);
+          if (rc < 0) break;
+        }
+      } else {
+        rc = seccomp_rule_add_array(ctx, action, nr, static_cast<unsigned int>(args.size()), args.data());
+      }
+      if (rc < 0) return ThrowErrno(env, -rc, "seccomp_rule_add", name);
+    }
+  }
+  int memfd = static_cast<int>(syscall(SYS_memfd_create, "diyc-seccomp", 1 /* MFD_CLOEXEC */));
+  if (memfd < 0) return ThrowErrno(env, errno, "memfd_create");
+  int rc = seccomp_export_bpf(ctx, memfd);
+  if (rc < 0) {
+    close(memfd);
+    return ThrowErrno(env, -rc, "seccomp_export_bpf");
+  }
+  off_t size = lseek(memfd, 0, SEEK_END);
+  std::vector<char> program(static_cast<size_t>(size > 0 ? size : 0));
+  ssize_t got = pread(memfd, program.data(), program.size(), 0);
+  close(memfd);
+  if (got != static_cast<ssize_t>(program.size())) return ThrowErrno(env, EIO, "seccomp_export_bpf");
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("program", Napi::Buffer<char>::Copy(env, program.data(), program.size()));
+  out.Set("skipped", skipped);
   return out;
+#endif
+}
+
+// seccompVersion() -> "2.5.4" | null (built without libseccomp)
+Napi::Value SeccompVersion(const Napi::CallbackInfo& info) {
+#ifdef DIYC_HAVE_SECCOMP
+  const scmp_version* v = seccomp_version();
+  return Napi::String::New(info.Env(), std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro));
+#else
+  return info.Env().Null();
+#endif
+}
+
+// ---- cgroup v2 device filter -------------------------------------------------------
+
+long Bpf(int cmd, union bpf_attr* attr) {
+  return syscall(SYS_bpf, cmd, attr, sizeof *attr);
+}
+
+// attachDeviceFilter(cgroupDir, instructions: Buffer): loads a
+// BPF_PROG_TYPE_CGROUP_DEVICE program (bpf(2)) and attaches it to a cgroup v2
+// directory, replacing the programs this call attached there before. The program
+// itself (which devices are allowed) is made in TypeScript (device-filter.ts).
+Napi::Value AttachDeviceFilter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string dir = Str(info, 0);
+  Napi::Buffer<uint8_t> insns = info[1].As<Napi::Buffer<uint8_t>>();
+  int dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) return ThrowErrno(env, errno, "open", dir);
+  static char license[] = "Apache";
+  std::vector<char> log(64 * 1024);
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+  attr.insns = reinterpret_cast<uint64_t>(insns.Data());
+  attr.insn_cnt = static_cast<uint32_t>(insns.Length() / sizeof(struct bpf_insn));
+  attr.license = reinterpret_cast<uint64_t>(license);
+  attr.log_buf = reinterpret_cast<uint64_t>(log.data());
+  attr.log_size = static_cast<uint32_t>(log.size());
+  attr.log_level = 1;
+  int prog = static_cast<int>(Bpf(BPF_PROG_LOAD, &attr));
+  if (prog < 0) {
+    int err = errno;
+    close(dir_fd);
+    std::string verifier(log.data());
+    return ThrowErrno(env, err, "bpf(BPF_PROG_LOAD)", verifier.empty() ? dir : verifier);
+  }
+  fcntl(prog, F_SETFD, FD_CLOEXEC);
+  uint32_t ids[64];
+  memset(&attr, 0, sizeof attr);
+  attr.query.target_fd = static_cast<uint32_t>(dir_fd);
+  attr.query.attach_type = BPF_CGROUP_DEVICE;
+  attr.query.prog_ids = reinterpret_cast<uint64_t>(ids);
+  attr.query.prog_cnt = 64;
+  uint32_t old_count = Bpf(BPF_PROG_QUERY, &attr) == 0 ? attr.query.prog_cnt : 0;
+  memset(&attr, 0, sizeof attr);
+  attr.target_fd = static_cast<uint32_t>(dir_fd);
+  attr.attach_bpf_fd = static_cast<uint32_t>(prog);
+  attr.attach_type = BPF_CGROUP_DEVICE;
+  attr.attach_flags = BPF_F_ALLOW_MULTI;
+  if (Bpf(BPF_PROG_ATTACH, &attr) < 0) {
+    int err = errno;
+    close(prog);
+    close(dir_fd);
+    return ThrowErrno(env, err, "bpf(BPF_PROG_ATTACH)", dir);
+  }
+  // The new program is in place before the old ones go: no moment without a filter.
+  for (uint32_t i = 0; i < old_count && i < 64; i++) {
+    memset(&attr, 0, sizeof attr);
+    attr.prog_id = ids[i];
+    int old = static_cast<int>(Bpf(BPF_PROG_GET_FD_BY_ID, &attr));
+    if (old < 0) continue;
+    memset(&attr, 0, sizeof attr);
+    attr.target_fd = static_cast<uint32_t>(dir_fd);
+    attr.attach_bpf_fd = static_cast<uint32_t>(old);
+    attr.attach_type = BPF_CGROUP_DEVICE;
+    Bpf(BPF_PROG_DETACH, &attr);
+    close(old);
+  }
+  close(prog);
+  close(dir_fd);
+  return env.Undefined();
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactory));
   exports.Set("spawn", Napi::Function::New(env, Spawn));
-  exports.Set("release", Napi::Function::New(env, Release));
-  exports.Set("abandon", Napi::Function::New(env, Abandon));
+  exports.Set("go", Napi::Function::New(env, Go));
+  exports.Set("readMessage", Napi::Function::New(env, ReadMessage));
   exports.Set("watchExit", Napi::Function::New(env, WatchExit));
   exports.Set("mount", Napi::Function::New(env, Mount));
   exports.Set("umount2", Napi::Function::New(env, Umount2));
@@ -462,10 +746,24 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("statfsType", Napi::Function::New(env, StatfsType));
   exports.Set("tcsetpgrp", Napi::Function::New(env, Tcsetpgrp));
   exports.Set("getpgrp", Napi::Function::New(env, Getpgrp));
-  exports.Set("strerror", Napi::Function::New(env, Strerror));
+  exports.Set("resolveInRoot", Napi::Function::New(env, ResolveInRootJs));
+  exports.Set("walkInRoot", Napi::Function::New(env, WalkInRootJs));
+  exports.Set("mkdirat", Napi::Function::New(env, Mkdirat));
+  exports.Set("mkdirInRoot", Napi::Function::New(env, MkdirInRootJs));
+  exports.Set("unlinkat", Napi::Function::New(env, Unlinkat));
+  exports.Set("openat", Napi::Function::New(env, Openat));
+  exports.Set("compileSeccomp", Napi::Function::New(env, CompileSeccomp));
+  exports.Set("seccompVersion", Napi::Function::New(env, SeccompVersion));
+  exports.Set("attachDeviceFilter", Napi::Function::New(env, AttachDeviceFilter));
   return exports;
 }
 
 }  // namespace
 
 NODE_API_MODULE(diyc_syscalls, Init)
+
+// GCC 11's headers call this from std::vector; its libstdc++ symbol (GLIBCXX_3.4.29) is
+// missing on older systems. Defined here, the addon does not need it from libstdc++.
+namespace std {
+[[noreturn]] void __throw_bad_array_new_length() { abort(); }
+}  // namespace std

@@ -4,28 +4,46 @@
 // mount namespace itself (see unshare(2), setns(2)). Instead it clone()s a child, as
 // fork() would, with the new namespaces asked for, and the child prepares itself and
 // execs the command. The child is a copy of one thread of a process whose other threads
-// may hold locks (malloc's among them), so from clone() to execve() it makes only raw
-// system calls: no allocation, no stdio, no N-API. Every input was converted to plain C
-// data (ChildPlan) by the parent before clone().
+// may hold locks (malloc's, and glibc's own), so from clone() to execve() it makes only
+// raw system calls: no allocation, no stdio, no N-API, and none of glibc's wrappers that
+// take a lock or signal other threads (fork, setuid, setgroups...: syscall(2) instead).
+// Every input was converted to plain C data (ChildPlan) by the parent before clone().
 //
 // The stages, in the order the child runs them:
 //
-//   step              system call                         when
-//   ----------------  ----------------------------------  ----------------------------
-//   hold              read(hold_fd)                       the parent asked to hold it
-//   open_ns           open(2)                             for each namespace to join
-//   cgroup            write "0" to cgroup.procs           for each cgroup file
-//   setns             setns(2)                            for each namespace to join
-//   fork              fork(2)                             a PID namespace was joined
-//   unshare           unshare(CLONE_NEWCGROUP)            a cgroup namespace is asked
-//   sethostname       sethostname(2), setdomainname(2)    names given
-//   make_private      mount(2) MS_REC|MS_PRIVATE on /     a mount namespace was made
-//   mount ...         mount, mkdir, symlink, mknod        the mount list, in order
-//   pivot_root        pivot_root(2), umount2(2)           a root is given
+//   step              system call                            when
+//   ----------------  -------------------------------------  --------------------------
+//   (first)           close(2) the parent's pipe ends        always
+//   hold              read(hold_fd)                          the parent asked to hold it
+//   open_ns           open(2)                                for each namespace to join
+//   cgroup            write "0" to cgroup.procs              for each cgroup file
+//   setns             setns(2)                               for each namespace to join
+//   fork              clone(2) as fork                       a PID namespace was joined
+//   unshare           unshare(CLONE_NEWCGROUP)               a cgroup namespace is asked
+//   sethostname       sethostname(2), setdomainname(2)       names given
+//   oom_score_adj     write /proc/self/oom_score_adj         asked
+//   console           socket(2), connect(2)                  a console socket is given
+//   start_fifo        open(2) the FIFO                       OCI create
+//   make_private      mount(2) MS_REC|MS_PRIVATE on /        a mount namespace was made
+//   pivot_root (1/2)  mount(2) the root onto itself          a root is given
+//   mount ...         mount, mkdir, mknod, symlink, write,   the fs steps, in order
+//                     mask (masked paths)
+//   (sync)            message, read(hold_fd)                 hooks run before pivot_root
+//   pivot_root (2/2)  pivot_root(2), umount2(2)              a root is given
 //   chdir             chdir(2)
-//   setgroups/gid/uid setgroups(2), setgid(2), setuid(2)  a user is given
-//   stdio             dup2(2)                             descriptors are given
-//   setsid, terminal  setsid(2), setpgid(2), tcsetpgrp(3)
+//   console           the pty: open(2), ioctl(2), sendmsg(2) a console socket is given
+//   keyring           keyctl(KEYCTL_JOIN_SESSION_KEYRING)    asked
+//   rlimit            prlimit64(2)                           for each rlimit
+//   stdio, setsid     dup2(2), setsid(2), tcsetpgrp(3)
+//   seccomp (early)   seccomp(2)                             without no_new_privs
+//   capabilities      prctl(2) PR_CAPBSET_DROP, KEEPCAPS     capabilities are given
+//   setgroups/gid/uid setgroups(2), setresgid(2), setresuid(2) a user is given
+//   capabilities      capset(2), prctl(2) PR_CAP_AMBIENT     capabilities are given
+//   umask             umask(2)                               given
+//   close_fds         close_range(2) CLOSE_RANGE_CLOEXEC     always
+//   start_fifo        message, read(2) the FIFO              OCI create
+//   no_new_privs      prctl(2) PR_SET_NO_NEW_PRIVS           asked
+//   seccomp (late)    seccomp(2)                             with no_new_privs
 //   execve            execve(2), searching PATH
 //
 // Each system call is documented at https://man7.org/linux/man-pages/man2/NAME.2.html
@@ -34,46 +52,120 @@
 //     between, while host paths still mean the host's files;
 //   - sethostname needs the UTS namespace, and the mounts need `/` private first, or
 //     they would propagate back to the host;
-//   - pivot_root comes after the mounts, which name paths under the new root;
-//   - the user is changed last but one: mounts and pivot_root need privileges.
+//   - every fs step resolves its path inside the root (ResolveInRoot), and mounts onto
+//     the fd it got (/proc/self/fd/N), so a symlink in the image cannot aim a mount,
+//     a device node or a write at the host; this needs the host's /proc, so it all
+//     happens before pivot_root;
+//   - the console socket and the start FIFO are host paths: opened before pivot_root;
+//   - seccomp is loaded last when no_new_privs is set (the filter then needs to allow
+//     nothing but execve); without it, loading needs CAP_SYS_ADMIN, so it comes before
+//     the capabilities are dropped, as runc does;
+//   - the user is changed after everything that needs privileges, with the capabilities
+//     kept across setresuid by PR_SET_KEEPCAPS and then set exactly.
 //
 // Messages on the error pipe (close-on-exec, so it closes by itself at execve):
 //
-//   child -> parent   ChildError {step, index, errno}    a step failed; the child _exit()s
-//   (end of file)                                        execve succeeded
+//   child -> parent   ChildError {step >= 0, index, errno}   a step failed; the child _exit()s
+//   child -> parent   {kMsgPid, pid, 0}                      after a fork: the pid that execs
+//   child -> parent   {kMsgSyncBeforePivot, -1, 0}           waiting for "go" on the hold pipe
+//   child -> parent   {kMsgReady, -1, 0}                     waiting on the start FIFO
+//   (end of file)                                            execve succeeded
 //
-// Messages on the hold pipe: parent -> child, one byte: "go on". End of file without
-// the byte means the parent gave up: the child exits quietly.
+// Messages on the hold pipe: parent -> child, one byte: "go on" (at the start, and at the
+// sync point). End of file without the byte means the parent gave up: the child exits.
 //
 // Joining a PID namespace only affects the children of the caller (setns(2)), so after
-// joining one the child forks: the grandchild becomes the command, and the child stays
-// behind as a small relay that forwards signals to it and exits as it exits.
+// joining one the child forks: the grandchild becomes the command, and the child either
+// stays behind as a small relay that forwards signals to it and exits as it exits, or
+// (detach_after_fork, for OCI runtimes) reports the grandchild's pid and exits, so that
+// the caller's subreaper becomes its parent.
 
 #include "child.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
-#include <grp.h>
 #include <termios.h>
 #include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_RAISE 2
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+#define KEYCTL_JOIN_SESSION_KEYRING 1
 
 namespace diyc {
 namespace {
 
-[[noreturn]] void Fail(const ChildPlan& plan, Step step, int index, int err) {
-  ChildError e{static_cast<int32_t>(step), index, err};
+// ---- reporting ---------------------------------------------------------------------
+
+void Send(const ChildPlan& plan, int32_t step, int32_t index, int32_t err) {
+  ChildError e{step, index, err};
   // One write of 12 bytes to a pipe is atomic (pipe(7), PIPE_BUF).
   ssize_t ignored = write(plan.error_fd, &e, sizeof e);
   (void)ignored;
+}
+
+[[noreturn]] void Fail(const ChildPlan& plan, Step step, int index, int err) {
+  Send(plan, step, index, err);
   _exit(127);
 }
+
+// Waits for the parent's "go" byte on the hold pipe; the parent gone: leave quietly.
+void WaitForGo(const ChildPlan& plan) {
+  char go = 0;
+  ssize_t n;
+  do n = read(plan.hold_fd, &go, 1); while (n < 0 && errno == EINTR);
+  if (n != 1) _exit(127);
+}
+
+size_t Length(const char* s) {
+  size_t n = 0;
+  while (s[n]) n++;
+  return n;
+}
+
+// Writes the decimal digits of `n` (>= 0 or negative) into `out`, NUL-terminated.
+char* FormatInt(long n, char* out) {
+  char digits[24];
+  int i = 0;
+  bool negative = n < 0;
+  unsigned long u = negative ? 0UL - static_cast<unsigned long>(n) : static_cast<unsigned long>(n);
+  do { digits[i++] = static_cast<char>('0' + u % 10); u /= 10; } while (u);
+  char* p = out;
+  if (negative) *p++ = '-';
+  while (i) *p++ = digits[--i];
+  *p = '\0';
+  return out;
+}
+
+// "/proc/self/fd/N": how mount(2) and friends are pointed at an fd we resolved safely.
+struct FdPath {
+  char text[32];
+  explicit FdPath(int fd) {
+    memcpy(text, "/proc/self/fd/", 14);
+    FormatInt(fd, text + 14);
+  }
+};
 
 // Resets every signal to its default action and unblocks them all, as a freshly
 // exec'd program expects. Node ignores SIGPIPE, and execve(2) keeps ignored signals
@@ -87,6 +179,9 @@ void ResetSignals() {
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
 }
+
+// fork(2) as a raw clone(2): glibc's fork() runs atfork handlers and takes locks.
+pid_t RawFork() { return static_cast<pid_t>(syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0)); }
 
 // ---- the PID-namespace relay -------------------------------------------------------
 
@@ -126,7 +221,7 @@ void RelaySignal(int sig) {
   _exit(WEXITSTATUS(status));
 }
 
-// ---- steps -------------------------------------------------------------------------
+// ---- namespaces and cgroups --------------------------------------------------------
 
 constexpr int kMaxJoins = 16;
 
@@ -154,58 +249,497 @@ bool JoinsPidNamespace(const ChildPlan& plan) {
   return false;
 }
 
+// Writes `text` to an existing file; the errno on failure.
+int WriteFile(int fd, const char* text) {
+  size_t len = Length(text);
+  ssize_t n = write(fd, text, len);
+  if (n < 0) return errno;
+  return static_cast<size_t>(n) == len ? 0 : EIO;
+}
+
 void EnterCgroups(const ChildPlan& plan) {
   for (int i = 0; i < plan.n_cgroup_procs; i++) {
     int fd = open(plan.cgroup_procs[i], O_WRONLY | O_CLOEXEC);
     if (fd < 0) Fail(plan, kStepCgroup, i, errno);
     // "0" is the writing process itself, whatever PID namespace it is in (cgroups(7)).
-    if (write(fd, "0", 1) != 1) Fail(plan, kStepCgroup, i, errno);
+    int err = WriteFile(fd, "0");
+    if (err) Fail(plan, kStepCgroup, i, err);
     close(fd);
   }
 }
 
-void RunMountSteps(const ChildPlan& plan) {
+void SetOomScoreAdj(const ChildPlan& plan) {
+  if (!plan.set_oom_score_adj) return;
+  int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) Fail(plan, kStepOomScoreAdj, -1, errno);
+  char text[24];
+  int err = WriteFile(fd, FormatInt(plan.oom_score_adj, text));
+  if (err) Fail(plan, kStepOomScoreAdj, -1, err);
+  close(fd);
+}
+
+}  // namespace
+
+// ---- paths inside the root ---------------------------------------------------------
+
+namespace {
+
+constexpr int kMaxSymlinks = 40;  // as the kernel's own limit (path_resolution(7))
+
+// A path inside the root, kept as its components from the root, so that `..` can go
+// back one (and never above the root) by opening the rest again from the root.
+struct Walk {
+  int root_fd;
+  int dir_fd = -1;          // the directory reached so far
+  char where[PATH_MAX];     // its path from the root, "" or "a/b"
+  size_t where_len = 0;
+
+  bool Reset() {
+    if (dir_fd >= 0) close(dir_fd);
+    where_len = 0;
+    where[0] = '\0';
+    dir_fd = openat(root_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    return dir_fd >= 0;
+  }
+  // `..`: the parent of `where`, reopened from the root one plain component at a time
+  // (each was a real directory when it was reached).
+  int Up() {
+    while (where_len > 0 && where[where_len - 1] != '/') where_len--;
+    if (where_len > 0) where_len--;
+    where[where_len] = '\0';
+    int fd = openat(root_fd, where_len ? where : ".", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    close(dir_fd);
+    dir_fd = fd;
+    return 0;
+  }
+  int Down(int fd, const char* name, size_t len) {
+    if (where_len + 1 + len >= sizeof where) return -ENAMETOOLONG;
+    if (where_len) where[where_len++] = '/';
+    memcpy(where + where_len, name, len);
+    where_len += len;
+    where[where_len] = '\0';
+    close(dir_fd);
+    dir_fd = fd;
+    return 0;
+  }
+};
+
+}  // namespace
+
+// ResolveInRoot for kernels without openat2(2): one component at a time, never letting
+// the kernel follow a symlink (O_NOFOLLOW); a link's text is put in front of what is
+// left and resolved again, from the root when it is absolute. A magic link of /proc is
+// read as text too, so it cannot leave the root either.
+int WalkInRoot(int root_fd, const char* path, int flags, mode_t mode) {
+  char rest[PATH_MAX], next[PATH_MAX];
+  size_t len = Length(path);
+  if (len >= sizeof rest) return -ENAMETOOLONG;
+  memcpy(rest, path, len + 1);
+  Walk walk;
+  walk.root_fd = root_fd;
+  if (!walk.Reset()) return -errno;
+  int links = 0;
+  size_t pos = 0;
+  for (;;) {
+    while (rest[pos] == '/') pos++;
+    if (rest[pos] == '\0') {  // the path named the directory reached
+      int fd = openat(walk.dir_fd, ".", flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW), 0);
+      int err = errno;
+      close(walk.dir_fd);
+      return fd >= 0 ? fd : -err;
+    }
+    size_t start = pos;
+    while (rest[pos] != '\0' && rest[pos] != '/') pos++;
+    size_t n = pos - start;
+    char name[NAME_MAX + 1];
+    if (n > NAME_MAX) { close(walk.dir_fd); return -ENAMETOOLONG; }
+    memcpy(name, rest + start, n);
+    name[n] = '\0';
+    bool last = true;
+    for (size_t i = pos; rest[i] != '\0'; i++) if (rest[i] != '/') { last = false; break; }
+    if (n == 1 && name[0] == '.') continue;
+    if (n == 2 && name[0] == '.' && name[1] == '.') {
+      int err = walk.Up();
+      if (err) { close(walk.dir_fd); return err; }
+      continue;
+    }
+    // Look at the component without following it: a symlink is resolved here.
+    int fd = openat(walk.dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+      int err = errno;
+      if (last && err == ENOENT && (flags & O_CREAT)) {
+        fd = openat(walk.dir_fd, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+        err = errno;
+      }
+      close(walk.dir_fd);
+      return fd >= 0 ? fd : -err;
+    }
+    struct stat st;
+    if (syscall(SYS_fstat, fd, &st) < 0) { int err = errno; close(fd); close(walk.dir_fd); return -err; }
+    bool is_link = S_ISLNK(st.st_mode);
+    if (!is_link || (last && (flags & O_NOFOLLOW))) {
+      if (last) {
+        close(fd);
+        fd = openat(walk.dir_fd, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+        int err = errno;
+        close(walk.dir_fd);
+        return fd >= 0 ? fd : -err;
+      }
+      if (!S_ISDIR(st.st_mode)) { close(fd); close(walk.dir_fd); return -ENOTDIR; }
+      int down = walk.Down(fd, name, n);
+      if (down) { close(fd); close(walk.dir_fd); return down; }
+      continue;
+    }
+    if (++links > kMaxSymlinks) { close(fd); close(walk.dir_fd); return -ELOOP; }
+    ssize_t tlen = readlinkat(fd, "", next, sizeof next - 1);
+    int err = errno;
+    close(fd);
+    if (tlen < 0) { close(walk.dir_fd); return -err; }
+    size_t tail = Length(rest + pos);
+    if (static_cast<size_t>(tlen) + 1 + tail >= sizeof next) { close(walk.dir_fd); return -ENAMETOOLONG; }
+    next[tlen] = '/';
+    memcpy(next + tlen + 1, rest + pos, tail + 1);
+    memcpy(rest, next, static_cast<size_t>(tlen) + 1 + tail + 1);
+    pos = 0;
+    if (rest[0] == '/' && !walk.Reset()) return -errno;
+  }
+}
+
+int ResolveInRoot(int root_fd, const char* path, int flags, mode_t mode) {
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+  how.mode = (flags & O_CREAT) ? mode : 0;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  long fd;
+  int tries = 0;
+  // EAGAIN: a rename elsewhere raced the lookup; the kernel asks us to try again.
+  do fd = syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+  while (fd < 0 && (errno == EINTR || (errno == EAGAIN && ++tries < 32)));
+  if (fd >= 0) return static_cast<int>(fd);
+  if (errno != ENOSYS) return -errno;
+  return WalkInRoot(root_fd, path, flags, mode);
+}
+
+namespace {
+
+// Splits "a/b/c" into the parent "a/b" (written to `parent`) and the name "c".
+const char* SplitParent(const char* path, char* parent) {
+  size_t len = Length(path);
+  while (len > 1 && path[len - 1] == '/') len--;
+  size_t slash = len;
+  while (slash > 0 && path[slash - 1] != '/') slash--;
+  const char* name = path + slash;
+  size_t plen = slash > 1 ? slash - 1 : slash;  // drop the separator, keep a lone "/"
+  memcpy(parent, path, plen);
+  parent[plen] = '\0';
+  if (plen == 0) { parent[0] = '/'; parent[1] = '\0'; }
+  return name;
+}
+
+}  // namespace
+
+namespace {
+
+// MkdirInRoot, with a count of the symlinks followed so far.
+int MkdirInRootDepth(int root_fd, const char* path, mode_t mode, int links) {
+  int fd = ResolveInRoot(root_fd, path, O_PATH | O_DIRECTORY, 0);
+  if (fd != -ENOENT) return fd;
+  char prefix[PATH_MAX];
+  size_t len = Length(path);
+  if (len >= sizeof prefix) return -ENAMETOOLONG;
+  memcpy(prefix, path, len + 1);
+  int parent = openat(root_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (parent < 0) return -errno;
+  size_t pos = 0, parent_end = 0;
+  while (pos < len) {
+    while (prefix[pos] == '/') pos++;
+    if (pos >= len) break;
+    size_t start = pos;
+    while (pos < len && prefix[pos] != '/') pos++;
+    char saved = prefix[pos];
+    prefix[pos] = '\0';
+    // Each prefix is resolved from the root again: its symlinks stay inside.
+    fd = ResolveInRoot(root_fd, prefix, O_PATH | O_DIRECTORY, 0);
+    if (fd == -ENOENT) {
+      const char* name = prefix + start;
+      if (mkdirat(parent, name, mode) < 0 && errno != EEXIST) { int err = errno; close(parent); return -err; }
+      // Made just now, so not a symlink: opened without following one all the same.
+      fd = openat(parent, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      char link[PATH_MAX];
+      ssize_t n = fd < 0 && (errno == ELOOP || errno == ENOTDIR) ? readlinkat(parent, name, link, sizeof link - 1) : -1;
+      if (n >= 0) {
+        // A symlink whose target is missing (/etc -> /tmp/x): make the target, inside
+        // the root, as `mkdir -p` in the container would; then the rest below it.
+        if (++links > kMaxSymlinks) { close(parent); return -ELOOP; }
+        char next[PATH_MAX];
+        link[n] = '\0';
+        prefix[pos] = saved;
+        const char* rest = prefix + pos;
+        size_t rest_len = len - pos;
+        size_t used = 0;
+        if (link[0] != '/') {  // relative to the directory that holds the link
+          memcpy(next, prefix, parent_end);
+          used = parent_end;
+          next[used++] = '/';
+        }
+        if (used + static_cast<size_t>(n) + rest_len >= sizeof next) { close(parent); return -ENAMETOOLONG; }
+        memcpy(next + used, link, static_cast<size_t>(n));
+        memcpy(next + used + n, rest, rest_len + 1);
+        close(parent);
+        return MkdirInRootDepth(root_fd, next, mode, links);
+      }
+      if (fd < 0) fd = n < 0 && errno == EINVAL ? -ENOTDIR : -errno;
+    }
+    prefix[pos] = saved;
+    close(parent);
+    if (fd < 0) return fd;
+    parent = fd;
+    parent_end = pos;
+  }
+  return parent;
+}
+
+}  // namespace
+
+int MkdirInRoot(int root_fd, const char* path, mode_t mode) {
+  return MkdirInRootDepth(root_fd, path, mode, 0);
+}
+
+namespace {
+
+// The parent directory of `path` inside the root (made when absent), and its last name.
+int ParentInRoot(int root_fd, const char* path, char* parent_buf, const char** name) {
+  *name = SplitParent(path, parent_buf);
+  if (**name == '\0') return -EINVAL;
+  return MkdirInRoot(root_fd, parent_buf, 0755);
+}
+
+// The flags a mount has now (statfs(2) f_flags), in mount(2) terms: a remount that
+// does not repeat them would clear nosuid, nodev or noexec.
+unsigned long MountFlagsOf(int fd) {
+  struct statfs st;
+  if (fstatfs(fd, &st) < 0) return 0;
+  const unsigned long kept = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME;
+  return static_cast<unsigned long>(st.f_flags) & kept;  // ST_* values equal MS_* here
+}
+
+Step StepOf(FsOp op) {
+  switch (op) {
+    case kFsMount: return kStepMount;
+    case kFsMkdir: case kFsMkfile: return kStepMkdir;
+    case kFsSymlink: return kStepSymlink;
+    case kFsMknod: return kStepMknod;
+    case kFsWrite: return kStepWrite;
+    case kFsMask: return kStepMount;
+  }
+  return kStepMount;
+}
+
+// Runs one fs step. Returns 0, or the errno with *resolve_failed telling a path that
+// could not be resolved from the system call that failed.
+int RunFsStep(int root_fd, const FsStep& s, bool* resolve_failed) {
+  char parent[PATH_MAX];
+  const char* name;
+  int fd, err = 0;
+  *resolve_failed = false;
+  auto unresolved = [&](int neg) { *resolve_failed = true; return -neg; };
+  switch (s.op) {
+    case kFsMkdir:
+      fd = MkdirInRoot(root_fd, s.target, s.mode);
+      if (fd < 0) return unresolved(fd);
+      close(fd);
+      return 0;
+    case kFsMkfile: {
+      int dir = ParentInRoot(root_fd, s.target, parent, &name);
+      if (dir < 0) return unresolved(dir);
+      fd = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, s.mode ? s.mode : 0644);
+      if (fd < 0 && errno != EEXIST) err = errno;
+      if (fd >= 0) close(fd);
+      close(dir);
+      return err;
+    }
+    case kFsSymlink: {
+      int dir = ParentInRoot(root_fd, s.target, parent, &name);
+      if (dir < 0) return unresolved(dir);
+      if (symlinkat(s.source, dir, name) < 0 && errno != EEXIST) err = errno;
+      close(dir);
+      return err;
+    }
+    case kFsMknod: {
+      int dir = ParentInRoot(root_fd, s.target, parent, &name);
+      if (dir < 0) return unresolved(dir);
+      if (syscall(SYS_mknodat, dir, name, s.mode, s.dev) < 0 && errno != EEXIST) err = errno;
+      else if ((s.uid >= 0 || s.gid >= 0) &&
+               syscall(SYS_fchownat, dir, name, s.uid, s.gid, AT_SYMLINK_NOFOLLOW) < 0) err = errno;
+      close(dir);
+      return err;
+    }
+    case kFsWrite:
+      fd = ResolveInRoot(root_fd, s.target, O_WRONLY, 0);
+      if (fd == -ENOENT && (s.opts & kFsOptional)) return 0;
+      if (fd < 0) return unresolved(fd);
+      err = WriteFile(fd, s.data ? s.data : "");
+      close(fd);
+      return err;
+    case kFsMask: {
+      fd = ResolveInRoot(root_fd, s.target, O_PATH, 0);
+      if (fd == -ENOENT && (s.opts & kFsOptional)) return 0;
+      if (fd < 0) return unresolved(fd);
+      struct stat st;
+      FdPath target(fd);
+      if (syscall(SYS_fstat, fd, &st) < 0) err = errno;
+      else if (S_ISDIR(st.st_mode)) err = mount("tmpfs", target.text, "tmpfs", MS_RDONLY, "size=0") < 0 ? errno : 0;
+      else err = mount("/dev/null", target.text, nullptr, MS_BIND, nullptr) < 0 ? errno : 0;
+      close(fd);
+      return err;
+    }
+    case kFsMount: {
+      fd = ResolveInRoot(root_fd, s.target, O_PATH, 0);
+      if (fd == -ENOENT && (s.opts & kFsOptional)) return 0;
+      if (fd < 0) return unresolved(fd);
+      int src_fd = -1;
+      const char* source = s.source;
+      FdPath target(fd);
+      FdPath src(0);
+      if (s.opts & kFsSourceInRoot) {
+        src_fd = ResolveInRoot(root_fd, s.source, O_PATH, 0);
+        if (src_fd < 0) { close(fd); return unresolved(src_fd); }
+        src = FdPath(src_fd);
+        source = src.text;
+      }
+      unsigned long flags = s.flags;
+      if (s.opts & kFsKeepFlags) flags |= MountFlagsOf(fd);
+      if (mount(source, target.text, s.fstype, flags, s.data) < 0) err = errno;
+      if (src_fd >= 0) close(src_fd);
+      close(fd);
+      return err;
+    }
+  }
+  return EINVAL;
+}
+
+// The root made a mount of its own (pivot_root(2) needs one), then the fs steps.
+// Returns an O_PATH fd of the root.
+int PrepareRoot(const ChildPlan& plan) {
   if (plan.make_root_private &&
       mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
     Fail(plan, kStepMakePrivate, -1, errno);
-  for (int i = 0; i < plan.n_mounts; i++) {
-    const MountStep& m = plan.mounts[i];
-    switch (m.op) {
-      case kOpMount:
-        if (mount(m.source, m.target, m.fstype, m.flags, m.data) < 0) Fail(plan, kStepMount, i, errno);
-        break;
-      case kOpMkdir:
-        if (mkdir(m.target, m.mode) < 0 && errno != EEXIST) Fail(plan, kStepMkdir, i, errno);
-        break;
-      case kOpSymlink:
-        if (symlink(m.source, m.target) < 0 && errno != EEXIST) Fail(plan, kStepSymlink, i, errno);
-        break;
-      case kOpMknod:
-        if (mknod(m.target, m.mode, m.dev) < 0 && errno != EEXIST) Fail(plan, kStepMknod, i, errno);
-        break;
-    }
+  const char* root = plan.root ? plan.root : "/";
+  if (plan.root && mount(plan.root, plan.root, nullptr, MS_BIND | MS_REC, nullptr) < 0)
+    Fail(plan, kStepPivotRoot, -1, errno);
+  int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) Fail(plan, kStepPivotRoot, -1, errno);
+  // The umask never decides a mode here: /dev/null is 0666 because the plan says so.
+  long umask = syscall(SYS_umask, 0);
+  for (int i = 0; i < plan.n_fs; i++) {
+    bool resolve_failed;
+    int err = RunFsStep(root_fd, plan.fs[i], &resolve_failed);
+    if (err) Fail(plan, resolve_failed ? kStepResolve : StepOf(plan.fs[i].op), i, err);
   }
+  syscall(SYS_umask, umask);
+  return root_fd;
 }
 
 // pivot_root(2) with new_root and put_old both ".", then detach the old root: the
-// sequence the man page gives, which needs no directory for the old root.
-void PivotRoot(const ChildPlan& plan) {
-  // pivot_root needs new_root to be a mount point: bind it onto itself.
-  if (mount(plan.root, plan.root, nullptr, MS_BIND | MS_REC, nullptr) < 0)
-    Fail(plan, kStepPivotRoot, -1, errno);
-  if (chdir(plan.root) < 0) Fail(plan, kStepPivotRoot, -1, errno);
-  if (syscall(SYS_pivot_root, ".", ".") < 0) Fail(plan, kStepPivotRoot, -1, errno);
-  // The old root is now stacked under "." : detach it, so nothing of the host remains.
-  if (umount2(".", MNT_DETACH) < 0) Fail(plan, kStepPivotRoot, -1, errno);
+// sequence the man page gives, which needs no directory for the old root. With
+// no_pivot (a root on ramfs, which pivot_root refuses), move the root over `/` and
+// chroot(2) into it instead, as runc --no-pivot does.
+void EnterRoot(const ChildPlan& plan, int root_fd) {
+  if (fchdir(root_fd) < 0) Fail(plan, kStepPivotRoot, -1, errno);
+  close(root_fd);
+  if (plan.no_pivot) {
+    if (mount(".", "/", nullptr, MS_MOVE, nullptr) < 0) Fail(plan, kStepPivotRoot, -1, errno);
+    if (chroot(".") < 0) Fail(plan, kStepPivotRoot, -1, errno);
+  } else {
+    if (syscall(SYS_pivot_root, ".", ".") < 0) Fail(plan, kStepPivotRoot, -1, errno);
+    // The old root is now stacked under "." : detach it, so nothing of the host remains.
+    if (umount2(".", MNT_DETACH) < 0) Fail(plan, kStepPivotRoot, -1, errno);
+  }
   if (chdir("/") < 0) Fail(plan, kStepChdir, -1, errno);
 }
 
-void SetUser(const ChildPlan& plan) {
-  if (plan.gid >= 0) {
-    if (setgroups(0, nullptr) < 0) Fail(plan, kStepSetgroups, -1, errno);
-    if (setgid(static_cast<gid_t>(plan.gid)) < 0) Fail(plan, kStepSetgid, -1, errno);
+// ---- the console (OCI --console-socket) --------------------------------------------
+
+int ConnectConsoleSocket(const ChildPlan& plan) {
+  if (!plan.console_socket) return -1;
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  size_t len = Length(plan.console_socket);
+  if (len >= sizeof addr.sun_path) Fail(plan, kStepConsole, 0, ENAMETOOLONG);
+  memcpy(addr.sun_path, plan.console_socket, len);
+  int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) Fail(plan, kStepConsole, 0, errno);
+  if (connect(sock, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0) Fail(plan, kStepConsole, 0, errno);
+  return sock;
+}
+
+// Opens a pty in the container's devpts, makes its other end our controlling terminal,
+// stdio and /dev/console, and sends the master to the console socket (SCM_RIGHTS), as
+// runc's docs/terminals.md describes.
+void SetUpConsole(const ChildPlan& plan, int sock) {
+  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) Fail(plan, kStepConsole, 1, errno);
+  int unlock = 0;
+  unsigned int n = 0;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &n) < 0) Fail(plan, kStepConsole, 1, errno);
+  char name[32] = "/dev/pts/";
+  FormatInt(n, name + 9);
+  int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0) Fail(plan, kStepConsole, 2, errno);
+  if (plan.console_rows && plan.console_cols) {
+    struct winsize ws;
+    memset(&ws, 0, sizeof ws);
+    ws.ws_row = plan.console_rows;
+    ws.ws_col = plan.console_cols;
+    ioctl(slave, TIOCSWINSZ, &ws);
   }
-  if (plan.uid >= 0 && setuid(static_cast<uid_t>(plan.uid)) < 0) Fail(plan, kStepSetuid, -1, errno);
+  int console = open("/dev/console", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (console >= 0) close(console);
+  if (mount(name, "/dev/console", nullptr, MS_BIND, nullptr) < 0) Fail(plan, kStepConsole, 3, errno);
+  char data[] = "/dev/ptmx";
+  struct iovec iov = {data, sizeof data - 1};
+  char control[CMSG_SPACE(sizeof(int))];
+  memset(control, 0, sizeof control);
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cmsg), &master, sizeof(int));
+  if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) Fail(plan, kStepConsole, 4, errno);
+  close(master);
+  close(sock);
+  if (setsid() < 0) Fail(plan, kStepSetsid, -1, errno);
+  if (ioctl(slave, TIOCSCTTY, 0) < 0) Fail(plan, kStepConsole, 5, errno);
+  for (int fd = 0; fd < 3; fd++)
+    if (dup2(slave, fd) < 0) Fail(plan, kStepStdio, fd, errno);
+  if (slave > 2) close(slave);
+}
+
+// ---- the process -------------------------------------------------------------------
+
+void JoinSessionKeyring(const ChildPlan& plan) {
+  if (!plan.new_keyring) return;
+  // A new anonymous session keyring: the caller's keys stay out of the container. A
+  // kernel without keys (ENOSYS) has nothing to leak.
+  if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, 0) < 0 && errno != ENOSYS)
+    Fail(plan, kStepKeyring, -1, errno);
+}
+
+void SetRlimits(const ChildPlan& plan) {
+  for (int i = 0; i < plan.n_rlimits; i++) {
+    struct { uint64_t cur, max; } limit = {plan.rlimits[i].soft, plan.rlimits[i].hard};
+    if (syscall(SYS_prlimit64, 0, plan.rlimits[i].resource, &limit, nullptr) < 0)
+      Fail(plan, kStepRlimit, i, errno);
+  }
 }
 
 void SetStdio(const ChildPlan& plan) {
@@ -222,7 +756,8 @@ void SetStdio(const ChildPlan& plan) {
 }
 
 void SetSession(const ChildPlan& plan) {
-  if (plan.setsid && setsid() < 0) Fail(plan, kStepSetsid, -1, errno);
+  // EPERM: a session leader already (the console made one).
+  if (plan.setsid && setsid() < 0 && errno != EPERM) Fail(plan, kStepSetsid, -1, errno);
   if (plan.foreground) {
     // Become our own process group and the terminal's foreground group, so Ctrl-C
     // and the terminal belong to the command. SIGTTOU is still blocked here, so
@@ -232,10 +767,120 @@ void SetSession(const ChildPlan& plan) {
   }
 }
 
-size_t Length(const char* s) {
-  size_t n = 0;
-  while (s[n]) n++;
-  return n;
+void LoadSeccomp(const ChildPlan& plan) {
+  if (!plan.seccomp) return;
+  struct sock_fprog prog;
+  prog.len = plan.seccomp_len;
+  prog.filter = const_cast<struct sock_filter*>(plan.seccomp);
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, plan.seccomp_flags, &prog) < 0)
+    Fail(plan, kStepSeccomp, -1, errno);
+}
+
+bool Has(uint64_t set, int cap) { return (set >> cap) & 1; }
+
+// The bounding set is dropped while we are still root with every capability (dropping
+// needs CAP_SETPCAP); the other sets are set after the user change.
+void DropBoundingSet(const ChildPlan& plan) {
+  if (!plan.caps.set) return;
+  for (int cap = 0; cap < 64; cap++) {
+    if (Has(plan.caps.bounding, cap)) continue;
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+      if (errno == EINVAL) break;  // past the kernel's last capability
+      Fail(plan, kStepCapabilities, cap, errno);
+    }
+  }
+}
+
+void SetCapabilities(const ChildPlan& plan) {
+  if (!plan.caps.set) return;
+  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  for (int i = 0; i < 2; i++) {
+    data[i].effective = static_cast<uint32_t>(plan.caps.effective >> (32 * i));
+    data[i].permitted = static_cast<uint32_t>(plan.caps.permitted >> (32 * i));
+    data[i].inheritable = static_cast<uint32_t>(plan.caps.inheritable >> (32 * i));
+  }
+  if (syscall(SYS_capset, &header, data) < 0) Fail(plan, kStepCapabilities, -1, errno);
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+    Fail(plan, kStepCapabilities, -1, errno);
+  for (int cap = 0; cap < 64; cap++) {
+    if (Has(plan.caps.ambient, cap) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+      Fail(plan, kStepCapabilities, cap, errno);
+  }
+}
+
+// setgroups, setresgid, setresuid as raw system calls: glibc's wrappers signal every
+// thread of the process to change them all (nptl's setxid), and this copy of Node has
+// only one thread, whose siblings glibc still believes in.
+void SetUser(const ChildPlan& plan) {
+  bool change = plan.uid >= 0 || plan.gid >= 0;
+  if (change && plan.caps.set && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) Fail(plan, kStepCapabilities, -1, errno);
+  if (plan.gid >= 0) {
+    if (syscall(SYS_setgroups, plan.n_groups, plan.groups) < 0) Fail(plan, kStepSetgroups, -1, errno);
+    long gid = plan.gid;
+    if (syscall(SYS_setresgid, gid, gid, gid) < 0) Fail(plan, kStepSetgid, -1, errno);
+  }
+  if (plan.uid >= 0) {
+    long uid = plan.uid;
+    if (syscall(SYS_setresuid, uid, uid, uid) < 0) Fail(plan, kStepSetuid, -1, errno);
+  }
+  if (change && plan.caps.set && prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) Fail(plan, kStepCapabilities, -1, errno);
+}
+
+// Every descriptor above 2 is closed at execve but those the plan passes on purpose:
+// a caller's stray descriptor is a way out (cd /proc/self/fd/N/..). Marked close-on-exec
+// rather than closed, so that the error pipe keeps working until execve.
+void CloseExtraFds(const ChildPlan& plan) {
+  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+    if (errno != ENOSYS && errno != EINVAL) Fail(plan, kStepCloseFds, -1, errno);
+    // Before Linux 5.11: the open descriptors are listed in /proc/self/fd.
+    int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) Fail(plan, kStepCloseFds, -1, errno);
+    char buf[4096];
+    long n;
+    while ((n = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0) {
+      for (long off = 0; off < n;) {
+        struct Dirent { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[1]; };
+        const Dirent* d = reinterpret_cast<const Dirent*>(buf + off);
+        int fd = 0;
+        bool number = d->name[0] != '\0';
+        for (const char* p = d->name; *p; p++) {
+          if (*p < '0' || *p > '9') { number = false; break; }
+          fd = fd * 10 + (*p - '0');
+        }
+        if (number && fd > 2 && fd != dir) fcntl(fd, F_SETFD, FD_CLOEXEC);
+        off += d->reclen;
+      }
+    }
+    close(dir);
+  }
+  for (int i = 0; i < plan.n_keep_fds; i++) {
+    if (fcntl(plan.keep_fds[i], F_SETFD, 0) < 0) Fail(plan, kStepCloseFds, i, errno);
+  }
+}
+
+// The start FIFO is opened read-write: then there is always a writer (ourselves), a
+// read blocks until `start` writes its byte, and a `start` that finds no reader knows
+// the container is not waiting (ENXIO).
+int OpenStartFifo(const ChildPlan& plan) {
+  if (!plan.start_fifo) return -1;
+  int fd = open(plan.start_fifo, O_RDWR | O_CLOEXEC);
+  if (fd < 0) Fail(plan, kStepStartFifo, -1, errno);
+  return fd;
+}
+
+void WaitForStart(const ChildPlan& plan, int fifo) {
+  if (fifo < 0) return;
+  Send(plan, kMsgReady, -1, 0);
+  char go = 0;
+  ssize_t n;
+  do n = read(fifo, &go, 1); while (n < 0 && errno == EINTR);
+  if (n != 1) _exit(127);
+  close(fifo);
+}
+
+void SetUmask(const ChildPlan& plan) {
+  if (plan.umask >= 0) syscall(SYS_umask, plan.umask);
 }
 
 // execvp(3) without its allocations: try each directory of PATH. As execvp does, a
@@ -274,22 +919,25 @@ size_t Length(const char* s) {
 }
 
 [[noreturn]] void ChildMain(const ChildPlan& plan) {
-  if (plan.hold_fd >= 0) {
-    char go = 0;
-    ssize_t n;
-    do n = read(plan.hold_fd, &go, 1); while (n < 0 && errno == EINTR);
-    if (n != 1) _exit(127);  // the parent is gone or gave up: nothing to report to
-    close(plan.hold_fd);
-  }
+  // The parent's ends of our pipes: while we hold the hold pipe's write end, the
+  // parent giving up (closing its own) would never reach us as end of file.
+  if (plan.hold_peer_fd >= 0) close(plan.hold_peer_fd);
+  if (plan.error_peer_fd >= 0) close(plan.error_peer_fd);
+  if (plan.hold) WaitForGo(plan);
   int ns_fds[kMaxJoins];
   OpenNamespaces(plan, ns_fds);
   EnterCgroups(plan);
   JoinNamespaces(plan, ns_fds);
   if (JoinsPidNamespace(plan)) {
-    pid_t pid = fork();
+    pid_t pid = RawFork();
     if (pid < 0) Fail(plan, kStepFork, -1, errno);
     if (pid > 0) {
+      if (plan.detach_after_fork) {
+        Send(plan, kMsgPid, pid, 0);
+        _exit(0);
+      }
       close(plan.error_fd);
+      if (plan.hold_fd >= 0) close(plan.hold_fd);
       RunRelay(pid);
     }
   }
@@ -299,12 +947,35 @@ size_t Length(const char* s) {
     Fail(plan, kStepSethostname, -1, errno);
   if (plan.domainname && setdomainname(plan.domainname, Length(plan.domainname)) < 0)
     Fail(plan, kStepSetdomainname, -1, errno);
-  RunMountSteps(plan);
-  if (plan.root) PivotRoot(plan);
+  SetOomScoreAdj(plan);
+  int console = ConnectConsoleSocket(plan);
+  int fifo = OpenStartFifo(plan);
+  bool changes_mounts = plan.make_root_private || plan.root || plan.n_fs > 0;
+  int root_fd = changes_mounts ? PrepareRoot(plan) : -1;
+  if (plan.sync_before_pivot) {
+    Send(plan, kMsgSyncBeforePivot, -1, 0);
+    WaitForGo(plan);
+  }
+  if (plan.hold_fd >= 0) close(plan.hold_fd);
+  if (plan.root) EnterRoot(plan, root_fd);
+  else if (root_fd >= 0) close(root_fd);
   if (plan.cwd && chdir(plan.cwd) < 0) Fail(plan, kStepChdir, -1, errno);
-  SetUser(plan);
+  if (console >= 0) SetUpConsole(plan, console);
+  JoinSessionKeyring(plan);
+  SetRlimits(plan);
   SetStdio(plan);
   SetSession(plan);
+  if (!plan.no_new_privs) LoadSeccomp(plan);
+  DropBoundingSet(plan);
+  SetUser(plan);
+  SetCapabilities(plan);
+  SetUmask(plan);
+  CloseExtraFds(plan);
+  WaitForStart(plan, fifo);
+  if (plan.no_new_privs) {
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) Fail(plan, kStepNoNewPrivs, -1, errno);
+    LoadSeccomp(plan);
+  }
   ResetSignals();
   Exec(plan);
 }
@@ -312,15 +983,17 @@ size_t Length(const char* s) {
 }  // namespace
 
 pid_t SpawnChild(const ChildPlan& plan) {
+  // sigprocmask(2) is per thread: with every signal blocked, none of Node's handlers can
+  // run in the child before it resets them.
   sigset_t all, old;
   sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
+  sigprocmask(SIG_SETMASK, &all, &old);
   // clone(2) without a new stack behaves as fork(2): the child runs on a copy of ours.
   long pid = syscall(SYS_clone, static_cast<unsigned long>(plan.clone_flags) | SIGCHLD,
                      nullptr, nullptr, nullptr, nullptr);
   if (pid == 0) ChildMain(plan);
   int err = errno;
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  sigprocmask(SIG_SETMASK, &old, nullptr);
   return pid < 0 ? -err : static_cast<pid_t>(pid);
 }
 

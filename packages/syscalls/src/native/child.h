@@ -4,28 +4,43 @@
 // child may not touch N-API, V8 or the allocator (see child.cc).
 #pragma once
 
-#include <sys/types.h>
+#include <linux/filter.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 namespace diyc {
 
-// One step of the mount list, run in order after `/` is made private.
-enum MountOp : int32_t {
-  kOpMount = 0,    // mount(source, target, fstype, flags, data)
-  kOpMkdir = 1,    // mkdir(target, mode); an existing directory is fine
-  kOpSymlink = 2,  // symlink(source, target); an existing link is fine
-  kOpMknod = 3,    // mknod(target, mode, dev); an existing node is fine
+// One step of the filesystem list, run in order once `/` is private and the root is a
+// mount of its own. Every target is a path inside the root, resolved there by
+// ResolveInRoot (child.cc): a symlink in the image never leads a step out of it.
+enum FsOp : int32_t {
+  kFsMount = 0,    // mount(source, target, fstype, flags, data)
+  kFsMkdir = 1,    // make target and its missing parents (mode); existing ones are fine
+  kFsMkfile = 2,   // make target an empty file if missing (a bind mount's target)
+  kFsSymlink = 3,  // symlink(source, target); an existing link is fine
+  kFsMknod = 4,    // mknod(target, mode, dev); an existing node is fine
+  kFsWrite = 5,    // write data to the existing file target (/proc/sys/...)
+  kFsMask = 6,     // hide target: a read-only tmpfs over a directory, /dev/null over a file
 };
 
-struct MountStep {
-  MountOp op;
+// Step options, or'ed.
+enum FsOpt : uint32_t {
+  kFsOptional = 1,      // a target that does not exist is skipped (masked paths)
+  kFsSourceInRoot = 2,  // the mount source is a path inside the root, too
+  kFsKeepFlags = 4,     // a remount keeps the flags the mount has (nosuid, nodev...)
+};
+
+struct FsStep {
+  FsOp op;
+  uint32_t opts;
   const char* source;  // mount source, or the symlink's contents
-  const char* target;  // the path the step makes or mounts on
+  const char* target;  // the path the step makes or mounts on, inside the root
   const char* fstype;
   unsigned long flags;
-  const char* data;
+  const char* data;    // mount data, or what kFsWrite writes
   uint32_t mode;       // mkdir / mknod mode (mknod: with S_IFCHR, S_IFBLK or S_IFIFO)
   dev_t dev;           // mknod device
+  long uid, gid;       // mknod owner; -1: unchanged
 };
 
 struct NamespaceJoin {
@@ -33,32 +48,67 @@ struct NamespaceJoin {
   int nstype;          // CLONE_NEWNET, ...
 };
 
+struct Rlimit {
+  int resource;        // RLIMIT_NOFILE, ...
+  uint64_t soft, hard;
+};
+
+// Capability sets as bit masks (bit N: capability N). Applied only when `set`.
+struct Capabilities {
+  bool set;
+  uint64_t bounding, effective, permitted, inheritable, ambient;
+};
+
 struct ChildPlan {
   int clone_flags;                // namespaces made by clone(): CLONE_NEW*
   const NamespaceJoin* joins;     // namespaces joined by setns(), in order
   int n_joins;
+  bool detach_after_fork;         // joined a PID namespace: hand the grandchild over, exit
   const char* const* cgroup_procs;  // cgroup.procs files the child writes itself into
   int n_cgroup_procs;
   bool new_cgroupns;              // unshare(CLONE_NEWCGROUP) once inside the cgroup
   const char* hostname;           // null: unchanged
   const char* domainname;
+  bool set_oom_score_adj;
+  int oom_score_adj;
   bool make_root_private;         // mount --make-rprivate /
-  const MountStep* mounts;
-  int n_mounts;
-  const char* root;               // pivot_root into this directory; null: stay
+  const char* root;               // the container's root; null: "/" and no pivot
+  bool no_pivot;                  // MS_MOVE + chroot instead of pivot_root (ramfs roots)
+  const FsStep* fs;
+  int n_fs;
+  bool sync_before_pivot;         // report kSyncBeforePivot and wait for a go (hooks)
   const char* cwd;                // null: "/" after pivot, unchanged otherwise
+  const char* console_socket;     // unix socket that gets a new pty's master; null: none
+  unsigned short console_rows, console_cols;
+  bool new_keyring;               // join a new anonymous session keyring
+  const Rlimit* rlimits;
+  int n_rlimits;
   long uid, gid;                  // -1: unchanged
+  const gid_t* groups;            // supplementary groups (with a uid/gid change)
+  int n_groups;
+  int umask;                      // -1: unchanged
+  Capabilities caps;
+  bool no_new_privs;
+  const sock_filter* seccomp;     // compiled filter; null: none
+  unsigned short seccomp_len;
+  unsigned int seccomp_flags;     // SECCOMP_FILTER_FLAG_*
+  const int* keep_fds;            // fds >= 3 the command inherits; every other is closed
+  int n_keep_fds;
   const char* const* argv;
   const char* const* envp;
   const char* path;               // PATH used to find argv[0] (from envp)
   int stdio[3];                   // dup2()ed onto 0, 1, 2; -1: inherited
   bool setsid;                    // new session (detached containers)
   bool foreground;                // own process group, made the terminal's foreground
-  int hold_fd;                    // read end: wait for one byte before step one; -1: none
-  int error_fd;                   // write end, close-on-exec: a ChildError on failure
+  const char* start_fifo;         // wait for a byte on this FIFO before execve (OCI start)
+  bool hold;                      // wait for "go" on hold_fd before step one
+  int hold_fd;                    // read end of the hold pipe (hold, sync); -1: none
+  int hold_peer_fd;               // the hold pipe's write end: the parent's, closed first
+  int error_fd;                   // write end, close-on-exec: messages to the parent
+  int error_peer_fd;              // the error pipe's read end: the parent's, closed first
 };
 
-// Steps a failure can name. The TypeScript side has the same list (child-steps.ts).
+// Steps a failure can name. The TypeScript side has the same list (spawn.ts).
 enum Step : int32_t {
   kStepHold = 0,
   kStepOpenNs,
@@ -82,17 +132,50 @@ enum Step : int32_t {
   kStepSetsid,
   kStepTerminal,
   kStepExecve,
+  kStepResolve,      // a path inside the root could not be resolved (index: fs step)
+  kStepWrite,        // a kFsWrite step
+  kStepOomScoreAdj,
+  kStepConsole,      // the console socket or the pty
+  kStepKeyring,
+  kStepRlimit,       // index: which rlimit
+  kStepCapabilities,
+  kStepNoNewPrivs,
+  kStepSeccomp,
+  kStepCloseFds,
+  kStepStartFifo,
+  kStepUmask,
 };
 
-// What the child writes to error_fd when a step fails: fixed size, one write().
+// What the child writes to error_fd: fixed size, one write(). A negative `step` is
+// not a failure but one of these messages:
+enum Message : int32_t {
+  kMsgPid = -1,              // index: the pid of the process that will exec (after a fork)
+  kMsgSyncBeforePivot = -2,  // mounted, not pivoted: the parent runs hooks, then says go
+  kMsgReady = -3,            // all done but execve: waiting on the start FIFO
+};
+
 struct ChildError {
   int32_t step;
-  int32_t index;  // which join / cgroup file / mount step, or -1
+  int32_t index;  // which join / cgroup file / fs step, or -1; a pid for kMsgPid
   int32_t err;    // errno
 };
 
 // clone() a child that runs `plan`. Returns its pid (in the caller's PID namespace)
 // or -errno. Signals are blocked around clone() so no handler of Node's runs in it.
 pid_t SpawnChild(const ChildPlan& plan);
+
+// Opens `path` inside the directory `root_fd` as if it were `/`: symlinks, absolute or
+// relative, and `..` never leave it, and /proc's magic links are refused. openat2(2)
+// with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, or on kernels without it (before 5.6)
+// a walk that resolves one component at a time the same way. Returns an fd or -errno.
+// Async-signal-safe: the child uses it too.
+int ResolveInRoot(int root_fd, const char* path, int flags, mode_t mode);
+
+// ResolveInRoot's fallback for kernels without openat2(2), callable on its own (tests).
+int WalkInRoot(int root_fd, const char* path, int flags, mode_t mode);
+
+// The directory `path` inside `root_fd` (resolved as ResolveInRoot does), made with its
+// missing parents when absent. Returns an O_PATH fd or -errno. Async-signal-safe.
+int MkdirInRoot(int root_fd, const char* path, mode_t mode);
 
 }  // namespace diyc
