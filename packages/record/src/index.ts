@@ -1,7 +1,13 @@
 export {
   ANNOTATION, DEFAULT_PATH, emptyRecord, parseRecord, formatRecord, setNamespace, setEnv, RecordError,
 } from './record.js';
-export type { ContainerRecord, RecordMount, RecordDevice, Resources, NamespaceType } from './record.js';
+export type {
+  ContainerRecord, RecordMount, RecordDevice, DeviceRule, Resources, NamespaceType, RecordProcess, RecordUser,
+  Capabilities, RecordRlimit, RecordSeccomp, Hook, Hooks, IdMapping,
+} from './record.js';
+export { checkRecord } from './validate.js';
+export { DiycError, isDiycError, wrap } from './errors.js';
+export type { ErrorKind } from './errors.js';
 export { hostnameProblem, nameProblem, checkName, hostnameFor, HOST_NAME_MAX, NAME_MAX } from './names.js';
 export { stateRoot, imagesDir, layersDir, containersDir, containerDir, runDir } from './paths.js';
 export { withLock, isProcessAlive, sleepSync } from './lock.js';

@@ -1,3 +1,4 @@
+import { DiycError } from './errors.js';
 // Names are checked once, at the edge: a container name becomes a hostname, a path
 // component, a cgroup and part of an interface name.
 
@@ -28,10 +29,10 @@ export function nameProblem(name: string, what = 'name'): string | null {
   return null;
 }
 
-/** Throws when `name` is not a valid container or image name. */
+/** Throws (a DiycError of kind 'invalid') when `name` is not a valid container or image name. */
 export function checkName(name: string, what = 'name'): string {
   const problem = nameProblem(name, what);
-  if (problem) throw new RangeError(problem);
+  if (problem) throw new DiycError('invalid', problem);
   return name;
 }
 

@@ -1,5 +1,6 @@
 // Where diyc keeps its state (DESIGN.md: "State").
 import { join } from 'node:path';
+import { checkName } from './names.js';
 
 /** The state root: $DIYC_ROOT, or /var/lib/diyc. */
 export function stateRoot(env: NodeJS.ProcessEnv = process.env): string {
@@ -18,8 +19,9 @@ export function containersDir(root = stateRoot()): string {
   return join(root, 'containers');
 }
 
+/** A container's directory. The name is checked here too: it can never be `../x`. */
 export function containerDir(name: string, root = stateRoot()): string {
-  return join(containersDir(root), name);
+  return join(containersDir(root), checkName(name, 'container name'));
 }
 
 /** Runtime facts (leases, locks): under the state root, so one DIYC_ROOT is one world. */

@@ -1,9 +1,13 @@
-// The container record: a subset of the OCI runtime-spec config.json
-// (https://github.com/opencontainers/runtime-spec/blob/main/config.md), with diyc's
-// own facts under `annotations`. Each pipeline stage reads it, adds what it owns, and
-// passes it on; nsexec runs it.
+// The container record: the OCI runtime-spec config.json
+// (https://github.com/opencontainers/runtime-spec/blob/main/config.md), the fields diyc
+// honours typed here, with diyc's own facts under `annotations`. Each pipeline stage
+// reads it, adds what it owns, and passes it on; nsexec runs it; diyc-oci reads it from
+// a bundle. Whatever it says is input from outside: parseRecord checks every field diyc
+// acts on, and names the one that is wrong.
+import { DiycError } from './errors.js';
+import { checkRecord } from './validate.js';
 
-export type NamespaceType = 'mount' | 'uts' | 'ipc' | 'pid' | 'network' | 'cgroup';
+export type NamespaceType = 'mount' | 'uts' | 'ipc' | 'pid' | 'network' | 'cgroup' | 'user' | 'time';
 
 export interface RecordMount {
   /** Where, inside the container's root. */
@@ -14,40 +18,142 @@ export interface RecordMount {
   options?: string[];
 }
 
+/** A device node to make in the container's /dev (linux.devices). */
 export interface RecordDevice {
   path: string;
-  type: 'c' | 'b' | 'p';
+  type: 'c' | 'b' | 'u' | 'p';
   major?: number;
   minor?: number;
   fileMode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+/** A rule of the device cgroup (linux.resources.devices): type a/c/b, access r/w/m. */
+export interface DeviceRule {
+  allow: boolean;
+  type?: 'a' | 'c' | 'b';
+  major?: number | null;
+  minor?: number | null;
+  access?: string;
 }
 
 export interface Resources {
-  memory?: { limit?: number; swap?: number };
+  memory?: {
+    limit?: number; reservation?: number; swap?: number; kernel?: number; kernelTCP?: number;
+    swappiness?: number; disableOOMKiller?: boolean; useHierarchy?: boolean; checkBeforeUpdate?: boolean;
+  };
   pids?: { limit: number };
-  cpu?: { quota?: number; period?: number };
+  cpu?: {
+    shares?: number; quota?: number; period?: number; burst?: number; realtimeRuntime?: number;
+    realtimePeriod?: number; cpus?: string; mems?: string; idle?: number;
+  };
+  devices?: DeviceRule[];
+  blockIO?: Record<string, unknown>;
+  hugepageLimits?: { pageSize: string; limit: number }[];
+  network?: Record<string, unknown>;
+  rdma?: Record<string, unknown>;
+  unified?: Record<string, string>;
+}
+
+export interface Capabilities {
+  bounding?: string[];
+  effective?: string[];
+  permitted?: string[];
+  inheritable?: string[];
+  ambient?: string[];
+}
+
+export interface RecordRlimit {
+  type: string;
+  hard: number;
+  soft: number;
+}
+
+export interface RecordUser {
+  uid: number;
+  gid: number;
+  umask?: number;
+  additionalGids?: number[];
+  username?: string;
+}
+
+export interface RecordProcess {
+  terminal?: boolean;
+  consoleSize?: { height: number; width: number };
+  args: string[];
+  env: string[];
+  cwd: string;
+  user?: RecordUser;
+  capabilities?: Capabilities;
+  noNewPrivileges?: boolean;
+  rlimits?: RecordRlimit[];
+  oomScoreAdj?: number;
+  apparmorProfile?: string;
+  selinuxLabel?: string;
+}
+
+export interface SeccompArg {
+  index: number;
+  value: number;
+  valueTwo?: number;
+  op: string;
+}
+
+export interface RecordSeccomp {
+  defaultAction: string;
+  defaultErrnoRet?: number;
+  architectures?: string[];
+  flags?: string[];
+  listenerPath?: string;
+  listenerMetadata?: string;
+  syscalls?: { names: string[]; action: string; errnoRet?: number; args?: SeccompArg[] }[];
+}
+
+export interface Hook {
+  path: string;
+  args?: string[];
+  env?: string[];
+  timeout?: number;
+}
+
+export interface Hooks {
+  prestart?: Hook[];
+  createRuntime?: Hook[];
+  createContainer?: Hook[];
+  startContainer?: Hook[];
+  poststart?: Hook[];
+  poststop?: Hook[];
+}
+
+export interface IdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
 }
 
 export interface ContainerRecord {
   ociVersion: string;
   root?: { path: string; readonly?: boolean };
-  process: {
-    terminal?: boolean;
-    args: string[];
-    env: string[];
-    cwd: string;
-    user?: { uid: number; gid: number };
-  };
+  process: RecordProcess;
   hostname?: string;
   domainname?: string;
   mounts: RecordMount[];
+  hooks?: Hooks;
   linux: {
     /** A namespace with a path is joined; one without is created. */
     namespaces: { type: NamespaceType; path?: string }[];
+    uidMappings?: IdMapping[];
+    gidMappings?: IdMapping[];
     cgroupsPath?: string;
     resources?: Resources;
     devices?: RecordDevice[];
+    maskedPaths?: string[];
     readonlyPaths?: string[];
+    seccomp?: RecordSeccomp;
+    sysctl?: Record<string, string>;
+    rootfsPropagation?: string;
+    mountLabel?: string;
   };
   annotations: Record<string, string>;
 }
@@ -79,18 +185,16 @@ export function emptyRecord(args: string[] = []): ContainerRecord {
   };
 }
 
-export class RecordError extends Error {
+/** A record that cannot be read: not JSON, or a field of the wrong shape (named). */
+export class RecordError extends DiycError {
   override name = 'RecordError';
+  constructor(message: string) {
+    super('invalid', message);
+  }
 }
-
-const NAMESPACES: readonly NamespaceType[] = ['mount', 'uts', 'ipc', 'pid', 'network', 'cgroup'];
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function isStringArray(v: unknown): v is string[] {
-  return Array.isArray(v) && v.every((s) => typeof s === 'string');
 }
 
 /**
@@ -108,22 +212,11 @@ export function parseRecord(text: string): ContainerRecord {
   if (!isObject(raw)) throw new RecordError('the record must be a JSON object');
   const base = emptyRecord();
   const record = { ...base, ...raw } as ContainerRecord;
-  if (!isObject(record.process)) throw new RecordError('process must be an object');
-  record.process = { ...base.process, ...record.process };
-  if (!isStringArray(record.process.args)) throw new RecordError('process.args must be an array of strings');
-  if (!isStringArray(record.process.env)) throw new RecordError('process.env must be an array of strings');
-  if (typeof record.process.cwd !== 'string' || !record.process.cwd.startsWith('/')) throw new RecordError('process.cwd must be an absolute path');
-  if (!Array.isArray(record.mounts)) throw new RecordError('mounts must be an array');
-  for (const m of record.mounts) {
-    if (!isObject(m) || typeof m.destination !== 'string' || !m.destination.startsWith('/')) throw new RecordError('each mount needs an absolute destination');
-  }
-  if (!isObject(record.linux)) throw new RecordError('linux must be an object');
-  record.linux = { ...base.linux, ...record.linux };
-  if (!Array.isArray(record.linux.namespaces)) throw new RecordError('linux.namespaces must be an array');
-  for (const ns of record.linux.namespaces) {
-    if (!isObject(ns) || !NAMESPACES.includes(ns.type as NamespaceType)) throw new RecordError(`unknown namespace type ${JSON.stringify(isObject(ns) ? ns.type : ns)}`);
-  }
-  if (!isObject(record.annotations)) record.annotations = {};
+  if (isObject(record.process)) record.process = { ...base.process, ...record.process };
+  if (isObject(record.linux)) record.linux = { ...base.linux, ...record.linux };
+  if (record.annotations === undefined || record.annotations === null) record.annotations = {};
+  const problem = checkRecord(record);
+  if (problem) throw new RecordError(problem);
   return record;
 }
 

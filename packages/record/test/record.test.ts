@@ -15,8 +15,11 @@ describe('parseRecord', () => {
     expect(() => parseRecord('{')).toThrow(RecordError);
     expect(() => parseRecord('[]')).toThrow('must be a JSON object');
     expect(() => parseRecord('{"process":{"args":"sh"}}')).toThrow('process.args');
-    expect(() => parseRecord('{"linux":{"namespaces":[{"type":"user"}]}}')).toThrow('unknown namespace type "user"');
-    expect(() => parseRecord('{"mounts":[{"destination":"proc"}]}')).toThrow('absolute destination');
+    expect(() => parseRecord('{"linux":{"namespaces":[{"type":"users"}]}}')).toThrow('linux.namespaces[0].type must be one of');
+    expect(() => parseRecord('{"mounts":[{"destination":"proc"}]}')).toThrow('mounts[0].destination must be an absolute path');
+    expect(() => parseRecord('{"process":{"args":["sh"],"env":[],"cwd":"/","rlimits":[{"type":"RLIMIT_NOFILE","hard":-1,"soft":1}]}}')).toThrow('process.rlimits[0].hard must be a whole number, 0 or more');
+    expect(() => parseRecord('{"linux":{"namespaces":[],"resources":{"devices":[{"allow":true,"access":"rwx"}]}}}')).toThrow('linux.resources.devices[0].access must be made of r, w and m');
+    expect(() => parseRecord('{"process":{"args":["sh"],"env":["NOEQUALS"],"cwd":"/"}}')).toThrow('process.env[0] must be KEY=VALUE');
   });
 });
 
