@@ -11,3 +11,4 @@ export { CgroupError } from './files.js';
 export { parseSize, formatSize } from './size.js';
 export { cgroupStage, limitsOf, deathReason } from './stage.js';
 export { cgroupCommand, limitsFromFlags } from './cli.js';
+export { deviceFilterProgram, runDeviceFilter, v1DeviceLines } from './device-filter.js';

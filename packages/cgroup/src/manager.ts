@@ -1,7 +1,7 @@
 // One interface for cgroup v1 and v2 (as youki's CgroupManager): creating and joining
 // are kept apart from limits; each implementation is told where its tree is, so tests
 // can point it at a temporary directory shaped like cgroupfs.
-import { sleepSync } from '@diyc/record';
+import { sleepSync, type DeviceRule } from '@diyc/record';
 import { CgroupError } from './files.js';
 
 export interface Limits {
@@ -13,6 +13,8 @@ export interface Limits {
   pids?: number;
   /** CPUs' worth of time: 0.5 is half of one CPU, as a quota per 100 ms period. */
   cpus?: number;
+  /** Which device nodes the cgroup's processes may open or make (OCI rules, in order). */
+  devices?: DeviceRule[];
 }
 
 export interface Applied {

@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { CgroupError, existsSync, readKey, readNumber, readPids, writeValue } from './files.js';
 import { evacuate, killPids, removeCgroupDir, removeIfEmpty, type Applied, type CgroupManager, type Limits, type Stats } from './manager.js';
 import { formatSize } from './size.js';
+import { v1DeviceLines } from './device-filter.js';
 
-const USED = ['memory', 'pids', 'cpu', 'cpuacct'] as const;
+const USED = ['memory', 'pids', 'cpu', 'cpuacct', 'devices'] as const;
 const PERIOD_US = 100_000;
 
 export interface V1Options {
@@ -86,6 +87,14 @@ export class CgroupV1 implements CgroupManager {
         writeValue(join(cpu, 'cpu.cfs_period_us'), PERIOD_US);
         writeValue(join(cpu, 'cpu.cfs_quota_us'), Math.max(1000, Math.round(limits.cpus * PERIOD_US)));
         result.applied.push(`cpus ${limits.cpus}`);
+      }
+    }
+    if (limits.devices !== undefined) {
+      const devices = this.#dir('devices', name);
+      if (!devices) result.skipped.push('devices: the devices controller is not mounted, so every device node can be used');
+      else {
+        for (const { file, line } of v1DeviceLines(limits.devices)) writeValue(join(devices, file), line);
+        result.applied.push('devices');
       }
     }
     return result;

@@ -4,7 +4,9 @@ import { mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { existsSync, readKey, readNumber, readPids, readValue, writeValue } from './files.js';
 import { evacuate, killPids, removeCgroupDir, removeIfEmpty, type Applied, type CgroupManager, type Limits, type Stats } from './manager.js';
+import { attachDeviceFilter } from '@diyc/syscalls';
 import { formatSize } from './size.js';
+import { deviceFilterProgram } from './device-filter.js';
 
 const PERIOD_US = 100_000;
 
@@ -13,6 +15,8 @@ export interface V2Options {
   root: string;
   parent?: string;
   removeDir?: (path: string) => void;
+  /** Attaches a device program (default: the kernel's, through @diyc/syscalls). */
+  attachDeviceFilter?: (dir: string, program: Buffer) => void;
 }
 
 export class CgroupV2 implements CgroupManager {
@@ -20,11 +24,13 @@ export class CgroupV2 implements CgroupManager {
   readonly #root: string;
   readonly #parent: string;
   readonly #removeDir: (path: string) => void;
+  readonly #attachDeviceFilter: (dir: string, program: Buffer) => void;
 
   constructor(options: V2Options) {
     this.#root = options.root;
     this.#parent = options.parent ?? 'diyc';
     this.#removeDir = options.removeDir ?? rmdirSync;
+    this.#attachDeviceFilter = options.attachDeviceFilter ?? attachDeviceFilter;
   }
 
   path(name: string): string {
@@ -88,6 +94,11 @@ export class CgroupV2 implements CgroupManager {
         writeValue(join(dir, 'cpu.max'), `${Math.max(1000, Math.round(limits.cpus * PERIOD_US))} ${PERIOD_US}`);
         result.applied.push(`cpus ${limits.cpus}`);
       }
+    }
+    if (limits.devices !== undefined) {
+      // No controller to enable: a device program attaches to any cgroup v2 directory.
+      this.#attachDeviceFilter(dir, deviceFilterProgram(limits.devices));
+      result.applied.push('devices');
     }
     return result;
   }

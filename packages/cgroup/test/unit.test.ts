@@ -6,8 +6,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CgroupV1, CgroupV2, deathReason, detectLayout, formatSize, limitsOf, parseSize, cgroupStage } from '../src/index.js';
-import { emptyRecord } from '@diyc/record';
+import { CgroupV1, CgroupV2, deathReason, detectLayout, deviceFilterProgram, formatSize, limitsOf, parseSize, cgroupStage, runDeviceFilter, v1DeviceLines } from '../src/index.js';
+import { emptyRecord, type DeviceRule } from '@diyc/record';
 
 describe('parseSize', () => {
   it('reads K, M, G (powers of 1024), fractions, and bytes', () => {
@@ -157,5 +157,42 @@ describe('CgroupV1 on a cgroupfs-shaped directory', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+});
+
+describe('device rules', () => {
+  const defaults: DeviceRule[] = [
+    { allow: false, access: 'rwm' },
+    { allow: true, type: 'c', major: null, minor: null, access: 'm' },
+    { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' },
+    { allow: true, type: 'c', major: 136, minor: null, access: 'rwm' },
+  ];
+  const allows = (rules: DeviceRule[], type: 'c' | 'b', major: number, minor: number, access: string) =>
+    runDeviceFilter(deviceFilterProgram(rules), { type, major, minor, access });
+
+  it('cgroup v2: the program allows what the rules allow, and nothing else', () => {
+    expect(allows(defaults, 'c', 1, 3, 'rw')).toBe(true);       // /dev/null
+    expect(allows(defaults, 'c', 136, 7, 'rw')).toBe(true);     // a pty
+    expect(allows(defaults, 'c', 1, 11, 'w')).toBe(false);      // /dev/kmsg
+    expect(allows(defaults, 'b', 254, 0, 'r')).toBe(false);     // a disk
+    expect(allows(defaults, 'c', 1, 11, 'm')).toBe(true);       // made, not used
+    expect(allows(defaults, 'b', 254, 0, 'm')).toBe(false);     // block nodes: not even made
+  });
+
+  it('reads the rules as v1 does: a rule for all resets, a later rule wins', () => {
+    expect(allows([{ allow: true, access: 'rwm' }], 'b', 8, 0, 'rwm')).toBe(true);
+    const denyOne: DeviceRule[] = [{ allow: true, access: 'rwm' }, { allow: false, type: 'c', major: 1, minor: 11, access: 'w' }];
+    expect(allows(denyOne, 'c', 1, 11, 'w')).toBe(false);
+    expect(allows(denyOne, 'c', 1, 11, 'r')).toBe(true);
+    expect(allows([...denyOne, { allow: false, access: 'rwm' }], 'c', 1, 3, 'r')).toBe(false);
+  });
+
+  it('cgroup v1: the same rules as lines for devices.allow and devices.deny', () => {
+    expect(v1DeviceLines(defaults)).toEqual([
+      { file: 'devices.deny', line: 'a' },
+      { file: 'devices.allow', line: 'c *:* m' },
+      { file: 'devices.allow', line: 'c 1:3 rwm' },
+      { file: 'devices.allow', line: 'c 136:* rwm' },
+    ]);
   });
 });
