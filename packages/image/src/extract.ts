@@ -6,7 +6,7 @@ import { createGunzip } from 'node:zlib';
 import { Parser } from 'tar';
 import type { WorkerDigest } from './digest.js';
 import { LayerWriter, type LayerStats, type TarEntry } from './layer-writer.js';
-import { XattrTap } from './xattr-tap.js';
+import { HeaderTap } from './header-tap.js';
 
 export class ArchiveError extends Error {
   override name = 'ArchiveError';
@@ -78,7 +78,7 @@ async function* tarBytes(source: AsyncIterable<Buffer>, onRead: (n: number) => v
  */
 export async function extractLayer(source: Readable | AsyncIterable<Buffer>, dir: string, options: ExtractOptions = {}): Promise<ExtractResult> {
   const writer = new LayerWriter(dir);
-  const tap = new XattrTap();
+  const tap = new HeaderTap();
   const hash = createHash('sha256');
   let failure: Error | null = null;
   let sawEntry = false;
@@ -86,10 +86,10 @@ export async function extractLayer(source: Readable | AsyncIterable<Buffer>, dir
     strict: true,
     onReadEntry: (entry) => {
       sawEntry = true;
-      const xattrs = tap.queue.shift() ?? null;
+      const extras = tap.queue.shift() ?? { xattrs: null };
       if (failure) { entry.resume(); return; }
       try {
-        writer.entry(entry as unknown as TarEntry, xattrs);
+        writer.entry(entry as unknown as TarEntry, extras);
       } catch (err) {
         failure = err as Error;
         entry.resume();

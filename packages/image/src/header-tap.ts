@@ -1,16 +1,25 @@
-// Extended attributes from PAX headers, read from the raw tar stream.
+// What node-tar does not give us, read from the raw tar stream: extended attributes from
+// PAX headers, and the device numbers of GNU-format headers.
 //
 // node-tar parses PAX headers as text and keeps only the standard keys, so a binary
 // attribute such as security.capability (file capabilities: cap_net_raw on ping)
-// would be lost or mangled. This tap walks the same bytes in 512-byte blocks, reads
-// each PAX header as bytes, and queues the SCHILY.xattr.* attributes of each entry in
-// archive order; the layer writer takes them as node-tar hands it the entries.
+// would be lost or mangled; and it reads devmajor/devminor only from ustar headers, so
+// a GNU tar's /dev/kmsg would become 0:0. This tap walks the same bytes in 512-byte
+// blocks, and queues each entry's extras in archive order; the layer writer takes them
+// as node-tar hands it the entries.
 
 const BLOCK = 512;
 const XATTR_PREFIX = 'SCHILY.xattr.';
 const LIBARCHIVE_PREFIX = 'LIBARCHIVE.xattr.';
 
 export type Xattrs = Map<string, Buffer>;
+
+/** What the tap read for one entry. */
+export interface EntryExtras {
+  xattrs: Xattrs | null;
+  /** devmajor and devminor of a character or block device entry. */
+  device?: { major: number; minor: number };
+}
 
 /** Type flags node-tar reads as metadata for the next entry (read-entry.js). */
 const META_TYPES = new Set(['g', 'L', 'K', 'N']);
@@ -48,9 +57,9 @@ export function parsePaxXattrs(body: Buffer, into: Xattrs): void {
   }
 }
 
-export class XattrTap {
-  /** Attributes of the file entries seen so far, in order (null: none). */
-  readonly queue: (Xattrs | null)[] = [];
+export class HeaderTap {
+  /** The extras of the entries seen so far, in order. */
+  readonly queue: EntryExtras[] = [];
   #header = Buffer.alloc(BLOCK);
   #headerFill = 0;
   #skip = 0; // body bytes (padded) still to pass over
@@ -103,7 +112,12 @@ export class XattrTap {
     if (META_TYPES.has(type)) return; // long names, global headers: the entry follows
     // Only the entries node-tar hands on get a place in the queue; the others it
     // ignores (and extract.ts refuses the archive for them).
-    if (ENTRY_TYPES.has(type)) this.queue.push(this.#pending);
+    if (ENTRY_TYPES.has(type)) {
+      const extras: EntryExtras = { xattrs: this.#pending };
+      // The ustar/GNU header fields devmajor (offset 329) and devminor (337), 8 bytes each.
+      if (type === '3' || type === '4') extras.device = { major: headerNumber(block, 329, 8), minor: headerNumber(block, 337, 8) };
+      this.queue.push(extras);
+    }
     this.#pending = null;
   }
 }

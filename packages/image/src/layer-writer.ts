@@ -15,7 +15,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { lsetxattr, mknod } from '@diyc/syscalls';
-import type { Xattrs } from './xattr-tap.js';
+import type { EntryExtras, Xattrs } from './header-tap.js';
 
 /** The fields of a node-tar ReadEntry this writer reads. */
 export interface TarEntry {
@@ -126,7 +126,8 @@ export class LayerWriter {
   }
 
   /** Writes one entry; its body (for files) is consumed from the entry's stream. */
-  entry(e: TarEntry, xattrs: Xattrs | null): void {
+  entry(e: TarEntry, extras: EntryExtras): void {
+    const { xattrs } = extras;
     if (this.#error) throw this.#error;
     this.stats.entries++;
     const parts = this.#components(e.path, e.path);
@@ -233,7 +234,9 @@ export class LayerWriter {
       case 'FIFO': {
         this.#clear(rel, false);
         const kind = e.type === 'CharacterDevice' ? 'char' : e.type === 'BlockDevice' ? 'block' : 'fifo';
-        mknod(abs, kind, mode, e.header.devmaj ?? 0, e.header.devmin ?? 0);
+        // Device numbers as the archive has them (whether a node may be used is the
+        // device cgroup's to decide, not the image's).
+        mknod(abs, kind, mode, extras.device?.major ?? e.header.devmaj ?? 0, extras.device?.minor ?? e.header.devmin ?? 0);
         chownSync(abs, uid, gid);
         chmodSync(abs, mode);
         utimesSync(abs, atime, mtime);
