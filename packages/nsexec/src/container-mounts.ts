@@ -1,14 +1,17 @@
 // The filesystems every container gets, as OCI runtimes give them: a fresh /proc, a
 // small /dev on tmpfs with only the harmless devices (not the host's devtmpfs), a
-// private devpts, /dev/shm, and /sys read-only.
+// private devpts, /dev/shm, /dev/mqueue with an IPC namespace, and /sys read-only.
 import type { RecordDevice, RecordMount } from '@diyc/record';
 
-export function containerMounts(): RecordMount[] {
+/** With `ipc` (the container has its own IPC namespace), its POSIX message queues too. */
+export function containerMounts(options: { ipc?: boolean } = {}): RecordMount[] {
+  const mqueue: RecordMount[] = options.ipc ? [{ destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] }] : [];
   return [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
     { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+    ...mqueue,
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
   ];
 }

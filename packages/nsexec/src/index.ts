@@ -1,4 +1,8 @@
 export { planFromRecord } from './plan.js';
+export { fsSteps, sysctlProblem } from './plan-fs.js';
+export { processPlan, capabilityPlan, seccompPlan } from './plan-process.js';
+export { DEFAULT_CAPABILITIES, DEFAULT_DEVICE_RULES, MASKED_PATHS, READONLY_PATHS, allCapabilities, capabilitySets } from './security.js';
+export { defaultSeccompProfile } from './seccomp-profile.js';
 export type { PlanOptions } from './plan.js';
 export { runRecord, startRecord, releaseChild, superviseChild, startError, StartError } from './run.js';
 export { recordFromOptions, netnsPath, OptionsError } from './options.js';

@@ -2,6 +2,7 @@
 import { MS } from '@diyc/syscalls';
 
 const FLAG_OPTIONS: Record<string, { set?: number; clear?: number }> = {
+  defaults: {},
   ro: { set: MS.RDONLY },
   rw: { clear: MS.RDONLY },
   nosuid: { set: MS.NOSUID },
@@ -10,8 +11,23 @@ const FLAG_OPTIONS: Record<string, { set?: number; clear?: number }> = {
   dev: { clear: MS.NODEV },
   noexec: { set: MS.NOEXEC },
   exec: { clear: MS.NOEXEC },
+  sync: { set: MS.SYNCHRONOUS },
+  async: { clear: MS.SYNCHRONOUS },
+  dirsync: { set: MS.DIRSYNC },
+  mand: { set: MS.MANDLOCK },
+  nomand: { clear: MS.MANDLOCK },
   noatime: { set: MS.NOATIME },
+  atime: { clear: MS.NOATIME },
+  nodiratime: { set: MS.NODIRATIME },
+  diratime: { clear: MS.NODIRATIME },
+  relatime: { set: MS.RELATIME },
+  norelatime: { clear: MS.RELATIME },
   strictatime: { set: MS.STRICTATIME },
+  nostrictatime: { clear: MS.STRICTATIME },
+  lazytime: { set: MS.LAZYTIME },
+  nolazytime: { clear: MS.LAZYTIME },
+  nosymfollow: { set: MS.NOSYMFOLLOW },
+  symfollow: { clear: MS.NOSYMFOLLOW },
   bind: { set: MS.BIND },
   rbind: { set: MS.BIND | MS.REC },
 };
@@ -23,6 +39,8 @@ const PROPAGATION: Record<string, number> = {
   rslave: MS.SLAVE | MS.REC,
   shared: MS.SHARED,
   rshared: MS.SHARED | MS.REC,
+  unbindable: MS.UNBINDABLE,
+  runbindable: MS.UNBINDABLE | MS.REC,
 };
 
 export interface ParsedMountOptions {
@@ -33,6 +51,9 @@ export interface ParsedMountOptions {
   /** Options the filesystem reads itself (mode=755, size=64k, ...), comma-joined. */
   data: string | undefined;
 }
+
+/** True for an option mount(2) takes as a flag (the rest is the filesystem's own data). */
+export const isFlagOption = (option: string): boolean => option in FLAG_OPTIONS || option in PROPAGATION;
 
 export function parseMountOptions(options: readonly string[] = []): ParsedMountOptions {
   let flags = 0;

@@ -54,7 +54,7 @@ export function recordFromOptions(command: string[], opts: NsexecOptions): Conta
   }
   if (opts.root !== undefined) {
     record.root = { path: resolve(opts.root) };
-    record.mounts = containerMounts();
+    record.mounts = containerMounts({ ipc: opts.ipc === true });
     record.linux.devices = containerDevices();
   } else {
     record.mounts = [{ destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] }];

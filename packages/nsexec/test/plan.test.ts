@@ -2,7 +2,7 @@
 import { ANNOTATION, emptyRecord, RecordError } from '@diyc/record';
 import { MS } from '@diyc/syscalls';
 import { describe, expect, it } from 'vitest';
-import { containerDevices, containerMounts, parseMountOptions, planFromRecord, recordFromOptions } from '../src/index.js';
+import { containerDevices, containerMounts, DEFAULT_CAPABILITIES, defaultSeccompProfile, parseMountOptions, planFromRecord, recordFromOptions, seccompPlan } from '../src/index.js';
 
 describe('parseMountOptions', () => {
   it('splits flags, propagation and filesystem data', () => {
@@ -35,10 +35,11 @@ describe('planFromRecord', () => {
     record.linux.devices = containerDevices();
     const plan = planFromRecord(record);
     expect(plan.root).toBe('/r');
+    // Targets are paths inside the root: the child resolves them there.
     const targets = (plan.mounts ?? []).map((m) => `${m.op} ${m.target}`);
-    expect(targets.slice(0, 6)).toEqual(['mkdir /r/proc', 'mount /r/proc', 'mkdir /r/dev', 'mount /r/dev', 'mknod /r/dev/null', 'mknod /r/dev/zero']);
-    expect(targets).toContain('symlink /r/dev/ptmx');
-    expect(targets.indexOf('symlink /r/dev/ptmx')).toBeLessThan(targets.indexOf('mount /r/dev/pts'));
+    expect(targets.slice(0, 6)).toEqual(['mkdir /proc', 'mount /proc', 'mkdir /dev', 'mount /dev', 'mknod /dev/null', 'mknod /dev/zero']);
+    expect(targets).toContain('symlink /dev/ptmx');
+    expect(targets.indexOf('symlink /dev/ptmx')).toBeLessThan(targets.indexOf('mount /dev/pts'));
   });
 
   it('remounts a read-only bind mount, as mount(2) needs', () => {
@@ -48,7 +49,7 @@ describe('planFromRecord', () => {
     const mounts = planFromRecord(record).mounts ?? [];
     expect(mounts.filter((m) => m.op === 'mount')).toEqual([
       { op: 'mount', target: '/mnt', source: '/src', flags: MS.BIND | MS.REC | MS.RDONLY },
-      { op: 'mount', target: '/mnt', flags: MS.REMOUNT | MS.BIND | MS.RDONLY },
+      { op: 'mount', target: '/mnt', flags: MS.REMOUNT | MS.BIND | MS.RDONLY, keepFlags: true },
     ]);
   });
 
@@ -83,5 +84,87 @@ describe('recordFromOptions', () => {
   it('joins a namespace named as ip netns names it', () => {
     const record = recordFromOptions(['sh'], { netns: 'blue', env: [] });
     expect(record.linux.namespaces).toContainEqual({ type: 'network', path: '/run/netns/blue' });
+  });
+});
+
+describe('isolation in the plan', () => {
+  const base = () => {
+    const record = emptyRecord(['sh']);
+    record.linux.namespaces = [{ type: 'mount' }, { type: 'ipc' }];
+    record.root = { path: '/r' };
+    return record;
+  };
+
+  it('masks and makes read-only the paths asked, after the mounts, skipping those absent', () => {
+    const record = base();
+    record.mounts = [{ destination: '/proc', type: 'proc', source: 'proc' }];
+    record.linux.maskedPaths = ['/proc/kcore'];
+    record.linux.readonlyPaths = ['/proc/sys'];
+    record.root = { path: '/r', readonly: true };
+    expect(planFromRecord(record).mounts).toEqual([
+      { op: 'mkdir', target: '/proc', mode: 0o755 },
+      { op: 'mount', target: '/proc', source: 'proc', fstype: 'proc', flags: 0 },
+      { op: 'mask', target: '/proc/kcore', optional: true },
+      { op: 'mount', source: '/proc/sys', target: '/proc/sys', flags: MS.BIND | MS.REC, sourceInRoot: true, optional: true },
+      { op: 'mount', target: '/proc/sys', flags: MS.REMOUNT | MS.BIND | MS.RDONLY, keepFlags: true, optional: true },
+      { op: 'mount', target: '/', flags: MS.REMOUNT | MS.BIND | MS.RDONLY, keepFlags: true },
+    ]);
+  });
+
+  it('sets only the sysctls of namespaces the container has: the others would change the host', () => {
+    const record = base();
+    record.linux.sysctl = { 'kernel.shmmax': '100000' };
+    expect(planFromRecord(record).mounts).toContainEqual({ op: 'write', target: '/proc/sys/kernel/shmmax', data: '100000' });
+    record.linux.sysctl = { 'net.ipv4.ip_forward': '1' };
+    expect(() => planFromRecord(record)).toThrow('needs a network namespace');
+    record.linux.sysctl = { 'vm.stat_interval': '2' };
+    expect(() => planFromRecord(record)).toThrow('is not namespaced');
+    record.linux.sysctl = { 'kernel/../../x': '1' };
+    expect(() => planFromRecord(record)).toThrow('is not a sysctl name');
+  });
+
+  it('refuses an unknown capability, rlimit or a soft limit above the hard one, by name', () => {
+    const record = base();
+    record.process.capabilities = { bounding: ['CAP_CHOWN', 'CAP_TEST'] };
+    expect(() => planFromRecord(record)).toThrow('process.capabilities.bounding: unknown capability CAP_TEST');
+    record.process.capabilities = { bounding: ['CAP_CHOWN'], effective: ['CAP_CHOWN'] };
+    expect(planFromRecord(record).capabilities).toEqual({ bounding: ['CAP_CHOWN'], effective: ['CAP_CHOWN'], permitted: [], inheritable: [], ambient: [] });
+    record.process.rlimits = [{ type: 'RLIMIT_BOGUS', soft: 1, hard: 1 }];
+    expect(() => planFromRecord(record)).toThrow('unknown resource RLIMIT_BOGUS');
+    record.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 2048, hard: 1024 }];
+    expect(() => planFromRecord(record)).toThrow('soft 2048 is above hard 1024');
+  });
+
+  it('makes a file to bind a file onto, and refuses options a bind mount ignores', () => {
+    const record = base();
+    record.mounts = [{ destination: '/etc/hostname', source: '/etc/hostname', options: ['bind', 'ro'] }];
+    expect(planFromRecord(record).mounts?.[0]).toEqual({ op: 'mkfile', target: '/etc/hostname' });
+    record.mounts = [{ destination: '/data', source: '/tmp', options: ['bind', 'size=1m'] }];
+    expect(() => planFromRecord(record)).toThrow("option 'size=1m' means nothing for a bind mount");
+  });
+});
+
+describe('the default seccomp profile', () => {
+  const allowed = (caps: readonly string[]) => new Set(defaultSeccompProfile(caps).syscalls?.filter((r) => r.action === 'SCMP_ACT_ALLOW' && !r.args).flatMap((r) => r.names));
+
+  it('allows what programs use and keeps out the calls that reach the kernel\'s shared state', () => {
+    const names = allowed(DEFAULT_CAPABILITIES);
+    for (const name of ['read', 'openat', 'execve', 'chown', 'setuid', 'capset', 'prctl', 'io_uring_setup', 'ptrace']) expect(names.has(name), name).toBe(true);
+    for (const name of ['keyctl', 'add_key', 'request_key', 'bpf', 'userfaultfd', 'perf_event_open', 'kexec_load', 'open_by_handle_at', 'init_module', 'mount', 'unshare', 'setns', 'settimeofday', 'reboot']) expect(names.has(name), name).toBe(false);
+  });
+
+  it('follows the capabilities: CAP_SYS_ADMIN brings mount and a free clone, CAP_SYS_TIME settimeofday', () => {
+    const names = allowed([...DEFAULT_CAPABILITIES, 'CAP_SYS_ADMIN', 'CAP_SYS_TIME']);
+    expect(names.has('mount') && names.has('unshare') && names.has('clone') && names.has('settimeofday')).toBe(true);
+    const plain = defaultSeccompProfile(DEFAULT_CAPABILITIES).syscalls ?? [];
+    expect(plain.find((r) => r.names.includes('clone'))?.args).toEqual([{ index: 0, value: 0x7e020000, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }]);
+    expect(plain.find((r) => r.names.includes('clone3'))).toMatchObject({ action: 'SCMP_ACT_ERRNO', errnoRet: 38 });
+  });
+
+  it('compiles with libseccomp into a BPF program', () => {
+    const compiled = seccompPlan(defaultSeccompProfile(DEFAULT_CAPABILITIES));
+    // struct sock_filter is 8 bytes; the allowlist makes a program of some hundreds.
+    expect(compiled?.program.length).toBeGreaterThan(8 * 100);
+    expect((compiled?.program.length ?? 0) % 8).toBe(0);
   });
 });

@@ -1,0 +1,115 @@
+// A record's filesystem, as the ordered list of steps the child runs before pivot_root:
+// its mounts (with /dev filled), sysctls, masked and read-only paths, a read-only root
+// and the root's propagation. Every target is a path inside the root; the child
+// resolves it there (openat2 RESOLVE_IN_ROOT), so an image's symlinks never lead out.
+import { statSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { RecordError, type ContainerRecord, type RecordDevice, type RecordMount } from '@diyc/record';
+import { MS, type MountStep } from '@diyc/syscalls';
+import { DEV_SYMLINKS } from './container-mounts.js';
+import { parseMountOptions } from './mount-options.js';
+
+export interface FsPlanOptions {
+  /** Relative bind sources are relative to this (an OCI bundle); default the cwd. */
+  base?: string;
+}
+
+/** Whether a bind source is a file: its target must then be a file too. */
+function sourceIsFile(source: string): boolean {
+  try {
+    return !statSync(source).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function mountSteps(mount: RecordMount, options: FsPlanOptions): MountStep[] {
+  const { flags, propagation, data } = parseMountOptions(mount.options);
+  const bind = (flags & MS.BIND) !== 0 || mount.type === 'bind';
+  const steps: MountStep[] = [];
+  let source = mount.source;
+  if (bind) {
+    if (source === undefined) throw new RecordError(`mount ${mount.destination}: a bind mount needs a source`);
+    if (!isAbsolute(source)) source = join(options.base ?? process.cwd(), source);
+  }
+  const target = mount.destination;
+  if (target !== '/') steps.push(bind && sourceIsFile(source as string) ? { op: 'mkfile', target } : { op: 'mkdir', target, mode: 0o755 });
+  const base: MountStep = { op: 'mount', target, flags: bind ? flags | MS.BIND : flags };
+  if (source !== undefined) base.source = source;
+  if (mount.type !== undefined && !bind) base.fstype = mount.type;
+  if (data !== undefined && bind) throw new RecordError(`mount ${mount.destination}: option${data.includes(',') ? 's' : ''} '${data}' mean${data.includes(',') ? '' : 's'} nothing for a bind mount`);
+  if (data !== undefined) base.data = data;
+  steps.push(base);
+  // A bind mount ignores every flag but MS_REC on its first call: read-only and the
+  // others take a remount (mount(2), "Creating a bind mount"), which keeps the flags the
+  // source had (a nosuid host directory stays nosuid inside).
+  const remountable = flags & ~(MS.BIND | MS.REC);
+  if (bind && remountable !== 0) steps.push({ op: 'mount', target, flags: MS.REMOUNT | MS.BIND | remountable, keepFlags: true });
+  if (propagation !== 0) steps.push({ op: 'mount', target, flags: propagation });
+  return steps;
+}
+
+const DEVICE_TYPES = { c: 'char', u: 'char', b: 'block', p: 'fifo' } as const;
+
+function deviceSteps(devices: readonly RecordDevice[]): MountStep[] {
+  return devices.map((d) => {
+    if (!d.path.startsWith('/dev/')) throw new RecordError(`linux.devices: ${d.path} is not under /dev`);
+    const step: MountStep = {
+      op: 'mknod', target: d.path, type: DEVICE_TYPES[d.type], major: d.major ?? 0, minor: d.minor ?? 0, mode: d.fileMode ?? 0o666,
+    };
+    if (d.uid !== undefined) step.uid = d.uid;
+    if (d.gid !== undefined) step.gid = d.gid;
+    return step;
+  });
+}
+
+/**
+ * Why a sysctl cannot be set in this container, or null. Only the namespaced ones can:
+ * writing any other through the container's /proc/sys would change the host (runc's rule).
+ */
+export function sysctlProblem(key: string, record: ContainerRecord): string | null {
+  if (!/^[a-z0-9_]+(\.[a-z0-9_*-]+)+$/i.test(key)) return `sysctl '${key}' is not a sysctl name`;
+  const own = (type: string): boolean => record.linux.namespaces.some((ns) => ns.type === type && ns.path === undefined);
+  const joined = (type: string): boolean => record.linux.namespaces.some((ns) => ns.type === type);
+  if (/^kernel\.(msg|sem|shm)/.test(key) || key.startsWith('fs.mqueue.')) return joined('ipc') ? null : `sysctl ${key} needs an IPC namespace`;
+  if (key.startsWith('net.')) return joined('network') ? null : `sysctl ${key} needs a network namespace`;
+  if (key === 'kernel.hostname' || key === 'kernel.domainname') return own('uts') || joined('uts') ? null : `sysctl ${key} needs a UTS namespace`;
+  return `sysctl ${key} is not namespaced: setting it in a container would change the host`;
+}
+
+const PROPAGATION: Record<string, number> = {
+  private: MS.PRIVATE, rprivate: MS.PRIVATE | MS.REC, slave: MS.SLAVE, rslave: MS.SLAVE | MS.REC,
+  shared: MS.SHARED, rshared: MS.SHARED | MS.REC, unbindable: MS.UNBINDABLE, runbindable: MS.UNBINDABLE | MS.REC,
+};
+
+/** The record's filesystem as the child's steps, in the order they must run. */
+export function fsSteps(record: ContainerRecord, options: FsPlanOptions = {}): MountStep[] {
+  const { linux } = record;
+  const steps: MountStep[] = [];
+  for (const mount of record.mounts) {
+    steps.push(...mountSteps(mount, options));
+    if (mount.destination === '/dev' && mount.type === 'tmpfs') {
+      steps.push(...deviceSteps(linux.devices ?? []));
+      for (const [target, path] of DEV_SYMLINKS) steps.push({ op: 'symlink', source: target, target: path });
+    }
+  }
+  if (!record.mounts.some((m) => m.destination === '/dev' && m.type === 'tmpfs')) steps.push(...deviceSteps(linux.devices ?? []));
+  for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
+    const problem = sysctlProblem(key, record);
+    if (problem) throw new RecordError(`linux.sysctl: ${problem}`);
+    steps.push({ op: 'write', target: `/proc/sys/${key.replace(/\./g, '/')}`, data: value });
+  }
+  for (const path of linux.maskedPaths ?? []) steps.push({ op: 'mask', target: path, optional: true });
+  for (const path of linux.readonlyPaths ?? []) {
+    steps.push({ op: 'mount', source: path, target: path, flags: MS.BIND | MS.REC, sourceInRoot: true, optional: true });
+    steps.push({ op: 'mount', target: path, flags: MS.REMOUNT | MS.BIND | MS.RDONLY, keepFlags: true, optional: true });
+  }
+  if (record.root?.readonly) steps.push({ op: 'mount', target: '/', flags: MS.REMOUNT | MS.BIND | MS.RDONLY, keepFlags: true });
+  const propagation = linux.rootfsPropagation;
+  if (propagation !== undefined) {
+    const flags = PROPAGATION[propagation];
+    if (flags === undefined) throw new RecordError(`linux.rootfsPropagation: unknown '${propagation}'`);
+    steps.push({ op: 'mount', target: '/', flags });
+  }
+  return steps;
+}
