@@ -1,18 +1,19 @@
 // /etc/hostname, /etc/hosts and /etc/resolv.conf, written into the container's root
-// filesystem (its upper layer) before it starts, as diyC did.
-import { copyFileSync, existsSync, lstatSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ANNOTATION, type ContainerRecord } from '@diyc/record';
+// filesystem (its upper layer) before it starts, as diyC did. Written through
+// rootfs-files.ts: a symlinked /etc in the image cannot send them to the host.
+import { existsSync, readFileSync } from 'node:fs';
+import { ANNOTATION, wrap, type ContainerRecord } from '@diyc/record';
+import { writeInRoot as write } from './rootfs-files.js';
 
-/** Writes a file in the rootfs, replacing a symlink rather than following it out. */
-function put(rootfs: string, path: string, content: string | { copyFrom: string }): void {
-  const target = join(rootfs, path);
-  mkdirSync(join(target, '..'), { recursive: true });
+/** Writes one file, saying which and where when the rootfs does not let it be written. */
+function writeInRoot(rootfs: string, path: string, content: string): void {
   try {
-    if (lstatSync(target).isSymbolicLink()) unlinkSync(target);
-  } catch { /* not there */ }
-  if (typeof content === 'string') writeFileSync(target, content);
-  else copyFileSync(content.copyFrom, target);
+    write(rootfs, path, content);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ELOOP' ? `${path} goes through a symlink loop in the container's files` : `${path} cannot be written in the container's files`;
+    throw wrap(err, `${why} (fix it inside the container, or remove the container and run it again)`);
+  }
 }
 
 export function writeEtcFiles(record: ContainerRecord, hostResolvConf = '/etc/resolv.conf'): void {
@@ -21,13 +22,13 @@ export function writeEtcFiles(record: ContainerRecord, hostResolvConf = '/etc/re
   const hostname = record.hostname ?? 'localhost';
   const fqdn = record.domainname ? `${hostname}.${record.domainname}` : hostname;
   const ip = record.annotations[ANNOTATION.ip];
-  put(rootfs, '/etc/hostname', `${hostname}\n`);
-  put(rootfs, '/etc/hosts', [
+  writeInRoot(rootfs, '/etc/hostname', `${hostname}\n`);
+  writeInRoot(rootfs, '/etc/hosts', [
     '127.0.0.1\tlocalhost',
     '::1\tlocalhost ip6-localhost ip6-loopback',
     `${ip ?? '127.0.1.1'}\t${fqdn} ${hostname}`,
     '',
   ].join('\n'));
   // The host's resolver, as diyC copied it; a host without one is not an error.
-  if (existsSync(hostResolvConf)) put(rootfs, '/etc/resolv.conf', { copyFrom: hostResolvConf });
+  if (existsSync(hostResolvConf)) writeInRoot(rootfs, '/etc/resolv.conf', readFileSync(hostResolvConf, 'utf8'));
 }

@@ -1,9 +1,10 @@
 // The lifecycle of containers after diyc-run started them: recover stale ones, stop,
 // remove, exec into, list.
 import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { killPids } from '@diyc/cgroup';
-import { startError, superviseChild } from '@diyc/nsexec';
-import { ANNOTATION, containerDir, isProcessAlive, type ContainerRecord } from '@diyc/record';
+import { processPlan, seccompPlan, startError, superviseChild } from '@diyc/nsexec';
+import { ANNOTATION, containerDir, isProcessAlive, runDir, type ContainerRecord } from '@diyc/record';
 import { isSyscallError, spawn, type ExitStatus, type SpawnPlan } from '@diyc/syscalls';
 import { teardown, type StageContext } from './stages.js';
 import { readConfig, readState, supervisorAlive, writeExited, type ContainerState } from './state.js';
@@ -67,10 +68,14 @@ export async function removeContainer(name: string, ctx: StageContext, force = f
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** The plan for a command run inside a running container: its namespaces and cgroup. */
-export function execPlan(record: ContainerRecord, pid: number, command: string[], foreground: boolean): SpawnPlan {
+/**
+ * The plan for a command run inside a running container: its namespaces and cgroup, and
+ * the container's process policy (user, capabilities, no_new_privs, rlimits, seccomp),
+ * so that an exec'd command can do no more than the container's first process.
+ */
+export function execPlan(record: ContainerRecord, pid: number, command: string[], foreground: boolean, root?: string): SpawnPlan {
   const ns = (kind: string): string => `/proc/${pid}/ns/${kind}`;
-  const join: NonNullable<SpawnPlan['join']> = [
+  const namespaces: NonNullable<SpawnPlan['join']> = [
     { type: 'ipc', path: ns('ipc') },
     { type: 'uts', path: ns('uts') },
     { type: 'network', path: ns('net') },
@@ -78,13 +83,11 @@ export function execPlan(record: ContainerRecord, pid: number, command: string[]
     { type: 'pid', path: ns('pid') },
     { type: 'mount', path: ns('mnt') },
   ];
-  const plan: SpawnPlan = { argv: command, env: record.process.env, join, cwd: record.process.cwd, foreground };
+  const plan: SpawnPlan = { ...processPlan({ ...record.process, args: command }), join: namespaces, foreground, newKeyring: true };
+  const seccomp = seccompPlan(record.linux.seccomp, root !== undefined ? { cacheDir: join(runDir(root), 'seccomp') } : {});
+  if (seccomp) plan.seccomp = seccomp;
   const procs = record.annotations[ANNOTATION.cgroupProcs];
   if (procs) plan.cgroupProcs = procs.split(':').filter(Boolean);
-  if (record.process.user) {
-    plan.uid = record.process.user.uid;
-    plan.gid = record.process.user.gid;
-  }
   return plan;
 }
 
@@ -96,7 +99,7 @@ export async function execInContainer(name: string, command: string[], ctx: Stag
   const record = readConfig(name, ctx.root);
   if (!record) throw new LifecycleError(`container ${name} has no config.json`);
   try {
-    const child = spawn(execPlan(record, state.pid, command, foreground));
+    const child = spawn(execPlan(record, state.pid, command, foreground, ctx.root));
     return await superviseChild(child, { foreground });
   } catch (err) {
     if (isSyscallError(err)) throw startError(err, command[0] ?? '');

@@ -3,8 +3,21 @@ import { many, one, type ParsedFlags } from '@diyc/cli';
 import { limitsFromFlags, parseSize, type Limits } from '@diyc/cgroup';
 import { netConfig, parseIp, parsePublish, type NetConfig, type Publish } from '@diyc/net';
 import { hostnameFor, hostnameProblem, nameProblem } from '@diyc/record';
+import { CAPABILITIES, type Capability } from '@diyc/syscalls';
 
 export type NetMode = 'bridge' | 'none' | 'host';
+
+/** What the container may do: diyc-run's defaults, loosened or tightened by flags. */
+export interface SecurityOptions {
+  /** --privileged: every capability, no seccomp, every device, no masked paths. */
+  privileged: boolean;
+  /** Capability names (CAP_*), or ALL. */
+  capAdd: string[];
+  capDrop: string[];
+  noNewPrivileges: boolean;
+  /** The default profile, none, or the OCI profile in a file. */
+  seccomp: 'default' | 'unconfined' | { file: string };
+}
 
 export interface RunOptions {
   name: string;
@@ -22,6 +35,7 @@ export interface RunOptions {
   detach: boolean;
   /** The bridge and subnet when net is bridge. */
   netConfig: NetConfig;
+  security: SecurityOptions;
 }
 
 export class OptionsError extends Error {
@@ -75,8 +89,43 @@ function readOptions(flags: ParsedFlags, operands: string[], env: NodeJS.Process
     remove: flags.rm === true,
     detach: flags.detach === true,
     netConfig: netConfig({}, env),
+    security: readSecurity(flags),
   };
   if (ip !== undefined) options.ip = ip;
   if (workdir !== undefined) options.workdir = workdir;
   return options;
+}
+
+/** CAP_NET_ADMIN, NET_ADMIN and net_admin all name CAP_NET_ADMIN; ALL is all of them. */
+export function capabilityName(text: string, flag: string): string {
+  const upper = text.toUpperCase();
+  if (upper === 'ALL') return 'ALL';
+  const name = upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
+  if (!CAPABILITIES.includes(name as Capability)) throw new OptionsError(`${flag} ${text}: no such capability (see capabilities(7))`);
+  return name;
+}
+
+function readSecurity(flags: ParsedFlags): SecurityOptions {
+  const security: SecurityOptions = {
+    privileged: flags.privileged === true,
+    capAdd: many(flags['cap-add']).map((c) => capabilityName(c, '--cap-add')),
+    capDrop: many(flags['cap-drop']).map((c) => capabilityName(c, '--cap-drop')),
+    noNewPrivileges: flags['no-new-privileges'] === true,
+    seccomp: 'default',
+  };
+  for (const opt of many(flags['security-opt'])) {
+    // Docker reads both seccomp=VALUE and the older seccomp:VALUE.
+    const m = /^([a-z-]+)(?:[=:](.*))?$/.exec(opt);
+    const [key, value] = [m?.[1], m?.[2]];
+    if (key === 'seccomp' && value !== undefined && value !== '') {
+      security.seccomp = value === 'unconfined' ? 'unconfined' : { file: value };
+    } else if (key === 'no-new-privileges' && (value === undefined || value === 'true' || value === 'false')) {
+      security.noNewPrivileges = value !== 'false';
+    } else if (key === 'apparmor' || key === 'label') {
+      throw new OptionsError(`--security-opt ${opt}: diyc has no ${key === 'label' ? 'SELinux' : 'AppArmor'} support`);
+    } else {
+      throw new OptionsError(`--security-opt ${opt}: use seccomp=unconfined, seccomp=FILE or no-new-privileges`);
+    }
+  }
+  return security;
 }

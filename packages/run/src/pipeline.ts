@@ -46,6 +46,13 @@ export function specFlags(options: RunOptions): string[] {
   const flags = ['--net', options.net];
   for (const e of options.env) flags.push('--env', e);
   if (options.workdir !== undefined) flags.push('--workdir', options.workdir);
+  const { security } = options;
+  if (security.privileged) flags.push('--privileged');
+  for (const cap of security.capDrop) flags.push('--cap-drop', cap);
+  for (const cap of security.capAdd) flags.push('--cap-add', cap);
+  if (security.noNewPrivileges) flags.push('--no-new-privileges');
+  if (security.seccomp === 'unconfined') flags.push('--security-opt', 'seccomp=unconfined');
+  else if (typeof security.seccomp === 'object') flags.push('--security-opt', `seccomp=${security.seccomp.file}`);
   return flags;
 }
 

@@ -2,9 +2,13 @@
 // environment (the image's defaults, then the user's), hostname and domain, the
 // namespaces to create, and the filesystems every container gets.
 import { withImage, type Image } from '@diyc/image';
-import { containerDevices, containerMounts } from '@diyc/nsexec';
-import { ANNOTATION, DEFAULT_PATH, emptyRecord, hostnameFor, setEnv, setNamespace, type ContainerRecord } from '@diyc/record';
-import type { RunOptions } from './options.js';
+import { readFileSync } from 'node:fs';
+import {
+  allCapabilities, capabilitySets, containerDevices, containerMounts, DEFAULT_CAPABILITIES, DEFAULT_DEVICE_RULES,
+  defaultSeccompProfile, MASKED_PATHS, READONLY_PATHS,
+} from '@diyc/nsexec';
+import { ANNOTATION, DEFAULT_PATH, emptyRecord, hostnameFor, setEnv, setNamespace, type ContainerRecord, type RecordSeccomp } from '@diyc/record';
+import { OptionsError, type RunOptions, type SecurityOptions } from './options.js';
 
 export const DOMAIN = 'diyc';
 
@@ -28,13 +32,56 @@ export function baseRecord(options: RunOptions, image: Image, terminal: boolean)
   // --net none: a network namespace of its own with only lo. bridge: the net stage
   // joins the one it made. host: the host's.
   if (options.net === 'none') setNamespace(record, 'network');
-  record.mounts = containerMounts();
+  record.mounts = containerMounts({ ipc: true });
   record.linux.devices = containerDevices();
+  applySecurity(record, options.security);
   record.annotations[ANNOTATION.name] = options.name;
   if (image.config.User) record.annotations['org.diyc.image.user'] = image.config.User;
   if (options.net === 'bridge') record.annotations[ANNOTATION.bridge] = options.netConfig.bridge;
   record.annotations['org.diyc.net.mode'] = options.net;
   return record;
+}
+
+/** The capabilities a container gets: Docker's set, with --cap-drop then --cap-add. */
+export function containerCapabilities(security: SecurityOptions): string[] {
+  if (security.privileged) return allCapabilities();
+  const caps = new Set(security.capDrop.includes('ALL') ? [] : DEFAULT_CAPABILITIES);
+  for (const cap of security.capDrop) caps.delete(cap);
+  for (const cap of security.capAdd.includes('ALL') ? allCapabilities() : security.capAdd) caps.add(cap);
+  return [...caps];
+}
+
+/** The seccomp profile a --security-opt seccomp=FILE names: the OCI form, as Docker's files are. */
+function seccompFile(file: string): RecordSeccomp {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new OptionsError(`--security-opt seccomp=${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as RecordSeccomp;
+  } catch (err) {
+    throw new OptionsError(`--security-opt seccomp=${file}: not JSON: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Puts the container's policy in the record: capabilities, no_new_privs, seccomp, the
+ * masked and read-only paths, and the device rules. --privileged gives up all but the
+ * namespaces (what it gives away is said in its --help).
+ */
+export function applySecurity(record: ContainerRecord, security: SecurityOptions): void {
+  const caps = containerCapabilities(security);
+  record.process.capabilities = capabilitySets(caps);
+  if (security.noNewPrivileges) record.process.noNewPrivileges = true;
+  if (typeof security.seccomp === 'object') record.linux.seccomp = seccompFile(security.seccomp.file);
+  else if (security.seccomp === 'default' && !security.privileged) record.linux.seccomp = defaultSeccompProfile(caps);
+  record.linux.resources = { ...record.linux.resources, devices: security.privileged ? [{ allow: true, access: 'rwm' }] : [...DEFAULT_DEVICE_RULES] };
+  if (!security.privileged) {
+    record.linux.maskedPaths = [...MASKED_PATHS];
+    record.linux.readonlyPaths = [...READONLY_PATHS];
+  }
 }
 
 /** uid and gid for an image's User ("1000", "1000:1000", "nobody", "nobody:nogroup"). */

@@ -1,10 +1,11 @@
 // The last stage: start the prepared container, supervise it, and clean up after it.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { releaseChild, startRecord, StartError, superviseChild, traceRecord } from '@diyc/nsexec';
-import { ANNOTATION, containerDir, type ContainerRecord } from '@diyc/record';
+import { ANNOTATION, containerDir, runDir, type ContainerRecord } from '@diyc/record';
 import { exitCodeOf, type ExitStatus } from '@diyc/syscalls';
 import { writeEtcFiles } from './etc-files.js';
+import { readInRoot } from './rootfs-files.js';
 import { resolveUser } from './spec.js';
 import type { StageContext } from './stages.js';
 import { teardown } from './stages.js';
@@ -32,8 +33,8 @@ function applyImageUser(record: ContainerRecord): void {
   const user = record.annotations['org.diyc.image.user'];
   const rootfs = record.root?.path;
   if (!user || record.process.user || !rootfs) return;
-  const read = (p: string): string => (existsSync(join(rootfs, p)) ? readFileSync(join(rootfs, p), 'utf8') : '');
-  record.process.user = resolveUser(user, read('etc/passwd'), read('etc/group'));
+  const read = (p: string): string => readInRoot(rootfs, p) ?? '';
+  record.process.user = resolveUser(user, read('/etc/passwd'), read('/etc/group'));
 }
 
 export function baseState(record: ContainerRecord, name: string): ContainerState {
@@ -61,7 +62,10 @@ export async function startContainer(name: string, ctx: StageContext, options: S
     applyImageUser(record);
     writeEtcFiles(record);
     traceRecord(record, ctx.trace);
-    const child = startRecord(record, { foreground: options.foreground, hold: true, ...(options.stdio ? { stdio: options.stdio } : {}), ...(options.setsid ? { setsid: true } : {}) });
+    const child = startRecord(record, {
+      foreground: options.foreground, hold: true, newKeyring: true, trace: ctx.trace, seccompCache: join(runDir(ctx.root), 'seccomp'),
+      ...(options.stdio ? { stdio: options.stdio } : {}), ...(options.setsid ? { setsid: true } : {}),
+    });
     // The pid is on record before the child runs a step, so that a diyc-run killed
     // from here on leaves a state the next one can recover from.
     state.pid = child.pid;
