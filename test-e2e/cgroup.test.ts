@@ -5,6 +5,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CgroupV2, createCgroupManager, detectLayout } from '@diyc/cgroup';
+import { DEFAULT_DEVICE_RULES } from '@diyc/nsexec';
+import { ANNOTATION, emptyRecord } from '@diyc/record';
 import { isRoot, rootReason, runBin } from './helpers.js';
 
 describe.skipIf(!isRoot)(`diyc-cgroup (${rootReason})`, () => {
@@ -117,6 +119,28 @@ describe.skipIf(!isRoot)(`diyc-cgroup (${rootReason})`, () => {
       v2.pruneParent();
     }
     expect(readdirSync(layout.v2)).not.toContain(parent);
+  });
+
+  it('v2 device program on this machine\'s own cgroup2 tree: /dev/null opens, /dev/kmsg does not', async () => {
+    const layout = detectLayout();
+    if (!layout.v2) return; // no cgroup2 mounted: the program is checked by the unit tests' interpreter
+    const v2 = new CgroupV2({ root: layout.v2, parent });
+    const open = 'dd if=/dev/null of=/dev/null count=0 2>/dev/null && echo null-ok; dd if=/dev/kmsg of=/dev/null count=0 2>/dev/null && echo kmsg-ok';
+    const inCgroup = (procs: string[]) => {
+      const record = { ...emptyRecord(['sh', '-c', open]) };
+      record.annotations[ANNOTATION.cgroupProcs] = procs.join(':');
+      return runBin('nsexec', ['--config', '-'], { env, input: JSON.stringify(record) });
+    };
+    try {
+      // A device program attaches to any cgroup2 directory, with no controller enabled.
+      expect(v2.create('v2dev', { devices: [...DEFAULT_DEVICE_RULES] }).applied).toContain('devices');
+      expect((await inCgroup(v2.procsFiles('v2dev'))).stdout).toBe('null-ok\n');
+      // The same without the program: both open (the host's root reads its kernel log).
+      expect((await inCgroup([])).stdout).toBe('null-ok\nkmsg-ok\n');
+    } finally {
+      if (v2.exists('v2dev')) v2.remove('v2dev', { force: true });
+      v2.pruneParent();
+    }
   });
 
   it('refuses bad limits before creating anything', async () => {

@@ -76,7 +76,7 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
     expect(lines[2]).toBe('inside');
     expect(lines[3]).toBe(`${prefix}.30\tinside.diyc inside`);
     expect(Number(lines[4])).toBeLessThanOrEqual(4);
-    expect(lines[5]?.trim().split(' ').sort()).toEqual(['fd', 'full', 'null', 'ptmx', 'pts', 'random', 'shm', 'stderr', 'stdin', 'stdout', 'tty', 'urandom', 'zero']);
+    expect(lines[5]?.trim().split(' ').sort()).toEqual(['fd', 'full', 'mqueue', 'null', 'ptmx', 'pts', 'random', 'shm', 'stderr', 'stdin', 'stdout', 'tty', 'urandom', 'zero']);
     expect(lines[6]).toBe('sys-ro');
   });
 

@@ -32,3 +32,21 @@ export function report(title, rows, reference) {
     console.log(`  ${r.name.padEnd(44)} median ${r.median.toFixed(1).padStart(8)} ms  ${ratio ? `x${ratio}` : ''}${r.mb ? `  peak ${r.mb.toFixed(0)} MB` : ''}`);
   }
 }
+
+/**
+ * Runs each command in turn, round after round (A B A B ...), and returns the median wall
+ * milliseconds of each: on a shared machine, drift hits every command alike, where
+ * hyperfine's runs of one command after another can differ by more than what is measured.
+ */
+export function alternate(commands, rounds, env) {
+  const times = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
+  for (let i = 0; i < rounds + 3; i++) {
+    for (const [name, argv] of Object.entries(commands)) {
+      const start = process.hrtime.bigint();
+      const r = spawnSync(argv[0], argv.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stderr}`);
+      if (i >= 3) times[name].push(Number(process.hrtime.bigint() - start) / 1e6); // three warm-up rounds
+    }
+  }
+  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+}

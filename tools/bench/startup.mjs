@@ -2,7 +2,12 @@
 // Start-up cost, side by side in one go with hyperfine:
 //   node -e 0 | unshare -pfmu --mount-proc true | nsexec -pu h true
 //   runc run (OCI bundle on the busybox rootfs) | diyc-run --rm --net none | diyc-run --rm --net bridge
+//   diyc-run --rm --net none --privileged: the same without the isolation defaults
+//   (capabilities, seccomp, masked paths, device rules), to read what they cost
 // and the resident memory of the diyc-run process that stays alive while a container runs.
+// The commands are the bins as installed (bin/NAME.js), run by node directly.
+// NODE_EXTRA_CA_CERTS is unset: reading a CA bundle costs every Node start ~30 ms in
+// this sandbox, and users' machines do not load one.
 //
 //   node tools/bench/startup.mjs [RUNS]      (root; runc and hyperfine from Debian)
 import { execFileSync, spawn } from 'node:child_process';
@@ -10,17 +15,19 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { alternate } from './lib.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const runs = Number(process.argv[2] ?? 30);
 const bin = (p) => join(repo, p);
-const nsexec = `node ${bin('packages/nsexec/dist/bin.js')}`;
-const diycRun = `node ${bin('packages/run/dist/bin/diyc-run.js')}`;
-const diycImage = `node ${bin('packages/image/dist/bin.js')}`;
-const diycNet = `node ${bin('packages/net/dist/bin.js')}`;
+const nsexec = `node ${bin('packages/nsexec/bin/nsexec.js')}`;
+const diycRun = `node ${bin('packages/run/bin/diyc-run.js')}`;
+const diycImage = `node ${bin('packages/image/bin/diyc-image.js')}`;
+const diycNet = `node ${bin('packages/net/bin/diyc-net.js')}`;
 
 const work = mkdtempSync(join(tmpdir(), 'diyc-bench-'));
-const env = { ...process.env, DIYC_ROOT: join(work, 'root'), DIYC_BRIDGE: 'dbench0', DIYC_SUBNET: '10.254.77.0/24', DIYC_CGROUP_PARENT: 'diyc-bench' };
+const { NODE_EXTRA_CA_CERTS: _unset, ...inherited } = process.env;
+const env = { ...inherited, DIYC_ROOT: join(work, 'root'), DIYC_BRIDGE: 'dbench0', DIYC_SUBNET: '10.254.77.0/24', DIYC_CGROUP_PARENT: 'diyc-bench' };
 const sh = (cmd) => execFileSync('sh', ['-c', cmd], { env, encoding: 'utf8' });
 
 try {
@@ -61,8 +68,14 @@ try {
   row('diyc-run --rm --net none', 'runc run');
   row('diyc-run --rm --net bridge', 'runc run');
 
+  // What the isolation defaults cost: the same container with them (the default) and
+  // without (--privileged), alternated round by round.
+  const run = (...flags) => ['node', bin('packages/run/bin/diyc-run.js'), '--rm', '--net', 'none', ...flags, 'bench', 'busybox', 'true'];
+  const pair = alternate({ defaults: run(), privileged: run('--privileged') }, runs * 2, env);
+  console.log(`  isolation defaults (caps, seccomp, masked paths, devices): ${pair.defaults.toFixed(1)} ms against ${pair.privileged.toFixed(1)} ms without: +${(pair.defaults - pair.privileged).toFixed(1)} ms (target: at most 5 ms)`);
+
   // The diyc-run process that stays alive while its container runs.
-  const child = spawn(process.execPath, [bin('packages/run/dist/bin/diyc-run.js'), '--rm', '--net', 'bridge', 'rss', 'busybox', 'sleep', '2'], { env, stdio: 'ignore' });
+  const child = spawn(process.execPath, [bin('packages/run/bin/diyc-run.js'), '--rm', '--net', 'bridge', 'rss', 'busybox', 'sleep', '2'], { env, stdio: 'ignore' });
   await new Promise((r) => setTimeout(r, 1200));
   const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
   const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
