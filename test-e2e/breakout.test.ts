@@ -58,7 +58,7 @@ describe.skipIf(!isRoot)(`breakout: a container does not reach the host (${rootR
     for (const n of names) await runBin('diyc-rm', ['-f', n], { env });
     await runBin('diyc-net', ['clean'], { env });
     const cgroups = createCgroupManager({ parent });
-    for (const n of cgroups.list()) cgroups.remove(n, { force: true });
+    for (const n of cgroups.list()) cgroups.remove(cgroups.pathOf(n), { force: true });
     cgroups.pruneParent();
     work.remove();
   });
@@ -124,7 +124,7 @@ describe.skipIf(!isRoot)(`breakout: a container does not reach the host (${rootR
         env: userEnv(env), stdio: ['ignore', 'pipe', 'pipe', fd],
       });
       let out = '';
-      child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+      child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
       await new Promise((r) => child.on('close', r));
       expect(out).toBe('fds:\n');
     } finally {

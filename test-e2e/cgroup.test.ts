@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CgroupV2, createCgroupManager, detectLayout } from '@diyc/cgroup';
+import { CgroupV2, createCgroupManager, detectLayout, resourcesFromFlags } from '@diyc/cgroup';
 import { DEFAULT_DEVICE_RULES } from '@diyc/nsexec';
 import { ANNOTATION, emptyRecord } from '@diyc/record';
 import { isRoot, rootReason, runBin } from './helpers.js';
@@ -25,7 +25,7 @@ describe.skipIf(!isRoot)(`diyc-cgroup (${rootReason})`, () => {
   };
 
   afterAll(() => {
-    for (const name of manager.list()) manager.remove(name, { force: true });
+    for (const name of manager.list()) manager.remove(manager.pathOf(name), { force: true });
     manager.pruneParent();
   });
 
@@ -54,7 +54,7 @@ describe.skipIf(!isRoot)(`diyc-cgroup (${rootReason})`, () => {
     let stats: { pids?: number; pidsLimit?: number } = {};
     for (let i = 0; i < 100 && stats.pids !== 20; i++) {
       await new Promise((r) => setTimeout(r, 30));
-      stats = manager.stats('forks');
+      stats = manager.stats(manager.pathOf('forks'));
     }
     expect(stats).toMatchObject({ pids: 20, pidsLimit: 20 });
     await running;
@@ -100,7 +100,9 @@ describe.skipIf(!isRoot)(`diyc-cgroup (${rootReason})`, () => {
     if (!layout.v2) return; // no cgroup2 mounted: the cgroupfs-shaped unit tests cover v2
     const v2 = new CgroupV2({ root: layout.v2, parent });
     try {
-      const applied = v2.create('v2box', { memory: 16 * 1024 * 1024, pids: 5 });
+      const box = v2.pathOf('v2box');
+      v2.create(box);
+      const applied = v2.apply(box, resourcesFromFlags({ memory: '16M', pids: '5' }));
       const delegated = readFileSync(join(layout.v2, parent, 'cgroup.controllers'), 'utf8').split(/\s+/);
       for (const c of ['memory', 'pids']) {
         if (!delegated.includes(c)) expect(applied.skipped.join('\n')).toContain(`${c}: the ${c} controller is not delegated`);
@@ -108,14 +110,14 @@ describe.skipIf(!isRoot)(`diyc-cgroup (${rootReason})`, () => {
       const { spawn } = await import('node:child_process');
       const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
       const exited = new Promise((resolve) => sleeper.on('exit', (_c, sig) => resolve(sig)));
-      v2.add('v2box', sleeper.pid as number);
-      expect(v2.pids('v2box')).toEqual([sleeper.pid]);
-      expect(() => v2.remove('v2box')).toThrow(/still has processes/);
-      v2.remove('v2box', { force: true });
+      v2.add(box, sleeper.pid as number);
+      expect(v2.pids(box)).toEqual([sleeper.pid]);
+      expect(() => v2.remove(box)).toThrow(/still has processes/);
+      v2.remove(box, { force: true });
       expect(await exited).toBe('SIGKILL');
-      expect(v2.exists('v2box')).toBe(false);
+      expect(v2.exists(box)).toBe(false);
     } finally {
-      if (v2.exists('v2box')) v2.remove('v2box', { force: true });
+      if (v2.exists(v2.pathOf('v2box'))) v2.remove(v2.pathOf('v2box'), { force: true });
       v2.pruneParent();
     }
     expect(readdirSync(layout.v2)).not.toContain(parent);
@@ -133,20 +135,22 @@ describe.skipIf(!isRoot)(`diyc-cgroup (${rootReason})`, () => {
     };
     try {
       // A device program attaches to any cgroup2 directory, with no controller enabled.
-      expect(v2.create('v2dev', { devices: [...DEFAULT_DEVICE_RULES] }).applied).toContain('devices');
-      expect((await inCgroup(v2.procsFiles('v2dev'))).stdout).toBe('null-ok\n');
+      const dev = v2.pathOf('v2dev');
+      v2.create(dev);
+      expect(v2.apply(dev, { devices: [...DEFAULT_DEVICE_RULES] }).applied).toContain('devices');
+      expect((await inCgroup(v2.procsFiles(dev))).stdout).toBe('null-ok\n');
       // The same without the program: both open (the host's root reads its kernel log).
       expect((await inCgroup([])).stdout).toBe('null-ok\nkmsg-ok\n');
     } finally {
-      if (v2.exists('v2dev')) v2.remove('v2dev', { force: true });
+      if (v2.exists(v2.pathOf('v2dev'))) v2.remove(v2.pathOf('v2dev'), { force: true });
       v2.pruneParent();
     }
   });
 
   it('refuses bad limits before creating anything', async () => {
     const r = await runBin('diyc-cgroup', ['create', 'bad', '--memory', 'lots'], { env });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2); // a usage error: the flag's value is not a size
     expect(r.stderr).toContain("'lots' is not a size");
-    expect(manager.exists('bad')).toBe(false);
+    expect(manager.exists(manager.pathOf('bad'))).toBe(false);
   });
 });

@@ -47,7 +47,7 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
   afterAll(async () => {
     for (const n of knownNames) await tool('diyc-rm', '-f', n);
     await runBin('diyc-net', ['clean'], { env });
-    for (const n of cgroups.list()) cgroups.remove(n, { force: true });
+    for (const n of cgroups.list()) cgroups.remove(cgroups.pathOf(n), { force: true });
     cgroups.pruneParent();
     work.remove();
   });
@@ -111,7 +111,7 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
     expect(otherImage.stderr).toContain('container keep was made from image busybox: remove it first (diyc-rm keep)');
     expect((await run(['--rm', name('gone'), 'busybox', 'true'])).code).toBe(0);
     expect(existsSync(join(root, 'containers', 'gone'))).toBe(false);
-    expect(cgroups.exists('gone')).toBe(false);
+    expect(cgroups.exists(cgroups.pathOf('gone'))).toBe(false);
   });
 
   it('4. ps, exec, stop and rm; a running NAME is not started twice', async () => {
@@ -173,7 +173,7 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
     expect(running(state.pid)).toBe(false);
     expect(mounts('orphan')).toEqual([]);
     expect(existsSync('/run/netns/diyc-orphan')).toBe(false);
-    expect(cgroups.exists('orphan')).toBe(false);
+    expect(cgroups.exists(cgroups.pathOf('orphan'))).toBe(false);
     expect(JSON.parse(readFileSync(join(root, 'run', 'net', `${bridge}.leases.json`), 'utf8'))).not.toHaveProperty([state.ip]);
   });
 

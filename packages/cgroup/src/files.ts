@@ -1,17 +1,14 @@
 // Reading and writing cgroup files, with errors that say which file and which value
 // ("cannot write 1000 to /sys/fs/cgroup/pids/diyc/box/pids.max: EINVAL").
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-
-export class CgroupError extends Error {
-  override name = 'CgroupError';
-}
+import { DiycError } from '@diyc/record';
 
 export function writeValue(path: string, value: string | number): void {
   try {
     writeFileSync(path, String(value));
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw new CgroupError(`cannot write ${value} to ${path}: ${e.code ?? e.message}`);
+    throw new DiycError('system', `cannot write ${value} to ${path}: ${e.code ?? e.message}`, { cause: err });
   }
 }
 

@@ -1,28 +1,13 @@
-// One interface for cgroup v1 and v2 (as youki's CgroupManager): creating and joining
-// are kept apart from limits; each implementation is told where its tree is, so tests
-// can point it at a temporary directory shaped like cgroupfs.
-import { sleepSync, type DeviceRule } from '@diyc/record';
-import { CgroupError } from './files.js';
+// One interface for cgroup v1 and v2 (as youki's CgroupManager): making a cgroup and
+// joining it are kept apart from its limits, which one controller file each writes from
+// the OCI resources. A cgroup is named by its path below the hierarchy's root: diyc's
+// own are /PARENT/NAME (pathOf), an OCI config's is its linux.cgroupsPath. Each
+// implementation is told where its tree is, so tests can point it at a temporary
+// directory shaped like cgroupfs.
+import { DiycError, sleepSync, type Resources } from '@diyc/record';
+import type { Applied } from './controller.js';
 
-export interface Limits {
-  /** Bytes of memory. */
-  memory?: number;
-  /** Bytes of swap on top of memory; 0 (no swap) unless given, as in diyC. */
-  swap?: number;
-  /** Most processes at once. */
-  pids?: number;
-  /** CPUs' worth of time: 0.5 is half of one CPU, as a quota per 100 ms period. */
-  cpus?: number;
-  /** Which device nodes the cgroup's processes may open or make (OCI rules, in order). */
-  devices?: DeviceRule[];
-}
-
-export interface Applied {
-  /** What was set, for people: "memory 10M", "swap 0". */
-  applied: string[];
-  /** What could not be, and why. */
-  skipped: string[];
-}
+export type { Applied } from './controller.js';
 
 export interface Stats {
   memoryBytes?: number;
@@ -36,19 +21,24 @@ export interface Stats {
 
 export interface CgroupManager {
   readonly version: 1 | 2;
-  /** The cgroup path below each hierarchy's root: /PARENT/NAME. */
-  path(name: string): string;
-  exists(name: string): boolean;
-  /** Makes the cgroup (and the diyc parent), and sets the limits. Idempotent. */
-  create(name: string, limits: Limits): Applied;
+  /** diyc's cgroup for container NAME: /PARENT/NAME (the name is checked). */
+  pathOf(name: string): string;
+  exists(path: string): boolean;
+  /** Makes the cgroup and the levels above it. Idempotent. */
+  create(path: string): void;
+  /** Writes the limits; says what it set and what the machine could not do. */
+  apply(path: string, resources: Resources): Applied;
   /** The cgroup.procs files a process writes itself into to join. */
-  procsFiles(name: string): string[];
-  add(name: string, pid: number): void;
-  pids(name: string): number[];
-  stats(name: string): Stats;
+  procsFiles(path: string): string[];
+  add(path: string, pid: number): void;
+  pids(path: string): number[];
+  stats(path: string): Stats;
+  /** Freezes or thaws every process of the cgroup (OCI pause and resume). */
+  freeze(path: string, frozen: boolean): void;
+  /** The names of diyc's own cgroups, under the parent. */
   list(): string[];
   /** Removes the cgroup; a populated one only with `force`, which kills its processes first. */
-  remove(name: string, options?: { force?: boolean }): void;
+  remove(path: string, options?: { force?: boolean }): void;
   /** Removes the diyc parent cgroup once no container cgroup is left in it. */
   pruneParent(): void;
 }
@@ -80,14 +70,14 @@ export function waitUntil(check: () => boolean, timeoutMs = 5000): boolean {
 export function evacuate(path: string, pids: () => number[], force: boolean | undefined, kill: (pids: number[]) => void): void {
   const present = pids();
   if (present.length === 0) return;
-  if (!force) throw new CgroupError(`cgroup ${path} still has processes (${present.join(', ')}): stop them first, or use --force to kill them`);
+  if (!force) throw new DiycError('state', `cgroup ${path} still has processes (${present.join(', ')}): stop them first, or use --force to kill them`);
   kill(present);
-  if (!waitUntil(() => pids().length === 0)) throw new CgroupError(`the processes of ${path} did not die`);
+  if (!waitUntil(() => pids().length === 0)) throw new DiycError('system', `the processes of ${path} did not die`);
 }
 
-export function killPids(pids: number[]): void {
+export function killPids(pids: number[], signal: NodeJS.Signals = 'SIGKILL'): void {
   for (const pid of pids) {
-    try { process.kill(pid, 'SIGKILL'); } catch { /* gone already */ }
+    try { process.kill(pid, signal); } catch { /* gone already */ }
   }
 }
 
@@ -104,5 +94,5 @@ export function removeCgroupDir(dir: string, removeDir: (path: string) => void):
       return false;
     }
   }, 2000);
-  if (!gone) throw new CgroupError(`cannot remove ${dir}: it is busy`);
+  if (!gone) throw new DiycError('system', `cannot remove ${dir}: it is busy`);
 }

@@ -1,45 +1,51 @@
 // The cgroup stage of the pipeline, and how a container's end is told from its stats.
-import { ANNOTATION, type ContainerRecord } from '@diyc/record';
-import type { Applied, CgroupManager, Limits, Stats } from './manager.js';
+import { ANNOTATION, DiycError, type ContainerRecord, type Stage, type StageContext } from '@diyc/record';
+import type { CgroupManager, Stats } from './manager.js';
+import { flagsOfResources } from './resources.js';
+import { createCgroupManager } from './select.js';
 import { formatSize } from './size.js';
 
-/**
- * Creates NAME's cgroup and records it: path, resources, the files to join. The limits
- * are those the record asks for already (the device rules diyc-run put there), with
- * `limits` (the stage's own flags) over them.
- */
-export function cgroupStage(record: ContainerRecord, name: string, given: Limits, manager: CgroupManager): { record: ContainerRecord; applied: Applied } {
-  const limits: Limits = { ...limitsOf(record) };
-  for (const [key, value] of Object.entries(given) as [keyof Limits, Limits[keyof Limits]][]) {
-    if (value !== undefined) (limits as Record<string, unknown>)[key] = value;
-  }
-  const applied = manager.create(name, limits);
-  const next = structuredClone(record);
-  next.linux.cgroupsPath = manager.path(name);
-  const resources: NonNullable<ContainerRecord['linux']['resources']> = {};
-  if (limits.memory !== undefined) resources.memory = { limit: limits.memory, swap: limits.memory + (limits.swap ?? 0) };
-  if (limits.pids !== undefined) resources.pids = { limit: limits.pids };
-  if (limits.cpus !== undefined) resources.cpu = { quota: Math.round(limits.cpus * 100_000), period: 100_000 };
-  if (limits.devices !== undefined) resources.devices = limits.devices;
-  next.linux.resources = resources;
-  next.annotations[ANNOTATION.cgroupProcs] = manager.procsFiles(name).join(':');
-  if (limits.memory !== undefined) next.annotations[ANNOTATION.memory] = String(limits.memory);
-  return { record: next, applied };
+/** The cgroup a record names, or diyc's own for the container. */
+export function cgroupOf(record: ContainerRecord, name: string, manager: CgroupManager): string {
+  return record.linux.cgroupsPath ?? manager.pathOf(name);
 }
 
-/** The limits a record's resources describe (the inverse of cgroupStage's). */
-export function limitsOf(record: ContainerRecord): Limits {
-  const r = record.linux.resources ?? {};
-  const limits: Limits = {};
-  if (r.memory?.limit !== undefined) {
-    limits.memory = r.memory.limit;
-    limits.swap = Math.max(0, (r.memory.swap ?? r.memory.limit) - r.memory.limit);
-  }
-  if (r.pids) limits.pids = r.pids.limit;
-  if (r.cpu?.quota !== undefined) limits.cpus = r.cpu.quota / (r.cpu.period ?? 100_000);
-  if (r.devices !== undefined) limits.devices = r.devices;
-  return limits;
+/**
+ * Makes the container's cgroup with the limits the record asks (linux.resources) and
+ * records it: linux.cgroupsPath, and the cgroup.procs files its first process joins.
+ */
+export function cgroupStageWith(manager: () => CgroupManager): Stage {
+  return {
+    name: 'cgroup',
+    applies: () => true,
+    apply(record: ContainerRecord, ctx: StageContext): ContainerRecord {
+      const cgroups = manager();
+      const path = cgroupOf(record, ctx.name, cgroups);
+      cgroups.create(path);
+      const { applied, skipped } = cgroups.apply(path, record.linux.resources ?? {});
+      if (skipped.length > 0 && ctx.strict) {
+        cgroups.remove(path, { force: true });
+        throw new DiycError('unsupported', `linux.resources cannot be applied on this machine: ${skipped.join('; ')}`);
+      }
+      for (const s of skipped) ctx.warn(`not applied: ${s}`);
+      ctx.trace(`cgroup: ${path}${applied.length ? ` (${applied.join(', ')})` : ''}`);
+      const next = structuredClone(record);
+      next.linux.cgroupsPath = path;
+      next.annotations[ANNOTATION.cgroupProcs] = cgroups.procsFiles(path).join(':');
+      return next;
+    },
+    undo(record: ContainerRecord, ctx: StageContext): void {
+      const cgroups = manager();
+      const path = cgroupOf(record, ctx.name, cgroups);
+      if (cgroups.exists(path)) cgroups.remove(path, { force: true });
+    },
+    command(record: ContainerRecord, ctx: Pick<StageContext, 'name'>) {
+      return { bin: 'diyc-cgroup', args: ['create', ctx.name, ...flagsOfResources(record.linux.resources)] };
+    },
+  };
 }
+
+export const cgroupStage: Stage = cgroupStageWith(() => createCgroupManager());
 
 /**
  * Why a container died, when its cgroup knows: "out of memory (limit 10M)" after the

@@ -6,7 +6,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CgroupV1, CgroupV2, deathReason, detectLayout, deviceFilterProgram, formatSize, limitsOf, parseSize, cgroupStage, runDeviceFilter, v1DeviceLines } from '../src/index.js';
+import {
+  CgroupV1, CgroupV2, cgroupPath, cgroupStageWith, deathReason, detectLayout, deviceFilterProgram, flagsOfResources, formatSize, parseSize,
+  resourcesFromFlags, runDeviceFilter, v1DeviceLines, weightOfShares,
+} from '../src/index.js';
+import { noTrace } from '@diyc/cli';
 import { emptyRecord, type DeviceRule } from '@diyc/record';
 
 describe('parseSize', () => {
@@ -64,12 +68,53 @@ describe('detectLayout', () => {
 });
 
 describe('records and reasons', () => {
-  it('round-trips limits through the record', () => {
-    const fake = { version: 2, path: (n: string) => `/diyc/${n}`, procsFiles: (n: string) => [`/cg/diyc/${n}/cgroup.procs`], create: () => ({ applied: [], skipped: [] }) };
-    const { record } = cgroupStage(emptyRecord(['sh']), 'box', { memory: 1024, pids: 5, cpus: 0.5 }, fake as never);
+  const ctx = { name: 'box', root: '/r', trace: noTrace, warn: () => {} };
+  const fake = (skipped: string[] = []) => {
+    const calls: string[] = [];
+    const manager = {
+      version: 2, pathOf: (n: string) => `/diyc/${n}`, procsFiles: (p: string) => [`/cg${p}/cgroup.procs`],
+      create: (p: string) => calls.push(`create ${p}`), apply: (p: string) => { calls.push(`apply ${p}`); return { applied: [], skipped }; },
+      exists: () => true, remove: (p: string) => calls.push(`remove ${p}`),
+    };
+    return { calls, stage: cgroupStageWith(() => manager as never) };
+  };
+
+  it('makes diyc\'s cgroup for NAME, or the one the record names, and records what to join', () => {
+    const { stage, calls } = fake();
+    const record = stage.apply(emptyRecord(['sh']), ctx);
     expect(record.linux.cgroupsPath).toBe('/diyc/box');
     expect(record.annotations['org.diyc.cgroup.procs']).toBe('/cg/diyc/box/cgroup.procs');
-    expect(limitsOf(record)).toEqual({ memory: 1024, swap: 0, pids: 5, cpus: 0.5 });
+    const oci = emptyRecord(['sh']);
+    oci.linux.cgroupsPath = '/machine/pod1/box';
+    stage.apply(oci, ctx);
+    expect(calls).toEqual(['create /diyc/box', 'apply /diyc/box', 'create /machine/pod1/box', 'apply /machine/pod1/box']);
+  });
+
+  it('warns about a limit the machine cannot apply; strict (OCI), it refuses and undoes', () => {
+    const warned: string[] = [];
+    const { stage, calls } = fake(['hugepageLimits: the hugetlb controller is not mounted']);
+    stage.apply(emptyRecord(['sh']), { ...ctx, warn: (m: string) => warned.push(m) });
+    expect(warned).toEqual(['not applied: hugepageLimits: the hugetlb controller is not mounted']);
+    expect(() => stage.apply(emptyRecord(['sh']), { ...ctx, strict: true })).toThrow('linux.resources cannot be applied on this machine: hugepageLimits');
+    expect(calls.at(-1)).toBe('remove /diyc/box');
+  });
+
+  it('reads limits as a person writes them into OCI resources, and back', () => {
+    const resources = resourcesFromFlags({ memory: '1K', pids: '5', cpus: '0.5' });
+    expect(resources).toEqual({ memory: { limit: 1024, swap: 1024 }, pids: { limit: 5 }, cpu: { quota: 50_000, period: 100_000 } });
+    expect(flagsOfResources(resources)).toEqual(['--memory', '1024', '--pids', '5', '--cpus', '0.5']);
+    expect(resourcesFromFlags({ memory: '1K', swap: '1K' }).memory).toEqual({ limit: 1024, swap: 2048 });
+    expect(() => resourcesFromFlags({ swap: '1K' })).toThrow('--swap needs --memory');
+  });
+
+  it('keeps a config\'s cgroupsPath inside the hierarchy', () => {
+    expect(cgroupPath('a//b/')).toBe('/a/b');
+    expect(() => cgroupPath('/diyc/../../etc')).toThrow('must not go up');
+    expect(() => cgroupPath('/')).toThrow('root of the hierarchy');
+  });
+
+  it('converts OCI cpu shares to cgroup v2 weights as runc does', () => {
+    expect([2, 1024, 262144].map(weightOfShares)).toEqual([1, 39, 10000]);
   });
 
   it('tells an OOM kill from other deaths', () => {
@@ -96,23 +141,30 @@ describe('CgroupV2 on a cgroupfs-shaped directory', () => {
   it('enables what the parent was given, and writes the limits', () => {
     write('diyc/cgroup.controllers', 'cpuset cpu io memory pids\n');
     write('diyc/cgroup.subtree_control', '');
+    // What the kernel would show in the child once the parent delegates.
+    write('diyc/box/cgroup.controllers', 'cpuset cpu io memory pids\n');
     write('diyc/box/memory.swap.max', 'max');
     const manager = new CgroupV2({ root, removeDir });
-    const applied = manager.create('box', { memory: 10 * 1024 * 1024, pids: 20, cpus: 0.5 });
-    expect(read('diyc/cgroup.subtree_control')).toBe('+memory +pids +cpu');
+    manager.create('/diyc/box');
+    const applied = manager.apply('/diyc/box', { ...resourcesFromFlags({ memory: '10M', pids: '20', cpus: '0.5' }), cpu: { shares: 1024, quota: 50_000, period: 100_000, cpus: '0' } });
+    expect(read('diyc/cgroup.subtree_control')).toBe('+memory +pids +cpu +cpuset +io');
     expect(read('diyc/box/memory.max')).toBe(String(10 * 1024 * 1024));
     expect(read('diyc/box/memory.swap.max')).toBe('0');
     expect(read('diyc/box/pids.max')).toBe('20');
     expect(read('diyc/box/cpu.max')).toBe('50000 100000');
-    expect(applied).toEqual({ applied: ['memory 10M', 'no swap', 'pids 20', 'cpus 0.5'], skipped: [] });
-    expect(manager.procsFiles('box')).toEqual([join(root, 'diyc/box/cgroup.procs')]);
+    expect(read('diyc/box/cpu.weight')).toBe('39');
+    expect(read('diyc/box/cpuset.cpus')).toBe('0');
+    expect(applied).toEqual({ applied: ['memory 10M', 'no swap', 'cpu weight 39', 'cpus 0.5', 'cpus 0', 'pids 20'], skipped: [] });
+    expect(manager.procsFiles('/diyc/box')).toEqual([join(root, 'diyc/box/cgroup.procs')]);
   });
 
   it('says what was not applied when a controller is not delegated, and does not touch the root', () => {
     write('cgroup.subtree_control', 'cpu');
     write('diyc/cgroup.controllers', 'cpu\n');
+    write('diyc/box/cgroup.controllers', 'cpu\n');
     const manager = new CgroupV2({ root, removeDir });
-    const applied = manager.create('box', { memory: 1024, pids: 5 });
+    manager.create('/diyc/box');
+    const applied = manager.apply('/diyc/box', resourcesFromFlags({ memory: '1K', pids: '5' }));
     expect(applied.applied).toEqual([]);
     expect(applied.skipped).toEqual([
       expect.stringMatching(/^memory: the memory controller is not delegated/),
@@ -128,35 +180,51 @@ describe('CgroupV2 on a cgroupfs-shaped directory', () => {
     write('diyc/box/memory.events', 'low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n');
     write('diyc/box/pids.current', '2\n');
     write('diyc/box/cpu.stat', 'usage_usec 1500\nuser_usec 1000\n');
-    expect(new CgroupV2({ root, removeDir }).stats('box')).toEqual({ memoryBytes: 4096, memoryPeakBytes: 8192, oomKills: 1, pids: 2, cpuNanoseconds: 1_500_000 });
+    expect(new CgroupV2({ root, removeDir }).stats('/diyc/box')).toEqual({ memoryBytes: 4096, memoryPeakBytes: 8192, oomKills: 1, pids: 2, cpuNanoseconds: 1_500_000 });
   });
 
   it('refuses to remove a populated cgroup without force', () => {
     write('diyc/box/cgroup.procs', '999999\n');
     const manager = new CgroupV2({ root, removeDir });
-    expect(() => manager.remove('box')).toThrow(/still has processes \(999999\)/);
+    expect(() => manager.remove('/diyc/box')).toThrow(/still has processes \(999999\)/);
     write('diyc/box/cgroup.procs', '');
-    manager.remove('box');
+    manager.remove('/diyc/box');
     manager.pruneParent();
     expect(() => read('diyc/cgroup.procs')).toThrow();
   });
 });
 
 describe('CgroupV1 on a cgroupfs-shaped directory', () => {
+  let root: string;
+  beforeEach(() => { root = mkdtempSync(join(tmpdir(), 'diyc-cgv1-')); });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
   it('writes memsw as memory + swap, and says so when swap accounting is off', () => {
-    const root = mkdtempSync(join(tmpdir(), 'diyc-cgv1-'));
-    try {
-      const hierarchies = new Map([['memory', join(root, 'memory')], ['pids', join(root, 'pids')]]);
-      mkdirSync(join(root, 'memory/diyc/a'), { recursive: true });
-      writeFileSync(join(root, 'memory/diyc/a/memory.memsw.limit_in_bytes'), '');
-      const manager = new CgroupV1({ hierarchies });
-      expect(manager.create('a', { memory: 1024, swap: 1024 }).applied).toEqual(['memory 1K', 'swap 1K']);
-      expect(readFileSync(join(root, 'memory/diyc/a/memory.memsw.limit_in_bytes'), 'utf8')).toBe('2048');
-      expect(manager.create('b', { memory: 1024 }).skipped).toEqual([expect.stringMatching(/^swap: swap accounting is off/)]);
-      expect(manager.procsFiles('a')).toEqual([join(root, 'memory/diyc/a/cgroup.procs'), join(root, 'pids/diyc/a/cgroup.procs')]);
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
+    const hierarchies = new Map([['memory', join(root, 'memory')], ['pids', join(root, 'pids')]]);
+    for (const dir of ['memory', 'pids']) mkdirSync(join(root, dir));
+    const manager = new CgroupV1({ hierarchies });
+    manager.create('/diyc/a');
+    writeFileSync(join(root, 'memory/diyc/a/memory.memsw.limit_in_bytes'), '');
+    expect(manager.apply('/diyc/a', resourcesFromFlags({ memory: '1K', swap: '1K' })).applied).toEqual(['memory 1K', 'swap 1K']);
+    expect(readFileSync(join(root, 'memory/diyc/a/memory.memsw.limit_in_bytes'), 'utf8')).toBe('2048');
+    manager.create('/diyc/b');
+    expect(manager.apply('/diyc/b', resourcesFromFlags({ memory: '1K' })).skipped).toEqual([expect.stringMatching(/^memory.swap: swap accounting is off/)]);
+    expect(manager.procsFiles('/diyc/a')).toEqual([join(root, 'memory/diyc/a/cgroup.procs'), join(root, 'pids/diyc/a/cgroup.procs')]);
+  });
+
+  it('gives a new cpuset its parent\'s CPUs and memory nodes, and reports controllers not mounted', () => {
+    const hierarchies = new Map([['cpuset', join(root, 'cpuset')]]);
+    mkdirSync(join(root, 'cpuset'));
+    writeFileSync(join(root, 'cpuset/cpuset.cpus'), '0-1\n');
+    writeFileSync(join(root, 'cpuset/cpuset.mems'), '0\n');
+    // cgroupfs makes these files, empty, in a new directory; a plain directory does not.
+    const manager = new CgroupV1({ hierarchies });
+    mkdirSync(join(root, 'cpuset/pod'));
+    for (const f of ['cpuset.cpus', 'cpuset.mems']) writeFileSync(join(root, 'cpuset/pod', f), '');
+    manager.create('/pod/box');
+    expect(readFileSync(join(root, 'cpuset/pod/cpuset.cpus'), 'utf8')).toBe('0-1');
+    const { skipped } = manager.apply('/pod/box', { hugepageLimits: [{ pageSize: '2MB', limit: 1 }], unified: { 'memory.high': '1' } });
+    expect(skipped).toEqual(['hugepageLimits: the hugetlb controller is not mounted on this machine', 'unified: only cgroup v2 has it']);
   });
 });
 

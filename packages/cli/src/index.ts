@@ -1,6 +1,6 @@
-export { runCli, defineCli, CliError } from './main.js';
+export { runCli, defineCli, wantsColour } from './main.js';
 export type { CliCommand, CliContext } from './main.js';
-export { parseArgv, many, one, UsageError } from './parse.js';
+export { parseArgv, many, one } from './parse.js';
 export type { Parsed, ParsedFlags } from './parse.js';
 export { createTrace, noTrace } from './trace.js';
 export type { Trace } from './trace.js';

@@ -5,10 +5,9 @@
 // options end at the first operand (or `--`), and everything after it is the
 // container's command, untouched. Unknown flags are usage errors (exit 2).
 import type { ArgDef, ArgsDef } from 'citty';
+import { DiycError } from '@diyc/record';
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+const usage = (message: string): DiycError => new DiycError('usage', message);
 
 /** Parsed flags by their main name; a string flag given twice becomes an array. */
 export type ParsedFlags = Record<string, string | boolean | string[] | undefined>;
@@ -41,7 +40,7 @@ const takesValue = (def: ArgDef): boolean => def.type === 'string' || def.type =
 function store(flags: ParsedFlags, spec: FlagSpec, value: string | boolean): void {
   if (spec.def.type === 'enum' && typeof value === 'string') {
     const options = 'options' in spec.def ? spec.def.options ?? [] : [];
-    if (!options.includes(value)) throw new UsageError(`--${spec.name} must be one of ${options.join(', ')} (got '${value}')`);
+    if (!options.includes(value)) throw usage(`--${spec.name} must be one of ${options.join(', ')} (got '${value}')`);
   }
   const prev = flags[spec.name];
   if (typeof value === 'string' && typeof prev === 'string') flags[spec.name] = [prev, value];
@@ -78,7 +77,7 @@ export function parseArgv(argv: readonly string[], defs: ArgsDef, stopAtOperand 
     }
     const next = (): string => {
       const value = argv[++i];
-      if (value === undefined) throw new UsageError(`option ${arg} needs a value`);
+      if (value === undefined) throw usage(`option ${arg} needs a value`);
       return value;
     };
     if (arg.startsWith('--')) {
@@ -86,9 +85,9 @@ export function parseArgv(argv: readonly string[], defs: ArgsDef, stopAtOperand 
       const key = arg.slice(2, eq < 0 ? undefined : eq);
       const negated = key.startsWith('no-') && table.get(key.slice(3))?.def.type === 'boolean';
       const spec = table.get(negated ? key.slice(3) : key);
-      if (!spec || key.length === 1) throw new UsageError(`unknown option --${key}`);
+      if (!spec || key.length === 1) throw usage(`unknown option --${key}`);
       if (takesValue(spec.def)) store(flags, spec, eq < 0 ? next() : arg.slice(eq + 1));
-      else if (eq >= 0) throw new UsageError(`option --${key} takes no value`);
+      else if (eq >= 0) throw usage(`option --${key} takes no value`);
       else store(flags, spec, !negated);
       continue;
     }
@@ -97,7 +96,7 @@ export function parseArgv(argv: readonly string[], defs: ArgsDef, stopAtOperand 
     for (let j = 1; j < arg.length; j++) {
       const letter = arg[j] as string;
       const spec = table.get(letter);
-      if (!spec || letter.length !== 1) throw new UsageError(`unknown option -${letter}`);
+      if (!spec || letter.length !== 1) throw usage(`unknown option -${letter}`);
       if (takesValue(spec.def)) {
         store(flags, spec, j + 1 < arg.length ? arg.slice(j + 1) : next());
         break;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { many, parseArgv, UsageError, type ArgsDef } from '../src/index.js';
+import { DiycError } from '@diyc/record';
+import { many, parseArgv, type ArgsDef } from '../src/index.js';
 
 const defs: ArgsDef = {
   pid: { type: 'boolean', alias: 'p' },
@@ -37,7 +38,7 @@ describe('parseArgv', () => {
   });
 
   it('refuses unknown flags, missing values and enum values not listed', () => {
-    expect(() => parseArgv(['--bogus'], defs)).toThrow(UsageError);
+    expect(() => parseArgv(['--bogus'], defs)).toThrow(DiycError);
     expect(() => parseArgv(['-x'], defs)).toThrow('unknown option -x');
     expect(() => parseArgv(['-u'], defs)).toThrow('option -u needs a value');
     expect(() => parseArgv(['--mode', 'c'], defs)).toThrow('--mode must be one of a, b');

@@ -1,7 +1,7 @@
 // diyc-image unpack FILE|- [--name NAME] [--json] | ls | inspect NAME | rm NAME [--force]
 import { rmSync } from 'node:fs';
-import { CliError, createProgress, defineCli, formatBytes, one, printTable } from '@diyc/cli';
-import { formatRecord } from '@diyc/record';
+import { createProgress, defineCli, formatBytes, one, printTable } from '@diyc/cli';
+import { DiycError, formatRecord } from '@diyc/record';
 import { withImage } from './image-record.js';
 import { ImageStore, type Image } from './store.js';
 import { unpackImage } from './unpack.js';
@@ -9,8 +9,8 @@ import { unpackImage } from './unpack.js';
 /** The system errors of an unpack, said with what to do. (runCli prints any other error's message.) */
 function unpackError(err: unknown): never {
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOSPC') throw new CliError('the disk is full: nothing was kept; free some space and unpack again');
-  if (code === 'EACCES' || code === 'EPERM') throw new CliError(`${(err as Error).message}: diyc-image needs root to keep owners and device nodes (run it with sudo)`);
+  if (code === 'ENOSPC') throw new DiycError('system', 'the disk is full: nothing was kept; free some space and unpack again', { cause: err });
+  if (code === 'EACCES' || code === 'EPERM') throw new DiycError('system', `${(err as Error).message}: diyc-image needs root to keep owners and device nodes (run it with sudo)`, { cause: err });
   throw err;
 }
 
@@ -89,7 +89,7 @@ const rm = defineCli({
     store.requireImage(name);
     const users = store.containersUsing(name);
     if (users.length > 0 && flags.force !== true) {
-      throw new CliError(`image '${name}' is used by container${users.length > 1 ? 's' : ''} ${users.join(', ')}: remove ${users.length > 1 ? 'them' : 'it'} first (diyc-rm), or use --force`);
+      throw new DiycError('state', `image '${name}' is used by container${users.length > 1 ? 's' : ''} ${users.join(', ')}: remove ${users.length > 1 ? 'them' : 'it'} first (diyc-rm), or use --force`);
     }
     const layers = store.removeImage(name);
     process.stdout.write(`removed ${name}${layers.length ? ` and ${layers.length} unused layer${layers.length > 1 ? 's' : ''}` : ''}\n`);

@@ -4,13 +4,13 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Parser } from 'tar';
+import { DiycError } from '@diyc/record';
 import type { WorkerDigest } from './digest.js';
 import { LayerWriter, type LayerStats, type TarEntry } from './layer-writer.js';
 import { HeaderTap } from './header-tap.js';
 
-export class ArchiveError extends Error {
-  override name = 'ArchiveError';
-}
+/** A broken or unreadable archive. */
+const archiveError = (message: string): DiycError => new DiycError('invalid', message);
 
 export interface ExtractResult extends LayerStats {
   /** sha256:HEX of the uncompressed tar stream. */
@@ -29,9 +29,9 @@ type Compression = 'none' | 'gzip';
 /** Names the compression from the first bytes, or throws for one we cannot read. */
 export function detectCompression(head: Buffer): Compression {
   if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
-  if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) throw new ArchiveError('the archive is xz-compressed: decompress it first (xz -dc FILE | diyc-image unpack -)');
-  if (head.subarray(0, 3).toString('latin1') === 'BZh') throw new ArchiveError('the archive is bzip2-compressed: decompress it first (bzip2 -dc FILE | diyc-image unpack -)');
-  if (head.readUInt32LE(0) === 0xfd2fb528) throw new ArchiveError('the archive is zstd-compressed: decompress it first (zstd -dc FILE | diyc-image unpack -)');
+  if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) throw archiveError('the archive is xz-compressed: decompress it first (xz -dc FILE | diyc-image unpack -)');
+  if (head.subarray(0, 3).toString('latin1') === 'BZh') throw archiveError('the archive is bzip2-compressed: decompress it first (bzip2 -dc FILE | diyc-image unpack -)');
+  if (head.readUInt32LE(0) === 0xfd2fb528) throw archiveError('the archive is zstd-compressed: decompress it first (zstd -dc FILE | diyc-image unpack -)');
   return 'none';
 }
 
@@ -39,7 +39,7 @@ export function detectCompression(head: Buffer): Compression {
 async function* tarBytes(source: AsyncIterable<Buffer>, onRead: (n: number) => void): AsyncGenerator<Buffer> {
   const iterator = source[Symbol.asyncIterator]();
   const first = await iterator.next();
-  if (first.done) throw new ArchiveError('the archive is empty');
+  if (first.done) throw archiveError('the archive is empty');
   const compression = detectCompression(first.value);
   const rest = async function* (): AsyncGenerator<Buffer> {
     onRead(first.value.length);
@@ -67,7 +67,7 @@ async function* tarBytes(source: AsyncIterable<Buffer>, onRead: (n: number) => v
   try {
     for await (const chunk of gunzip) yield chunk as Buffer;
   } catch (err) {
-    throw new ArchiveError(`the archive is not valid gzip: ${(err as Error).message}`);
+    throw archiveError(`the archive is not valid gzip: ${(err as Error).message}`);
   }
   await feeding;
 }
@@ -96,14 +96,14 @@ export async function extractLayer(source: Readable | AsyncIterable<Buffer>, dir
       }
     },
   });
-  parser.on('error', (err: Error) => { failure ??= new ArchiveError(`the archive is corrupt: ${err.message}`); });
+  parser.on('error', (err: Error) => { failure ??= archiveError(`the archive is corrupt: ${err.message}`); });
   // An entry of a type node-tar does not read (a GNU sparse file, a volume label...) would
   // silently be missing from the image: refuse the archive instead, naming the entry.
   parser.on('ignoredEntry', (entry: { path: string; type: string; meta?: boolean }) => {
-    if (!entry.meta) failure ??= new ArchiveError(`entry '${entry.path}' is of a kind diyc-image cannot write (${entry.type})`);
+    if (!entry.meta) failure ??= archiveError(`entry '${entry.path}' is of a kind diyc-image cannot write (${entry.type})`);
   });
   parser.on('warn', (_code: string, message: string | Error) => {
-    failure ??= new ArchiveError(`the archive is corrupt: ${message instanceof Error ? message.message : message}`);
+    failure ??= archiveError(`the archive is corrupt: ${message instanceof Error ? message.message : message}`);
   });
   let read = 0;
   // Modes are written as the archive has them: no umask while the layer is written.
@@ -111,7 +111,7 @@ export async function extractLayer(source: Readable | AsyncIterable<Buffer>, dir
   try {
     await pump();
     if (failure) throw failure;
-    if (!sawEntry) throw new ArchiveError('the archive holds no files (is it a tar archive?)');
+    if (!sawEntry) throw archiveError('the archive holds no files (is it a tar archive?)');
     writer.finish();
   } catch (err) {
     options.digest?.cancel();

@@ -6,6 +6,7 @@
 // docker save:      manifest.json = [{ Config, RepoTags, Layers }]
 import { existsSync, readFileSync } from 'node:fs';
 import { join, normalize } from 'node:path';
+import { DiycError } from '@diyc/record';
 import type { ImageConfig } from './store.js';
 
 export interface LayeredImage {
@@ -19,9 +20,8 @@ export interface LayeredImage {
   tagName?: string;
 }
 
-export class FormatError extends Error {
-  override name = 'FormatError';
-}
+/** An image whose manifest or layout does not hold together. */
+const formatError = (message: string): DiycError => new DiycError('invalid', message);
 
 interface Descriptor {
   mediaType?: string;
@@ -34,22 +34,22 @@ function readJson<T>(file: string, what: string): T {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as T;
   } catch (err) {
-    throw new FormatError(`${what} is not readable JSON: ${(err as Error).message}`);
+    throw formatError(`${what} is not readable JSON: ${(err as Error).message}`);
   }
 }
 
 /** A path inside the image directory: refuses `..` and absolute names from manifests. */
 function inside(dir: string, rel: string, what: string): string {
   const clean = normalize(rel);
-  if (clean.startsWith('..') || clean.startsWith('/')) throw new FormatError(`${what} '${rel}' points outside the image`);
+  if (clean.startsWith('..') || clean.startsWith('/')) throw formatError(`${what} '${rel}' points outside the image`);
   const path = join(dir, clean);
-  if (!existsSync(path)) throw new FormatError(`${what} '${rel}' is missing from the image`);
+  if (!existsSync(path)) throw formatError(`${what} '${rel}' is missing from the image`);
   return path;
 }
 
 function blobPath(dir: string, digest: string): string {
   const [algorithm, hex] = digest.split(':');
-  if (!algorithm || !hex || !/^[a-z0-9]+$/.test(algorithm) || !/^[a-f0-9]+$/.test(hex)) throw new FormatError(`bad digest '${digest}'`);
+  if (!algorithm || !hex || !/^[a-z0-9]+$/.test(algorithm) || !/^[a-f0-9]+$/.test(hex)) throw formatError(`bad digest '${digest}'`);
   return inside(dir, join('blobs', algorithm, hex), 'blob');
 }
 
@@ -80,26 +80,26 @@ function tagToName(tag: string | undefined): string | undefined {
 function readOci(dir: string, ref?: string): LayeredImage {
   const index = readJson<{ manifests?: Descriptor[] }>(join(dir, 'index.json'), 'index.json');
   let manifests = index.manifests ?? [];
-  if (manifests.length === 0) throw new FormatError('index.json lists no manifest');
+  if (manifests.length === 0) throw formatError('index.json lists no manifest');
   const REF = 'org.opencontainers.image.ref.name';
   if (ref !== undefined) {
     manifests = manifests.filter((m) => m.annotations?.[REF] === ref);
-    if (manifests.length === 0) throw new FormatError(`the layout has no image tagged '${ref}' (tags: ${(index.manifests ?? []).map((m) => m.annotations?.[REF]).filter(Boolean).join(', ') || 'none'})`);
+    if (manifests.length === 0) throw formatError(`the layout has no image tagged '${ref}' (tags: ${(index.manifests ?? []).map((m) => m.annotations?.[REF]).filter(Boolean).join(', ') || 'none'})`);
   } else if (new Set(manifests.map((m) => m.annotations?.[REF])).size > 1) {
-    throw new FormatError(`the layout holds several images (${manifests.map((m) => m.annotations?.[REF] ?? m.digest).join(', ')}): choose one with LAYOUT:TAG`);
+    throw formatError(`the layout holds several images (${manifests.map((m) => m.annotations?.[REF] ?? m.digest).join(', ')}): choose one with LAYOUT:TAG`);
   }
   let chosen = manifests.find((m) => !m.platform || (m.platform.os === 'linux' && m.platform.architecture === 'amd64')) ?? manifests[0] as Descriptor;
   // A nested index (a multi-platform image): follow it once.
   if (chosen.mediaType?.endsWith('image.index.v1+json')) {
     manifests = readJson<{ manifests?: Descriptor[] }>(blobPath(dir, chosen.digest), 'the image index').manifests ?? [];
     chosen = manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64') ?? manifests[0] as Descriptor;
-    if (!chosen) throw new FormatError('the nested image index lists no manifest');
+    if (!chosen) throw formatError('the nested image index lists no manifest');
   }
   const manifest = readJson<{ config: Descriptor; layers?: Descriptor[] }>(blobPath(dir, chosen.digest), 'the image manifest');
   const { config, diffIds } = fromConfig(readJson<OciConfigFile>(blobPath(dir, manifest.config.digest), 'the image config'));
   const layers = manifest.layers ?? [];
   for (const layer of layers) {
-    if (layer.mediaType && /zstd/.test(layer.mediaType)) throw new FormatError(`layer ${layer.digest} is zstd-compressed, which diyc cannot read yet`);
+    if (layer.mediaType && /zstd/.test(layer.mediaType)) throw formatError(`layer ${layer.digest} is zstd-compressed, which diyc cannot read yet`);
   }
   const result: LayeredImage = {
     format: 'oci',
@@ -117,8 +117,8 @@ function readOci(dir: string, ref?: string): LayeredImage {
 function readDocker(dir: string): LayeredImage {
   const manifest = readJson<{ Config: string; RepoTags?: string[] | null; Layers: string[] }[]>(join(dir, 'manifest.json'), 'manifest.json');
   const first = manifest[0];
-  if (!first) throw new FormatError('manifest.json lists no image');
-  if (manifest.length > 1) throw new FormatError(`the archive holds ${manifest.length} images: diyc unpacks one at a time`);
+  if (!first) throw formatError('manifest.json lists no image');
+  if (manifest.length > 1) throw formatError(`the archive holds ${manifest.length} images: diyc unpacks one at a time`);
   const { config, diffIds } = fromConfig(readJson<OciConfigFile>(inside(dir, first.Config, 'config'), 'the image config'));
   const result: LayeredImage = {
     format: 'docker',
@@ -134,7 +134,7 @@ function readDocker(dir: string): LayeredImage {
 /** The layered image in `dir`, or undefined when `dir` is a plain root filesystem. */
 export function readLayeredImage(dir: string, ref?: string): LayeredImage | undefined {
   if (existsSync(join(dir, 'oci-layout')) && existsSync(join(dir, 'index.json'))) return readOci(dir, ref);
-  if (ref !== undefined) throw new FormatError(`:${ref} names an image in an OCI layout, and this is not one`);
+  if (ref !== undefined) throw formatError(`:${ref} names an image in an OCI layout, and this is not one`);
   if (existsSync(join(dir, 'manifest.json')) && !existsSync(join(dir, 'bin')) && !existsSync(join(dir, 'etc'))) return readDocker(dir);
   return undefined;
 }

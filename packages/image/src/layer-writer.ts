@@ -14,6 +14,7 @@ import {
   chmodSync, chownSync, mkdirSync, openSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeSync, type Stats,
 } from 'node:fs';
 import { join } from 'node:path';
+import { DiycError } from '@diyc/record';
 import { lsetxattr, mknod } from '@diyc/syscalls';
 import type { EntryExtras, Xattrs } from './header-tap.js';
 
@@ -35,11 +36,8 @@ export interface TarEntry {
 }
 
 /** An archive entry that would write outside the layer: the whole layer is refused. */
-export class UnsafeEntryError extends Error {
-  override name = 'UnsafeEntryError';
-  constructor(readonly entry: string, reason: string) {
-    super(`unsafe entry '${entry}': ${reason}`);
-  }
+function unsafeEntry(entry: string, reason: string): DiycError {
+  return new DiycError('invalid', `unsafe entry '${entry}': ${reason}`);
 }
 
 const WHITEOUT_PREFIX = '.wh.';
@@ -79,12 +77,12 @@ export class LayerWriter {
 
   /** Checks and normalises an archive path to components under the layer root. */
   #components(entry: string, path: string, what = 'path'): string[] {
-    if (path.startsWith('/')) throw new UnsafeEntryError(entry, `its ${what} is absolute`);
+    if (path.startsWith('/')) throw unsafeEntry(entry, `its ${what} is absolute`);
     const parts = path.split('/').filter((p) => p !== '' && p !== '.');
-    if (parts.includes('..')) throw new UnsafeEntryError(entry, `its ${what} contains '..'`);
+    if (parts.includes('..')) throw unsafeEntry(entry, `its ${what} contains '..'`);
     for (let i = 1; i < parts.length; i++) {
       const prefix = parts.slice(0, i).join('/');
-      if (this.#symlinks.has(prefix)) throw new UnsafeEntryError(entry, `its ${what} goes through the symlink '${prefix}'`);
+      if (this.#symlinks.has(prefix)) throw unsafeEntry(entry, `its ${what} goes through the symlink '${prefix}'`);
     }
     return parts;
   }
@@ -211,7 +209,7 @@ export class LayerWriter {
       }
       case 'Link': {
         const targetParts = this.#components(e.path, e.linkpath ?? '', 'hardlink target');
-        if (targetParts.length === 0) throw new UnsafeEntryError(e.path, 'its hardlink target is the layer root');
+        if (targetParts.length === 0) throw unsafeEntry(e.path, 'its hardlink target is the layer root');
         this.#clear(rel, false);
         linkSync(join(this.#root, targetParts.join('/')), abs);
         e.resume();

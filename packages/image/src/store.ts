@@ -7,7 +7,7 @@
 //                          once PID is gone (kill -9)
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { containersDir, imagesDir, isProcessAlive, layersDir, nameProblem, stateRoot } from '@diyc/record';
+import { containersDir, DiycError, imagesDir, isProcessAlive, layersDir, nameProblem, stateRoot } from '@diyc/record';
 
 /** The parts of an OCI image config diyc uses as a container's defaults. */
 export interface ImageConfig {
@@ -30,10 +30,6 @@ export interface Image {
   size: number;
   /** Uncompressed bytes of each layer's files, by diff_id. */
   layerSizes?: Record<string, number>;
-}
-
-export class ImageError extends Error {
-  override name = 'ImageError';
 }
 
 export const SHORT_LINK_LENGTH = 12;
@@ -108,7 +104,7 @@ export class ImageStore {
 
   imagePath(name: string): string {
     const problem = nameProblem(name, 'image name');
-    if (problem) throw new ImageError(problem);
+    if (problem) throw new DiycError('invalid', problem);
     return join(this.imagesDir, name);
   }
 
@@ -127,10 +123,10 @@ export class ImageStore {
     return JSON.parse(readFileSync(file, 'utf8')) as Image;
   }
 
-  /** The image, or an ImageError that says how to get it. */
+  /** The image, or a 'not-found' DiycError that says how to get it. */
   requireImage(name: string): Image {
     const image = this.getImage(name);
-    if (!image) throw new ImageError(`image '${name}' not found: unpack it first (diyc-image unpack FILE --name ${name})`);
+    if (!image) throw new DiycError('not-found', `image '${name}' not found: unpack it first (diyc-image unpack FILE --name ${name})`);
     return image;
   }
 

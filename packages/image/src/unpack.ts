@@ -7,11 +7,11 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
-import { nameProblem } from '@diyc/record';
+import { DiycError, nameProblem } from '@diyc/record';
 import { digestInWorker, fileChunks } from './digest.js';
 import { extractLayer, type ExtractResult } from './extract.js';
 import { readLayeredImage, type LayeredImage } from './formats.js';
-import { ImageError, ImageStore, type Image, type ImageConfig } from './store.js';
+import { ImageStore, type Image, type ImageConfig } from './store.js';
 
 export interface UnpackProgress {
   /** What is being read: the archive, or layer N of M. */
@@ -47,9 +47,9 @@ export function nameFromFile(file: string): string {
 function chooseName(options: UnpackOptions, source: string, layered: LayeredImage | undefined, ref?: string): string {
   const fromFile = source === '-' ? undefined : nameFromFile(source);
   const name = options.name ?? layered?.tagName ?? (ref !== undefined && fromFile !== undefined ? `${fromFile}-${ref}` : fromFile);
-  if (name === undefined) throw new ImageError('an image read from stdin needs a name: add --name NAME');
+  if (name === undefined) throw new DiycError('invalid', 'an image read from stdin needs a name: add --name NAME');
   const problem = nameProblem(name, 'image name');
-  if (problem) throw new ImageError(`${problem}${options.name === undefined ? ' (choose one with --name)' : ''}`);
+  if (problem) throw new DiycError('invalid', `${problem}${options.name === undefined ? ' (choose one with --name)' : ''}`);
   return name;
 }
 
@@ -73,16 +73,16 @@ export async function unpackImage(sourceArg: string, options: UnpackOptions = {}
   store.removeStaleTemps();
   if (options.name !== undefined) {
     const problem = nameProblem(options.name, 'image name');
-    if (problem) throw new ImageError(problem);
+    if (problem) throw new DiycError('invalid', problem);
   }
   try {
-    if (source !== '-' && !existsSync(source)) throw new ImageError(`${source}: no such file or directory`);
+    if (source !== '-' && !existsSync(source)) throw new DiycError('invalid', `${source}: no such file or directory`);
     let layered: LayeredImage | undefined;
     let staging: string | undefined;
     let flat: ExtractResult | undefined;
     if (source !== '-' && statSync(source).isDirectory()) {
       layered = readLayeredImage(source, ref);
-      if (!layered) throw new ImageError(`${source} is a directory but not an OCI image layout (no oci-layout and index.json)`);
+      if (!layered) throw new DiycError('invalid', `${source} is a directory but not an OCI image layout (no oci-layout and index.json)`);
     } else {
       staging = makeTemp();
       const total = source === '-' ? undefined : statSync(source).size;
@@ -126,7 +126,7 @@ export async function unpackImage(sourceArg: string, options: UnpackOptions = {}
           digest: digestInWorker(file),
         });
         if (expected && expected !== result.diffId) {
-          throw new ImageError(`layer ${i + 1} is corrupt: its content is ${result.diffId}, the image config says ${expected}`);
+          throw new DiycError('invalid', `layer ${i + 1} is corrupt: its content is ${result.diffId}, the image config says ${expected}`);
         }
         store.commitLayer(dir, result.diffId);
         temps.delete(dir);
@@ -135,7 +135,7 @@ export async function unpackImage(sourceArg: string, options: UnpackOptions = {}
         layerSizes[result.diffId] = result.bytes;
       }
     } else {
-      throw new ImageError('nothing to unpack');
+      throw new DiycError('invalid', 'nothing to unpack');
     }
     const image: Image = {
       name,

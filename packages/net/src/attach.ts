@@ -3,10 +3,10 @@
 // is eth0 inside, lo up, a leased address and a default route via the gateway.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { checkName, stateRoot } from '@diyc/record';
-import { linkExists, NetError, requireBridge } from './bridge.js';
+import { checkName, DiycError, stateRoot } from '@diyc/record';
+import { linkExists, requireBridge } from './bridge.js';
 import type { NetConfig } from './config.js';
-import { CommandError, mustRun, systemRunner, type Runner } from './exec.js';
+import { commandError, mustRun, systemRunner, type Runner } from './exec.js';
 import { ensureRules, findRules, removeRules, ruleComment } from './iptables.js';
 import { formatIp } from './ipv4.js';
 import { LeaseStore } from './leases.js';
@@ -64,7 +64,7 @@ export function attach(config: NetConfig, name: string, options: AttachOptions =
   // iptables is only asked when there are ports to publish: each call is a process.
   const inUse = publish.length > 0 ? hostPortsInUse(runner, config, name) : new Set<string>();
   for (const p of publish) {
-    if (inUse.has(`${p.hostPort}/${p.protocol}`)) throw new NetError(`host port ${p.hostPort}/${p.protocol} is already published by another container`);
+    if (inUse.has(`${p.hostPort}/${p.protocol}`)) throw new DiycError('exists', `host port ${p.hostPort}/${p.protocol} is already published by another container`);
   }
   const leases = new LeaseStore(config, root);
   const ip = leases.lease(name, options.ip);
@@ -107,7 +107,7 @@ function clearLinks(runner: Runner, name: string, config: NetConfig): void {
   if (linkExists(host)) runner.run('ip', ['link', 'del', 'dev', host]);
   if (existsSync(netnsPath(name))) {
     const r = runner.run('ip', ['netns', 'del', netnsName(name)]);
-    if (r.status !== 0 && existsSync(netnsPath(name))) throw new CommandError(`ip netns del ${netnsName(name)}`, r);
+    if (r.status !== 0 && existsSync(netnsPath(name))) throw commandError(`ip netns del ${netnsName(name)}`, r);
   }
 }
 

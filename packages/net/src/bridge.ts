@@ -6,15 +6,11 @@
 //   clean: exactly the inverse, from what setup wrote down in run/net/BRIDGE.json.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runDir, stateRoot } from '@diyc/record';
+import { DiycError, runDir, stateRoot } from '@diyc/record';
 import type { NetConfig } from './config.js';
 import { mustRun, systemRunner, which, type Runner } from './exec.js';
 import { ensureRules, findRules, removeRules, ruleComment, ruleExists, tableIsEmpty, tablesIn, type Rule } from './iptables.js';
 import { formatIp, formatSubnet } from './ipv4.js';
-
-export class NetError extends Error {
-  override name = 'NetError';
-}
 
 const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 
@@ -175,6 +171,6 @@ export function networkStatus(config: NetConfig, options: NetOptions = {}): Stat
 export function requireBridge(config: NetConfig): void {
   if (!linkExists(config.bridge)) {
     const flags = config.bridge === 'diyc0' ? '' : ` --bridge ${config.bridge} --subnet ${formatSubnet(config.subnet)}`;
-    throw new NetError(`bridge ${config.bridge} does not exist: run \`sudo diyc-net setup${flags}\` first`);
+    throw new DiycError('missing', `bridge ${config.bridge} does not exist: run \`sudo diyc-net setup${flags}\` first`);
   }
 }

@@ -1,10 +1,10 @@
 // diyc-net setup | clean | status | attach NAME [--ip IP] [--publish H:P]... | detach NAME
-import { CliError, defineCli, many, one } from '@diyc/cli';
-import { checkName, formatRecord, readRecordInput } from '@diyc/record';
+import { createTrace, defineCli, many, one } from '@diyc/cli';
+import { ANNOTATION, checkName, DiycError, formatRecord, readRecordInput, stateRoot } from '@diyc/record';
 import { detach } from './attach.js';
 import { cleanNetwork, networkStatus, setupNetwork } from './bridge.js';
 import { describeConfig, netConfig, type NetConfig } from './config.js';
-import { parsePublish } from './publish.js';
+import { formatPublish, parsePublish } from './publish.js';
 import { netStage } from './stage.js';
 
 const common = {
@@ -17,7 +17,7 @@ function configFrom(flags: Record<string, unknown>): NetConfig {
 }
 
 function requireRoot(): void {
-  if (process.getuid?.() !== 0) throw new CliError('diyc-net changes the machine\'s network: run it with sudo');
+  if (process.getuid?.() !== 0) throw new DiycError('missing', 'diyc-net changes the machine\'s network: run it with sudo');
 }
 
 const setup = defineCli({
@@ -66,8 +66,13 @@ const attachCommand = defineCli({
     const publish = many(flags.publish).map(parsePublish);
     const record = await readRecordInput();
     const ip = one(flags.ip);
-    const { record: next, attachment } = netStage(record, configFrom(flags), name, { ...(ip !== undefined ? { ip } : {}), publish });
-    if (process.stdout.isTTY) process.stdout.write(`${name}: ${attachment.ip}/${attachment.prefix} via ${attachment.gateway} in netns ${attachment.netns}\n`);
+    // The flags over what the record on stdin asks for.
+    record.annotations[ANNOTATION.bridge] = configFrom(flags).bridge;
+    if (ip !== undefined) record.annotations[ANNOTATION.ip] = ip;
+    if (publish.length > 0) record.annotations[ANNOTATION.publish] = publish.map(formatPublish).join(',');
+    const next = netStage.apply(record, { name, root: stateRoot(), trace: createTrace(false), warn: () => {} });
+    const [address, gateway, netns] = [next.annotations[ANNOTATION.ip], next.annotations[ANNOTATION.gateway], next.annotations[ANNOTATION.netns]];
+    if (process.stdout.isTTY) process.stdout.write(`${name}: ${address} via ${gateway} in netns ${netns}\n`);
     else process.stdout.write(formatRecord(next));
   },
 });

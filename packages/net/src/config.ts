@@ -1,5 +1,6 @@
 // Which bridge and subnet: flags, then DIYC_BRIDGE / DIYC_SUBNET, then diyC's own
 // defaults (diyc0, 172.16.0.0/24 with the gateway at 172.16.0.1).
+import { DiycError } from '@diyc/record';
 import { formatIp, gatewayOf, parseSubnet, type Subnet } from './ipv4.js';
 
 export const DEFAULT_BRIDGE = 'diyc0';
@@ -22,7 +23,7 @@ export function bridgeProblem(name: string): string | null {
 export function netConfig(options: { bridge?: string | undefined; subnet?: string | undefined } = {}, env: NodeJS.ProcessEnv = process.env): NetConfig {
   const bridge = options.bridge ?? env.DIYC_BRIDGE ?? DEFAULT_BRIDGE;
   const problem = bridgeProblem(bridge);
-  if (problem) throw new RangeError(problem);
+  if (problem) throw new DiycError('usage', problem);
   const subnet = parseSubnet(options.subnet ?? env.DIYC_SUBNET ?? DEFAULT_SUBNET);
   return { bridge, subnet, gateway: gatewayOf(subnet) };
 }

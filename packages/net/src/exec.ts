@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { DiycError } from '@diyc/record';
 
 export interface CommandResult {
   status: number;
@@ -15,15 +16,9 @@ export interface Runner {
   run(command: string, args: string[], input?: string): CommandResult;
 }
 
-export class CommandError extends Error {
-  override name = 'CommandError';
-  constructor(readonly command: string, readonly result: CommandResult) {
-    super(`${command} failed: ${result.stderr.trim().split('\n')[0] || `exit ${result.status}`}`);
-  }
-}
-
-export class MissingToolError extends Error {
-  override name = 'MissingToolError';
+/** A command that exited non-zero: a 'system' DiycError whose cause is its result. */
+export function commandError(command: string, result: CommandResult): DiycError {
+  return new DiycError('system', `${command} failed: ${result.stderr.trim().split('\n')[0] || `exit ${result.status}`}`, { cause: result });
 }
 
 const PACKAGES: Record<string, string> = { ip: 'iproute2', iptables: 'iptables', 'iptables-save': 'iptables', 'iptables-restore': 'iptables', nft: 'nftables' };
@@ -49,7 +44,7 @@ let childProcess: typeof import('node:child_process') | undefined;
 export const systemRunner: Runner = {
   run(command, args, input) {
     const path = which(command);
-    if (!path) throw new MissingToolError(`${command} is not installed: install it with \`apt-get install ${PACKAGES[command] ?? command}\``);
+    if (!path) throw new DiycError('missing', `${command} is not installed: install it with \`apt-get install ${PACKAGES[command] ?? command}\``);
     childProcess ??= require('node:child_process') as typeof import('node:child_process');
     const r = childProcess.spawnSync(path, args, { input: input ?? '', encoding: 'utf8' });
     if (r.error) throw r.error;
@@ -57,9 +52,9 @@ export const systemRunner: Runner = {
   },
 };
 
-/** Runs a command and throws CommandError unless it exits 0. */
+/** Runs a command and throws (commandError) unless it exits 0. */
 export function mustRun(runner: Runner, command: string, args: string[], input?: string): string {
   const result = runner.run(command, args, input);
-  if (result.status !== 0) throw new CommandError(`${command} ${args.join(' ')}`.trim(), result);
+  if (result.status !== 0) throw commandError(`${command} ${args.join(' ')}`.trim(), result);
   return result.stdout;
 }

@@ -1,10 +1,10 @@
 export { netConfig, describeConfig, bridgeProblem, DEFAULT_BRIDGE, DEFAULT_SUBNET, IFNAMSIZ } from './config.js';
 export type { NetConfig } from './config.js';
-export { setupNetwork, cleanNetwork, networkStatus, requireBridge, bridgeRules, NetError } from './bridge.js';
+export { setupNetwork, cleanNetwork, networkStatus, requireBridge, bridgeRules } from './bridge.js';
 export type { SetupResult, CleanResult, StatusItem, NetOptions } from './bridge.js';
 export { attach, detach, netnsName, netnsPath, vethName } from './attach.js';
 export type { Attachment, AttachOptions } from './attach.js';
-export { LeaseStore, LeaseError } from './leases.js';
+export { LeaseStore } from './leases.js';
 export type { Leases } from './leases.js';
 export { parsePublish, formatPublish, publishRules } from './publish.js';
 export type { Publish } from './publish.js';
@@ -12,7 +12,7 @@ export { parseIp, formatIp, parseSubnet, formatSubnet, gatewayOf, broadcastOf } 
 export type { Subnet } from './ipv4.js';
 export { ruleComment, findRules, splitRuleLine } from './iptables.js';
 export type { Rule } from './iptables.js';
-export { systemRunner, mustRun, CommandError, MissingToolError, which } from './exec.js';
+export { systemRunner, mustRun, commandError, which } from './exec.js';
 export type { Runner, CommandResult } from './exec.js';
 export { netStage } from './stage.js';
 export { netCommand } from './cli.js';

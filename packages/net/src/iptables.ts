@@ -1,6 +1,7 @@
 // iptables rules, each tagged with a comment naming diyc and the bridge, so that
 // cleaning removes exactly the rules diyc made and nothing of anyone else's.
-import { CommandError, mustRun, type Runner } from './exec.js';
+import { isDiycError } from '@diyc/record';
+import { mustRun, type Runner } from './exec.js';
 
 export interface Rule {
   table: 'filter' | 'nat';
@@ -65,7 +66,7 @@ export function removeRules(runner: Runner, comment: string, prefix = false): nu
       removed++;
     } catch (err) {
       // Gone already (another clean ran at the same time): that is what we wanted.
-      if (!(err instanceof CommandError)) throw err;
+      if (!isDiycError(err, 'system')) throw err;
     }
   }
   return removed;

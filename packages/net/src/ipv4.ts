@@ -1,4 +1,5 @@
 // IPv4 addresses and subnets as numbers.
+import { DiycError } from '@diyc/record';
 
 export interface Subnet {
   /** The network address, as a number. */
@@ -8,7 +9,7 @@ export interface Subnet {
 
 export function parseIp(text: string): number {
   const parts = text.split('.');
-  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) throw new RangeError(`'${text}' is not an IPv4 address`);
+  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) throw new DiycError('usage', `'${text}' is not an IPv4 address`);
   return parts.reduce((n, p) => n * 256 + Number(p), 0);
 }
 
@@ -20,7 +21,7 @@ export function parseSubnet(text: string): Subnet {
   const [ip, bits] = text.split('/');
   const prefix = Number(bits);
   if (ip === undefined || bits === undefined || !Number.isInteger(prefix) || prefix < 8 || prefix > 30) {
-    throw new RangeError(`'${text}' is not a subnet: use A.B.C.D/N with N from 8 to 30 (172.16.0.0/24)`);
+    throw new DiycError('usage', `'${text}' is not a subnet: use A.B.C.D/N with N from 8 to 30 (172.16.0.0/24)`);
   }
   const size = 2 ** (32 - prefix);
   const addr = parseIp(ip);

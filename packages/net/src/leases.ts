@@ -5,11 +5,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import { broadcastOf, contains, formatIp, formatSubnet, parseIp } from './ipv4.js';
 import type { NetConfig } from './config.js';
-import { runDir, stateRoot, withLock } from '@diyc/record';
-
-export class LeaseError extends Error {
-  override name = 'LeaseError';
-}
+import { DiycError, runDir, stateRoot, withLock } from '@diyc/record';
 
 /** address -> container name */
 export type Leases = Record<string, string>;
@@ -66,7 +62,7 @@ export class LeaseStore {
     const want = wanted === undefined ? undefined : parseIp(wanted);
     if (want !== undefined) {
       const problem = this.problem(want);
-      if (problem) throw new LeaseError(problem);
+      if (problem) throw new DiycError('invalid', problem);
     }
     return this.#locked((leases) => {
       const held = addressOf(leases, name);
@@ -75,7 +71,7 @@ export class LeaseStore {
       let ip: number | undefined = want;
       if (ip !== undefined) {
         const owner = leases[formatIp(ip)];
-        if (owner !== undefined) throw new LeaseError(`${formatIp(ip)} is in use by container ${owner}`);
+        if (owner !== undefined) throw new DiycError('exists', `${formatIp(ip)} is in use by container ${owner}`);
       } else {
         for (let candidate = this.#config.subnet.network + 1; candidate < broadcastOf(this.#config.subnet); candidate++) {
           if (this.problem(candidate) === null && leases[formatIp(candidate)] === undefined) {
@@ -83,7 +79,7 @@ export class LeaseStore {
             break;
           }
         }
-        if (ip === undefined) throw new LeaseError(`no free address left in ${formatSubnet(this.#config.subnet)}`);
+        if (ip === undefined) throw new DiycError('exists', `no free address left in ${formatSubnet(this.#config.subnet)}`);
       }
       leases[formatIp(ip)] = name;
       this.#write(leases);

@@ -1,12 +1,12 @@
 // nsexec [-p] [-n] [-u HOST] [-i] [-C] [--root DIR] [--netns NAME] [-v] [--] CMD [ARG...]
 // nsexec --config FILE|-
 import { existsSync } from 'node:fs';
-import { CliError, createTrace, defineCli, one, type CliContext, type Trace } from '@diyc/cli';
-import { readRecordInput, RecordError, type ContainerRecord } from '@diyc/record';
+import { createTrace, defineCli, one, type CliContext, type Trace } from '@diyc/cli';
+import { DiycError, readRecordInput, type ContainerRecord } from '@diyc/record';
 import { exitCodeOf } from '@diyc/syscalls';
-import { OptionsError, recordFromOptions } from './options.js';
+import { recordFromOptions } from './options.js';
 import { planFromRecord } from './plan.js';
-import { releaseChild, startRecord, StartError, superviseChild } from './run.js';
+import { releaseChild, startRecord, superviseChild } from './run.js';
 
 /** Exit code for nsexec's own failures, before the command ran (as docker and podman use). */
 export const EXIT_RUNTIME_ERROR = 125;
@@ -18,6 +18,7 @@ export const nsexecCommand = defineCli({
     description: 'Run a command in new Linux namespaces (always a new mount namespace with a fresh /proc). Exit status is the command\'s; 128+N when signal N ended it; 125 when nsexec itself failed; 126 not executable; 127 not found.',
   },
   stopAtOperand: true,
+  failureCode: EXIT_RUNTIME_ERROR,
   args: {
     pid: { type: 'boolean', alias: 'p', description: 'new PID namespace: the command is PID 1' },
     net: { type: 'boolean', alias: 'n', description: 'new network namespace: only a loopback interface, down' },
@@ -37,13 +38,13 @@ async function loadRecord(ctx: CliContext): Promise<ContainerRecord> {
   const { flags, operands } = ctx;
   const config = one(flags.config);
   if (config !== undefined) {
-    if (operands.length > 0) throw new CliError('--config takes the command from the record: give no CMD', { exitCode: 2 });
-    if (config !== '-' && !existsSync(config)) throw new CliError(`${config}: no such file`, { exitCode: EXIT_RUNTIME_ERROR });
+    if (operands.length > 0) throw new DiycError('usage', '--config takes the command from the record: give no CMD');
+    if (config !== '-' && !existsSync(config)) throw new DiycError('not-found', `${config}: no such file`);
     return readRecordInput(config);
   }
-  if (operands.length === 0) throw new CliError('missing CMD: nsexec [-p] [-n] [-u HOSTNAME] [--] CMD [ARG...] (see nsexec --help)', { exitCode: 2 });
+  if (operands.length === 0) throw new DiycError('usage', 'missing CMD');
   const root = one(flags.root);
-  if (root !== undefined && !existsSync(root)) throw new CliError(`--root ${root}: no such directory`, { exitCode: EXIT_RUNTIME_ERROR });
+  if (root !== undefined && !existsSync(root)) throw new DiycError('not-found', `--root ${root}: no such directory`);
   return recordFromOptions(operands, {
     pid: flags.pid === true,
     net: flags.net === true,
@@ -57,31 +58,17 @@ async function loadRecord(ctx: CliContext): Promise<ContainerRecord> {
 
 export async function runNsexec(ctx: CliContext): Promise<number> {
   const trace = createTrace(ctx.flags.verbose === true);
-  let record: ContainerRecord;
-  try {
-    record = await loadRecord(ctx);
-  } catch (err) {
-    if (err instanceof RecordError || err instanceof OptionsError) throw new CliError(err.message, { exitCode: err instanceof OptionsError ? 2 : EXIT_RUNTIME_ERROR });
-    throw err;
-  }
-  if (process.getuid?.() !== 0) {
-    throw new CliError('nsexec needs root to create namespaces: run it with sudo', { exitCode: EXIT_RUNTIME_ERROR });
-  }
+  const record: ContainerRecord = await loadRecord(ctx);
+  if (process.getuid?.() !== 0) throw new DiycError('missing', 'nsexec needs root to create namespaces: run it with sudo');
   const foreground = process.stdin.isTTY === true;
-  try {
-    traceRecord(record, trace);
-    const child = startRecord(record, { foreground, hold: true });
-    trace(`cloned child ${child.pid}`);
-    releaseChild(child, record.process.args[0] ?? '');
-    trace(`exec ${record.process.args.join(' ')}`);
-    const status = await superviseChild(child, { foreground });
-    trace(status.signal !== null ? `child killed by signal ${status.signal}` : `child exited with ${status.code}`);
-    return exitCodeOf(status);
-  } catch (err) {
-    if (err instanceof StartError) throw new CliError(err.message, { exitCode: err.exitCode, cause: err });
-    if (err instanceof RecordError) throw new CliError(err.message, { exitCode: EXIT_RUNTIME_ERROR });
-    throw err;
-  }
+  traceRecord(record, trace);
+  const child = startRecord(record, { foreground, hold: true });
+  trace(`cloned child ${child.pid}`);
+  releaseChild(child, record.process.args[0] ?? '');
+  trace(`exec ${record.process.args.join(' ')}`);
+  const status = await superviseChild(child, { foreground });
+  trace(status.signal !== null ? `child killed by signal ${status.signal}` : `child exited with ${status.code}`);
+  return exitCodeOf(status);
 }
 
 /** Traces what the child will do: the namespaces, cgroup, hostname, mounts and pivot of its plan. */

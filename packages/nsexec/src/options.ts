@@ -1,7 +1,7 @@
 // nsexec's flags, turned into a container record: the same record diyc-run's pipeline
 // hands to `nsexec --config -`.
 import { resolve } from 'node:path';
-import { emptyRecord, hostnameProblem, setNamespace, type ContainerRecord } from '@diyc/record';
+import { DiycError, emptyRecord, hostnameProblem, setNamespace, type ContainerRecord } from '@diyc/record';
 import { containerDevices, containerMounts } from './container-mounts.js';
 
 export interface NsexecOptions {
@@ -20,10 +20,6 @@ export interface NsexecOptions {
   cwd?: string;
 }
 
-export class OptionsError extends Error {
-  override name = 'OptionsError';
-}
-
 /** The path of a network namespace given as `ip netns` name or path. */
 export function netnsPath(nameOrPath: string): string {
   return nameOrPath.includes('/') ? resolve(nameOrPath) : `/run/netns/${nameOrPath}`;
@@ -36,9 +32,9 @@ export function netnsPath(nameOrPath: string): string {
 export function recordFromOptions(command: string[], opts: NsexecOptions): ContainerRecord {
   if (opts.uts !== undefined) {
     const problem = hostnameProblem(opts.uts);
-    if (problem) throw new OptionsError(problem);
+    if (problem) throw new DiycError('usage', problem);
   }
-  if (opts.net && opts.netns !== undefined) throw new OptionsError('--net and --netns exclude each other: make a namespace, or join one');
+  if (opts.net && opts.netns !== undefined) throw new DiycError('usage', '--net and --netns exclude each other: make a namespace, or join one');
   const record = emptyRecord(command);
   record.process.env = opts.env ?? Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
   record.process.cwd = opts.cwd ?? (opts.root !== undefined ? '/' : process.cwd());

@@ -4,7 +4,7 @@
 // resolves it there (openat2 RESOLVE_IN_ROOT), so an image's symlinks never lead out.
 import { statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { RecordError, type ContainerRecord, type RecordDevice, type RecordMount } from '@diyc/record';
+import { DiycError, type ContainerRecord, type RecordDevice, type RecordMount } from '@diyc/record';
 import { MS, type MountStep } from '@diyc/syscalls';
 import { DEV_SYMLINKS } from './container-mounts.js';
 import { parseMountOptions } from './mount-options.js';
@@ -29,7 +29,7 @@ function mountSteps(mount: RecordMount, options: FsPlanOptions): MountStep[] {
   const steps: MountStep[] = [];
   let source = mount.source;
   if (bind) {
-    if (source === undefined) throw new RecordError(`mount ${mount.destination}: a bind mount needs a source`);
+    if (source === undefined) throw new DiycError('invalid', `mount ${mount.destination}: a bind mount needs a source`);
     if (!isAbsolute(source)) source = join(options.base ?? process.cwd(), source);
   }
   const target = mount.destination;
@@ -37,7 +37,7 @@ function mountSteps(mount: RecordMount, options: FsPlanOptions): MountStep[] {
   const base: MountStep = { op: 'mount', target, flags: bind ? flags | MS.BIND : flags };
   if (source !== undefined) base.source = source;
   if (mount.type !== undefined && !bind) base.fstype = mount.type;
-  if (data !== undefined && bind) throw new RecordError(`mount ${mount.destination}: option${data.includes(',') ? 's' : ''} '${data}' mean${data.includes(',') ? '' : 's'} nothing for a bind mount`);
+  if (data !== undefined && bind) throw new DiycError('invalid', `mount ${mount.destination}: option${data.includes(',') ? 's' : ''} '${data}' mean${data.includes(',') ? '' : 's'} nothing for a bind mount`);
   if (data !== undefined) base.data = data;
   steps.push(base);
   // A bind mount ignores every flag but MS_REC on its first call: read-only and the
@@ -53,7 +53,7 @@ const DEVICE_TYPES = { c: 'char', u: 'char', b: 'block', p: 'fifo' } as const;
 
 function deviceSteps(devices: readonly RecordDevice[]): MountStep[] {
   return devices.map((d) => {
-    if (!d.path.startsWith('/dev/')) throw new RecordError(`linux.devices: ${d.path} is not under /dev`);
+    if (!d.path.startsWith('/dev/')) throw new DiycError('invalid', `linux.devices: ${d.path} is not under /dev`);
     const step: MountStep = {
       op: 'mknod', target: d.path, type: DEVICE_TYPES[d.type], major: d.major ?? 0, minor: d.minor ?? 0, mode: d.fileMode ?? 0o666,
     };
@@ -96,7 +96,7 @@ export function fsSteps(record: ContainerRecord, options: FsPlanOptions = {}): M
   if (!record.mounts.some((m) => m.destination === '/dev' && m.type === 'tmpfs')) steps.push(...deviceSteps(linux.devices ?? []));
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
     const problem = sysctlProblem(key, record);
-    if (problem) throw new RecordError(`linux.sysctl: ${problem}`);
+    if (problem) throw new DiycError('invalid', `linux.sysctl: ${problem}`);
     steps.push({ op: 'write', target: `/proc/sys/${key.replace(/\./g, '/')}`, data: value });
   }
   for (const path of linux.maskedPaths ?? []) steps.push({ op: 'mask', target: path, optional: true });
@@ -108,7 +108,7 @@ export function fsSteps(record: ContainerRecord, options: FsPlanOptions = {}): M
   const propagation = linux.rootfsPropagation;
   if (propagation !== undefined) {
     const flags = PROPAGATION[propagation];
-    if (flags === undefined) throw new RecordError(`linux.rootfsPropagation: unknown '${propagation}'`);
+    if (flags === undefined) throw new DiycError('invalid', `linux.rootfsPropagation: unknown '${propagation}'`);
     steps.push({ op: 'mount', target: '/', flags });
   }
   return steps;

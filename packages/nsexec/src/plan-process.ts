@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CAPABILITIES, RLIMITS, compileSeccomp, isSyscallError, seccompFlags, seccompVersion, SeccompError, type Capability, type CapabilitySets, type RlimitType, type SpawnPlan } from '@diyc/syscalls';
-import { RecordError, type RecordProcess } from '@diyc/record';
+import { DiycError, type RecordProcess } from '@diyc/record';
 import type { Trace } from '@diyc/cli';
 
 const SETS = ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'] as const;
@@ -18,7 +18,7 @@ export function capabilityPlan(process: RecordProcess): CapabilitySets | undefin
   for (const set of SETS) {
     const names = caps[set] ?? [];
     for (const name of names) {
-      if (!CAPABILITIES.includes(name as Capability)) throw new RecordError(`process.capabilities.${set}: unknown capability ${name}`);
+      if (!CAPABILITIES.includes(name as Capability)) throw new DiycError('invalid', `process.capabilities.${set}: unknown capability ${name}`);
     }
     sets[set] = names as Capability[];
   }
@@ -27,8 +27,8 @@ export function capabilityPlan(process: RecordProcess): CapabilitySets | undefin
 
 function rlimitPlan(process: RecordProcess): SpawnPlan['rlimits'] {
   return (process.rlimits ?? []).map((r, i) => {
-    if (!RLIMITS.includes(r.type as RlimitType)) throw new RecordError(`process.rlimits[${i}].type: unknown resource ${r.type}`);
-    if (r.soft > r.hard) throw new RecordError(`process.rlimits[${i}]: soft ${r.soft} is above hard ${r.hard}`);
+    if (!RLIMITS.includes(r.type as RlimitType)) throw new DiycError('invalid', `process.rlimits[${i}].type: unknown resource ${r.type}`);
+    if (r.soft > r.hard) throw new DiycError('invalid', `process.rlimits[${i}]: soft ${r.soft} is above hard ${r.hard}`);
     // JSON numbers past 2^53 (RLIM_INFINITY is 2^64-1) arrive rounded: they mean "unlimited".
     const value = (n: number): bigint => (n >= Number.MAX_SAFE_INTEGER ? 0xffffffffffffffffn : BigInt(n));
     return { type: r.type as RlimitType, soft: value(r.soft), hard: value(r.hard) };
@@ -37,7 +37,7 @@ function rlimitPlan(process: RecordProcess): SpawnPlan['rlimits'] {
 
 /** The parts of a spawn plan that a process (first or exec'd) brings. */
 export function processPlan(process: RecordProcess): Pick<SpawnPlan, 'argv' | 'env' | 'cwd' | 'uid' | 'gid' | 'groups' | 'umask' | 'capabilities' | 'noNewPrivileges' | 'rlimits' | 'oomScoreAdj'> {
-  if (process.args.length === 0) throw new RecordError('the record has no command (process.args is empty)');
+  if (process.args.length === 0) throw new DiycError('invalid', 'the record has no command (process.args is empty)');
   const plan: ReturnType<typeof processPlan> = { argv: process.args, env: process.env, cwd: process.cwd };
   if (process.user) {
     plan.uid = process.user.uid;
@@ -95,8 +95,8 @@ export function seccompPlan(seccomp: Parameters<typeof compileSeccomp>[0] | unde
   try {
     return cached(seccomp, options);
   } catch (err) {
-    if (err instanceof SeccompError) throw new RecordError(err.message);
-    if (isSyscallError(err)) throw new RecordError(`linux.seccomp: ${err.message}`);
+    if (err instanceof SeccompError) throw new DiycError('invalid', err.message);
+    if (isSyscallError(err)) throw new DiycError('invalid', `linux.seccomp: ${err.message}`);
     throw err;
   }
 }

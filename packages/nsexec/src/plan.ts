@@ -1,6 +1,6 @@
 // planFromRecord(): a container record, turned into the plan the native child runs.
 // All policy lives here; @diyc/syscalls only carries it out.
-import { ANNOTATION, RecordError, type ContainerRecord } from '@diyc/record';
+import { ANNOTATION, DiycError, type ContainerRecord } from '@diyc/record';
 import type { Trace } from '@diyc/cli';
 import type { Namespace, SpawnPlan } from '@diyc/syscalls';
 import { fsSteps } from './plan-fs.js';
@@ -44,7 +44,7 @@ export function planFromRecord(record: ContainerRecord, options: PlanOptions = {
   const create: Namespace[] = [];
   const join: { type: Namespace; path: string }[] = [];
   for (const ns of linux.namespaces) {
-    if (!SUPPORTED.includes(ns.type)) throw new RecordError(`linux.namespaces: ${ns.type} namespaces are not supported by diyc`);
+    if (!SUPPORTED.includes(ns.type)) throw new DiycError('invalid', `linux.namespaces: ${ns.type} namespaces are not supported by diyc`);
     if (ns.path === undefined) create.push(ns.type as Namespace);
     else join.push({ type: ns.type as Namespace, path: ns.path });
   }
@@ -52,10 +52,10 @@ export function planFromRecord(record: ContainerRecord, options: PlanOptions = {
   const root = record.root?.path;
   const mounts = fsSteps(record, options.base !== undefined ? { base: options.base } : {});
   if ((root !== undefined || mounts.length > 0) && !hasNs('mount')) {
-    throw new RecordError('mounts and root.path need a mount namespace: add {"type": "mount"} to linux.namespaces');
+    throw new DiycError('invalid', 'mounts and root.path need a mount namespace: add {"type": "mount"} to linux.namespaces');
   }
   if ((record.hostname !== undefined || record.domainname !== undefined) && !hasNs('uts')) {
-    throw new RecordError('a hostname needs a UTS namespace, or it would rename the host: add {"type": "uts"}');
+    throw new DiycError('invalid', 'a hostname needs a UTS namespace, or it would rename the host: add {"type": "uts"}');
   }
   const plan: SpawnPlan = { ...processPlan(record.process), create, join, mounts };
   const seccomp = seccompPlan(linux.seccomp, {

@@ -1,33 +1,24 @@
 // runRecord(): start a record's command, pass signals and the terminal to it, and
 // report how it ended.
 import { isSyscallError, spawn, forwardSignals, getpgrp, tcsetpgrp, type Child, type ExitStatus, type SyscallError } from '@diyc/syscalls';
-import type { ContainerRecord } from '@diyc/record';
+import { DiycError, type ContainerRecord } from '@diyc/record';
 import { planFromRecord, type PlanOptions } from './plan.js';
 
-/** Why a command could not start, with the exit code a shell would give. */
-export class StartError extends Error {
-  override name = 'StartError';
-  readonly exitCode: number;
-  readonly cause: SyscallError;
-  constructor(message: string, exitCode: number, cause: SyscallError) {
-    super(message);
-    this.exitCode = exitCode;
-    this.cause = cause;
-  }
-}
-
-/** Turns a failed exec into what a shell says: 127 not found, 126 not executable. */
-export function startError(err: SyscallError, command: string): StartError {
+/**
+ * Why a command could not start, as a shell says it: 127 not found, 126 not executable,
+ * and 125 (the runtime's own failure) for a step before execve. Kind 'start'.
+ */
+export function startError(err: SyscallError, command: string): DiycError {
   if (err.step === 'execve' && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) {
-    return new StartError(`${command}: command not found`, 127, err);
+    return new DiycError('start', `${command}: command not found`, { exitCode: 127, cause: err });
   }
   if (err.step === 'execve' && (err.code === 'EACCES' || err.code === 'ENOEXEC' || err.code === 'EISDIR' || err.code === 'EPERM')) {
-    return new StartError(`${command}: cannot execute: ${err.code === 'ENOEXEC' ? 'exec format error' : 'permission denied'}`, 126, err);
+    return new DiycError('start', `${command}: cannot execute: ${err.code === 'ENOEXEC' ? 'exec format error' : 'permission denied'}`, { exitCode: 126, cause: err });
   }
-  return new StartError(`cannot start ${command}: ${err.step ?? err.syscall} failed: ${err.message}`, 125, err);
+  return new DiycError('start', `cannot start ${command}: ${err.step ?? err.syscall} failed: ${err.message}`, { exitCode: 125, cause: err });
 }
 
-/** Starts the record's command. Throws a StartError if any step before exec fails. */
+/** Starts the record's command. Throws a 'start' DiycError if any step before exec fails. */
 export function startRecord(record: ContainerRecord, options: PlanOptions = {}): Child {
   const plan = planFromRecord(record, options);
   try {
@@ -39,7 +30,7 @@ export function startRecord(record: ContainerRecord, options: PlanOptions = {}):
   }
 }
 
-/** Lets a held child run; errors become StartErrors. */
+/** Lets a held child run; errors become 'start' DiycErrors. */
 export function releaseChild(child: Child, command: string): void {
   try {
     child.release();

@@ -1,5 +1,5 @@
 // planFromRecord is pure: a record in, a spawn plan out. No root needed.
-import { ANNOTATION, emptyRecord, RecordError } from '@diyc/record';
+import { ANNOTATION, DiycError, emptyRecord } from '@diyc/record';
 import { MS } from '@diyc/syscalls';
 import { describe, expect, it } from 'vitest';
 import { containerDevices, containerMounts, DEFAULT_CAPABILITIES, defaultSeccompProfile, parseMountOptions, planFromRecord, recordFromOptions, seccompPlan } from '../src/index.js';
@@ -62,7 +62,7 @@ describe('planFromRecord', () => {
   it('refuses a hostname without a UTS namespace: it would rename the host', () => {
     const record = emptyRecord(['sh']);
     record.hostname = 'x';
-    expect(() => planFromRecord(record)).toThrow(RecordError);
+    expect(() => planFromRecord(record)).toThrow(DiycError);
   });
 
   it('refuses mounts without a mount namespace, and an empty command', () => {

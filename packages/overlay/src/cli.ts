@@ -1,6 +1,6 @@
 // diyc-overlay mount NAME [--image IMAGE] | umount NAME | rm NAME
-import { defineCli, one } from '@diyc/cli';
-import { formatRecord, readRecordInput } from '@diyc/record';
+import { createTrace, defineCli, one } from '@diyc/cli';
+import { ANNOTATION, checkName, formatRecord, readRecordInput, stateRoot } from '@diyc/record';
 import { removeRootfs, umountRootfs } from './overlay.js';
 import { overlayStage } from './stage.js';
 
@@ -14,7 +14,9 @@ const mountCommand = defineCli({
   async main({ flags, operands }) {
     const record = await readRecordInput(one(flags.record));
     const image = one(flags.image);
-    const next = overlayStage(record, operands[0] as string, image !== undefined ? { image } : {});
+    if (image !== undefined) record.annotations[ANNOTATION.image] = image;
+    const name = checkName(operands[0] as string, 'container name');
+    const next = overlayStage.apply(record, { name, root: stateRoot(), trace: createTrace(false), warn: () => {} });
     process.stdout.write(formatRecord(next));
   },
 });

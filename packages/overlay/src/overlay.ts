@@ -4,13 +4,9 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ImageStore, type Image } from '@diyc/image';
-import { checkName, containerDir, stateRoot } from '@diyc/record';
+import { checkName, containerDir, DiycError, stateRoot } from '@diyc/record';
 import { MNT, isSyscallError, mount, statfsType, umount2 } from '@diyc/syscalls';
 import { mountAt } from './mountinfo.js';
-
-export class OverlayError extends Error {
-  override name = 'OverlayError';
-}
 
 /** mount(2) options must fit one page, NUL included. */
 export const PAGE_SIZE = 4096;
@@ -72,19 +68,19 @@ export function mountRootfs(name: string, imageName: string, options: { root?: s
   const store = new ImageStore(root);
   const image = store.requireImage(imageName);
   for (const layer of image.layers) {
-    if (!store.hasLayer(layer)) throw new OverlayError(`image '${imageName}' is missing its layer ${layer}: unpack it again`);
+    if (!store.hasLayer(layer)) throw new DiycError('not-found', `image '${imageName}' is missing its layer ${layer}: unpack it again`);
   }
   const paths = rootfsPaths(name, root);
   if (isMounted(name, root)) return { ...paths, mounted: false };
-  if (!kernelHasOverlay()) throw new OverlayError('this kernel has no overlayfs: load it with `modprobe overlay` (or enable CONFIG_OVERLAY_FS)');
+  if (!kernelHasOverlay()) throw new DiycError('missing', 'this kernel has no overlayfs: load it with `modprobe overlay` (or enable CONFIG_OVERLAY_FS)');
   for (const dir of [paths.upper, paths.work, paths.merged]) mkdirSync(dir, { recursive: true, mode: 0o755 });
   const fstype = statfsType(paths.upper);
   if (fstype === OVERLAYFS_SUPER_MAGIC) {
-    throw new OverlayError(`${paths.upper} is itself on overlayfs, which cannot be an upper layer: set DIYC_ROOT to a directory on ext4, xfs, btrfs or tmpfs`);
+    throw new DiycError('unsupported', `${paths.upper} is itself on overlayfs, which cannot be an upper layer: set DIYC_ROOT to a directory on ext4, xfs, btrfs or tmpfs`);
   }
   const data = overlayOptions(store, image, paths);
   if (data.length + 1 > PAGE_SIZE) {
-    throw new OverlayError(`image '${imageName}' has ${image.layers.length} layers: their mount options take ${data.length + 1} bytes, more than one page (${PAGE_SIZE}); use a shorter DIYC_ROOT`);
+    throw new DiycError('unsupported', `image '${imageName}' has ${image.layers.length} layers: their mount options take ${data.length + 1} bytes, more than one page (${PAGE_SIZE}); use a shorter DIYC_ROOT`);
   }
   const cwd = process.cwd();
   process.chdir(store.layersDir);
@@ -93,7 +89,7 @@ export function mountRootfs(name: string, imageName: string, options: { root?: s
   } catch (err) {
     if (isSyscallError(err, 'EINVAL')) {
       const fs = FS_NAMES[fstype] ?? `filesystem 0x${fstype.toString(16)}`;
-      throw new OverlayError(`overlayfs refused to mount on ${paths.merged} (upper layer on ${fs}): see \`dmesg | grep overlay\` for the kernel's reason`);
+      throw new DiycError('system', `overlayfs refused to mount on ${paths.merged} (upper layer on ${fs}): see \`dmesg | grep overlay\` for the kernel's reason`, { cause: err });
     }
     throw err;
   } finally {

@@ -1,23 +1,27 @@
-// The overlay stage of the pipeline: record in, record with root.path out.
-import { ANNOTATION, setNamespace, type ContainerRecord } from '@diyc/record';
-import { mountRootfs, OverlayError } from './overlay.js';
+// The overlay stage of the pipeline: a container made from an image gets its root
+// filesystem, overlayfs over the image's layers (root.path). An OCI bundle brings its
+// own root: the stage has nothing to do there.
+import { ANNOTATION, DiycError, setNamespace, type ContainerRecord, type Stage, type StageContext } from '@diyc/record';
+import { mountRootfs, umountRootfs } from './overlay.js';
 
-export interface OverlayStageOptions {
-  /** The image; by default the record's org.diyc.image annotation. */
-  image?: string;
-  root?: string;
-}
-
-/** Mounts NAME's root filesystem and records it: root.path, a mount namespace, the names. */
-export function overlayStage(record: ContainerRecord, name: string, options: OverlayStageOptions = {}): ContainerRecord {
-  const image = options.image ?? record.annotations[ANNOTATION.image];
-  if (!image) throw new OverlayError('which image? give --image IMAGE (or pipe in the record diyc-image unpack prints)');
-  const { merged } = mountRootfs(name, image, options.root !== undefined ? { root: options.root } : {});
-  const next = structuredClone(record);
-  next.root = { path: merged };
-  next.annotations[ANNOTATION.name] = name;
-  next.annotations[ANNOTATION.image] = image;
-  if (!next.linux.namespaces.some((ns) => ns.type === 'mount')) setNamespace(next, 'mount');
-  return next;
-}
-
+export const overlayStage: Stage = {
+  name: 'overlay',
+  applies: (record) => record.annotations[ANNOTATION.image] !== undefined,
+  apply(record: ContainerRecord, ctx: StageContext): ContainerRecord {
+    const image = record.annotations[ANNOTATION.image];
+    if (!image) throw new DiycError('usage', 'which image? give --image IMAGE (or pipe in the record diyc-image unpack prints)');
+    const { merged } = mountRootfs(ctx.name, image, { root: ctx.root });
+    ctx.trace(`overlay: ${merged} (image ${image})`);
+    const next = structuredClone(record);
+    next.root = { ...next.root, path: merged };
+    next.annotations[ANNOTATION.name] = ctx.name;
+    if (!next.linux.namespaces.some((ns) => ns.type === 'mount')) setNamespace(next, 'mount');
+    return next;
+  },
+  undo(_record: ContainerRecord, ctx: StageContext): void {
+    umountRootfs(ctx.name, { root: ctx.root });
+  },
+  command(record: ContainerRecord, ctx: Pick<StageContext, 'name'>) {
+    return { bin: 'diyc-overlay', args: ['mount', ctx.name, '--image', record.annotations[ANNOTATION.image] ?? ''] };
+  },
+};

@@ -1,5 +1,5 @@
 export {
-  ANNOTATION, DEFAULT_PATH, emptyRecord, parseRecord, formatRecord, setNamespace, setEnv, RecordError,
+  ANNOTATION, DEFAULT_PATH, emptyRecord, parseRecord, formatRecord, setNamespace, setEnv,
 } from './record.js';
 export type {
   ContainerRecord, RecordMount, RecordDevice, DeviceRule, Resources, NamespaceType, RecordProcess, RecordUser,
@@ -12,3 +12,4 @@ export { hostnameProblem, nameProblem, checkName, hostnameFor, HOST_NAME_MAX, NA
 export { stateRoot, imagesDir, layersDir, containersDir, containerDir, runDir } from './paths.js';
 export { withLock, isProcessAlive, sleepSync } from './lock.js';
 export { readRecordInput } from './input.js';
+export type { Stage, StageContext, Trace } from './stage.js';

@@ -169,7 +169,10 @@ export const ANNOTATION = {
   gateway: 'org.diyc.net.gateway',
   netns: 'org.diyc.net.netns',
   publish: 'org.diyc.net.publish',
-  memory: 'org.diyc.cgroup.memory',
+  /** bridge, none or host: diyc-run's --net. */
+  netMode: 'org.diyc.net.mode',
+  /** The image config's User, resolved in the rootfs when the container starts. */
+  imageUser: 'org.diyc.image.user',
 } as const;
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -186,12 +189,7 @@ export function emptyRecord(args: string[] = []): ContainerRecord {
 }
 
 /** A record that cannot be read: not JSON, or a field of the wrong shape (named). */
-export class RecordError extends DiycError {
-  override name = 'RecordError';
-  constructor(message: string) {
-    super('invalid', message);
-  }
-}
+const recordError = (message: string): DiycError => new DiycError('invalid', message);
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -207,16 +205,16 @@ export function parseRecord(text: string): ContainerRecord {
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new RecordError(`the record is not JSON: ${(err as Error).message}`);
+    throw recordError(`the record is not JSON: ${(err as Error).message}`);
   }
-  if (!isObject(raw)) throw new RecordError('the record must be a JSON object');
+  if (!isObject(raw)) throw recordError('the record must be a JSON object');
   const base = emptyRecord();
   const record = { ...base, ...raw } as ContainerRecord;
   if (isObject(record.process)) record.process = { ...base.process, ...record.process };
   if (isObject(record.linux)) record.linux = { ...base.linux, ...record.linux };
   if (record.annotations === undefined || record.annotations === null) record.annotations = {};
   const problem = checkRecord(record);
-  if (problem) throw new RecordError(problem);
+  if (problem) throw recordError(problem);
   return record;
 }
 

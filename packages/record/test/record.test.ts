@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hostnameProblem, nameProblem, parseRecord, RecordError } from '../src/index.js';
+import { DiycError, hostnameProblem, nameProblem, parseRecord } from '../src/index.js';
 
 describe('parseRecord', () => {
   it('reads empty input as an empty record, so a stage can start a pipeline', () => {
@@ -12,7 +12,7 @@ describe('parseRecord', () => {
   });
 
   it('refuses broken records with a message that names the field', () => {
-    expect(() => parseRecord('{')).toThrow(RecordError);
+    expect(() => parseRecord('{')).toThrow(DiycError);
     expect(() => parseRecord('[]')).toThrow('must be a JSON object');
     expect(() => parseRecord('{"process":{"args":"sh"}}')).toThrow('process.args');
     expect(() => parseRecord('{"linux":{"namespaces":[{"type":"users"}]}}')).toThrow('linux.namespaces[0].type must be one of');

@@ -1,71 +1,79 @@
 // The lifecycle of containers after diyc-run started them: recover stale ones, stop,
-// remove, exec into, list.
+// remove, exec into. Each works on a Container and changes its state under its lock.
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { killPids } from '@diyc/cgroup';
+import { cgroupOf, createCgroupManager, killPids } from '@diyc/cgroup';
 import { processPlan, seccompPlan, startError, superviseChild } from '@diyc/nsexec';
-import { ANNOTATION, containerDir, isProcessAlive, runDir, type ContainerRecord } from '@diyc/record';
+import { ANNOTATION, DiycError, runDir, type ContainerRecord, type StageContext } from '@diyc/record';
 import { isSyscallError, spawn, type ExitStatus, type SpawnPlan } from '@diyc/syscalls';
-import { teardown, type StageContext } from './stages.js';
-import { readConfig, readState, supervisorAlive, writeExited, type ContainerState } from './state.js';
-
-export class LifecycleError extends Error {
-  override name = 'LifecycleError';
-}
-
-const alive = (pid: number | undefined): boolean => pid !== undefined && isProcessAlive(pid);
+import type { Container, ContainerState } from './container.js';
+import { teardown } from './stages.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * A container whose supervisor is gone (diyc-run was killed, even with SIGKILL, half-way
  * or while it ran) is stale: its processes are killed, its stages undone, and it is
- * marked exited. Returns the state after recovery.
+ * marked exited. The caller holds the container's lock.
  */
-export function recoverIfStale(name: string, ctx: StageContext): ContainerState | undefined {
-  const state = readState(name, ctx.root);
-  if (!state || state.status === 'exited' || supervisorAlive(state)) return state;
-  const record = readConfig(name, ctx.root);
-  teardown(name, record, ctx);
-  return writeExited(state, state.exitCode ?? 137, 'its diyc-run was killed; cleaned up', ctx.root);
+export function recoverIfStaleLocked(container: Container, ctx: StageContext): ContainerState | undefined {
+  const state = container.refresh().state();
+  if (!state || state.status === 'exited' || state.supervisorPid === undefined || container.supervisorAlive()) return state;
+  teardown(container.record(), ctx);
+  return container.markExited(state.exitCode ?? 137, 'its diyc-run was killed; cleaned up');
 }
 
-export function isRunning(state: ContainerState | undefined): state is ContainerState & { pid: number } {
-  return state?.status === 'running' && alive(state.pid) && supervisorAlive(state);
+/** recoverIfStaleLocked, under the container's lock. Returns the state after recovery. */
+export function recoverIfStale(container: Container, ctx: StageContext): ContainerState | undefined {
+  return container.locked(() => recoverIfStaleLocked(container, ctx));
+}
+
+function existing(container: Container, ctx: StageContext): ContainerState {
+  const state = recoverIfStale(container, ctx);
+  if (!state) throw new DiycError('not-found', `no container named ${container.name}`);
+  return state;
+}
+
+/** The pids of the container's cgroup (every process of it), or its first process. */
+function allPids(container: Container, ctx: StageContext): number[] {
+  const cgroups = createCgroupManager();
+  const path = cgroupOf(container.record() ?? ({ linux: {} } as ContainerRecord), ctx.name, cgroups);
+  const pid = container.state()?.pid;
+  return cgroups.exists(path) ? cgroups.pids(path) : pid !== undefined ? [pid] : [];
 }
 
 /** SIGTERM, then SIGKILL to every process of the container after `timeoutSeconds`. */
-export async function stopContainer(name: string, ctx: StageContext, timeoutSeconds = 10): Promise<ContainerState | undefined> {
-  let state = recoverIfStale(name, ctx);
-  if (!state) throw new LifecycleError(`no container named ${name}`);
-  if (!isRunning(state)) return state;
+export async function stopContainer(container: Container, ctx: StageContext, timeoutSeconds = 10): Promise<ContainerState> {
+  const state = existing(container, ctx);
+  if (!container.isRunning() || state.pid === undefined) return state;
   try { process.kill(state.pid, 'SIGTERM'); } catch { /* already gone */ }
   const deadline = Date.now() + timeoutSeconds * 1000;
-  while (Date.now() < deadline && alive(state.pid)) await sleep(20);
-  if (alive(state.pid)) {
-    ctx.trace(`stop: ${name} did not end in ${timeoutSeconds}s: SIGKILL`);
-    killPids(ctx.cgroups.exists(name) ? ctx.cgroups.pids(name) : [state.pid]);
+  while (Date.now() < deadline && container.processAlive()) await sleep(20);
+  if (container.processAlive()) {
+    ctx.trace(`stop: ${container.name} did not end in ${timeoutSeconds}s: SIGKILL`);
+    killPids(allPids(container, ctx));
   }
   // The supervisor notices the exit and cleans up; wait for it to say so.
   for (let i = 0; i < 500; i++) {
-    state = readState(name, ctx.root);
-    if (!state || state.status === 'exited' || !supervisorAlive(state)) break;
+    const now = container.refresh().state();
+    if (!now || now.status === 'exited' || !container.supervisorAlive()) break;
     await sleep(20);
   }
-  return recoverIfStale(name, ctx);
+  return existing(container, ctx);
 }
 
 /** Removes a container: refused while it runs, unless `force` (which stops it first). */
-export async function removeContainer(name: string, ctx: StageContext, force = false): Promise<void> {
-  const dir = containerDir(name, ctx.root);
-  if (!existsSync(dir)) throw new LifecycleError(`no container named ${name}`);
-  const state = recoverIfStale(name, ctx);
-  if (isRunning(state)) {
-    if (!force) throw new LifecycleError(`container ${name} is running: stop it first (diyc-stop ${name}), or use -f`);
-    await stopContainer(name, ctx, 0);
+export async function removeContainer(container: Container, ctx: StageContext, force = false): Promise<void> {
+  if (!existsSync(container.dir)) throw new DiycError('not-found', `no container named ${container.name}`);
+  existing(container, ctx);
+  if (container.isRunning()) {
+    if (!force) throw new DiycError('state', `container ${container.name} is running: stop it first (diyc-stop ${container.name}), or use -f`);
+    await stopContainer(container, ctx, 0);
   }
-  teardown(name, readConfig(name, ctx.root), ctx, { remove: true });
-  rmSync(dir, { recursive: true, force: true });
+  container.locked(() => {
+    teardown(container.record(), ctx, { remove: true });
+    rmSync(container.dir, { recursive: true, force: true });
+  });
 }
 
 /**
@@ -91,13 +99,12 @@ export function execPlan(record: ContainerRecord, pid: number, command: string[]
   return plan;
 }
 
-/** Runs `command` in the running container NAME; resolves with its exit status. */
-export async function execInContainer(name: string, command: string[], ctx: StageContext, foreground: boolean): Promise<ExitStatus> {
-  const state = recoverIfStale(name, ctx);
-  if (!state) throw new LifecycleError(`no container named ${name}`);
-  if (!isRunning(state)) throw new LifecycleError(`container ${name} is not running (${state.status}): start it with diyc-run`);
-  const record = readConfig(name, ctx.root);
-  if (!record) throw new LifecycleError(`container ${name} has no config.json`);
+/** Runs `command` in the running container; resolves with its exit status. */
+export async function execInContainer(container: Container, command: string[], ctx: StageContext, foreground: boolean): Promise<ExitStatus> {
+  const state = existing(container, ctx);
+  if (!container.isRunning() || state.pid === undefined) throw new DiycError('state', `container ${container.name} is not running (${state.status}): start it with diyc-run`);
+  const record = container.record();
+  if (!record) throw new DiycError('not-found', `container ${container.name} has no config.json`);
   try {
     const child = spawn(execPlan(record, state.pid, command, foreground, ctx.root));
     return await superviseChild(child, { foreground });

@@ -1,8 +1,8 @@
 // diyc-run's options, checked once at the edge and turned into RunOptions.
 import { many, one, type ParsedFlags } from '@diyc/cli';
-import { limitsFromFlags, parseSize, type Limits } from '@diyc/cgroup';
+import { resourcesFromParsed } from '@diyc/cgroup';
 import { netConfig, parseIp, parsePublish, type NetConfig, type Publish } from '@diyc/net';
-import { hostnameFor, hostnameProblem, nameProblem } from '@diyc/record';
+import { DiycError, hostnameFor, hostnameProblem, nameProblem, type Resources } from '@diyc/record';
 import { CAPABILITIES, type Capability } from '@diyc/syscalls';
 
 export type NetMode = 'bridge' | 'none' | 'host';
@@ -27,7 +27,8 @@ export interface RunOptions {
   net: NetMode;
   ip?: string;
   publish: Publish[];
-  limits: Limits;
+  /** memory, pids and cpu as the flags ask (OCI form); the device rules come from security. */
+  resources: Resources;
   env: string[];
   workdir?: string;
   verbose: boolean;
@@ -38,52 +39,40 @@ export interface RunOptions {
   security: SecurityOptions;
 }
 
-export class OptionsError extends Error {
-  override name = 'OptionsError';
-}
+const usage = (message: string): DiycError => new DiycError('usage', message);
 
-/** Reads diyc-run's flags and operands (NAME IMAGE [CMD [ARG...]]); bad ones throw OptionsError. */
+/** Reads diyc-run's flags and operands (NAME IMAGE [CMD [ARG...]]); bad ones are 'usage' errors. */
 export function runOptions(flags: ParsedFlags, operands: string[], env: NodeJS.ProcessEnv = process.env): RunOptions {
-  try {
-    return readOptions(flags, operands, env);
-  } catch (err) {
-    if (err instanceof RangeError) throw new OptionsError(err.message);
-    throw err;
-  }
-}
-
-function readOptions(flags: ParsedFlags, operands: string[], env: NodeJS.ProcessEnv): RunOptions {
   const [name, image, ...command] = operands;
-  if (name === undefined || image === undefined) throw new OptionsError('usage: diyc-run [OPTIONS] NAME IMAGE [CMD [ARG...]]');
+  if (name === undefined || image === undefined) throw usage('usage: diyc-run [OPTIONS] NAME IMAGE [CMD [ARG...]]');
   const nameIssue = nameProblem(name, 'container name');
-  if (nameIssue) throw new OptionsError(nameIssue);
+  if (nameIssue) throw usage(nameIssue);
   const hostIssue = hostnameProblem(hostnameFor(name));
-  if (hostIssue) throw new OptionsError(`container name '${name}' cannot be a hostname: ${hostIssue}`);
+  if (hostIssue) throw usage(`container name '${name}' cannot be a hostname: ${hostIssue}`);
   const ip = one(flags.ip);
   const publish = many(flags.publish).map(parsePublish);
   const netFlag = one(flags.net);
   // diyC: without --ip the container shares the host's network. An address or a
   // published port asks for the bridge.
   const net: NetMode = (netFlag as NetMode | undefined) ?? (ip !== undefined || publish.length > 0 ? 'bridge' : 'host');
-  if (net !== 'bridge' && ip !== undefined) throw new OptionsError(`--ip needs --net bridge (not --net ${net})`);
-  if (net !== 'bridge' && publish.length > 0) throw new OptionsError(`--publish needs --net bridge (not --net ${net})`);
+  if (net !== 'bridge' && ip !== undefined) throw usage(`--ip needs --net bridge (not --net ${net})`);
+  if (net !== 'bridge' && publish.length > 0) throw usage(`--publish needs --net bridge (not --net ${net})`);
   if (ip !== undefined) parseIp(ip);
-  const mem = one(flags.mem);
-  const limits = limitsFromFlags({ cpus: flags.cpus, pids: flags.pids });
-  if (mem !== undefined) limits.memory = parseSize(mem, 'm');
+  // -m as diyC's: a bare number is megabytes.
+  const resources = resourcesFromParsed({ memory: flags.mem, pids: flags.pids, cpus: flags.cpus }, 'm');
   const vars = many(flags.env);
   for (const v of vars) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(v)) throw new OptionsError(`--env ${v}: use KEY=VALUE`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(v)) throw usage(`--env ${v}: use KEY=VALUE`);
   }
   const workdir = one(flags.workdir);
-  if (workdir !== undefined && !workdir.startsWith('/')) throw new OptionsError(`--workdir ${workdir}: use an absolute path`);
+  if (workdir !== undefined && !workdir.startsWith('/')) throw usage(`--workdir ${workdir}: use an absolute path`);
   const options: RunOptions = {
     name,
     image,
     command,
     net,
     publish,
-    limits,
+    resources,
     env: vars,
     verbose: flags.verbose === true,
     remove: flags.rm === true,
@@ -101,7 +90,7 @@ export function capabilityName(text: string, flag: string): string {
   const upper = text.toUpperCase();
   if (upper === 'ALL') return 'ALL';
   const name = upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
-  if (!CAPABILITIES.includes(name as Capability)) throw new OptionsError(`${flag} ${text}: no such capability (see capabilities(7))`);
+  if (!CAPABILITIES.includes(name as Capability)) throw usage(`${flag} ${text}: no such capability (see capabilities(7))`);
   return name;
 }
 
@@ -122,9 +111,9 @@ function readSecurity(flags: ParsedFlags): SecurityOptions {
     } else if (key === 'no-new-privileges' && (value === undefined || value === 'true' || value === 'false')) {
       security.noNewPrivileges = value !== 'false';
     } else if (key === 'apparmor' || key === 'label') {
-      throw new OptionsError(`--security-opt ${opt}: diyc has no ${key === 'label' ? 'SELinux' : 'AppArmor'} support`);
+      throw usage(`--security-opt ${opt}: diyc has no ${key === 'label' ? 'SELinux' : 'AppArmor'} support`);
     } else {
-      throw new OptionsError(`--security-opt ${opt}: use seccomp=unconfined, seccomp=FILE or no-new-privileges`);
+      throw usage(`--security-opt ${opt}: use seccomp=unconfined, seccomp=FILE or no-new-privileges`);
     }
   }
   return security;

@@ -1,5 +1,5 @@
 // The same stages as separate processes joined by pipes (--pipeline), and the shell
-// line that does it by hand (--dry-run):
+// line that does it by hand (--dry-run), both from the one stage table:
 //
 //   mkdir -p ROOT/containers/NAME && diyc-run --spec ... NAME IMAGE CMD \
 //     | diyc-overlay mount NAME --image IMAGE | diyc-cgroup create NAME --memory ... \
@@ -8,40 +8,26 @@
 import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatPublish } from '@diyc/net';
-import { containerDir } from '@diyc/record';
+import { containerDir, DiycError, type ContainerRecord } from '@diyc/record';
 import type { RunOptions } from './options.js';
-import { configPath } from './state.js';
+import { STAGES } from './stages.js';
 
-export interface Stage {
+export interface StageCommand {
   /** The bin, as a user types it. */
   bin: string;
   args: string[];
 }
 
-/** The stages that prepare a container, ending with its record on stdout. */
-export function pipelineStages(options: RunOptions, specFlags: string[]): Stage[] {
-  const { name, limits } = options;
-  const stages: Stage[] = [
-    { bin: 'diyc-run', args: ['--spec', ...specFlags, '--', name, options.image, ...options.command] },
-    { bin: 'diyc-overlay', args: ['mount', name, '--image', options.image] },
-  ];
-  const cg = ['create', name];
-  if (limits.memory !== undefined) cg.push('--memory', String(limits.memory));
-  if (limits.swap !== undefined) cg.push('--swap', String(limits.swap));
-  if (limits.pids !== undefined) cg.push('--pids', String(limits.pids));
-  if (limits.cpus !== undefined) cg.push('--cpus', String(limits.cpus));
-  stages.push({ bin: 'diyc-cgroup', args: cg });
-  if (options.net === 'bridge') {
-    const net = ['attach', name];
-    if (options.ip !== undefined) net.push('--ip', options.ip);
-    for (const p of options.publish) net.push('--publish', formatPublish(p));
-    stages.push({ bin: 'diyc-net', args: net });
-  }
-  return stages;
+/** The commands that prepare a container from its base record, ending with its record on stdout. */
+export function pipelineStages(options: RunOptions, base: ContainerRecord): StageCommand[] {
+  const spec: StageCommand = { bin: 'diyc-run', args: ['--spec', ...specFlags(options), '--', options.name, options.image, ...options.command] };
+  return [spec, ...STAGES.filter((s) => s.applies(base)).map((s) => s.command(base, { name: options.name }))];
 }
 
-/** The flags of diyc-run that shape the base record (the --spec stage). */
+/**
+ * The flags of diyc-run that shape the base record (the --spec stage). Limits, an address
+ * and published ports are left to the flags of the stages that own them.
+ */
 export function specFlags(options: RunOptions): string[] {
   const flags = ['--net', options.net];
   for (const e of options.env) flags.push('--env', e);
@@ -62,9 +48,10 @@ export function startFlags(options: RunOptions): string[] {
 
 const quote = (word: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
 
-export function shellLine(options: RunOptions, root: string): string {
-  const stages = pipelineStages(options, specFlags(options)).map((s) => [s.bin, ...s.args].map(quote).join(' '));
-  return `mkdir -p ${quote(containerDir(options.name, root))} && ${stages.join(' | ')} > ${quote(configPath(options.name, root))} && ${['diyc-run', ...startFlags(options)].map(quote).join(' ')}`;
+export function shellLine(options: RunOptions, base: ContainerRecord, root: string): string {
+  const stages = pipelineStages(options, base).map((s) => [s.bin, ...s.args].map(quote).join(' '));
+  const config = join(containerDir(options.name, root), 'config.json');
+  return `mkdir -p ${quote(containerDir(options.name, root))} && ${stages.join(' | ')} > ${quote(config)} && ${['diyc-run', ...startFlags(options)].map(quote).join(' ')}`;
 }
 
 function writeAll(fd: number, data: Buffer): void {
@@ -78,16 +65,16 @@ function writeAll(fd: number, data: Buffer): void {
 function binScript(bin: string): string {
   const pkg: Record<string, string> = { 'diyc-run': '@diyc/run', 'diyc-overlay': '@diyc/overlay', 'diyc-cgroup': '@diyc/cgroup', 'diyc-net': '@diyc/net' };
   const entry = dirname(fileURLToPath(import.meta.resolve(pkg[bin] as string)));
-  return bin === 'diyc-run' ? join(entry, 'bin', 'diyc-run.js') : join(entry, 'bin.js');
+  return join(entry, '..', 'bin', `${bin}.js`);
 }
 
 /** Runs the preparing stages as processes joined by pipes; the record lands in config.json. */
-export async function runPipeline(options: RunOptions, root: string): Promise<void> {
-  const stages = pipelineStages(options, specFlags(options));
+export async function runPipeline(options: RunOptions, base: ContainerRecord, root: string): Promise<void> {
+  const stages = pipelineStages(options, base);
   mkdirSync(containerDir(options.name, root), { recursive: true });
   // The record lands beside config.json and replaces it only when every stage has
   // succeeded: after a failure, the base record is still there to undo the stages by.
-  const final = configPath(options.name, root);
+  const final = join(containerDir(options.name, root), 'config.json');
   const partial = `${final}.pipeline`;
   const out = openSync(partial, 'w');
   try {
@@ -105,7 +92,7 @@ export async function runPipeline(options: RunOptions, root: string): Promise<vo
     children[0]?.stdin.end();
     const codes = await Promise.all(children.map((c) => new Promise<number>((resolve) => c.on('close', (code) => resolve(code ?? 1)))));
     const failed = codes.findIndex((c) => c !== 0);
-    if (failed >= 0) throw new Error(`pipeline stage ${stages[failed]?.bin} ${stages[failed]?.args[0]} failed`);
+    if (failed >= 0) throw new DiycError('system', `pipeline stage ${stages[failed]?.bin} ${stages[failed]?.args[0]} failed`);
     renameSync(partial, final);
   } finally {
     closeSync(out);

@@ -1,31 +1,20 @@
 // diyc-run [OPTIONS] NAME IMAGE [CMD [ARG...]]
-import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
-import { CliError, createTrace, defineCli, type ArgsDef, type CliContext } from '@diyc/cli';
+import { createTrace, defineCli, type ArgsDef, type CliContext } from '@diyc/cli';
 import { ImageStore } from '@diyc/image';
-import { StartError } from '@diyc/nsexec';
-import { containerDir, formatRecord, stateRoot, withLock } from '@diyc/record';
-import { isRunning, LifecycleError, recoverIfStale } from './lifecycle.js';
-import { OptionsError, runOptions, type RunOptions } from './options.js';
+import { DiycError, formatRecord, stateRoot, type ContainerRecord, type StageContext } from '@diyc/record';
+import { Container } from './container.js';
+import { recoverIfStaleLocked } from './lifecycle.js';
+import { runOptions, type RunOptions } from './options.js';
 import { runPipeline, shellLine } from './pipeline.js';
 import { baseRecord } from './spec.js';
-import { prepareContainer, stageContext, teardown, type StageContext } from './stages.js';
+import { prepare, stageContext, teardown } from './stages.js';
 import { baseState, startContainer, type RunResult } from './start.js';
-import { readConfig, readState, writeConfig, writeExited, writeState } from './state.js';
 
 /** Exit code when diyc-run itself failed before the container ran (as docker's 125). */
 export const EXIT_RUNTIME = 125;
-
-/**
- * The exit code of a failure, as docker's: the command's 126/127 when it could not
- * start, 2 for bad options, 125 for anything else that failed before or around it.
- */
-export function asCliError(err: unknown): never {
-  if (err instanceof CliError) throw err;
-  if (err instanceof StartError) throw new CliError(err.message, { exitCode: err.exitCode });
-  throw new CliError(err instanceof Error ? err.message : String(err), { exitCode: err instanceof OptionsError ? 2 : EXIT_RUNTIME, cause: err });
-}
 
 export const runArgs: ArgsDef = {
   ip: { type: 'string', alias: 'i', valueHint: 'IP', description: 'the container\'s address on the bridge (implies --net bridge)' },
@@ -54,25 +43,23 @@ export const runArgs: ArgsDef = {
 };
 
 /** Refuses a NAME that is running, recovers a stale one, and claims NAME for this process. */
-function claim(options: RunOptions, ctx: StageContext, terminal: boolean): ReturnType<typeof baseRecord> {
-  const image = new ImageStore(ctx.root).requireImage(options.image);
-  const record = baseRecord(options, image, terminal);
-  mkdirSync(containerDir(options.name, ctx.root), { recursive: true });
-  withLock(`${containerDir(options.name, ctx.root)}.lock`, () => {
-    const state = recoverIfStale(options.name, ctx);
-    if (isRunning(state)) throw new LifecycleError(`container ${options.name} is running: stop it first (diyc-stop ${options.name}), or choose another name`);
+function claim(container: Container, options: RunOptions, ctx: StageContext, record: ContainerRecord): void {
+  container.locked(() => {
+    const state = recoverIfStaleLocked(container, ctx);
+    if (container.isRunning() || state?.status === 'creating' || (state?.status === 'created' && container.supervisorAlive())) {
+      throw new DiycError('exists', `container ${options.name} is running: stop it first (diyc-stop ${options.name}), or choose another name`);
+    }
     // Its kept files are changes to one image: over another they would make no sense.
     if (state && state.image && state.image !== options.image) {
-      throw new LifecycleError(`container ${options.name} was made from image ${state.image}: remove it first (diyc-rm ${options.name}), or choose another name`);
+      throw new DiycError('exists', `container ${options.name} was made from image ${state.image}: remove it first (diyc-rm ${options.name}), or choose another name`);
     }
-    writeConfig(options.name, record, ctx.root);
-    writeState(baseState(record, options.name), ctx.root);
+    container.saveRecord(record);
+    container.save(baseState(record, options.name));
   });
-  return record;
 }
 
-async function runDetached(options: RunOptions, ctx: StageContext, script: string): Promise<number> {
-  const log = openSync(join(containerDir(options.name, ctx.root), 'log'), 'a');
+async function runDetached(container: Container, options: RunOptions, script: string): Promise<number> {
+  const log = openSync(join(container.dir, 'log'), 'a');
   const { spawn } = await import('node:child_process');
   const supervisor = spawn(process.execPath, [script, ...(options.remove ? ['--rm'] : []), '--start', '--', options.name], {
     detached: true,
@@ -84,81 +71,77 @@ async function runDetached(options: RunOptions, ctx: StageContext, script: strin
   // runs. A short command may already have ended (or, with --rm, been removed) by the
   // time we look: that is a start too.
   for (;;) {
-    const state = readState(options.name, ctx.root);
-    if (state?.startedAt !== undefined) break;
+    if (container.refresh().state()?.startedAt !== undefined) break;
     const code = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 20))]);
     if (code === null) continue;
-    const final = readState(options.name, ctx.root);
+    const final = container.refresh().state();
     if (final === undefined && options.remove) break;
     if (final?.startedAt !== undefined) break;
     // The supervisor said why in the log: pass its last line on, and its exit code.
-    const logFile = join(containerDir(options.name, ctx.root), 'log');
+    const logFile = join(container.dir, 'log');
     const why = readFileSync(logFile, 'utf8').trim().split('\n').pop()?.replace(/^diyc-run: /, '') ?? '';
-    throw new CliError(`container ${options.name} did not start${why ? `: ${why}` : ` (exit ${code})`} (log: ${logFile})`, { exitCode: code === 126 || code === 127 ? code : EXIT_RUNTIME });
+    throw new DiycError('start', `container ${options.name} did not start${why ? `: ${why}` : ` (exit ${code})`} (log: ${logFile})`, { exitCode: code === 126 || code === 127 ? code : EXIT_RUNTIME });
   }
   supervisor.unref();
   process.stdout.write(`${options.name}\n`);
   return 0;
 }
 
-export async function runMain(ctx: CliContext, script: string): Promise<number> {
-  const { flags, operands } = ctx;
+export async function runMain({ flags, operands }: CliContext, script: string): Promise<number> {
   const trace = createTrace(flags.verbose === true);
   const root = stateRoot();
-  try {
-    if (flags.start === true) {
-      const name = operands[0];
-      if (name === undefined || operands.length > 1) throw new OptionsError('usage: diyc-run --start NAME');
-      const stage = stageContext(trace, root);
-      const detached = process.env.DIYC_DETACHED === '1';
-      const foreground = !detached && process.stdin.isTTY === true;
-      const result = await startContainer(name, stage, { foreground, remove: flags.rm === true, ...(detached ? { setsid: true } : {}) });
-      reportEnd(name, result);
-      return result.exitCode;
-    }
-    const options = runOptions(flags, operands);
-    if (flags.spec === true) {
-      const image = new ImageStore(root).requireImage(options.image);
-      process.stdout.write(formatRecord(baseRecord(options, image, process.stdin.isTTY === true)));
-      return 0;
-    }
-    if (flags['dry-run'] === true) {
-      process.stdout.write(`${shellLine(options, root)}\n`);
-      return 0;
-    }
-    if (process.getuid?.() !== 0) throw new CliError('diyc-run needs root (namespaces, mounts, cgroups, network): run it with sudo', { exitCode: EXIT_RUNTIME });
-    const stage = stageContext(trace, root);
-    const terminal = !options.detach && process.stdin.isTTY === true;
-    // Ctrl-C or kill while the container is being prepared: finish the step under way,
-    // then undo them all, rather than die with half a container in place.
-    let interrupted: NodeJS.Signals | undefined;
-    const onSignal = (signal: NodeJS.Signals): void => { interrupted ??= signal; };
-    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-    for (const sig of signals) process.on(sig, onSignal);
-    const base = claim(options, stage, terminal);
-    try {
-      if (flags.pipeline === true) {
-        trace(`pipeline: ${shellLine(options, root)}`);
-        await runPipeline(options, root);
-      } else {
-        writeConfig(options.name, prepareContainer(options, base, stage), root);
-      }
-      // Signals that came during the synchronous steps are delivered now.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (interrupted) throw new CliError(`interrupted by ${interrupted}: nothing was left behind`, { exitCode: 128 + constants.signals[interrupted] });
-    } catch (err) {
-      recoverAfterFailedPrepare(options, stage);
-      throw err;
-    } finally {
-      for (const sig of signals) process.off(sig, onSignal);
-    }
-    if (options.detach) return await runDetached(options, stage, script);
-    const result = await startContainer(options.name, stage, { foreground: terminal, remove: options.remove });
-    reportEnd(options.name, result);
+  if (flags.start === true) {
+    const name = operands[0];
+    if (name === undefined || operands.length > 1) throw new DiycError('usage', 'use diyc-run --start NAME');
+    const detached = process.env.DIYC_DETACHED === '1';
+    const foreground = !detached && process.stdin.isTTY === true;
+    const result = await startContainer(Container.at(name, root), stageContext(name, trace, root), { foreground, remove: flags.rm === true, ...(detached ? { setsid: true } : {}) });
+    reportEnd(name, result);
     return result.exitCode;
-  } catch (err) {
-    asCliError(err);
   }
+  const options = runOptions(flags, operands);
+  const image = new ImageStore(root).requireImage(options.image);
+  if (flags.spec === true) {
+    process.stdout.write(formatRecord(baseRecord(options, image, process.stdin.isTTY === true)));
+    return 0;
+  }
+  const terminal = !options.detach && process.stdin.isTTY === true;
+  const base = baseRecord(options, image, terminal);
+  if (flags['dry-run'] === true) {
+    process.stdout.write(`${shellLine(options, base, root)}\n`);
+    return 0;
+  }
+  if (process.getuid?.() !== 0) throw new DiycError('missing', 'diyc-run needs root (namespaces, mounts, cgroups, network): run it with sudo');
+  const ctx = stageContext(options.name, trace, root);
+  const container = Container.at(options.name, root);
+  // Ctrl-C or kill while the container is being prepared: finish the step under way,
+  // then undo them all, rather than die with half a container in place.
+  let interrupted: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => { interrupted ??= signal; };
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const sig of signals) process.on(sig, onSignal);
+  claim(container, options, ctx, base);
+  try {
+    if (flags.pipeline === true) {
+      trace(`pipeline: ${shellLine(options, base, root)}`);
+      await runPipeline(options, base, root);
+    } else {
+      container.saveRecord(prepare(base, ctx));
+    }
+    container.save({ ...(container.state() as NonNullable<ReturnType<Container['state']>>), status: 'created' });
+    // Signals that came during the synchronous steps are delivered now.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (interrupted) throw new DiycError('system', `interrupted by ${interrupted}: nothing was left behind`, { exitCode: 128 + constants.signals[interrupted] });
+  } catch (err) {
+    recoverAfterFailedPrepare(container, ctx);
+    throw err;
+  } finally {
+    for (const sig of signals) process.off(sig, onSignal);
+  }
+  if (options.detach) return await runDetached(container, options, script);
+  const result = await startContainer(container, ctx, { foreground: terminal, remove: options.remove });
+  reportEnd(options.name, result);
+  return result.exitCode;
 }
 
 /** Says why the container ended, when its cgroup knows (the OOM killer). */
@@ -169,12 +152,11 @@ function reportEnd(name: string, result: RunResult): void {
 }
 
 /** A failed prepare leaves nothing: every stage is undone, the container marked exited. */
-function recoverAfterFailedPrepare(options: RunOptions, ctx: StageContext): void {
+function recoverAfterFailedPrepare(container: Container, ctx: StageContext): void {
   try {
-    teardown(options.name, readConfig(options.name, ctx.root), ctx);
+    teardown(container.refresh().record(), ctx);
   } catch { /* the original error is the one to show */ }
-  const state = readState(options.name, ctx.root);
-  if (state) writeExited(state, EXIT_RUNTIME, 'it could not be prepared', ctx.root);
+  if (container.state()) container.markExited(EXIT_RUNTIME, 'it could not be prepared');
 }
 
 export function diycRunCommand(script: string) {
@@ -185,6 +167,7 @@ export function diycRunCommand(script: string) {
       description: 'Run a command in a new container made from IMAGE: its own root filesystem (overlayfs), PID, mount, UTS, IPC and cgroup namespaces, hostname NAME, domain diyc, a cgroup with the limits given, and without --ip the host\'s network (as in diyC). Exit status is the container\'s (128+N for signal N); 125 when diyc-run failed; 126/127 when the command cannot run.',
     },
     stopAtOperand: true,
+    failureCode: EXIT_RUNTIME,
     args: runArgs,
     main: (ctx) => runMain(ctx, script),
   });

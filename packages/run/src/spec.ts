@@ -7,8 +7,9 @@ import {
   allCapabilities, capabilitySets, containerDevices, containerMounts, DEFAULT_CAPABILITIES, DEFAULT_DEVICE_RULES,
   defaultSeccompProfile, MASKED_PATHS, READONLY_PATHS,
 } from '@diyc/nsexec';
-import { ANNOTATION, DEFAULT_PATH, emptyRecord, hostnameFor, setEnv, setNamespace, type ContainerRecord, type RecordSeccomp } from '@diyc/record';
-import { OptionsError, type RunOptions, type SecurityOptions } from './options.js';
+import { formatPublish } from '@diyc/net';
+import { ANNOTATION, DEFAULT_PATH, DiycError, emptyRecord, hostnameFor, setEnv, setNamespace, type ContainerRecord, type RecordSeccomp } from '@diyc/record';
+import type { RunOptions, SecurityOptions } from './options.js';
 
 export const DOMAIN = 'diyc';
 
@@ -35,10 +36,16 @@ export function baseRecord(options: RunOptions, image: Image, terminal: boolean)
   record.mounts = containerMounts({ ipc: true });
   record.linux.devices = containerDevices();
   applySecurity(record, options.security);
+  record.linux.resources = { ...options.resources, ...record.linux.resources };
   record.annotations[ANNOTATION.name] = options.name;
-  if (image.config.User) record.annotations['org.diyc.image.user'] = image.config.User;
-  if (options.net === 'bridge') record.annotations[ANNOTATION.bridge] = options.netConfig.bridge;
-  record.annotations['org.diyc.net.mode'] = options.net;
+  if (image.config.User) record.annotations[ANNOTATION.imageUser] = image.config.User;
+  // What the net stage is asked for: a bridge, maybe an address and published ports.
+  if (options.net === 'bridge') {
+    record.annotations[ANNOTATION.bridge] = options.netConfig.bridge;
+    if (options.ip !== undefined) record.annotations[ANNOTATION.ip] = options.ip;
+    if (options.publish.length > 0) record.annotations[ANNOTATION.publish] = options.publish.map(formatPublish).join(',');
+  }
+  record.annotations[ANNOTATION.netMode] = options.net;
   return record;
 }
 
@@ -57,12 +64,12 @@ function seccompFile(file: string): RecordSeccomp {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new OptionsError(`--security-opt seccomp=${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new DiycError('usage', `--security-opt seccomp=${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }
   try {
     return JSON.parse(text) as RecordSeccomp;
   } catch (err) {
-    throw new OptionsError(`--security-opt seccomp=${file}: not JSON: ${(err as Error).message}`);
+    throw new DiycError('usage', `--security-opt seccomp=${file}: not JSON: ${(err as Error).message}`);
   }
 }
 
@@ -93,10 +100,10 @@ export function resolveUser(user: string, passwd: string, group: string): { uid:
     return row?.[idField] !== undefined ? Number(row[idField]) : undefined;
   };
   const uid = lookup(passwd, u, 2);
-  if (uid === undefined) throw new Error(`user '${u}' is not in the image's /etc/passwd`);
+  if (uid === undefined) throw new DiycError('not-found', `user '${u}' is not in the image's /etc/passwd`);
   let gid: number | undefined;
   if (g !== undefined) gid = lookup(group, g, 2);
   else gid = Number(passwd.split('\n').map((l) => l.split(':')).find((f) => f[0] === u || f[2] === String(uid))?.[3] ?? uid);
-  if (gid === undefined) throw new Error(`group '${g}' is not in the image's /etc/group`);
+  if (gid === undefined) throw new DiycError('not-found', `group '${g}' is not in the image's /etc/group`);
   return { uid, gid };
 }

@@ -1,50 +1,36 @@
-// The stages of a container, run in this process (the default): overlay, cgroup, net.
-// Each adds its part to the record; a failure half-way undoes what was done. teardown
-// is the inverse of them all, idempotent, and safe on a half-prepared container.
-import { createCgroupManager, cgroupStage, deathReason, type CgroupManager } from '@diyc/cgroup';
+// The stages of a container, in order: the one table that diyc-run in process, its
+// --pipeline, its --dry-run line and diyc-oci's create and delete all walk. Each stage
+// is {apply, undo} over the record, in the package that owns its kernel feature: a new
+// stage is one file there and one row here.
+import { cgroupOf, cgroupStage, createCgroupManager, deathReason } from '@diyc/cgroup';
 import type { Trace } from '@diyc/cli';
-import { detach, netConfig, netStage } from '@diyc/net';
-import { overlayStage, removeRootfs, umountRootfs } from '@diyc/overlay';
-import { ANNOTATION, stateRoot, type ContainerRecord } from '@diyc/record';
-import type { RunOptions } from './options.js';
+import { netStage } from '@diyc/net';
+import { overlayStage, removeRootfs } from '@diyc/overlay';
+import { DiycError, stateRoot, type ContainerRecord, type Stage, type StageContext } from '@diyc/record';
 
-export interface StageContext {
-  root: string;
-  trace: Trace;
-  cgroups: CgroupManager;
-  /** Where a warning goes (a limit not applied). */
-  warn: (message: string) => void;
+export const STAGES: readonly Stage[] = [overlayStage, cgroupStage, netStage];
+
+export type { StageContext } from '@diyc/record';
+
+/** The context of container NAME's stages, with warnings to stderr as `tool: ...`. */
+export function stageContext(name: string, trace: Trace, root: string = stateRoot(), tool = 'diyc-run'): StageContext {
+  return { name, root, trace, warn: (m) => process.stderr.write(`${tool}: ${m}\n`) };
 }
 
-export function stageContext(trace: Trace, root: string = stateRoot()): StageContext {
-  return { root, trace, cgroups: createCgroupManager(), warn: (m) => process.stderr.write(`diyc-run: ${m}\n`) };
-}
-
-/** overlay -> cgroup -> net, in this process. */
-export function prepareContainer(options: RunOptions, base: ContainerRecord, ctx: StageContext): ContainerRecord {
-  const undo: (() => void)[] = [];
-  const { name } = options;
+/** Runs every stage the record asks for, in order; a failure half-way undoes what was done. */
+export function prepare(record: ContainerRecord, ctx: StageContext, stages: readonly Stage[] = STAGES): ContainerRecord {
+  const done: Stage[] = [];
+  let current = record;
   try {
-    let record = overlayStage(base, name, { image: options.image, root: ctx.root });
-    undo.push(() => umountRootfs(name, { root: ctx.root }));
-    ctx.trace(`overlay: ${record.root?.path} (image ${options.image})`);
-
-    const cg = cgroupStage(record, name, options.limits, ctx.cgroups);
-    undo.push(() => ctx.cgroups.remove(name, { force: true }));
-    record = cg.record;
-    for (const skipped of cg.applied.skipped) ctx.warn(`not applied: ${skipped}`);
-    ctx.trace(`cgroup: ${record.linux.cgroupsPath}${cg.applied.applied.length ? ` (${cg.applied.applied.join(', ')})` : ''}`);
-
-    if (options.net === 'bridge') {
-      const net = netStage(record, options.netConfig, name, { ...(options.ip !== undefined ? { ip: options.ip } : {}), publish: options.publish, root: ctx.root });
-      undo.push(() => detach(options.netConfig, name, { root: ctx.root }));
-      record = net.record;
-      ctx.trace(`net: ${net.attachment.ip}/${net.attachment.prefix} on ${options.netConfig.bridge}, netns ${net.attachment.netns}, host end ${net.attachment.hostInterface}`);
+    for (const stage of stages) {
+      if (!stage.applies(current)) continue;
+      done.push(stage);
+      current = stage.apply(current, ctx);
     }
-    return record;
+    return current;
   } catch (err) {
-    for (const fn of undo.reverse()) {
-      try { fn(); } catch { /* keep unwinding: the first error is the one to report */ }
+    for (const stage of done.reverse()) {
+      try { stage.undo(current, ctx); } catch { /* keep unwinding: the first error is the one to report */ }
     }
     throw err;
   }
@@ -56,31 +42,36 @@ export interface TeardownResult {
 }
 
 /**
- * Runs every stage's inverse: kill what is left in the cgroup and remove it, detach
- * the network, unmount the root filesystem (and remove the container's layer with
- * `remove`). Each step is idempotent; a failing one does not stop the others.
+ * Runs every stage's inverse, last first (each is idempotent and safe on a stage that
+ * never ran), after reading from the cgroup why the container ended. With `remove`, the
+ * container's own layer goes too. A failing undo does not stop the others.
  */
-export function teardown(name: string, record: ContainerRecord | undefined, ctx: StageContext, options: { remove?: boolean; signal?: number | null } = {}): TeardownResult {
+export function teardown(record: ContainerRecord | undefined, ctx: StageContext, options: { remove?: boolean; signal?: number | null } = {}): TeardownResult {
   const result: TeardownResult = {};
-  const errors: Error[] = [];
+  const errors: string[] = [];
   const step = (what: string, fn: () => void): void => {
     try {
       fn();
       ctx.trace(`teardown: ${what}`);
     } catch (err) {
-      errors.push(new Error(`${what}: ${(err as Error).message}`));
+      errors.push(`${what}: ${(err as Error).message}`);
     }
   };
+  const base = record ?? { linux: { namespaces: [] }, annotations: {} } as unknown as ContainerRecord;
   step('read why it ended', () => {
-    if (ctx.cgroups.exists(name)) {
-      const reason = deathReason(ctx.cgroups.stats(name), options.signal ?? null);
-      if (reason) result.reason = reason;
-    }
+    const cgroups = createCgroupManager();
+    const path = cgroupOf(base, ctx.name, cgroups);
+    if (!cgroups.exists(path)) return;
+    const reason = deathReason(cgroups.stats(path), options.signal ?? null);
+    if (reason) result.reason = reason;
   });
-  step('remove cgroup', () => ctx.cgroups.remove(name, { force: true }));
-  const bridge = record?.annotations[ANNOTATION.bridge];
-  if (bridge !== undefined) step('detach network', () => detach(netConfig({ bridge }), name, { root: ctx.root }));
-  step(options.remove ? 'remove rootfs' : 'unmount rootfs', () => (options.remove ? removeRootfs(name, { root: ctx.root }) : umountRootfs(name, { root: ctx.root })));
-  if (errors.length > 0) throw new Error(`cleaning up ${name} failed: ${errors.map((e) => e.message).join('; ')}`);
+  for (const stage of [...STAGES].reverse()) {
+    // A stage with nothing to undo for this record (no bridge, no image) is skipped; a
+    // record that is missing (killed before config.json was written) undoes them all.
+    if (record && !stage.applies(record)) continue;
+    step(`undo ${stage.name}`, () => stage.undo(base, ctx));
+  }
+  if (options.remove) step('remove rootfs', () => removeRootfs(ctx.name, { root: ctx.root }));
+  if (errors.length > 0) throw new DiycError('system', `cleaning up ${ctx.name} failed: ${errors.join('; ')}`);
   return result;
 }

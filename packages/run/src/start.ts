@@ -1,15 +1,14 @@
 // The last stage: start the prepared container, supervise it, and clean up after it.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { releaseChild, startRecord, StartError, superviseChild, traceRecord } from '@diyc/nsexec';
-import { ANNOTATION, containerDir, runDir, type ContainerRecord } from '@diyc/record';
+import { releaseChild, startRecord, superviseChild, traceRecord } from '@diyc/nsexec';
+import { ANNOTATION, DiycError, isDiycError, runDir, type ContainerRecord, type StageContext } from '@diyc/record';
 import { exitCodeOf, type ExitStatus } from '@diyc/syscalls';
+import { processStart, type Container, type ContainerState } from './container.js';
 import { writeEtcFiles } from './etc-files.js';
 import { readInRoot } from './rootfs-files.js';
 import { resolveUser } from './spec.js';
-import type { StageContext } from './stages.js';
 import { teardown } from './stages.js';
-import { processStart, readConfig, writeExited, writeState, type ContainerState } from './state.js';
 
 export interface StartOptions {
   /** The command gets the terminal (stdin is one). */
@@ -29,34 +28,37 @@ export interface RunResult {
   reason?: string;
 }
 
+/** The image's User, looked up in the image's own /etc/passwd and /etc/group, inside the rootfs. */
 function applyImageUser(record: ContainerRecord): void {
-  const user = record.annotations['org.diyc.image.user'];
+  const user = record.annotations[ANNOTATION.imageUser];
   const rootfs = record.root?.path;
   if (!user || record.process.user || !rootfs) return;
   const read = (p: string): string => readInRoot(rootfs, p) ?? '';
   record.process.user = resolveUser(user, read('/etc/passwd'), read('/etc/group'));
 }
 
+/** The state of a container about to be prepared and run by this process. */
 export function baseState(record: ContainerRecord, name: string): ContainerState {
   const state: ContainerState = {
     name,
     image: record.annotations[ANNOTATION.image] ?? '',
-    status: 'created',
+    status: 'creating',
     command: record.process.args,
-    net: record.annotations['org.diyc.net.mode'] ?? (record.annotations[ANNOTATION.bridge] ? 'bridge' : 'host'),
+    net: record.annotations[ANNOTATION.netMode] ?? (record.annotations[ANNOTATION.bridge] ? 'bridge' : 'host'),
     supervisorPid: process.pid,
     supervisorStart: processStart(process.pid) ?? '',
+    createdAt: new Date().toISOString(),
   };
-  const ip = record.annotations[ANNOTATION.ip];
-  if (ip) state.ip = ip;
   return state;
 }
 
-/** Starts NAME from its config.json, waits for it, and runs the stages' inverses. */
-export async function startContainer(name: string, ctx: StageContext, options: StartOptions): Promise<RunResult> {
-  const record = readConfig(name, ctx.root);
-  if (!record) throw new Error(`container ${name} has no config.json: prepare it first`);
-  const state = baseState(record, name);
+/** Starts the container from its config.json, waits for it, and runs the stages' inverses. */
+export async function startContainer(container: Container, ctx: StageContext, options: StartOptions): Promise<RunResult> {
+  const record = container.refresh().record();
+  if (!record) throw new DiycError('not-found', `container ${container.name} has no config.json: prepare it first`);
+  let state: ContainerState = { ...baseState(record, container.name), ...container.state(), status: 'created', supervisorPid: process.pid, supervisorStart: processStart(process.pid) ?? '' };
+  const ip = record.annotations[ANNOTATION.ip];
+  if (ip) state.ip = ip;
   let status: ExitStatus | undefined;
   try {
     applyImageUser(record);
@@ -68,36 +70,33 @@ export async function startContainer(name: string, ctx: StageContext, options: S
     });
     // The pid is on record before the child runs a step, so that a diyc-run killed
     // from here on leaves a state the next one can recover from.
-    state.pid = child.pid;
-    writeState(state, ctx.root);
+    state = container.save({ ...state, pid: child.pid, pidStart: processStart(child.pid) ?? '' });
     try {
       releaseChild(child, record.process.args[0] ?? '');
     } catch (err) {
       await child.exited;
       throw err;
     }
-    state.status = 'running';
-    state.startedAt = new Date().toISOString();
-    writeState(state, ctx.root);
+    state = container.save({ ...state, status: 'running', startedAt: new Date().toISOString() });
     ctx.trace(`started ${record.process.args.join(' ')} as pid ${child.pid}`);
     options.onRunning?.(child.pid);
     status = await superviseChild(child, { foreground: options.foreground });
   } catch (err) {
-    const exitCode = err instanceof StartError ? err.exitCode : 125;
-    finish(name, record, ctx, state, { code: exitCode, signal: null }, options.remove);
+    const exitCode = isDiycError(err, 'start') ? err.exitCode ?? 125 : 125;
+    finish(container, record, ctx, { code: exitCode, signal: null }, options.remove);
     throw err;
   }
-  return finish(name, record, ctx, state, status, options.remove);
+  return finish(container, record, ctx, status, options.remove);
 }
 
-function finish(name: string, record: ContainerRecord, ctx: StageContext, state: ContainerState, status: ExitStatus, remove: boolean): RunResult {
+function finish(container: Container, record: ContainerRecord, ctx: StageContext, status: ExitStatus, remove: boolean): RunResult {
   const exitCode = exitCodeOf(status);
   let reason: string | undefined;
   try {
-    reason = teardown(name, record, ctx, { remove, signal: status.signal }).reason;
+    reason = teardown(record, ctx, { remove, signal: status.signal }).reason;
   } finally {
-    if (remove) rmSync(containerDir(name, ctx.root), { recursive: true, force: true });
-    else writeExited(state, exitCode, reason, ctx.root);
+    if (remove) rmSync(container.dir, { recursive: true, force: true });
+    else container.markExited(exitCode, reason);
   }
   return reason ? { status, exitCode, reason } : { status, exitCode };
 }

@@ -1,7 +1,7 @@
 // diyc-run's options and the pipeline it prints: pure logic, no root needed.
 import { describe, expect, it } from 'vitest';
 import { parseArgv } from '@diyc/cli';
-import { resolveUser, runArgs, runOptions, shellLine } from '../src/index.js';
+import { baseRecord, resolveUser, runArgs, runOptions, shellLine } from '../src/index.js';
 
 const parse = (...argv: string[]) => {
   const { flags, operands } = parseArgv(argv, runArgs, true);
@@ -17,8 +17,8 @@ describe('runOptions', () => {
   });
 
   it('reads -m as megabytes when bare, as diyC\'s -m', () => {
-    expect(parse('-m', '10', 'box', 'busybox').limits.memory).toBe(10 * 1024 * 1024);
-    expect(parse('-m', '512K', 'box', 'busybox').limits.memory).toBe(512 * 1024);
+    expect(parse('-m', '10', 'box', 'busybox').resources.memory?.limit).toBe(10 * 1024 * 1024);
+    expect(parse('-m', '512K', 'box', 'busybox').resources.memory?.limit).toBe(512 * 1024);
   });
 
   it('keeps the command and its own flags after the image', () => {
@@ -37,7 +37,9 @@ describe('runOptions', () => {
 
 describe('shellLine', () => {
   it('prints the stages a person can replay, quoting what the shell would split', () => {
-    const line = shellLine(parse('-i', '172.16.0.5', '-m', '10M', '--pids', '9', '-e', 'A=b c', 'box', 'busybox', 'sh', '-c', 'echo $HOME'), '/r');
+    const options = parse('-i', '172.16.0.5', '-m', '10M', '--pids', '9', '-e', 'A=b c', 'box', 'busybox', 'sh', '-c', 'echo $HOME');
+    const image = { name: 'busybox', layers: [], config: {}, source: 'x', created: '', size: 0 };
+    const line = shellLine(options, baseRecord(options, image, false), '/r');
     expect(line).toBe(
       "mkdir -p /r/containers/box && diyc-run --spec --net bridge --env 'A=b c' -- box busybox sh -c 'echo $HOME'"
       + ' | diyc-overlay mount box --image busybox | diyc-cgroup create box --memory 10485760 --pids 9'

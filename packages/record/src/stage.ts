@@ -1,0 +1,36 @@
+// The stage contract (DESIGN.md, "The pipeline"): each stage of a container is an
+// {apply, undo} pair over the record, in the package that owns its kernel feature, and
+// one ordered table lists them (@diyc/run). diyc-run in process, its --pipeline, its
+// --dry-run line and diyc-oci's create and delete all walk that table.
+import type { ContainerRecord } from './record.js';
+
+/** The -v trace: one line a step, tagged with where it runs (HOST or CONTAINER). */
+export interface Trace {
+  (message: string, tag?: string): void;
+  /** False for a trace that writes nothing: skip work done only to describe a step. */
+  readonly enabled: boolean;
+}
+
+export interface StageContext {
+  /** The container: diyc-run's NAME, diyc-oci's ID. */
+  name: string;
+  /** The state root ($DIYC_ROOT): images, layers, leases. */
+  root: string;
+  trace: Trace;
+  /** What could not be done but does not stop the container (a limit not delegated). */
+  warn: (message: string) => void;
+  /** OCI: what cannot be done as the record asks is an error, never a warning. */
+  strict?: boolean;
+}
+
+export interface Stage {
+  readonly name: string;
+  /** Whether the record asks anything of this stage. */
+  applies(record: ContainerRecord): boolean;
+  /** Does the stage's part and returns the record with it: root.path, cgroupsPath, a netns. */
+  apply(record: ContainerRecord, ctx: StageContext): ContainerRecord;
+  /** Undoes it. Idempotent: safe on a stage that never ran, or ran half-way. */
+  undo(record: ContainerRecord, ctx: StageContext): void;
+  /** The command that does the same from a shell, reading the record on stdin (--dry-run). */
+  command(record: ContainerRecord, ctx: Pick<StageContext, 'name'>): { bin: string; args: string[] };
+}
