@@ -3,7 +3,8 @@
 // and the root's propagation. Every target is a path inside the root; the child
 // resolves it there (openat2 RESOLVE_IN_ROOT), so an image's symlinks never lead out.
 import { statSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { basename, isAbsolute, join } from 'node:path';
+import { detectLayout } from '@diyc/cgroup';
 import { DiycError, type ContainerRecord, type RecordDevice, type RecordMount } from '@diyc/record';
 import { MS, type MountStep } from '@diyc/syscalls';
 import { DEV_SYMLINKS } from './container-mounts.js';
@@ -12,6 +13,15 @@ import { parseMountOptions } from './mount-options.js';
 export interface FsPlanOptions {
   /** Relative bind sources are relative to this (an OCI bundle); default the cwd. */
   base?: string;
+}
+
+/** What the container is made of that changes how its filesystem is made. */
+interface Context extends FsPlanOptions {
+  /** It makes a user namespace: no mknod, no v1 cgroup mounts, sysfs only with its own network. */
+  userns: boolean;
+  ownNetwork: boolean;
+  ownCgroupns: boolean;
+  cgroupsPath?: string;
 }
 
 /** Whether a bind source is a file: its target must then be a file too. */
@@ -23,7 +33,13 @@ function sourceIsFile(source: string): boolean {
   }
 }
 
-function mountSteps(mount: RecordMount, options: FsPlanOptions): MountStep[] {
+function mountSteps(mount: RecordMount, options: Context): MountStep[] {
+  if (mount.type === 'cgroup') return cgroupMountSteps(mount, options);
+  // sysfs belongs to a network namespace: in a user namespace without its own network,
+  // only the host's /sys, bound, can be had (as runc does).
+  if (mount.type === 'sysfs' && options.userns && !options.ownNetwork) {
+    mount = { ...mount, type: 'bind', source: '/sys', options: ['rbind', ...(mount.options ?? []).filter((o) => o !== 'bind')] };
+  }
   const { flags, propagation, data } = parseMountOptions(mount.options);
   const bind = (flags & MS.BIND) !== 0 || mount.type === 'bind';
   const steps: MountStep[] = [];
@@ -37,7 +53,7 @@ function mountSteps(mount: RecordMount, options: FsPlanOptions): MountStep[] {
   const base: MountStep = { op: 'mount', target, flags: bind ? flags | MS.BIND : flags };
   if (source !== undefined) base.source = source;
   if (mount.type !== undefined && !bind) base.fstype = mount.type;
-  if (data !== undefined && bind) throw new DiycError('invalid', `mount ${mount.destination}: option${data.includes(',') ? 's' : ''} '${data}' mean${data.includes(',') ? '' : 's'} nothing for a bind mount`);
+  // A bind mount's data is passed on too: mount(2) ignores it, as it does for runc.
   if (data !== undefined) base.data = data;
   steps.push(base);
   // A bind mount ignores every flag but MS_REC on its first call: read-only and the
@@ -51,7 +67,14 @@ function mountSteps(mount: RecordMount, options: FsPlanOptions): MountStep[] {
 
 const DEVICE_TYPES = { c: 'char', u: 'char', b: 'block', p: 'fifo' } as const;
 
-function deviceSteps(devices: readonly RecordDevice[]): MountStep[] {
+function deviceSteps(devices: readonly RecordDevice[], userns: boolean): MountStep[] {
+  // In a user namespace mknod(2) is refused: the host's own node is bound instead.
+  if (userns) {
+    return devices.flatMap((d): MountStep[] => [
+      { op: 'mkfile', target: d.path, mode: 0o644 },
+      { op: 'mount', source: d.path, target: d.path, flags: MS.BIND },
+    ]);
+  }
   return devices.map((d) => {
     if (!d.path.startsWith('/dev/')) throw new DiycError('invalid', `linux.devices: ${d.path} is not under /dev`);
     const step: MountStep = {
@@ -77,6 +100,47 @@ export function sysctlProblem(key: string, record: ContainerRecord): string | nu
   return `sysctl ${key} is not namespaced: setting it in a container would change the host`;
 }
 
+/**
+ * A mount of type "cgroup" (OCI): the container's cgroups at /sys/fs/cgroup. On a v2
+ * host, cgroup2 itself. On v1 (or hybrid), a tmpfs with one directory per v1 hierarchy. With
+ * a cgroup namespace of its own each is mounted afresh, showing the container's cgroup as
+ * the root; without one (or in a user namespace, which cannot mount v1 hierarchies),
+ * the container's cgroup directories are bound from the host.
+ */
+function cgroupMountSteps(mount: RecordMount, ctx: Context): MountStep[] {
+  const { flags } = parseMountOptions(mount.options);
+  const layout = detectLayout();
+  const target = mount.destination;
+  const fresh = ctx.ownCgroupns && !ctx.userns;
+  const path = ctx.cgroupsPath ?? '/';
+  const steps: MountStep[] = [{ op: 'mkdir', target, mode: 0o755 }];
+  const attach = (dir: string, hostMount: string, fstype: string, data?: string): void => {
+    steps.push({ op: 'mkdir', target: dir, mode: 0o755 });
+    if (fresh || ctx.userns && fstype === 'cgroup2') {
+      const step: MountStep = { op: 'mount', source: 'cgroup', target: dir, fstype, flags: flags & ~MS.RDONLY };
+      if (data !== undefined) step.data = data;
+      steps.push(step);
+    } else {
+      steps.push({ op: 'mount', source: join(hostMount, path), target: dir, flags: MS.BIND | MS.REC });
+    }
+    if (flags & MS.RDONLY) steps.push({ op: 'mount', target: dir, flags: MS.REMOUNT | MS.BIND | MS.RDONLY, keepFlags: true });
+  };
+  if (layout.mode === 'unified' && layout.v2) {
+    steps.pop();
+    attach(target, layout.v2, 'cgroup2');
+    return steps;
+  }
+  steps.push({ op: 'mount', source: 'cgroup', target, fstype: 'tmpfs', flags: MS.NOSUID | MS.NODEV | MS.NOEXEC, data: 'mode=755' });
+  // Co-mounted controllers (cpu,cpuacct) share one hierarchy: one mount, named as on the host.
+  const hierarchies = new Map<string, string[]>();
+  for (const [controller, point] of layout.v1) hierarchies.set(point, [...(hierarchies.get(point) ?? []), controller]);
+  for (const [point, controllers] of hierarchies) attach(join(target, basename(point)), point, 'cgroup', controllers.join(','));
+  // A hybrid host's unified tree is left out: the container has no cgroup of its own
+  // there, and the host's would show.
+  if (flags & MS.RDONLY) steps.push({ op: 'mount', target, flags: MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, data: 'mode=755' });
+  return steps;
+}
+
 const PROPAGATION: Record<string, number> = {
   private: MS.PRIVATE, rprivate: MS.PRIVATE | MS.REC, slave: MS.SLAVE, rslave: MS.SLAVE | MS.REC,
   shared: MS.SHARED, rshared: MS.SHARED | MS.REC, unbindable: MS.UNBINDABLE, runbindable: MS.UNBINDABLE | MS.REC,
@@ -85,15 +149,18 @@ const PROPAGATION: Record<string, number> = {
 /** The record's filesystem as the child's steps, in the order they must run. */
 export function fsSteps(record: ContainerRecord, options: FsPlanOptions = {}): MountStep[] {
   const { linux } = record;
+  const made = (type: string): boolean => linux.namespaces.some((ns) => ns.type === type && ns.path === undefined);
+  const ctx: Context = { ...options, userns: made('user'), ownNetwork: made('network'), ownCgroupns: made('cgroup') };
+  if (linux.cgroupsPath !== undefined) ctx.cgroupsPath = linux.cgroupsPath;
   const steps: MountStep[] = [];
   for (const mount of record.mounts) {
-    steps.push(...mountSteps(mount, options));
+    steps.push(...mountSteps(mount, ctx));
     if (mount.destination === '/dev' && mount.type === 'tmpfs') {
-      steps.push(...deviceSteps(linux.devices ?? []));
+      steps.push(...deviceSteps(linux.devices ?? [], ctx.userns));
       for (const [target, path] of DEV_SYMLINKS) steps.push({ op: 'symlink', source: target, target: path });
     }
   }
-  if (!record.mounts.some((m) => m.destination === '/dev' && m.type === 'tmpfs')) steps.push(...deviceSteps(linux.devices ?? []));
+  if (!record.mounts.some((m) => m.destination === '/dev' && m.type === 'tmpfs')) steps.push(...deviceSteps(linux.devices ?? [], ctx.userns));
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
     const problem = sysctlProblem(key, record);
     if (problem) throw new DiycError('invalid', `linux.sysctl: ${problem}`);
@@ -105,11 +172,14 @@ export function fsSteps(record: ContainerRecord, options: FsPlanOptions = {}): M
     steps.push({ op: 'mount', target: path, flags: MS.REMOUNT | MS.BIND | MS.RDONLY, keepFlags: true, optional: true });
   }
   if (record.root?.readonly) steps.push({ op: 'mount', target: '/', flags: MS.REMOUNT | MS.BIND | MS.RDONLY, keepFlags: true });
-  const propagation = linux.rootfsPropagation;
-  if (propagation !== undefined) {
-    const flags = PROPAGATION[propagation];
-    if (flags === undefined) throw new DiycError('invalid', `linux.rootfsPropagation: unknown '${propagation}'`);
-    steps.push({ op: 'mount', target: '/', flags });
-  }
   return steps;
+}
+
+/** linux.rootfsPropagation as mount(2) flags, set on `/` after the pivot; undefined when not asked. */
+export function rootPropagation(record: ContainerRecord): number | undefined {
+  const propagation = record.linux.rootfsPropagation;
+  if (propagation === undefined) return undefined;
+  const flags = PROPAGATION[propagation];
+  if (flags === undefined) throw new DiycError('invalid', `linux.rootfsPropagation: unknown '${propagation}'`);
+  return flags;
 }

@@ -3,7 +3,7 @@
 import { ANNOTATION, DiycError, type ContainerRecord } from '@diyc/record';
 import type { Trace } from '@diyc/cli';
 import type { Namespace, SpawnPlan } from '@diyc/syscalls';
-import { fsSteps } from './plan-fs.js';
+import { fsSteps, rootPropagation } from './plan-fs.js';
 import { processPlan, seccompPlan } from './plan-process.js';
 
 export interface PlanOptions {
@@ -30,9 +30,14 @@ export interface PlanOptions {
   trace?: Trace;
   /** Where compiled seccomp filters are cached (the state root's run/seccomp). */
   seccompCache?: string;
+  /**
+   * A container without a mount namespace of its own (OCI allows it): its mounts are made
+   * in the host's, and it is chroot'ed, not pivoted. diyc-run never asks for this.
+   */
+  allowHostMountNamespace?: boolean;
 }
 
-const SUPPORTED: readonly string[] = ['mount', 'uts', 'ipc', 'pid', 'network', 'cgroup'];
+const SUPPORTED: readonly string[] = ['mount', 'uts', 'ipc', 'pid', 'network', 'cgroup', 'user'];
 
 /**
  * The spawn plan for a record: which namespaces to create and join, the cgroup to
@@ -51,8 +56,13 @@ export function planFromRecord(record: ContainerRecord, options: PlanOptions = {
   const hasNs = (type: string): boolean => linux.namespaces.some((ns) => ns.type === type);
   const root = record.root?.path;
   const mounts = fsSteps(record, options.base !== undefined ? { base: options.base } : {});
-  if ((root !== undefined || mounts.length > 0) && !hasNs('mount')) {
+  const hostMountNs = !hasNs('mount');
+  if ((root !== undefined || mounts.length > 0) && hostMountNs && !options.allowHostMountNamespace) {
     throw new DiycError('invalid', 'mounts and root.path need a mount namespace: add {"type": "mount"} to linux.namespaces');
+  }
+  const makesUser = linux.namespaces.some((ns) => ns.type === 'user' && ns.path === undefined);
+  if (makesUser && !(linux.uidMappings?.length && linux.gidMappings?.length)) {
+    throw new DiycError('invalid', 'a new user namespace needs linux.uidMappings and linux.gidMappings');
   }
   if ((record.hostname !== undefined || record.domainname !== undefined) && !hasNs('uts')) {
     throw new DiycError('invalid', 'a hostname needs a UTS namespace, or it would rename the host: add {"type": "uts"}');
@@ -67,6 +77,13 @@ export function planFromRecord(record: ContainerRecord, options: PlanOptions = {
   if (record.hostname !== undefined) plan.hostname = record.hostname;
   if (record.domainname !== undefined) plan.domainname = record.domainname;
   if (root !== undefined) plan.root = root;
+  if (root !== undefined && hostMountNs) plan.chrootOnly = true;
+  const propagation = rootPropagation(record);
+  if (propagation !== undefined) plan.rootPropagation = propagation;
+  if (makesUser) {
+    plan.uidMappings = linux.uidMappings ?? [];
+    plan.gidMappings = linux.gidMappings ?? [];
+  }
   if (options.foreground) plan.foreground = true;
   if (options.stdio) plan.stdio = options.stdio;
   if (options.setsid) plan.setsid = true;

@@ -135,12 +135,28 @@ describe('isolation in the plan', () => {
     expect(() => planFromRecord(record)).toThrow('soft 2048 is above hard 1024');
   });
 
-  it('makes a file to bind a file onto, and refuses options a bind mount ignores', () => {
+  it('makes a file to bind a file onto, and passes a bind mount\'s data on as runc does (mount(2) ignores it)', () => {
     const record = base();
     record.mounts = [{ destination: '/etc/hostname', source: '/etc/hostname', options: ['bind', 'ro'] }];
     expect(planFromRecord(record).mounts?.[0]).toEqual({ op: 'mkfile', target: '/etc/hostname' });
     record.mounts = [{ destination: '/data', source: '/tmp', options: ['bind', 'size=1m'] }];
-    expect(() => planFromRecord(record)).toThrow("option 'size=1m' means nothing for a bind mount");
+    expect(planFromRecord(record).mounts?.[1]).toEqual({ op: 'mount', target: '/data', source: '/tmp', flags: MS.BIND, data: 'size=1m' });
+  });
+
+  it('becomes root of a new user namespace only with its maps, and binds the host\'s device nodes there', () => {
+    const record = base();
+    record.linux.namespaces.push({ type: 'user' });
+    record.mounts = [{ destination: '/dev', type: 'tmpfs', source: 'tmpfs' }];
+    record.linux.devices = [{ path: '/dev/null', type: 'c', major: 1, minor: 3 }];
+    expect(() => planFromRecord(record)).toThrow('needs linux.uidMappings and linux.gidMappings');
+    record.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 100 }];
+    record.linux.gidMappings = [{ containerID: 0, hostID: 1000, size: 100 }];
+    const plan = planFromRecord(record);
+    expect(plan.uidMappings).toEqual(record.linux.uidMappings);
+    expect(plan.mounts?.filter((m) => m.target === '/dev/null')).toEqual([
+      { op: 'mkfile', target: '/dev/null', mode: 0o644 },
+      { op: 'mount', source: '/dev/null', target: '/dev/null', flags: MS.BIND },
+    ]);
   });
 });
 

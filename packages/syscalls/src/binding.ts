@@ -8,6 +8,7 @@ export interface NativePlan {
   cloneFlags: number;
   joins: { path: string; nstype: number }[];
   detachAfterFork: boolean;
+  usernsRoot: boolean;
   cgroupProcs: string[];
   newCgroupns: boolean;
   hostname?: string;
@@ -16,6 +17,8 @@ export interface NativePlan {
   makeRootPrivate: boolean;
   root?: string;
   noPivot: boolean;
+  chrootOnly: boolean;
+  rootPropagation?: number;
   fs: NativeFsStep[];
   syncBeforePivot: boolean;
   cwd?: string;

@@ -1,7 +1,7 @@
 // Flag values from <sched.h> and <sys/mount.h> (x86_64 and arm64 share them).
 
 /** The namespaces of namespaces(7), by the names runtime-spec uses. */
-export type Namespace = 'mount' | 'uts' | 'ipc' | 'pid' | 'network' | 'cgroup';
+export type Namespace = 'mount' | 'uts' | 'ipc' | 'pid' | 'network' | 'cgroup' | 'user';
 
 /** CLONE_NEW* flag of each namespace (clone(2), setns(2)). */
 export const CLONE_NEW: Readonly<Record<Namespace, number>> = {
@@ -11,6 +11,7 @@ export const CLONE_NEW: Readonly<Record<Namespace, number>> = {
   pid: 0x20000000,
   network: 0x40000000,
   cgroup: 0x02000000,
+  user: 0x10000000,
 };
 
 /** mount(2) flags. */

@@ -1,5 +1,5 @@
 export { spawn, spawnWithSync, Child, CHILD_STEPS } from './spawn.js';
-export type { SpawnPlan, MountStep, CapabilitySets, Rlimit, ExitStatus, ChildStep, Released } from './spawn.js';
+export type { SpawnPlan, MountStep, CapabilitySets, Rlimit, ExitStatus, ChildStep, Released, IdMapping } from './spawn.js';
 export {
   mount, umount2, setns, pivotRoot, sethostname, setdomainname, mknod,
   lsetxattr, lgetxattr, llistxattr, statfsType, tcsetpgrp, getpgrp,

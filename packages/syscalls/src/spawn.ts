@@ -1,6 +1,6 @@
 // spawn(): the container's first process, created by clone(2) in C++ (native/child.cc)
 // from a plan prepared here. See that file for the order the child runs its steps in.
-import { closeSync } from 'node:fs';
+import { closeSync, writeFileSync } from 'node:fs';
 import { native, type NativeFsStep, type NativePlan } from './binding.js';
 import { CAPABILITIES, CLONE_NEW, RLIMITS, type Capability, type Namespace, type RlimitType } from './constants.js';
 import { syscallError, type SyscallError } from './errors.js';
@@ -60,6 +60,9 @@ export interface SpawnPlan {
   detachAfterFork?: boolean;
   /** cgroup.procs files the child writes itself into before anything else runs. */
   cgroupProcs?: string[];
+  /** With a new user namespace: its maps (container ID -> host ID, for `size` IDs). */
+  uidMappings?: IdMapping[];
+  gidMappings?: IdMapping[];
   hostname?: string;
   domainname?: string;
   /** /proc/self/oom_score_adj (-1000 to 1000). */
@@ -70,6 +73,13 @@ export interface SpawnPlan {
   root?: string;
   /** Move the root over `/` and chroot(2) instead of pivot_root (a root on ramfs). */
   noPivot?: boolean;
+  /**
+   * chroot(2) into the root and nothing more: for a container that shares the host's mount
+   * namespace (an OCI config may ask it), where a pivot or a move would change the host's.
+   */
+  chrootOnly?: boolean;
+  /** Propagation flags (MS_SHARED, MS_SLAVE | MS_REC...) for `/` once pivoted into (OCI rootfsPropagation). */
+  rootPropagation?: number;
   cwd?: string;
   /** A unix socket to send a new pty's master to (OCI --console-socket). */
   consoleSocket?: string;
@@ -100,6 +110,12 @@ export interface SpawnPlan {
   startFifo?: string;
   /** Hold the child before its first step until `release()`: act on its pid first. */
   hold?: boolean;
+}
+
+export interface IdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
 }
 
 export interface ExitStatus {
@@ -165,22 +181,49 @@ export class Child {
    */
   release(options: { beforePivot?: () => void } = {}): Released {
     if (this.#errorFd < 0) return 'exec';
-    const ok = (): void => { if (this.#holdFd >= 0) native().go(this.#holdFd); };
     try {
-      if (this.#plan.hold) ok();
+      this.#go(this.#plan.hold === true);
       for (;;) {
-        const message = native().readMessage(this.#errorFd);
-        if (message === null) return 'exec';
-        const [step, index, errno] = message;
-        if (step === MSG_PID) this.#pid = index;
-        else if (step === MSG_SYNC_BEFORE_PIVOT) {
-          options.beforePivot?.();
-          ok();
-        } else if (step === MSG_READY) return 'ready';
-        else throw stepError(this.#plan, step, index, errno);
+        const next = this.#next();
+        if (next !== 'sync') return next;
+        options.beforePivot?.();
+        this.#go(true);
       }
     } finally {
       this.#close();
+    }
+  }
+
+  /** release(), with a `beforePivot` that may take its time (it runs other processes). */
+  async releaseAsync(options: { beforePivot?: () => Promise<void> } = {}): Promise<Released> {
+    if (this.#errorFd < 0) return 'exec';
+    try {
+      this.#go(this.#plan.hold === true);
+      for (;;) {
+        const next = this.#next();
+        if (next !== 'sync') return next;
+        await options.beforePivot?.();
+        this.#go(true);
+      }
+    } finally {
+      this.#close();
+    }
+  }
+
+  #go(when: boolean): void {
+    if (when && this.#holdFd >= 0) native().go(this.#holdFd);
+  }
+
+  /** Reads the child's messages up to the next that needs an answer: exec'd, ready, or at its sync point. */
+  #next(): Released | 'sync' {
+    for (;;) {
+      const message = native().readMessage(this.#errorFd);
+      if (message === null) return 'exec';
+      const [step, index, errno] = message;
+      if (step === MSG_PID) this.#pid = index;
+      else if (step === MSG_SYNC_BEFORE_PIVOT) return 'sync';
+      else if (step === MSG_READY) return 'ready';
+      else throw stepError(this.#plan, step, index, errno);
     }
   }
 
@@ -210,10 +253,55 @@ export class Child {
  * the system call and the path (the command's path for execve).
  */
 export function spawn(plan: SpawnPlan): Child {
-  const { pid, pidfd, holdFd, errorFd } = native().spawn(toNativePlan(plan));
-  const child = new Child(plan, pid, pidfd, holdFd, errorFd);
+  return start(plan, false);
+}
+
+/** Spawns with a pause between the child's mounts and its pivot_root (for hooks). */
+export function spawnWithSync(plan: SpawnPlan): Child {
+  return start({ ...plan, hold: true }, true);
+}
+
+/** True when the child makes a user namespace: the parent sets it up while it is held. */
+const makesUserNamespace = (plan: SpawnPlan): boolean => (plan.create ?? []).includes('user');
+
+function start(plan: SpawnPlan, syncBeforePivot: boolean): Child {
+  const parentSetup = makesUserNamespace(plan);
+  const nativePlan = toNativePlan({ ...plan, hold: plan.hold === true || parentSetup });
+  nativePlan.syncBeforePivot = syncBeforePivot;
+  const { pid, pidfd, holdFd, errorFd } = native().spawn(nativePlan);
+  const child = new Child({ ...plan, hold: nativePlan.hold }, pid, pidfd, holdFd, errorFd);
+  if (parentSetup) {
+    try {
+      setUpUserNamespace(plan, pid);
+    } catch (err) {
+      child.abandon();
+      child.kill('SIGKILL');
+      throw err;
+    }
+  }
   if (!plan.hold) child.release();
   return child;
+}
+
+/**
+ * What a child in a new user namespace cannot do for itself, done by the parent while it
+ * is held: its uid and gid maps (user_namespaces(7)), joining its cgroups (the files are
+ * the host's), and its OOM score (lowering one needs the host's CAP_SYS_RESOURCE).
+ */
+function setUpUserNamespace(plan: SpawnPlan, pid: number): void {
+  const write = (file: string, text: string, step: string): void => {
+    try {
+      writeFileSync(file, text);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw syscallError(-(e.errno ?? -5), 'write', file, step);
+    }
+  };
+  for (const file of plan.cgroupProcs ?? []) write(file, String(pid), 'cgroup');
+  if (plan.oomScoreAdj !== undefined) write(`/proc/${pid}/oom_score_adj`, String(plan.oomScoreAdj), 'oom_score_adj');
+  const map = (m: IdMapping[]): string => m.map((e) => `${e.containerID} ${e.hostID} ${e.size}\n`).join('');
+  if (plan.gidMappings?.length) write(`/proc/${pid}/gid_map`, map(plan.gidMappings), 'gid_map');
+  if (plan.uidMappings?.length) write(`/proc/${pid}/uid_map`, map(plan.uidMappings), 'uid_map');
 }
 
 function capabilityMask(names: readonly string[] = []): bigint {
@@ -229,7 +317,12 @@ function capabilityMask(names: readonly string[] = []): bigint {
 export function toNativePlan(plan: SpawnPlan): NativePlan {
   if (plan.argv.length === 0) throw new TypeError('spawn: argv must not be empty');
   const create = new Set(plan.create ?? []);
-  const joins = plan.join ?? [];
+  // A user namespace is joined first: the others are then joined as its root.
+  const joins = [...(plan.join ?? [])].sort((a, b) => Number(b.type === 'user') - Number(a.type === 'user'));
+  const userns = create.has('user') || joins.some((j) => j.type === 'user');
+  if (create.has('user') && joins.some((j) => j.type !== 'user')) {
+    throw new TypeError('spawn: joining namespaces from a new user namespace is not supported (they belong to the host\'s)');
+  }
   let cloneFlags = 0;
   // A cgroup namespace is made after entering the cgroup, so that the cgroup is its root.
   for (const ns of create) if (ns !== 'cgroup') cloneFlags |= CLONE_NEW[ns];
@@ -237,10 +330,13 @@ export function toNativePlan(plan: SpawnPlan): NativePlan {
     cloneFlags,
     joins: joins.map((j) => ({ path: j.path, nstype: CLONE_NEW[j.type] })),
     detachAfterFork: plan.detachAfterFork ?? false,
-    cgroupProcs: plan.cgroupProcs ?? [],
+    usernsRoot: userns,
+    // In a new user namespace the parent joins the cgroups for the child (setUpUserNamespace).
+    cgroupProcs: create.has('user') ? [] : plan.cgroupProcs ?? [],
     newCgroupns: create.has('cgroup'),
     makeRootPrivate: create.has('mount'),
     noPivot: plan.noPivot ?? false,
+    chrootOnly: plan.chrootOnly ?? false,
     fs: (plan.mounts ?? []).map(toNativeStep),
     syncBeforePivot: false,
     newKeyring: plan.newKeyring ?? false,
@@ -263,7 +359,7 @@ export function toNativePlan(plan: SpawnPlan): NativePlan {
   if (path !== undefined) native.path = path.slice(5);
   if (plan.hostname !== undefined) native.hostname = plan.hostname;
   if (plan.domainname !== undefined) native.domainname = plan.domainname;
-  if (plan.oomScoreAdj !== undefined) native.oomScoreAdj = plan.oomScoreAdj;
+  if (plan.oomScoreAdj !== undefined && !create.has('user')) native.oomScoreAdj = plan.oomScoreAdj;
   if (plan.root !== undefined) native.root = plan.root;
   if (plan.cwd !== undefined) native.cwd = plan.cwd;
   if (plan.consoleSocket !== undefined) native.consoleSocket = plan.consoleSocket;
@@ -286,15 +382,8 @@ export function toNativePlan(plan: SpawnPlan): NativePlan {
     native.seccompFlags = plan.seccomp.flags ?? 0;
   }
   if (plan.startFifo !== undefined) native.startFifo = plan.startFifo;
+  if (plan.rootPropagation !== undefined) native.rootPropagation = plan.rootPropagation;
   return native;
-}
-
-/** Spawns with a pause between the child's mounts and its pivot_root (for hooks). */
-export function spawnWithSync(plan: SpawnPlan): Child {
-  const nativePlan = toNativePlan({ ...plan, hold: true });
-  nativePlan.syncBeforePivot = true;
-  const { pid, pidfd, holdFd, errorFd } = native().spawn(nativePlan);
-  return new Child({ ...plan, hold: true }, pid, pidfd, holdFd, errorFd);
 }
 
 function toNativeStep(step: MountStep): NativeFsStep {

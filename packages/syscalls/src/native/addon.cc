@@ -140,6 +140,7 @@ diyc::ChildPlan ConvertPlan(const Napi::Object& o, PlanStorage& s) {
   p.joins = s.joins.data();
   p.n_joins = static_cast<int>(s.joins.size());
   p.detach_after_fork = BoolField(o, "detachAfterFork");
+  p.userns_root = BoolField(o, "usernsRoot");
 
   s.cgroup_procs = s.StringArray(o, "cgroupProcs");
   p.cgroup_procs = s.cgroup_procs.data();
@@ -152,6 +153,8 @@ diyc::ChildPlan ConvertPlan(const Napi::Object& o, PlanStorage& s) {
   p.make_root_private = BoolField(o, "makeRootPrivate");
   p.root = s.OptionalString(o, "root");
   p.no_pivot = BoolField(o, "noPivot");
+  p.chroot_only = BoolField(o, "chrootOnly");
+  p.root_propagation = static_cast<unsigned long>(NumberField(o, "rootPropagation", 0));
 
   Napi::Array fs = ArrayField(o, "fs");
   for (uint32_t i = 0; i < fs.Length(); i++) {

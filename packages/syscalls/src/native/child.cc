@@ -15,32 +15,35 @@
 //   ----------------  -------------------------------------  --------------------------
 //   (first)           close(2) the parent's pipe ends        always
 //   hold              read(hold_fd)                          the parent asked to hold it
+//   console           socket(2), connect(2)                  a console socket is given
+//   start_fifo        open(2) the FIFO                       OCI create
 //   open_ns           open(2)                                for each namespace to join
 //   cgroup            write "0" to cgroup.procs              for each cgroup file
 //   setns             setns(2)                               for each namespace to join
+//   (userns root)     setresgid(2), setresuid(2) to 0        in a user namespace
 //   fork              clone(2) as fork                       a PID namespace was joined
 //   unshare           unshare(CLONE_NEWCGROUP)               a cgroup namespace is asked
 //   sethostname       sethostname(2), setdomainname(2)       names given
 //   oom_score_adj     write /proc/self/oom_score_adj         asked
-//   console           socket(2), connect(2)                  a console socket is given
-//   start_fifo        open(2) the FIFO                       OCI create
 //   make_private      mount(2) MS_REC|MS_PRIVATE on /        a mount namespace was made
 //   pivot_root (1/2)  mount(2) the root onto itself          a root is given
 //   mount ...         mount, mkdir, mknod, symlink, write,   the fs steps, in order
 //                     mask (masked paths)
 //   (sync)            message, read(hold_fd)                 hooks run before pivot_root
 //   pivot_root (2/2)  pivot_root(2), umount2(2)              a root is given
+//   make_private      mount(2) rootfsPropagation on /        asked (pivot_root needs it after)
 //   chdir             chdir(2)
 //   console           the pty: open(2), ioctl(2), sendmsg(2) a console socket is given
 //   keyring           keyctl(KEYCTL_JOIN_SESSION_KEYRING)    asked
 //   rlimit            prlimit64(2)                           for each rlimit
 //   stdio, setsid     dup2(2), setsid(2), tcsetpgrp(3)
+//   close_fds         close_range(2) CLOSE_RANGE_CLOEXEC     always
 //   seccomp (early)   seccomp(2)                             without no_new_privs
 //   capabilities      prctl(2) PR_CAPBSET_DROP, KEEPCAPS     capabilities are given
 //   setgroups/gid/uid setgroups(2), setresgid(2), setresuid(2) a user is given
 //   capabilities      capset(2), prctl(2) PR_CAP_AMBIENT     capabilities are given
 //   umask             umask(2)                               given
-//   close_fds         close_range(2) CLOSE_RANGE_CLOEXEC     always
+//   (signals)         sigaction(2), sigprocmask(2) to default
 //   start_fifo        message, read(2) the FIFO              OCI create
 //   no_new_privs      prctl(2) PR_SET_NO_NEW_PRIVS           asked
 //   seccomp (late)    seccomp(2)                             with no_new_privs
@@ -56,7 +59,9 @@
 //     the fd it got (/proc/self/fd/N), so a symlink in the image cannot aim a mount,
 //     a device node or a write at the host; this needs the host's /proc, so it all
 //     happens before pivot_root;
-//   - the console socket and the start FIFO are host paths: opened before pivot_root;
+//   - the console socket and the start FIFO are host paths: opened first, before any
+//     namespace is joined (a joined mount namespace would change what they name) and
+//     while still the host's root (a user namespace's root cannot open /run/diyc-oci);
 //   - seccomp is loaded last when no_new_privs is set (the filter then needs to allow
 //     nothing but execve); without it, loading needs CAP_SYS_ADMIN, so it comes before
 //     the capabilities are dropped, as runc does;
@@ -627,7 +632,7 @@ int PrepareRoot(const ChildPlan& plan) {
       mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
     Fail(plan, kStepMakePrivate, -1, errno);
   const char* root = plan.root ? plan.root : "/";
-  if (plan.root && mount(plan.root, plan.root, nullptr, MS_BIND | MS_REC, nullptr) < 0)
+  if (plan.root && !plan.chroot_only && mount(plan.root, plan.root, nullptr, MS_BIND | MS_REC, nullptr) < 0)
     Fail(plan, kStepPivotRoot, -1, errno);
   int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) Fail(plan, kStepPivotRoot, -1, errno);
@@ -649,7 +654,9 @@ int PrepareRoot(const ChildPlan& plan) {
 void EnterRoot(const ChildPlan& plan, int root_fd) {
   if (fchdir(root_fd) < 0) Fail(plan, kStepPivotRoot, -1, errno);
   close(root_fd);
-  if (plan.no_pivot) {
+  if (plan.chroot_only) {
+    if (chroot(".") < 0) Fail(plan, kStepPivotRoot, -1, errno);
+  } else if (plan.no_pivot) {
     if (mount(".", "/", nullptr, MS_MOVE, nullptr) < 0) Fail(plan, kStepPivotRoot, -1, errno);
     if (chroot(".") < 0) Fail(plan, kStepPivotRoot, -1, errno);
   } else {
@@ -804,8 +811,11 @@ void SetCapabilities(const ChildPlan& plan) {
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
     Fail(plan, kStepCapabilities, -1, errno);
   for (int cap = 0; cap < 64; cap++) {
-    if (Has(plan.caps.ambient, cap) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
-      Fail(plan, kStepCapabilities, cap, errno);
+    // The kernel raises an ambient capability only if it is permitted and inheritable
+    // (capabilities(7)); a config that asks for one it is not (runc's own default spec
+    // does) runs without it, as under runc.
+    if (!Has(plan.caps.ambient, cap) || !Has(plan.caps.inheritable, cap) || !Has(plan.caps.permitted, cap)) continue;
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) Fail(plan, kStepCapabilities, cap, errno);
   }
 }
 
@@ -924,10 +934,20 @@ void SetUmask(const ChildPlan& plan) {
   if (plan.hold_peer_fd >= 0) close(plan.hold_peer_fd);
   if (plan.error_peer_fd >= 0) close(plan.error_peer_fd);
   if (plan.hold) WaitForGo(plan);
+  // Host paths, opened while they still mean the host's files and we are still the
+  // host's root (before any join, and before becoming root of a user namespace).
+  int console = ConnectConsoleSocket(plan);
+  int fifo = OpenStartFifo(plan);
   int ns_fds[kMaxJoins];
   OpenNamespaces(plan, ns_fds);
   EnterCgroups(plan);
   JoinNamespaces(plan, ns_fds);
+  // In a user namespace (made by clone, its maps written by the parent while we were
+  // held; or joined first of all) we are nobody until we become its root.
+  if (plan.userns_root) {
+    if (syscall(SYS_setresgid, 0, 0, 0) < 0) Fail(plan, kStepSetgid, -1, errno);
+    if (syscall(SYS_setresuid, 0, 0, 0) < 0) Fail(plan, kStepSetuid, -1, errno);
+  }
   if (JoinsPidNamespace(plan)) {
     pid_t pid = RawFork();
     if (pid < 0) Fail(plan, kStepFork, -1, errno);
@@ -948,8 +968,6 @@ void SetUmask(const ChildPlan& plan) {
   if (plan.domainname && setdomainname(plan.domainname, Length(plan.domainname)) < 0)
     Fail(plan, kStepSetdomainname, -1, errno);
   SetOomScoreAdj(plan);
-  int console = ConnectConsoleSocket(plan);
-  int fifo = OpenStartFifo(plan);
   bool changes_mounts = plan.make_root_private || plan.root || plan.n_fs > 0;
   int root_fd = changes_mounts ? PrepareRoot(plan) : -1;
   if (plan.sync_before_pivot) {
@@ -959,24 +977,30 @@ void SetUmask(const ChildPlan& plan) {
   if (plan.hold_fd >= 0) close(plan.hold_fd);
   if (plan.root) EnterRoot(plan, root_fd);
   else if (root_fd >= 0) close(root_fd);
+  // After the pivot: pivot_root(2) refuses a root whose mount is shared.
+  if (plan.root_propagation && mount(nullptr, "/", nullptr, plan.root_propagation, nullptr) < 0)
+    Fail(plan, kStepMakePrivate, -1, errno);
   if (plan.cwd && chdir(plan.cwd) < 0) Fail(plan, kStepChdir, -1, errno);
   if (console >= 0) SetUpConsole(plan, console);
   JoinSessionKeyring(plan);
   SetRlimits(plan);
   SetStdio(plan);
   SetSession(plan);
+  // Before any filter: a profile need not allow close_range for the command's sake.
+  CloseExtraFds(plan);
   if (!plan.no_new_privs) LoadSeccomp(plan);
   DropBoundingSet(plan);
   SetUser(plan);
   SetCapabilities(plan);
   SetUmask(plan);
-  CloseExtraFds(plan);
+  // Signals take their default action from here: a created container waiting for start
+  // is ended by SIGTERM as its command would be.
+  ResetSignals();
   WaitForStart(plan, fifo);
   if (plan.no_new_privs) {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) Fail(plan, kStepNoNewPrivs, -1, errno);
     LoadSeccomp(plan);
   }
-  ResetSignals();
   Exec(plan);
 }
 

@@ -64,6 +64,7 @@ struct ChildPlan {
   const NamespaceJoin* joins;     // namespaces joined by setns(), in order
   int n_joins;
   bool detach_after_fork;         // joined a PID namespace: hand the grandchild over, exit
+  bool userns_root;               // in a new or joined user namespace: become its root (uid 0)
   const char* const* cgroup_procs;  // cgroup.procs files the child writes itself into
   int n_cgroup_procs;
   bool new_cgroupns;              // unshare(CLONE_NEWCGROUP) once inside the cgroup
@@ -74,6 +75,8 @@ struct ChildPlan {
   bool make_root_private;         // mount --make-rprivate /
   const char* root;               // the container's root; null: "/" and no pivot
   bool no_pivot;                  // MS_MOVE + chroot instead of pivot_root (ramfs roots)
+  bool chroot_only;               // chroot alone: no mount namespace of its own (the host's)
+  unsigned long root_propagation; // MS_SHARED, MS_SLAVE...: set on / after pivot_root; 0: none
   const FsStep* fs;
   int n_fs;
   bool sync_before_pivot;         // report kSyncBeforePivot and wait for a go (hooks)

@@ -1,0 +1,87 @@
+// OCI hooks: programs the runtime runs at points of a container's life, with the
+// container's state as JSON on their stdin.
+// https://github.com/opencontainers/runtime-spec/blob/main/config.md#posix-platform-hooks
+//
+//   prestart, createRuntime  during create, in the runtime's namespaces, before pivot_root
+//   createContainer          during create, in the container's mount namespace, before pivot_root
+//   startContainer           during start, in the container's namespaces, before its process runs
+//   poststart                during start, after the process runs, in the runtime's namespaces
+//   poststop                 during delete, after the container is gone
+//
+// A hook that fails (exit code, or its timeout) fails create and start; after poststart
+// and poststop it is only a warning, as the spec asks.
+import { spawnSync } from 'node:child_process';
+import { DiycError, type Hook, type Hooks } from '@diyc/record';
+import { spawn, type Namespace } from '@diyc/syscalls';
+
+export type HookPoint = keyof Hooks;
+
+/** Runs one hook in this process's namespaces; throws when it fails. */
+function runHere(point: HookPoint, hook: Hook, state: string): void {
+  const [argv0, ...args] = hook.args ?? [hook.path];
+  const env = Object.fromEntries((hook.env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+  const r = spawnSync(hook.path, args, {
+    argv0: argv0 ?? hook.path, env, input: state, encoding: 'utf8',
+    ...(hook.timeout !== undefined ? { timeout: hook.timeout * 1000, killSignal: 'SIGKILL' as const } : {}),
+  });
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') throw new DiycError('system', `${point} hook ${hook.path} timed out after ${hook.timeout}s`);
+  if (r.error) throw new DiycError('system', `${point} hook ${hook.path} could not run: ${r.error.message}`);
+  if (r.status !== 0) throw new DiycError('system', `${point} hook ${hook.path} failed (${r.status === null ? `signal ${r.signal}` : `exit ${r.status}`}): ${r.stderr.trim().split('\n').pop() ?? ''}`);
+}
+
+/** Runs one hook inside the namespaces of `pid` (the container's init); throws when it fails. */
+async function runInside(point: HookPoint, hook: Hook, state: string, pid: number, namespaces: Namespace[]): Promise<void> {
+  const { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  // The state goes in through a file opened before the hook joins the container.
+  const dir = mkdtempSync(join(tmpdir(), 'diyc-oci-hook-'));
+  const input = join(dir, 'state');
+  writeFileSync(input, state);
+  const fd = openSync(input, 'r');
+  const err = openSync(join(dir, 'stderr'), 'w');
+  try {
+    const names: Record<Namespace, string> = { mount: 'mnt', uts: 'uts', ipc: 'ipc', pid: 'pid', network: 'net', cgroup: 'cgroup', user: 'user' };
+    const child = spawn({
+      argv: [hook.path, ...(hook.args ?? [hook.path]).slice(1)], env: hook.env ?? [],
+      join: namespaces.map((type) => ({ type, path: `/proc/${pid}/ns/${names[type]}` })), stdio: [fd, null, err],
+    });
+    const timer = hook.timeout !== undefined ? setTimeout(() => child.kill('SIGKILL'), hook.timeout * 1000) : undefined;
+    const status = await child.exited;
+    if (timer) clearTimeout(timer);
+    if (status.code !== 0) {
+      const stderr = readFileSync(join(dir, 'stderr'), 'utf8').trim().split('\n').pop() ?? '';
+      throw new DiycError('system', `${point} hook ${hook.path} failed (${status.code === null ? `signal ${status.signal}` : `exit ${status.code}`})${stderr ? `: ${stderr}` : ''}`);
+    }
+  } finally {
+    closeSync(fd);
+    closeSync(err);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs the hooks of `point` in order. `inside` gives the container's init and the
+ * namespaces to join (createContainer, startContainer); without it they run here.
+ * With `warnOnly` (poststart, poststop) a failure is reported and the rest still run.
+ */
+export async function runHooks(point: HookPoint, hooks: Hooks | undefined, state: object, options: {
+  inside?: { pid: number; namespaces: Namespace[] }; warnOnly?: (message: string) => void;
+} = {}): Promise<void> {
+  const text = JSON.stringify(state);
+  for (const hook of hooks?.[point] ?? []) {
+    try {
+      if (options.inside) await runInside(point, hook, text, options.inside.pid, options.inside.namespaces);
+      else runHere(point, hook, text);
+    } catch (err) {
+      if (!options.warnOnly) throw err;
+      options.warnOnly((err as Error).message);
+    }
+  }
+}
+
+/** The same, synchronously, in this process's namespaces (the child waits at its sync point). */
+export function runHooksHere(point: HookPoint, hooks: Hooks | undefined, state: object): void {
+  const text = JSON.stringify(state);
+  for (const hook of hooks?.[point] ?? []) runHere(point, hook, text);
+}

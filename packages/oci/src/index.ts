@@ -1,0 +1,13 @@
+export { loadBundle, unsupportedFields, deviceRules, SPEC_VERSION } from './bundle.js';
+export type { Bundle } from './bundle.js';
+export { createContainer, writePidFile, containerNamespaces } from './create.js';
+export type { CreateOptions } from './create.js';
+export { startContainer, killContainer, deleteContainer, pauseContainer, updateContainer, parseSignal } from './lifecycle.js';
+export { execInContainer, parseProcess, processFromArgs } from './exec.js';
+export type { ExecOptions } from './exec.js';
+export { runHooks } from './hooks.js';
+export type { HookPoint } from './hooks.js';
+export { features, listStates, containerPids, versionText } from './info.js';
+export { DEFAULT_ROOT, checkId, ociContainer, ociState, ociStatus, rfc3339Nano } from './oci-container.js';
+export type { OciState, OciStatus } from './oci-container.js';
+export { ociCommand, parseGlobals, main, VERSION } from './cli.js';
