@@ -2,7 +2,9 @@
 // shim, podman and runtime-tools call it. The global flags come before the command.
 import { createTrace, defineCli, many, one, runCli, type CliCommand } from '@diyc/cli';
 import { DiycError, isDiycError, type Resources } from '@diyc/record';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaultSpec } from './spec.js';
 import { createContainer } from './create.js';
 import { execInContainer, processFromArgs, readProcessFile } from './exec.js';
 import { commandLine, containerPids, features, listStates, versionText } from './info.js';
@@ -197,9 +199,25 @@ const update = defineCli({
   }),
 });
 
+const spec = defineCli({
+  meta: { name: 'spec', description: 'Write a config.json to start a bundle from (as runc spec), with diyc\'s defaults; root.path is rootfs' },
+  args: {
+    bundle: { type: 'string', alias: 'b', valueHint: 'DIR', description: 'write BUNDLE/config.json (default: the current directory); - prints it' },
+    terminal: { type: 'boolean', description: 'process.terminal (default true; --no-terminal for a process without one)', default: true },
+  },
+  main: logged(({ flags }) => {
+    const text = `${JSON.stringify(defaultSpec({ terminal: flags.terminal !== false }), null, 2)}\n`;
+    const bundle = one(flags.bundle) ?? process.cwd();
+    if (bundle === '-') { process.stdout.write(text); return; }
+    const file = join(bundle, 'config.json');
+    if (existsSync(file)) throw new DiycError('exists', `${file} exists already: remove it first`);
+    writeFileSync(file, text);
+  }),
+});
+
 export const ociCommand = defineCli({
   meta: { name: 'diyc-oci', version: VERSION, description: 'An OCI runtime with runc\'s command line, for containerd, podman and Kubernetes. Global flags (before the command): --root DIR (default /run/diyc-oci), --log FILE, --log-format text|json, --debug.' },
-  subCommands: { create, start, state, kill, delete: del, exec, ps, list, features: featuresCommand, pause, resume, update },
+  subCommands: { create, start, state, kill, delete: del, exec, ps, list, features: featuresCommand, pause, resume, update, spec },
 });
 
 /** Reads the global flags (runc's: before the command) and returns the rest. */

@@ -89,6 +89,7 @@ export async function execInContainer(options: ExecOptions): Promise<number> {
 export function processFromArgs(base: RecordProcess, args: string[], flags: { env: string[]; cwd?: string; user?: string; tty: boolean }): RecordProcess {
   const process: RecordProcess = { ...base, args, terminal: flags.tty };
   for (const e of flags.env) {
+    if (e.indexOf('=') <= 0) throw new DiycError('usage', `--env ${e}: use KEY=VALUE`);
     const key = e.slice(0, e.indexOf('='));
     process.env = [...process.env.filter((v) => !v.startsWith(`${key}=`)), e];
   }

@@ -11,3 +11,4 @@ export { features, listStates, containerPids, versionText } from './info.js';
 export { DEFAULT_ROOT, checkId, ociContainer, ociState, ociStatus, rfc3339Nano } from './oci-container.js';
 export type { OciState, OciStatus } from './oci-container.js';
 export { ociCommand, parseGlobals, main, VERSION } from './cli.js';
+export { defaultSpec } from './spec.js';

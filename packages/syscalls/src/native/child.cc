@@ -879,8 +879,29 @@ int OpenStartFifo(const ChildPlan& plan) {
   return fd;
 }
 
+// A created container is often PID 1 of its namespace, and the kernel drops signals that
+// PID 1 has left at SIG_DFL (pid_namespaces(7)): `kill ID TERM` would do nothing to a
+// container waiting for start. While it waits, the usual "please end" signals end it: by
+// the signal itself where the kernel lets it, else by exit status 128+signal as a shell
+// would report it. execve(2) resets these handlers to SIG_DFL.
+void EndOnSignal(int sig) {
+  signal(sig, SIG_DFL);
+  kill(getpid(), sig);
+  _exit(128 + sig);
+}
+
+void EndOnSignalsWhileWaiting() {
+  struct sigaction end;
+  memset(&end, 0, sizeof end);
+  end.sa_handler = EndOnSignal;
+  end.sa_flags = SA_NODEFER;  // the kill() inside the handler must not wait for its return
+  static const int kEnding[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM};
+  for (int sig : kEnding) sigaction(sig, &end, nullptr);
+}
+
 void WaitForStart(const ChildPlan& plan, int fifo) {
   if (fifo < 0) return;
+  EndOnSignalsWhileWaiting();
   Send(plan, kMsgReady, -1, 0);
   char go = 0;
   ssize_t n;
@@ -993,8 +1014,7 @@ void SetUmask(const ChildPlan& plan) {
   SetUser(plan);
   SetCapabilities(plan);
   SetUmask(plan);
-  // Signals take their default action from here: a created container waiting for start
-  // is ended by SIGTERM as its command would be.
+  // Signals take their default action from here, as the command expects them.
   ResetSignals();
   WaitForStart(plan, fifo);
   if (plan.no_new_privs) {

@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// diyc-oci against runc under the same engine, in one go: `ctr run --rm` of the default
+// busybox image running `true`, through a private containerd, with runc (Debian's) and
+// with diyc-oci as the runtime binary, alternated round by round. Also the runtime alone:
+// create + start + wait + delete of one bundle, runc against diyc-oci.
+// NODE_EXTRA_CA_CERTS is unset: reading a CA bundle costs every Node start ~30 ms in this
+// sandbox, and users' machines do not load one.
+//
+//   node tools/bench/oci.mjs [ROUNDS]      (root; containerd and runc from Debian)
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { alternate } from './lib.mjs';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const rounds = Number(process.argv[2] ?? 20);
+const diycOci = join(repo, 'node_modules', '.bin', 'diyc-oci');
+const { NODE_EXTRA_CA_CERTS: _unset, ...env } = process.env;
+const work = mkdtempSync(join(tmpdir(), 'diyc-bench-oci-'));
+const socket = join(work, 'containerd.sock');
+const parent = `diyc-bench-oci-${process.pid}`;
+const image = 'diyc.local/busybox:latest';
+const run = (argv) => execFileSync(argv[0], argv.slice(1), { env, encoding: 'utf8' });
+
+let daemon;
+try {
+  const archive = run([process.execPath, join(repo, 'tools', 'make-docker-archive.mjs'), join(work, 'busybox-docker.tar'), image]).trim();
+  writeFileSync(join(work, 'config.toml'), [
+    'version = 2', `root = "${work}/root"`, `state = "${work}/state"`, 'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+    `[grpc]\n  address = "${socket}"`, `[ttrpc]\n  address = "${socket}.ttrpc"`,
+  ].join('\n'));
+  daemon = spawn('containerd', ['--config', join(work, 'config.toml')], { stdio: 'ignore' });
+  for (let i = 0; i < 200 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 50));
+  const ctr = ['ctr', '--address', socket, '--namespace', 'bench'];
+  run([...ctr, 'images', 'import', archive]);
+  const ctrRun = (runtime, id) => [...ctr, 'run', '--rm', ...(runtime ? ['--runc-binary', runtime] : []), '--runc-root', join(work, `rt-${id}`),
+    '--fifo-dir', join(work, 'fifo'), '--cgroup', `/${parent}/${id}`, image, id, 'true'];
+  const engine = alternate({ runc: ctrRun(undefined, 'runc'), 'diyc-oci': ctrRun(diycOci, 'diyc') }, rounds, env);
+
+  // The runtime alone: the same bundle (busybox rootfs, diyc-oci's default spec running true).
+  const bundle = join(work, 'bundle');
+  mkdirSync(join(bundle, 'rootfs'), { recursive: true });
+  run(['tar', '-xpf', join(repo, 'tools', 'out', 'busybox.tar'), '-C', join(bundle, 'rootfs')]);
+  run([diycOci, 'spec', '--no-terminal', '--bundle', bundle]);
+  const spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
+  spec.process.args = ['true'];
+  spec.linux.cgroupsPath = `/${parent}/bundle`;
+  writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
+  const lifecycle = (runtime) => ['sh', '-c', `${runtime} --root ${work}/root-$$ create --bundle ${bundle} b >/dev/null && ${runtime} --root ${work}/root-$$ start b && ` +
+    `while ${runtime} --root ${work}/root-$$ state b | grep -q '"running"'; do :; done; ${runtime} --root ${work}/root-$$ delete --force b`];
+  const alone = alternate({ runc: lifecycle('runc'), 'diyc-oci': lifecycle(diycOci) }, rounds, env);
+
+  console.log(`\nOCI runtimes, ${rounds} rounds alternated (median ms)`);
+  console.log(`  ctr run --rm busybox true    runc ${engine.runc.toFixed(1)}   diyc-oci ${engine['diyc-oci'].toFixed(1)}   x${(engine['diyc-oci'] / engine.runc).toFixed(2)}`);
+  console.log(`  create+start+delete          runc ${alone.runc.toFixed(1)}   diyc-oci ${alone['diyc-oci'].toFixed(1)}   x${(alone['diyc-oci'] / alone.runc).toFixed(2)}`);
+} finally {
+  daemon?.kill('SIGTERM');
+  if (daemon && daemon.exitCode === null) await new Promise((r) => daemon.on('exit', r));
+  try { execFileSync('sh', ['-c', `for d in /sys/fs/cgroup/*/${parent} /sys/fs/cgroup/${parent}; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} +; done; true`]); } catch { /* reported above */ }
+  rmSync(work, { recursive: true, force: true });
+}
