@@ -97,6 +97,8 @@ export interface Terminal {
   keys(...keys: string[]): void;
   /** The command's exit status, once it has ended. */
   exitStatus(): Promise<string>;
+  /** The screen now, with its colour escapes. */
+  escapes(): string;
 }
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -121,6 +123,9 @@ export async function onTerminal(argv: string[], env: Record<string, string>, fn
     },
     keys(...keys) {
       run(['send-keys', '-t', session, ...keys]);
+    },
+    escapes() {
+      return run(['capture-pane', '-e', '-p', '-t', session]).stdout;
     },
     async exitStatus() {
       for (let i = 0; i < 200 && !existsSync(status); i++) await pause(50);

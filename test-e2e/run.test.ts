@@ -216,6 +216,19 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
     expect((await run(['-d', '--rm', name('brief2'), 'busybox', 'true'])).stdout).toBe('brief2\n');
   });
 
+  it('diyc-logs prints a detached container\'s output, its last lines, and follows it until it ends', async () => {
+    const started = await run(['-d', '--net', 'none', name('talker'), 'busybox', 'sh', '-c', 'echo one; echo two >&2; sleep 1; echo three']);
+    expect(started.code, started.stderr).toBe(0);
+    // -f returns by itself when the container ends, with everything it wrote, in order.
+    const followed = await tool('diyc-logs', '-f', 'talker');
+    expect(followed.code).toBe(0);
+    expect(followed.stdout).toBe('one\ntwo\nthree\n');
+    expect((await tool('diyc-logs', '--tail', '1', 'talker')).stdout).toBe('three\n');
+    const missing = await tool('diyc-logs', 'nobody');
+    expect([missing.code, missing.stderr]).toEqual([1, 'diyc-logs: no container named nobody\n']);
+    expect((await tool('diyc-rm', 'talker')).code).toBe(0);
+  });
+
   it('5. starts 20 containers in parallel, all running and reachable; afterwards nothing is left', async () => {
     const names = Array.from({ length: 20 }, (_, i) => name(`many${i}`));
     const started = await Promise.all(names.map((n) => run(['-d', '--net', 'bridge', n, 'busybox', 'httpd', '-f', '-p', '80', '-h', '/var/www'])));

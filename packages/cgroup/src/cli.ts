@@ -94,6 +94,6 @@ const rm = defineCli({
 });
 
 export const cgroupCommand = defineCli({
-  meta: { name: 'diyc-cgroup', version: '0.1.0', description: 'Create, limit, join, read and remove the cgroups of containers (v1, v2 or hybrid)' },
+  meta: { name: 'diyc-cgroup', description: 'Create, limit, join, read and remove the cgroups of containers (v1, v2 or hybrid)' },
   subCommands: { create, add, stats, ls, rm },
 });

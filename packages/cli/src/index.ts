@@ -8,3 +8,4 @@ export { createProgress, formatBytes } from './progress.js';
 export type { Progress } from './progress.js';
 export type { ArgsDef } from 'citty';
 export { printTable } from './table.js';
+export { commandVersion } from './version.js';

@@ -2,6 +2,7 @@
 import { renderUsage, type ArgsDef, type CommandDef } from 'citty';
 import { DiycError, isDiycError } from '@diyc/record';
 import { parseArgv, type ParsedFlags } from './parse.js';
+import { commandVersion } from './version.js';
 
 /** What a command's run() receives. */
 export interface CliContext {
@@ -67,7 +68,7 @@ async function runCliCode(cmd: CliCommand, argv: readonly string[], parents: str
   const failureCode = cmd.failureCode ?? parent?.failureCode ?? 1;
   try {
     if (parents.length === 0 && (argv[0] === '--version' || argv[0] === '-V')) {
-      process.stdout.write(`${meta(cmd).name} ${meta(cmd).version ?? 'unknown'}\n`);
+      process.stdout.write(`${meta(cmd).name} ${meta(cmd).version ?? commandVersion()}\n`);
       return 0;
     }
     if (cmd.subCommands) {

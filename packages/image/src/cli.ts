@@ -14,15 +14,14 @@ function unpackError(err: unknown): never {
   throw err;
 }
 
-const json = { type: 'boolean', description: 'print JSON (the default when stdout is not a terminal)' } as const;
-const wantsJson = (flag: unknown): boolean => flag === true || !process.stdout.isTTY;
+const json = { type: 'boolean', description: 'print JSON' } as const;
 
 const unpack = defineCli({
   meta: { name: 'unpack', description: 'Unpack an image: a rootfs tarball, a docker save archive or an OCI layout (dir or tar), plain or gzip. Prints the pipeline record when piped.' },
   args: {
     file: { type: 'positional', description: 'the archive, an OCI layout directory, or - for stdin' },
     name: { type: 'string', valueHint: 'NAME', description: 'the image name (default: its tag, or the file name)' },
-    json,
+    json: { type: 'boolean', description: 'print the pipeline record (the default when stdout is not a terminal: the next stage reads it)' },
   },
   async main({ flags, operands }) {
     const source = operands[0] as string;
@@ -41,7 +40,8 @@ const unpack = defineCli({
         onProgress: (p) => progress.update(p.bytesRead, p.total),
       });
       progress.finish();
-      if (wantsJson(flags.json)) {
+      // A pipeline stage: piped, it hands its record to the next one (diyc-run --dry-run).
+      if (flags.json === true || !process.stdout.isTTY) {
         process.stdout.write(formatRecord(withImage(image)));
       } else {
         process.stdout.write(`${image.name}: ${image.layers.length} layer${image.layers.length === 1 ? '' : 's'} (${extracted.length} new, ${reused.length} shared), ${formatBytes(image.size)}\n`);
@@ -58,7 +58,7 @@ const ls = defineCli({
   args: { json },
   main({ flags }) {
     const images = new ImageStore().listImages();
-    if (wantsJson(flags.json)) {
+    if (flags.json === true) {
       process.stdout.write(`${JSON.stringify(images, null, 2)}\n`);
       return;
     }
@@ -68,8 +68,8 @@ const ls = defineCli({
 });
 
 const inspect = defineCli({
-  meta: { name: 'inspect', description: 'Show an image: its layers and config' },
-  args: { name: { type: 'positional', description: 'the image' } },
+  meta: { name: 'inspect', description: 'Show an image as JSON: its layers and config' },
+  args: { name: { type: 'positional', description: 'the image' }, json: { type: 'boolean', description: 'print JSON (inspect\'s only format, as docker inspect)' } },
   main({ operands }) {
     const store = new ImageStore();
     const image: Image = store.requireImage(operands[0] as string);
@@ -97,6 +97,6 @@ const rm = defineCli({
 });
 
 export const imageCommand = defineCli({
-  meta: { name: 'diyc-image', version: '0.1.0', description: 'Unpack and manage container images in $DIYC_ROOT/images (default /var/lib/diyc)' },
+  meta: { name: 'diyc-image', description: 'Unpack and manage container images in $DIYC_ROOT/images (default /var/lib/diyc)' },
   subCommands: { unpack, ls, inspect, rm },
 });

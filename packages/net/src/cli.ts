@@ -44,10 +44,11 @@ const clean = defineCli({
 
 const status = defineCli({
   meta: { name: 'status', description: 'What exists and what is missing, with what to run' },
-  args: { ...common },
+  args: { ...common, json: { type: 'boolean', description: 'print JSON' } },
   main({ flags }) {
     const items = networkStatus(configFrom(flags));
-    for (const item of items) process.stdout.write(`${item.ok ? 'ok     ' : 'missing'}  ${item.what}${item.fix ? `  (run: ${item.fix})` : ''}\n`);
+    if (flags.json === true) process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
+    else for (const item of items) process.stdout.write(`${item.ok ? 'ok     ' : 'missing'}  ${item.what}${item.fix ? `  (run: ${item.fix})` : ''}\n`);
     return items.every((i) => i.ok) ? 0 : 1;
   },
 });
@@ -87,6 +88,6 @@ const detachCommand = defineCli({
 });
 
 export const netCommand = defineCli({
-  meta: { name: 'diyc-net', version: '0.1.0', description: 'The containers\' network: a bridge with NAT, a veth pair and network namespace per container, published ports' },
+  meta: { name: 'diyc-net', description: 'The containers\' network: a bridge with NAT, a veth pair and network namespace per container, published ports' },
   subCommands: { setup, clean, status, attach: attachCommand, detach: detachCommand },
 });

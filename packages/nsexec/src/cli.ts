@@ -14,7 +14,6 @@ export const EXIT_RUNTIME_ERROR = 125;
 export const nsexecCommand = defineCli({
   meta: {
     name: 'nsexec',
-    version: '0.1.0',
     description: 'Run a command in new Linux namespaces (always a new mount namespace with a fresh /proc). Exit status is the command\'s; 128+N when signal N ended it; 125 when nsexec itself failed; 126 not executable; 127 not found.',
   },
   stopAtOperand: true,

@@ -1,6 +1,6 @@
 // diyc-oci [GLOBAL FLAGS] COMMAND [FLAGS] ID ...: runc's command line, as containerd's
 // shim, podman and runtime-tools call it. The global flags come before the command.
-import { createTrace, defineCli, many, one, runCli, type CliCommand } from '@diyc/cli';
+import { commandVersion, createTrace, defineCli, many, one, runCli, type CliCommand } from '@diyc/cli';
 import { DiycError, isDiycError, type Resources } from '@diyc/record';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,8 +11,6 @@ import { commandLine, containerPids, features, listStates, versionText } from '.
 import { writeLog, type LogOptions } from './log.js';
 import { DEFAULT_ROOT, existingContainer, ociState } from './oci-container.js';
 import { deleteContainer, killContainer, parseSignal, pauseContainer, startContainer, updateContainer } from './lifecycle.js';
-
-export const VERSION = '0.1.0';
 
 interface Globals {
   root: string;
@@ -216,7 +214,7 @@ const spec = defineCli({
 });
 
 export const ociCommand = defineCli({
-  meta: { name: 'diyc-oci', version: VERSION, description: 'An OCI runtime with runc\'s command line, for containerd, podman and Kubernetes. Global flags (before the command): --root DIR (default /run/diyc-oci), --log FILE, --log-format text|json, --debug.' },
+  meta: { name: 'diyc-oci', description: 'An OCI runtime with runc\'s command line, for containerd, podman and Kubernetes. Global flags (before the command): --root DIR (default /run/diyc-oci), --log FILE, --log-format text|json, --debug.' },
   subCommands: { create, start, state, kill, delete: del, exec, ps, list, features: featuresCommand, pause, resume, update, spec },
 });
 
@@ -261,7 +259,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     process.exit(isDiycError(err, 'usage') ? 2 : 1);
   }
   if (rest[0] === '--version' || rest[0] === '-v' || rest[0] === 'version') {
-    process.stdout.write(versionText(VERSION));
+    process.stdout.write(versionText(commandVersion()));
     process.exit(0);
   }
   return runCli(ociCommand, rest);

@@ -10,5 +10,5 @@ export type { HookPoint } from './hooks.js';
 export { features, listStates, containerPids, versionText } from './info.js';
 export { DEFAULT_ROOT, checkId, ociContainer, ociState, ociStatus, rfc3339Nano } from './oci-container.js';
 export type { OciState, OciStatus } from './oci-container.js';
-export { ociCommand, parseGlobals, main, VERSION } from './cli.js';
+export { ociCommand, parseGlobals, main } from './cli.js';
 export { defaultSpec } from './spec.js';

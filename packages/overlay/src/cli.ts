@@ -38,6 +38,6 @@ const rmCommand = defineCli({
 });
 
 export const overlayCommand = defineCli({
-  meta: { name: 'diyc-overlay', version: '0.1.0', description: 'Mount and unmount containers\' root filesystems with overlayfs' },
+  meta: { name: 'diyc-overlay', description: 'Mount and unmount containers\' root filesystems with overlayfs' },
   subCommands: { mount: mountCommand, umount: umountCommand, rm: rmCommand },
 });

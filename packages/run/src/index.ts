@@ -13,4 +13,6 @@ export { recoverIfStale, recoverIfStaleLocked, stopContainer, removeContainer, e
 export { pipelineStages, shellLine, runPipeline, specFlags, startFlags } from './pipeline.js';
 export type { StageCommand } from './pipeline.js';
 export { diycRunCommand, runArgs, EXIT_RUNTIME } from './run-command.js';
-export { psCommand, execCommand, stopCommand, rmCommand } from './lifecycle-commands.js';
+export { psCommand, execCommand, logsCommand, stopCommand, rmCommand } from './lifecycle-commands.js';
+export { showLogs, parseTail, tailOffset } from './logs.js';
+export type { LogsOptions } from './logs.js';

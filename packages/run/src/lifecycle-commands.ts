@@ -1,9 +1,10 @@
-// diyc-ps, diyc-exec, diyc-stop, diyc-rm: thin shells over lifecycle.ts.
+// diyc-ps, diyc-exec, diyc-logs, diyc-stop, diyc-rm: thin shells over lifecycle.ts and logs.ts.
 import { createTrace, defineCli, one, printTable } from '@diyc/cli';
 import { DiycError, stateRoot } from '@diyc/record';
 import { exitCodeOf } from '@diyc/syscalls';
 import { Container, listContainers } from './container.js';
 import { execInContainer, recoverIfStale, removeContainer, stopContainer } from './lifecycle.js';
+import { parseTail, showLogs } from './logs.js';
 import { EXIT_RUNTIME } from './run-command.js';
 import { stageContext } from './stages.js';
 
@@ -18,7 +19,7 @@ function open(operand: string | undefined, verboseFlag: unknown, tool: string): 
 }
 
 export const psCommand = defineCli({
-  meta: { name: 'diyc-ps', version: '0.1.0', description: 'List containers: name, image, status, address, pid, command, exit code. Stale ones (their diyc-run was killed) are cleaned up first.' },
+  meta: { name: 'diyc-ps', description: 'List containers: name, image, status, address, pid, command, exit code. Stale ones (their diyc-run was killed) are cleaned up first.' },
   args: { all: { type: 'boolean', alias: 'a', description: 'also list containers that are not running' }, json: { type: 'boolean', description: 'print JSON' }, verbose },
   main({ flags }) {
     const root = stateRoot();
@@ -38,7 +39,7 @@ export const psCommand = defineCli({
 });
 
 export const execCommand = defineCli({
-  meta: { name: 'diyc-exec', version: '0.1.0', description: 'Run a command inside a running container: its namespaces, cgroup, environment and working directory, and its capabilities and seccomp filter. Exit status is the command\'s.' },
+  meta: { name: 'diyc-exec', description: 'Run a command inside a running container: its namespaces, cgroup, environment and working directory, and its capabilities and seccomp filter. Exit status is the command\'s.' },
   stopAtOperand: true,
   failureCode: EXIT_RUNTIME,
   args: { verbose, name, command: { type: 'positional', description: 'the command and its arguments' } },
@@ -50,8 +51,29 @@ export const execCommand = defineCli({
   },
 });
 
+export const logsCommand = defineCli({
+  meta: { name: 'diyc-logs', description: 'Print what a container run with -d wrote (stdout and stderr, each run appended); -f follows it until the container ends' },
+  args: {
+    follow: { type: 'boolean', alias: 'f', description: 'keep printing new output until the container ends' },
+    tail: { type: 'string', alias: 'n', valueHint: 'N', description: 'only the last N lines (default all)' },
+    name,
+  },
+  async main({ flags, operands }) {
+    const tail = parseTail(one(flags.tail));
+    const container = Container.at(operands[0] as string, stateRoot());
+    try {
+      await showLogs(container, { follow: flags.follow === true, ...(tail !== undefined ? { tail } : {}) });
+    } catch (err) {
+      // `diyc-logs NAME | head`: the reader has all it wants.
+      if ((err as NodeJS.ErrnoException).code === 'EPIPE') return 0;
+      throw err;
+    }
+    return 0;
+  },
+});
+
 export const stopCommand = defineCli({
-  meta: { name: 'diyc-stop', version: '0.1.0', description: 'Stop a container: SIGTERM, then SIGKILL after the timeout. Its files stay; diyc-run NAME starts it again.' },
+  meta: { name: 'diyc-stop', description: 'Stop a container: SIGTERM, then SIGKILL after the timeout. Its files stay; diyc-run NAME starts it again.' },
   args: { verbose, time: { type: 'string', alias: 't', valueHint: 'SECONDS', description: 'how long to wait after SIGTERM (default 10)' }, name },
   async main({ flags, operands }) {
     const seconds = Number(one(flags.time) ?? '10');
@@ -64,7 +86,7 @@ export const stopCommand = defineCli({
 });
 
 export const rmCommand = defineCli({
-  meta: { name: 'diyc-rm', version: '0.1.0', description: 'Remove a container: unmount, delete its cgroup, detach its network, remove its files. A running one only with -f, which stops it first.' },
+  meta: { name: 'diyc-rm', description: 'Remove a container: unmount, delete its cgroup, detach its network, remove its files. A running one only with -f, which stops it first.' },
   args: { verbose, force: { type: 'boolean', alias: 'f', description: 'stop it first if it runs' }, name },
   async main({ flags, operands }) {
     const { container, ctx } = open(operands[0], flags.verbose, 'diyc-rm');

@@ -163,7 +163,6 @@ export function diycRunCommand(script: string) {
   return defineCli({
     meta: {
       name: 'diyc-run',
-      version: '0.1.0',
       description: 'Run a command in a new container made from IMAGE: its own root filesystem (overlayfs), PID, mount, UTS, IPC and cgroup namespaces, hostname NAME, domain diyc, a cgroup with the limits given, and without --ip the host\'s network (as in diyC). Exit status is the container\'s (128+N for signal N); 125 when diyc-run failed; 126/127 when the command cannot run.',
     },
     stopAtOperand: true,

@@ -3,6 +3,7 @@
 // package talks to it; everything it takes has been validated by the TypeScript
 // callers (spawn.ts, wrappers.ts, seccomp.ts).
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 export interface NativePlan {
   cloneFlags: number;
@@ -113,12 +114,17 @@ export function setErrorFactory(factory: (errno: number, syscall: string, path?:
   loaded?.setErrorFactory(factory);
 }
 
-/** The addon, loaded on first use; a missing one is one line that says how to build it. */
+/**
+ * The addon, loaded on first use; a missing one is one line that says how to build it.
+ * node-gyp-build picks build/Release when it was compiled here, else the prebuilt binary
+ * for this platform shipped in prebuilds/ (N-API: one file for every Node version).
+ */
 export function native(): NativeBinding {
   if (loaded) return loaded;
   const require = createRequire(import.meta.url);
   try {
-    loaded = require('../build/Release/diyc_syscalls.node') as NativeBinding;
+    const load = require('node-gyp-build') as (dir: string) => NativeBinding;
+    loaded = load(fileURLToPath(new URL('..', import.meta.url)));
   } catch (err) {
     throw new AddonMissingError(`the native part of @diyc/syscalls is not built for this system (${(err as Error).message.split('\n')[0]}): build it with \`npm rebuild @diyc/syscalls\` (needs g++, make and python3)`);
   }

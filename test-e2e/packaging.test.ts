@@ -1,0 +1,151 @@
+// The commands as a new user meets them: installed from the packed tarballs, answering
+// --version with the version npm installed, printing tables through a pipe and JSON only
+// when asked, help without colour unless a person is reading it, and usage errors that
+// repeat the usage --help shows. Also what the packages ship.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isRoot, onTerminal, repo, rootReason, runBin, runCommand, tempDir } from './helpers.js';
+
+interface Manifest {
+  name: string;
+  version: string;
+  private?: boolean;
+  bin?: Record<string, string>;
+  dependencies?: Record<string, string>;
+  repository?: unknown;
+  homepage?: string;
+  bugs?: string;
+  keywords?: string[];
+}
+
+const packageDirs = readdirSync(join(repo, 'packages'));
+const manifests = packageDirs.map((dir) => ({ dir, pkg: JSON.parse(readFileSync(join(repo, 'packages', dir, 'package.json'), 'utf8')) as Manifest }));
+const bins = manifests.filter(({ pkg }) => pkg.name !== 'diyc').flatMap(({ pkg }) => Object.keys(pkg.bin ?? {}).map((bin) => ({ bin, pkg })));
+const ANSI = /\x1b\[/;
+
+describe('every command', () => {
+  it.each(bins.map(({ bin, pkg }) => [bin, pkg.version]))('%s --version prints the version of its package.json', async (bin, version) => {
+    const r = await runBin(bin, ['--version']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.split('\n')[0]).toBe(bin === 'diyc-oci' ? `diyc-oci version ${version}` : `${bin} ${version}`);
+  });
+
+  it.each(bins.map(({ bin }) => [bin]))('%s --help has no colour through a pipe, and the usage of an error is the one --help shows', async (bin) => {
+    const help = await runBin(bin, ['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).not.toMatch(ANSI);
+    const synopsis = /^USAGE (.*)$/m.exec(help.stdout)?.[1];
+    expect(synopsis).toBeDefined();
+    const bad = await runBin(bin, ['--no-such-flag']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`usage: ${synopsis}`);
+  });
+
+  it('colours help only on a terminal, and not with NO_COLOR set (to any value)', async () => {
+    const helpOnTerminal = async (env: Record<string, string>): Promise<string> => {
+      let screen = '';
+      await onTerminal(['diyc-ps', '--help;', 'sleep', '5'], env, async (t) => {
+        await t.screen(/OPTIONS/);
+        screen = t.escapes();
+      });
+      return screen;
+    };
+    const colour = /\x1b\[[0-9;]*[1-9][0-9;]*m/; // a colour or bold; a bare reset is tmux's own
+    // vitest sets TEST=true, which citty takes to mean "no colour": a user's shell has no TEST.
+    expect(await helpOnTerminal({ TEST: '' })).toMatch(colour);
+    const plain = await helpOnTerminal({ TEST: '', NO_COLOR: '' });
+    expect(plain).toContain('USAGE');
+    expect(plain).not.toMatch(colour);
+  });
+});
+
+describe.skipIf(!isRoot)(`list commands through a pipe (${rootReason})`, () => {
+  const state = tempDir('diyc-lists-');
+  const env = { DIYC_ROOT: state.path, DIYC_CGROUP_PARENT: `diyc-e2e-lists-${process.pid}`, DIYC_BRIDGE: 'dlists0' };
+  const lists: [string, string[], string][] = [
+    ['diyc-ps', ['-a'], 'NAME'],
+    ['diyc-image', ['ls'], 'NAME'],
+    ['diyc-cgroup', ['ls'], 'NAME'],
+    ['diyc-oci', ['--root', join(state.path, 'oci'), 'list'], 'ID'],
+  ];
+
+  it.each(lists)('%s %s prints a table with a header, and JSON with --json', async (bin, args, header) => {
+    const table = await runBin(bin, args, { env: { ...process.env, ...env } });
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout.split('\n')[0]).toMatch(new RegExp(`^${header}\\s`));
+    const json = await runBin(bin, bin === 'diyc-oci' ? [...args, '--format', 'json'] : [...args, '--json'], { env: { ...process.env, ...env } });
+    expect(json.code, json.stderr).toBe(0);
+    expect(Array.isArray(JSON.parse(json.stdout))).toBe(true);
+  });
+
+  it('diyc-net status prints lines through a pipe and JSON with --json', async () => {
+    const text = await runBin('diyc-net', ['status'], { env: { ...process.env, ...env } });
+    expect(text.stdout).toMatch(/^missing {2}bridge dlists0/m);
+    const json = await runBin('diyc-net', ['status', '--json'], { env: { ...process.env, ...env } });
+    expect(JSON.parse(json.stdout)).toEqual(expect.arrayContaining([expect.objectContaining({ ok: false })]));
+  });
+
+  it('diyc-image inspect takes --json', async () => {
+    const r = await runBin('diyc-image', ['inspect', '--json', 'nothing'], { env: { ...process.env, ...env } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('nothing');
+  });
+});
+
+describe('what the packages ship', () => {
+  it('every bin bundle imports only the packages its package.json depends on', () => {
+    for (const { dir, pkg } of manifests.filter(({ pkg }) => pkg.name !== 'diyc')) {
+      const dist = join(repo, 'packages', dir, 'dist');
+      for (const file of Object.values(pkg.bin ?? {})) {
+        const shim = readFileSync(join(repo, 'packages', dir, file), 'utf8');
+        const bundle = join(repo, 'packages', dir, /new URL\('\.\.\/(dist\/[^']+)'/.exec(shim)?.[1] ?? 'missing');
+        // esbuild writes each static import on a line of its own, and import("x") for dynamic ones.
+        const text = readFileSync(bundle, 'utf8');
+        const imports = [...text.matchAll(/^import\s(?:[^;]*?\sfrom\s)?"([^".][^"]*)";$|\bimport\("([^".][^"]*)"\)/gm)].map((m) => (m[1] ?? m[2]) as string);
+        const bare = [...new Set(imports.filter((i) => !i.startsWith('node:')).map((i) => (i.startsWith('@') ? i.split('/').slice(0, 2).join('/') : i.split('/')[0] as string)))];
+        for (const name of bare) expect(Object.keys(pkg.dependencies ?? {}), `${pkg.name} ${file} imports ${name}`).toContain(name);
+      }
+      expect(readdirSync(dist, { recursive: true }).filter((f) => String(f).endsWith('.map')), dir).toEqual([]);
+    }
+  });
+
+  it('every package has its metadata, and all of them are released together', () => {
+    const config = JSON.parse(readFileSync(join(repo, '.changeset', 'config.json'), 'utf8')) as { fixed: string[][] };
+    const published = manifests.filter(({ pkg }) => !pkg.private).map(({ pkg }) => pkg.name).sort();
+    expect([...(config.fixed[0] ?? [])].sort()).toEqual(published);
+    for (const { pkg } of manifests) {
+      expect(pkg.repository, pkg.name).toBeDefined();
+      expect(pkg.homepage, pkg.name).toMatch(/^https:\/\//);
+      expect(pkg.bugs, pkg.name).toMatch(/^https:\/\//);
+      expect(pkg.keywords?.length, pkg.name).toBeGreaterThan(2);
+      expect(pkg.version, pkg.name).toBe(manifests[0]?.pkg.version);
+    }
+  });
+
+  it('the umbrella package diyc gives every command', () => {
+    const umbrella = manifests.find(({ pkg }) => pkg.name === 'diyc')?.pkg;
+    expect(Object.keys(umbrella?.bin ?? {}).sort()).toEqual(bins.map((b) => b.bin).sort());
+  });
+
+  it('the addon asks for nothing newer than glibc 2.28 and libstdc++ 3.4.21 (Debian 10, Ubuntu 20.04)', () => {
+    const symbols = spawnSync('objdump', ['-T', join(repo, 'packages', 'syscalls', 'build', 'Release', 'diyc_syscalls.node')], { encoding: 'utf8' }).stdout;
+    const newest = (prefix: string) => [...symbols.matchAll(new RegExp(`${prefix}_([0-9.]+)`, 'g'))].map((m) => m[1] as string)
+      .sort((a, b) => a.localeCompare(b, undefined, { numeric: true })).pop();
+    expect(newest('GLIBC')?.localeCompare('2.28', undefined, { numeric: true })).toBeLessThanOrEqual(0);
+    expect(newest('GLIBCXX')?.localeCompare('3.4.21', undefined, { numeric: true })).toBeLessThanOrEqual(0);
+    // libseccomp is linked in: the addon needs no libseccomp.so where it runs.
+    const needed = spawnSync('objdump', ['-p', join(repo, 'packages', 'syscalls', 'build', 'Release', 'diyc_syscalls.node')], { encoding: 'utf8' }).stdout;
+    expect(needed).toMatch(/NEEDED\s+libc\.so\.6/);
+    expect(needed).not.toMatch(/NEEDED\s+libseccomp/);
+  });
+});
+
+describe.skipIf(!isRoot)(`an install from the packed tarballs (${rootReason})`, () => {
+  it('packs every package, installs the tarballs with npm and scripts off, and runs the commands from there', async () => {
+    const r = await runCommand('bash', [join(repo, 'tools', 'pack-check.sh')], { timeoutMs: 600_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/pack-check: \d+ bins answer --version; nsexec -pu packcheck hostname printed packcheck/);
+  }, 600_000);
+});

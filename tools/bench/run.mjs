@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+// Every benchmark in turn, each side by side with its reference (see README "Benchmarks"):
+//   pnpm bench        (root; runc, hyperfine, containerd from Debian: tools/setup.sh)
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+let failed = 0;
+for (const bench of ['image.mjs', 'startup.mjs', 'oci.mjs']) {
+  console.log(`\n== ${bench}`);
+  const r = spawnSync(process.execPath, [join(here, bench)], { stdio: 'inherit' });
+  if (r.status !== 0) failed++;
+}
+process.exit(failed ? 1 : 0);

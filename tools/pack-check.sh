@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The packages as npm users get them: pack every package (prepack builds it and, for
+# @diyc/syscalls, the prebuilt addon), install the tarballs with npm into an empty prefix
+# with install scripts off (as pnpm 10 and npm 12 leave them), and run what a user types:
+# every bin's --version, and a command in new namespaces. Also checks the prebuilt addon
+# asks for nothing newer than glibc 2.28 (Debian 10, Ubuntu 20.04 and later).
+#
+#   bash tools/pack-check.sh        (root, after the build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=$(mktemp -d /tmp/diyc-pack-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "pack-check: $*" >&2; exit 1; }
+
+for dir in packages/*/; do
+  (cd "$dir" && pnpm pack --pack-destination "$work" >/dev/null 2>"$work/pack.log") || { cat "$work/pack.log" >&2; fail "pnpm pack failed in $dir"; }
+done
+echo "pack-check: packed $(ls "$work"/*.tgz | wc -l) packages"
+
+tar -xzOf "$work"/diyc-syscalls-*.tgz --wildcards 'package/prebuilds/linux-x64/*.node' > "$work/addon.node" ||
+  fail "@diyc/syscalls ships no prebuilt addon for linux-x64"
+newest=$(objdump -T "$work/addon.node" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1)
+[[ "$(printf '%s\nGLIBC_2.28\n' "$newest" | sort -V | tail -1)" == GLIBC_2.28 ]] ||
+  fail "the prebuilt addon needs $newest: it must load with glibc 2.28"
+for t in "$work"/*.tgz; do
+  if tar -tzf "$t" | grep -qE '\.js\.map$|dist/bin(/[^/]*)?\.d\.ts$'; then fail "$(basename "$t") ships source maps or a bin's declarations"; fi
+done
+
+prefix="$work/prefix"
+mkdir -p "$prefix"
+echo '{"private":true}' > "$prefix/package.json"
+npm install --prefix "$prefix" --ignore-scripts --no-audit --no-fund --loglevel=error "$work"/*.tgz >/dev/null ||
+  fail "npm install of the tarballs failed"
+bins="$prefix/node_modules/.bin"
+checked=0
+for bin in "$bins"/*; do
+  name=$(basename "$bin")
+  case "$name" in nsexec|diyc-*) ;; *) continue ;; esac
+  out=$("$bin" --version 2>&1) || fail "$name --version failed: $out"
+  [[ "$out" =~ ^(diyc-oci\ version\ |$name\ )[0-9]+\.[0-9]+\.[0-9]+ ]] || fail "$name --version printed: $out"
+  checked=$((checked + 1))
+done
+((checked >= 12)) || fail "only $checked bins installed"
+host=$("$bins/nsexec" -pu packcheck hostname) || fail "nsexec -pu packcheck hostname failed"
+[[ "$host" == packcheck ]] || fail "nsexec in new namespaces printed $host"
+echo "pack-check: $checked bins answer --version; nsexec -pu packcheck hostname printed $host, with install scripts off"
