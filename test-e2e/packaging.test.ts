@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { isRoot, onTerminal, repo, rootReason, runBin, runCommand, tempDir } from './helpers.js';
 
 interface Manifest {
@@ -64,6 +64,7 @@ describe('every command', () => {
 describe.skipIf(!isRoot)(`list commands through a pipe (${rootReason})`, () => {
   const state = tempDir('diyc-lists-');
   const env = { DIYC_ROOT: state.path, DIYC_CGROUP_PARENT: `diyc-e2e-lists-${process.pid}`, DIYC_BRIDGE: 'dlists0' };
+  afterAll(() => state.remove());
   const lists: [string, string[], string][] = [
     ['diyc-ps', ['-a'], 'NAME'],
     ['diyc-image', ['ls'], 'NAME'],

@@ -22,8 +22,10 @@ tar -xzOf "$work"/diyc-syscalls-*.tgz --wildcards 'package/prebuilds/linux-x64/*
 newest=$(objdump -T "$work/addon.node" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1)
 [[ "$(printf '%s\nGLIBC_2.28\n' "$newest" | sort -V | tail -1)" == GLIBC_2.28 ]] ||
   fail "the prebuilt addon needs $newest: it must load with glibc 2.28"
+tar -tzf "$work"/diyc-syscalls-*.tgz | grep -x 'package/prebuilds/linux-x64/diyc-init' >/dev/null ||
+  fail "@diyc/syscalls ships no prebuilt diyc-init (diyc-run --init)"
 for t in "$work"/*.tgz; do
-  if tar -tzf "$t" | grep -qE '\.js\.map$|dist/bin(/[^/]*)?\.d\.ts$'; then fail "$(basename "$t") ships source maps or a bin's declarations"; fi
+  if tar -tzf "$t" | grep -E '\.js\.map$|dist/bin(/[^/]*)?\.d\.ts$' >/dev/null; then fail "$(basename "$t") ships source maps or a bin's declarations"; fi
 done
 
 prefix="$work/prefix"

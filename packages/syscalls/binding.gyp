@@ -25,6 +25,13 @@
       "libraries": [
         "<!@(node native-config.cjs libraries)"
       ]
+    },
+    {
+      "target_name": "diyc-init",
+      "type": "executable",
+      "sources": ["src/native/init.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"],
+      "ldflags": ["-static", "-s"]
     }
   ]
 }

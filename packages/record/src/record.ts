@@ -173,6 +173,13 @@ export const ANNOTATION = {
   netMode: 'org.diyc.net.mode',
   /** The image config's User, resolved in the rootfs when the container starts. */
   imageUser: 'org.diyc.image.user',
+  /** diyc-run's --user, resolved the same way; it wins over the image's. */
+  user: 'org.diyc.user',
+  /** --dns servers and --dns-search domains, comma-separated, for /etc/resolv.conf. */
+  dns: 'org.diyc.dns',
+  dnsSearch: 'org.diyc.dns.search',
+  /** --add-host entries, NAME=IP joined by ',', for /etc/hosts. */
+  addHosts: 'org.diyc.hosts',
 } as const;
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

@@ -1,7 +1,9 @@
-export { runOptions, capabilityName } from './options.js';
-export type { RunOptions, NetMode, SecurityOptions } from './options.js';
-export { baseRecord, resolveUser, applySecurity, containerCapabilities, DOMAIN } from './spec.js';
-export { writeEtcFiles } from './etc-files.js';
+export { runOptions, capabilityName, parseVolume, parseTmpfs, parseDnsServer, parseDnsSearch, parseAddHost, TMPFS_DEFAULTS } from './options.js';
+export type { RunOptions, NetMode, SecurityOptions, Volume, TmpfsMount, DnsOptions } from './options.js';
+export { baseRecord, resolveUser, applySecurity, containerCapabilities, DOMAIN, INIT_PATH } from './spec.js';
+export type { ResolvedUser } from './spec.js';
+export { writeEtcFiles, containerResolvConf, SYSTEMD_RESOLV_CONF, FALLBACK_SERVERS } from './etc-files.js';
+export type { ResolvInput, EtcOptions } from './etc-files.js';
 export { readInRoot, writeInRoot } from './rootfs-files.js';
 export { STAGES, prepare, teardown, stageContext } from './stages.js';
 export type { StageContext, TeardownResult } from './stages.js';

@@ -1,4 +1,7 @@
 // diyc-run's options, checked once at the edge and turned into RunOptions.
+import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { isAbsolute, posix, resolve } from 'node:path';
 import { many, one, type ParsedFlags } from '@diyc/cli';
 import { resourcesFromParsed } from '@diyc/cgroup';
 import { netConfig, parseIp, parsePublish, type NetConfig, type Publish } from '@diyc/net';
@@ -19,6 +22,29 @@ export interface SecurityOptions {
   seccomp: 'default' | 'unconfined' | { file: string };
 }
 
+/** --volume HOST:CONTAINER[:ro]: a host directory or file bound into the container. */
+export interface Volume {
+  host: string;
+  container: string;
+  readonly: boolean;
+}
+
+/** --tmpfs PATH[:OPTIONS]: a fresh tmpfs at PATH, with the mount options given. */
+export interface TmpfsMount {
+  path: string;
+  options: string[];
+}
+
+/** docker's defaults for --tmpfs, before the options given (a later `exec` wins over noexec). */
+export const TMPFS_DEFAULTS = ['nosuid', 'nodev', 'noexec', 'mode=1777'];
+
+/** /etc/resolv.conf and /etc/hosts as the flags ask. */
+export interface DnsOptions {
+  servers: string[];
+  search: string[];
+  hosts: { name: string; ip: string }[];
+}
+
 export interface RunOptions {
   name: string;
   image: string;
@@ -37,6 +63,13 @@ export interface RunOptions {
   /** The bridge and subnet when net is bridge. */
   netConfig: NetConfig;
   security: SecurityOptions;
+  /** --user USER[:GROUP], looked up in the image when the container starts. */
+  user?: string;
+  volumes: Volume[];
+  tmpfs: TmpfsMount[];
+  /** --init: diyc-init as PID 1, the command its child. */
+  init: boolean;
+  dns: DnsOptions;
 }
 
 const usage = (message: string): DiycError => new DiycError('usage', message);
@@ -66,6 +99,14 @@ export function runOptions(flags: ParsedFlags, operands: string[], env: NodeJS.P
   }
   const workdir = one(flags.workdir);
   if (workdir !== undefined && !workdir.startsWith('/')) throw usage(`--workdir ${workdir}: use an absolute path`);
+  const user = one(flags.user);
+  if (user !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$/.test(user)) throw usage(`--user ${user}: use USER[:GROUP], names or numbers`);
+  const dns: DnsOptions = {
+    servers: many(flags.dns).map(parseDnsServer),
+    search: many(flags['dns-search']).map(parseDnsSearch),
+    hosts: many(flags['add-host']).map(parseAddHost),
+  };
+  if (net === 'host' && (dns.servers.length > 0 || dns.search.length > 0)) throw usage('--dns and --dns-search need the container\'s own network (not --net host, which keeps the host\'s resolv.conf)');
   const options: RunOptions = {
     name,
     image,
@@ -79,10 +120,59 @@ export function runOptions(flags: ParsedFlags, operands: string[], env: NodeJS.P
     detach: flags.detach === true,
     netConfig: netConfig({}, env),
     security: readSecurity(flags),
+    volumes: many(flags.volume).map(parseVolume),
+    tmpfs: many(flags.tmpfs).map(parseTmpfs),
+    init: flags.init === true,
+    dns,
   };
   if (ip !== undefined) options.ip = ip;
+  if (user !== undefined) options.user = user;
   if (workdir !== undefined) options.workdir = workdir;
   return options;
+}
+
+/** A path inside the container: absolute, normalised, and not the root itself. */
+function containerPath(path: string, flag: string): string {
+  if (!path.startsWith('/')) throw usage(`${flag}: ${path} is not an absolute path in the container`);
+  const normal = posix.normalize(path).replace(/\/+$/, '');
+  if (normal === '' || normal === '/') throw usage(`${flag}: cannot mount over the container's root`);
+  return normal;
+}
+
+/** HOST:CONTAINER[:ro|rw]; the host side must exist (diyc does not make it, unlike docker). */
+export function parseVolume(text: string): Volume {
+  const parts = text.split(':');
+  const [host, container, mode] = parts;
+  if (parts.length < 2 || parts.length > 3 || !host || !container) throw usage(`--volume ${text}: use HOST:CONTAINER[:ro]`);
+  if (mode !== undefined && mode !== 'ro' && mode !== 'rw') throw usage(`--volume ${text}: the mode is ro or rw, not ${mode}`);
+  if (!isAbsolute(host)) throw usage(`--volume ${text}: the host side must be an absolute path (named volumes are not supported)`);
+  if (!existsSync(host)) throw usage(`--volume ${text}: ${host} does not exist on the host: create it first`);
+  return { host: resolve(host), container: containerPath(container, `--volume ${text}`), readonly: mode === 'ro' };
+}
+
+/** PATH[:OPTIONS], OPTIONS as mount(8)'s -o (size=64m,exec,...). */
+export function parseTmpfs(text: string): TmpfsMount {
+  const colon = text.indexOf(':');
+  const path = containerPath(colon < 0 ? text : text.slice(0, colon), `--tmpfs ${text}`);
+  return { path, options: colon < 0 ? [] : text.slice(colon + 1).split(',').filter((o) => o !== '') };
+}
+
+export function parseDnsServer(text: string): string {
+  if (isIP(text) === 0) throw usage(`--dns ${text}: give the name server's IP address`);
+  return text;
+}
+
+export function parseDnsSearch(text: string): string {
+  if (text !== '.' && !/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/.test(text)) throw usage(`--dns-search ${text}: not a domain name`);
+  return text;
+}
+
+/** NAME:IP, as docker's --add-host (the IP may be IPv6, colons and all). */
+export function parseAddHost(text: string): { name: string; ip: string } {
+  const colon = text.indexOf(':');
+  const [name, ip] = colon < 0 ? [text, ''] : [text.slice(0, colon), text.slice(colon + 1)];
+  if (!/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(name) || isIP(ip) === 0) throw usage(`--add-host ${text}: use NAME:IP`);
+  return { name, ip };
 }
 
 /** CAP_NET_ADMIN, NET_ADMIN and net_admin all name CAP_NET_ADMIN; ALL is all of them. */

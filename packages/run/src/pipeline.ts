@@ -32,6 +32,13 @@ export function specFlags(options: RunOptions): string[] {
   const flags = ['--net', options.net];
   for (const e of options.env) flags.push('--env', e);
   if (options.workdir !== undefined) flags.push('--workdir', options.workdir);
+  if (options.user !== undefined) flags.push('--user', options.user);
+  for (const v of options.volumes) flags.push('--volume', `${v.host}:${v.container}${v.readonly ? ':ro' : ''}`);
+  for (const t of options.tmpfs) flags.push('--tmpfs', t.options.length > 0 ? `${t.path}:${t.options.join(',')}` : t.path);
+  if (options.init) flags.push('--init');
+  for (const ip of options.dns.servers) flags.push('--dns', ip);
+  for (const d of options.dns.search) flags.push('--dns-search', d);
+  for (const h of options.dns.hosts) flags.push('--add-host', `${h.name}:${h.ip}`);
   const { security } = options;
   if (security.privileged) flags.push('--privileged');
   for (const cap of security.capDrop) flags.push('--cap-drop', cap);

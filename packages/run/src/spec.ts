@@ -8,8 +8,9 @@ import {
   defaultSeccompProfile, MASKED_PATHS, READONLY_PATHS,
 } from '@diyc/nsexec';
 import { formatPublish } from '@diyc/net';
-import { ANNOTATION, DEFAULT_PATH, DiycError, emptyRecord, hostnameFor, setEnv, setNamespace, type ContainerRecord, type RecordSeccomp } from '@diyc/record';
-import type { RunOptions, SecurityOptions } from './options.js';
+import { ANNOTATION, DEFAULT_PATH, DiycError, emptyRecord, hostnameFor, setEnv, setNamespace, type ContainerRecord, type RecordMount, type RecordSeccomp } from '@diyc/record';
+import { initPath } from '@diyc/syscalls';
+import { TMPFS_DEFAULTS, type RunOptions, type SecurityOptions } from './options.js';
 
 export const DOMAIN = 'diyc';
 
@@ -18,7 +19,7 @@ export function baseRecord(options: RunOptions, image: Image, terminal: boolean)
   const record = withImage(image, emptyRecord(options.command));
   let env = setEnv(record.process.env, 'HOSTNAME', hostnameFor(options.name));
   if (!env.some((e) => e.startsWith('PATH='))) env = setEnv(env, 'PATH', DEFAULT_PATH);
-  if (!env.some((e) => e.startsWith('HOME='))) env = setEnv(env, 'HOME', '/root');
+  // HOME, when neither the image nor -e sets it, is the user's: set when it starts (start.ts).
   if (terminal) env = setEnv(env, 'TERM', process.env.TERM ?? 'xterm');
   for (const v of options.env) {
     const eq = v.indexOf('=');
@@ -33,12 +34,23 @@ export function baseRecord(options: RunOptions, image: Image, terminal: boolean)
   // --net none: a network namespace of its own with only lo. bridge: the net stage
   // joins the one it made. host: the host's.
   if (options.net === 'none') setNamespace(record, 'network');
-  record.mounts = containerMounts({ ipc: true });
+  record.mounts = [...containerMounts({ ipc: true }), ...userMounts(options)];
+  if (options.init) {
+    // diyc-init, bound read-only where the container's /dev is (a tmpfs of its own, so
+    // the image's files are not touched), runs the command as its child.
+    record.mounts.push({ destination: INIT_PATH, type: 'bind', source: initPath(), options: ['bind', 'ro', 'nosuid', 'nodev'] });
+    record.process.args = [INIT_PATH, '--', ...record.process.args];
+  }
   record.linux.devices = containerDevices();
   applySecurity(record, options.security);
   record.linux.resources = { ...options.resources, ...record.linux.resources };
   record.annotations[ANNOTATION.name] = options.name;
   if (image.config.User) record.annotations[ANNOTATION.imageUser] = image.config.User;
+  if (options.user !== undefined) record.annotations[ANNOTATION.user] = options.user;
+  const { dns } = options;
+  if (dns.servers.length > 0) record.annotations[ANNOTATION.dns] = dns.servers.join(',');
+  if (dns.search.length > 0) record.annotations[ANNOTATION.dnsSearch] = dns.search.join(',');
+  if (dns.hosts.length > 0) record.annotations[ANNOTATION.addHosts] = dns.hosts.map((h) => `${h.name}=${h.ip}`).join(',');
   // What the net stage is asked for: a bridge, maybe an address and published ports.
   if (options.net === 'bridge') {
     record.annotations[ANNOTATION.bridge] = options.netConfig.bridge;
@@ -47,6 +59,17 @@ export function baseRecord(options: RunOptions, image: Image, terminal: boolean)
   }
   record.annotations[ANNOTATION.netMode] = options.net;
   return record;
+}
+
+/** Where --init puts diyc-init inside the container. */
+export const INIT_PATH = '/dev/init';
+
+/** --volume and --tmpfs as OCI mounts, after the ones every container gets. */
+function userMounts(options: RunOptions): RecordMount[] {
+  return [
+    ...options.volumes.map((v): RecordMount => ({ destination: v.container, type: 'bind', source: v.host, options: ['rbind', v.readonly ? 'ro' : 'rw'] })),
+    ...options.tmpfs.map((t): RecordMount => ({ destination: t.path, type: 'tmpfs', source: 'tmpfs', options: [...TMPFS_DEFAULTS, ...t.options] })),
+  ];
 }
 
 /** The capabilities a container gets: Docker's set, with --cap-drop then --cap-add. */
@@ -91,19 +114,39 @@ export function applySecurity(record: ContainerRecord, security: SecurityOptions
   }
 }
 
-/** uid and gid for an image's User ("1000", "1000:1000", "nobody", "nobody:nogroup"). */
-export function resolveUser(user: string, passwd: string, group: string): { uid: number; gid: number } {
+/** Who the command runs as: uid, gid, the supplementary groups, and the home directory. */
+export interface ResolvedUser {
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+  home: string;
+}
+
+const fieldsOf = (table: string): string[][] => table.split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => l.split(':'));
+
+/**
+ * A user as docker's -u takes it ("1000", "1000:100", "nobody", "nobody:nogroup"), looked
+ * up in the image's /etc/passwd and /etc/group: a name must be there; a number need not
+ * be (then its group is 0 and its home /, as docker has it). The supplementary groups are
+ * those /etc/group lists the user in.
+ */
+export function resolveUser(user: string, passwd: string, group: string): ResolvedUser {
   const [u = '', g] = user.split(':');
-  const lookup = (table: string, key: string, idField: number): number | undefined => {
-    if (/^\d+$/.test(key)) return Number(key);
-    const row = table.split('\n').map((l) => l.split(':')).find((f) => f[0] === key);
-    return row?.[idField] !== undefined ? Number(row[idField]) : undefined;
-  };
-  const uid = lookup(passwd, u, 2);
-  if (uid === undefined) throw new DiycError('not-found', `user '${u}' is not in the image's /etc/passwd`);
-  let gid: number | undefined;
-  if (g !== undefined) gid = lookup(group, g, 2);
-  else gid = Number(passwd.split('\n').map((l) => l.split(':')).find((f) => f[0] === u || f[2] === String(uid))?.[3] ?? uid);
-  if (gid === undefined) throw new DiycError('not-found', `group '${g}' is not in the image's /etc/group`);
-  return { uid, gid };
+  const users = fieldsOf(passwd);
+  const groups = fieldsOf(group);
+  const entry = /^\d+$/.test(u) ? users.find((f) => f[2] === u) : users.find((f) => f[0] === u);
+  if (!entry && !/^\d+$/.test(u)) throw new DiycError('not-found', `user '${u}' is not in the image's /etc/passwd`);
+  const uid = Number(entry?.[2] ?? u);
+  let gid = Number(entry?.[3] ?? 0);
+  if (g !== undefined) {
+    const row = /^\d+$/.test(g) ? undefined : groups.find((f) => f[0] === g);
+    if (!/^\d+$/.test(g) && !row) throw new DiycError('not-found', `group '${g}' is not in the image's /etc/group`);
+    gid = Number(row?.[2] ?? g);
+  }
+  const name = entry?.[0];
+  const additionalGids = name === undefined ? [] : groups
+    .filter((f) => (f[3] ?? '').split(',').includes(name))
+    .map((f) => Number(f[2]))
+    .filter((id) => Number.isInteger(id) && id !== gid);
+  return { uid, gid, additionalGids: [...new Set(additionalGids)], home: entry?.[5] || (uid === 0 ? '/root' : '/') };
 }

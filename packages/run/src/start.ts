@@ -1,8 +1,8 @@
 // The last stage: start the prepared container, supervise it, and clean up after it.
-import { rmSync } from 'node:fs';
+import { readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { releaseChild, startRecord, superviseChild, traceRecord } from '@diyc/nsexec';
-import { ANNOTATION, DiycError, isDiycError, runDir, type ContainerRecord, type StageContext } from '@diyc/record';
+import { ANNOTATION, DiycError, isDiycError, runDir, setEnv, type ContainerRecord, type StageContext } from '@diyc/record';
 import { exitCodeOf, type ExitStatus } from '@diyc/syscalls';
 import { processStart, type Container, type ContainerState } from './container.js';
 import { writeEtcFiles } from './etc-files.js';
@@ -28,13 +28,37 @@ export interface RunResult {
   reason?: string;
 }
 
-/** The image's User, looked up in the image's own /etc/passwd and /etc/group, inside the rootfs. */
-function applyImageUser(record: ContainerRecord): void {
-  const user = record.annotations[ANNOTATION.imageUser];
+/**
+ * The user the command runs as (--user, else the image's User), looked up in the image's
+ * own /etc/passwd and /etc/group, read inside the rootfs; and HOME, when neither the
+ * image nor -e set it, as that user's home directory.
+ */
+function applyUser(record: ContainerRecord): void {
+  const user = record.annotations[ANNOTATION.user] ?? record.annotations[ANNOTATION.imageUser];
   const rootfs = record.root?.path;
-  if (!user || record.process.user || !rootfs) return;
-  const read = (p: string): string => readInRoot(rootfs, p) ?? '';
-  record.process.user = resolveUser(user, read('/etc/passwd'), read('/etc/group'));
+  let home = '/root';
+  if (user && rootfs && !record.process.user) {
+    const read = (p: string): string => readInRoot(rootfs, p) ?? '';
+    const found = resolveUser(user, read('/etc/passwd'), read('/etc/group'));
+    record.process.user = { uid: found.uid, gid: found.gid, ...(found.additionalGids.length > 0 ? { additionalGids: found.additionalGids } : {}) };
+    home = found.home;
+  }
+  if (!record.process.env.some((e) => e.startsWith('HOME='))) record.process.env = setEnv(record.process.env, 'HOME', home);
+}
+
+/**
+ * /dev/console, as runtimes give a container with a terminal: here the user's own
+ * terminal, which the command already has as stdin, bound over it for this run only.
+ */
+function withConsole(record: ContainerRecord): void {
+  let tty: string;
+  try {
+    tty = readlinkSync('/proc/self/fd/0');
+  } catch {
+    return;
+  }
+  if (!/^\/dev\/(pts\/\d+|tty\w*)$/.test(tty) || !record.mounts.some((m) => m.destination === '/dev')) return;
+  record.mounts = [...record.mounts, { destination: '/dev/console', type: 'bind', source: tty, options: ['bind', 'nosuid', 'noexec'] }];
 }
 
 /** The state of a container about to be prepared and run by this process. */
@@ -61,8 +85,11 @@ export async function startContainer(container: Container, ctx: StageContext, op
   if (ip) state.ip = ip;
   let status: ExitStatus | undefined;
   try {
-    applyImageUser(record);
-    writeEtcFiles(record);
+    applyUser(record);
+    writeEtcFiles(record, { trace: ctx.trace });
+    // diyc-exec runs as this user, with this HOME, as docker exec does.
+    container.saveRecord(record);
+    if (options.foreground) withConsole(record);
     traceRecord(record, ctx.trace);
     const child = startRecord(record, {
       foreground: options.foreground, hold: true, newKeyring: true, trace: ctx.trace, seccompCache: join(runDir(ctx.root), 'seccomp'),

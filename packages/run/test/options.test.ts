@@ -1,7 +1,7 @@
 // diyc-run's options and the pipeline it prints: pure logic, no root needed.
 import { describe, expect, it } from 'vitest';
 import { parseArgv } from '@diyc/cli';
-import { baseRecord, resolveUser, runArgs, runOptions, shellLine } from '../src/index.js';
+import { baseRecord, parseAddHost, parseDnsSearch, parseDnsServer, parseTmpfs, parseVolume, resolveUser, runArgs, runOptions, shellLine } from '../src/index.js';
 
 const parse = (...argv: string[]) => {
   const { flags, operands } = parseArgv(argv, runArgs, true);
@@ -49,12 +49,48 @@ describe('shellLine', () => {
 });
 
 describe('resolveUser', () => {
-  const passwd = 'root:x:0:0::/root:/bin/sh\nweb:x:33:44::/var/www:/bin/false\n';
-  const group = 'root:x:0:\nwww:x:55:\n';
-  it('reads numbers, names, and the primary group from passwd', () => {
-    expect(resolveUser('1000', passwd, group)).toEqual({ uid: 1000, gid: 1000 });
-    expect(resolveUser('web', passwd, group)).toEqual({ uid: 33, gid: 44 });
-    expect(resolveUser('web:www', passwd, group)).toEqual({ uid: 33, gid: 55 });
-    expect(() => resolveUser('nobody', passwd, group)).toThrow("user 'nobody' is not in the image's /etc/passwd");
+  const passwd = 'root:x:0:0::/root:/bin/sh\nweb:x:33:44::/var/www:/bin/false\nnobody:x:65534:65534::/nonexistent:/bin/false\n';
+  const group = 'root:x:0:\nwww:x:55:web,other\nadm:x:4:web\nnogroup:x:65534:\n';
+  it('reads names and numbers as docker -u does: the primary group and home from passwd', () => {
+    expect(resolveUser('web', passwd, group)).toEqual({ uid: 33, gid: 44, additionalGids: [55, 4], home: '/var/www' });
+    expect(resolveUser('33', passwd, group)).toEqual({ uid: 33, gid: 44, additionalGids: [55, 4], home: '/var/www' });
+    expect(resolveUser('nobody', passwd, group)).toEqual({ uid: 65534, gid: 65534, additionalGids: [], home: '/nonexistent' });
+  });
+  it('takes a group by name or number, and keeps it out of the supplementary ones', () => {
+    expect(resolveUser('web:www', passwd, group)).toMatchObject({ uid: 33, gid: 55, additionalGids: [4] });
+    expect(resolveUser('web:7', passwd, group)).toMatchObject({ uid: 33, gid: 7 });
+  });
+  it('runs a number that is not in passwd with group 0 and home /, as docker does', () => {
+    expect(resolveUser('1000', passwd, group)).toEqual({ uid: 1000, gid: 0, additionalGids: [], home: '/' });
+    expect(resolveUser('1000:1000', passwd, group)).toMatchObject({ uid: 1000, gid: 1000 });
+  });
+  it('refuses a name that is not there', () => {
+    expect(() => resolveUser('ghost', passwd, group)).toThrow("user 'ghost' is not in the image's /etc/passwd");
+    expect(() => resolveUser('web:ghosts', passwd, group)).toThrow("group 'ghosts' is not in the image's /etc/group");
+  });
+});
+
+describe('volumes, tmpfs, DNS flags', () => {
+  it('reads --volume HOST:CONTAINER[:ro], and refuses what would be unclear or unsafe', () => {
+    expect(parseVolume('/tmp:/data')).toEqual({ host: '/tmp', container: '/data', readonly: false });
+    expect(parseVolume('/tmp/:/data/x/../y/:ro')).toEqual({ host: '/tmp', container: '/data/y', readonly: true });
+    for (const [bad, why] of [['/tmp', 'HOST:CONTAINER'], ['data:/data', 'absolute path'], ['/tmp:/', 'root'], ['/tmp:data', 'not an absolute'], ['/tmp:/d:rx', 'ro or rw'], ['/no/such/dir/x:/d', 'does not exist']]) {
+      expect(() => parseVolume(bad as string), bad).toThrow(why as string);
+    }
+  });
+  it('reads --tmpfs PATH[:OPTS]', () => {
+    expect(parseTmpfs('/run')).toEqual({ path: '/run', options: [] });
+    expect(parseTmpfs('/scratch:size=64m,exec')).toEqual({ path: '/scratch', options: ['size=64m', 'exec'] });
+    expect(() => parseTmpfs('/')).toThrow('root');
+  });
+  it('reads --dns, --dns-search and --add-host', () => {
+    expect(parseDnsServer('10.0.0.2')).toBe('10.0.0.2');
+    expect(parseDnsServer('fd00::53')).toBe('fd00::53');
+    expect(() => parseDnsServer('dns.example')).toThrow('IP address');
+    expect(parseDnsSearch('corp.example')).toBe('corp.example');
+    expect(() => parseDnsSearch('bad domain')).toThrow('not a domain');
+    expect(parseAddHost('db:10.0.0.5')).toEqual({ name: 'db', ip: '10.0.0.5' });
+    expect(parseAddHost('v6:fd00::5')).toEqual({ name: 'v6', ip: 'fd00::5' });
+    expect(() => parseAddHost('db=10.0.0.5')).toThrow('NAME:IP');
   });
 });

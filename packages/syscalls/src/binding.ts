@@ -3,6 +3,8 @@
 // package talks to it; everything it takes has been validated by the TypeScript
 // callers (spawn.ts, wrappers.ts, seccomp.ts).
 import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface NativePlan {
@@ -130,4 +132,16 @@ export function native(): NativeBinding {
   }
   if (makeError) loaded.setErrorFactory(makeError);
   return loaded;
+}
+
+/**
+ * The path of diyc-init, the static PID 1 built beside the addon (`diyc-run --init`):
+ * compiled here, else the prebuilt one shipped for this platform.
+ */
+export function initPath(): string {
+  const dir = fileURLToPath(new URL('..', import.meta.url));
+  for (const candidate of [join(dir, 'build', 'Release', 'diyc-init'), join(dir, 'prebuilds', `${process.platform}-${process.arch}`, 'diyc-init')]) {
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new AddonMissingError('diyc-init is not built for this system: build it with `npm rebuild @diyc/syscalls` (needs g++, make and python3)');
 }

@@ -11,5 +11,5 @@ export { CLONE_NEW, MS, MNT, O, CAPABILITIES, RLIMITS } from './constants.js';
 export type { Namespace, Capability, RlimitType } from './constants.js';
 export { syscallError, isSyscallError, errnoName } from './errors.js';
 export type { SyscallError } from './errors.js';
-export { AddonMissingError } from './binding.js';
+export { AddonMissingError, initPath } from './binding.js';
 export { exitCodeOf, SIGNALS_FORWARDED, forwardSignals } from './exit.js';
