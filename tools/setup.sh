@@ -9,9 +9,10 @@ export DEBIAN_FRONTEND=noninteractive TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 # nftables: with the nf_tables backend, `diyc-net clean` drops the tables its rules made.
 # libseccomp-dev: the addon links libseccomp (seccomp filters). umoci, libcap2-bin (setcap):
 # tests. containerd, podman: the engines the tests drive diyc-oci with. debootstrap: the
-# Debian image of the workload tests. runc, hyperfine:
+# Debian image of the workload tests. docker-registry, skopeo, openssl: the registry, the
+# pushes and the token signing of the pull tests. runc, hyperfine:
 # tools/bench.
-packages=(iproute2 iptables nftables busybox-static tmux util-linux procps g++ make python3 ca-certificates libseccomp-dev umoci libcap2-bin containerd podman debootstrap runc hyperfine)
+packages=(iproute2 iptables nftables busybox-static tmux util-linux procps g++ make python3 ca-certificates libseccomp-dev umoci libcap2-bin containerd podman debootstrap docker-registry skopeo openssl runc hyperfine)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,10 +1,13 @@
-// diyc-image unpack FILE|- [--name NAME] [--json] | ls | inspect NAME | rm NAME [--force]
+// diyc-image unpack FILE|- [--name NAME] [--json] | pull REF | ls | inspect NAME | rm NAME [--force]
 import { rmSync } from 'node:fs';
 import { createProgress, defineCli, formatBytes, one, printTable } from '@diyc/cli';
 import { DiycError, formatRecord } from '@diyc/record';
 import { withImage } from './image-record.js';
 import { ImageStore, type Image } from './store.js';
 import { unpackImage } from './unpack.js';
+import { parseUserFlag } from './registry/auth.js';
+import { pullImage } from './registry/pull.js';
+import { formatReference, parseReference } from './registry/reference.js';
 
 /** The system errors of an unpack, said with what to do. (runCli prints any other error's message.) */
 function unpackError(err: unknown): never {
@@ -26,12 +29,7 @@ const unpack = defineCli({
   async main({ flags, operands }) {
     const source = operands[0] as string;
     const temps = new Set<string>();
-    // Ctrl-C or kill: remove this run's temporary directories, then exit as killed.
-    const onSignal = (signal: NodeJS.Signals): void => {
-      for (const dir of temps) rmSync(dir, { recursive: true, force: true });
-      process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15));
-    };
-    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+    cleanUpOnSignal(temps);
     const progress = createProgress(`unpacking ${source === '-' ? 'stdin' : source}`);
     try {
       const { image, extracted, reused } = await unpackImage(source, {
@@ -45,6 +43,63 @@ const unpack = defineCli({
         process.stdout.write(formatRecord(withImage(image)));
       } else {
         process.stdout.write(`${image.name}: ${image.layers.length} layer${image.layers.length === 1 ? '' : 's'} (${extracted.length} new, ${reused.length} shared), ${formatBytes(image.size)}\n`);
+      }
+    } catch (err) {
+      progress.finish();
+      unpackError(err);
+    }
+  },
+});
+
+/** Removes this run's temporary directories on Ctrl-C or kill, then exits as killed. */
+function cleanUpOnSignal(temps: Set<string>): void {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+    process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15));
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+}
+
+const short = (digest: string): string => digest.replace(/^sha256:/, '').slice(0, 12);
+
+const pull = defineCli({
+  meta: { name: 'pull', description: 'Pull an image from a registry (Docker Hub, ghcr.io, quay.io, a registry:2): alpine, alpine:3.19, host:5000/name@sha256:...' },
+  args: {
+    ref: { type: 'positional', description: 'the image reference, as docker reads it' },
+    name: { type: 'string', valueHint: 'NAME', description: 'the image name here (default: the repository\'s last part, with -TAG unless latest)' },
+    platform: { type: 'string', valueHint: 'OS/ARCH', description: 'which image of a multi-platform one (default this machine\'s, e.g. linux/amd64)' },
+    user: { type: 'string', alias: 'u', valueHint: 'USER:PASSWORD', description: 'credentials (default: those docker login saved in ~/.docker/config.json)' },
+    insecure: { type: 'boolean', description: 'plain HTTP to a registry not on this machine (loopback registries get it anyway)' },
+    json: { type: 'boolean', description: 'print the pulled image as JSON' },
+  },
+  async main({ flags, operands }) {
+    const text = operands[0] as string;
+    const ref = parseReference(text);
+    const temps = new Set<string>();
+    cleanUpOnSignal(temps);
+    const progress = createProgress(`pulling ${formatReference(ref)}`);
+    const user = one(flags.user);
+    const platform = one(flags.platform);
+    const name = one(flags.name);
+    try {
+      const result = await pullImage(text, {
+        temps,
+        ...(name !== undefined ? { name } : {}),
+        ...(platform !== undefined ? { platform } : {}),
+        ...(user !== undefined ? { credentials: parseUserFlag(user) } : {}),
+        ...(flags.insecure === true ? { insecure: true } : {}),
+        onLayer: (l) => progress.log(`${short(l.digest)}: ${l.state === 'present' ? 'already here' : `${formatBytes(l.bytes)}, done`}`),
+        onProgress: (p) => {
+          const done = p.layers.filter((l) => l.state === 'done' || l.state === 'present').length;
+          progress.update(p.bytes, p.total, `${done}/${p.layers.length} layers`);
+        },
+      });
+      progress.finish();
+      if (flags.json === true) {
+        process.stdout.write(`${JSON.stringify({ ...result.image, digest: result.digest }, null, 2)}\n`);
+      } else {
+        const { image } = result;
+        process.stdout.write(`${image.name}: ${image.source}, ${image.layers.length} layer${image.layers.length === 1 ? '' : 's'} (${result.fetched.length} fetched, ${result.reused.length} already here), ${formatBytes(image.size)}\n`);
       }
     } catch (err) {
       progress.finish();
@@ -97,6 +152,6 @@ const rm = defineCli({
 });
 
 export const imageCommand = defineCli({
-  meta: { name: 'diyc-image', description: 'Unpack and manage container images in $DIYC_ROOT/images (default /var/lib/diyc)' },
-  subCommands: { unpack, ls, inspect, rm },
+  meta: { name: 'diyc-image', description: 'Unpack, pull and manage container images in $DIYC_ROOT/images (default /var/lib/diyc)' },
+  subCommands: { unpack, pull, ls, inspect, rm },
 });

@@ -53,12 +53,12 @@ function blobPath(dir: string, digest: string): string {
   return inside(dir, join('blobs', algorithm, hex), 'blob');
 }
 
-interface OciConfigFile {
+export interface OciConfigFile {
   config?: ImageConfig;
   rootfs?: { diff_ids?: string[] };
 }
 
-function fromConfig(file: OciConfigFile): { config: ImageConfig; diffIds: string[] } {
+export function fromConfig(file: OciConfigFile): { config: ImageConfig; diffIds: string[] } {
   const c = file.config ?? {};
   const config: ImageConfig = {};
   if (c.Env) config.Env = c.Env;

@@ -126,7 +126,7 @@ export class ImageStore {
   /** The image, or a 'not-found' DiycError that says how to get it. */
   requireImage(name: string): Image {
     const image = this.getImage(name);
-    if (!image) throw new DiycError('not-found', `image '${name}' not found: unpack it first (diyc-image unpack FILE --name ${name})`);
+    if (!image) throw new DiycError('not-found', `image '${name}' not found: pull it (diyc-image pull REF --name ${name}) or unpack it (diyc-image unpack FILE --name ${name})`);
     return image;
   }
 

@@ -63,9 +63,13 @@ export async function runNsexec(ctx: CliContext): Promise<number> {
   traceRecord(record, trace);
   const child = startRecord(record, { foreground, hold: true });
   trace(`cloned child ${child.pid}`);
-  releaseChild(child, record.process.args[0] ?? '');
-  trace(`exec ${record.process.args.join(' ')}`);
-  const status = await superviseChild(child, { foreground });
+  const status = await superviseChild(child, {
+    foreground,
+    release: () => {
+      releaseChild(child, record.process.args[0] ?? '');
+      trace(`exec ${record.process.args.join(' ')}`);
+    },
+  });
   trace(status.signal !== null ? `child killed by signal ${status.signal}` : `child exited with ${status.code}`);
   return exitCodeOf(status);
 }

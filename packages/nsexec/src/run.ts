@@ -42,11 +42,19 @@ export function releaseChild(child: Child, command: string): void {
 
 /**
  * Waits for `child`, forwarding signals; when it held the terminal, takes the terminal
- * back for this process group afterwards.
+ * back for this process group afterwards. Give a held child with `release` (which lets it
+ * run): the forwarding is in place before the command can run, so a signal sent as soon
+ * as it prints something reaches it, and does not end this process by its default action.
  */
-export async function superviseChild(child: Child, options: { foreground?: boolean } = {}): Promise<ExitStatus> {
+export async function superviseChild(child: Child, options: { foreground?: boolean; release?: () => void } = {}): Promise<ExitStatus> {
   const stop = forwardSignals(child);
   try {
+    try {
+      options.release?.();
+    } catch (err) {
+      await child.exited;
+      throw err;
+    }
     return await child.exited;
   } finally {
     stop();
@@ -58,6 +66,6 @@ export async function superviseChild(child: Child, options: { foreground?: boole
 
 /** Runs a record to its end: start, forward signals, wait. */
 export async function runRecord(record: ContainerRecord, options: PlanOptions = {}): Promise<ExitStatus> {
-  const child = startRecord(record, options);
-  return superviseChild(child, options);
+  const child = startRecord(record, { ...options, hold: true });
+  return superviseChild(child, { ...options, release: () => releaseChild(child, record.process.args[0] ?? '') });
 }

@@ -72,13 +72,13 @@ export async function execInContainer(options: ExecOptions): Promise<number> {
   if (options.preserveFds) plan.keepFds = Array.from({ length: options.preserveFds }, (_, i) => 3 + i);
   try {
     const child = spawn(plan);
-    child.release();
     if (options.detach) {
+      child.release();
       if (options.pidFile !== undefined) writePidFile(options.pidFile, child.pid);
       return 0;
     }
     if (options.pidFile !== undefined) writePidFile(options.pidFile, child.pid);
-    return exitCodeOf(await superviseChild(child, { foreground: plan.foreground === true }));
+    return exitCodeOf(await superviseChild(child, { foreground: plan.foreground === true, release: () => child.release() }));
   } catch (err) {
     if (isSyscallError(err)) throw startError(err, options.process.args[0] ?? '');
     throw err;

@@ -25,7 +25,8 @@ function runHere(point: HookPoint, hook: Hook, state: string): void {
     ...(hook.timeout !== undefined ? { timeout: hook.timeout * 1000, killSignal: 'SIGKILL' as const } : {}),
   });
   if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') throw new DiycError('system', `${point} hook ${hook.path} timed out after ${hook.timeout}s`);
-  if (r.error) throw new DiycError('system', `${point} hook ${hook.path} could not run: ${r.error.message}`);
+  // EPIPE: the hook ended without reading the state on its stdin, which it need not do.
+  if (r.error && (r.error as NodeJS.ErrnoException).code !== 'EPIPE') throw new DiycError('system', `${point} hook ${hook.path} could not run: ${r.error.message}`);
   if (r.status !== 0) throw new DiycError('system', `${point} hook ${hook.path} failed (${r.status === null ? `signal ${r.signal}` : `exit ${r.status}`}): ${r.stderr.trim().split('\n').pop() ?? ''}`);
 }
 

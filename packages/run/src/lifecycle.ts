@@ -106,8 +106,8 @@ export async function execInContainer(container: Container, command: string[], c
   const record = container.record();
   if (!record) throw new DiycError('not-found', `container ${container.name} has no config.json`);
   try {
-    const child = spawn(execPlan(record, state.pid, command, foreground, ctx.root));
-    return await superviseChild(child, { foreground });
+    const child = spawn({ ...execPlan(record, state.pid, command, foreground, ctx.root), hold: true });
+    return await superviseChild(child, { foreground, release: () => child.release() });
   } catch (err) {
     if (isSyscallError(err)) throw startError(err, command[0] ?? '');
     throw err;

@@ -98,16 +98,15 @@ export async function startContainer(container: Container, ctx: StageContext, op
     // The pid is on record before the child runs a step, so that a diyc-run killed
     // from here on leaves a state the next one can recover from.
     state = container.save({ ...state, pid: child.pid, pidStart: processStart(child.pid) ?? '' });
-    try {
-      releaseChild(child, record.process.args[0] ?? '');
-    } catch (err) {
-      await child.exited;
-      throw err;
-    }
-    state = container.save({ ...state, status: 'running', startedAt: new Date().toISOString() });
-    ctx.trace(`started ${record.process.args.join(' ')} as pid ${child.pid}`);
-    options.onRunning?.(child.pid);
-    status = await superviseChild(child, { foreground: options.foreground });
+    status = await superviseChild(child, {
+      foreground: options.foreground,
+      release: () => {
+        releaseChild(child, record.process.args[0] ?? '');
+        state = container.save({ ...state, status: 'running', startedAt: new Date().toISOString() });
+        ctx.trace(`started ${record.process.args.join(' ')} as pid ${child.pid}`);
+        options.onRunning?.(child.pid);
+      },
+    });
   } catch (err) {
     const exitCode = isDiycError(err, 'start') ? err.exitCode ?? 125 : 125;
     finish(container, record, ctx, { code: exitCode, signal: null }, options.remove);

@@ -1,0 +1,88 @@
+// The pure parts of pull: references as docker reads them, auth challenges and saved
+// credentials, platforms. Pulling from a real registry is test-e2e/pull.test.ts.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { choosePlatform, defaultImageName, dockerConfigCredentials, formatReference, isLoopbackRegistry, parseChallenge, parsePlatform, parseReference, parseUserFlag } from '../src/index.js';
+
+describe('parseReference', () => {
+  it('reads references as docker does, Docker Hub and its library/ prefix included', () => {
+    expect(parseReference('alpine')).toEqual({ registry: 'docker.io', apiHost: 'registry-1.docker.io', repository: 'library/alpine', tag: 'latest' });
+    expect(parseReference('bitnami/redis:7.2')).toMatchObject({ registry: 'docker.io', repository: 'bitnami/redis', tag: '7.2' });
+    expect(parseReference('ghcr.io/o/r:v1')).toMatchObject({ registry: 'ghcr.io', apiHost: 'ghcr.io', repository: 'o/r', tag: 'v1' });
+    expect(parseReference('localhost:5000/x')).toMatchObject({ registry: 'localhost:5000', repository: 'x', tag: 'latest' });
+    expect(parseReference('localhost/x')).toMatchObject({ registry: 'localhost', repository: 'x' });
+    const pinned = parseReference(`127.0.0.1:5000/a/b@sha256:${'a'.repeat(64)}`);
+    expect(pinned).toMatchObject({ registry: '127.0.0.1:5000', repository: 'a/b', digest: `sha256:${'a'.repeat(64)}` });
+    expect(pinned.tag).toBeUndefined();
+    expect(formatReference(parseReference('alpine:3.19'))).toBe('docker.io/library/alpine:3.19');
+  });
+
+  it('refuses what is not a reference, saying what one looks like', () => {
+    for (const bad of ['', 'Alpine', 'a//b', 'a:b:c', 'a@sha256:123', 'a:-tag', 'host:5000/../x']) {
+      expect(() => parseReference(bad), bad).toThrow(/is not an image reference: .* \(e\.g\. alpine/);
+    }
+  });
+
+  it('names the image by its repository, with the tag unless latest', () => {
+    expect(defaultImageName(parseReference('alpine'))).toBe('alpine');
+    expect(defaultImageName(parseReference('ghcr.io/o/tool:1.2'))).toBe('tool-1.2');
+    expect(defaultImageName(parseReference(`x/y@sha256:${'b'.repeat(64)}`))).toBe('y');
+  });
+
+  it('allows plain HTTP only to loopback', () => {
+    expect(['localhost:5000', '127.0.0.1:5000', '127.1.2.3', '[::1]:5000'].map(isLoopbackRegistry)).toEqual([true, true, true, true]);
+    expect(['docker.io', '10.0.0.1:5000', 'localhost.example:5000'].map(isLoopbackRegistry)).toEqual([false, false, false]);
+  });
+});
+
+describe('auth', () => {
+  it('parses Bearer and Basic challenges, quoted or not', () => {
+    expect(parseChallenge('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull"')).toEqual({
+      scheme: 'bearer', params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/alpine:pull' },
+    });
+    expect(parseChallenge('Basic realm=diyc-test')).toEqual({ scheme: 'basic', params: { realm: 'diyc-test' } });
+    expect(parseChallenge('Negotiate abc')).toBeUndefined();
+  });
+
+  const dir = mkdtempSync(join(tmpdir(), 'diyc-docker-config-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('finds what docker login saved, under the keys docker uses', () => {
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: {
+      'https://index.docker.io/v1/': { auth: Buffer.from('hub:pw:with:colons').toString('base64') },
+      'registry.example:5000': { auth: Buffer.from('me:pw').toString('base64') },
+    } }));
+    const env = { DOCKER_CONFIG: dir };
+    expect(dockerConfigCredentials('docker.io', env)).toEqual({ username: 'hub', password: 'pw:with:colons' });
+    expect(dockerConfigCredentials('registry.example:5000', env)).toEqual({ username: 'me', password: 'pw' });
+    expect(dockerConfigCredentials('ghcr.io', env)).toBeUndefined();
+    expect(dockerConfigCredentials('ghcr.io', { DOCKER_CONFIG: join(dir, 'none') })).toBeUndefined();
+  });
+
+  it('reads --user USER:PASSWORD', () => {
+    expect(parseUserFlag('a:b:c')).toEqual({ username: 'a', password: 'b:c' });
+    expect(() => parseUserFlag('nopassword')).toThrow('USER:PASSWORD');
+  });
+});
+
+describe('platforms', () => {
+  const index = [
+    { digest: 'sha256:1', platform: { os: 'linux', architecture: 'amd64' } },
+    { digest: 'sha256:2', platform: { os: 'linux', architecture: 'arm64' } },
+    { digest: 'sha256:3', platform: { os: 'linux', architecture: 'arm', variant: 'v7' } },
+    { digest: 'sha256:4', platform: { os: 'unknown', architecture: 'unknown' } },
+  ];
+  it('reads OS/ARCH[/VARIANT], and defaults to this machine\'s', () => {
+    expect(parsePlatform('linux/arm/v7')).toEqual({ os: 'linux', architecture: 'arm', variant: 'v7' });
+    expect(parsePlatform(undefined).os).toBe('linux');
+    expect(() => parsePlatform('amd64')).toThrow('OS/ARCH');
+  });
+  it('matches os and architecture, and a variant when asked (arm64 images often omit v8)', () => {
+    expect(choosePlatform(index, { os: 'linux', architecture: 'amd64' })?.digest).toBe('sha256:1');
+    expect(choosePlatform(index, { os: 'linux', architecture: 'arm64', variant: 'v8' })?.digest).toBe('sha256:2');
+    expect(choosePlatform(index, { os: 'linux', architecture: 'arm', variant: 'v6' })).toBeUndefined();
+    expect(choosePlatform(index, { os: 'linux', architecture: 's390x' })).toBeUndefined();
+  });
+});
