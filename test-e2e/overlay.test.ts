@@ -88,7 +88,7 @@ describe.skipIf(!isRoot)(`diyc-overlay (${rootReason})`, () => {
   it('says what to do when the image is missing', async () => {
     const r = await overlay('mount', 'x', '--image', 'nope');
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("image 'nope' not found: unpack it first");
+    expect(r.stderr).toContain("image 'nope' not found: pull it (diyc-image pull REF --name nope) or unpack it");
     const none = await runBin('diyc-overlay', ['mount', 'x'], { env });
     expect(none.stderr).toContain('which image?');
   });
