@@ -46,3 +46,26 @@ done
 host=$("$bins/nsexec" -pu packcheck hostname) || fail "nsexec -pu packcheck hostname failed"
 [[ "$host" == packcheck ]] || fail "nsexec in new namespaces printed $host"
 echo "pack-check: $checked bins answer --version; nsexec -pu packcheck hostname printed $host, with install scripts off"
+
+# One tool alone, as `npm i -g @diyc/nsexec`: its tarball and those of the packages it
+# depends on, nothing else.
+alone="$work/alone"
+mkdir -p "$alone"
+echo '{"private":true}' > "$alone/package.json"
+npm install --prefix "$alone" --ignore-scripts --no-audit --no-fund --loglevel=error \
+  "$work"/diyc-nsexec-*.tgz "$work"/diyc-cgroup-*.tgz "$work"/diyc-cli-*.tgz "$work"/diyc-record-*.tgz "$work"/diyc-syscalls-*.tgz >/dev/null ||
+  fail "npm install of @diyc/nsexec alone failed"
+[[ "$("$alone/node_modules/.bin/nsexec" -pu alone hostname)" == alone ]] || fail "nsexec installed alone does not run"
+[[ ! -e "$alone/node_modules/.bin/diyc-run" ]] || fail "@diyc/nsexec alone brought diyc-run"
+
+# Without the addon (no prebuilt for this machine, no compiler): what needs no system call
+# still works, and what does says in one line how to fix it.
+rm -rf "$prefix/node_modules/@diyc/syscalls/prebuilds"
+"$bins/diyc-ps" --help >/dev/null || fail "diyc-ps --help needs the addon"
+"$bins/diyc-image" --version >/dev/null || fail "diyc-image --version needs the addon"
+DIYC_ROOT="$work/state" "$bins/diyc-image" ls >/dev/null || fail "diyc-image ls needs the addon"
+missing=$("$bins/nsexec" -pu h true 2>&1) && fail "nsexec ran without its addon"
+[[ "$missing" == "nsexec: the native part of @diyc/syscalls is not built for this system"*"npm rebuild @diyc/syscalls"* && $(wc -l <<<"$missing") -eq 1 ]] ||
+  fail "without the addon nsexec printed: $missing"
+echo "pack-check: @diyc/nsexec installs and runs alone; without the addon, --help, --version and ls work and nsexec says: $missing"
+
