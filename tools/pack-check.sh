@@ -12,6 +12,8 @@ work=$(mktemp -d /tmp/diyc-pack-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "pack-check: $*" >&2; exit 1; }
 
+# prebuildify keeps a directory in $TMPDIR: this run's, removed with it.
+export TMPDIR="$work"
 for dir in packages/*/; do
   (cd "$dir" && pnpm pack --pack-destination "$work" >/dev/null 2>"$work/pack.log") || { cat "$work/pack.log" >&2; fail "pnpm pack failed in $dir"; }
 done
