@@ -21,7 +21,14 @@ export function cgroupStageWith(manager: () => CgroupManager): Stage {
     apply(record: ContainerRecord, ctx: StageContext): ContainerRecord {
       const cgroups = manager();
       const path = cgroupOf(record, ctx.name, cgroups);
-      cgroups.create(path);
+      try {
+        cgroups.create(path);
+      } catch (err) {
+        // Another container's undo removed diyc's parent, empty, between our mkdir of it
+        // and of the cgroup: make both again.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        cgroups.create(path);
+      }
       const { applied, skipped } = cgroups.apply(path, record.linux.resources ?? {});
       if (skipped.length > 0 && ctx.strict) {
         cgroups.remove(path, { force: true });
@@ -38,6 +45,13 @@ export function cgroupStageWith(manager: () => CgroupManager): Stage {
       const cgroups = manager();
       const path = cgroupOf(record, ctx.name, cgroups);
       if (cgroups.exists(path)) cgroups.remove(path, { force: true });
+      // diyc's own parent goes with its last container: nothing of diyc stays in the
+      // machine's cgroup tree. A path an engine chose is not diyc's to prune.
+      if (path === cgroups.pathOf(ctx.name)) {
+        try {
+          cgroups.pruneParent();
+        } catch { /* a container was made under it meanwhile */ }
+      }
     },
     command(record: ContainerRecord, ctx: Pick<StageContext, 'name'>) {
       return { bin: 'diyc-cgroup', args: ['create', ctx.name, ...flagsOfResources(record.linux.resources)] };
