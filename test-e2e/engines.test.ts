@@ -167,7 +167,8 @@ describe.skipIf(!isRoot || !have('podman'))(`podman --runtime diyc-oci (${rootRe
     const exec = await podman('exec', 'bg', 'sh', '-c', 'echo in $(hostname); exit 2');
     expect(exec.code).toBe(2);
     expect(exec.stdout).toMatch(/^in [0-9a-f]{12}\n$/);
-    expect((await podman('stop', '-t', '1', 'bg')).code).toBe(0);
+    const stopped = await podman('stop', '-t', '1', 'bg');
+    expect(stopped.code, stopped.stderr).toBe(0);
     const state = await podman('inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', 'bg');
     expect(state.stdout.trim()).toBe('exited 137');
     expect((await podman('rm', 'bg')).code).toBe(0);

@@ -1,5 +1,5 @@
 // The cgroup stage of the pipeline, and how a container's end is told from its stats.
-import { ANNOTATION, DiycError, type ContainerRecord, type Stage, type StageContext } from '@diyc/record';
+import { ANNOTATION, DiycError, nameProblem, type ContainerRecord, type Stage, type StageContext } from '@diyc/record';
 import type { CgroupManager, Stats } from './manager.js';
 import { flagsOfResources } from './resources.js';
 import { createCgroupManager } from './select.js';
@@ -46,8 +46,9 @@ export function cgroupStageWith(manager: () => CgroupManager): Stage {
       const path = cgroupOf(record, ctx.name, cgroups);
       if (cgroups.exists(path)) cgroups.remove(path, { force: true });
       // diyc's own parent goes with its last container: nothing of diyc stays in the
-      // machine's cgroup tree. A path an engine chose is not diyc's to prune.
-      if (path === cgroups.pathOf(ctx.name)) {
+      // machine's cgroup tree. A path an engine chose (and its IDs, which need not be
+      // diyc names) is not diyc's to prune.
+      if (nameProblem(ctx.name) === null && path === cgroups.pathOf(ctx.name)) {
         try {
           cgroups.pruneParent();
         } catch { /* a container was made under it meanwhile */ }
