@@ -46,15 +46,18 @@ const cgroupParentGone = (parent: string) => {
 };
 
 describe.skipIf(!isRoot || !have('containerd') || !have('ctr'))(`containerd with --runc-binary diyc-oci (${rootReason})`, () => {
-  const work = tempDir('diyc-ctd-e2e-');
+  // Made in beforeAll: a run filtered to other tests makes none, so leaves none.
+  let work = { path: '', remove: () => {} };
   const parent = `diyc-e2e-ctd-${process.pid}`;
-  const socket = join(work.path, 'containerd.sock');
+  let socket = '';
   let daemon: ReturnType<typeof spawn> | undefined;
   const ctr = (...args: string[]) => runCommand('ctr', ['--address', socket, '--namespace', 'diyc-e2e', ...args], { timeoutMs: 60_000 });
   /** `ctr run` with diyc-oci as the runtime, and every path of its own. */
   const runFlags = (id: string) => ['--runc-binary', diycOci, '--runc-root', join(work.path, 'runc'), '--fifo-dir', join(work.path, 'fifo'), '--cgroup', `/${parent}/${id}`];
 
   beforeAll(async () => {
+    work = tempDir('diyc-ctd-e2e-');
+    socket = join(work.path, 'containerd.sock');
     const config = join(work.path, 'config.toml');
     writeFileSync(config, [
       'version = 2',
@@ -123,19 +126,20 @@ describe.skipIf(!isRoot || !have('containerd') || !have('ctr'))(`containerd with
 });
 
 describe.skipIf(!isRoot || !have('podman'))(`podman --runtime diyc-oci (${rootReason})`, () => {
-  const work = tempDir('diyc-podman-e2e-');
+  let work = { path: '', remove: () => {} };
   const parent = `diyc-e2e-podman-${process.pid}`;
-  const conf = join(work.path, 'containers.conf');
-  // Podman's default ulimits ask for more open files than a container of this machine's
-  // may have; the machine's limits are what a container gets here.
-  writeFileSync(conf, '[containers]\ndefault_ulimits = []\n');
+  const conf = () => join(work.path, 'containers.conf');
   const podman = (...args: string[]) => runCommand('podman', [
     '--root', join(work.path, 'root'), '--runroot', join(work.path, 'runroot'), '--tmpdir', join(work.path, 'tmp'),
     '--runtime', diycOci, '--cgroup-manager', 'cgroupfs', '--events-backend', 'none', '--storage-driver', 'overlay', ...args,
-  ], { env: { ...process.env, CONTAINERS_CONF: conf }, timeoutMs: 60_000 });
+  ], { env: { ...process.env, CONTAINERS_CONF: conf() }, timeoutMs: 60_000 });
   const run = ['run', '--network', 'none', '--cgroup-parent', `/${parent}`];
 
   beforeAll(async () => {
+    work = tempDir('diyc-podman-e2e-');
+    // Podman's default ulimits ask for more open files than a container of this machine's
+    // may have; the machine's limits are what a container gets here.
+    writeFileSync(conf(), '[containers]\ndefault_ulimits = []\n');
     const loaded = await podman('load', '-i', await dockerArchive(work.path));
     expect(loaded.code, loaded.stderr).toBe(0);
   }, 60_000);
