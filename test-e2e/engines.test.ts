@@ -4,10 +4,11 @@
 // everything it made is gone afterwards. The image is the default busybox image, wrapped as
 // a `docker save` archive, which both engines load without a registry.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCgroupManager } from '@diyc/cgroup';
+import { DEFAULT_ROOT } from '@diyc/oci';
 import { binDir, busyboxTarball, isRoot, onTerminal, repo, rootReason, runCommand, tempDir } from './helpers.js';
 
 const have = (command: string) => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
@@ -134,7 +135,7 @@ describe.skipIf(!isRoot || !have('podman'))(`podman --runtime diyc-oci (${rootRe
   const conf = () => join(work.path, 'containers.conf');
   const podman = (...args: string[]) => runCommand('podman', [
     '--root', join(work.path, 'root'), '--runroot', join(work.path, 'runroot'), '--tmpdir', join(work.path, 'tmp'),
-    '--runtime', diycOci, '--runtime-flag', `root=${join(work.path, 'oci')}`, '--cgroup-manager', 'cgroupfs', '--events-backend', 'none', '--storage-driver', 'overlay', ...args,
+    '--runtime', diycOci, '--cgroup-manager', 'cgroupfs', '--events-backend', 'none', '--storage-driver', 'overlay', ...args,
   ], { env: { ...process.env, CONTAINERS_CONF: conf() }, timeoutMs: 60_000 });
   const run = ['run', '--network', 'none', '--cgroup-parent', `/${parent}`];
 
@@ -151,6 +152,11 @@ describe.skipIf(!isRoot || !have('podman'))(`podman --runtime diyc-oci (${rootRe
     await podman('rm', '-f', '-a');
     await podman('system', 'reset', '-f');
     endProcessesMentioning(work.path); // conmon, if a test failed half-way
+    // Podman runs the runtime with no --root (its cleanup process too, so a --runtime-flag
+    // root would not reach every call): diyc-oci used its default, /run/diyc-oci. Its
+    // compiled-seccomp cache is the test's to remove; the root goes only if left empty.
+    rmSync(join(DEFAULT_ROOT, 'seccomp'), { recursive: true, force: true });
+    spawnSync('rmdir', [DEFAULT_ROOT]);
     unmountUnder(work.path);
     // Podman keeps conmon's own cgroup, <parent>/conmon; the containers' are diyc-oci's to remove.
     const cgroups = createCgroupManager({ parent });
