@@ -247,6 +247,20 @@ t.close()
     });
   });
 
+  it('refuses an image whose config names a host directory as a layer (diff_id sha256:../../etc)', async () => {
+    const dir = join(work.path, 'hostile');
+    mkdirSync(join(dir, 'files'), { recursive: true });
+    sh('echo hi > files/x && tar -cf l.tar -C files x', dir);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: ['sha256:../../../../../../../../etc'] } }));
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify([{ Config: 'config.json', RepoTags: ['hostile:latest'], Layers: ['l.tar'] }]));
+    sh('tar -cf hostile.tar manifest.json config.json l.tar', dir);
+    const r = await image('unpack', join(dir, 'hostile.tar'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("'sha256:../../../../../../../../etc' is not a layer digest");
+    expect(existsSync(join(root, 'images', 'hostile'))).toBe(false);
+    expect(leftovers()).toEqual([]);
+  });
+
   it('lists, inspects and removes images; refuses to remove one a container uses', async () => {
     const ls = await image('ls', '--json');
     expect((JSON.parse(ls.stdout) as { name: string }[]).map((i) => i.name)).toEqual(expect.arrayContaining(['busybox', 'tool', 'after-kill']));

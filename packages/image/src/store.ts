@@ -34,7 +34,17 @@ export interface Image {
 
 export const SHORT_LINK_LENGTH = 12;
 
-const hexOf = (diffId: string): string => diffId.replace(/^sha256:/, '');
+const DIFF_ID = /^sha256:[0-9a-f]{64}$/;
+
+/**
+ * The hex of a layer's diff_id, which names its directory. A diff_id comes from an image's
+ * config, written by whoever made the image: anything but sha256:64-hex (`sha256:../../etc`)
+ * is refused here, where every layer path is made, so no caller can be led outside the store.
+ */
+function hexOf(diffId: string): string {
+  if (!DIFF_ID.test(diffId)) throw new DiycError('invalid', `'${diffId}' is not a layer digest (sha256: and 64 hex digits): the image is corrupt or hostile`);
+  return diffId.slice('sha256:'.length);
+}
 
 export class ImageStore {
   readonly root: string;
@@ -162,7 +172,8 @@ export class ImageStore {
 
   removeUnusedLayers(): string[] {
     if (!existsSync(this.layersDir)) return [];
-    const used = new Set(this.listImages().flatMap((image) => image.layers.map(hexOf)));
+    // Compared as text only: an image.json with a bad digest must not stop its own removal.
+    const used = new Set(this.listImages().flatMap((image) => image.layers.map((l) => l.replace(/^sha256:/, ''))));
     const removed: string[] = [];
     for (const entry of readdirSync(this.layersDir)) {
       if (entry === 'l' || used.has(entry)) continue;

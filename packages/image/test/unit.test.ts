@@ -1,7 +1,7 @@
 // The pure parts of diyc-image: compression sniffing, PAX attributes, names.
 // (Unpacking real archives is tested end to end in test-e2e/image.test.ts.)
 import { describe, expect, it } from 'vitest';
-import { detectCompression, nameFromFile, parsePaxXattrs, HeaderTap } from '../src/index.js';
+import { detectCompression, HeaderTap, ImageStore, nameFromFile, parsePaxXattrs } from '../src/index.js';
 
 const pax = (key: string, value: Buffer): Buffer => {
   const body = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from('\n')]);
@@ -66,5 +66,18 @@ describe('nameFromFile', () => {
     expect(nameFromFile('/x/busybox.tar')).toBe('busybox');
     expect(nameFromFile('alpine-3.19.tar.gz')).toBe('alpine-3.19');
     expect(nameFromFile('debian.tgz')).toBe('debian');
+  });
+});
+
+describe('ImageStore layer paths', () => {
+  it('refuses a diff_id that is not sha256:64-hex, so an image config cannot name a host directory', () => {
+    const store = new ImageStore('/var/lib/diyc-test-store');
+    const good = `sha256:${'a'.repeat(64)}`;
+    expect(store.layerPath(good)).toBe(`/var/lib/diyc-test-store/layers/${'a'.repeat(64)}`);
+    expect(store.layerShortPath(good)).toBe(`l/${'a'.repeat(12)}`);
+    for (const bad of ['sha256:../../../../etc', `sha512:${'a'.repeat(64)}`, `sha256:${'A'.repeat(64)}`, 'sha256:/etc', '']) {
+      expect(() => store.layerPath(bad), bad).toThrow(/is not a layer digest/);
+      expect(() => store.hasLayer(bad), bad).toThrow(/is not a layer digest/);
+    }
   });
 });

@@ -111,6 +111,16 @@ export function choosePlatform(manifests: Descriptor[], want: Platform): Descrip
   return candidates.find((m) => m.platform?.variant === want.variant) ?? candidates.find((m) => m.platform?.variant === undefined && want.variant === 'v8');
 }
 
+/**
+ * A descriptor's digest, which goes into a URL path: from the registry, so anything but
+ * sha256:64-hex (`sha256:../../other/repo`) is refused before it is used.
+ */
+function checkedDigest(descriptor: Descriptor | undefined, what: string): string {
+  const digest = descriptor?.digest;
+  if (typeof digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(digest)) throw new DiycError('invalid', `${what} names '${String(digest)}', which is not a sha256 digest: refused`);
+  return digest;
+}
+
 const sha256 = (data: Buffer): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
 /** A small document (manifest, config) read whole, at most `limit` bytes, checked against `digest`. */
@@ -186,11 +196,14 @@ export async function pullImage(text: string, options: PullOptions = {}): Promis
         const have = manifest.manifests.map((m) => m.platform).filter((p): p is Platform => p !== undefined && p.os !== 'unknown').map(formatPlatform);
         throw new DiycError('not-found', `${formatReference(ref)} has no ${formatPlatform(want)} image (it has ${have.join(', ') || 'none'}): choose one with --platform`);
       }
-      ({ body, digest } = await readVerified(await client.get(`manifests/${chosen.digest}`, [MEDIA.ociManifest, MEDIA.dockerManifest]), chosen.digest, 'the platform\'s manifest'));
+      const chosenDigest = checkedDigest(chosen, 'the index');
+      ({ body, digest } = await readVerified(await client.get(`manifests/${chosenDigest}`, [MEDIA.ociManifest, MEDIA.dockerManifest]), chosenDigest, 'the platform\'s manifest'));
       manifest = parseJson<Manifest>(body, 'the platform\'s manifest');
     }
     if (!manifest.config || !manifest.layers) throw new DiycError('invalid', `${formatReference(ref)}: the manifest has no config or no layers`);
-    const configDoc = await readVerified(await client.get(`blobs/${manifest.config.digest}`), manifest.config.digest, 'the image config');
+    const configDigest = checkedDigest(manifest.config, 'the manifest\'s config');
+    for (const layer of manifest.layers) checkedDigest(layer, 'the manifest\'s layers');
+    const configDoc = await readVerified(await client.get(`blobs/${configDigest}`), configDigest, 'the image config');
     const { config, diffIds } = fromConfig(parseJson<OciConfigFile>(configDoc.body, 'the image config'));
     if (diffIds.length !== manifest.layers.length) throw new DiycError('invalid', `${formatReference(ref)}: the manifest has ${manifest.layers.length} layers and the config ${diffIds.length} diff_ids`);
 
