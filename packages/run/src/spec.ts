@@ -136,17 +136,23 @@ export function resolveUser(user: string, passwd: string, group: string): Resolv
   const groups = fieldsOf(group);
   const entry = /^\d+$/.test(u) ? users.find((f) => f[2] === u) : users.find((f) => f[0] === u);
   if (!entry && !/^\d+$/.test(u)) throw new DiycError('not-found', `user '${u}' is not in the image's /etc/passwd`);
-  const uid = Number(entry?.[2] ?? u);
-  let gid = Number(entry?.[3] ?? 0);
+  // The image's files are the image maker's: a uid or gid that is not a number is refused.
+  const id = (text: string | undefined, what: string): number => {
+    if (text === undefined || !/^\d+$/.test(text) || Number(text) > 0xfffffffe) throw new DiycError('invalid', `the image's ${what} for '${user}' is '${text}', not a number`);
+    return Number(text);
+  };
+  const uid = id(entry?.[2] ?? u, 'uid');
+  let gid = id(entry?.[3] ?? '0', 'gid');
   if (g !== undefined) {
     const row = /^\d+$/.test(g) ? undefined : groups.find((f) => f[0] === g);
     if (!/^\d+$/.test(g) && !row) throw new DiycError('not-found', `group '${g}' is not in the image's /etc/group`);
-    gid = Number(row?.[2] ?? g);
+    gid = id(row?.[2] ?? g, 'group id');
   }
   const name = entry?.[0];
   const additionalGids = name === undefined ? [] : groups
     .filter((f) => (f[3] ?? '').split(',').includes(name))
+    .filter((f) => /^\d+$/.test(f[2] ?? ''))
     .map((f) => Number(f[2]))
-    .filter((id) => Number.isInteger(id) && id !== gid);
+    .filter((g) => g !== gid);
   return { uid, gid, additionalGids: [...new Set(additionalGids)], home: entry?.[5] || (uid === 0 ? '/root' : '/') };
 }

@@ -64,6 +64,10 @@ describe('resolveUser', () => {
     expect(resolveUser('1000', passwd, group)).toEqual({ uid: 1000, gid: 0, additionalGids: [], home: '/' });
     expect(resolveUser('1000:1000', passwd, group)).toMatchObject({ uid: 1000, gid: 1000 });
   });
+  it('refuses a uid or gid in the image\'s files that is not a number', () => {
+    expect(() => resolveUser('bad', 'bad:x:abc:0::/:/bin/sh\n', group)).toThrow("the image's uid for 'bad' is 'abc', not a number");
+    expect(() => resolveUser('bad', 'bad:x:5:-1::/:/bin/sh\n', group)).toThrow("the image's gid for 'bad' is '-1', not a number");
+  });
   it('refuses a name that is not there', () => {
     expect(() => resolveUser('ghost', passwd, group)).toThrow("user 'ghost' is not in the image's /etc/passwd");
     expect(() => resolveUser('web:ghosts', passwd, group)).toThrow("group 'ghosts' is not in the image's /etc/group");
