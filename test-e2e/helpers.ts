@@ -112,7 +112,10 @@ export async function onTerminal(argv: string[], env: Record<string, string>, fn
   const status = join(dir.path, 'status');
   const vars = Object.entries({ PATH: userEnv().PATH, ...env }).map(([k, v]) => `${k}=${v}`).join(' ');
   const run = (args: string[]) => spawnSync('tmux', args, { encoding: 'utf8' });
-  run(['new-session', '-d', '-s', session, '-x', '120', '-y', '30', `env ${vars} ${argv.join(' ')}; echo $? > ${status}`]);
+  // A person's shell, not the test runner's: vitest sets TEST and CI machines set CI, which
+  // turn colour off in citty; the caller passes NO_COLOR itself when it wants it.
+  const unset = ['CI', 'TEST', 'NO_COLOR', 'FORCE_COLOR'].map((k) => `-u ${k}`).join(' ');
+  run(['new-session', '-d', '-s', session, '-x', '120', '-y', '30', `env ${unset} ${vars} ${argv.join(' ')}; echo $? > ${status}`]);
   const terminal: Terminal = {
     async screen(want) {
       let text = '';

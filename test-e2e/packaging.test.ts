@@ -53,9 +53,8 @@ describe('every command', () => {
       return screen;
     };
     const colour = /\x1b\[[0-9;]*[1-9][0-9;]*m/; // a colour or bold; a bare reset is tmux's own
-    // vitest sets TEST=true, which citty takes to mean "no colour": a user's shell has no TEST.
-    expect(await helpOnTerminal({ TEST: '' })).toMatch(colour);
-    const plain = await helpOnTerminal({ TEST: '', NO_COLOR: '' });
+    expect(await helpOnTerminal({})).toMatch(colour);
+    const plain = await helpOnTerminal({ NO_COLOR: '' });
     expect(plain).toContain('USAGE');
     expect(plain).not.toMatch(colour);
   });
