@@ -5,6 +5,7 @@ import { createTrace, defineCli, one, type CliContext, type Trace } from '@diyc/
 import { DiycError, readRecordInput, type ContainerRecord } from '@diyc/record';
 import { exitCodeOf } from '@diyc/syscalls';
 import { recordFromOptions } from './options.js';
+import { describeMountStep } from './plan-fs.js';
 import { planFromRecord } from './plan.js';
 import { releaseChild, startRecord, superviseChild } from './run.js';
 
@@ -82,8 +83,21 @@ export function traceRecord(record: ContainerRecord, trace: Trace): void {
   for (const file of plan.cgroupProcs ?? []) trace(`enter cgroup ${file}`, 'CONTAINER');
   if (plan.hostname) trace(`sethostname ${plan.hostname}`, 'CONTAINER');
   if (plan.create?.includes('mount')) trace('make / private', 'CONTAINER');
-  for (const m of plan.mounts ?? []) {
-    if (m.op === 'mount') trace(`mount ${m.fstype ?? m.source ?? ''} on ${m.target}`, 'CONTAINER');
+  for (const step of plan.mounts ?? []) {
+    const line = describeMountStep(step);
+    if (line) trace(line, 'CONTAINER');
   }
   if (plan.root) trace(`pivot_root ${plan.root}`, 'CONTAINER');
+  const { user, capabilities, noNewPrivileges } = record.process;
+  if (user) trace(`setgroups, setgid ${user.gid}, setuid ${user.uid}`, 'CONTAINER');
+  if (capabilities?.bounding) {
+    const names = capabilities.bounding.map((c) => c.replace(/^CAP_/, '').toLowerCase());
+    trace(`capabilities: ${names.join(' ') || 'none'}`, 'CONTAINER');
+  }
+  if (noNewPrivileges) trace('no_new_privs', 'CONTAINER');
+  const seccomp = record.linux.seccomp;
+  if (seccomp) {
+    const rules = (seccomp.syscalls ?? []).reduce((n, rule) => n + rule.names.length, 0);
+    trace(`seccomp: ${rules} system call rules, the rest ${seccomp.defaultAction}`, 'CONTAINER');
+  }
 }

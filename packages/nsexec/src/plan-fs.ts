@@ -183,3 +183,22 @@ export function rootPropagation(record: ContainerRecord): number | undefined {
   if (flags === undefined) throw new DiycError('invalid', `linux.rootfsPropagation: unknown '${propagation}'`);
   return flags;
 }
+
+const PROPAGATION_NAMES: [number, string][] = [[MS.PRIVATE, 'private'], [MS.SLAVE, 'slave'], [MS.SHARED, 'shared'], [MS.UNBINDABLE, 'unbindable']];
+
+/**
+ * One line for the -v trace: what a mount or mask step does, as mount(8) would be told to
+ * do it ("bind /src on /dst", "remount /proc/sys read-only"). Other steps (mkdir, mknod,
+ * write...) are not traced: they only make what the mounts and the command need.
+ */
+export function describeMountStep(step: MountStep): string | null {
+  if (step.op === 'mask') return `mask ${step.target}`;
+  if (step.op !== 'mount') return null;
+  const flags = step.flags ?? 0;
+  const rec = flags & MS.REC ? 'r' : '';
+  if (flags & MS.REMOUNT) return `remount ${step.target} ${flags & MS.RDONLY ? 'read-only' : 'read-write'}`;
+  if (flags & MS.BIND) return `${rec}bind ${step.source ?? '?'} on ${step.target}`;
+  const propagation = PROPAGATION_NAMES.find(([bit]) => flags & bit);
+  if (propagation && step.fstype === undefined) return `make ${step.target} ${rec}${propagation[1]}`;
+  return `mount ${step.fstype ?? step.source ?? '?'} on ${step.target}${flags & MS.RDONLY ? ' read-only' : ''}`;
+}

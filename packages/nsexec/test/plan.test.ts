@@ -1,8 +1,8 @@
 // planFromRecord is pure: a record in, a spawn plan out. No root needed.
-import { ANNOTATION, DiycError, emptyRecord } from '@diyc/record';
+import { ANNOTATION, DiycError, emptyRecord, type ContainerRecord } from '@diyc/record';
 import { MS } from '@diyc/syscalls';
 import { describe, expect, it } from 'vitest';
-import { containerDevices, containerMounts, DEFAULT_CAPABILITIES, defaultSeccompProfile, parseMountOptions, planFromRecord, recordFromOptions, seccompPlan } from '../src/index.js';
+import { containerDevices, containerMounts, DEFAULT_CAPABILITIES, describeMountStep, defaultSeccompProfile, parseMountOptions, planFromRecord, recordFromOptions, seccompPlan } from '../src/index.js';
 
 describe('parseMountOptions', () => {
   it('splits flags, propagation and filesystem data', () => {
@@ -18,6 +18,37 @@ describe('parseMountOptions', () => {
   });
 });
 
+/** A container's record as diyc-run makes it: its own mount namespace, root /r, the default mounts and devices. */
+function containerRecord(): ContainerRecord {
+  const record = emptyRecord(['sh']);
+  record.linux.namespaces = [{ type: 'mount' }];
+  record.root = { path: '/r' };
+  record.mounts = containerMounts();
+  record.linux.devices = containerDevices();
+  return record;
+}
+
+describe('describeMountStep (the -v trace)', () => {
+  it('says what each step of the default container does to its filesystem', () => {
+    const record = containerRecord();
+    record.linux.maskedPaths = ['/proc/kcore'];
+    record.linux.readonlyPaths = ['/proc/sys'];
+    const lines = (planFromRecord(record).mounts ?? []).map(describeMountStep).filter((l) => l !== null);
+    expect(lines).toContain('mount proc on /proc');
+    expect(lines).toContain('mask /proc/kcore');
+    expect(lines).toContain('rbind /proc/sys on /proc/sys');
+    expect(lines).toContain('remount /proc/sys read-only');
+    expect(lines.join('\n')).not.toMatch(/ {2}|\?/); // every step names what it mounts
+  });
+
+  it('names binds, remounts and propagation changes', () => {
+    expect(describeMountStep({ op: 'mount', source: '/a', target: '/b', flags: MS.BIND })).toBe('bind /a on /b');
+    expect(describeMountStep({ op: 'mount', target: '/b', flags: MS.REMOUNT | MS.BIND })).toBe('remount /b read-write');
+    expect(describeMountStep({ op: 'mount', target: '/', flags: MS.PRIVATE | MS.REC })).toBe('make / rprivate');
+    expect(describeMountStep({ op: 'mkdir', target: '/x' })).toBeNull();
+  });
+});
+
 describe('planFromRecord', () => {
   it('creates namespaces without a path and joins those with one', () => {
     const record = emptyRecord(['sh']);
@@ -28,11 +59,7 @@ describe('planFromRecord', () => {
   });
 
   it('mounts under the root, fills a tmpfs /dev with devices and links, then pivots', () => {
-    const record = emptyRecord(['sh']);
-    record.linux.namespaces = [{ type: 'mount' }];
-    record.root = { path: '/r' };
-    record.mounts = containerMounts();
-    record.linux.devices = containerDevices();
+    const record = containerRecord();
     const plan = planFromRecord(record);
     expect(plan.root).toBe('/r');
     // Targets are paths inside the root: the child resolves them there.
