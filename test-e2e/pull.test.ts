@@ -117,7 +117,7 @@ describe.skipIf(!isRoot || !have('docker-registry') || !have('skopeo'))(`diyc-im
     expect(entries(join(state, 'tmp'))).toEqual([]);
   });
 
-  it('basic auth: refused without credentials, with the fix; --user and ~/.docker/config.json work', async () => {
+  it('basic auth: refused without credentials, with the fix; --user, ~/.docker/config.json and a credential helper work', async () => {
     const dir = join(work.path, 'basic');
     mkdirSync(dir, { recursive: true });
     await htpasswd(join(dir, 'htpasswd'), 'alice', 's3cret');
@@ -131,6 +131,14 @@ describe.skipIf(!isRoot || !have('docker-registry') || !have('skopeo'))(`diyc-im
     mkdirSync(env.DOCKER_CONFIG, { recursive: true });
     writeFileSync(join(env.DOCKER_CONFIG, 'config.json'), JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from('alice:s3cret').toString('base64') } } }));
     expect((await pull('--name', 'p2', `${reg.host}/diyc/private`)).code).toBe(0);
+    // A credential helper, as `docker login` with a credsStore leaves it: asked for this registry.
+    const bin = join(work.path, 'helper-bin');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'docker-credential-diyctest'), `#!/bin/sh\nread server\necho "$server" > ${join(work.path, 'helper-asked')}\necho '{"Username":"alice","Secret":"s3cret"}'\n`, { mode: 0o755 });
+    writeFileSync(join(env.DOCKER_CONFIG, 'config.json'), JSON.stringify({ credsStore: 'diyctest', auths: { [reg.host]: {} } }));
+    const helped = await runBin('diyc-image', ['pull', '--name', 'p3', `${reg.host}/diyc/private`], { env: { ...env, PATH: `${bin}:${process.env.PATH ?? ''}` }, timeoutMs: 120_000 });
+    expect(helped.code, helped.stderr).toBe(0);
+    expect(readFileSync(join(work.path, 'helper-asked'), 'utf8')).toBe(`${reg.host}\n`);
   });
 
   describe('the Bearer token flow, as Docker Hub answers it', () => {

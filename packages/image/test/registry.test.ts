@@ -1,6 +1,6 @@
 // The pure parts of pull: references as docker reads them, auth challenges and saved
 // credentials, platforms. Pulling from a real registry is test-e2e/pull.test.ts.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -59,6 +59,39 @@ describe('auth', () => {
     expect(dockerConfigCredentials('registry.example:5000', env)).toEqual({ username: 'me', password: 'pw' });
     expect(dockerConfigCredentials('ghcr.io', env)).toBeUndefined();
     expect(dockerConfigCredentials('ghcr.io', { DOCKER_CONFIG: join(dir, 'none') })).toBeUndefined();
+  });
+
+  it('asks the credential helper docker would: credHelpers for the registry, else credsStore', () => {
+    // A helper as docker-credential-helpers writes them: the server on stdin, JSON out.
+    // A real process on PATH; nothing but the helper's protocol is imitated.
+    const bin = join(dir, 'bin');
+    mkdirSync(bin, { recursive: true });
+    const helper = (name: string, script: string): void => writeFileSync(join(bin, `docker-credential-${name}`), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+    helper('store', 'read server; echo "{\\"ServerURL\\":\\"$server\\",\\"Username\\":\\"from-store\\",\\"Secret\\":\\"$server\\"}"');
+    helper('ecr', 'read server; echo "{\\"Username\\":\\"AWS\\",\\"Secret\\":\\"ecr-$server\\"}"');
+    helper('empty', 'echo "credentials not found in native keychain"; exit 1');
+    helper('token', 'echo \'{"Username":"<token>","Secret":"refresh"}\'');
+    helper('broken', 'echo "no keyring"; exit 3');
+    const config = join(dir, 'helpers');
+    mkdirSync(config, { recursive: true });
+    const env = { DOCKER_CONFIG: config, PATH: `${bin}:/usr/bin:/bin` };
+    const write = (json: object): void => writeFileSync(join(config, 'config.json'), JSON.stringify(json));
+
+    write({ credsStore: 'store', credHelpers: { 'aws.example': 'ecr' }, auths: { 'docker.io': {} } });
+    expect(dockerConfigCredentials('docker.io', env)).toEqual({ username: 'from-store', password: 'https://index.docker.io/v1/' });
+    expect(dockerConfigCredentials('registry.example:5000', env)).toEqual({ username: 'from-store', password: 'registry.example:5000' });
+    expect(dockerConfigCredentials('aws.example', env)).toEqual({ username: 'AWS', password: 'ecr-aws.example' });
+    write({ credsStore: 'empty' });
+    expect(dockerConfigCredentials('ghcr.io', env)).toBeUndefined();
+    write({ credsStore: 'token' });
+    expect(() => dockerConfigCredentials('ghcr.io', env)).toThrow(/identity token for ghcr.io.*give --user/);
+    write({ credsStore: 'broken' });
+    expect(() => dockerConfigCredentials('ghcr.io', env)).toThrow(/docker-credential-broken get exited with 3: no keyring/);
+    write({ credsStore: 'desktop' });
+    expect(() => dockerConfigCredentials('ghcr.io', env)).toThrow(/names the credential helper desktop, but docker-credential-desktop is not on PATH: install it, or give --user/);
+    // The name becomes a command: a config.json cannot make it a path.
+    write({ credHelpers: { 'ghcr.io': '../../../bin/sh' } });
+    expect(() => dockerConfigCredentials('ghcr.io', env)).toThrow(/credential helper '\.\.\/\.\.\/\.\.\/bin\/sh' is not a helper name/);
   });
 
   it('reads --user USER:PASSWORD', () => {

@@ -3,6 +3,7 @@
 // password) or `Bearer realm=URL,service=S,scope=repository:NAME:pull` (ask URL for a
 // token, with the credentials if any, and send it). Docker Hub uses the second even for
 // anonymous pulls. https://distribution.github.io/distribution/spec/auth/token/
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -39,23 +40,32 @@ export function parseUserFlag(text: string): Credentials {
   return { username: text.slice(0, colon), password: text.slice(colon + 1) };
 }
 
+interface DockerConfig {
+  auths?: Record<string, { auth?: string; username?: string; password?: string }>;
+  credsStore?: string;
+  credHelpers?: Record<string, string>;
+}
+
 /**
- * The credentials `docker login` saved for `registry` in $DOCKER_CONFIG/config.json
- * (default ~/.docker/config.json): its `auths` entry, base64 "user:password". Credential
- * helpers (credsStore, credHelpers) are not run.
+ * The credentials `docker login` saved for `registry`, found as docker finds them in
+ * $DOCKER_CONFIG/config.json (default ~/.docker/config.json): the registry's entry in
+ * `credHelpers`, else `credsStore`, run as `docker-credential-NAME get`; else its `auths`
+ * entry (base64 "user:password").
  */
 export function dockerConfigCredentials(registry: string, env: NodeJS.ProcessEnv = process.env): Credentials | undefined {
   const file = join(env.DOCKER_CONFIG ?? join(homedir(), '.docker'), 'config.json');
   if (!existsSync(file)) return undefined;
-  let auths: Record<string, { auth?: string; username?: string; password?: string }>;
+  let config: DockerConfig;
   try {
-    auths = (JSON.parse(readFileSync(file, 'utf8')) as { auths?: typeof auths }).auths ?? {};
+    config = JSON.parse(readFileSync(file, 'utf8')) as DockerConfig;
   } catch {
     throw new DiycError('invalid', `${file} is not valid JSON: fix it, or give --user`);
   }
   const keys = registry === DOCKER_HUB ? ['https://index.docker.io/v1/', 'index.docker.io', DOCKER_HUB] : [registry, `https://${registry}`, `http://${registry}`];
+  const helper = keys.map((key) => config.credHelpers?.[key]).find((name) => name !== undefined) ?? config.credsStore;
+  if (helper) return helperCredentials(helper, keys[0] as string, file, env);
   for (const key of keys) {
-    const entry = auths[key] ?? auths[`${key}/`];
+    const entry = config.auths?.[key] ?? config.auths?.[`${key}/`];
     if (!entry) continue;
     if (entry.auth) {
       const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
@@ -65,6 +75,38 @@ export function dockerConfigCredentials(registry: string, env: NodeJS.ProcessEnv
     if (entry.username && entry.password) return { username: entry.username, password: entry.password };
   }
   return undefined;
+}
+
+/**
+ * Asks a docker credential helper (docker/docker-credential-helpers' protocol): the server
+ * on stdin, `{"Username","Secret"}` on stdout, or a failure with "credentials not found".
+ * The helper's stderr is the user's: a helper such as `pass` may ask for a passphrase.
+ */
+function helperCredentials(name: string, server: string, file: string, env: NodeJS.ProcessEnv): Credentials | undefined {
+  // The name becomes a command: a config.json must not name a path (`../../bin/sh`).
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) throw new DiycError('invalid', `${file}: credential helper '${name}' is not a helper name (docker-credential-NAME)`);
+  const command = `docker-credential-${name}`;
+  const answer = spawnSync(command, ['get'], { input: server, env, encoding: 'utf8', stdio: ['pipe', 'pipe', 'inherit'], timeout: 60_000 });
+  if (answer.error) {
+    const missing = (answer.error as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new DiycError(missing ? 'missing' : 'system', missing
+      ? `${file} names the credential helper ${name}, but ${command} is not on PATH: install it, or give --user`
+      : `${command} get failed: ${answer.error.message}`);
+  }
+  if (answer.status !== 0) {
+    if (/credentials not found/i.test(answer.stdout)) return undefined;
+    throw new DiycError('system', `${command} get exited with ${answer.status ?? answer.signal}: ${answer.stdout.trim() || 'no message'}; give --user`);
+  }
+  let found: { Username?: unknown; Secret?: unknown };
+  try {
+    found = JSON.parse(answer.stdout) as typeof found;
+  } catch {
+    throw new DiycError('system', `${command} get printed no JSON; give --user`);
+  }
+  if (typeof found.Username !== 'string' || typeof found.Secret !== 'string') throw new DiycError('system', `${command} get gave no Username and Secret; give --user`);
+  // "<token>" marks an identity token (an OAuth refresh token), not a password.
+  if (found.Username === '<token>') throw new DiycError('unsupported', `${command} holds an identity token for ${server}, which diyc cannot use yet: give --user USER:PASSWORD (or a personal access token)`);
+  return { username: found.Username, password: found.Secret };
 }
 
 export function basicAuth(credentials: Credentials): string {
