@@ -116,6 +116,24 @@ describe.skipIf(!isRoot)(`workloads (${rootReason})`, () => {
       expect(r.stdout).toBe('tmpfs rw,nosuid,nodev,noexec,relatime,size=1024k\n1777\n');
     });
 
+    it('--read-only: the root refuses writes, /dev/shm and a --tmpfs do not; the pipeline of stages does the same', async () => {
+      const script = 'touch /x 2>&1; touch /dev/shm/x && echo shm-ok; touch /scratch/x && echo tmpfs-ok; grep " / " /proc/mounts | cut -d" " -f4 | cut -d, -f1';
+      for (const how of [[], ['--pipeline']]) {
+        const r = await run(...how, '--net', 'none', '--read-only', '--tmpfs', '/scratch', 'ro', 'busybox', 'sh', '-c', script);
+        expect(r.stdout, r.stderr).toBe("touch: /x: Read-only file system\nshm-ok\ntmpfs-ok\nro\n");
+      }
+      expect((await run('--net', 'none', 'rw', 'busybox', 'sh', '-c', 'touch /x && echo rw-ok')).stdout).toBe('rw-ok\n');
+    });
+
+    it('--entrypoint runs another program; --env-file sets variables from a file, -e winning', async () => {
+      const file = join(work.path, 'app.env');
+      writeFileSync(file, '# the app\nGREETING=hello from the file\nWHO=file\n');
+      const r = await run('--net', 'none', '--env-file', file, '-e', 'WHO=flag', '--entrypoint', '/bin/echo', 'ep', 'busybox', '$GREETING', 'to');
+      expect(r.stdout, r.stderr).toBe('$GREETING to\n'); // no shell: the arguments as they are
+      const env = await run('--net', 'none', '--env-file', file, '-e', 'WHO=flag', '--entrypoint', '/bin/sh', 'ep2', 'busybox', '-c', 'echo "$GREETING, $WHO"');
+      expect(env.stdout, env.stderr).toBe('hello from the file, flag\n');
+    });
+
     it('--dry-run replays the same container: its volumes, tmpfs, user, DNS and init are in the printed pipeline', async () => {
       const r = await runBin('diyc-run', ['--dry-run', '--net', 'none', '-u', 'nobody', '--volume', `${shared}:/data:ro`, '--tmpfs', '/scratch', '--init', '--dns', '10.9.9.9', '--add-host', 'db:10.0.0.5', 'dry', 'busybox', 'true'], { env });
       expect(r.stdout).toContain(`--user nobody --volume ${shared}:/data:ro --tmpfs /scratch --init --dns 10.9.9.9 --add-host db:10.0.0.5`);

@@ -1,5 +1,5 @@
 // diyc-run's options, checked once at the edge and turned into RunOptions.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { isAbsolute, posix, resolve } from 'node:path';
 import { many, one, type ParsedFlags } from '@diyc/cli';
@@ -48,15 +48,23 @@ export interface DnsOptions {
 export interface RunOptions {
   name: string;
   image: string;
-  /** The command; empty: the image's Entrypoint + Cmd. */
+  /** The command: replaces the image's Cmd, after its Entrypoint; empty: the image's Cmd. */
   command: string[];
+  /** --entrypoint: replaces the image's Entrypoint (and drops its Cmd); [] for none. */
+  entrypoint?: string[];
   net: NetMode;
   ip?: string;
   publish: Publish[];
   /** memory, pids and cpu as the flags ask (OCI form); the device rules come from security. */
   resources: Resources;
+  /** -e K=V, in order; they win over the files'. */
   env: string[];
+  /** --env-file FILE, in order, and the variables read from them (K=V). */
+  envFiles: string[];
+  fileEnv: string[];
   workdir?: string;
+  /** --read-only: the root filesystem is mounted read-only. */
+  readOnly: boolean;
   verbose: boolean;
   remove: boolean;
   detach: boolean;
@@ -97,6 +105,9 @@ export function runOptions(flags: ParsedFlags, operands: string[], env: NodeJS.P
   for (const v of vars) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(v)) throw usage(`--env ${v}: use KEY=VALUE`);
   }
+  const envFiles = many(flags['env-file']);
+  const fileEnv = envFiles.flatMap((file) => parseEnvFile(readEnvFile(file), env, file));
+  const entrypoint = one(flags.entrypoint);
   const workdir = one(flags.workdir);
   if (workdir !== undefined && !workdir.startsWith('/')) throw usage(`--workdir ${workdir}: use an absolute path`);
   const user = one(flags.user);
@@ -115,6 +126,9 @@ export function runOptions(flags: ParsedFlags, operands: string[], env: NodeJS.P
     publish,
     resources,
     env: vars,
+    envFiles,
+    fileEnv,
+    readOnly: flags['read-only'] === true,
     verbose: flags.verbose === true,
     remove: flags.rm === true,
     detach: flags.detach === true,
@@ -128,7 +142,35 @@ export function runOptions(flags: ParsedFlags, operands: string[], env: NodeJS.P
   if (ip !== undefined) options.ip = ip;
   if (user !== undefined) options.user = user;
   if (workdir !== undefined) options.workdir = workdir;
+  if (entrypoint !== undefined) options.entrypoint = entrypoint === '' ? [] : [entrypoint];
   return options;
+}
+
+function readEnvFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw usage(`--env-file ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+}
+
+/**
+ * An --env-file as docker reads one: a KEY=VALUE per line, taken as it stands (no quotes
+ * removed); a bare KEY takes the host's value, and is left out when the host has none;
+ * blank lines and lines starting with # are skipped.
+ */
+export function parseEnvFile(text: string, hostEnv: NodeJS.ProcessEnv, file = 'FILE'): string[] {
+  const vars: string[] = [];
+  for (const [i, raw] of text.split('\n').entries()) {
+    const line = raw.replace(/\r$/, '').trimStart();
+    if (line === '' || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    const key = eq < 0 ? line.trimEnd() : line.slice(0, eq);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw usage(`--env-file ${file}, line ${i + 1}: '${key}' is not a variable name (use KEY=VALUE)`);
+    if (eq >= 0) vars.push(line);
+    else if (hostEnv[key] !== undefined) vars.push(`${key}=${hostEnv[key]}`);
+  }
+  return vars;
 }
 
 /** A path inside the container: absolute, normalised, and not the root itself. */

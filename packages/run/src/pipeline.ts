@@ -30,7 +30,10 @@ export function pipelineStages(options: RunOptions, base: ContainerRecord): Stag
  */
 export function specFlags(options: RunOptions): string[] {
   const flags = ['--net', options.net];
+  if (options.entrypoint !== undefined) flags.push('--entrypoint', options.entrypoint.join(''));
+  for (const f of options.envFiles) flags.push('--env-file', f);
   for (const e of options.env) flags.push('--env', e);
+  if (options.readOnly) flags.push('--read-only');
   if (options.workdir !== undefined) flags.push('--workdir', options.workdir);
   if (options.user !== undefined) flags.push('--user', options.user);
   for (const v of options.volumes) flags.push('--volume', `${v.host}:${v.container}${v.readonly ? ':ro' : ''}`);

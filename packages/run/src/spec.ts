@@ -16,18 +16,20 @@ export const DOMAIN = 'diyc';
 
 export function baseRecord(options: RunOptions, image: Image, terminal: boolean): ContainerRecord {
   // The host's environment never leaks in: only PATH, HOME, HOSTNAME and TERM.
-  const record = withImage(image, emptyRecord(options.command));
+  const record = withImage(image, emptyRecord(options.command), options.entrypoint);
   let env = setEnv(record.process.env, 'HOSTNAME', hostnameFor(options.name));
   if (!env.some((e) => e.startsWith('PATH='))) env = setEnv(env, 'PATH', DEFAULT_PATH);
   // HOME, when neither the image nor -e sets it, is the user's: set when it starts (start.ts).
   if (terminal) env = setEnv(env, 'TERM', process.env.TERM ?? 'xterm');
-  for (const v of options.env) {
+  for (const v of [...options.fileEnv, ...options.env]) {
     const eq = v.indexOf('=');
     env = setEnv(env, v.slice(0, eq), v.slice(eq + 1));
   }
   record.process.env = env;
   record.process.terminal = terminal;
   if (options.workdir !== undefined) record.process.cwd = options.workdir;
+  // The overlay stage fills in the path; read-only is remounted by the child (plan-fs).
+  if (options.readOnly) record.root = { path: '', readonly: true };
   record.hostname = hostnameFor(options.name);
   record.domainname = DOMAIN;
   for (const ns of ['mount', 'uts', 'ipc', 'pid', 'cgroup'] as const) setNamespace(record, ns);

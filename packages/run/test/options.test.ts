@@ -1,7 +1,10 @@
 // diyc-run's options and the pipeline it prints: pure logic, no root needed.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArgv } from '@diyc/cli';
-import { baseRecord, parseAddHost, parseDnsSearch, parseDnsServer, parseTmpfs, parseVolume, resolveUser, runArgs, runOptions, shellLine } from '../src/index.js';
+import { baseRecord, parseAddHost, parseEnvFile, parseDnsSearch, parseDnsServer, parseTmpfs, parseVolume, resolveUser, runArgs, runOptions, shellLine } from '../src/index.js';
 
 const parse = (...argv: string[]) => {
   const { flags, operands } = parseArgv(argv, runArgs, true);
@@ -45,6 +48,52 @@ describe('shellLine', () => {
       + ' | diyc-overlay mount box --image busybox | diyc-cgroup create box --memory 10485760 --pids 9'
       + ' | diyc-net attach box --ip 172.16.0.5 > /r/containers/box/config.json && diyc-run --start box',
     );
+  });
+});
+
+describe('the command, the environment and the root, as docker makes them', () => {
+  const image = (config: { Entrypoint?: string[]; Cmd?: string[]; Env?: string[] }) => ({ name: 'app', layers: [], config, source: 'x', created: '', size: 0 });
+  const args = (config: { Entrypoint?: string[]; Cmd?: string[] }, ...argv: string[]) => {
+    const options = parse('--net', 'none', ...argv);
+    return baseRecord(options, image(config), false).process.args;
+  };
+
+  it('runs a command given after the image\'s Entrypoint, in place of its Cmd; --entrypoint replaces both', () => {
+    const app = { Entrypoint: ['/entry.sh'], Cmd: ['serve'] };
+    expect(args(app, 'c', 'app')).toEqual(['/entry.sh', 'serve']);
+    expect(args(app, 'c', 'app', 'migrate', '--all')).toEqual(['/entry.sh', 'migrate', '--all']);
+    expect(args(app, '--entrypoint', '/bin/sh', 'c', 'app')).toEqual(['/bin/sh']);
+    expect(args(app, '--entrypoint', '/bin/sh', 'c', 'app', '-c', 'id')).toEqual(['/bin/sh', '-c', 'id']);
+    expect(args(app, '--entrypoint', '', 'c', 'app', 'id')).toEqual(['id']);
+    expect(args({ Cmd: ['sh'] }, 'c', 'app', 'ls')).toEqual(['ls']);
+    expect(args({}, 'c', 'app')).toEqual(['/bin/sh']);
+  });
+
+  it('reads --env-file as docker: KEY=VALUE as written, a bare KEY from the host, comments skipped; -e wins', () => {
+    expect(parseEnvFile('# db\nA=1\n\n  B="two words"\r\nHOME_DIR\nUNSET\nC=x=y\n', { HOME_DIR: '/h' })).toEqual(['A=1', 'B="two words"', 'HOME_DIR=/h', 'C=x=y']);
+    expect(() => parseEnvFile('A=1\nBAD KEY=2\n', {}, 'app.env')).toThrow("--env-file app.env, line 2: 'BAD KEY' is not a variable name");
+    const dir = mkdtempSync(join(tmpdir(), 'diyc-env-file-'));
+    try {
+      writeFileSync(join(dir, 'app.env'), 'A=from-file\nB=from-file\n');
+      const options = parse('--net', 'none', '--env-file', join(dir, 'app.env'), '-e', 'B=from-flag', 'c', 'app');
+      const env = baseRecord(options, image({ Env: ['A=from-image'] }), false).process.env;
+      expect(env).toContain('A=from-file');
+      expect(env).toContain('B=from-flag');
+      expect(env).not.toContain('B=from-file');
+      // The pipeline replays the file, not its values: a secret in it is not printed.
+      expect(shellLine(options, baseRecord(options, image({}), false), '/r')).toContain(`--env-file ${join(dir, 'app.env')} --env B=from-flag`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(() => parse('--env-file', '/nonexistent/app.env', 'c', 'app')).toThrow('--env-file /nonexistent/app.env: no such file');
+  });
+
+  it('marks the root read-only with --read-only, and replays it', () => {
+    const options = parse('--net', 'none', '--read-only', '--entrypoint', '/bin/true', 'c', 'app');
+    const record = baseRecord(options, image({}), false);
+    expect(record.root?.readonly).toBe(true);
+    expect(shellLine(options, record, '/r')).toContain('diyc-run --spec --net none --entrypoint /bin/true --read-only -- c app');
+    expect(baseRecord(parse('c', 'app'), image({}), false).root).toBeUndefined();
   });
 });
 
