@@ -66,6 +66,16 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
     });
   });
 
+  it('takes docker\'s -t: the command has the terminal; without one, -t is refused as docker refuses it', async () => {
+    const vars = { DIYC_ROOT: root, DIYC_BRIDGE: bridge, DIYC_SUBNET: subnet, DIYC_CGROUP_PARENT: parent };
+    await onTerminal(['diyc-run', '--rm', '-t', '--net', 'none', name('tty'), 'busybox', 'sh', '-c', '"[ -t 0 ] && [ -t 1 ] && echo on-a-terminal; sleep 1"'], vars, async (t) => {
+      await t.screen(/on-a-terminal/);
+      expect(await t.exitStatus()).toBe('0');
+    });
+    const piped = await run(['--rm', '-t', '--net', 'none', name('notty'), 'busybox', 'true'], '');
+    expect([piped.code, piped.stderr.split('\n')[0]]).toEqual([2, 'diyc-run: -t: the input device is not a terminal: leave out -t']);
+  });
+
   it('sees from inside: hostname, domain diyc, PATH and no host environment, /etc files, fresh /proc, a minimal /dev, /sys read-only', async () => {
     const r = await run(['-i', `${prefix}.30`, '-e', 'MINE=yes', name('inside'), 'busybox', 'sh', '-c',
       'echo $(hostname) $(cat /proc/sys/kernel/domainname); env | sort | tr "\\n" " "; echo; cat /etc/hostname; tail -1 /etc/hosts; ls /proc | grep -c "^[0-9]"; ls /dev | tr "\\n" " "; echo; touch /sys/x 2>/dev/null || echo sys-ro'], '');

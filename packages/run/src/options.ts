@@ -91,6 +91,8 @@ export function runOptions(flags: ParsedFlags, operands: string[], env: NodeJS.P
   const hostIssue = hostnameProblem(hostnameFor(name));
   if (hostIssue) throw usage(`container name '${name}' cannot be a hostname: ${hostIssue}`);
   const ip = one(flags.ip);
+  // docker's `-it` reads here as diyC's -i (--ip) with the address "t".
+  if (ip === 't') throw usage('-it: -i is diyC\'s --ip here (an address); the command gets your terminal whenever stdin is one: leave out -i, or give -t alone');
   const publish = many(flags.publish).map(parsePublish);
   const netFlag = one(flags.net);
   // diyC: without --ip the container shares the host's network. An address or a

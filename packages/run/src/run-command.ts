@@ -40,6 +40,7 @@ export const runArgs: ArgsDef = {
   'security-opt': { type: 'string', valueHint: 'OPT', description: 'seccomp=unconfined, seccomp=FILE (an OCI profile), or no-new-privileges' },
   'no-new-privileges': { type: 'boolean', description: 'setuid programs and file capabilities grant nothing (prctl PR_SET_NO_NEW_PRIVS)' },
   privileged: { type: 'boolean', description: 'give the container everything the host\'s root has: all capabilities (mount, load kernel modules, change the clock...), no seccomp filter, every device node it makes (the host\'s disks), /proc and /sys unmasked. Only namespaces and the cgroup remain: trust the image as you trust the host\'s root' },
+  tty: { type: 'boolean', alias: 't', description: 'docker\'s -t: the command gets your terminal, as it does whenever stdin is one; refused when stdin is not a terminal' },
   verbose: { type: 'boolean', alias: 'v', description: 'trace each step (HOST| and CONTAINER| lines)' },
   rm: { type: 'boolean', description: 'remove the container\'s files when it ends' },
   detach: { type: 'boolean', alias: 'd', description: 'run in the background (output in $DIYC_ROOT/containers/NAME/log)' },
@@ -116,6 +117,7 @@ export async function runMain({ flags, operands }: CliContext, script: string): 
     return 0;
   }
   const terminal = !options.detach && process.stdin.isTTY === true;
+  if (flags.tty === true && !terminal) throw new DiycError('usage', `-t: ${options.detach ? 'a detached container has no terminal' : 'the input device is not a terminal'}: leave out -t`);
   const base = baseRecord(options, image, terminal);
   if (flags['dry-run'] === true) {
     process.stdout.write(`${shellLine(options, base, root)}\n`);

@@ -28,6 +28,10 @@ describe('runOptions', () => {
     expect(parse('-v', 'box', 'busybox', 'ls', '-l', '--help').command).toEqual(['ls', '-l', '--help']);
   });
 
+  it('answers docker\'s -it with what to type here (-i is diyC\'s --ip)', () => {
+    expect(() => parse('-it', 'box', 'busybox', 'sh')).toThrow("-it: -i is diyC's --ip here (an address); the command gets your terminal whenever stdin is one: leave out -i, or give -t alone");
+  });
+
   it('refuses contradictions and bad values', () => {
     expect(() => parse('--net', 'host', '-i', '172.16.0.5', 'box', 'busybox')).toThrow('--ip needs --net bridge');
     expect(() => parse('-e', 'NOEQUALS', 'box', 'busybox')).toThrow('use KEY=VALUE');
