@@ -143,9 +143,12 @@ describe('what the packages ship', () => {
 });
 
 describe.skipIf(!isRoot)(`an install from the packed tarballs (${rootReason})`, () => {
-  it('packs every package, installs the tarballs with npm and scripts off, and runs the commands from there', async () => {
+  it('packs every package, installs the tarballs with npm and scripts off, and runs the commands and a container from there', async () => {
     const r = await runCommand('bash', [join(repo, 'tools', 'pack-check.sh')], { timeoutMs: 600_000 });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/pack-check: \d+ bins answer --version; nsexec -pu packcheck hostname printed packcheck/);
+    // A container from the installed bins alone: diyc-init (a prebuilt executable that
+    // packing leaves 0644) as PID 1, and the --dry-run pipeline stage by stage.
+    expect(r.stdout).toContain("pack-check: from the installed tarballs, diyc-run --init printed 'packrun init', and the --dry-run pipeline ran stage by stage");
   }, 600_000);
 });

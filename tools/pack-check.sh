@@ -2,7 +2,7 @@
 # The packages as npm users get them: pack every package (prepack builds it and, for
 # @diyc/syscalls, the prebuilt addon), install the tarballs with npm into an empty prefix
 # with install scripts off (as pnpm 10 and npm 12 leave them), and run what a user types:
-# every bin's --version, and a command in new namespaces. Also checks the prebuilt addon
+# every bin's --version, a command in new namespaces, and a container. Also checks the prebuilt addon
 # asks for nothing newer than glibc 2.28 (Debian 10, Ubuntu 20.04 and later).
 #
 #   bash tools/pack-check.sh        (root, after the build)
@@ -48,6 +48,23 @@ done
 host=$("$bins/nsexec" -pu packcheck hostname) || fail "nsexec -pu packcheck hostname failed"
 [[ "$host" == packcheck ]] || fail "nsexec in new namespaces printed $host"
 echo "pack-check: $checked bins answer --version; nsexec -pu packcheck hostname printed $host, with install scripts off"
+
+# A container from the installed tools alone (their bins first on PATH, the repository's
+# nowhere): the image unpacked, a run with diyc-init as PID 1 (the prebuilt executable),
+# and the --dry-run pipeline replayed, each stage a bin npm installed.
+image=$(mktemp /tmp/diyc-pack-image-XXXXXX.tar)
+trap 'rm -rf "$work" "$image"; for d in /sys/fs/cgroup/*/"$parent" /sys/fs/cgroup/"$parent"; do [[ -d $d ]] && rmdir "$d" 2>/dev/null; done; true' EXIT
+parent="diyc-packcheck-$$"
+node tools/make-busybox-image.mjs "$image" >/dev/null
+installed() { env PATH="$bins:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" DIYC_ROOT="$work/run" DIYC_CGROUP_PARENT="$parent" "$@"; }
+installed diyc-image unpack "$image" --name busybox >/dev/null || fail "the installed diyc-image could not unpack the busybox image"
+ran=$(installed diyc-run --rm --net none --init packrun busybox sh -c 'echo "$(hostname) $(cat /proc/1/comm)"') || fail "the installed diyc-run could not run a container"
+[[ "$ran" == "packrun init" ]] || fail "the installed diyc-run printed: $ran"
+pipeline=$(installed diyc-run --dry-run --net none packpipe busybox hostname)
+replayed=$(installed sh -c "$pipeline") || fail "the --dry-run pipeline did not run from the installed bins: $pipeline"
+[[ "$replayed" == packpipe ]] || fail "the replayed pipeline printed: $replayed"
+installed diyc-rm packpipe || fail "the installed diyc-rm could not remove the container"
+echo "pack-check: from the installed tarballs, diyc-run --init printed '$ran', and the --dry-run pipeline ran stage by stage"
 
 # One tool alone, as `npm i -g @diyc/nsexec`: its tarball and those of the packages it
 # depends on, nothing else.

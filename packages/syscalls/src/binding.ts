@@ -3,7 +3,7 @@
 // package talks to it; everything it takes has been validated by the TypeScript
 // callers (spawn.ts, wrappers.ts, seccomp.ts).
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -136,12 +136,24 @@ export function native(): NativeBinding {
 
 /**
  * The path of diyc-init, the static PID 1 built beside the addon (`diyc-run --init`):
- * compiled here, else the prebuilt one shipped for this platform.
+ * compiled here, else the prebuilt one shipped for this platform, made executable.
  */
 export function initPath(): string {
   const dir = fileURLToPath(new URL('..', import.meta.url));
-  for (const candidate of [join(dir, 'build', 'Release', 'diyc-init'), join(dir, 'prebuilds', `${process.platform}-${process.arch}`, 'diyc-init')]) {
-    if (existsSync(candidate)) return candidate;
+  const built = join(dir, 'build', 'Release', 'diyc-init');
+  if (existsSync(built)) return built;
+  const prebuilt = join(dir, 'prebuilds', `${process.platform}-${process.arch}`, 'diyc-init');
+  if (!existsSync(prebuilt)) throw new AddonMissingError('diyc-init is not built for this system: build it with `npm rebuild @diyc/syscalls` (needs g++, make and python3)');
+  // Package managers pack every file but a package's bins as 0644 (pnpm pack, npm): the
+  // shipped executable loses its x bits on the way, and install scripts may not run to
+  // restore them. The file is this package's own: give them back on first use.
+  const { mode } = statSync(prebuilt);
+  if ((mode & 0o111) !== 0o111) {
+    try {
+      chmodSync(prebuilt, mode | 0o555);
+    } catch (err) {
+      throw new AddonMissingError(`${prebuilt} is not executable and cannot be made so (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): chmod 755 it`);
+    }
   }
-  throw new AddonMissingError('diyc-init is not built for this system: build it with `npm rebuild @diyc/syscalls` (needs g++, make and python3)');
+  return prebuilt;
 }
