@@ -149,6 +149,6 @@ describe.skipIf(!isRoot)(`an install from the packed tarballs (${rootReason})`, 
     expect(r.stdout).toMatch(/pack-check: \d+ bins answer --version; nsexec -pu packcheck hostname printed packcheck/);
     // A container from the installed bins alone: diyc-init (a prebuilt executable that
     // packing leaves 0644) as PID 1, and the --dry-run pipeline stage by stage.
-    expect(r.stdout).toContain("pack-check: from the installed tarballs, diyc-run --init printed 'packrun init', and the --dry-run pipeline ran stage by stage");
+    expect(r.stdout).toContain("pack-check: from the installed tarballs, diyc-run --init printed 'packrun init', and the --dry-run pipeline and --pipeline ran stage by stage");
   }, 600_000);
 });

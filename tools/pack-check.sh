@@ -64,7 +64,9 @@ pipeline=$(installed diyc-run --dry-run --net none packpipe busybox hostname)
 replayed=$(installed sh -c "$pipeline") || fail "the --dry-run pipeline did not run from the installed bins: $pipeline"
 [[ "$replayed" == packpipe ]] || fail "the replayed pipeline printed: $replayed"
 installed diyc-rm packpipe || fail "the installed diyc-rm could not remove the container"
-echo "pack-check: from the installed tarballs, diyc-run --init printed '$ran', and the --dry-run pipeline ran stage by stage"
+piped=$(installed diyc-run --rm --pipeline --net none packstages busybox hostname) || fail "the installed diyc-run --pipeline failed"
+[[ "$piped" == packstages ]] || fail "the installed diyc-run --pipeline printed: $piped"
+echo "pack-check: from the installed tarballs, diyc-run --init printed '$ran', and the --dry-run pipeline and --pipeline ran stage by stage"
 
 # One tool alone, as `npm i -g @diyc/nsexec`: its tarball and those of the packages it
 # depends on, nothing else.
