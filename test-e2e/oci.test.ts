@@ -6,7 +6,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, wr
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCgroupManager } from '@diyc/cgroup';
-import { busyboxTarball, isRoot, rootReason, runBin, runCommand, tempDir, userEnv } from './helpers.js';
+import { busyboxTarball, isRoot, onTerminal, rootReason, runBin, runCommand, tempDir, userEnv } from './helpers.js';
 
 describe.skipIf(!isRoot)(`diyc-oci (${rootReason})`, () => {
   const work = tempDir('diyc-oci-e2e-');
@@ -79,6 +79,43 @@ describe.skipIf(!isRoot)(`diyc-oci (${rootReason})`, () => {
     const gone = await oci('state', 'life');
     expect(gone.code).toBe(1);
     expect(gone.stderr).toContain('container life does not exist');
+  });
+
+  it('run creates, starts, waits and deletes, exiting as the process; -d leaves it running', async () => {
+    const dir = await bundle('runit', 'echo "run in $(hostname) as pid $$"; exit 7');
+    ids.add('runit');
+    const r = await oci('run', '--bundle', dir, 'runit');
+    expect([r.code, r.stdout], r.stderr).toEqual([7, 'run in diyc as pid 1\n']);
+    expect((await oci('state', 'runit')).stderr).toContain('does not exist');
+    expect(createCgroupManager().exists(`/${parent}/runit`)).toBe(false);
+
+    const detached = await bundle('rund', 'sleep 100');
+    ids.add('rund');
+    // The container keeps its stdio: not pipes this test would wait on.
+    const d = await runCommand('sh', ['-c', `exec diyc-oci --root ${root} run -d --bundle ${detached} rund >/dev/null 2>${detached}/stderr`], { env: userEnv() });
+    expect(d.code, readFileSync(join(detached, 'stderr'), 'utf8')).toBe(0);
+    expect((await state('rund')).status).toBe('running');
+    expect((await oci('delete', '--force', 'rund')).code).toBe(0);
+
+    // A process that cannot start: run says why, exits 127 (not found) as diyc-run, and leaves nothing.
+    const broken = await bundle('runbad', 'true', (config) => { config.process.args = ['/no/such/program']; });
+    ids.add('runbad');
+    const bad = await oci('run', '--bundle', broken, 'runbad');
+    expect(bad.code).toBe(127);
+    expect(bad.stderr).toContain('/no/such/program');
+    expect((await oci('list', '--format', 'json')).stdout).not.toContain('runbad');
+  });
+
+  it('run on a terminal gives the process the terminal (process.terminal, no console socket), and exits as it', async () => {
+    const dir = await bundle('runtty', '', (config) => { config.process.args = ['sh']; config.process.terminal = true; });
+    ids.add('runtty');
+    await onTerminal(['diyc-oci', '--root', root, 'run', '--bundle', dir, 'runtty'], {}, async (t) => {
+      await t.screen(/[#$] ?$/m);
+      t.keys('[ -t 0 ] && echo "terminal in $(hostname)"', 'Enter');
+      await t.screen(/terminal in diyc/);
+      t.keys('exit 4', 'Enter');
+      expect(await t.exitStatus()).toBe('4');
+    });
   });
 
   it('refuses to delete a container that is not stopped, kills it with --force, and --force on a missing one is fine', async () => {

@@ -1,11 +1,12 @@
 // diyc-oci [GLOBAL FLAGS] COMMAND [FLAGS] ID ...: runc's command line, as containerd's
 // shim, podman and runtime-tools call it. The global flags come before the command.
-import { commandVersion, createTrace, defineCli, many, one, runCli, type CliCommand } from '@diyc/cli';
+import { commandVersion, createTrace, defineCli, many, one, runCli, type CliCommand, type ParsedFlags } from '@diyc/cli';
 import { DiycError, isDiycError, type Resources } from '@diyc/record';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultSpec } from './spec.js';
-import { createContainer } from './create.js';
+import { createContainer, type CreateOptions } from './create.js';
+import { runContainer } from './run.js';
 import { execInContainer, processFromArgs, readProcessFile } from './exec.js';
 import { commandLine, containerPids, features, listStates, versionText } from './info.js';
 import { writeLog, type LogOptions } from './log.js';
@@ -50,25 +51,40 @@ const count = (text: string | undefined, flag: string): number => {
   return Number(text);
 };
 
+/** The flags of create, which run takes too. */
+const createArgs = {
+  bundle: { type: 'string', alias: 'b', valueHint: 'DIR', description: 'the bundle (default: the current directory)' },
+  'pid-file': pidFile,
+  'console-socket': consoleSocket,
+  'no-pivot': { type: 'boolean', description: 'chroot instead of pivot_root (a root on ramfs)' },
+  'no-new-keyring': { type: 'boolean', description: 'keep the caller\'s session keyring' },
+  'preserve-fds': preserveFds,
+  id,
+} as const;
+
 const create = defineCli({
   meta: { name: 'create', description: 'Create a container from an OCI bundle: its process made and held before execve (see start)' },
-  args: {
-    bundle: { type: 'string', alias: 'b', valueHint: 'DIR', description: 'the bundle (default: the current directory)' },
-    'pid-file': pidFile,
-    'console-socket': consoleSocket,
-    'no-pivot': { type: 'boolean', description: 'chroot instead of pivot_root (a root on ramfs)' },
-    'no-new-keyring': { type: 'boolean', description: 'keep the caller\'s session keyring' },
-    'preserve-fds': preserveFds,
-    id,
-  },
+  args: createArgs,
   main: logged(async ({ flags, operands }) => {
-    await createContainer({
-      root: globals.root, id: operands[0] as string, bundle: one(flags.bundle) ?? process.cwd(), trace: trace(), warn,
-      noPivot: flags['no-pivot'] === true, noNewKeyring: flags['no-new-keyring'] === true, preserveFds: count(one(flags['preserve-fds']), '--preserve-fds'),
-      ...(one(flags['pid-file']) !== undefined ? { pidFile: one(flags['pid-file']) as string } : {}),
-      ...(one(flags['console-socket']) !== undefined ? { consoleSocket: one(flags['console-socket']) as string } : {}),
-    });
+    await createContainer(createOptions(flags, operands));
   }),
+});
+
+/** The options of create, and of run, from their flags. */
+function createOptions(flags: ParsedFlags, operands: string[]): CreateOptions {
+  return {
+    root: globals.root, id: operands[0] as string, bundle: one(flags.bundle) ?? process.cwd(), trace: trace(), warn,
+    noPivot: flags['no-pivot'] === true, noNewKeyring: flags['no-new-keyring'] === true, preserveFds: count(one(flags['preserve-fds']), '--preserve-fds'),
+    ...(one(flags['pid-file']) !== undefined ? { pidFile: one(flags['pid-file']) as string } : {}),
+    ...(one(flags['console-socket']) !== undefined ? { consoleSocket: one(flags['console-socket']) as string } : {}),
+  };
+}
+
+const run = defineCli({
+  meta: { name: 'run', description: 'Create, start and wait for a container, then delete it; exit as its process did (-d: leave it running)' },
+  args: { detach: { type: 'boolean', alias: 'd', description: 'return once it runs, and leave it running' }, ...createArgs },
+  main: logged(({ flags, operands }) => runContainer({ ...createOptions(flags, operands), detach: flags.detach === true })),
+  failureCode: 125,
 });
 
 const start = defineCli({
@@ -215,7 +231,7 @@ const spec = defineCli({
 
 export const ociCommand = defineCli({
   meta: { name: 'diyc-oci', description: 'An OCI runtime with runc\'s command line, for containerd, podman and Kubernetes. Global flags (before the command): --root DIR (default /run/diyc-oci), --log FILE, --log-format text|json, --debug.' },
-  subCommands: { create, start, state, kill, delete: del, exec, ps, list, features: featuresCommand, pause, resume, update, spec },
+  subCommands: { create, start, run, state, kill, delete: del, exec, ps, list, features: featuresCommand, pause, resume, update, spec },
 });
 
 /** Reads the global flags (runc's: before the command) and returns the rest. */

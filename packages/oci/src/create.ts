@@ -25,6 +25,17 @@ export interface CreateOptions {
   preserveFds?: number;
   trace: Trace;
   warn: (message: string) => void;
+  /**
+   * `run` on a terminal: the process takes this process's terminal as its own (in the
+   * foreground, no new session), process.terminal or not, and no console socket is asked.
+   */
+  foreground?: boolean;
+}
+
+/** A created container, and its process (this process's child until this process ends). */
+export interface Created {
+  container: Container;
+  child: Child;
 }
 
 /** Writes the pid file as runc does: decimal digits, no newline, complete when it appears. */
@@ -54,9 +65,10 @@ export function unmountHostMounts(record: ContainerRecord | undefined): void {
   }
 }
 
-export async function createContainer(options: CreateOptions): Promise<Container> {
+export async function createContainer(options: CreateOptions): Promise<Created> {
   const { dir: bundle, record } = loadBundle(options.bundle, options.warn);
-  const terminal = record.process.terminal === true;
+  const foreground = options.foreground === true;
+  const terminal = record.process.terminal === true && !foreground;
   if (terminal && options.consoleSocket === undefined) throw new DiycError('usage', 'process.terminal asks for a terminal: give --console-socket');
   if (!terminal && options.consoleSocket !== undefined) throw new DiycError('usage', '--console-socket needs process.terminal in config.json');
   const container = ociContainer(options.root, options.id);
@@ -83,7 +95,7 @@ export async function createContainer(options: CreateOptions): Promise<Container
     mknod(fifo, 'fifo', 0o600);
     const plan = planFromRecord(prepared, {
       hold: true, newKeyring: options.noNewKeyring !== true, detachAfterFork: true, startFifo: fifo, base: bundle,
-      trace: options.trace, seccompCache: join(options.root, 'seccomp'), setsid: !terminal, allowHostMountNamespace: true,
+      trace: options.trace, seccompCache: join(options.root, 'seccomp'), setsid: !terminal && !foreground, foreground, allowHostMountNamespace: true,
       ...(options.consoleSocket !== undefined ? { consoleSocket: options.consoleSocket } : {}),
       ...(options.noPivot ? { noPivot: true } : {}),
       ...(options.preserveFds ? { keepFds: Array.from({ length: options.preserveFds }, (_, i) => 3 + i) } : {}),
@@ -111,7 +123,7 @@ export async function createContainer(options: CreateOptions): Promise<Container
     const { supervisorPid: _p, supervisorStart: _s, ...rest } = state;
     container.save({ ...rest, status: 'created', pid, pidStart: processStart(pid) ?? '' });
     options.trace(`created ${options.id}: pid ${pid}, waiting on ${fifo}`);
-    return container;
+    return { container, child: started };
   } catch (err) {
     child?.kill('SIGKILL');
     try { teardown(prepared ?? record, ctx); } catch { /* the first error is the one to report */ }

@@ -44,6 +44,7 @@
 //   capabilities      capset(2), prctl(2) PR_CAP_AMBIENT     capabilities are given
 //   umask             umask(2)                               given
 //   (signals)         sigaction(2), sigprocmask(2) to default
+//   (command check)   faccessat(2), newfstatat(2) on PATH    OCI create
 //   start_fifo        message, read(2) the FIFO              OCI create
 //   no_new_privs      prctl(2) PR_SET_NO_NEW_PRIVS           asked
 //   seccomp (late)    seccomp(2)                             with no_new_privs
@@ -914,21 +915,20 @@ void SetUmask(const ChildPlan& plan) {
   if (plan.umask >= 0) syscall(SYS_umask, plan.umask);
 }
 
-// execvp(3) without its allocations: try each directory of PATH. As execvp does, a
-// file found but not executable (EACCES) wins over "not found" (ENOENT).
-[[noreturn]] void Exec(const ChildPlan& plan) {
+// The paths execvp(3) would try for argv[0], without its allocations: argv[0] itself when
+// it holds a slash, else each directory of PATH joined with it. `try_path` returns true
+// to stop.
+template <typename TryPath>
+void ForEachCommandPath(const ChildPlan& plan, TryPath try_path) {
   const char* file = plan.argv[0];
-  char* const* argv = const_cast<char* const*>(plan.argv);
-  char* const* envp = const_cast<char* const*>(plan.envp);
   bool has_slash = false;
   for (const char* p = file; *p; p++) has_slash |= (*p == '/');
   if (has_slash || plan.path == nullptr) {
-    execve(file, argv, envp);
-    Fail(plan, kStepExecve, -1, errno);
+    try_path(file);
+    return;
   }
   char buf[4096];
   size_t file_len = Length(file);
-  int err = ENOENT;
   const char* dir = plan.path;
   while (true) {
     const char* end = dir;
@@ -939,13 +939,48 @@ void SetUmask(const ChildPlan& plan) {
       memcpy(buf, dir, dir_len);
       buf[dir_len] = '/';
       memcpy(buf + dir_len + 1, file, file_len + 1);
-      execve(buf, argv, envp);
-      if (errno == EACCES) err = EACCES;
-      else if (errno != ENOENT && errno != ENOTDIR) err = errno;
+      if (try_path(static_cast<const char*>(buf))) return;
     }
     if (*end == '\0') break;
     dir = end + 1;
   }
+}
+
+// A created container checks its command before it waits for start, as runc does: a
+// command that is not there (or not executable) fails create with its reason, where it
+// would otherwise exit 127 after start without a word. Only a clear answer fails here;
+// anything else (a seccomp profile that refuses faccessat) is left to execve.
+void CheckCommand(const ChildPlan& plan) {
+  int err = ENOENT;
+  bool decided = true;
+  bool found = false;
+  ForEachCommandPath(plan, [&](const char* path) {
+    struct stat st;
+    if (syscall(SYS_faccessat, AT_FDCWD, path, X_OK) == 0) {
+      if (syscall(SYS_newfstatat, AT_FDCWD, path, &st, 0) == 0 && S_ISREG(st.st_mode)) return found = true;
+      err = EACCES;  // a directory: execve(2) says EACCES
+    } else if (errno == EACCES) {
+      err = EACCES;
+    } else if (errno != ENOENT && errno != ENOTDIR) {
+      decided = false;
+    }
+    return false;
+  });
+  if (!found && decided) Fail(plan, kStepExecve, -1, err);
+}
+
+// execvp(3), on the paths above. As execvp does, a file found but not executable
+// (EACCES) wins over "not found" (ENOENT).
+[[noreturn]] void Exec(const ChildPlan& plan) {
+  char* const* argv = const_cast<char* const*>(plan.argv);
+  char* const* envp = const_cast<char* const*>(plan.envp);
+  int err = ENOENT;
+  ForEachCommandPath(plan, [&](const char* path) {
+    execve(path, argv, envp);
+    if (errno == EACCES) err = EACCES;
+    else if (errno != ENOENT && errno != ENOTDIR) err = errno;
+    return false;
+  });
   Fail(plan, kStepExecve, -1, err);
 }
 
@@ -1016,6 +1051,7 @@ void SetUmask(const ChildPlan& plan) {
   SetUmask(plan);
   // Signals take their default action from here, as the command expects them.
   ResetSignals();
+  if (fifo >= 0) CheckCommand(plan);
   WaitForStart(plan, fifo);
   if (plan.no_new_privs) {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) Fail(plan, kStepNoNewPrivs, -1, errno);

@@ -1,0 +1,31 @@
+// `diyc-oci run`: create, start, wait and delete in one command, as `runc run` (what a
+// person types after `diyc-oci spec`). The container's process stays this process's child
+// (it is not handed to a subreaper), so its exit status is ours; signals are passed on.
+// With --detach it is left running, as after create + start.
+import { superviseChild } from '@diyc/nsexec';
+import { exitCodeOf } from '@diyc/syscalls';
+import { createContainer, type CreateOptions } from './create.js';
+import { deleteContainer, startContainer } from './lifecycle.js';
+
+export async function runContainer(options: CreateOptions & { detach: boolean }): Promise<number> {
+  const foreground = !options.detach && options.consoleSocket === undefined && process.stdin.isTTY === true;
+  const { child } = await createContainer({ ...options, foreground });
+  if (options.detach) {
+    await startContainer(options.root, options.id, options.warn);
+    return 0;
+  }
+  // Signals are forwarded from before the start: none can end this process and orphan it.
+  const exited = superviseChild(child, { foreground });
+  const remove = () => deleteContainer(options.root, options.id, true, { trace: options.trace, warn: options.warn });
+  try {
+    await startContainer(options.root, options.id, options.warn);
+  } catch (err) {
+    child.kill('SIGKILL');
+    await exited;
+    await remove();
+    throw err;
+  }
+  const status = await exited;
+  await remove();
+  return exitCodeOf(status);
+}
