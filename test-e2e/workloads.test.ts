@@ -125,13 +125,16 @@ describe.skipIf(!isRoot)(`workloads (${rootReason})`, () => {
       expect((await run('--net', 'none', 'rw', 'busybox', 'sh', '-c', 'touch /x && echo rw-ok')).stdout).toBe('rw-ok\n');
     });
 
-    it('--entrypoint runs another program; --env-file sets variables from a file, -e winning', async () => {
+    it('--entrypoint runs another program; --env-file sets variables from a file, -e winning; -e KEY and --ulimit as docker', async () => {
       const file = join(work.path, 'app.env');
       writeFileSync(file, '# the app\nGREETING=hello from the file\nWHO=file\n');
       const r = await run('--net', 'none', '--env-file', file, '-e', 'WHO=flag', '--entrypoint', '/bin/echo', 'ep', 'busybox', '$GREETING', 'to');
       expect(r.stdout, r.stderr).toBe('$GREETING to\n'); // no shell: the arguments as they are
-      const env = await run('--net', 'none', '--env-file', file, '-e', 'WHO=flag', '--entrypoint', '/bin/sh', 'ep2', 'busybox', '-c', 'echo "$GREETING, $WHO"');
-      expect(env.stdout, env.stderr).toBe('hello from the file, flag\n');
+      const fromFile = await run('--net', 'none', '--env-file', file, '-e', 'WHO=flag', '--entrypoint', '/bin/sh', 'ep2', 'busybox', '-c', 'echo "$GREETING, $WHO"');
+      expect(fromFile.stdout, fromFile.stderr).toBe('hello from the file, flag\n');
+      // docker's bare -e KEY passes the host's value on; --ulimit sets the process's limits.
+      const r2 = await runBin('diyc-run', ['--rm', '--net', 'none', '-e', 'DIYC_TEST_TOKEN', '--ulimit', 'nofile=100:200', 'ul', 'busybox', 'sh', '-c', 'echo "$DIYC_TEST_TOKEN"; ulimit -n; ulimit -Hn'], { env: { ...env, DIYC_TEST_TOKEN: 'from-the-host' } });
+      expect(r2.stdout, r2.stderr).toBe('from-the-host\n100\n200\n');
     });
 
     it('--dry-run replays the same container: its volumes, tmpfs, user, DNS and init are in the printed pipeline', async () => {

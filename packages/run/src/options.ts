@@ -5,8 +5,8 @@ import { isAbsolute, posix, resolve } from 'node:path';
 import { many, one, type ParsedFlags } from '@diyc/cli';
 import { resourcesFromParsed } from '@diyc/cgroup';
 import { netConfig, parseIp, parsePublish, type NetConfig, type Publish } from '@diyc/net';
-import { DiycError, hostnameFor, hostnameProblem, nameProblem, type Resources } from '@diyc/record';
-import { CAPABILITIES, type Capability } from '@diyc/syscalls';
+import { DiycError, hostnameFor, hostnameProblem, nameProblem, type RecordRlimit, type Resources } from '@diyc/record';
+import { CAPABILITIES, RLIMITS, type Capability, type RlimitType } from '@diyc/syscalls';
 
 export type NetMode = 'bridge' | 'none' | 'host';
 
@@ -65,6 +65,8 @@ export interface RunOptions {
   workdir?: string;
   /** --read-only: the root filesystem is mounted read-only. */
   readOnly: boolean;
+  /** --ulimit NAME=SOFT[:HARD], as OCI process.rlimits. */
+  ulimits: RecordRlimit[];
   verbose: boolean;
   remove: boolean;
   detach: boolean;
@@ -103,10 +105,13 @@ export function runOptions(flags: ParsedFlags, operands: string[], env: NodeJS.P
   if (ip !== undefined) parseIp(ip);
   // -m as diyC's: a bare number is megabytes.
   const resources = resourcesFromParsed({ memory: flags.mem, pids: flags.pids, cpus: flags.cpus }, 'm');
-  const vars = many(flags.env);
-  for (const v of vars) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(v)) throw usage(`--env ${v}: use KEY=VALUE`);
-  }
+  // -e KEY=VALUE; a bare -e KEY takes the host's value, and is left out when it has none (docker's).
+  const vars = many(flags.env).flatMap((v) => {
+    const key = v.includes('=') ? v.slice(0, v.indexOf('=')) : v;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw usage(`--env ${v}: use KEY=VALUE, or KEY for the host's value`);
+    if (v.includes('=')) return [v];
+    return env[key] === undefined ? [] : [`${key}=${env[key]}`];
+  });
   const envFiles = many(flags['env-file']);
   const fileEnv = envFiles.flatMap((file) => parseEnvFile(readEnvFile(file), env, file));
   const entrypoint = one(flags.entrypoint);
@@ -131,6 +136,7 @@ export function runOptions(flags: ParsedFlags, operands: string[], env: NodeJS.P
     envFiles,
     fileEnv,
     readOnly: flags['read-only'] === true,
+    ulimits: many(flags.ulimit).map(parseUlimit),
     verbose: flags.verbose === true,
     remove: flags.rm === true,
     detach: flags.detach === true,
@@ -192,6 +198,18 @@ export function parseVolume(text: string): Volume {
   if (!isAbsolute(host)) throw usage(`--volume ${text}: the host side must be an absolute path (named volumes are not supported)`);
   if (!existsSync(host)) throw usage(`--volume ${text}: ${host} does not exist on the host: create it first`);
   return { host: resolve(host), container: containerPath(container, `--volume ${text}`), readonly: mode === 'ro' };
+}
+
+/** docker's --ulimit NAME=SOFT[:HARD] (nofile=1024:4096): NAME is an RLIMIT_ without its prefix. */
+export function parseUlimit(text: string): RecordRlimit {
+  const m = /^([a-z]+)=(\d+)(?::(\d+))?$/.exec(text);
+  const type = `RLIMIT_${m?.[1]?.toUpperCase() ?? ''}`;
+  if (!m || !RLIMITS.includes(type as RlimitType)) throw usage(`--ulimit ${text}: use NAME=SOFT[:HARD] with NAME one of ${RLIMITS.map((r) => r.slice(7).toLowerCase()).join(', ')}`);
+  const soft = Number(m[2]);
+  const hard = m[3] === undefined ? soft : Number(m[3]);
+  if (!Number.isSafeInteger(soft) || !Number.isSafeInteger(hard)) throw usage(`--ulimit ${text}: the limit is too large`);
+  if (soft > hard) throw usage(`--ulimit ${text}: the soft limit is above the hard one`);
+  return { type, soft, hard };
 }
 
 /** PATH[:OPTIONS], OPTIONS as mount(8)'s -o (size=64m,exec,...). */

@@ -30,6 +30,7 @@ export function baseRecord(options: RunOptions, image: Image, terminal: boolean)
   if (options.workdir !== undefined) record.process.cwd = options.workdir;
   // The overlay stage fills in the path; read-only is remounted by the child (plan-fs).
   if (options.readOnly) record.root = { path: '', readonly: true };
+  if (options.ulimits.length > 0) record.process.rlimits = options.ulimits;
   record.hostname = hostnameFor(options.name);
   record.domainname = DOMAIN;
   for (const ns of ['mount', 'uts', 'ipc', 'pid', 'cgroup'] as const) setNamespace(record, ns);

@@ -34,7 +34,9 @@ describe('runOptions', () => {
 
   it('refuses contradictions and bad values', () => {
     expect(() => parse('--net', 'host', '-i', '172.16.0.5', 'box', 'busybox')).toThrow('--ip needs --net bridge');
-    expect(() => parse('-e', 'NOEQUALS', 'box', 'busybox')).toThrow('use KEY=VALUE');
+    expect(() => parse('-e', 'BAD KEY=1', 'box', 'busybox')).toThrow('use KEY=VALUE');
+    expect(() => parse('--ulimit', 'nofile=10:5', 'box', 'busybox')).toThrow('the soft limit is above the hard one');
+    expect(() => parse('--ulimit', 'files=10', 'box', 'busybox')).toThrow('--ulimit files=10: use NAME=SOFT[:HARD] with NAME one of cpu, fsize,');
     expect(() => parse('-w', 'relative', 'box', 'busybox')).toThrow('absolute path');
     expect(() => parse('-m', 'x', 'box', 'busybox')).toThrow("'x' is not a size");
     expect(() => parse('a'.repeat(40), 'busybox')).toThrow('longer than 32');
@@ -90,6 +92,18 @@ describe('the command, the environment and the root, as docker makes them', () =
       rmSync(dir, { recursive: true, force: true });
     }
     expect(() => parse('--env-file', '/nonexistent/app.env', 'c', 'app')).toThrow('--env-file /nonexistent/app.env: no such file');
+  });
+
+  it('takes a bare -e KEY from the host, as docker; one the host lacks is left out', () => {
+    const { flags, operands } = parseArgv(['-e', 'TOKEN', '-e', 'ABSENT', '-e', 'A=1', 'box', 'busybox'], runArgs, true);
+    expect(runOptions(flags, operands, { TOKEN: 's3cret' }).env).toEqual(['TOKEN=s3cret', 'A=1']);
+  });
+
+  it('reads --ulimit NAME=SOFT[:HARD] into the process\'s rlimits, and replays it', () => {
+    const options = parse('--net', 'none', '--ulimit', 'nofile=1024:4096', '--ulimit', 'nproc=64', 'c', 'app');
+    const record = baseRecord(options, image({}), false);
+    expect(record.process.rlimits).toEqual([{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 4096 }, { type: 'RLIMIT_NPROC', soft: 64, hard: 64 }]);
+    expect(shellLine(options, record, '/r')).toContain('--ulimit nofile=1024:4096 --ulimit nproc=64:64');
   });
 
   it('marks the root read-only with --read-only, and replays it', () => {
