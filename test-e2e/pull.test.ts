@@ -135,8 +135,11 @@ describe.skipIf(!isRoot || !have('docker-registry') || !have('skopeo'))(`diyc-im
     const bin = join(work.path, 'helper-bin');
     mkdirSync(bin, { recursive: true });
     writeFileSync(join(bin, 'docker-credential-diyctest'), `#!/bin/sh\nread server\necho "$server" > ${join(work.path, 'helper-asked')}\necho '{"Username":"alice","Secret":"s3cret"}'\n`, { mode: 0o755 });
-    writeFileSync(join(env.DOCKER_CONFIG, 'config.json'), JSON.stringify({ credsStore: 'diyctest', auths: { [reg.host]: {} } }));
-    const helped = await runBin('diyc-image', ['pull', '--name', 'p3', `${reg.host}/diyc/private`], { env: { ...env, PATH: `${bin}:${process.env.PATH ?? ''}` }, timeoutMs: 120_000 });
+    // Its own DOCKER_CONFIG: the tests after this one pull with the shared one.
+    const helperConfig = join(work.path, 'docker-helper');
+    mkdirSync(helperConfig, { recursive: true });
+    writeFileSync(join(helperConfig, 'config.json'), JSON.stringify({ credsStore: 'diyctest', auths: { [reg.host]: {} } }));
+    const helped = await runBin('diyc-image', ['pull', '--name', 'p3', `${reg.host}/diyc/private`], { env: { ...env, DOCKER_CONFIG: helperConfig, PATH: `${bin}:${process.env.PATH ?? ''}` }, timeoutMs: 120_000 });
     expect(helped.code, helped.stderr).toBe(0);
     expect(readFileSync(join(work.path, 'helper-asked'), 'utf8')).toBe(`${reg.host}\n`);
   });
@@ -198,12 +201,15 @@ describe.skipIf(!isRoot || !have('docker-registry') || !have('skopeo'))(`diyc-im
     const layer = (await runCommand('sh', ['-c', `tar -cf ${dir}.tar -C ${dir} big.bin && echo ok`])).stdout;
     expect(layer).toBe('ok\n');
     await push(`docker-archive:${await dockerArchive(work.path, [readFileSync(`${dir}.tar`)], 'big:latest')}`, `${reg.host}/diyc/big:latest`);
-    const child = spawn('diyc-image', ['pull', `${reg.host}/diyc/big`], { env: userEnv(env), stdio: 'ignore' });
+    const child = spawn('diyc-image', ['pull', `${reg.host}/diyc/big`], { env: userEnv(env), stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    // Listened to from the start: a pull that fails at once must fail the test, not hang it.
+    const exited = new Promise<number | null>((r) => child.on('exit', r));
     const tmp = join(state, 'tmp');
-    for (let i = 0; i < 400 && !(existsSync(tmp) && readdirSync(tmp).some((d) => d.startsWith(`${child.pid}-`))); i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 400 && child.exitCode === null && !(existsSync(tmp) && readdirSync(tmp).some((d) => d.startsWith(`${child.pid}-`))); i++) await new Promise((r) => setTimeout(r, 5));
     child.kill('SIGINT');
-    const code = await new Promise((r) => child.on('exit', r));
-    expect(code).toBe(130);
+    expect(await exited, stderr).toBe(130);
     expect(readdirSync(tmp)).toEqual([]);
     expect(existsSync(join(state, 'images', 'big'))).toBe(false);
     const again = await pull(`${reg.host}/diyc/big`);
