@@ -105,13 +105,7 @@ export function runOptions(flags: ParsedFlags, operands: string[], env: NodeJS.P
   if (ip !== undefined) parseIp(ip);
   // -m as diyC's: a bare number is megabytes.
   const resources = resourcesFromParsed({ memory: flags.mem, pids: flags.pids, cpus: flags.cpus }, 'm');
-  // -e KEY=VALUE; a bare -e KEY takes the host's value, and is left out when it has none (docker's).
-  const vars = many(flags.env).flatMap((v) => {
-    const key = v.includes('=') ? v.slice(0, v.indexOf('=')) : v;
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw usage(`--env ${v}: use KEY=VALUE, or KEY for the host's value`);
-    if (v.includes('=')) return [v];
-    return env[key] === undefined ? [] : [`${key}=${env[key]}`];
-  });
+  const vars = many(flags.env).flatMap((v) => envEntry(v, env, () => usage(`--env ${v}: use KEY=VALUE, or KEY for the host's value`)));
   const envFiles = many(flags['env-file']);
   const fileEnv = envFiles.flatMap((file) => parseEnvFile(readEnvFile(file), env, file));
   const entrypoint = one(flags.entrypoint);
@@ -168,17 +162,20 @@ function readEnvFile(file: string): string {
  * blank lines and lines starting with # are skipped.
  */
 export function parseEnvFile(text: string, hostEnv: NodeJS.ProcessEnv, file = 'FILE'): string[] {
-  const vars: string[] = [];
-  for (const [i, raw] of text.split('\n').entries()) {
+  return text.split('\n').flatMap((raw, i) => {
     const line = raw.replace(/\r$/, '').trimStart();
-    if (line === '' || line.startsWith('#')) continue;
-    const eq = line.indexOf('=');
-    const key = eq < 0 ? line.trimEnd() : line.slice(0, eq);
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw usage(`--env-file ${file}, line ${i + 1}: '${key}' is not a variable name (use KEY=VALUE)`);
-    if (eq >= 0) vars.push(line);
-    else if (hostEnv[key] !== undefined) vars.push(`${key}=${hostEnv[key]}`);
-  }
-  return vars;
+    if (line === '' || line.startsWith('#')) return [];
+    return envEntry(line, hostEnv, (key) => usage(`--env-file ${file}, line ${i + 1}: '${key}' is not a variable name (use KEY=VALUE)`));
+  });
+}
+
+/** KEY=VALUE as it stands, or a bare KEY with the host's value (left out when the host has none), as docker's -e. */
+function envEntry(text: string, hostEnv: NodeJS.ProcessEnv, refuse: (key: string) => DiycError): string[] {
+  const eq = text.indexOf('=');
+  const key = eq < 0 ? text.trimEnd() : text.slice(0, eq);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw refuse(key);
+  if (eq >= 0) return [text];
+  return hostEnv[key] === undefined ? [] : [`${key}=${hostEnv[key]}`];
 }
 
 /** A path inside the container: absolute, normalised, and not the root itself. */
