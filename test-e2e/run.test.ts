@@ -125,7 +125,10 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
   });
 
   it('4. ps, exec, stop and rm; a running NAME is not started twice', async () => {
-    expect((await run(['-d', '--net', 'bridge', name('life'), 'busybox', 'sleep', '300'])).code).toBe(0);
+    expect((await run(['-d', '--net', 'bridge', '-p', '18095:80', name('life'), 'busybox', 'sleep', '300'])).code).toBe(0);
+    const table = (await tool('diyc-ps')).stdout.split('\n');
+    expect(table[0]?.split(/\s+/)).toEqual(['NAME', 'IMAGE', 'STATUS', 'ADDRESS', 'PORTS', 'PID', 'COMMAND', 'EXIT']);
+    expect(table.find((l) => l.startsWith('life '))?.split(/\s{2,}/).slice(0, 5)).toEqual(['life', 'busybox', 'running', expect.stringMatching(/^\d+\.\d+\.\d+\.\d+$/), '18095->80/tcp']);
     const twice = await run(['life', 'busybox', 'true']);
     expect(twice.code).toBe(125);
     expect(twice.stderr).toContain('container life is running: stop it first (diyc-stop life)');

@@ -21,6 +21,8 @@ export interface ContainerState {
   supervisorStart?: string;
   command: string[];
   ip?: string;
+  /** Published ports, HOSTPORT:PORT/PROTOCOL. */
+  ports?: string[];
   net?: string;
   createdAt?: string;
   startedAt?: string;

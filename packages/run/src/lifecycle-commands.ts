@@ -19,7 +19,7 @@ function open(operand: string | undefined, verboseFlag: unknown, tool: string): 
 }
 
 export const psCommand = defineCli({
-  meta: { name: 'diyc-ps', description: 'List containers: name, image, status, address, pid, command, exit code. Stale ones (their diyc-run was killed) are cleaned up first.' },
+  meta: { name: 'diyc-ps', description: 'List containers: name, image, status, address, published ports, pid, command, exit code. Stale ones (their diyc-run was killed) are cleaned up first.' },
   args: { all: { type: 'boolean', alias: 'a', description: 'also list containers that are not running' }, json: { type: 'boolean', description: 'print JSON' }, verbose },
   main({ flags }) {
     const root = stateRoot();
@@ -32,8 +32,13 @@ export const psCommand = defineCli({
       process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
       return 0;
     }
-    const rows = shown.map((s) => [s.name, s.image ?? '-', s.status + (s.reason ? ` (${s.reason})` : ''), s.ip ?? (s.net === 'host' ? 'host' : '-'), s.status === 'running' ? String(s.pid ?? '-') : '-', s.command.join(' '), s.exitCode === undefined ? '-' : String(s.exitCode)]);
-    printTable(['NAME', 'IMAGE', 'STATUS', 'ADDRESS', 'PID', 'COMMAND', 'EXIT'], rows);
+    const rows = shown.map((s) => [
+      s.name, s.image ?? '-', s.status + (s.reason ? ` (${s.reason})` : ''), s.ip ?? (s.net === 'host' ? 'host' : '-'),
+      // As docker shows them: 8080->80/tcp.
+      s.ports?.map((p) => p.replace(':', '->')).join(', ') || '-',
+      s.status === 'running' ? String(s.pid ?? '-') : '-', s.command.join(' '), s.exitCode === undefined ? '-' : String(s.exitCode),
+    ]);
+    printTable(['NAME', 'IMAGE', 'STATUS', 'ADDRESS', 'PORTS', 'PID', 'COMMAND', 'EXIT'], rows);
     return 0;
   },
 });

@@ -83,6 +83,8 @@ export async function startContainer(container: Container, ctx: StageContext, op
   let state: ContainerState = { ...baseState(record, container.name), ...container.state(), status: 'created', supervisorPid: process.pid, supervisorStart: processStart(process.pid) ?? '' };
   const ip = record.annotations[ANNOTATION.ip];
   if (ip) state.ip = ip;
+  const ports = record.annotations[ANNOTATION.publish];
+  if (ports) state.ports = ports.split(',');
   let status: ExitStatus | undefined;
   try {
     applyUser(record);
