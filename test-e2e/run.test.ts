@@ -3,7 +3,7 @@
 // pipeline that --dry-run prints, replayed by hand.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCgroupManager, detectLayout } from '@diyc/cgroup';
 import { busyboxTarball, isRoot, onTerminal, rootReason, runBin, runCommand, tempDir, testNetwork, userEnv } from './helpers.js';
@@ -198,7 +198,18 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
         ? join(layout.v2 as string, parent, who, 'memory.max')
         : join(layout.v1.get('memory') as string, parent, who, 'memory.limit_in_bytes');
       let limit = '';
-      const watching = waitFor(() => { try { limit = readFileSync(limitFile, 'utf8').trim(); return true; } catch { return false; } });
+      // Read once a process has joined the cgroup: the limits are written before that, but
+      // after the directory appears (a read in between saw no limit yet).
+      const procs = join(dirname(limitFile), 'cgroup.procs');
+      const watching = waitFor(() => {
+        try {
+          if (readFileSync(procs, 'utf8').trim() === '') return false;
+          limit = readFileSync(limitFile, 'utf8').trim();
+          return true;
+        } catch {
+          return false;
+        }
+      });
       const r = await start();
       await watching;
       expect(r.code, r.stderr).toBe(0);
