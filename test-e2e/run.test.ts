@@ -139,6 +139,11 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
     const exec = await tool('diyc-exec', 'life', 'sh', '-c', 'echo $(hostname) $$; exit 4');
     expect(exec.code).toBe(4);
     expect(exec.stdout).toMatch(/^life \d+\n$/);
+    // docker exec's -u, -w and -e: a user of the container's passwd (with its HOME), a directory, a variable.
+    const as = await tool('diyc-exec', '-u', 'nobody', '-w', '/tmp', '-e', 'GREETING=hi', 'life', 'sh', '-c', 'id -u; pwd; echo "$GREETING $HOME"');
+    expect(as.stdout, as.stderr).toBe('65534\n/tmp\nhi /nonexistent\n');
+    const ghost = await tool('diyc-exec', '-u', 'ghost', 'life', 'true');
+    expect([ghost.code, ghost.stderr]).toEqual([125, "diyc-exec: user 'ghost' is not in the image's /etc/passwd\n"]);
     expect((await tool('diyc-rm', 'life')).stderr).toContain('is running');
     const started = Date.now();
     expect((await tool('diyc-stop', '-t', '1', 'life')).code).toBe(0);

@@ -1,9 +1,10 @@
 // diyc-ps, diyc-exec, diyc-logs, diyc-stop, diyc-rm: thin shells over lifecycle.ts and logs.ts.
-import { createTrace, defineCli, one, printTable } from '@diyc/cli';
+import { createTrace, defineCli, many, one, printTable } from '@diyc/cli';
 import { DiycError, stateRoot } from '@diyc/record';
 import { exitCodeOf } from '@diyc/syscalls';
 import { Container, listContainers } from './container.js';
-import { execInContainer, recoverIfStale, removeContainer, stopContainer } from './lifecycle.js';
+import { execInContainer, recoverIfStale, removeContainer, stopContainer, type ExecOverrides } from './lifecycle.js';
+import { checkUser, checkWorkdir, envFlags } from './options.js';
 import { parseTail, showLogs } from './logs.js';
 import { EXIT_RUNTIME } from './run-command.js';
 import { stageContext } from './stages.js';
@@ -47,12 +48,24 @@ export const execCommand = defineCli({
   meta: { name: 'diyc-exec', description: 'Run a command inside a running container: its namespaces, cgroup, environment and working directory, and its capabilities and seccomp filter. Exit status is the command\'s.' },
   stopAtOperand: true,
   failureCode: EXIT_RUNTIME,
-  args: { verbose, name, command: { type: 'positional', description: 'the command and its arguments' } },
+  args: {
+    env: { type: 'string', alias: 'e', valueHint: 'K=V', description: 'set an environment variable; a bare K takes the host\'s value (repeatable)' },
+    workdir: { type: 'string', alias: 'w', valueHint: 'DIR', description: 'the working directory inside (default: the container\'s)' },
+    user: { type: 'string', alias: 'u', valueHint: 'USER[:GROUP]', description: 'run as this user of the container\'s /etc/passwd, with its groups and HOME (default: the container\'s)' },
+    verbose,
+    name,
+    command: { type: 'positional', description: 'the command and its arguments' },
+  },
   async main({ flags, operands }) {
     const [target, ...command] = operands;
     if (target === undefined || command.length === 0) throw new DiycError('usage', 'missing COMMAND');
+    const overrides: ExecOverrides = { env: envFlags(many(flags.env)) };
+    const cwd = checkWorkdir(one(flags.workdir));
+    const user = checkUser(one(flags.user));
+    if (cwd !== undefined) overrides.cwd = cwd;
+    if (user !== undefined) overrides.user = user;
     const { container, ctx } = open(target, flags.verbose, 'diyc-exec');
-    return exitCodeOf(await execInContainer(container, command, ctx, process.stdin.isTTY === true));
+    return exitCodeOf(await execInContainer(container, command, ctx, process.stdin.isTTY === true, overrides));
   },
 });
 

@@ -4,10 +4,11 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroupOf, createCgroupManager, killPids } from '@diyc/cgroup';
 import { processPlan, seccompPlan, startError, superviseChild } from '@diyc/nsexec';
-import { ANNOTATION, DiycError, runDir, type ContainerRecord, type StageContext } from '@diyc/record';
+import { ANNOTATION, DiycError, runDir, setEnv, type ContainerRecord, type StageContext } from '@diyc/record';
 import { isSyscallError, spawn, type ExitStatus, type SpawnPlan } from '@diyc/syscalls';
 import type { Container, ContainerState } from './container.js';
 import { teardown } from './stages.js';
+import { lookUpUser } from './start.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -99,12 +100,36 @@ export function execPlan(record: ContainerRecord, pid: number, command: string[]
   return plan;
 }
 
+/** What diyc-exec's -e, -w and -u change in the container's own process. */
+export interface ExecOverrides {
+  env?: string[];
+  cwd?: string;
+  user?: string;
+}
+
+/**
+ * The record diyc-exec runs from: the container's, whose process (environment, working
+ * directory, user and HOME, policy) the overrides change, as docker exec's flags do.
+ */
+export function execRecord(record: ContainerRecord, overrides: ExecOverrides): ContainerRecord {
+  const process = { ...record.process };
+  if (overrides.user !== undefined) {
+    const found = lookUpUser(record, overrides.user);
+    process.user = found.user;
+    process.env = setEnv(process.env, 'HOME', found.home);
+  }
+  for (const e of overrides.env ?? []) process.env = setEnv(process.env, e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1));
+  if (overrides.cwd !== undefined) process.cwd = overrides.cwd;
+  return { ...record, process };
+}
+
 /** Runs `command` in the running container; resolves with its exit status. */
-export async function execInContainer(container: Container, command: string[], ctx: StageContext, foreground: boolean): Promise<ExitStatus> {
+export async function execInContainer(container: Container, command: string[], ctx: StageContext, foreground: boolean, overrides: ExecOverrides = {}): Promise<ExitStatus> {
   const state = existing(container, ctx);
   if (!container.isRunning() || state.pid === undefined) throw new DiycError('state', `container ${container.name} is not running (${state.status}): start it with diyc-run`);
-  const record = container.record();
-  if (!record) throw new DiycError('not-found', `container ${container.name} has no config.json`);
+  const saved = container.record();
+  if (!saved) throw new DiycError('not-found', `container ${container.name} has no config.json`);
+  const record = execRecord(saved, overrides);
   try {
     const child = spawn({ ...execPlan(record, state.pid, command, foreground, ctx.root), hold: true });
     return await superviseChild(child, { foreground, release: () => child.release() });

@@ -105,14 +105,12 @@ export function runOptions(flags: ParsedFlags, operands: string[], env: NodeJS.P
   if (ip !== undefined) parseIp(ip);
   // -m as diyC's: a bare number is megabytes.
   const resources = resourcesFromParsed({ memory: flags.mem, pids: flags.pids, cpus: flags.cpus }, 'm');
-  const vars = many(flags.env).flatMap((v) => envEntry(v, env, () => usage(`--env ${v}: use KEY=VALUE, or KEY for the host's value`)));
+  const vars = envFlags(many(flags.env), env);
   const envFiles = many(flags['env-file']);
   const fileEnv = envFiles.flatMap((file) => parseEnvFile(readEnvFile(file), env, file));
   const entrypoint = one(flags.entrypoint);
-  const workdir = one(flags.workdir);
-  if (workdir !== undefined && !workdir.startsWith('/')) throw usage(`--workdir ${workdir}: use an absolute path`);
-  const user = one(flags.user);
-  if (user !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$/.test(user)) throw usage(`--user ${user}: use USER[:GROUP], names or numbers`);
+  const workdir = checkWorkdir(one(flags.workdir));
+  const user = checkUser(one(flags.user));
   const dns: DnsOptions = {
     servers: many(flags.dns).map(parseDnsServer),
     search: many(flags['dns-search']).map(parseDnsSearch),
@@ -146,6 +144,24 @@ export function runOptions(flags: ParsedFlags, operands: string[], env: NodeJS.P
   if (workdir !== undefined) options.workdir = workdir;
   if (entrypoint !== undefined) options.entrypoint = entrypoint === '' ? [] : [entrypoint];
   return options;
+}
+
+// -e, -w and -u, as diyc-run and diyc-exec take them.
+
+/** -e KEY=VALUE, or a bare -e KEY for the host's value (docker's). */
+export function envFlags(values: string[], hostEnv: NodeJS.ProcessEnv = process.env): string[] {
+  return values.flatMap((v) => envEntry(v, hostEnv, () => usage(`--env ${v}: use KEY=VALUE, or KEY for the host's value`)));
+}
+
+export function checkWorkdir(dir: string | undefined): string | undefined {
+  if (dir !== undefined && !dir.startsWith('/')) throw usage(`--workdir ${dir}: use an absolute path`);
+  return dir;
+}
+
+/** USER[:GROUP], names or numbers: looked up in the container's files when it starts. */
+export function checkUser(user: string | undefined): string | undefined {
+  if (user !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$/.test(user)) throw usage(`--user ${user}: use USER[:GROUP], names or numbers`);
+  return user;
 }
 
 function readEnvFile(file: string): string {

@@ -2,7 +2,7 @@
 import { readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { releaseChild, startRecord, superviseChild, traceRecord } from '@diyc/nsexec';
-import { ANNOTATION, DiycError, isDiycError, runDir, setEnv, type ContainerRecord, type StageContext } from '@diyc/record';
+import { ANNOTATION, DiycError, isDiycError, runDir, setEnv, type ContainerRecord, type RecordUser, type StageContext } from '@diyc/record';
 import { exitCodeOf, type ExitStatus } from '@diyc/syscalls';
 import { processStart, type Container, type ContainerState } from './container.js';
 import { writeEtcFiles } from './etc-files.js';
@@ -35,15 +35,22 @@ export interface RunResult {
  */
 function applyUser(record: ContainerRecord): void {
   const user = record.annotations[ANNOTATION.user] ?? record.annotations[ANNOTATION.imageUser];
-  const rootfs = record.root?.path;
   let home = '/root';
-  if (user && rootfs && !record.process.user) {
-    const read = (p: string): string => readInRoot(rootfs, p) ?? '';
-    const found = resolveUser(user, read('/etc/passwd'), read('/etc/group'));
-    record.process.user = { uid: found.uid, gid: found.gid, ...(found.additionalGids.length > 0 ? { additionalGids: found.additionalGids } : {}) };
+  if (user && record.root?.path && !record.process.user) {
+    const found = lookUpUser(record, user);
+    record.process.user = found.user;
     home = found.home;
   }
   if (!record.process.env.some((e) => e.startsWith('HOME='))) record.process.env = setEnv(record.process.env, 'HOME', home);
+}
+
+/** USER[:GROUP] in the container's own /etc/passwd and /etc/group, read inside its root. */
+export function lookUpUser(record: ContainerRecord, user: string): { user: RecordUser; home: string } {
+  const rootfs = record.root?.path;
+  if (!rootfs) throw new DiycError('state', `cannot look up user ${user}: the container has no root filesystem`);
+  const read = (p: string): string => readInRoot(rootfs, p) ?? '';
+  const found = resolveUser(user, read('/etc/passwd'), read('/etc/group'));
+  return { user: { uid: found.uid, gid: found.gid, ...(found.additionalGids.length > 0 ? { additionalGids: found.additionalGids } : {}) }, home: found.home };
 }
 
 /**
