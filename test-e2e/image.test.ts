@@ -261,6 +261,27 @@ t.close()
     expect(leftovers()).toEqual([]);
   });
 
+  it('refuses a docker save archive whose layer is a link out of it (to a host file) or a FIFO, reading neither', async () => {
+    // A tar on the host that an attacker would like to see in an image: /etc/shadow, a disk.
+    const secret = join(work.path, 'secret');
+    mkdirSync(join(secret, 'files'), { recursive: true });
+    sh('echo host-secret > files/secret && tar -cf secret.tar -C files secret', secret);
+    const craft = (name: string, layer: string): string => {
+      const dir = join(work.path, name);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ config: {}, rootfs: { type: 'layers', diff_ids: [] } }));
+      writeFileSync(join(dir, 'manifest.json'), JSON.stringify([{ Config: 'config.json', RepoTags: [`${name}:latest`], Layers: ['layer.tar'] }]));
+      sh(`${layer} && tar -cf ${name}.tar manifest.json config.json layer.tar`, dir);
+      return join(dir, `${name}.tar`);
+    };
+    const linked = await image('unpack', craft('linkout', `ln -s ${join(secret, 'secret.tar')} layer.tar`));
+    expect([linked.code, linked.stderr]).toEqual([1, "diyc-image unpack: layer 'layer.tar' is a link that leads out of the image\n"]);
+    const fifo = await image('unpack', craft('fifo', 'mkfifo layer.tar'));
+    expect([fifo.code, fifo.stderr]).toEqual([1, "diyc-image unpack: layer 'layer.tar' is not a regular file\n"]);
+    expect(existsSync(join(root, 'images', 'linkout'))).toBe(false);
+    expect(leftovers()).toEqual([]);
+  });
+
   it('lists, inspects and removes images; refuses to remove one a container uses', async () => {
     const ls = await image('ls', '--json');
     expect((JSON.parse(ls.stdout) as { name: string }[]).map((i) => i.name)).toEqual(expect.arrayContaining(['busybox', 'tool', 'after-kill']));

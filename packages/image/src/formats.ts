@@ -4,8 +4,8 @@
 //
 // OCI image layout: https://github.com/opencontainers/image-spec/blob/main/image-layout.md
 // docker save:      manifest.json = [{ Config, RepoTags, Layers }]
-import { existsSync, readFileSync } from 'node:fs';
-import { join, normalize } from 'node:path';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { isAbsolute, join, normalize } from 'node:path';
 import { DiycError } from '@diyc/record';
 import type { ImageConfig } from './store.js';
 
@@ -38,13 +38,22 @@ function readJson<T>(file: string, what: string): T {
   }
 }
 
-/** A path inside the image directory: refuses `..` and absolute names from manifests. */
+/**
+ * A file of the image directory, as a manifest names it. `..` and absolute names are
+ * refused, and so is a symlink that leads out of the directory (an archive can link a
+ * "layer" to /etc/shadow or to a disk) and anything but a regular file (reading a FIFO
+ * would never end). A symlink within is followed: docker save links a shared layer.
+ */
 function inside(dir: string, rel: string, what: string): string {
   const clean = normalize(rel);
-  if (clean.startsWith('..') || clean.startsWith('/')) throw formatError(`${what} '${rel}' points outside the image`);
+  if (clean.startsWith('..') || isAbsolute(clean)) throw formatError(`${what} '${rel}' points outside the image`);
   const path = join(dir, clean);
   if (!existsSync(path)) throw formatError(`${what} '${rel}' is missing from the image`);
-  return path;
+  const root = realpathSync(dir);
+  const real = realpathSync(path);
+  if (!real.startsWith(`${root}/`)) throw formatError(`${what} '${rel}' is a link that leads out of the image`);
+  if (!statSync(real).isFile()) throw formatError(`${what} '${rel}' is not a regular file`);
+  return real;
 }
 
 function blobPath(dir: string, digest: string): string {
@@ -78,7 +87,7 @@ function tagToName(tag: string | undefined): string | undefined {
 }
 
 function readOci(dir: string, ref?: string): LayeredImage {
-  const index = readJson<{ manifests?: Descriptor[] }>(join(dir, 'index.json'), 'index.json');
+  const index = readJson<{ manifests?: Descriptor[] }>(inside(dir, 'index.json', 'index.json'), 'index.json');
   let manifests = index.manifests ?? [];
   if (manifests.length === 0) throw formatError('index.json lists no manifest');
   const REF = 'org.opencontainers.image.ref.name';
@@ -115,7 +124,7 @@ function readOci(dir: string, ref?: string): LayeredImage {
 }
 
 function readDocker(dir: string): LayeredImage {
-  const manifest = readJson<{ Config: string; RepoTags?: string[] | null; Layers: string[] }[]>(join(dir, 'manifest.json'), 'manifest.json');
+  const manifest = readJson<{ Config: string; RepoTags?: string[] | null; Layers: string[] }[]>(inside(dir, 'manifest.json', 'manifest.json'), 'manifest.json');
   const first = manifest[0];
   if (!first) throw formatError('manifest.json lists no image');
   if (manifest.length > 1) throw formatError(`the archive holds ${manifest.length} images: diyc unpacks one at a time`);
