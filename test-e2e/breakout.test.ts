@@ -4,7 +4,7 @@
 // added, seccomp unconfined), to show that the control is what stops it. A user's
 // container still works with the defaults: chown, su, ping.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCgroupManager, detectLayout } from '@diyc/cgroup';
@@ -191,6 +191,27 @@ describe.skipIf(!isRoot)(`breakout: a container does not reach the host (${rootR
     const theirs = (await inside('/bin/probe keyring', ['--security-opt', 'seccomp=unconfined'])).stdout;
     expect(theirs).toMatch(/^keyring: ok \d+\n$/);
     expect(theirs).not.toBe(ours);
+  });
+
+  it('the host\'s users cannot reach an image\'s device node, or a setuid program a container made, in diyc\'s directories', async () => {
+    const asNobody = (script: string) => runCommand('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', 'sh', '-c', script]);
+    const image = JSON.parse(readFileSync(join(root, 'images', 'attack', 'image.json'), 'utf8')) as { layers: string[] };
+    const kmsg = join(root, 'layers', (image.layers[0] as string).replace('sha256:', ''), 'attack', 'kmsg');
+    // The control: directories open to all, as an install made before this check left them.
+    // Any user of the host then writes the host's kernel log through the image's node (0666).
+    chmodSync(work.path, 0o711);
+    for (const dir of [root, join(root, 'layers')]) chmodSync(dir, 0o755);
+    const open = await asNobody(`echo "diyc breakout test: a host user through an image's node" > ${kmsg} && echo wrote`);
+    expect(open.stdout, open.stderr).toBe('wrote\n');
+    // A container (kept, not --rm) writes a setuid-root program into its upper layer.
+    const made = await run([name('suid'), 'attack', 'sh', '-c', 'cp /bin/busybox /suid && chmod 4755 /suid']);
+    expect(made.code, made.stderr).toBe(0);
+    const suid = join(root, 'containers', 'suid', 'upper', 'suid');
+    expect(statSync(suid).mode & 0o4777).toBe(0o4755);
+    // diyc-run narrowed the layers and containers directories to root.
+    for (const dir of ['layers', 'containers']) expect((statSync(join(root, dir)).mode & 0o777).toString(8)).toBe('700');
+    const denied = await asNobody(`echo x > ${kmsg}; ${suid} true`);
+    expect(denied.stderr).toMatch(/kmsg: Permission denied[\s\S]*suid: Permission denied/);
   });
 
   it('diyc-rm, -stop and -exec refuse ../NAME before touching anything: a cgroup outside diyc\'s stays', async () => {

@@ -7,7 +7,7 @@
 //                          once PID is gone (kill -9)
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { containersDir, DiycError, imagesDir, isProcessAlive, layersDir, nameProblem, stateRoot } from '@diyc/record';
+import { containersDir, DiycError, imagesDir, isProcessAlive, layersDir, nameProblem, privateDir, stateRoot } from '@diyc/record';
 
 /** The parts of an OCI image config diyc uses as a container's defaults. */
 export interface ImageConfig {
@@ -75,7 +75,7 @@ export class ImageStore {
    * another unpack got there first, ours is dropped: the content is the same.
    */
   commitLayer(tempDir: string, diffId: string): void {
-    mkdirSync(join(this.layersDir, 'l'), { recursive: true });
+    mkdirSync(join(privateDir(this.layersDir), 'l'), { recursive: true });
     try {
       renameSync(tempDir, this.layerPath(diffId));
     } catch (err) {
@@ -95,8 +95,7 @@ export class ImageStore {
 
   /** A new temporary directory for work in progress, named after this process. */
   makeTemp(): string {
-    mkdirSync(this.tmpDir, { recursive: true });
-    return mkdtempSync(join(this.tmpDir, `${process.pid}-`));
+    return mkdtempSync(join(privateDir(this.tmpDir), `${process.pid}-`));
   }
 
   /** Removes temporary directories left by processes that are gone (killed half-way). */

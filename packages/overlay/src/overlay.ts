@@ -4,7 +4,7 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ImageStore, type Image } from '@diyc/image';
-import { checkName, containerDir, DiycError, stateRoot } from '@diyc/record';
+import { checkName, containerDir, DiycError, privateDir, stateRoot } from '@diyc/record';
 import { MNT, isSyscallError, mount, statfsType, umount2 } from '@diyc/syscalls';
 import { mountAt } from './mountinfo.js';
 
@@ -73,6 +73,11 @@ export function mountRootfs(name: string, imageName: string, options: { root?: s
   const paths = rootfsPaths(name, root);
   if (isMounted(name, root)) return { ...paths, mounted: false };
   if (!kernelHasOverlay()) throw new DiycError('missing', 'this kernel has no overlayfs: load it with `modprobe overlay` (or enable CONFIG_OVERLAY_FS)');
+  // The layers and containers directories are root's alone: an image's device node or
+  // setuid-root program, or one a container writes in its upper layer, must not be
+  // reachable by the host's users (this also narrows those of an older install).
+  privateDir(store.layersDir);
+  privateDir(join(paths.dir, '..'));
   for (const dir of [paths.upper, paths.work, paths.merged]) mkdirSync(dir, { recursive: true, mode: 0o755 });
   const fstype = statfsType(paths.upper);
   if (fstype === OVERLAYFS_SUPER_MAGIC) {

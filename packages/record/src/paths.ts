@@ -1,4 +1,5 @@
 // Where diyc keeps its state (DESIGN.md: "State").
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkName } from './names.js';
 
@@ -27,4 +28,16 @@ export function containerDir(name: string, root = stateRoot()): string {
 /** Runtime facts (leases, locks): under the state root, so one DIYC_ROOT is one world. */
 export function runDir(root = stateRoot()): string {
   return join(root, 'run');
+}
+
+/**
+ * Makes `dir` (and its parents) and keeps it to its owner, root (0700). It holds image
+ * layers or containers' files: an image's setuid-root program or device node (or one a
+ * container made) there would be open to every user of the host, as Docker keeps
+ * /var/lib/docker to root. One that exists is narrowed: it is diyc's own.
+ */
+export function privateDir(dir: string): string {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if ((statSync(dir).mode & 0o077) !== 0) chmodSync(dir, 0o700);
+  return dir;
 }

@@ -4,7 +4,7 @@
 // written atomically, and changed only under the container's lock.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { containerDir, containersDir, isProcessAlive, parseRecord, stateRoot, withLock, type ContainerRecord } from '@diyc/record';
+import { containerDir, containersDir, isProcessAlive, parseRecord, privateDir, stateRoot, withLock, type ContainerRecord } from '@diyc/record';
 
 /** creating: stages under way; created: prepared, not started; exited: OCI's stopped. */
 export type Status = 'creating' | 'created' | 'running' | 'exited';
@@ -114,22 +114,28 @@ export class Container {
 
   /** Writes the state atomically: a reader sees the old one or the new, never half. */
   save(state: ContainerState): ContainerState {
-    mkdirSync(this.dir, { recursive: true });
+    this.#makeDir();
     writeJson(this.statePath, state);
     this.#state = state;
     return state;
   }
 
   saveRecord(record: ContainerRecord): void {
-    mkdirSync(this.dir, { recursive: true });
+    this.#makeDir();
     writeJson(this.configPath, record);
     this.#record = record;
   }
 
   /** Runs `fn` holding the container's lock (engines call a runtime concurrently). */
   locked<T>(fn: () => T): T {
-    mkdirSync(join(this.dir, '..'), { recursive: true });
+    privateDir(join(this.dir, '..'));
     return withLock(this.lockPath, fn);
+  }
+
+  /** The container's directory, in a containers directory only root can enter. */
+  #makeDir(): void {
+    privateDir(join(this.dir, '..'));
+    mkdirSync(this.dir, { recursive: true });
   }
 
   /** The supervisor recorded in the state is still the same living process. */
