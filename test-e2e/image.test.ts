@@ -177,6 +177,12 @@ t.close()
       writeFileSync(join(outside, 'victim'), 'original');
     });
 
+    it('names a hostile entry with its control characters escaped: the error cannot rewrite the terminal', async () => {
+      const r = await image('unpack', craft('escapes', `add('\\x1b]0;owned\\x07\\x1b[2J/../x')`), '--name', 'evil-escapes');
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe("diyc-image unpack: unsafe entry '\\x1b]0;owned\\x07\\x1b[2J/../x': its path contains '..'\n");
+    });
+
     it.each(cases)('refuses %s, names the entry, and leaves the outside alone', async (name, python, message) => {
       const r = await image('unpack', craft(name, python), '--name', `evil-${name}`);
       expect(r.code).toBe(1);

@@ -7,5 +7,5 @@ export type { Trace } from './trace.js';
 export { createProgress, formatBytes } from './progress.js';
 export type { Progress } from './progress.js';
 export type { ArgsDef } from 'citty';
-export { printTable } from './table.js';
+export { printTable, printable } from './table.js';
 export { commandVersion } from './version.js';

@@ -2,6 +2,7 @@
 import { renderUsage, type ArgsDef, type CommandDef } from 'citty';
 import { DiycError, isDiycError } from '@diyc/record';
 import { parseArgv, type ParsedFlags } from './parse.js';
+import { printable } from './table.js';
 import { commandVersion } from './version.js';
 
 /** What a command's run() receives. */
@@ -103,12 +104,14 @@ async function runCliCode(cmd: CliCommand, argv: readonly string[], parents: str
     const result = await cmd.main?.({ flags: parsed.flags, operands: parsed.operands });
     return typeof result === 'number' ? result : 0;
   } catch (err) {
+    // A message can quote what an image holds (an archive's entry name): its control
+    // characters are shown escaped, and the error stays one line.
     if (isDiycError(err, 'usage')) {
-      process.stderr.write(`${name}: ${err.message}\nusage: ${await usageLine(cmd, parent)}\nrun '${name} --help' for more\n`);
+      process.stderr.write(`${name}: ${printable(err.message)}\nusage: ${await usageLine(cmd, parent)}\nrun '${name} --help' for more\n`);
       return err.exitCode ?? 2;
     }
     const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`${name}: ${message}\n`);
+    process.stderr.write(`${name}: ${printable(message)}\n`);
     if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     return isDiycError(err) && err.exitCode !== undefined ? err.exitCode : failureCode;
   }
