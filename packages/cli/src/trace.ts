@@ -2,13 +2,15 @@
 // "HOST| ..." and "CONTAINER| ...".
 
 import type { Trace } from '@diyc/record';
+import { printable } from './table.js';
 
 export type { Trace } from '@diyc/record';
 
 /** A trace that writes `TAG| message` lines to stderr when enabled, and does nothing otherwise. */
 export function createTrace(enabled: boolean, defaultTag = 'HOST'): Trace {
   if (!enabled) return noTrace;
-  const trace = (message: string, tag = defaultTag): void => { process.stderr.write(`${tag}| ${message}\n`); };
+  // A step can name what an image chose (its command): shown escaped, as in tables.
+  const trace = (message: string, tag = defaultTag): void => { process.stderr.write(`${tag}| ${printable(message)}\n`); };
   return Object.assign(trace, { enabled: true });
 }
 
