@@ -1,7 +1,7 @@
 // A container's network: a named network namespace (`ip netns` style, a bind mount
 // under /run/netns), a veth pair whose host end joins the bridge and whose other end
 // is eth0 inside, lo up, a leased address and a default route via the gateway.
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { checkName, DiycError, stateRoot } from '@diyc/record';
 import { linkExists, requireBridge } from './bridge.js';
@@ -12,6 +12,10 @@ import { formatIp } from './ipv4.js';
 import { LeaseStore } from './leases.js';
 import { formatPublish, publishRules, type Publish } from './publish.js';
 
+// node:crypto costs about 3 ms to load: only when an interface is named.
+const require = createRequire(import.meta.url);
+const crypto = (): typeof import('node:crypto') => require('node:crypto') as typeof import('node:crypto');
+
 export const netnsName = (name: string): string => `diyc-${name}`;
 export const netnsPath = (name: string): string => `/run/netns/${netnsName(name)}`;
 
@@ -20,7 +24,7 @@ export const netnsPath = (name: string): string => `/run/netns/${netnsName(name)
  * "dv" and 11 hex digits of a hash, since a container name can be 32 characters.
  */
 export function vethName(bridge: string, name: string): string {
-  return `dv${createHash('sha256').update(`${bridge}\0${name}`).digest('hex').slice(0, 11)}`;
+  return `dv${crypto().createHash('sha256').update(`${bridge}\0${name}`).digest('hex').slice(0, 11)}`;
 }
 
 export interface Attachment {

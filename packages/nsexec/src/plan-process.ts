@@ -1,12 +1,17 @@
 // A record's process as the child's plan: the command, its environment and directory,
 // its user and groups, capabilities, no_new_privs, rlimits, OOM score and seccomp filter.
 // The same for a container's first process and for a command exec'd into it later.
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CAPABILITIES, RLIMITS, compileSeccomp, isSyscallError, seccompFlags, seccompVersion, SeccompError, type Capability, type CapabilitySets, type RlimitType, type SpawnPlan } from '@diyc/syscalls';
 import { DiycError, type RecordProcess } from '@diyc/record';
 import type { Trace } from '@diyc/cli';
+
+// node:crypto costs about 3 ms to load: only when a filter is compiled, so that the
+// commands that compile none (diyc-oci state, kill, delete) never pay for it.
+const require = createRequire(import.meta.url);
+const crypto = (): typeof import('node:crypto') => require('node:crypto') as typeof import('node:crypto');
 
 const SETS = ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'] as const;
 
@@ -73,7 +78,7 @@ function cached(seccomp: Parameters<typeof compileSeccomp>[0], options: SeccompP
     return { program: compiled.program, flags: compiled.flags };
   };
   if (options.cacheDir === undefined) return compile();
-  const key = createHash('sha256').update(`${COMPILED_FORM}\0${seccompVersion()}\0${process.arch}\0${JSON.stringify(seccomp)}`).digest('hex');
+  const key = crypto().createHash('sha256').update(`${COMPILED_FORM}\0${seccompVersion()}\0${process.arch}\0${JSON.stringify(seccomp)}`).digest('hex');
   const file = join(options.cacheDir, `${key}.bpf`);
   try {
     const program = readFileSync(file);

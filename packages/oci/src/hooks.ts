@@ -10,9 +10,13 @@
 //
 // A hook that fails (exit code, or its timeout) fails create and start; after poststart
 // and poststop it is only a warning, as the spec asks.
-import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { DiycError, type Hook, type Hooks } from '@diyc/record';
 import { spawn, type Namespace } from '@diyc/syscalls';
+
+// node:child_process costs about 3 ms to load: only when a config has hooks.
+const require = createRequire(import.meta.url);
+const childProcess = (): typeof import('node:child_process') => require('node:child_process') as typeof import('node:child_process');
 
 export type HookPoint = keyof Hooks;
 
@@ -20,7 +24,7 @@ export type HookPoint = keyof Hooks;
 function runHere(point: HookPoint, hook: Hook, state: string): void {
   const [argv0, ...args] = hook.args ?? [hook.path];
   const env = Object.fromEntries((hook.env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
-  const r = spawnSync(hook.path, args, {
+  const r = childProcess().spawnSync(hook.path, args, {
     argv0: argv0 ?? hook.path, env, input: state, encoding: 'utf8',
     ...(hook.timeout !== undefined ? { timeout: hook.timeout * 1000, killSignal: 'SIGKILL' as const } : {}),
   });
