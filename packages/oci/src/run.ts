@@ -10,21 +10,19 @@ import { deleteContainer, startContainer } from './lifecycle.js';
 export async function runContainer(options: CreateOptions & { detach: boolean }): Promise<number> {
   const foreground = !options.detach && options.consoleSocket === undefined && process.stdin.isTTY === true;
   const { child } = await createContainer({ ...options, foreground });
-  if (options.detach) {
-    await startContainer(options.root, options.id, options.warn);
-    return 0;
-  }
   // Signals are forwarded from before the start: none can end this process and orphan it.
-  const exited = superviseChild(child, { foreground });
+  const exited = options.detach ? child.exited : superviseChild(child, { foreground });
   const remove = () => deleteContainer(options.root, options.id, true, { trace: options.trace, warn: options.warn });
   try {
     await startContainer(options.root, options.id, options.warn);
   } catch (err) {
+    // No half-made container is left: a failed start (a startContainer hook) removes it.
     child.kill('SIGKILL');
     await exited;
     await remove();
     throw err;
   }
+  if (options.detach) return 0;
   const status = await exited;
   await remove();
   return exitCodeOf(status);
