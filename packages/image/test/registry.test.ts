@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { choosePlatform, defaultImageName, dockerConfigCredentials, formatReference, isLoopbackRegistry, parseChallenge, parsePlatform, parseReference, parseUserFlag } from '../src/index.js';
+import { RegistryClient, choosePlatform, defaultImageName, dockerConfigCredentials, formatReference, isLoopbackRegistry, parseChallenge, parsePlatform, parseReference, parseUserFlag } from '../src/index.js';
 
 describe('parseReference', () => {
   it('reads references as docker does, Docker Hub and its library/ prefix included', () => {
@@ -92,6 +92,29 @@ describe('auth', () => {
     // The name becomes a command: a config.json cannot make it a path.
     write({ credHelpers: { 'ghcr.io': '../../../bin/sh' } });
     expect(() => dockerConfigCredentials('ghcr.io', env)).toThrow(/credential helper '\.\.\/\.\.\/\.\.\/bin\/sh' is not a helper name/);
+  });
+
+  it('sends credentials to a token service only over HTTPS (or loopback, or --insecure)', async () => {
+    // A registry imitated by a fetch function: no traffic leaves this process.
+    const asked: string[] = [];
+    const registry = (realm: string): typeof fetch => (async (input: string | URL | Request) => {
+      const url = String(input);
+      asked.push(url);
+      if (url.includes('/v2/')) return new Response(null, { status: 401, headers: { 'www-authenticate': `Bearer realm="${realm}",service="reg"` } });
+      return Response.json({ token: 't0ken' });
+    }) as typeof fetch;
+    const ref = parseReference('registry.example/team/app');
+    const credentials = { username: 'me', password: 'secret' };
+    const clear = new RegistryClient(ref, { credentials, fetch: registry('http://auth.example/token') });
+    await expect(clear.get('manifests/latest')).rejects.toThrow('registry.example sends the credentials to a token service over plain HTTP (http://auth.example), where anyone on the way could read them: refused (--insecure allows it)');
+    expect(asked.some((u) => u.startsWith('http://auth.example'))).toBe(false);
+    // Anonymous, there is nothing to read; on loopback, nothing crosses a network.
+    for (const [realm, options] of [['http://auth.example/token', {}], ['http://127.0.0.1:5001/token', { credentials }]] as const) {
+      asked.length = 0;
+      await expect(new RegistryClient(ref, { ...options, fetch: registry(realm) }).get('manifests/latest')).rejects.toThrow(/HTTP 401|unauthorized/);
+      expect(asked.some((u) => u.startsWith(realm))).toBe(true);
+    }
+    await expect(new RegistryClient(ref, { fetch: registry('file:///etc/passwd') }).get('manifests/latest')).rejects.toThrow('is not an HTTP URL');
   });
 
   it('reads --user USER:PASSWORD', () => {

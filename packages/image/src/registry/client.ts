@@ -76,6 +76,11 @@ export class RegistryClient {
     const realm = challenge.params.realm;
     if (!realm) throw this.#unauthorized('its Bearer challenge names no realm');
     const url = new URL(realm);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw this.#unauthorized(`its token service ${realm} is not an HTTP URL`);
+    // The credentials go to the token service: never in clear across a network.
+    if (credentials && url.protocol === 'http:' && !this.#options.insecure && !isLoopbackRegistry(url.host)) {
+      throw new DiycError('invalid', `${this.#ref.registry} sends the credentials to a token service over plain HTTP (${url.origin}), where anyone on the way could read them: refused (--insecure allows it)`);
+    }
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
     url.searchParams.set('scope', challenge.params.scope ?? `repository:${this.#ref.repository}:pull`);
     const headers: Record<string, string> = { 'user-agent': 'diyc-image' };
