@@ -202,6 +202,13 @@ describe.skipIf(!isRoot)(`diyc-oci (${rootReason})`, () => {
     expect(unknown.code, unknown.stderr).toBe(0);
     const badCap = await create('badcap', await bundle('badcap', 'true', (c) => { c.process.capabilities.bounding.push('CAP_TEST'); }));
     expect(badCap.stderr).toContain('unknown capability CAP_TEST');
+    // A config that joins the host's own network namespace by path cannot set its sysctls.
+    const hostNet = await create('hostnet', await bundle('hostnet', 'true', (c) => {
+      c.linux.namespaces = c.linux.namespaces.filter((ns: { type: string }) => ns.type !== 'network').concat({ type: 'network', path: `/proc/${process.pid}/ns/net` });
+      c.linux.sysctl = { 'net.ipv4.ip_forward': '1' };
+    }));
+    expect(hostNet.code).toBe(1);
+    expect(hostNet.stderr).toContain("sysctl net.ipv4.ip_forward needs a network namespace of the container's own");
   });
 
   it('maps a user namespace: root inside is an unprivileged user outside', async () => {

@@ -86,17 +86,42 @@ function deviceSteps(devices: readonly RecordDevice[], userns: boolean): MountSt
   });
 }
 
+/** The /proc/self/ns name of each OCI namespace type. */
+const NS_FILE: Record<string, string> = { network: 'net', ipc: 'ipc', uts: 'uts', mount: 'mnt', pid: 'pid', cgroup: 'cgroup', user: 'user' };
+
+/** Whether `path` (a namespace a config joins) is this process's own, the host's. */
+function isHostNamespace(type: string, path: string): boolean {
+  try {
+    const theirs = statSync(path);
+    const ours = statSync(`/proc/self/ns/${NS_FILE[type] ?? type}`);
+    return theirs.dev === ours.dev && theirs.ino === ours.ino;
+  } catch {
+    return false;
+  }
+}
+
+export type HostNamespaceCheck = (type: string, path: string) => boolean;
+
 /**
- * Why a sysctl cannot be set in this container, or null. Only the namespaced ones can:
- * writing any other through the container's /proc/sys would change the host (runc's rule).
+ * Whether the container has a namespace of `type` apart from the host's: one it makes, or
+ * one it joins by path that is not the host's. A config that joins the host's own by
+ * path (/proc/1/ns/net) shares the host's, as one that names none.
  */
-export function sysctlProblem(key: string, record: ContainerRecord): string | null {
+export function hasOwnNamespace(record: ContainerRecord, type: string, hostNamespace: HostNamespaceCheck = isHostNamespace): boolean {
+  return record.linux.namespaces.some((ns) => ns.type === type && (ns.path === undefined || !hostNamespace(type, ns.path)));
+}
+
+/**
+ * Why a sysctl cannot be set in this container, or null. Only the namespaced ones can, in
+ * a namespace of the container's own: writing any other through the container's
+ * /proc/sys would change the host (runc's rule).
+ */
+export function sysctlProblem(key: string, record: ContainerRecord, hostNamespace: HostNamespaceCheck = isHostNamespace): string | null {
   if (!/^[a-z0-9_]+(\.[a-z0-9_*-]+)+$/i.test(key)) return `sysctl '${key}' is not a sysctl name`;
-  const own = (type: string): boolean => record.linux.namespaces.some((ns) => ns.type === type && ns.path === undefined);
-  const joined = (type: string): boolean => record.linux.namespaces.some((ns) => ns.type === type);
-  if (/^kernel\.(msg|sem|shm)/.test(key) || key.startsWith('fs.mqueue.')) return joined('ipc') ? null : `sysctl ${key} needs an IPC namespace`;
-  if (key.startsWith('net.')) return joined('network') ? null : `sysctl ${key} needs a network namespace`;
-  if (key === 'kernel.hostname' || key === 'kernel.domainname') return own('uts') || joined('uts') ? null : `sysctl ${key} needs a UTS namespace`;
+  const inOne = (type: string): boolean => hasOwnNamespace(record, type, hostNamespace);
+  if (/^kernel\.(msg|sem|shm)/.test(key) || key.startsWith('fs.mqueue.')) return inOne('ipc') ? null : `sysctl ${key} needs an IPC namespace of the container's own`;
+  if (key.startsWith('net.')) return inOne('network') ? null : `sysctl ${key} needs a network namespace of the container's own`;
+  if (key === 'kernel.hostname' || key === 'kernel.domainname') return inOne('uts') ? null : `sysctl ${key} needs a UTS namespace of the container's own`;
   return `sysctl ${key} is not namespaced: setting it in a container would change the host`;
 }
 

@@ -3,7 +3,7 @@
 import { ANNOTATION, DiycError, type ContainerRecord } from '@diyc/record';
 import type { Trace } from '@diyc/cli';
 import type { Namespace, SpawnPlan } from '@diyc/syscalls';
-import { fsSteps, rootPropagation } from './plan-fs.js';
+import { fsSteps, hasOwnNamespace, rootPropagation } from './plan-fs.js';
 import { processPlan, seccompPlan } from './plan-process.js';
 
 export interface PlanOptions {
@@ -53,10 +53,11 @@ export function planFromRecord(record: ContainerRecord, options: PlanOptions = {
     if (ns.path === undefined) create.push(ns.type as Namespace);
     else join.push({ type: ns.type as Namespace, path: ns.path });
   }
-  const hasNs = (type: string): boolean => linux.namespaces.some((ns) => ns.type === type);
   const root = record.root?.path;
   const mounts = fsSteps(record, options.base !== undefined ? { base: options.base } : {});
-  const hostMountNs = !hasNs('mount');
+  // Joining the host's own mount namespace by path is no mount namespace at all: a
+  // pivot_root there would move the root of every process on the host.
+  const hostMountNs = !hasOwnNamespace(record, 'mount');
   if ((root !== undefined || mounts.length > 0) && hostMountNs && !options.allowHostMountNamespace) {
     throw new DiycError('invalid', 'mounts and root.path need a mount namespace: add {"type": "mount"} to linux.namespaces');
   }
@@ -64,7 +65,7 @@ export function planFromRecord(record: ContainerRecord, options: PlanOptions = {
   if (makesUser && !(linux.uidMappings?.length && linux.gidMappings?.length)) {
     throw new DiycError('invalid', 'a new user namespace needs linux.uidMappings and linux.gidMappings');
   }
-  if ((record.hostname !== undefined || record.domainname !== undefined) && !hasNs('uts')) {
+  if ((record.hostname !== undefined || record.domainname !== undefined) && !hasOwnNamespace(record, 'uts')) {
     throw new DiycError('invalid', 'a hostname needs a UTS namespace, or it would rename the host: add {"type": "uts"}');
   }
   const plan: SpawnPlan = { ...processPlan(record.process), create, join, mounts };

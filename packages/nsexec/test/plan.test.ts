@@ -2,7 +2,7 @@
 import { ANNOTATION, DiycError, emptyRecord, type ContainerRecord } from '@diyc/record';
 import { MS } from '@diyc/syscalls';
 import { describe, expect, it } from 'vitest';
-import { containerDevices, containerMounts, DEFAULT_CAPABILITIES, describeMountStep, defaultSeccompProfile, parseMountOptions, planFromRecord, recordFromOptions, seccompPlan } from '../src/index.js';
+import { containerDevices, containerMounts, DEFAULT_CAPABILITIES, describeMountStep, hasOwnNamespace, sysctlProblem, defaultSeccompProfile, parseMountOptions, planFromRecord, recordFromOptions, seccompPlan } from '../src/index.js';
 
 describe('parseMountOptions', () => {
   it('splits flags, propagation and filesystem data', () => {
@@ -148,6 +148,25 @@ describe('isolation in the plan', () => {
     expect(() => planFromRecord(record)).toThrow('is not namespaced');
     record.linux.sysctl = { 'kernel/../../x': '1' };
     expect(() => planFromRecord(record)).toThrow('is not a sysctl name');
+  });
+
+  it('takes a namespace joined by path that is the host\'s own as the host\'s: no sysctl, hostname or pivot there', () => {
+    // /proc/self/ns/* are this test process's namespaces: the host's, as far as a config can tell.
+    const record = base();
+    record.linux.namespaces.push({ type: 'network', path: '/proc/self/ns/net' });
+    record.linux.sysctl = { 'net.ipv4.ip_forward': '1' };
+    expect(() => planFromRecord(record)).toThrow("sysctl net.ipv4.ip_forward needs a network namespace of the container's own");
+    expect(sysctlProblem('net.ipv4.ip_forward', record, () => false)).toBeNull(); // another netns, joined
+    const named = emptyRecord(['true']);
+    named.linux.namespaces = [{ type: 'uts', path: '/proc/self/ns/uts' }];
+    named.hostname = 'renamed';
+    expect(() => planFromRecord(named)).toThrow('a hostname needs a UTS namespace, or it would rename the host');
+    const pivoting = emptyRecord(['true']);
+    pivoting.linux.namespaces = [{ type: 'mount', path: '/proc/self/ns/mnt' }];
+    pivoting.root = { path: '/r' };
+    expect(() => planFromRecord(pivoting)).toThrow('mounts and root.path need a mount namespace');
+    expect(hasOwnNamespace(pivoting, 'mount')).toBe(false);
+    expect(hasOwnNamespace(pivoting, 'mount', () => false)).toBe(true);
   });
 
   it('refuses an unknown capability, rlimit or a soft limit above the hard one, by name', () => {
