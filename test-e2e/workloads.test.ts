@@ -125,7 +125,7 @@ describe.skipIf(!isRoot)(`workloads (${rootReason})`, () => {
       expect((await run('--net', 'none', 'rw', 'busybox', 'sh', '-c', 'touch /x && echo rw-ok')).stdout).toBe('rw-ok\n');
     });
 
-    it('--entrypoint runs another program; --env-file sets variables from a file, -e winning; -e KEY and --ulimit as docker', async () => {
+    it('--entrypoint runs another program; --env-file sets variables from a file, -e winning; -e KEY, --ulimit and --sysctl as docker', async () => {
       const file = join(work.path, 'app.env');
       writeFileSync(file, '# the app\nGREETING=hello from the file\nWHO=file\n');
       const r = await run('--net', 'none', '--env-file', file, '-e', 'WHO=flag', '--entrypoint', '/bin/echo', 'ep', 'busybox', '$GREETING', 'to');
@@ -135,6 +135,11 @@ describe.skipIf(!isRoot)(`workloads (${rootReason})`, () => {
       // docker's bare -e KEY passes the host's value on; --ulimit sets the process's limits.
       const r2 = await runBin('diyc-run', ['--rm', '--net', 'none', '-e', 'DIYC_TEST_TOKEN', '--ulimit', 'nofile=100:200', 'ul', 'busybox', 'sh', '-c', 'echo "$DIYC_TEST_TOKEN"; ulimit -n; ulimit -Hn'], { env: { ...env, DIYC_TEST_TOKEN: 'from-the-host' } });
       expect(r2.stdout, r2.stderr).toBe('from-the-host\n100\n200\n');
+      // --sysctl sets a namespaced one in the container's own network namespace; the host's stays.
+      const hostValue = readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8');
+      const r3 = await run('--net', 'none', '--sysctl', 'net.ipv4.ip_unprivileged_port_start=80', 'sc', 'busybox', 'cat', '/proc/sys/net/ipv4/ip_unprivileged_port_start');
+      expect(r3.stdout, r3.stderr).toBe('80\n');
+      expect(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8')).toBe(hostValue);
     });
 
     it('--dry-run replays the same container: its volumes, tmpfs, user, DNS and init are in the printed pipeline', async () => {

@@ -1,4 +1,4 @@
-export { runOptions, capabilityName, parseEnvFile, parseUlimit, parseVolume, parseTmpfs, parseDnsServer, parseDnsSearch, parseAddHost, TMPFS_DEFAULTS } from './options.js';
+export { runOptions, capabilityName, parseEnvFile, parseSysctl, parseUlimit, parseVolume, parseTmpfs, parseDnsServer, parseDnsSearch, parseAddHost, TMPFS_DEFAULTS } from './options.js';
 export type { RunOptions, NetMode, SecurityOptions, Volume, TmpfsMount, DnsOptions } from './options.js';
 export { baseRecord, resolveUser, applySecurity, containerCapabilities, DOMAIN, INIT_PATH } from './spec.js';
 export type { ResolvedUser } from './spec.js';

@@ -67,6 +67,8 @@ export interface RunOptions {
   readOnly: boolean;
   /** --ulimit NAME=SOFT[:HARD], as OCI process.rlimits. */
   ulimits: RecordRlimit[];
+  /** --sysctl KEY=VALUE, as OCI linux.sysctl (namespaced ones only: checked at start). */
+  sysctls: Record<string, string>;
   verbose: boolean;
   remove: boolean;
   detach: boolean;
@@ -116,6 +118,8 @@ export function runOptions(flags: ParsedFlags, operands: string[], env: NodeJS.P
     search: many(flags['dns-search']).map(parseDnsSearch),
     hosts: many(flags['add-host']).map(parseAddHost),
   };
+  const sysctls = Object.fromEntries(many(flags.sysctl).map(parseSysctl));
+  if (net === 'host' && Object.keys(sysctls).some((k) => k.startsWith('net.'))) throw usage('--sysctl net.*: the container shares the host\'s network (--net host is the default without --ip or -p): give --net none or --net bridge, or it would change the host');
   if (net === 'host' && (dns.servers.length > 0 || dns.search.length > 0)) throw usage('--dns and --dns-search need the container\'s own network (not --net host, which keeps the host\'s resolv.conf)');
   const options: RunOptions = {
     name,
@@ -129,6 +133,7 @@ export function runOptions(flags: ParsedFlags, operands: string[], env: NodeJS.P
     fileEnv,
     readOnly: flags['read-only'] === true,
     ulimits: many(flags.ulimit).map(parseUlimit),
+    sysctls,
     verbose: flags.verbose === true,
     remove: flags.rm === true,
     detach: flags.detach === true,
@@ -223,6 +228,14 @@ export function parseUlimit(text: string): RecordRlimit {
   if (!Number.isSafeInteger(soft) || !Number.isSafeInteger(hard)) throw usage(`--ulimit ${text}: the limit is too large`);
   if (soft > hard) throw usage(`--ulimit ${text}: the soft limit is above the hard one`);
   return { type, soft, hard };
+}
+
+/** docker's --sysctl KEY=VALUE (net.ipv4.ip_unprivileged_port_start=80). */
+export function parseSysctl(text: string): [string, string] {
+  const eq = text.indexOf('=');
+  const key = text.slice(0, eq);
+  if (eq <= 0 || !/^[a-z0-9_]+(\.[a-z0-9_-]+)+$/i.test(key)) throw usage(`--sysctl ${text}: use KEY=VALUE, as net.ipv4.ip_unprivileged_port_start=80`);
+  return [key, text.slice(eq + 1)];
 }
 
 /** PATH[:OPTIONS], OPTIONS as mount(8)'s -o (size=64m,exec,...). */

@@ -35,6 +35,7 @@ export function specFlags(options: RunOptions): string[] {
   for (const e of options.env) flags.push('--env', e);
   if (options.readOnly) flags.push('--read-only');
   for (const r of options.ulimits) flags.push('--ulimit', `${r.type.slice(7).toLowerCase()}=${r.soft}:${r.hard}`);
+  for (const [key, value] of Object.entries(options.sysctls)) flags.push('--sysctl', `${key}=${value}`);
   if (options.workdir !== undefined) flags.push('--workdir', options.workdir);
   if (options.user !== undefined) flags.push('--user', options.user);
   for (const v of options.volumes) flags.push('--volume', `${v.host}:${v.container}${v.readonly ? ':ro' : ''}`);

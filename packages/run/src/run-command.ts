@@ -28,6 +28,7 @@ export const runArgs: ArgsDef = {
   entrypoint: { type: 'string', valueHint: 'CMD', description: 'run CMD in place of the image\'s Entrypoint (and without its Cmd); \'\' for none' },
   workdir: { type: 'string', alias: 'w', valueHint: 'DIR', description: 'the working directory inside' },
   ulimit: { type: 'string', valueHint: 'NAME=SOFT[:HARD]', description: 'a resource limit, as setrlimit(2): nofile=1024:4096, nproc=64 (repeatable)' },
+  sysctl: { type: 'string', valueHint: 'KEY=VALUE', description: 'a namespaced sysctl for the container: net.* (own network), kernel.shm*, msg*, sem*, fs.mqueue.* (repeatable)' },
   'read-only': { type: 'boolean', description: 'mount the container\'s root filesystem read-only (/dev, /dev/shm, --tmpfs and --volume stay writable)' },
   user: { type: 'string', alias: 'u', valueHint: 'USER[:GROUP]', description: 'run as this user (a name or number, looked up in the image\'s /etc/passwd and /etc/group), with its groups and HOME' },
   volume: { type: 'string', valueHint: 'HOST:CONTAINER[:ro]', description: 'bind a host directory or file into the container (repeatable; :ro for read-only)' },

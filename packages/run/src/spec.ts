@@ -31,6 +31,7 @@ export function baseRecord(options: RunOptions, image: Image, terminal: boolean)
   // The overlay stage fills in the path; read-only is remounted by the child (plan-fs).
   if (options.readOnly) record.root = { path: '', readonly: true };
   if (options.ulimits.length > 0) record.process.rlimits = options.ulimits;
+  if (Object.keys(options.sysctls).length > 0) record.linux.sysctl = { ...options.sysctls };
   record.hostname = hostnameFor(options.name);
   record.domainname = DOMAIN;
   for (const ns of ['mount', 'uts', 'ipc', 'pid', 'cgroup'] as const) setNamespace(record, ns);

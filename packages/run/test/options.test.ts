@@ -106,6 +106,15 @@ describe('the command, the environment and the root, as docker makes them', () =
     expect(shellLine(options, record, '/r')).toContain('--ulimit nofile=1024:4096 --ulimit nproc=64:64');
   });
 
+  it('reads --sysctl KEY=VALUE into linux.sysctl, refuses net.* on the host\'s network, and replays it', () => {
+    const options = parse('--net', 'none', '--sysctl', 'net.ipv4.ip_unprivileged_port_start=80', 'c', 'app');
+    const record = baseRecord(options, image({}), false);
+    expect(record.linux.sysctl).toEqual({ 'net.ipv4.ip_unprivileged_port_start': '80' });
+    expect(shellLine(options, record, '/r')).toContain('--sysctl net.ipv4.ip_unprivileged_port_start=80');
+    expect(() => parse('--sysctl', 'net.ipv4.ip_forward=1', 'c', 'app')).toThrow("--sysctl net.*: the container shares the host's network");
+    expect(() => parse('--sysctl', 'kernel/../x=1', 'c', 'app')).toThrow('use KEY=VALUE');
+  });
+
   it('marks the root read-only with --read-only, and replays it', () => {
     const options = parse('--net', 'none', '--read-only', '--entrypoint', '/bin/true', 'c', 'app');
     const record = baseRecord(options, image({}), false);
