@@ -209,6 +209,10 @@ describe.skipIf(!isRoot)(`diyc-oci (${rootReason})`, () => {
     }));
     expect(hostNet.code).toBe(1);
     expect(hostNet.stderr).toContain("sysctl net.ipv4.ip_forward needs a network namespace of the container's own");
+    // diyc's own annotations are orders to its stages (attach to a bridge, publish a port): not a config's to give.
+    const orders = await create('orders', await bundle('orders', 'true', (c) => { c.annotations = { 'org.diyc.net.bridge': 'diyc0', 'org.diyc.net.publish': '2222:22/tcp', 'io.example.mine': 'fine' }; }));
+    expect(orders.code).toBe(1);
+    expect(orders.stderr).toContain("annotations org.diyc.net.bridge, org.diyc.net.publish are diyc's own: a config cannot set them");
   });
 
   it('maps a user namespace: root inside is an unprivileged user outside', async () => {

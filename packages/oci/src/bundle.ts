@@ -5,7 +5,7 @@
 // https://github.com/opencontainers/runtime-spec/blob/main/bundle.md
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { DiycError, parseRecord, type ContainerRecord, type DeviceRule, type RecordDevice } from '@diyc/record';
+import { ANNOTATION_PREFIX, DiycError, parseRecord, type ContainerRecord, type DeviceRule, type RecordDevice } from '@diyc/record';
 
 /** The spec versions diyc reads: 1.0.0 up to what runtime-tools' suite writes. */
 export const SPEC_VERSION = '1.2.0';
@@ -81,6 +81,10 @@ export function loadBundle(bundle: string, warn: (m: string) => void = () => {})
   const refused = unsupportedFields(raw, warn);
   if (refused.length > 0) throw new DiycError('unsupported', `diyc-oci cannot honour ${refused.join(', ')}`);
   const record = parseRecord(text);
+  // org.diyc.* annotations are how diyc's stages talk to each other (a bridge to attach
+  // to, ports to publish, an image to mount): a config from outside cannot give them orders.
+  const internal = Object.keys(record.annotations).filter((key) => key.startsWith(ANNOTATION_PREFIX));
+  if (internal.length > 0) throw new DiycError('invalid', `${file}: annotations ${internal.join(', ')} are diyc's own: a config cannot set them`);
   if (!record.root?.path) throw new DiycError('invalid', `${file}: root.path is missing`);
   const rootfs = isAbsolute(record.root.path) ? record.root.path : join(dir, record.root.path);
   if (!existsSync(rootfs)) throw new DiycError('not-found', `root.path ${rootfs} does not exist`);

@@ -159,6 +159,9 @@ export interface ContainerRecord {
 }
 
 /** diyc's annotation keys: facts a stage leaves for the ones after it. */
+/** The prefix of diyc's own annotations, which only its stages write. */
+export const ANNOTATION_PREFIX = 'org.diyc.';
+
 export const ANNOTATION = {
   name: 'org.diyc.name',
   image: 'org.diyc.image',
