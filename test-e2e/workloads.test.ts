@@ -148,6 +148,36 @@ describe.skipIf(!isRoot)(`workloads (${rootReason})`, () => {
     });
   });
 
+  it('diyc-stop sends the image\'s StopSignal first (docker\'s STOPSIGNAL), or the one -s names', async () => {
+    // An image whose command stops cleanly on SIGUSR1 only, as nginx on SIGQUIT.
+    const dir = join(work.path, 'stopsig');
+    mkdirSync(dir, { recursive: true });
+    execFileSync('cp', [busyboxTarball(), join(dir, 'layer.tar')]);
+    const diffId = `sha256:${execFileSync('sha256sum', [join(dir, 'layer.tar')], { encoding: 'utf8' }).split(' ')[0]}`;
+    const script = 'trap "echo got USR1; exit 3" USR1; echo ready; while :; do sleep 0.1; done';
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ config: { StopSignal: 'SIGUSR1', Cmd: ['sh', '-c', script] }, rootfs: { type: 'layers', diff_ids: [diffId] } }));
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify([{ Config: 'config.json', RepoTags: ['stopsig:latest'], Layers: ['layer.tar'] }]));
+    execFileSync('tar', ['-cf', join(dir, 'image.tar'), '-C', dir, 'manifest.json', 'config.json', 'layer.tar']);
+    expect((await runBin('diyc-image', ['unpack', join(dir, 'image.tar'), '--name', 'stopsig'], { env })).code).toBe(0);
+    /** Until the Nth run's shell has its trap in place (each run appends to the log). */
+    const ready = async (n: number) => {
+      const runs = async () => (await runBin('diyc-logs', ['stopper'], { env })).stdout.split('ready').length - 1;
+      for (let i = 0; i < 200 && (await runs()) < n; i++) await new Promise((r) => setTimeout(r, 25));
+    };
+    try {
+      expect((await runBin('diyc-run', ['-d', '--net', 'none', 'stopper', 'stopsig'], { env })).code).toBe(0);
+      await ready(1);
+      expect((await runBin('diyc-stop', ['stopper'], { env })).stdout).toBe('stopper: exited 3\n');
+      expect((await runBin('diyc-logs', ['stopper'], { env })).stdout).toContain('got USR1');
+      // -s TERM: PID 1 has no handler for it, so only the SIGKILL after -t ends it.
+      expect((await runBin('diyc-run', ['-d', '--net', 'none', 'stopper', 'stopsig'], { env })).code).toBe(0);
+      await ready(2);
+      expect((await runBin('diyc-stop', ['-s', 'TERM', '-t', '1', 'stopper'], { env })).stdout).toBe('stopper: exited 137\n');
+    } finally {
+      expect((await runBin('diyc-rm', ['-f', 'stopper'], { env })).code).toBe(0);
+    }
+  });
+
   describe('--init', () => {
     it('is PID 1, runs the command as its child, reaps orphans, and exits as the command', async () => {
       const r = await run('--net', 'none', '--init', 'init1', 'busybox', 'sh', '-c', 'tr "\\0" " " < /proc/1/cmdline; echo; sh -c "sleep 0.2 & exec true"; sleep 1; ps -o stat | grep -c Z; exit 7');

@@ -9,3 +9,4 @@ export type { Progress } from './progress.js';
 export type { ArgsDef } from 'citty';
 export { printTable, printable } from './table.js';
 export { commandVersion } from './version.js';
+export { parseSignal } from './signal.js';

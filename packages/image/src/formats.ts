@@ -75,6 +75,7 @@ export function fromConfig(file: OciConfigFile): { config: ImageConfig; diffIds:
   if (c.Entrypoint) config.Entrypoint = c.Entrypoint;
   if (c.WorkingDir) config.WorkingDir = c.WorkingDir;
   if (c.User) config.User = c.User;
+  if (typeof c.StopSignal === 'string' && c.StopSignal !== '') config.StopSignal = c.StopSignal;
   return { config, diffIds: file.rootfs?.diff_ids ?? [] };
 }
 

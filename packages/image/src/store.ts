@@ -16,6 +16,8 @@ export interface ImageConfig {
   Entrypoint?: string[];
   WorkingDir?: string;
   User?: string;
+  /** The signal that asks the command to stop (docker's STOPSIGNAL): SIGQUIT for nginx. */
+  StopSignal?: string;
 }
 
 export interface Image {

@@ -1,6 +1,6 @@
 // diyc-oci [GLOBAL FLAGS] COMMAND [FLAGS] ID ...: runc's command line, as containerd's
 // shim, podman and runtime-tools call it. The global flags come before the command.
-import { commandVersion, createTrace, defineCli, many, one, runCli, type CliCommand, type ParsedFlags } from '@diyc/cli';
+import { commandVersion, createTrace, defineCli, many, one, parseSignal, runCli, type CliCommand, type ParsedFlags } from '@diyc/cli';
 import { DiycError, isDiycError, type Resources } from '@diyc/record';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { execInContainer, processFromArgs, readProcessFile } from './exec.js';
 import { commandLine, containerPids, features, listStates, versionText } from './info.js';
 import { writeLog, type LogOptions } from './log.js';
 import { DEFAULT_ROOT, existingContainer, ociState } from './oci-container.js';
-import { deleteContainer, killContainer, parseSignal, pauseContainer, startContainer, updateContainer } from './lifecycle.js';
+import { deleteContainer, killContainer, pauseContainer, startContainer, updateContainer } from './lifecycle.js';
 
 interface Globals {
   root: string;

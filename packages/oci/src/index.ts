@@ -2,7 +2,7 @@ export { loadBundle, unsupportedFields, deviceRules, SPEC_VERSION } from './bund
 export type { Bundle } from './bundle.js';
 export { createContainer, writePidFile, containerNamespaces } from './create.js';
 export type { CreateOptions } from './create.js';
-export { startContainer, killContainer, deleteContainer, pauseContainer, updateContainer, parseSignal } from './lifecycle.js';
+export { startContainer, killContainer, deleteContainer, pauseContainer, updateContainer } from './lifecycle.js';
 export { execInContainer, parseProcess, processFromArgs } from './exec.js';
 export type { ExecOptions } from './exec.js';
 export { runHooks } from './hooks.js';

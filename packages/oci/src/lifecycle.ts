@@ -2,7 +2,6 @@
 // from the kernel's side, and acts under the container's lock (engines call a runtime
 // concurrently: kill while delete, state while start).
 import { closeSync, constants, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
-import { constants as os } from 'node:os';
 import { createCgroupManager, killPids } from '@diyc/cgroup';
 import { DiycError, type Resources, type StageContext } from '@diyc/record';
 import { teardown, type Container } from '@diyc/run';
@@ -38,20 +37,6 @@ export async function startContainer(root: string, id: string | undefined, warn:
     if (state) container.save({ ...state, status: 'running', startedAt: new Date().toISOString() });
   });
   await runHooks('poststart', record?.hooks, ociState(container, 'running'), { warnOnly: (m) => warn(`poststart: ${m}`) });
-}
-
-/** SIGTERM, 15, TERM, sigterm: a signal by name or number. */
-export function parseSignal(text: string | undefined): number {
-  if (text === undefined) return os.signals.SIGTERM;
-  if (/^\d+$/.test(text)) {
-    const n = Number(text);
-    if (n < 1 || n > 64) throw new DiycError('usage', `signal ${text} is not a signal number (1 to 64)`);
-    return n;
-  }
-  const name = text.toUpperCase().replace(/^SIG/, '');
-  const n = (os.signals as Record<string, number>)[`SIG${name}`];
-  if (n === undefined) throw new DiycError('usage', `unknown signal ${text}`);
-  return n;
 }
 
 /** The pids of the container's cgroup: every process of it. */

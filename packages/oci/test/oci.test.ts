@@ -3,7 +3,7 @@
 // spec. Running containers is test-e2e/oci.test.ts and test-e2e/engines.test.ts.
 import { describe, expect, it } from 'vitest';
 import { emptyRecord, isDiycError, parseRecord } from '@diyc/record';
-import { checkId, defaultSpec, deviceRules, parseGlobals, parseSignal, processFromArgs, rfc3339Nano, unsupportedFields } from '../src/index.js';
+import { checkId, defaultSpec, deviceRules, parseGlobals, processFromArgs, rfc3339Nano, unsupportedFields } from '../src/index.js';
 
 describe('parseGlobals', () => {
   it('takes runc\'s global flags before the command and returns the rest untouched', () => {
@@ -23,19 +23,6 @@ describe('parseGlobals', () => {
     expect(code(['--log-format', 'xml', 'create'])).toBe('usage');
     expect(code(['--root'])).toBe('usage');
     expect(() => parseGlobals(['--systemd-cgroup'])).toThrow(/SystemdCgroup = false/);
-  });
-});
-
-describe('parseSignal', () => {
-  it('reads a signal by name with or without SIG, any case, or by number', () => {
-    expect(parseSignal(undefined)).toBe(15);
-    expect(['KILL', 'SIGKILL', 'sigkill', 'kill', '9'].map(parseSignal)).toEqual([9, 9, 9, 9, 9]);
-    expect(parseSignal('USR1')).toBe(10);
-    expect(parseSignal('64')).toBe(64);
-  });
-
-  it('refuses what is not a signal', () => {
-    for (const bad of ['0', '65', 'NOPE', '-9', '9x', '']) expect(() => parseSignal(bad), bad).toThrow(/signal/);
   });
 });
 

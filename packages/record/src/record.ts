@@ -176,6 +176,8 @@ export const ANNOTATION = {
   netMode: 'org.diyc.net.mode',
   /** The image config's User, resolved in the rootfs when the container starts. */
   imageUser: 'org.diyc.image.user',
+  /** The image config's StopSignal: what diyc-stop sends first. */
+  stopSignal: 'org.diyc.stop.signal',
   /** diyc-run's --user, resolved the same way; it wins over the image's. */
   user: 'org.diyc.user',
   /** --dns servers and --dns-search domains, comma-separated, for /etc/resolv.conf. */

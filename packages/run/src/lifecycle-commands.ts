@@ -1,5 +1,5 @@
 // diyc-ps, diyc-exec, diyc-logs, diyc-stop, diyc-rm: thin shells over lifecycle.ts and logs.ts.
-import { createTrace, defineCli, many, one, printTable } from '@diyc/cli';
+import { createTrace, defineCli, many, one, parseSignal, printTable } from '@diyc/cli';
 import { DiycError, stateRoot } from '@diyc/record';
 import { exitCodeOf } from '@diyc/syscalls';
 import { Container, listContainers } from './container.js';
@@ -91,13 +91,19 @@ export const logsCommand = defineCli({
 });
 
 export const stopCommand = defineCli({
-  meta: { name: 'diyc-stop', description: 'Stop a container: SIGTERM, then SIGKILL after the timeout. Its files stay; diyc-run NAME starts it again.' },
-  args: { verbose, time: { type: 'string', alias: 't', valueHint: 'SECONDS', description: 'how long to wait after SIGTERM (default 10)' }, name },
+  meta: { name: 'diyc-stop', description: 'Stop a container: its image\'s StopSignal (else SIGTERM), then SIGKILL after the timeout. Its files stay; diyc-run NAME starts it again.' },
+  args: {
+    verbose,
+    time: { type: 'string', alias: 't', valueHint: 'SECONDS', description: 'how long to wait after the signal (default 10)' },
+    signal: { type: 'string', alias: 's', valueHint: 'SIGNAL', description: 'the signal to send first (a name or a number; default the image\'s StopSignal, else TERM)' },
+    name,
+  },
   async main({ flags, operands }) {
     const seconds = Number(one(flags.time) ?? '10');
     if (!Number.isFinite(seconds) || seconds < 0) throw new DiycError('usage', `-t ${one(flags.time)}: give a number of seconds`);
+    const signal = one(flags.signal) === undefined ? undefined : parseSignal(one(flags.signal));
     const { container, ctx } = open(operands[0], flags.verbose, 'diyc-stop');
-    const state = await stopContainer(container, ctx, seconds);
+    const state = await stopContainer(container, ctx, seconds, signal);
     process.stdout.write(`${container.name}${state.exitCode !== undefined ? `: exited ${state.exitCode}` : ''}\n`);
     return 0;
   },

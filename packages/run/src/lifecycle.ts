@@ -2,6 +2,7 @@
 // remove, exec into. Each works on a Container and changes its state under its lock.
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseSignal } from '@diyc/cli';
 import { cgroupOf, createCgroupManager, killPids } from '@diyc/cgroup';
 import { processPlan, seccompPlan, startError, superviseChild } from '@diyc/nsexec';
 import { ANNOTATION, DiycError, runDir, setEnv, type ContainerRecord, type StageContext } from '@diyc/record';
@@ -44,10 +45,10 @@ function allPids(container: Container, ctx: StageContext): number[] {
 }
 
 /** SIGTERM, then SIGKILL to every process of the container after `timeoutSeconds`. */
-export async function stopContainer(container: Container, ctx: StageContext, timeoutSeconds = 10): Promise<ContainerState> {
+export async function stopContainer(container: Container, ctx: StageContext, timeoutSeconds = 10, signal?: number): Promise<ContainerState> {
   const state = existing(container, ctx);
   if (!container.isRunning() || state.pid === undefined) return state;
-  try { process.kill(state.pid, 'SIGTERM'); } catch { /* already gone */ }
+  try { process.kill(state.pid, signal ?? stopSignal(container, ctx)); } catch { /* already gone */ }
   const deadline = Date.now() + timeoutSeconds * 1000;
   while (Date.now() < deadline && container.processAlive()) await sleep(20);
   if (container.processAlive()) {
@@ -61,6 +62,21 @@ export async function stopContainer(container: Container, ctx: StageContext, tim
     await sleep(20);
   }
   return existing(container, ctx);
+}
+
+/**
+ * The signal that asks a container to stop: its image's StopSignal (nginx wants SIGQUIT
+ * for a graceful stop), else SIGTERM. An image's signal diyc cannot read is traced and
+ * SIGTERM sent: the image should not keep the container from stopping.
+ */
+function stopSignal(container: Container, ctx: StageContext): number {
+  const asked = container.record()?.annotations[ANNOTATION.stopSignal];
+  try {
+    return parseSignal(asked);
+  } catch {
+    ctx.trace(`stop: the image's StopSignal ${asked} is not a signal: SIGTERM`);
+    return parseSignal(undefined);
+  }
 }
 
 /** Removes a container: refused while it runs, unless `force` (which stops it first). */

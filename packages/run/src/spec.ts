@@ -50,6 +50,7 @@ export function baseRecord(options: RunOptions, image: Image, terminal: boolean)
   record.linux.resources = { ...options.resources, ...record.linux.resources };
   record.annotations[ANNOTATION.name] = options.name;
   if (image.config.User) record.annotations[ANNOTATION.imageUser] = image.config.User;
+  if (image.config.StopSignal) record.annotations[ANNOTATION.stopSignal] = image.config.StopSignal;
   if (options.user !== undefined) record.annotations[ANNOTATION.user] = options.user;
   const { dns } = options;
   if (dns.servers.length > 0) record.annotations[ANNOTATION.dns] = dns.servers.join(',');
