@@ -169,6 +169,13 @@ describe.skipIf(!isRoot)(`diyc-oci (${rootReason})`, () => {
     const ps = JSON.parse((await oci('ps', '--format', 'json', 'ex')).stdout) as number[];
     expect(ps).toContain(pid);
     expect(ps).toContain((await state('ex')).pid);
+    // A process names itself: its argv, in ps's table, cannot drive the reader's terminal.
+    const named = spawn('diyc-oci', ['--root', root, 'exec', '--detach', 'ex', 'sh', '-c', 'sleep 60; true', '\u001b]0;owned\u0007'], { env: userEnv(), stdio: 'ignore' });
+    expect(await new Promise((r) => named.on('exit', r))).toBe(0);
+    const table = (await oci('ps', 'ex')).stdout;
+    expect(table.split('\n')[0]).toMatch(/^PID\s+CMD$/);
+    expect(table).toContain('sh -c sleep 60; true \\x1b]0;owned\\x07');
+    expect(table).not.toMatch(/\u001b/);
   });
 
   it('runs the hooks at their points, with the state on stdin; a failing prestart fails create and leaves nothing', async () => {

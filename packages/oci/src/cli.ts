@@ -1,6 +1,6 @@
 // diyc-oci [GLOBAL FLAGS] COMMAND [FLAGS] ID ...: runc's command line, as containerd's
 // shim, podman and runtime-tools call it. The global flags come before the command.
-import { commandVersion, createTrace, defineCli, many, one, parseSignal, runCli, type CliCommand, type ParsedFlags } from '@diyc/cli';
+import { commandVersion, createTrace, defineCli, many, one, parseSignal, printTable, runCli, type CliCommand, type ParsedFlags } from '@diyc/cli';
 import { DiycError, isDiycError, type Resources } from '@diyc/record';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -160,7 +160,8 @@ const ps = defineCli({
   main: logged(({ flags, operands }) => {
     const pids = containerPids(globals.root, operands[0]);
     if (one(flags.format) === 'json') process.stdout.write(`${JSON.stringify(pids)}\n`);
-    else process.stdout.write(['PID    CMD', ...pids.map((pid) => `${String(pid).padEnd(6)} ${commandLine(pid)}`)].join('\n') + '\n');
+    // A process inside names itself (its argv): printTable shows its control characters escaped.
+    else printTable(['PID', 'CMD'], pids.map((pid) => [String(pid), commandLine(pid)]));
   }),
 });
 
