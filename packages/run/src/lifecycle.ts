@@ -44,7 +44,7 @@ function allPids(container: Container, ctx: StageContext): number[] {
   return cgroups.exists(path) ? cgroups.pids(path) : pid !== undefined ? [pid] : [];
 }
 
-/** SIGTERM, then SIGKILL to every process of the container after `timeoutSeconds`. */
+/** Its stop signal (`signal`, else the image's StopSignal, else SIGTERM), then SIGKILL to every process of the container after `timeoutSeconds`. */
 export async function stopContainer(container: Container, ctx: StageContext, timeoutSeconds = 10, signal?: number): Promise<ContainerState> {
   const state = existing(container, ctx);
   if (!container.isRunning() || state.pid === undefined) return state;
