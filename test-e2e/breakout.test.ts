@@ -89,6 +89,16 @@ describe.skipIf(!isRoot)(`breakout: a container does not reach the host (${rootR
     expect(loop.stderr).toContain('/etc/hostname goes through a symlink loop in the container\'s files');
   });
 
+  it('a container that leaves a device node or a FIFO where diyc writes /etc/hosts and /etc/hostname: run again, it gets files', async () => {
+    // mknod is allowed (CAP_MKNOD, as Docker): the node is harmless inside (the device
+    // cgroup), but diyc-run writes /etc/hosts from the host, outside that cgroup. c 1 3
+    // stands for the host's disk here: written, it would swallow the file.
+    const made = await run([name('shaper'), 'attack', 'sh', '-c', 'rm /etc/hosts /etc/hostname && mknod /etc/hosts c 1 3 && mkfifo /etc/hostname']);
+    expect(made.code, made.stderr).toBe(0);
+    const again = await run(['shaper', 'attack', 'sh', '-c', 'stat -c %F /etc/hosts /etc/hostname; cat /etc/hostname; grep -c shaper /etc/hosts']);
+    expect(again.stdout, again.stderr).toBe('regular file\nregular file\nshaper\n1\n');
+  }, 30_000);
+
   it('cgroup v1 release_agent: the hierarchy cannot be mounted, the host runs no script', async () => {
     const marker = join(work.path, 'release-agent-ran');
     const script = join(work.path, 'agent.sh');

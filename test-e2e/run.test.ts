@@ -144,6 +144,11 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
     expect(as.stdout, as.stderr).toBe('65534\n/tmp\nhi /nonexistent\n');
     const ghost = await tool('diyc-exec', '-u', 'ghost', 'life', 'true');
     expect([ghost.code, ghost.stderr]).toEqual([125, "diyc-exec: user 'ghost' is not in the image's /etc/passwd\n"]);
+    // The container shapes the files diyc reads from the host: a FIFO would hang the read,
+    // a device node would be opened by a host process the device cgroup does not hold.
+    expect((await tool('diyc-exec', 'life', 'sh', '-c', 'rm /etc/group && mkfifo /etc/group && rm /etc/passwd && mknod /etc/passwd c 1 5')).code).toBe(0);
+    const shaped = await tool('diyc-exec', '-u', 'nobody', 'life', 'true');
+    expect([shaped.code, shaped.stderr]).toEqual([125, 'diyc-exec: /etc/passwd in the container is not a regular file: not read\n']);
     expect((await tool('diyc-rm', 'life')).stderr).toContain('is running');
     const started = Date.now();
     expect((await tool('diyc-stop', '-t', '1', 'life')).code).toBe(0);
