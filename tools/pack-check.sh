@@ -52,9 +52,9 @@ echo "pack-check: $checked bins answer --version; nsexec -pu packcheck hostname 
 # A container from the installed tools alone (their bins first on PATH, the repository's
 # nowhere): the image unpacked, a run with diyc-init as PID 1 (the prebuilt executable),
 # and the --dry-run pipeline replayed, each stage a bin npm installed.
+parent="diyc-packcheck-$$"
 image=$(mktemp /tmp/diyc-pack-image-XXXXXX.tar)
 trap 'rm -rf "$work" "$image"; for d in /sys/fs/cgroup/*/"$parent" /sys/fs/cgroup/"$parent"; do [[ -d $d ]] && rmdir "$d" 2>/dev/null; done; true' EXIT
-parent="diyc-packcheck-$$"
 node tools/make-busybox-image.mjs "$image" >/dev/null
 installed() { env PATH="$bins:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" DIYC_ROOT="$work/run" DIYC_CGROUP_PARENT="$parent" "$@"; }
 installed diyc-image unpack "$image" --name busybox >/dev/null || fail "the installed diyc-image could not unpack the busybox image"

@@ -209,8 +209,6 @@ export function rootPropagation(record: ContainerRecord): number | undefined {
   return flags;
 }
 
-const PROPAGATION_NAMES: [number, string][] = [[MS.PRIVATE, 'private'], [MS.SLAVE, 'slave'], [MS.SHARED, 'shared'], [MS.UNBINDABLE, 'unbindable']];
-
 /**
  * One line for the -v trace: what a mount or mask step does, as mount(8) would be told to
  * do it ("bind /src on /dst", "remount /proc/sys read-only"). Other steps (mkdir, mknod,
@@ -223,7 +221,8 @@ export function describeMountStep(step: MountStep): string | null {
   const rec = flags & MS.REC ? 'r' : '';
   if (flags & MS.REMOUNT) return `remount ${step.target} ${flags & MS.RDONLY ? 'read-only' : 'read-write'}`;
   if (flags & MS.BIND) return `${rec}bind ${step.source ?? '?'} on ${step.target}`;
-  const propagation = PROPAGATION_NAMES.find(([bit]) => flags & bit);
-  if (propagation && step.fstype === undefined) return `make ${step.target} ${rec}${propagation[1]}`;
+  // The name mount(8) and OCI's rootfsPropagation give these flags (rprivate...).
+  const propagation = Object.entries(PROPAGATION).find(([, bits]) => bits === (flags & (MS.PRIVATE | MS.SLAVE | MS.SHARED | MS.UNBINDABLE | MS.REC)));
+  if (propagation && step.fstype === undefined) return `make ${step.target} ${propagation[0]}`;
   return `mount ${step.fstype ?? step.source ?? '?'} on ${step.target}${flags & MS.RDONLY ? ' read-only' : ''}`;
 }

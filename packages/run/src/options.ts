@@ -108,7 +108,8 @@ export function runOptions(flags: ParsedFlags, operands: string[], env: NodeJS.P
   // -m as diyC's: a bare number is megabytes.
   const resources = resourcesFromParsed({ memory: flags.mem, pids: flags.pids, cpus: flags.cpus }, 'm');
   const vars = envFlags(many(flags.env), env);
-  const envFiles = many(flags['env-file']);
+  // Absolute: the --dry-run pipeline that replays them may run from another directory.
+  const envFiles = many(flags['env-file']).map((file) => resolve(file));
   const fileEnv = envFiles.flatMap((file) => parseEnvFile(readEnvFile(file), env, file));
   const entrypoint = one(flags.entrypoint);
   const workdir = checkWorkdir(one(flags.workdir));

@@ -5,8 +5,8 @@
 // replaced, never opened, and only a regular file is read: nothing written here can land
 // outside the rootfs, and nothing read can be a FIFO or a device.
 import { closeSync, fstatSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { DiycError } from '@diyc/record';
 import { posix } from 'node:path';
+import { DiycError } from '@diyc/record';
 import { isSyscallError, mkdirInRoot, O, openat, resolveInRoot, unlinkat } from '@diyc/syscalls';
 
 function withRoot<T>(rootfs: string, fn: (rootFd: number) => T): T {
