@@ -9,7 +9,7 @@ export { checkRecord } from './validate.js';
 export { DiycError, isDiycError, wrap } from './errors.js';
 export type { ErrorKind } from './errors.js';
 export { hostnameProblem, nameProblem, checkName, hostnameFor, HOST_NAME_MAX, NAME_MAX } from './names.js';
-export { stateRoot, imagesDir, layersDir, containersDir, containerDir, runDir, privateDir } from './paths.js';
+export { DEFAULT_ROOT, rootTag, kernelName, stateRoot, imagesDir, layersDir, containersDir, containerDir, runDir, privateDir } from './paths.js';
 export { withLock, isProcessAlive, sleepSync } from './lock.js';
 export { readRecordInput } from './input.js';
 export type { Stage, StageContext, Trace } from './stage.js';

@@ -1,11 +1,45 @@
 // Where diyc keeps its state (DESIGN.md: "State").
-import { chmodSync, mkdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, mkdirSync, realpathSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
 import { checkName } from './names.js';
+
+// node:crypto costs about 3 ms to load: only when a root other than the default is named.
+const require = createRequire(import.meta.url);
+const sha256 = (text: string): string => (require('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(text).digest('hex');
+
+export const DEFAULT_ROOT = '/var/lib/diyc';
 
 /** The state root: $DIYC_ROOT, or /var/lib/diyc. */
 export function stateRoot(env: NodeJS.ProcessEnv = process.env): string {
-  return env.DIYC_ROOT && env.DIYC_ROOT.length > 0 ? env.DIYC_ROOT : '/var/lib/diyc';
+  return env.DIYC_ROOT && env.DIYC_ROOT.length > 0 ? env.DIYC_ROOT : DEFAULT_ROOT;
+}
+
+/** The root as the kernel sees it: symlinks resolved where the root exists. */
+function canonicalRoot(root: string): string {
+  try {
+    return realpathSync(root);
+  } catch {
+    return resolve(root);
+  }
+}
+
+/**
+ * What the kernel objects of a state root carry in their names, so that two roots on one
+ * machine never share one: network namespaces, veths, the cgroup parent, iptables
+ * comments. Empty for the default root (whose names stay diyC's: `diyc-NAME`), else 8 hex
+ * digits of a hash of the root's real path.
+ */
+export function rootTag(root: string = stateRoot()): string {
+  const real = canonicalRoot(root);
+  if (real === canonicalRoot(DEFAULT_ROOT)) return '';
+  return sha256(real).slice(0, 8);
+}
+
+/** `diyc-NAME` for the default root, `diyc-TAG-NAME` for any other: a kernel object's name. */
+export function kernelName(name: string, root: string = stateRoot()): string {
+  const tag = rootTag(root);
+  return tag === '' ? `diyc-${name}` : `diyc-${tag}-${name}`;
 }
 
 export function imagesDir(root = stateRoot()): string {

@@ -41,3 +41,17 @@ describe('names', () => {
     expect(nameProblem('a'.repeat(33))).toMatch(/longer than 32/);
   });
 });
+
+describe('rootTag and kernelName', () => {
+  it('keep diyC\'s names for the default root and give every other root its own', async () => {
+    const { kernelName, rootTag } = await import('../src/index.js');
+    expect(rootTag('/var/lib/diyc')).toBe('');
+    expect(kernelName('box', '/var/lib/diyc')).toBe('diyc-box');
+    const a = rootTag('/tmp/diyc-root-a');
+    const b = rootTag('/tmp/diyc-root-b');
+    expect(a).toMatch(/^[0-9a-f]{8}$/);
+    expect(b).not.toBe(a);
+    expect(kernelName('box', '/tmp/diyc-root-a')).toBe(`diyc-${a}-box`);
+    expect(rootTag('/tmp/../tmp/diyc-root-a')).toBe(a);
+  });
+});
