@@ -26,6 +26,7 @@ export interface NativePlan {
   syncBeforePivot: boolean;
   cwd?: string;
   consoleSocket?: string;
+  consoleFd?: number;
   consoleRows?: number;
   consoleCols?: number;
   newKeyring: boolean;
@@ -89,6 +90,11 @@ export interface NativeBinding {
   statfsType(path: string): number;
   tcsetpgrp(fd: number, pgrp: number): void;
   getpgrp(): number;
+  socketpair(): [number, number];
+  recvFd(socket: number): number | null;
+  setWindowSize(fd: number, rows: number, cols: number): void;
+  getWindowSize(fd: number): [rows: number, cols: number] | null;
+  pipe(): [number, number];
   resolveInRoot(rootFd: number, path: string, flags: number, mode: number): number;
   /** The fallback walk alone (tests). */
   walkInRoot(rootFd: number, path: string, flags: number, mode: number): number;

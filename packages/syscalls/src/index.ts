@@ -3,7 +3,7 @@ export type { SpawnPlan, MountStep, CapabilitySets, Rlimit, ExitStatus, ChildSte
 export {
   mount, umount2, setns, pivotRoot, sethostname, setdomainname, mknod,
   lsetxattr, lgetxattr, llistxattr, statfsType, tcsetpgrp, getpgrp,
-  resolveInRoot, mkdirInRoot, mkdirat, unlinkat, openat, attachDeviceFilter,
+  resolveInRoot, mkdirInRoot, mkdirat, unlinkat, openat, attachDeviceFilter, socketpair, recvFd, setWindowSize, getWindowSize, pipe,
 } from './wrappers.js';
 export { compileSeccomp, seccompVersion, seccompFlags, SeccompError, SECCOMP_ACTIONS, SECCOMP_OPERATORS, SECCOMP_ARCHES, SECCOMP_FLAGS } from './seccomp.js';
 export type { Seccomp, SeccompRule, SeccompArg, SeccompAction, SeccompOperator, CompiledSeccomp } from './seccomp.js';

@@ -83,6 +83,11 @@ export interface SpawnPlan {
   cwd?: string;
   /** A unix socket to send a new pty's master to (OCI --console-socket). */
   consoleSocket?: string;
+  /**
+   * Or one end of a socketpair() the caller keeps the other end of: the child opens a pty
+   * in the container, takes its other end as its terminal, and sends the master here.
+   */
+  consoleFd?: number;
   consoleSize?: { rows: number; cols: number };
   /** Join a new anonymous session keyring (keyctl(2)): the caller's keys stay out. */
   newKeyring?: boolean;
@@ -131,7 +136,7 @@ export const CHILD_STEPS = [
   'make_private', 'mount', 'mkdir', 'symlink', 'mknod', 'pivot_root', 'chdir', 'setgroups',
   'setgid', 'setuid', 'stdio', 'setsid', 'terminal', 'execve', 'resolve', 'write', 'oom_score_adj',
   'console', 'keyring', 'rlimit', 'capabilities', 'no_new_privs', 'seccomp', 'close_fds',
-  'start_fifo', 'umask',
+  'start_fifo', 'umask', 'dumpable',
 ] as const;
 export type ChildStep = (typeof CHILD_STEPS)[number];
 
@@ -363,6 +368,7 @@ export function toNativePlan(plan: SpawnPlan): NativePlan {
   if (plan.root !== undefined) native.root = plan.root;
   if (plan.cwd !== undefined) native.cwd = plan.cwd;
   if (plan.consoleSocket !== undefined) native.consoleSocket = plan.consoleSocket;
+  if (plan.consoleFd !== undefined) native.consoleFd = plan.consoleFd;
   if (plan.consoleSize) {
     native.consoleRows = plan.consoleSize.rows;
     native.consoleCols = plan.consoleSize.cols;
@@ -453,7 +459,7 @@ function stepError(plan: SpawnPlan, stepIndex: number, index: number, errno: num
     case 'capabilities':
       return syscallError(errno, 'capset', index >= 0 ? CAPABILITIES[index] : undefined, step);
     case 'console':
-      return syscallError(errno, 'console', plan.consoleSocket, step);
+      return syscallError(errno, 'console', plan.consoleSocket ?? (plan.consoleFd !== undefined ? '/dev/ptmx' : undefined), step);
     case 'start_fifo':
       return syscallError(errno, 'open', plan.startFifo, step);
     default:

@@ -117,3 +117,29 @@ export function openat(dirFd: number, name: string, flags: number, mode = 0o644)
 export function attachDeviceFilter(cgroupDir: string, instructions: Buffer): void {
   native().attachDeviceFilter(cgroupDir, instructions);
 }
+
+/** A connected pair of unix stream sockets, close-on-exec (socketpair(2)). */
+export function socketpair(): [number, number] {
+  return native().socketpair();
+}
+
+/** The descriptor the peer sent on `socket` with SCM_RIGHTS (recvmsg(2)); null if it sent none. */
+export function recvFd(socket: number): number | null {
+  return native().recvFd(socket);
+}
+
+/** Sets a terminal's window size (TIOCSWINSZ, ioctl_tty(2)): its foreground group gets SIGWINCH. */
+export function setWindowSize(fd: number, rows: number, cols: number): void {
+  native().setWindowSize(fd, rows, cols);
+}
+
+/** A terminal's window size (TIOCGWINSZ), or null when `fd` is not a terminal. */
+export function getWindowSize(fd: number): { rows: number; cols: number } | null {
+  const size = native().getWindowSize(fd);
+  return size ? { rows: size[0], cols: size[1] } : null;
+}
+
+/** A pipe, both ends close-on-exec (pipe2(2)): [read end, write end]. */
+export function pipe(): [number, number] {
+  return native().pipe();
+}

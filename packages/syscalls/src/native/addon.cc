@@ -18,7 +18,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -179,6 +181,7 @@ diyc::ChildPlan ConvertPlan(const Napi::Object& o, PlanStorage& s) {
 
   p.cwd = s.OptionalString(o, "cwd");
   p.console_socket = s.OptionalString(o, "consoleSocket");
+  p.console_fd = static_cast<int>(NumberField(o, "consoleFd", -1));
   p.console_rows = static_cast<unsigned short>(NumberField(o, "consoleRows", 0));
   p.console_cols = static_cast<unsigned short>(NumberField(o, "consoleCols", 0));
   p.new_keyring = BoolField(o, "newKeyring");
@@ -730,6 +733,77 @@ Napi::Value AttachDeviceFilter(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// ---- terminals -----------------------------------------------------------------------
+
+// socketpair() -> [fd, fd]: a connected pair of unix stream sockets, close-on-exec
+// (socketpair(2)). A container's first process sends its pty's master over one end.
+Napi::Value Socketpair(const Napi::CallbackInfo& info) {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0) return ThrowErrno(info.Env(), errno, "socketpair");
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out.Set(0u, fds[0]);
+  out.Set(1u, fds[1]);
+  return out;
+}
+
+// recvFd(socket) -> fd | null: the descriptor sent with SCM_RIGHTS on `socket`
+// (recvmsg(2), unix(7)), close-on-exec; null when the peer closed without sending one.
+Napi::Value RecvFd(const Napi::CallbackInfo& info) {
+  int sock = Int(info, 0);
+  char data[64];
+  struct iovec iov = {data, sizeof data};
+  char control[CMSG_SPACE(sizeof(int))];
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
+  if (n < 0) return ThrowErrno(info.Env(), errno, "recvmsg");
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      int fd;
+      memcpy(&fd, CMSG_DATA(c), sizeof fd);
+      return Napi::Number::New(info.Env(), fd);
+    }
+  }
+  return info.Env().Null();
+}
+
+// getWindowSize(fd) -> [rows, cols] | null: TIOCGWINSZ; null when fd is not a terminal.
+Napi::Value GetWindowSize(const Napi::CallbackInfo& info) {
+  struct winsize ws;
+  memset(&ws, 0, sizeof ws);
+  if (ioctl(Int(info, 0), TIOCGWINSZ, &ws) < 0) return info.Env().Null();
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out.Set(0u, ws.ws_row);
+  out.Set(1u, ws.ws_col);
+  return out;
+}
+
+// pipe() -> [readFd, writeFd], both close-on-exec (pipe2(2)).
+Napi::Value Pipe(const Napi::CallbackInfo& info) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0) return ThrowErrno(info.Env(), errno, "pipe2");
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out.Set(0u, fds[0]);
+  out.Set(1u, fds[1]);
+  return out;
+}
+
+// setWindowSize(fd, rows, cols): TIOCSWINSZ on a terminal (ioctl_tty(2)); the
+// foreground process group of its other end gets SIGWINCH.
+Napi::Value SetWindowSize(const Napi::CallbackInfo& info) {
+  struct winsize ws;
+  memset(&ws, 0, sizeof ws);
+  ws.ws_row = static_cast<unsigned short>(Int(info, 1));
+  ws.ws_col = static_cast<unsigned short>(Int(info, 2));
+  if (ioctl(Int(info, 0), TIOCSWINSZ, &ws) < 0) return ThrowErrno(info.Env(), errno, "ioctl(TIOCSWINSZ)");
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactory));
   exports.Set("spawn", Napi::Function::New(env, Spawn));
@@ -749,6 +823,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("statfsType", Napi::Function::New(env, StatfsType));
   exports.Set("tcsetpgrp", Napi::Function::New(env, Tcsetpgrp));
   exports.Set("getpgrp", Napi::Function::New(env, Getpgrp));
+  exports.Set("socketpair", Napi::Function::New(env, Socketpair));
+  exports.Set("recvFd", Napi::Function::New(env, RecvFd));
+  exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize));
+  exports.Set("getWindowSize", Napi::Function::New(env, GetWindowSize));
+  exports.Set("pipe", Napi::Function::New(env, Pipe));
   exports.Set("resolveInRoot", Napi::Function::New(env, ResolveInRootJs));
   exports.Set("walkInRoot", Napi::Function::New(env, WalkInRootJs));
   exports.Set("mkdirat", Napi::Function::New(env, Mkdirat));

@@ -14,6 +14,7 @@
 //   step              system call                            when
 //   ----------------  -------------------------------------  --------------------------
 //   (first)           close(2) the parent's pipe ends        always
+//   dumpable          prctl(2) PR_SET_DUMPABLE 0             always
 //   hold              read(hold_fd)                          the parent asked to hold it
 //   console           socket(2), connect(2)                  a console socket is given
 //   start_fifo        open(2) the FIFO                       OCI create
@@ -32,11 +33,12 @@
 //   (sync)            message, read(hold_fd)                 hooks run before pivot_root
 //   pivot_root (2/2)  pivot_root(2), umount2(2)              a root is given
 //   make_private      mount(2) rootfsPropagation on /        asked (pivot_root needs it after)
-//   chdir             chdir(2)
+//   chdir             chdir(2), getcwd(2)                    the cwd must be inside the root
 //   console           the pty: open(2), ioctl(2), sendmsg(2) a console socket is given
 //   keyring           keyctl(KEYCTL_JOIN_SESSION_KEYRING)    asked
 //   rlimit            prlimit64(2)                           for each rlimit
 //   stdio, setsid     dup2(2), setsid(2), tcsetpgrp(3)
+//   (stdio owner)     fstat(2), fchown(2) of 0-2             a user is given
 //   close_fds         close_range(2) CLOSE_RANGE_CLOEXEC     always
 //   seccomp (early)   seccomp(2)                             without no_new_privs
 //   capabilities      prctl(2) PR_CAPBSET_DROP, KEEPCAPS     capabilities are given
@@ -52,6 +54,14 @@
 //
 // Each system call is documented at https://man7.org/linux/man-pages/man2/NAME.2.html
 // (tcsetpgrp: man3). Why each step is where it is:
+//   - the child is made non-dumpable first of all, before it joins anything: from the
+//     moment a process of the container can see it (a joined PID namespace, the cgroup)
+//     until execve, it is a copy of the host's Node with the host's fds and memory. A
+//     dumpable one could be opened through /proc/PID/exe (and the binary rewritten once
+//     we exit: CVE-2019-5736), /proc/PID/fd, mem and environ, or ptrace'd before its
+//     seccomp filter is loaded. Non-dumpable, all of that needs CAP_SYS_PTRACE in its
+//     user namespace, which a container does not hold (proc(5), ptrace(2) "Ptrace access
+//     mode checking"). execve(2) makes the command dumpable again, as any program is;
 //   - namespace files are opened before any is joined, and the cgroup is entered in
 //     between, while host paths still mean the host's files;
 //   - sethostname needs the UTS namespace, and the mounts need `/` private first, or
@@ -60,6 +70,9 @@
 //     the fd it got (/proc/self/fd/N), so a symlink in the image cannot aim a mount,
 //     a device node or a write at the host; this needs the host's /proc, so it all
 //     happens before pivot_root;
+//   - the working directory is checked with getcwd(2) after chdir: a cwd given as
+//     /proc/self/fd/N could name a directory the runtime had open, outside the root
+//     (runc's CVE-2024-21626); the kernel then answers "(unreachable)...";
 //   - the console socket and the start FIFO are host paths: opened first, before any
 //     namespace is joined (a joined mount namespace would change what they name) and
 //     while still the host's root (a user namespace's root cannot open /run/diyc-oci);
@@ -104,6 +117,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -670,7 +684,10 @@ void EnterRoot(const ChildPlan& plan, int root_fd) {
 
 // ---- the console (OCI --console-socket) --------------------------------------------
 
+// The socket the pty's master goes to: one the caller made with socketpair(2) (diyc-run
+// and diyc-exec proxy the terminal themselves), or the OCI console socket, connected here.
 int ConnectConsoleSocket(const ChildPlan& plan) {
+  if (plan.console_fd >= 0) return plan.console_fd;
   if (!plan.console_socket) return -1;
   struct sockaddr_un addr;
   memset(&addr, 0, sizeof addr);
@@ -820,6 +837,22 @@ void SetCapabilities(const ChildPlan& plan) {
   }
 }
 
+// A process run as another user must own its terminal and pipes, or a program that
+// reopens them (/dev/stdout, ttyname) is refused: stdio not owned by the user is given to
+// it, as runc's fixStdioPermissions does. /dev/null is left alone (it is everyone's), and
+// a descriptor that cannot be changed (a read-only filesystem) is left as it is.
+void GiveStdioToUser(const ChildPlan& plan) {
+  if (plan.uid < 0) return;
+  for (int fd = 0; fd < 3; fd++) {
+    struct stat st;
+    if (syscall(SYS_fstat, fd, &st) < 0) continue;  // glibc 2.33 made fstat a symbol: the raw call loads on 2.28
+    if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)) continue;
+    if (st.st_uid == static_cast<uid_t>(plan.uid)) continue;
+    if (fchown(fd, static_cast<uid_t>(plan.uid), static_cast<gid_t>(-1)) < 0 && errno != EINVAL && errno != EPERM && errno != EROFS)
+      Fail(plan, kStepStdio, fd, errno);
+  }
+}
+
 // setgroups, setresgid, setresuid as raw system calls: glibc's wrappers signal every
 // thread of the process to change them all (nptl's setxid), and this copy of Node has
 // only one thread, whose siblings glibc still believes in.
@@ -911,6 +944,18 @@ void WaitForStart(const ChildPlan& plan, int fifo) {
   close(fifo);
 }
 
+// chdir(2) to the process's cwd, which must be inside the root: getcwd(2) answers a
+// path that starts with "(unreachable)" (or fails) for one outside it, as a cwd of
+// /proc/self/fd/N naming a directory the runtime had open would be (CVE-2024-21626).
+void ChangeDirectory(const ChildPlan& plan) {
+  if (!plan.cwd) return;
+  if (chdir(plan.cwd) < 0) Fail(plan, kStepChdir, -1, errno);
+  char where[PATH_MAX];
+  long n = syscall(SYS_getcwd, where, sizeof where);
+  if (n < 0 && errno != ENAMETOOLONG) Fail(plan, kStepChdir, -1, errno);
+  if (n > 0 && where[0] != '/') Fail(plan, kStepChdir, -1, ENOENT);
+}
+
 void SetUmask(const ChildPlan& plan) {
   if (plan.umask >= 0) syscall(SYS_umask, plan.umask);
 }
@@ -989,6 +1034,8 @@ void CheckCommand(const ChildPlan& plan) {
   // parent giving up (closing its own) would never reach us as end of file.
   if (plan.hold_peer_fd >= 0) close(plan.hold_peer_fd);
   if (plan.error_peer_fd >= 0) close(plan.error_peer_fd);
+  // Before anything else, and before the container can see us (see the top of the file).
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) Fail(plan, kStepDumpable, -1, errno);
   if (plan.hold) WaitForGo(plan);
   // Host paths, opened while they still mean the host's files and we are still the
   // host's root (before any join, and before becoming root of a user namespace).
@@ -1036,12 +1083,13 @@ void CheckCommand(const ChildPlan& plan) {
   // After the pivot: pivot_root(2) refuses a root whose mount is shared.
   if (plan.root_propagation && mount(nullptr, "/", nullptr, plan.root_propagation, nullptr) < 0)
     Fail(plan, kStepMakePrivate, -1, errno);
-  if (plan.cwd && chdir(plan.cwd) < 0) Fail(plan, kStepChdir, -1, errno);
+  ChangeDirectory(plan);
   if (console >= 0) SetUpConsole(plan, console);
   JoinSessionKeyring(plan);
   SetRlimits(plan);
   SetStdio(plan);
   SetSession(plan);
+  GiveStdioToUser(plan);
   // Before any filter: a profile need not allow close_range for the command's sake.
   CloseExtraFds(plan);
   if (!plan.no_new_privs) LoadSeccomp(plan);

@@ -82,6 +82,7 @@ struct ChildPlan {
   bool sync_before_pivot;         // report kSyncBeforePivot and wait for a go (hooks)
   const char* cwd;                // null: "/" after pivot, unchanged otherwise
   const char* console_socket;     // unix socket that gets a new pty's master; null: none
+  int console_fd;                 // or a connected socket already open (a socketpair end); -1: none
   unsigned short console_rows, console_cols;
   bool new_keyring;               // join a new anonymous session keyring
   const Rlimit* rlimits;
@@ -147,6 +148,7 @@ enum Step : int32_t {
   kStepCloseFds,
   kStepStartFifo,
   kStepUmask,
+  kStepDumpable,     // prctl(PR_SET_DUMPABLE, 0) at the start
 };
 
 // What the child writes to error_fd: fixed size, one write(). A negative `step` is
