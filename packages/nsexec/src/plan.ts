@@ -5,12 +5,15 @@ import type { Trace } from '@diyc/cli';
 import type { Namespace, SpawnPlan } from '@diyc/syscalls';
 import { fsSteps, hasOwnNamespace, rootPropagation } from './plan-fs.js';
 import { processPlan, seccompPlan } from './plan-process.js';
+import type { StdioProxy } from './stdio.js';
 
 export interface PlanOptions {
   /** Make the command the terminal's foreground process group (stdin is a terminal). */
   foreground?: boolean;
   stdio?: [number | null, number | null, number | null];
   setsid?: boolean;
+  /** The container's own pty, or pipes in place of the user's terminal (stdio.ts). */
+  stdioProxy?: StdioProxy;
   hold?: boolean;
   /** Join a new session keyring: a runtime's containers do, a bare nsexec does not. */
   newKeyring?: boolean;
@@ -98,6 +101,7 @@ export function planFromRecord(record: ContainerRecord, options: PlanOptions = {
     if (size) plan.consoleSize = { rows: size.height, cols: size.width };
   }
   if (options.keepFds) plan.keepFds = options.keepFds;
+  if (options.stdioProxy) Object.assign(plan, options.stdioProxy.plan());
   if (options.noPivot) plan.noPivot = true;
   return plan;
 }

@@ -1,8 +1,9 @@
 // runRecord(): start a record's command, pass signals and the terminal to it, and
 // report how it ended.
-import { isSyscallError, spawn, forwardSignals, getpgrp, tcsetpgrp, type Child, type ExitStatus, type SyscallError } from '@diyc/syscalls';
+import { isSyscallError, spawn, forwardSignals, getpgrp, tcsetpgrp, SIGNALS_FORWARDED, type Child, type ExitStatus, type SyscallError } from '@diyc/syscalls';
 import { DiycError, type ContainerRecord } from '@diyc/record';
 import { planFromRecord, type PlanOptions } from './plan.js';
+import type { StdioProxy } from './stdio.js';
 
 /**
  * Why a command could not start, as a shell says it: 127 not found, 126 not executable,
@@ -45,12 +46,16 @@ export function releaseChild(child: Child, command: string): void {
  * back for this process group afterwards. Give a held child with `release` (which lets it
  * run): the forwarding is in place before the command can run, so a signal sent as soon
  * as it prints something reaches it, and does not end this process by its default action.
+ * With `stdio`, its terminal or pipes are proxied from the moment it runs until its last
+ * output is out; a pty passes window changes on itself, so SIGWINCH is not forwarded.
  */
-export async function superviseChild(child: Child, options: { foreground?: boolean; release?: () => void } = {}): Promise<ExitStatus> {
-  const stop = forwardSignals(child);
+export async function superviseChild(child: Child, options: { foreground?: boolean; release?: () => void; stdio?: StdioProxy } = {}): Promise<ExitStatus> {
+  const { stdio } = options;
+  const stop = forwardSignals(child, stdio?.terminal ? SIGNALS_FORWARDED.filter((s) => s !== 'SIGWINCH') : SIGNALS_FORWARDED);
   try {
     try {
       options.release?.();
+      stdio?.started();
     } catch (err) {
       await child.exited;
       throw err;
@@ -58,6 +63,7 @@ export async function superviseChild(child: Child, options: { foreground?: boole
     return await child.exited;
   } finally {
     stop();
+    await stdio?.finish();
     if (options.foreground) {
       try { tcsetpgrp(0, getpgrp()); } catch { /* the terminal is gone: nothing to take back */ }
     }
@@ -67,5 +73,9 @@ export async function superviseChild(child: Child, options: { foreground?: boole
 /** Runs a record to its end: start, forward signals, wait. */
 export async function runRecord(record: ContainerRecord, options: PlanOptions = {}): Promise<ExitStatus> {
   const child = startRecord(record, { ...options, hold: true });
-  return superviseChild(child, { ...options, release: () => releaseChild(child, record.process.args[0] ?? '') });
+  options.stdioProxy?.spawned();
+  return superviseChild(child, {
+    ...(options.foreground ? { foreground: true } : {}), ...(options.stdioProxy ? { stdio: options.stdioProxy } : {}),
+    release: () => releaseChild(child, record.process.args[0] ?? ''),
+  });
 }

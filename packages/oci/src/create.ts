@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { parseMountinfo } from '@diyc/overlay';
 import { join } from 'node:path';
 import { cgroupPath } from '@diyc/cgroup';
-import { planFromRecord, startError } from '@diyc/nsexec';
+import { planFromRecord, startError, StdioProxy } from '@diyc/nsexec';
 import { DiycError, type ContainerRecord, type StageContext, type Trace } from '@diyc/record';
 import { prepare, processStart, teardown, type Container } from '@diyc/run';
 import { isSyscallError, mknod, MNT, spawn, spawnWithSync, umount2, type Child, type Namespace } from '@diyc/syscalls';
@@ -26,8 +26,8 @@ export interface CreateOptions {
   trace: Trace;
   warn: (message: string) => void;
   /**
-   * `run` on a terminal: the process takes this process's terminal as its own (in the
-   * foreground, no new session), process.terminal or not, and no console socket is asked.
+   * `run` in the foreground without a console socket: the process's terminal (a pty of its
+   * own, with process.terminal) or its pipes are proxied by this process, which waits for it.
    */
   foreground?: boolean;
 }
@@ -36,6 +36,8 @@ export interface CreateOptions {
 export interface Created {
   container: Container;
   child: Child;
+  /** In the foreground: what proxies its stdio (superviseChild starts it). */
+  stdio?: StdioProxy;
 }
 
 /** Writes the pid file as runc does: decimal digits, no newline, complete when it appears. */
@@ -67,9 +69,9 @@ export function unmountHostMounts(record: ContainerRecord | undefined): void {
 
 export async function createContainer(options: CreateOptions): Promise<Created> {
   const { dir: bundle, record } = loadBundle(options.bundle, options.warn);
-  const foreground = options.foreground === true;
-  const terminal = record.process.terminal === true && !foreground;
-  if (terminal && options.consoleSocket === undefined) throw new DiycError('usage', 'process.terminal asks for a terminal: give --console-socket');
+  const terminal = record.process.terminal === true;
+  const proxy = options.foreground === true && options.consoleSocket === undefined ? new StdioProxy({ terminal }) : undefined;
+  if (terminal && !proxy && options.consoleSocket === undefined) throw new DiycError('usage', 'process.terminal asks for a terminal: give --console-socket, or run it in the foreground (diyc-oci run)');
   if (!terminal && options.consoleSocket !== undefined) throw new DiycError('usage', '--console-socket needs process.terminal in config.json');
   const container = ociContainer(options.root, options.id);
   mkdirSync(options.root, { recursive: true, mode: 0o700 });
@@ -95,7 +97,8 @@ export async function createContainer(options: CreateOptions): Promise<Created> 
     mknod(fifo, 'fifo', 0o600);
     const plan = planFromRecord(prepared, {
       hold: true, newKeyring: options.noNewKeyring !== true, detachAfterFork: true, startFifo: fifo, base: bundle,
-      trace: options.trace, seccompCache: join(options.root, 'seccomp'), setsid: !terminal && !foreground, foreground, allowHostMountNamespace: true,
+      trace: options.trace, seccompCache: join(options.root, 'seccomp'), setsid: !terminal, allowHostMountNamespace: true,
+      ...(proxy ? { stdioProxy: proxy } : {}),
       ...(options.consoleSocket !== undefined ? { consoleSocket: options.consoleSocket } : {}),
       ...(options.noPivot ? { noPivot: true } : {}),
       ...(options.preserveFds ? { keepFds: Array.from({ length: options.preserveFds }, (_, i) => 3 + i) } : {}),
@@ -103,6 +106,7 @@ export async function createContainer(options: CreateOptions): Promise<Created> 
     const hooks = prepared.hooks;
     const early = (hooks?.prestart?.length ?? 0) + (hooks?.createRuntime?.length ?? 0) + (hooks?.createContainer?.length ?? 0) > 0;
     const started: Child = early ? spawnWithSync(plan) : spawn(plan);
+    proxy?.spawned();
     child = started;
     const done = prepared;
     const released = await started.releaseAsync({
@@ -123,9 +127,10 @@ export async function createContainer(options: CreateOptions): Promise<Created> 
     const { supervisorPid: _p, supervisorStart: _s, ...rest } = state;
     container.save({ ...rest, status: 'created', pid, pidStart: processStart(pid) ?? '' });
     options.trace(`created ${options.id}: pid ${pid}, waiting on ${fifo}`);
-    return { container, child: started };
+    return { container, child: started, ...(proxy ? { stdio: proxy } : {}) };
   } catch (err) {
     child?.kill('SIGKILL');
+    await proxy?.finish();
     try { teardown(prepared ?? record, ctx); } catch { /* the first error is the one to report */ }
     unmountHostMounts(record);
     rmSync(container.dir, { recursive: true, force: true });

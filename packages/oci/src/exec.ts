@@ -4,7 +4,7 @@
 // exits as the process does; with --detach it leaves it to the caller's subreaper.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { processPlan, seccompPlan, startError, superviseChild } from '@diyc/nsexec';
+import { processPlan, seccompPlan, startError, StdioProxy, superviseChild } from '@diyc/nsexec';
 import { ANNOTATION, DiycError, parseRecord, type RecordProcess, type Trace } from '@diyc/record';
 import { exitCodeOf, isSyscallError, spawn, type SpawnPlan } from '@diyc/syscalls';
 import { unsupportedFields } from './bundle.js';
@@ -44,7 +44,7 @@ export async function execInContainer(options: ExecOptions): Promise<number> {
   const pid = container.state()?.pid;
   if (!record || pid === undefined) throw new DiycError('state', `container ${container.name} has no record`);
   const terminal = options.process.terminal === true;
-  if (terminal && options.consoleSocket === undefined) throw new DiycError('usage', 'a terminal (--tty, or terminal in the process) needs --console-socket');
+  if (terminal && options.consoleSocket === undefined && options.detach) throw new DiycError('usage', 'cannot allocate a terminal for a detached process without --console-socket');
   const names: Record<string, string> = { mount: 'mnt', uts: 'uts', ipc: 'ipc', pid: 'pid', network: 'net', cgroup: 'cgroup', user: 'user' };
   // The mount namespace last: the others are opened by path before it changes them.
   const namespaces = containerNamespaces(record).sort((a, b) => Number(a === 'mount') - Number(b === 'mount'));
@@ -63,22 +63,25 @@ export async function execInContainer(options: ExecOptions): Promise<number> {
     const size = options.process.consoleSize;
     if (size) plan.consoleSize = { rows: size.height, cols: size.width };
   }
+  // In the foreground without a console socket, the process never gets the caller's
+  // terminal: a pty of its own proxied to it (process.terminal), else pipes and a session.
+  const proxy = !options.detach && options.consoleSocket === undefined ? new StdioProxy({ terminal }) : undefined;
+  if (proxy) Object.assign(plan, proxy.plan());
   if (options.detach) {
     plan.detachAfterFork = true;
     if (!terminal) plan.setsid = true;
-  } else if (!terminal && process.stdin.isTTY) {
-    plan.foreground = true;
   }
   if (options.preserveFds) plan.keepFds = Array.from({ length: options.preserveFds }, (_, i) => 3 + i);
   try {
     const child = spawn(plan);
+    proxy?.spawned();
     if (options.detach) {
       child.release();
       if (options.pidFile !== undefined) writePidFile(options.pidFile, child.pid);
       return 0;
     }
     if (options.pidFile !== undefined) writePidFile(options.pidFile, child.pid);
-    return exitCodeOf(await superviseChild(child, { foreground: plan.foreground === true, release: () => child.release() }));
+    return exitCodeOf(await superviseChild(child, { ...(proxy ? { stdio: proxy } : {}), release: () => child.release() }));
   } catch (err) {
     if (isSyscallError(err)) throw startError(err, options.process.args[0] ?? '');
     throw err;

@@ -8,10 +8,11 @@ import { createContainer, type CreateOptions } from './create.js';
 import { deleteContainer, startContainer } from './lifecycle.js';
 
 export async function runContainer(options: CreateOptions & { detach: boolean }): Promise<number> {
-  const foreground = !options.detach && options.consoleSocket === undefined && process.stdin.isTTY === true;
-  const { child } = await createContainer({ ...options, foreground });
+  // In the foreground this process holds the container's stdio: its own pty, proxied to
+  // this terminal (process.terminal), or pipes in place of the terminal, as runc run does.
+  const { child, stdio } = await createContainer({ ...options, foreground: !options.detach });
   // Signals are forwarded from before the start: none can end this process and orphan it.
-  const exited = options.detach ? child.exited : superviseChild(child, { foreground });
+  const exited = options.detach ? child.exited : superviseChild(child, stdio ? { stdio } : {});
   const remove = () => deleteContainer(options.root, options.id, true, { trace: options.trace, warn: options.warn });
   try {
     await startContainer(options.root, options.id, options.warn);

@@ -4,7 +4,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseSignal } from '@diyc/cli';
 import { cgroupOf, createCgroupManager, killPids } from '@diyc/cgroup';
-import { processPlan, seccompPlan, startError, superviseChild } from '@diyc/nsexec';
+import { processPlan, seccompPlan, startError, StdioProxy, superviseChild } from '@diyc/nsexec';
 import { ANNOTATION, DiycError, runDir, setEnv, type ContainerRecord, type StageContext } from '@diyc/record';
 import { isSyscallError, spawn, type ExitStatus, type SpawnPlan } from '@diyc/syscalls';
 import type { Container, ContainerState } from './container.js';
@@ -98,7 +98,7 @@ export async function removeContainer(container: Container, ctx: StageContext, f
  * the container's process policy (user, capabilities, no_new_privs, rlimits, seccomp),
  * so that an exec'd command can do no more than the container's first process.
  */
-export function execPlan(record: ContainerRecord, pid: number, command: string[], foreground: boolean, root?: string): SpawnPlan {
+export function execPlan(record: ContainerRecord, pid: number, command: string[], root?: string): SpawnPlan {
   const ns = (kind: string): string => `/proc/${pid}/ns/${kind}`;
   const namespaces: NonNullable<SpawnPlan['join']> = [
     { type: 'ipc', path: ns('ipc') },
@@ -108,7 +108,7 @@ export function execPlan(record: ContainerRecord, pid: number, command: string[]
     { type: 'pid', path: ns('pid') },
     { type: 'mount', path: ns('mnt') },
   ];
-  const plan: SpawnPlan = { ...processPlan({ ...record.process, args: command }), join: namespaces, foreground, newKeyring: true };
+  const plan: SpawnPlan = { ...processPlan({ ...record.process, args: command }), join: namespaces, newKeyring: true };
   const seccomp = seccompPlan(record.linux.seccomp, root !== undefined ? { cacheDir: join(runDir(root), 'seccomp') } : {});
   if (seccomp) plan.seccomp = seccomp;
   const procs = record.annotations[ANNOTATION.cgroupProcs];
@@ -139,16 +139,21 @@ export function execRecord(record: ContainerRecord, overrides: ExecOverrides): C
   return { ...record, process };
 }
 
-/** Runs `command` in the running container; resolves with its exit status. */
-export async function execInContainer(container: Container, command: string[], ctx: StageContext, foreground: boolean, overrides: ExecOverrides = {}): Promise<ExitStatus> {
+/**
+ * Runs `command` in the running container; resolves with its exit status. On a terminal
+ * (`terminal`) it gets a pty of its own in the container, proxied to this one.
+ */
+export async function execInContainer(container: Container, command: string[], ctx: StageContext, terminal: boolean, overrides: ExecOverrides = {}): Promise<ExitStatus> {
   const state = existing(container, ctx);
   if (!container.isRunning() || state.pid === undefined) throw new DiycError('state', `container ${container.name} is not running (${state.status}): start it with diyc-run`);
   const saved = container.record();
   if (!saved) throw new DiycError('not-found', `container ${container.name} has no config.json`);
   const record = execRecord(saved, overrides);
   try {
-    const child = spawn({ ...execPlan(record, state.pid, command, foreground, ctx.root), hold: true });
-    return await superviseChild(child, { foreground, release: () => child.release() });
+    const proxy = new StdioProxy({ terminal });
+    const child = spawn({ ...execPlan(record, state.pid, command, ctx.root), ...proxy.plan(), hold: true });
+    proxy.spawned();
+    return await superviseChild(child, { stdio: proxy, release: () => child.release() });
   } catch (err) {
     if (isSyscallError(err)) throw startError(err, command[0] ?? '');
     throw err;

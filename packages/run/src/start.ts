@@ -1,7 +1,7 @@
 // The last stage: start the prepared container, supervise it, and clean up after it.
-import { readlinkSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { releaseChild, startRecord, superviseChild, traceRecord } from '@diyc/nsexec';
+import { releaseChild, startRecord, StdioProxy, superviseChild, traceRecord } from '@diyc/nsexec';
 import { ANNOTATION, DiycError, isDiycError, runDir, setEnv, type ContainerRecord, type RecordUser, type StageContext } from '@diyc/record';
 import { exitCodeOf, type ExitStatus } from '@diyc/syscalls';
 import { processStart, type Container, type ContainerState } from './container.js';
@@ -11,8 +11,8 @@ import { resolveUser } from './spec.js';
 import { teardown } from './stages.js';
 
 export interface StartOptions {
-  /** The command gets the terminal (stdin is one). */
-  foreground: boolean;
+  /** This process is on a terminal (stdin is one): the command gets a pty of its own, proxied to it. */
+  terminal: boolean;
   /** Remove the container's files when it ends (--rm). */
   remove: boolean;
   /** Descriptors for the command's stdio (detached containers log to a file). */
@@ -53,21 +53,6 @@ export function lookUpUser(record: ContainerRecord, user: string): { user: Recor
   return { user: { uid: found.uid, gid: found.gid, ...(found.additionalGids.length > 0 ? { additionalGids: found.additionalGids } : {}) }, home: found.home };
 }
 
-/**
- * /dev/console, as runtimes give a container with a terminal: here the user's own
- * terminal, which the command already has as stdin, bound over it for this run only.
- */
-function withConsole(record: ContainerRecord): void {
-  let tty: string;
-  try {
-    tty = readlinkSync('/proc/self/fd/0');
-  } catch {
-    return;
-  }
-  if (!/^\/dev\/(pts\/\d+|tty\w*)$/.test(tty) || !record.mounts.some((m) => m.destination === '/dev')) return;
-  record.mounts = [...record.mounts, { destination: '/dev/console', type: 'bind', source: tty, options: ['bind', 'nosuid', 'noexec'] }];
-}
-
 /** The state of a container about to be prepared and run by this process. */
 export function baseState(record: ContainerRecord, name: string): ContainerState {
   const state: ContainerState = {
@@ -98,17 +83,19 @@ export async function startContainer(container: Container, ctx: StageContext, op
     writeEtcFiles(record, { trace: ctx.trace });
     // diyc-exec runs as this user, with this HOME, as docker exec does.
     container.saveRecord(record);
-    if (options.foreground) withConsole(record);
     traceRecord(record, ctx.trace);
+    // Detached, the command's stdio is given (the log); else it never gets the user's terminal.
+    const proxy = options.stdio ? undefined : new StdioProxy({ terminal: options.terminal });
     const child = startRecord(record, {
-      foreground: options.foreground, hold: true, newKeyring: true, trace: ctx.trace, seccompCache: join(runDir(ctx.root), 'seccomp'),
-      ...(options.stdio ? { stdio: options.stdio } : {}), ...(options.setsid ? { setsid: true } : {}),
+      hold: true, newKeyring: true, trace: ctx.trace, seccompCache: join(runDir(ctx.root), 'seccomp'),
+      ...(options.stdio ? { stdio: options.stdio } : {}), ...(options.setsid ? { setsid: true } : {}), ...(proxy ? { stdioProxy: proxy } : {}),
     });
+    proxy?.spawned();
     // The pid is on record before the child runs a step, so that a diyc-run killed
     // from here on leaves a state the next one can recover from.
     state = container.save({ ...state, pid: child.pid, pidStart: processStart(child.pid) ?? '' });
     status = await superviseChild(child, {
-      foreground: options.foreground,
+      ...(proxy ? { stdio: proxy } : {}),
       release: () => {
         releaseChild(child, record.process.args[0] ?? '');
         state = container.save({ ...state, status: 'running', startedAt: new Date().toISOString() });

@@ -1,0 +1,166 @@
+// A container never holds the user's terminal. A process that has a terminal as its
+// controlling tty can push bytes into its input with ioctl(TIOCSTI) (ioctl_tty(2)): a
+// container given the user's own terminal could type a command that the user's shell
+// runs, as root on the host, once the container exits. So:
+//
+//   on a terminal   the container gets a pty of its own, opened in its own devpts by
+//                   its first process (child.cc, SetUpConsole), whose master comes back
+//                   over a socketpair; this process puts the user's terminal in raw mode
+//                   and copies bytes both ways, passes on the window size, and restores
+//                   the terminal on every way out. As `runc run` and `docker run -it` do.
+//   without one     the container starts a session of its own (setsid(2): no
+//                   controlling tty, so TIOCSTI is refused), and any of its stdout and
+//                   stderr that would be the user's terminal is a pipe copied here.
+//
+// pty(7), termios(3) (raw mode), unix(7) (SCM_RIGHTS), ioctl_tty(2) (TIOCSWINSZ).
+import { closeSync, fstatSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Readable, Writable } from 'node:stream';
+import { getWindowSize, pipe, recvFd, setWindowSize, socketpair, type SpawnPlan } from '@diyc/syscalls';
+
+// node:tty and node:net cost a few ms to load: only when a terminal or a pipe is proxied.
+const require = createRequire(import.meta.url);
+const tty = (): typeof import('node:tty') => require('node:tty') as typeof import('node:tty');
+const net = (): typeof import('node:net') => require('node:net') as typeof import('node:net');
+
+/** How long output is still read once the process has ended (a child it left may hold the pty). */
+const DRAIN_MS = 250;
+
+/** True when `fd` is a terminal (a character device that answers TIOCGWINSZ). */
+function isTerminal(fd: number): boolean {
+  try {
+    return fstatSync(fd).isCharacterDevice() && getWindowSize(fd) !== null;
+  } catch {
+    return false;
+  }
+}
+
+export interface StdioProxyOptions {
+  /** Give the process a pty of its own, proxied to this process's terminal. */
+  terminal: boolean;
+  /** Descriptors for the process's 0, 1, 2 (null: this process's own). */
+  stdio?: [number | null, number | null, number | null];
+}
+
+/**
+ * What stands between a container's process and this process's stdio. Made before the
+ * spawn (plan() gives the plan's fields), told when the child exists (spawned()) and when
+ * it has exec'd (started()), and finished when it has ended (finish()).
+ */
+export class StdioProxy {
+  readonly terminal: boolean;
+  #socket: [number, number] | undefined;
+  #pipes: { read: number; write: number; to: Writable }[] = [];
+  #master: import('node:tty').ReadStream | undefined;
+  #streams: Readable[] = [];
+  #ended: Promise<void>[] = [];
+  #restore: (() => void) | undefined;
+  #onResize: (() => void) | undefined;
+  #stdio: [number | null, number | null, number | null];
+
+  constructor(options: StdioProxyOptions) {
+    this.terminal = options.terminal;
+    this.#stdio = options.stdio ?? [null, null, null];
+  }
+
+  /** The spawn plan's fields: a console socket and its size, or a new session and pipes. */
+  plan(): Pick<SpawnPlan, 'consoleFd' | 'consoleSize' | 'setsid' | 'stdio'> {
+    if (this.terminal) {
+      this.#socket = socketpair();
+      const size = getWindowSize(1) ?? getWindowSize(0);
+      return { consoleFd: this.#socket[1], ...(size ? { consoleSize: size } : {}) };
+    }
+    const stdio: [number | null, number | null, number | null] = [...this.#stdio];
+    for (const fd of [1, 2] as const) {
+      const target = stdio[fd] ?? fd;
+      if (!isTerminal(target)) continue;
+      const [read, write] = pipe();
+      this.#pipes.push({ read, write, to: fd === 1 ? process.stdout : process.stderr });
+      stdio[fd] = write;
+    }
+    return { setsid: true, stdio };
+  }
+
+  /** The child exists: our copies of its ends go, so its exit reads as end of file here. */
+  spawned(): void {
+    if (this.#socket) {
+      closeSync(this.#socket[1]);
+    }
+    for (const p of this.#pipes) {
+      closeSync(p.write);
+      const stream = new (net().Socket)({ fd: p.read, readable: true, writable: false });
+      stream.on('error', () => {});
+      stream.pipe(p.to, { end: false });
+      this.#track(stream);
+    }
+  }
+
+  /**
+   * The process has exec'd: its pty's master is waiting on the socket. From here the
+   * user's keys go to the container's terminal and its output comes back.
+   */
+  started(): void {
+    if (!this.#socket) return;
+    const master = recvFd(this.#socket[0]);
+    closeSync(this.#socket[0]);
+    this.#socket = undefined;
+    if (master === null) return;
+    const stream = new (tty().ReadStream)(master);
+    this.#master = stream;
+    // The other end closed (every process holding it is gone): EIO, which is the end.
+    stream.on('error', () => stream.destroy());
+    stream.pipe(process.stdout, { end: false });
+    this.#track(stream);
+    const input = process.stdin;
+    if (input.isTTY) {
+      input.setRawMode(true);
+      const restore = (): void => { try { input.setRawMode(false); } catch { /* the terminal is gone */ } };
+      this.#restore = restore;
+      // Raw mode is put back however this process ends: an error, process.exit, a signal
+      // Node turns into an exit.
+      process.once('exit', restore);
+    }
+    input.on('data', this.#forward);
+    input.resume();
+    const resize = (): void => {
+      const size = getWindowSize(1) ?? getWindowSize(0);
+      if (size && this.#master) {
+        try { setWindowSize(master, size.rows, size.cols); } catch { /* closed */ }
+      }
+    };
+    this.#onResize = resize;
+    process.on('SIGWINCH', resize);
+  }
+
+  #forward = (chunk: Buffer): void => {
+    this.#master?.write(chunk);
+  };
+
+  #track(stream: Readable): void {
+    this.#streams.push(stream);
+    this.#ended.push(new Promise((resolve) => stream.once('close', () => resolve())));
+  }
+
+  /**
+   * The process has ended: its last output is copied (for at most DRAIN_MS more, since a
+   * process it left behind may keep the pty or pipe open), then the terminal is restored.
+   */
+  async finish(): Promise<void> {
+    if (this.#socket) {
+      for (const fd of this.#socket) { try { closeSync(fd); } catch { /* closed */ } }
+      this.#socket = undefined;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(this.#ended), new Promise<void>((resolve) => { timer = setTimeout(resolve, DRAIN_MS); })]);
+    if (timer) clearTimeout(timer);
+    for (const stream of this.#streams) stream.destroy();
+    if (this.#onResize) process.off('SIGWINCH', this.#onResize);
+    process.stdin.off('data', this.#forward);
+    if (this.#master) process.stdin.pause();
+    if (this.#restore) {
+      this.#restore();
+      process.off('exit', this.#restore);
+    }
+    this.#master = undefined;
+  }
+}
