@@ -1,13 +1,20 @@
 // Chooses the cgroup manager once, from the machine's layout.
+import { rootTag, stateRoot } from '@diyc/record';
 import { detectLayout, type CgroupLayout } from './detect.js';
 import type { CgroupManager } from './manager.js';
 import { CgroupV1 } from './v1/manager.js';
 import { CgroupV2 } from './v2/manager.js';
 
-/** The parent of diyc's cgroups: $DIYC_CGROUP_PARENT (tests use their own), or "diyc". */
+/**
+ * The parent of diyc's cgroups: $DIYC_CGROUP_PARENT (tests use their own), else "diyc"
+ * for the default state root and "diyc-TAG" for any other, so that two roots' containers
+ * of one name never share a cgroup (nor kill each other's processes).
+ */
 export function cgroupParent(env: NodeJS.ProcessEnv = process.env): string {
   const parent = env.DIYC_CGROUP_PARENT;
-  return parent && /^[A-Za-z0-9_.-]+$/.test(parent) ? parent : 'diyc';
+  if (parent && /^[A-Za-z0-9_.-]+$/.test(parent)) return parent;
+  const tag = rootTag(stateRoot(env));
+  return tag === '' ? 'diyc' : `diyc-${tag}`;
 }
 
 let machine: CgroupLayout | undefined;

@@ -86,6 +86,15 @@ export interface RunOptions {
 
 const usage = (message: string): DiycError => new DiycError('usage', message);
 
+/** How many processes a container may have unless --pids says otherwise (podman's pids_limit). */
+export const DEFAULT_PIDS_LIMIT = 2048;
+
+/** --pids N (docker's --pids-limit): the default without it; 0 or -1 for no limit. */
+function pidsLimit(text: string | undefined): string | undefined {
+  if (text === undefined) return String(DEFAULT_PIDS_LIMIT);
+  return text === '0' || text === '-1' ? undefined : text;
+}
+
 /** Reads diyc-run's flags and operands (NAME IMAGE [CMD [ARG...]]); bad ones are 'usage' errors. */
 export function runOptions(flags: ParsedFlags, operands: string[], env: NodeJS.ProcessEnv = process.env): RunOptions {
   const [name, image, ...command] = operands;
@@ -98,15 +107,15 @@ export function runOptions(flags: ParsedFlags, operands: string[], env: NodeJS.P
   // docker's `-it` reads here as diyC's -i (--ip) with the address "t".
   if (ip === 't') throw usage('-it: -i is diyC\'s --ip here (an address); the command gets your terminal whenever stdin is one: leave out -i, or give -t alone');
   const publish = many(flags.publish).map(parsePublish);
-  const netFlag = one(flags.net);
-  // diyC: without --ip the container shares the host's network. An address or a
-  // published port asks for the bridge.
-  const net: NetMode = (netFlag as NetMode | undefined) ?? (ip !== undefined || publish.length > 0 ? 'bridge' : 'host');
+  // A network namespace of its own on the bridge, unless --net says otherwise (as Docker
+  // and podman): sharing the host's reached its 127.0.0.1-only servers, its loopback
+  // traffic and its abstract unix sockets. --ip is diyC's -i: an address on the bridge.
+  const net: NetMode = (one(flags.net) as NetMode | undefined) ?? 'bridge';
   if (net !== 'bridge' && ip !== undefined) throw usage(`--ip needs --net bridge (not --net ${net})`);
   if (net !== 'bridge' && publish.length > 0) throw usage(`--publish needs --net bridge (not --net ${net})`);
   if (ip !== undefined) parseIp(ip);
   // -m as diyC's: a bare number is megabytes.
-  const resources = resourcesFromParsed({ memory: flags.mem, pids: flags.pids, cpus: flags.cpus }, 'm');
+  const resources = resourcesFromParsed({ memory: flags.mem, pids: pidsLimit(one(flags.pids) ?? one(flags['pids-limit'])), cpus: flags.cpus }, 'm');
   const vars = envFlags(many(flags.env), env);
   // Absolute: the --dry-run pipeline that replays them may run from another directory.
   const envFiles = many(flags['env-file']).map((file) => resolve(file));
@@ -120,7 +129,7 @@ export function runOptions(flags: ParsedFlags, operands: string[], env: NodeJS.P
     hosts: many(flags['add-host']).map(parseAddHost),
   };
   const sysctls = Object.fromEntries(many(flags.sysctl).map(parseSysctl));
-  if (net === 'host' && Object.keys(sysctls).some((k) => k.startsWith('net.'))) throw usage('--sysctl net.*: the container shares the host\'s network (--net host is the default without --ip or -p): give --net none or --net bridge, or it would change the host');
+  if (net === 'host' && Object.keys(sysctls).some((k) => k.startsWith('net.'))) throw usage('--sysctl net.*: with --net host the container shares the host\'s network: leave out --net host, or it would change the host');
   if (net === 'host' && (dns.servers.length > 0 || dns.search.length > 0)) throw usage('--dns and --dns-search need the container\'s own network (not --net host, which keeps the host\'s resolv.conf)');
   const options: RunOptions = {
     name,

@@ -4,10 +4,11 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import { createTrace, defineCli, type ArgsDef, type CliContext } from '@diyc/cli';
 import { ImageStore } from '@diyc/image';
+import { describeConfig, requireBridge, setupNetwork, type NetConfig } from '@diyc/net';
 import { DiycError, formatRecord, stateRoot, type ContainerRecord, type StageContext } from '@diyc/record';
 import { Container } from './container.js';
 import { recoverIfStaleLocked } from './lifecycle.js';
-import { runOptions, type RunOptions } from './options.js';
+import { DEFAULT_PIDS_LIMIT, runOptions, type RunOptions } from './options.js';
 import { runPipeline, shellLine } from './pipeline.js';
 import { baseRecord } from './spec.js';
 import { prepare, stageContext, teardown } from './stages.js';
@@ -18,10 +19,11 @@ export const EXIT_RUNTIME = 125;
 
 export const runArgs: ArgsDef = {
   ip: { type: 'string', alias: 'i', valueHint: 'IP', description: 'the container\'s address on the bridge (implies --net bridge)' },
-  net: { type: 'enum', options: ['bridge', 'none', 'host'], description: 'bridge: own namespace on diyc0; none: only lo; host: the host\'s network (the default without --ip or -p, as in diyC)' },
+  net: { type: 'enum', options: ['bridge', 'none', 'host'], description: 'bridge (the default): own namespace on diyc0, made on first use; none: only lo; host: the host\'s network, its loopback servers included' },
   mem: { type: 'string', alias: 'm', valueHint: 'SIZE', description: 'memory limit, no swap: 10M, 1G, or a bare number of MB (diyC\'s -m)' },
   cpus: { type: 'string', valueHint: 'N', description: 'CPU limit as a number of CPUs (0.5 is half of one)' },
-  pids: { type: 'string', valueHint: 'N', description: 'most processes at once' },
+  pids: { type: 'string', valueHint: 'N', description: `most processes at once (default ${DEFAULT_PIDS_LIMIT}: a fork bomb stays inside; 0 or -1 for no limit)` },
+  'pids-limit': { type: 'string', valueHint: 'N', description: 'docker\'s name for --pids' },
   publish: { type: 'string', alias: 'p', valueHint: 'HOST:PORT', description: 'make HOST port on the host reach PORT in the container (repeatable; implies --net bridge)' },
   env: { type: 'string', alias: 'e', valueHint: 'K=V', description: 'set an environment variable; a bare K takes the host\'s value (repeatable)' },
   'env-file': { type: 'string', valueHint: 'FILE', description: 'read variables from FILE: KEY=VALUE lines, a bare KEY takes the host\'s value, # comments (repeatable; -e wins)' },
@@ -107,8 +109,8 @@ export async function runMain({ flags, operands }: CliContext, script: string): 
     const name = operands[0];
     if (name === undefined || operands.length > 1) throw new DiycError('usage', 'use diyc-run --start NAME');
     const detached = process.env.DIYC_DETACHED === '1';
-    const foreground = !detached && process.stdin.isTTY === true;
-    const result = await startContainer(Container.at(name, root), stageContext(name, trace, root), { foreground, remove: flags.rm === true, ...(detached ? { setsid: true } : {}) });
+    const terminal = !detached && process.stdin.isTTY === true;
+    const result = await startContainer(Container.at(name, root), stageContext(name, trace, root), { terminal, remove: flags.rm === true, ...(detached ? { setsid: true } : {}) });
     reportEnd(name, result);
     return result.exitCode;
   }
@@ -126,6 +128,7 @@ export async function runMain({ flags, operands }: CliContext, script: string): 
     return 0;
   }
   if (process.getuid?.() !== 0) throw new DiycError('missing', 'diyc-run needs root (namespaces, mounts, cgroups, network): run it with sudo');
+  if (options.net === 'bridge') ensureBridge(options.netConfig, root);
   const ctx = stageContext(options.name, trace, root);
   const container = Container.at(options.name, root);
   // Ctrl-C or kill while the container is being prepared: finish the step under way,
@@ -153,9 +156,22 @@ export async function runMain({ flags, operands }: CliContext, script: string): 
     for (const sig of signals) process.off(sig, onSignal);
   }
   if (options.detach) return await runDetached(container, options, script);
-  const result = await startContainer(container, ctx, { foreground: terminal, remove: options.remove });
+  const result = await startContainer(container, ctx, { terminal, remove: options.remove });
   reportEnd(options.name, result);
   return result.exitCode;
+}
+
+/**
+ * The bridge a container joins by default, made on first use as `diyc-net setup` makes it
+ * (Docker and podman make theirs the same way), and said once.
+ */
+function ensureBridge(config: NetConfig, root: string): void {
+  try {
+    requireBridge(config);
+  } catch {
+    setupNetwork(config, { root });
+    process.stderr.write(`diyc-run: made the bridge ${describeConfig(config)}, with NAT to the outside (\`diyc-net clean\` removes it)\n`);
+  }
 }
 
 /** Says why the container ended, when its cgroup knows (the OOM killer). */

@@ -2,7 +2,7 @@
 // environment (the image's defaults, then the user's), hostname and domain, the
 // namespaces to create, and the filesystems every container gets.
 import { withImage, type Image } from '@diyc/image';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import {
   allCapabilities, capabilitySets, containerDevices, containerMounts, DEFAULT_CAPABILITIES, DEFAULT_DEVICE_RULES,
   defaultSeccompProfile, MASKED_PATHS, READONLY_PATHS,
@@ -31,7 +31,12 @@ export function baseRecord(options: RunOptions, image: Image, terminal: boolean)
   // The overlay stage fills in the path; read-only is remounted by the child (plan-fs).
   if (options.readOnly) record.root = { path: '', readonly: true };
   if (options.ulimits.length > 0) record.process.rlimits = options.ulimits;
-  if (Object.keys(options.sysctls).length > 0) record.linux.sysctl = { ...options.sysctls };
+  // IPv6 is off in a network namespace of the container's own unless asked for: a
+  // container on the bridge would otherwise take router advertisements from another
+  // (Docker's CVE-2020-13401), and diyc gives it no IPv6 address to use.
+  const ipv6: Record<string, string> = options.net === 'host' || !existsSync('/proc/sys/net/ipv6') ? {} : { 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1' };
+  const sysctls = { ...ipv6, ...options.sysctls };
+  if (Object.keys(sysctls).length > 0) record.linux.sysctl = sysctls;
   record.hostname = hostnameFor(options.name);
   record.domainname = DOMAIN;
   for (const ns of ['mount', 'uts', 'ipc', 'pid', 'cgroup'] as const) setNamespace(record, ns);

@@ -12,11 +12,20 @@ const parse = (...argv: string[]) => {
 };
 
 describe('runOptions', () => {
-  it('shares the host\'s network without --ip, as diyC did; an address or a port asks for the bridge', () => {
-    expect(parse('box', 'busybox').net).toBe('host');
+  it('puts a container on the bridge unless --net says none or host; -i is its address there, as diyC\'s', () => {
+    expect(parse('box', 'busybox').net).toBe('bridge');
+    expect(parse('--net', 'host', 'box', 'busybox').net).toBe('host');
     expect(parse('-i', '172.16.0.5', 'box', 'busybox').net).toBe('bridge');
     expect(parse('-p', '8080:80', 'box', 'busybox').net).toBe('bridge');
     expect(parse('--net', 'none', 'box', 'busybox').net).toBe('none');
+    expect(() => parse('--net', 'host', '-i', '172.16.0.5', 'box', 'busybox')).toThrow('--ip needs --net bridge');
+  });
+
+  it('limits processes to 2048 unless --pids (or docker\'s --pids-limit) says otherwise; 0 or -1 is no limit', () => {
+    expect(parse('box', 'busybox').resources.pids).toEqual({ limit: 2048 });
+    expect(parse('--pids', '10', 'box', 'busybox').resources.pids).toEqual({ limit: 10 });
+    expect(parse('--pids-limit', '-1', 'box', 'busybox').resources.pids).toBeUndefined();
+    expect(parse('--pids', '0', 'box', 'busybox').resources.pids).toBeUndefined();
   });
 
   it('reads -m as megabytes when bare, as diyC\'s -m', () => {
@@ -109,9 +118,9 @@ describe('the command, the environment and the root, as docker makes them', () =
   it('reads --sysctl KEY=VALUE into linux.sysctl, refuses net.* on the host\'s network, and replays it', () => {
     const options = parse('--net', 'none', '--sysctl', 'net.ipv4.ip_unprivileged_port_start=80', 'c', 'app');
     const record = baseRecord(options, image({}), false);
-    expect(record.linux.sysctl).toEqual({ 'net.ipv4.ip_unprivileged_port_start': '80' });
+    expect(record.linux.sysctl).toMatchObject({ 'net.ipv4.ip_unprivileged_port_start': '80' });
     expect(shellLine(options, record, '/r')).toContain('--sysctl net.ipv4.ip_unprivileged_port_start=80');
-    expect(() => parse('--sysctl', 'net.ipv4.ip_forward=1', 'c', 'app')).toThrow("--sysctl net.*: the container shares the host's network");
+    expect(() => parse('--net', 'host', '--sysctl', 'net.ipv4.ip_forward=1', 'c', 'app')).toThrow("--sysctl net.*: with --net host the container shares the host's network");
     expect(() => parse('--sysctl', 'kernel/../x=1', 'c', 'app')).toThrow('use KEY=VALUE');
   });
 
