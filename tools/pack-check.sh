@@ -26,6 +26,8 @@ newest=$(objdump -T "$work/addon.node" | grep -o 'GLIBC_[0-9.]*' | sort -uV | ta
   fail "the prebuilt addon needs $newest: it must load with glibc 2.28"
 tar -tzf "$work"/diyc-syscalls-*.tgz | grep -x 'package/prebuilds/linux-x64/diyc-init' >/dev/null ||
   fail "@diyc/syscalls ships no prebuilt diyc-init (diyc-run --init)"
+tar -tzf "$work"/diyc-syscalls-*.tgz | grep -x 'package/prebuilds/linux-x64/diyc-shim' >/dev/null ||
+  fail "@diyc/syscalls ships no prebuilt diyc-shim (the supervisor of a detached container)"
 for t in "$work"/*.tgz; do
   if tar -tzf "$t" | grep -E '\.js\.map$|dist/bin(/[^/]*)?\.d\.ts$' >/dev/null; then fail "$(basename "$t") ships source maps or a bin's declarations"; fi
 done

@@ -32,6 +32,13 @@
       "sources": ["src/native/init.c"],
       "cflags": ["-Wall", "-Wextra", "-O2"],
       "ldflags": ["-static", "-s"]
+    },
+    {
+      "target_name": "diyc-shim",
+      "type": "executable",
+      "sources": ["src/native/shim.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"],
+      "ldflags": ["-static", "-s"]
     }
   ]
 }

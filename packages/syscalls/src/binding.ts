@@ -145,11 +145,24 @@ export function native(): NativeBinding {
  * compiled here, else the prebuilt one shipped for this platform, made executable.
  */
 export function initPath(): string {
+  return executablePath('diyc-init');
+}
+
+/**
+ * The path of diyc-shim, the static supervisor of a detached container (as conmon is
+ * podman's), found as diyc-init is: compiled here, else the prebuilt one, made executable.
+ */
+export function shimPath(): string {
+  return executablePath('diyc-shim');
+}
+
+/** One of the executables built beside the addon (binding.gyp) and shipped in prebuilds/. */
+function executablePath(name: 'diyc-init' | 'diyc-shim'): string {
   const dir = fileURLToPath(new URL('..', import.meta.url));
-  const built = join(dir, 'build', 'Release', 'diyc-init');
+  const built = join(dir, 'build', 'Release', name);
   if (existsSync(built)) return built;
-  const prebuilt = join(dir, 'prebuilds', `${process.platform}-${process.arch}`, 'diyc-init');
-  if (!existsSync(prebuilt)) throw new AddonMissingError('diyc-init is not built for this system: build it with `npm rebuild @diyc/syscalls` (needs g++, make and python3)');
+  const prebuilt = join(dir, 'prebuilds', `${process.platform}-${process.arch}`, name);
+  if (!existsSync(prebuilt)) throw new AddonMissingError(`${name} is not built for this system: build it with \`npm rebuild @diyc/syscalls\` (needs g++, make and python3)`);
   // Package managers pack every file but a package's bins as 0644 (pnpm pack, npm): the
   // shipped executable loses its x bits on the way, and install scripts may not run to
   // restore them. The file is this package's own: give them back on first use.

@@ -11,5 +11,7 @@ export { CLONE_NEW, MS, MNT, O, CAPABILITIES, RLIMITS } from './constants.js';
 export type { Namespace, Capability, RlimitType } from './constants.js';
 export { syscallError, isSyscallError, errnoName } from './errors.js';
 export type { SyscallError } from './errors.js';
-export { AddonMissingError, initPath } from './binding.js';
+export { AddonMissingError, initPath, shimPath } from './binding.js';
+export { shimArgv, parseShimExit, ShimOptionsError } from './shim.js';
+export type { ShimOptions, ShimExit } from './shim.js';
 export { exitCodeOf, SIGNALS_FORWARDED, forwardSignals } from './exit.js';
