@@ -6,7 +6,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { NET_RUN_DIR, netnsName, netnsPath } from '@diyc/net';
+import { ensureNetwork, NET_RUN_DIR, netConfig, netnsName, netnsPath, systemRunner, type Runner } from '@diyc/net';
 import { isRoot, rootReason, runBin, tempDir, testNetwork } from './helpers.js';
 
 const snapshot = () => ({
@@ -52,6 +52,23 @@ describe.skipIf(!isRoot)(`diyc-net (${rootReason})`, () => {
     const status = await net('status');
     expect(status.code).toBe(1);
     expect(status.stdout).toContain(`missing  bridge ${bridge}  (run: sudo diyc-net setup --bridge ${bridge} --subnet ${subnet})`);
+  });
+
+  it('setup from five processes at once makes the bridge once; ensureNetwork sets it up, then costs no process', async () => {
+    const results = await Promise.all(Array.from({ length: 5 }, () => net('setup')));
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    expect(results.filter((r) => r.stdout.includes('bridge created, 4 rules added'))).toHaveLength(1);
+    expect(execFileSync('iptables-save', { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`"diyc:${bridge}"`))).toHaveLength(4);
+    const commands: string[] = [];
+    const runner: Runner = { run: (command, args, input) => { commands.push(command); return systemRunner.run(command, args, input); } };
+    const config = netConfig({ bridge, subnet });
+    expect(ensureNetwork(config, { runner })).toEqual({ createdBridge: false, rulesAdded: 0, changed: false });
+    expect(commands).toEqual([]);
+    expect((await net('clean')).code).toBe(0);
+    expect(ensureNetwork(config, { runner })).toEqual({ createdBridge: true, rulesAdded: 4, changed: true });
+    expect((await net('status')).code).toBe(0);
+    expect((await net('clean')).code).toBe(0);
+    expect(snapshot()).toEqual(before);
   });
 
   it('says to run setup when attaching without a bridge', async () => {
