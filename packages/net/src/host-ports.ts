@@ -5,10 +5,15 @@
 // udp6: proc(5)), which is what a bind(2) would run into, without a process or a socket.
 // Synchronous, as a stage is, and a few hundred microseconds.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { endianness, networkInterfaces } from 'node:os';
+import { createRequire } from 'node:module';
 import { DiycError } from '@diyc/record';
 import { isLoopback, parseIp } from './ipv4.js';
 import { expandPublish, type Publish } from './publish.js';
+
+// node:os costs about 0.3 ms to load: only when a port is published.
+const require = createRequire(import.meta.url);
+const os = (): typeof import('node:os') => require('node:os') as typeof import('node:os');
+const littleEndian = (): boolean => os().endianness() === 'LE';
 
 export interface HostSocket {
   protocol: 'tcp' | 'udp';
@@ -25,7 +30,7 @@ function word(hex: string, little: boolean): number[] {
 }
 
 /** /proc/net's hex address (8 or 32 digits) as text. IPv4-mapped IPv6 reads as IPv4. */
-export function procAddress(hex: string, little = endianness() === 'LE'): string {
+export function procAddress(hex: string, little = littleEndian()): string {
   if (hex.length === 8) return word(hex, little).join('.');
   const bytes = [0, 8, 16, 24].flatMap((i) => word(hex.slice(i, i + 8), little));
   if (bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) return bytes.slice(12).join('.');
@@ -39,7 +44,7 @@ export function procAddress(hex: string, little = endianness() === 'LE'): string
  * The sockets of a /proc/net/{tcp,udp}[6] table that take new traffic: TCP ones in LISTEN
  * (state 0A), UDP ones bound and not connected (state 07, no remote port).
  */
-export function listeningSockets(table: string, protocol: 'tcp' | 'udp', little = endianness() === 'LE'): HostSocket[] {
+export function listeningSockets(table: string, protocol: 'tcp' | 'udp', little = littleEndian()): HostSocket[] {
   const sockets: HostSocket[] = [];
   for (const line of table.split('\n').slice(1)) {
     const f = line.trim().split(/\s+/);
@@ -114,6 +119,6 @@ export function requireFreeHostPorts(publish: Publish[], sockets: HostSocket[] =
 /** Throws unless `ip` is an address of this host (all of 127.0.0.0/8 is). */
 export function requireHostAddress(ip: string, spec: string): void {
   if (isLoopback(parseIp(ip))) return;
-  const local = Object.values(networkInterfaces()).some((addresses) => addresses?.some((a) => a.family === 'IPv4' && a.address === ip));
+  const local = Object.values(os().networkInterfaces()).some((addresses) => addresses?.some((a) => a.family === 'IPv4' && a.address === ip));
   if (!local) throw new DiycError('invalid', `--publish ${spec}: ${ip} is not an address of this host`);
 }
