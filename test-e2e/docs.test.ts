@@ -11,6 +11,7 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } fr
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCgroupManager } from '@diyc/cgroup';
+import { rootTag } from '@diyc/record';
 import { busyboxTarball, isRoot, repo, rootReason, runBin, runCommand, tempDir, testNetwork, userEnv } from './helpers.js';
 
 const docs = join(repo, 'docs');
@@ -98,7 +99,8 @@ describe.skipIf(!isRoot)(`the docs' commands (${rootReason})`, () => {
       });
       // The page speaks of diyc's defaults; the test runs on its own names.
       const toTest = (text: string) => text.replaceAll('diyc0', bridge).replaceAll('172.16.0.', `${prefix}.`).replaceAll('/sys/fs/cgroup/memory/diyc/', `/sys/fs/cgroup/memory/${parent}/`);
-      const toPage = (text: string) => text.replaceAll(root, '/var/lib/diyc').replaceAll(bridge, 'diyc0').replaceAll(`${prefix}.`, '172.16.0.').replaceAll(parent, 'diyc').replaceAll(work.path, '~');
+      // The default root's kernel names are diyc-NAME; the test's root tags them (rootTag).
+      const toPage = (text: string) => text.replaceAll(`diyc-${rootTag(root)}-`, 'diyc-').replaceAll(root, '/var/lib/diyc').replaceAll(bridge, 'diyc0').replaceAll(`${prefix}.`, '172.16.0.').replaceAll(parent, 'diyc').replaceAll(work.path, '~');
       const updates: { start: number; end: number; text: string }[] = [];
       const run = (code: string) => runCommand('bash', ['-e', '-o', 'pipefail', '-c', `exec 2>&1\ncd ${work.path}\n${toTest(code)}`], { env, timeoutMs: 120_000 });
 

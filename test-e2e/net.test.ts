@@ -6,6 +6,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ensureNetwork, NET_RUN_DIR, netConfig, netnsName, netnsPath, systemRunner, type Runner } from '@diyc/net';
 import { isRoot, rootReason, runBin, tempDir, testNetwork } from './helpers.js';
 
 const snapshot = () => ({
@@ -14,13 +15,14 @@ const snapshot = () => ({
   iptables: execFileSync('iptables-save', { encoding: 'utf8' }).split('\n').filter((l) => !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]/, '')).join('\n'),
   netns: existsSync('/run/netns') ? readdirSync('/run/netns').sort() : [],
 });
+const nftTables = () => execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' }).split('\n');
 
 describe.skipIf(!isRoot)(`diyc-net (${rootReason})`, () => {
   const { bridge, subnet, prefix } = testNetwork('n');
   const work = tempDir('diyc-net-e2e-');
   const env = { ...process.env, DIYC_ROOT: work.path, DIYC_BRIDGE: bridge, DIYC_SUBNET: subnet };
   const net = (...args: string[]) => runBin('diyc-net', args, { env });
-  const inNs = (name: string, ...cmd: string[]) => spawnSync('ip', ['netns', 'exec', `diyc-${name}`, ...cmd], { encoding: 'utf8', timeout: 10_000 });
+  const inNs = (name: string, ...cmd: string[]) => spawnSync('ip', ['netns', 'exec', netnsName(name, work.path), ...cmd], { encoding: 'utf8', timeout: 10_000 });
   const before = snapshot();
   const servers: ChildProcess[] = [];
   const names = new Set<string>();
@@ -35,18 +37,38 @@ describe.skipIf(!isRoot)(`diyc-net (${rootReason})`, () => {
   it('setup twice, then clean, leaves ip link and iptables-save as they were', async () => {
     const first = await net('setup');
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toContain('bridge created, 3 rules added');
+    expect(first.stdout).toContain('bridge created, 4 rules added');
     const rules = execFileSync('iptables-save', { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`"diyc:${bridge}"`));
-    expect(rules).toHaveLength(3);
+    expect(rules).toHaveLength(4);
+    expect(readFileSync(`/proc/sys/net/ipv4/conf/${bridge}/route_localnet`, 'utf8')).toBe('1\n');
+    expect(readFileSync(`/proc/sys/net/ipv6/conf/${bridge}/accept_ra`, 'utf8')).toBe('0\n');
     expect((await net('setup')).stdout).toContain('bridge was there, 0 rules added');
     expect(execFileSync('iptables-save', { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`"diyc:${bridge}"`))).toEqual(rules);
     expect((await net('status')).code).toBe(0);
     expect((await net('clean')).code).toBe(0);
     expect((await net('clean')).code).toBe(0);
     expect(snapshot()).toEqual(before);
+    expect(existsSync(join(NET_RUN_DIR, `${bridge}.setup.json`))).toBe(false);
     const status = await net('status');
     expect(status.code).toBe(1);
     expect(status.stdout).toContain(`missing  bridge ${bridge}  (run: sudo diyc-net setup --bridge ${bridge} --subnet ${subnet})`);
+  });
+
+  it('setup from five processes at once makes the bridge once; ensureNetwork sets it up, then costs no process', async () => {
+    const results = await Promise.all(Array.from({ length: 5 }, () => net('setup')));
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    expect(results.filter((r) => r.stdout.includes('bridge created, 4 rules added'))).toHaveLength(1);
+    expect(execFileSync('iptables-save', { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`"diyc:${bridge}"`))).toHaveLength(4);
+    const commands: string[] = [];
+    const runner: Runner = { run: (command, args, input) => { commands.push(command); return systemRunner.run(command, args, input); } };
+    const config = netConfig({ bridge, subnet });
+    expect(ensureNetwork(config, { runner })).toEqual({ createdBridge: false, rulesAdded: 0, changed: false });
+    expect(commands).toEqual([]);
+    expect((await net('clean')).code).toBe(0);
+    expect(ensureNetwork(config, { runner })).toEqual({ createdBridge: true, rulesAdded: 4, changed: true });
+    expect((await net('status')).code).toBe(0);
+    expect((await net('clean')).code).toBe(0);
+    expect(snapshot()).toEqual(before);
   });
 
   it('says to run setup when attaching without a bridge', async () => {
@@ -62,8 +84,9 @@ describe.skipIf(!isRoot)(`diyc-net (${rootReason})`, () => {
       const r = await net('attach', name, '--ip', ip, ...extra);
       expect(r.code, r.stderr).toBe(0);
       const record = JSON.parse(r.stdout);
-      expect(record.linux.namespaces).toContainEqual({ type: 'network', path: `/run/netns/diyc-${name}` });
+      expect(record.linux.namespaces).toContainEqual({ type: 'network', path: netnsPath(name, work.path) });
       expect(record.annotations['org.diyc.net.ip']).toBe(ip);
+      expect(record.linux.sysctl).toEqual({ 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1' });
     }
     expect(inNs('client', 'busybox', 'ping', '-c1', '-W2', `${prefix}.10`).stdout).toContain(' 0% packet loss');
     expect(inNs('web', 'busybox', 'ping', '-c1', '-W2', `${prefix}.1`).stdout).toContain(' 0% packet loss');
@@ -71,7 +94,7 @@ describe.skipIf(!isRoot)(`diyc-net (${rootReason})`, () => {
     const www = join(work.path, 'www');
     execFileSync('mkdir', ['-p', www]);
     writeFileSync(join(www, 'index.html'), 'served from a namespace\n');
-    const server = spawn('ip', ['netns', 'exec', 'diyc-web', 'busybox', 'httpd', '-f', '-p', '80', '-h', www], { stdio: 'ignore' });
+    const server = spawn('ip', ['netns', 'exec', netnsName('web', work.path), 'busybox', 'httpd', '-f', '-p', '80', '-h', www], { stdio: 'ignore' });
     servers.push(server);
     const get = (url: string) => spawnSync('busybox', ['wget', '-q', '-O', '-', url], { encoding: 'utf8', timeout: 5000 }).stdout;
     let page = '';
@@ -103,7 +126,7 @@ describe.skipIf(!isRoot)(`diyc-net (${rootReason})`, () => {
       expect(r.code, message).toBe(code);
       expect(r.stderr).toContain(message);
     }
-    expect(existsSync('/run/netns/diyc-refused')).toBe(false);
+    expect(existsSync(netnsPath('refused', work.path))).toBe(false);
   });
 
   it('gives 20 parallel attaches 20 distinct, working addresses; 20 detaches leave nothing', async () => {
@@ -113,18 +136,24 @@ describe.skipIf(!isRoot)(`diyc-net (${rootReason})`, () => {
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     const ips = results.map((r) => JSON.parse(r.stdout).annotations['org.diyc.net.ip'] as string);
     expect(new Set(ips).size).toBe(20);
+    // Each port filtered, with the MAC its address gives (and web's and client's).
+    const table = execFileSync('nft', ['list', 'table', 'bridge', `diyc_${bridge}`], { encoding: 'utf8' });
+    expect(table.match(/^\tchain port_dv[0-9a-f]{11} \{$/gm)).toHaveLength(22);
+    expect(inNs('par0', 'cat', '/sys/class/net/eth0/address').stdout.trim()).toBe(`02:42:${ips[0]?.split('.').map((b) => Number(b).toString(16).padStart(2, '0')).join(':')}`);
     for (const name of batch) expect(inNs(name, 'busybox', 'ping', '-c1', '-W2', `${prefix}.1`).stdout, name).toContain(' 0% packet loss');
     const detached = await Promise.all(batch.map((n) => net('detach', n)));
     for (const r of detached) expect(r.code, r.stderr).toBe(0);
     for (const name of ['web', 'client']) expect((await net('detach', name)).code).toBe(0);
     expect((await net('detach', 'web')).code).toBe(0); // idempotent
-    const leases = join(work.path, 'run', 'net', `${bridge}.leases.json`);
-    expect(JSON.parse(readFileSync(leases, 'utf8'))).toEqual({});
+    // The last lease gone, the lease file and the port filters' table go too.
+    expect(existsSync(join(NET_RUN_DIR, `${bridge}.leases.json`))).toBe(false);
+    expect(nftTables()).not.toContain(`table bridge diyc_${bridge}`);
     const after = snapshot();
-    expect(after.netns.filter((n) => n.startsWith('diyc-par') || n === 'diyc-web')).toEqual([]);
+    expect(after.netns.filter((n) => [...batch, 'web', 'client'].some((name) => n === netnsName(name, work.path)))).toEqual([]);
     expect(after.links.filter((l) => l.startsWith('dv'))).toEqual(before.links.filter((l) => l.startsWith('dv')));
     expect(execFileSync('iptables-save', { encoding: 'utf8' })).not.toContain(`diyc:${bridge}:`);
     expect((await net('clean')).code).toBe(0);
     expect(snapshot()).toEqual(before);
+    expect(nftTables()).not.toContain(`table bridge diyc_${bridge}`);
   });
 });

@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCgroupManager, detectLayout } from '@diyc/cgroup';
+import { NET_RUN_DIR, netnsPath } from '@diyc/net';
 import { busyboxTarball, isRoot, onTerminal, rootReason, runBin, runCommand, tempDir, testNetwork, userEnv } from './helpers.js';
 
 describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
@@ -19,7 +20,9 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
   const cgroups = createCgroupManager({ parent });
   const get = (url: string) => spawnSync('busybox', ['wget', '-q', '-O', '-', url], { encoding: 'utf8', timeout: 5000 }).stdout;
   const mounts = (container = '') => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(join(root, 'containers', container)));
-  const netnsLeft = () => (existsSync('/run/netns') ? readdirSync('/run/netns') : []).filter((n) => n.startsWith('diyc-') && knownNames.has(n.slice(5)));
+  const netnsLeft = () => (existsSync('/run/netns') ? readdirSync('/run/netns') : []).filter((n) => [...knownNames].some((k) => netnsPath(k, root) === `/run/netns/${n}`));
+  /** The bridge's leases (machine-wide; the file goes with the last one). */
+  const leases = () => (existsSync(join(NET_RUN_DIR, `${bridge}.leases.json`)) ? JSON.parse(readFileSync(join(NET_RUN_DIR, `${bridge}.leases.json`), 'utf8')) : {});
   const knownNames = new Set<string>();
   /** Alive and not a zombie (an orphan waits for this machine's init to reap it). */
   const running = (pid: number) => {
@@ -158,7 +161,7 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
     expect((await tool('diyc-rm', 'life')).code).toBe(0);
     expect(existsSync(join(root, 'containers', 'life'))).toBe(false);
     expect(mounts('life')).toEqual([]);
-    expect(existsSync('/run/netns/diyc-life')).toBe(false);
+    expect(existsSync(netnsPath('life', root))).toBe(false);
   });
 
   it('4. diyc-exec gives an interactive shell inside a running container; Ctrl-C reaches its job', async () => {
@@ -195,9 +198,9 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
     expect(ps.find((c) => c.name === 'orphan')).toMatchObject({ status: 'exited', reason: expect.stringContaining('killed') });
     expect(running(state.pid)).toBe(false);
     expect(mounts('orphan')).toEqual([]);
-    expect(existsSync('/run/netns/diyc-orphan')).toBe(false);
+    expect(existsSync(netnsPath('orphan', root))).toBe(false);
     expect(cgroups.exists(cgroups.pathOf('orphan'))).toBe(false);
-    expect(JSON.parse(readFileSync(join(root, 'run', 'net', `${bridge}.leases.json`), 'utf8'))).not.toHaveProperty([state.ip]);
+    expect(leases()).not.toHaveProperty([state.ip]);
   });
 
   describe('the same container by --dry-run\'s pipeline, by --pipeline, and in one process', () => {
@@ -283,7 +286,7 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
     expect(mounts()).toEqual([]);
     expect(netnsLeft()).toEqual([]);
     expect(cgroups.list()).toEqual([]);
-    expect(JSON.parse(readFileSync(join(root, 'run', 'net', `${bridge}.leases.json`), 'utf8'))).toEqual({});
+    expect(leases()).toEqual({});
     expect(execFileSync('iptables-save', { encoding: 'utf8' })).not.toContain(`diyc:${bridge}:`);
     expect(readdirSync(join(root, 'containers')).filter((f) => !f.endsWith('.lock'))).toEqual([]);
   });

@@ -1,4 +1,4 @@
-// diyc-net setup | clean | status | attach NAME [--ip IP] [--publish H:P]... | detach NAME
+// diyc-net setup | clean | status | attach NAME [--ip IP] [--publish [HOSTIP:]H:P]... | detach NAME
 import { createTrace, defineCli, many, one } from '@diyc/cli';
 import { ANNOTATION, checkName, DiycError, formatRecord, readRecordInput, stateRoot } from '@diyc/record';
 import { detach } from './attach.js';
@@ -21,7 +21,7 @@ function requireRoot(): void {
 }
 
 const setup = defineCli({
-  meta: { name: 'setup', description: 'Make the bridge with the gateway address, turn on IPv4 forwarding, add the FORWARD and MASQUERADE rules (twice adds nothing)' },
+  meta: { name: 'setup', description: 'Make the bridge with the gateway address, turn on IPv4 forwarding, add the FORWARD, MASQUERADE and INPUT rules, ignore IPv6 router advertisements on it (twice adds nothing)' },
   args: { ...common },
   main({ flags }) {
     requireRoot();
@@ -32,7 +32,7 @@ const setup = defineCli({
 });
 
 const clean = defineCli({
-  meta: { name: 'clean', description: 'Remove exactly what setup made: the rules tagged diyc:BRIDGE (and containers\' published ports), the bridge' },
+  meta: { name: 'clean', description: 'Remove exactly what setup made: the rules tagged diyc:BRIDGE (and containers\' published ports), the ports\' filters (nft table diyc_BRIDGE), the leases, the bridge' },
   args: { ...common },
   main({ flags }) {
     requireRoot();
@@ -54,11 +54,11 @@ const status = defineCli({
 });
 
 const attachCommand = defineCli({
-  meta: { name: 'attach', description: 'Give a container a named network namespace with eth0 on the bridge, an address and a default route; prints the record' },
+  meta: { name: 'attach', description: 'Give a container a named network namespace with eth0 on the bridge (only its own MAC and address let through), an address and a default route; prints the record' },
   args: {
     name: { type: 'positional', description: 'the container' },
     ip: { type: 'string', valueHint: 'A.B.C.D', description: 'its address (default: the next free one)' },
-    publish: { type: 'string', alias: 'p', valueHint: 'HOSTPORT:PORT[/tcp|udp]', description: 'make HOSTPORT on the host reach PORT in the container (repeatable)' },
+    publish: { type: 'string', alias: 'p', valueHint: '[HOSTIP:]HOSTPORT:PORT[/tcp|udp]', description: 'make HOSTPORT on the host (on HOSTIP only, if given) reach PORT in the container; ports or ranges (8080-8090:80-90); repeatable' },
     ...common,
   },
   async main({ flags, operands }) {

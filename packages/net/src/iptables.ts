@@ -12,8 +12,15 @@ export interface Rule {
   insert?: boolean;
 }
 
-/** The comment that marks a bridge's rules: "diyc:BRIDGE"; a container's: "diyc:BRIDGE:NAME". */
-export const ruleComment = (bridge: string, container?: string): string => (container ? `diyc:${bridge}:${container}` : `diyc:${bridge}`);
+/**
+ * The comment that marks a bridge's rules: "diyc:BRIDGE"; a container's: "diyc:BRIDGE:NAME",
+ * or "diyc:BRIDGE:TAG:NAME" for a state root other than the default (its rootTag), so
+ * that removing one root's NAME never removes another root's rules.
+ */
+export function ruleComment(bridge: string, container?: string, tag = ''): string {
+  if (container === undefined) return `diyc:${bridge}`;
+  return tag === '' ? `diyc:${bridge}:${container}` : `diyc:${bridge}:${tag}:${container}`;
+}
 
 const withComment = (rule: Rule, comment: string): string[] => [...rule.spec, '-m', 'comment', '--comment', comment];
 
@@ -55,11 +62,39 @@ export function findRules(saved: string, comment: string, prefix = false): { tab
   return found;
 }
 
-/** Deletes every rule tagged `comment` (and `comment:*` when `prefix`). Returns how many. */
-export function removeRules(runner: Runner, comment: string, prefix = false): number {
-  const saved = mustRun(runner, 'iptables-save', []);
+/** A word of a rule as iptables-restore reads it: quoted when it holds a space or a quote. */
+const restoreWord = (word: string): string => (/^[\w.:/,!+=@%-]+$/.test(word) ? word : `"${word.replace(/(["\\])/g, '\\$1')}"`);
+
+/** An iptables-restore --noflush batch: `lines` ("-A CHAIN ...", "-D CHAIN ...") by table. */
+export function restoreBatch(lines: { table: string; line: string[] }[]): string {
+  const tables = [...new Set(lines.map((l) => l.table))];
+  return tables.map((table) => [`*${table}`, ...lines.filter((l) => l.table === table).map((l) => l.line.map(restoreWord).join(' ')), 'COMMIT'].join('\n')).join('\n') + '\n';
+}
+
+/**
+ * Appends (or inserts) `rules`, known not to be there yet, in one iptables-restore
+ * process: one transaction, where `iptables -A` would be a process a rule.
+ */
+export function addRules(runner: Runner, rules: Rule[], comment: string): void {
+  if (rules.length === 0) return;
+  mustRun(runner, 'iptables-restore', ['-w', '--noflush'], restoreBatch(rules.map((rule) => ({
+    table: rule.table,
+    line: [rule.insert ? '-I' : '-A', rule.chain, ...(rule.insert ? ['1'] : []), ...withComment(rule, comment)],
+  }))));
+}
+
+/**
+ * Deletes every rule tagged `comment` (and `comment:*` when `prefix`). Returns how many.
+ * `saved` is an iptables-save the caller read already, if any.
+ */
+export function removeRules(runner: Runner, comment: string, prefix = false, saved?: string): number {
+  const found = findRules(saved ?? mustRun(runner, 'iptables-save', []), comment, prefix);
+  if (found.length === 0) return 0;
+  // All at once; if one was gone already (another clean at the same time), one by one.
+  const batch = restoreBatch(found.map(({ table, words }) => ({ table, line: ['-D', ...words.slice(1)] })));
+  if (runner.run('iptables-restore', ['-w', '--noflush'], batch).status === 0) return found.length;
   let removed = 0;
-  for (const { table, words } of findRules(saved, comment, prefix)) {
+  for (const { table, words } of found) {
     const args = ['-w', '-t', table, '-D', ...words.slice(1)];
     try {
       mustRun(runner, 'iptables', args);

@@ -34,3 +34,16 @@ export const broadcastOf = (s: Subnet): number => s.network + subnetSize(s) - 1;
 export const gatewayOf = (s: Subnet): number => s.network + 1;
 export const formatSubnet = (s: Subnet): string => `${formatIp(s.network)}/${s.prefix}`;
 export const contains = (s: Subnet, ip: number): boolean => ip >= s.network && ip <= broadcastOf(s);
+
+/** True for 127.0.0.0/8, the host's loopback. */
+export const isLoopback = (ip: number): boolean => Math.floor(ip / 2 ** 24) === 127;
+
+/**
+ * The MAC address of a container's eth0, fixed by its address as Docker makes it: 02:42
+ * (a locally administered unicast prefix) and the four bytes of the IPv4 address. Known
+ * before the container exists, so the bridge's filter can name it at attach.
+ */
+export function macOf(ip: string): string {
+  const n = parseIp(ip);
+  return ['02', '42', ...[24, 16, 8, 0].map((shift) => (Math.floor(n / 2 ** shift) % 256).toString(16).padStart(2, '0'))].join(':');
+}

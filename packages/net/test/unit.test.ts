@@ -1,9 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
 import {
-  findRules, formatIp, LeaseStore, netConfig, parseIp, parsePublish, parseSubnet, publishRules, splitRuleLine, vethName,
+  findRules, formatIp, macOf, netConfig, netnsName, parseIp, parseSubnet, restoreBatch, ruleComment, splitRuleLine, vethName, withIpv6Off,
 } from '../src/index.js';
 
 describe('addresses', () => {
@@ -29,22 +27,23 @@ describe('addresses', () => {
     expect(vethName('diyc0', 'a')).not.toBe(vethName('diyc0', 'b'));
     expect(vethName('diyc0', 'a')).not.toBe(vethName('other', 'a'));
   });
-});
 
-describe('published ports', () => {
-  it('reads HOSTPORT:PORT[/proto]', () => {
-    expect(parsePublish('8080:80')).toEqual({ hostPort: 8080, containerPort: 80, protocol: 'tcp' });
-    expect(parsePublish('53:53/udp').protocol).toBe('udp');
-    expect(() => parsePublish('80')).toThrow(/HOSTPORT:PORT/);
-    expect(() => parsePublish('0:80')).toThrow(/1 to 65535/);
-    expect(() => parsePublish('8080:70000')).toThrow(/container port/);
+  it('names a state root\'s kernel objects apart from another root\'s: netns, veth, rule comments', () => {
+    // The default root keeps diyC's names (and the veth names diyc always gave it).
+    expect(netnsName('web', '/var/lib/diyc')).toBe('diyc-web');
+    expect(vethName('diyc0', 'web', '/var/lib/diyc')).toBe(`dv${createHash('sha256').update('diyc0\0web').digest('hex').slice(0, 11)}`);
+    expect(netnsName('web', '/tmp/a')).toMatch(/^diyc-[0-9a-f]{8}-web$/);
+    expect(netnsName('web', '/tmp/a')).not.toBe(netnsName('web', '/tmp/b'));
+    expect(vethName('diyc0', 'web', '/tmp/a')).not.toBe(vethName('diyc0', 'web', '/tmp/b'));
+    expect(vethName('diyc0', 'web', '/tmp/a')).not.toBe(vethName('diyc0', 'web', '/var/lib/diyc'));
+    expect(ruleComment('diyc0', 'web')).toBe('diyc:diyc0:web');
+    expect(ruleComment('diyc0', 'web', '0badcafe')).toBe('diyc:diyc0:0badcafe:web');
+    expect(ruleComment('diyc0')).toBe('diyc:diyc0');
   });
 
-  it('DNATs local addresses from outside and from the host, and masquerades loopback sources', () => {
-    const rules = publishRules(parsePublish('8080:80'), '172.16.0.2');
-    expect(rules.map((r) => `${r.table} ${r.chain}`)).toEqual(['nat PREROUTING', 'nat OUTPUT', 'nat POSTROUTING']);
-    expect(rules[0]?.spec.join(' ')).toContain('--dport 8080 -j DNAT --to-destination 172.16.0.2:80');
-    expect(rules[2]?.spec.join(' ')).toBe('-p tcp -s 127.0.0.0/8 -d 172.16.0.2 --dport 80 -j MASQUERADE');
+  it('gives eth0 a MAC made of 02:42 and the address\'s bytes, as docker does', () => {
+    expect(macOf('172.16.0.2')).toBe('02:42:ac:10:00:02');
+    expect(macOf('10.231.255.254')).toBe('02:42:0a:e7:ff:fe');
   });
 });
 
@@ -68,31 +67,31 @@ describe('iptables-save parsing', () => {
     expect(findRules(saved, 'diyc:diyc0', true).map((r) => r.words[1])).toEqual(['POSTROUTING', 'OUTPUT']);
     expect(findRules(saved, 'diyc:diyc0:web')).toHaveLength(1);
   });
+
+  it('writes an iptables-restore batch, table by table, quoting what needs it', () => {
+    expect(restoreBatch([
+      { table: 'nat', line: ['-A', 'OUTPUT', '-p', 'tcp', '-m', 'comment', '--comment', 'diyc:b:web', '-j', 'DNAT'] },
+      { table: 'filter', line: ['-I', 'INPUT', '1', '!', '--ctstate', 'RELATED,ESTABLISHED', '-m', 'comment', '--comment', 'a "b"', '-j', 'DROP'] },
+      { table: 'nat', line: ['-D', 'POSTROUTING', '-s', '127.0.0.0/8', '-j', 'MASQUERADE'] },
+    ])).toBe([
+      '*nat',
+      '-A OUTPUT -p tcp -m comment --comment diyc:b:web -j DNAT',
+      '-D POSTROUTING -s 127.0.0.0/8 -j MASQUERADE',
+      'COMMIT',
+      '*filter',
+      '-I INPUT 1 ! --ctstate RELATED,ESTABLISHED -m comment --comment "a \\"b\\"" -j DROP',
+      'COMMIT',
+      '',
+    ].join('\n'));
+  });
 });
 
-describe('LeaseStore', () => {
-  let root: string;
-  beforeEach(() => { root = mkdtempSync(join(tmpdir(), 'diyc-lease-')); });
-  afterEach(() => rmSync(root, { recursive: true, force: true }));
-  const store = () => new LeaseStore(netConfig({ bridge: 'tb', subnet: '10.1.2.0/29' }, {}), root);
-
-  it('gives the lowest free address, skipping network, gateway and broadcast', () => {
-    const s = store();
-    expect(['a', 'b', 'c', 'd', 'e'].map((n) => s.lease(n))).toEqual(['10.1.2.2', '10.1.2.3', '10.1.2.4', '10.1.2.5', '10.1.2.6']);
-    expect(() => s.lease('f')).toThrow(/no free address left in 10.1.2.0\/29/);
-    s.release('c');
-    expect(s.lease('f')).toBe('10.1.2.4');
-  });
-
-  it('gives a container its own address back, and refuses taken or impossible ones', () => {
-    const s = store();
-    expect(s.lease('a', '10.1.2.5')).toBe('10.1.2.5');
-    expect(s.lease('a')).toBe('10.1.2.5');
-    expect(() => s.lease('b', '10.1.2.5')).toThrow('10.1.2.5 is in use by container a');
-    expect(() => s.lease('b', '10.1.2.1')).toThrow(/is the gateway/);
-    expect(() => s.lease('b', '10.1.2.0')).toThrow(/network address/);
-    expect(() => s.lease('b', '10.1.2.7')).toThrow(/broadcast address/);
-    expect(() => s.lease('b', '10.1.3.2')).toThrow(/outside the subnet 10.1.2.0\/29/);
-    expect(s.release('zzz')).toBeUndefined();
+describe('the net stage\'s sysctls', () => {
+  it('turns IPv6 off in the container unless the record speaks of disable_ipv6 itself', () => {
+    expect(withIpv6Off(undefined, true)).toEqual({ 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1' });
+    expect(Object.keys(withIpv6Off({ 'net.ipv4.ip_unprivileged_port_start': '0' }, true) ?? {})).toEqual(['net.ipv6.conf.all.disable_ipv6', 'net.ipv6.conf.default.disable_ipv6', 'net.ipv4.ip_unprivileged_port_start']);
+    expect(withIpv6Off({ 'net.ipv6.conf.all.disable_ipv6': '0' }, true)).toEqual({ 'net.ipv6.conf.all.disable_ipv6': '0' });
+    expect(withIpv6Off({ 'net.ipv6.conf.eth0.disable_ipv6': '0' }, true)).toEqual({ 'net.ipv6.conf.eth0.disable_ipv6': '0' });
+    expect(withIpv6Off(undefined, false)).toBeUndefined();
   });
 });
