@@ -17,6 +17,7 @@ export function cgroupOf(record: ContainerRecord, name: string, manager: CgroupM
 export function cgroupStageWith(manager: () => CgroupManager): Stage {
   return {
     name: 'cgroup',
+    package: '@diyc/cgroup',
     applies: () => true,
     apply(record: ContainerRecord, ctx: StageContext): ContainerRecord {
       const cgroups = manager();
@@ -53,6 +54,11 @@ export function cgroupStageWith(manager: () => CgroupManager): Stage {
           cgroups.pruneParent();
         } catch { /* a container was made under it meanwhile */ }
       }
+    },
+    why(record: ContainerRecord, ctx: StageContext, signal: number | null): string | undefined {
+      const cgroups = manager();
+      const path = cgroupOf(record, ctx.name, cgroups);
+      return cgroups.exists(path) ? deathReason(cgroups.stats(path), signal) : undefined;
     },
     command(record: ContainerRecord, ctx: Pick<StageContext, 'name'>) {
       return { bin: 'diyc-cgroup', args: ['create', ctx.name, ...flagsOfResources(record.linux.resources)] };

@@ -33,6 +33,7 @@ const publishOf = (record: ContainerRecord) => (record.annotations[ANNOTATION.pu
 
 export const netStage: Stage = {
   name: 'net',
+  package: '@diyc/net',
   applies: (record) => record.annotations[ANNOTATION.bridge] !== undefined,
   apply(record: ContainerRecord, ctx: StageContext): ContainerRecord {
     const config = netConfig({ bridge: record.annotations[ANNOTATION.bridge] });

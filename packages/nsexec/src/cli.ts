@@ -66,8 +66,8 @@ export async function runNsexec(ctx: CliContext): Promise<number> {
   trace(`cloned child ${child.pid}`);
   const status = await superviseChild(child, {
     foreground,
-    release: () => {
-      releaseChild(child, record.process.args[0] ?? '');
+    release: async () => {
+      await releaseChild(child, record.process.args[0] ?? '');
       trace(`exec ${record.process.args.join(' ')}`);
     },
   });

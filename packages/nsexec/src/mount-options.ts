@@ -53,7 +53,6 @@ export interface ParsedMountOptions {
 }
 
 /** True for an option mount(2) takes as a flag (the rest is the filesystem's own data). */
-export const isFlagOption = (option: string): boolean => option in FLAG_OPTIONS || option in PROPAGATION;
 
 export function parseMountOptions(options: readonly string[] = []): ParsedMountOptions {
   let flags = 0;

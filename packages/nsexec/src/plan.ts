@@ -14,6 +14,8 @@ export interface PlanOptions {
   setsid?: boolean;
   /** The container's own pty, or pipes in place of the user's terminal (stdio.ts). */
   stdioProxy?: StdioProxy;
+  /** A program that supervises the container's process in place of this one (diyc-shim). */
+  supervisor?: SpawnPlan['supervisor'];
   hold?: boolean;
   /** Join a new session keyring: a runtime's containers do, a bare nsexec does not. */
   newKeyring?: boolean;
@@ -102,6 +104,7 @@ export function planFromRecord(record: ContainerRecord, options: PlanOptions = {
   }
   if (options.keepFds) plan.keepFds = options.keepFds;
   if (options.stdioProxy) Object.assign(plan, options.stdioProxy.plan());
+  if (options.supervisor) plan.supervisor = options.supervisor;
   if (options.noPivot) plan.noPivot = true;
   return plan;
 }

@@ -32,9 +32,9 @@ export function startRecord(record: ContainerRecord, options: PlanOptions = {}):
 }
 
 /** Lets a held child run; errors become 'start' DiycErrors. */
-export function releaseChild(child: Child, command: string): void {
+export async function releaseChild(child: Child, command: string): Promise<void> {
   try {
-    child.release();
+    await child.release();
   } catch (err) {
     if (isSyscallError(err)) throw startError(err, command);
     throw err;
@@ -49,12 +49,12 @@ export function releaseChild(child: Child, command: string): void {
  * With `stdio`, its terminal or pipes are proxied from the moment it runs until its last
  * output is out; a pty passes window changes on itself, so SIGWINCH is not forwarded.
  */
-export async function superviseChild(child: Child, options: { foreground?: boolean; release?: () => void; stdio?: StdioProxy } = {}): Promise<ExitStatus> {
+export async function superviseChild(child: Child, options: { foreground?: boolean; release?: () => void | Promise<unknown>; stdio?: StdioProxy } = {}): Promise<ExitStatus> {
   const { stdio } = options;
   const stop = forwardSignals(child, stdio?.terminal ? SIGNALS_FORWARDED.filter((s) => s !== 'SIGWINCH') : SIGNALS_FORWARDED);
   try {
     try {
-      options.release?.();
+      await options.release?.();
       stdio?.started();
     } catch (err) {
       await child.exited;

@@ -7,8 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ANNOTATION_PREFIX, DiycError, parseRecord, type ContainerRecord, type DeviceRule, type RecordDevice } from '@diyc/record';
 
-/** The spec versions diyc reads: 1.0.0 up to what runtime-tools' suite writes. */
-export const SPEC_VERSION = '1.2.0';
+/** The major version of the spec diyc reads: 1.0.0 up to what runtime-tools' suite writes. */
 const SUPPORTED_MAJOR = 1;
 
 /**

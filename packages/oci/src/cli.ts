@@ -1,17 +1,17 @@
 // diyc-oci [GLOBAL FLAGS] COMMAND [FLAGS] ID ...: runc's command line, as containerd's
 // shim, podman and runtime-tools call it. The global flags come before the command.
 import { commandVersion, createTrace, defineCli, many, one, parseSignal, printTable, runCli, type CliCommand, type ParsedFlags } from '@diyc/cli';
+import * as core from '@diyc/container';
+import { ociState } from '@diyc/container';
 import { DiycError, isDiycError, type Resources } from '@diyc/record';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultSpec } from './spec.js';
-import { createContainer, type CreateOptions } from './create.js';
 import { runContainer } from './run.js';
 import { execInContainer, processFromArgs, readProcessFile } from './exec.js';
 import { commandLine, containerPids, features, listStates, versionText } from './info.js';
 import { writeLog, type LogOptions } from './log.js';
-import { DEFAULT_ROOT, existingContainer, ociState } from './oci-container.js';
-import { deleteContainer, killContainer, pauseContainer, startContainer, updateContainer } from './lifecycle.js';
+import { createContainer, DEFAULT_ROOT, deleteContainer, existingContainer, startContainer, type OciContext, type OciCreateOptions } from './lifecycle.js';
 
 interface Globals {
   root: string;
@@ -26,6 +26,8 @@ const warn = (message: string): void => {
   writeLog(globals.log, 'warning', message);
 };
 const trace = () => createTrace(globals.debug);
+/** What each command gets from the global flags. */
+const context = (): OciContext => ({ root: globals.root, trace: trace(), warn });
 
 /** Every command's failure also goes to --log, where containerd reads the last error. */
 function logged(main: NonNullable<CliCommand['main']>): NonNullable<CliCommand['main']> {
@@ -66,14 +68,14 @@ const create = defineCli({
   meta: { name: 'create', description: 'Create a container from an OCI bundle: its process made and held before execve (see start)' },
   args: createArgs,
   main: logged(async ({ flags, operands }) => {
-    await createContainer(createOptions(flags, operands));
+    await createContainer(context(), operands[0], createOptions(flags));
   }),
 });
 
 /** The options of create, and of run, from their flags. */
-function createOptions(flags: ParsedFlags, operands: string[]): CreateOptions {
+function createOptions(flags: ParsedFlags): OciCreateOptions {
   return {
-    root: globals.root, id: operands[0] as string, bundle: one(flags.bundle) ?? process.cwd(), trace: trace(), warn,
+    bundle: one(flags.bundle) ?? process.cwd(),
     noPivot: flags['no-pivot'] === true, noNewKeyring: flags['no-new-keyring'] === true, preserveFds: count(one(flags['preserve-fds']), '--preserve-fds'),
     ...(one(flags['pid-file']) !== undefined ? { pidFile: one(flags['pid-file']) as string } : {}),
     ...(one(flags['console-socket']) !== undefined ? { consoleSocket: one(flags['console-socket']) as string } : {}),
@@ -83,14 +85,14 @@ function createOptions(flags: ParsedFlags, operands: string[]): CreateOptions {
 const run = defineCli({
   meta: { name: 'run', description: 'Create, start and wait for a container, then delete it; exit as its process did (-d: leave it running)' },
   args: { detach: { type: 'boolean', alias: 'd', description: 'return once it runs, and leave it running' }, ...createArgs },
-  main: logged(({ flags, operands }) => runContainer({ ...createOptions(flags, operands), detach: flags.detach === true })),
+  main: logged(({ flags, operands }) => runContainer(context(), operands[0], { ...createOptions(flags), detach: flags.detach === true })),
   failureCode: 125,
 });
 
 const start = defineCli({
   meta: { name: 'start', description: 'Start a created container: its process execs' },
   args: { id },
-  main: logged(({ operands }) => startContainer(globals.root, operands[0], warn)),
+  main: logged(({ operands }) => startContainer(context(), operands[0])),
 });
 
 const state = defineCli({
@@ -104,13 +106,13 @@ const state = defineCli({
 const kill = defineCli({
   meta: { name: 'kill', description: 'Send a signal (default TERM; a name or a number) to a container\'s process' },
   args: { all: { type: 'boolean', alias: 'a', description: 'to every process of the container' }, id, signal: { type: 'positional', description: 'the signal', required: false } },
-  main: logged(({ flags, operands }) => killContainer(globals.root, operands[0], parseSignal(operands[1]), flags.all === true)),
+  main: logged(({ flags, operands }) => core.kill(existingContainer(globals.root, operands[0]), parseSignal(operands[1]), { all: flags.all === true })),
 });
 
 const del = defineCli({
   meta: { name: 'delete', description: 'Delete a stopped container: its cgroup and state; then the poststop hooks' },
   args: { force: { type: 'boolean', alias: 'f', description: 'kill it first if it runs; a missing one is not an error' }, id },
-  main: logged(({ flags, operands }) => deleteContainer(globals.root, operands[0], flags.force === true, { trace: trace(), warn })),
+  main: logged(({ flags, operands }) => deleteContainer(context(), operands[0], flags.force === true)),
 });
 
 const exec = defineCli({
@@ -144,8 +146,8 @@ const exec = defineCli({
       const user = one(flags.user);
       proc = processFromArgs(base, command, { env: many(flags.env), tty: flags.tty === true, ...(cwd !== undefined ? { cwd } : {}), ...(user !== undefined ? { user } : {}) });
     }
-    return execInContainer({
-      root: globals.root, id: target, process: proc, detach: flags.detach === true, trace: trace(),
+    return execInContainer(context(), target, proc, {
+      detach: flags.detach === true,
       preserveFds: count(one(flags['preserve-fds']), '--preserve-fds'),
       ...(one(flags['pid-file']) !== undefined ? { pidFile: one(flags['pid-file']) as string } : {}),
       ...(one(flags['console-socket']) !== undefined ? { consoleSocket: one(flags['console-socket']) as string } : {}),
@@ -189,13 +191,13 @@ const featuresCommand = defineCli({
 const pause = defineCli({
   meta: { name: 'pause', description: 'Freeze every process of a container' },
   args: { id },
-  main: logged(({ operands }) => pauseContainer(globals.root, operands[0], true)),
+  main: logged(({ operands }) => core.pause(existingContainer(globals.root, operands[0]), true)),
 });
 
 const resume = defineCli({
   meta: { name: 'resume', description: 'Thaw a paused container' },
   args: { id },
-  main: logged(({ operands }) => pauseContainer(globals.root, operands[0], false)),
+  main: logged(({ operands }) => core.pause(existingContainer(globals.root, operands[0]), false)),
 });
 
 const update = defineCli({
@@ -210,7 +212,7 @@ const update = defineCli({
     } catch (err) {
       throw new DiycError('invalid', `--resources ${source}: ${(err as Error).message}`);
     }
-    updateContainer(globals.root, operands[0], resources);
+    core.update(existingContainer(globals.root, operands[0]), resources);
   }),
 });
 

@@ -1,15 +1,10 @@
-// `diyc-oci exec`: another process in a running container, with its namespaces, cgroup,
-// and the policy the process asks (as containerd passes it in --process: capabilities,
-// user, rlimits...), and the container's seccomp filter. In the foreground it waits and
-// exits as the process does; with --detach it leaves it to the caller's subreaper.
+// `diyc-oci exec`: the process runc's flags or --process describe (as containerd passes
+// it: capabilities, user, rlimits...), checked, then the core's exec.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { processPlan, seccompPlan, startError, StdioProxy, superviseChild } from '@diyc/nsexec';
-import { ANNOTATION, DiycError, parseRecord, type RecordProcess, type Trace } from '@diyc/record';
-import { exitCodeOf, isSyscallError, spawn, type SpawnPlan } from '@diyc/syscalls';
+import { exec, type ExecOptions } from '@diyc/container';
+import { DiycError, parseRecord, type RecordProcess } from '@diyc/record';
 import { unsupportedFields } from './bundle.js';
-import { containerNamespaces, writePidFile } from './create.js';
-import { existingContainer, ociStatus } from './oci-container.js';
+import { existingContainer, ociRuntime, type OciContext } from './lifecycle.js';
 
 /** An OCI process object (exec --process FILE), checked as a record's process is. */
 export function parseProcess(text: string, warn: (m: string) => void = () => {}): RecordProcess {
@@ -24,68 +19,10 @@ export function parseProcess(text: string, warn: (m: string) => void = () => {})
   return parseRecord(JSON.stringify({ process: raw, mounts: [], linux: { namespaces: [] } })).process;
 }
 
-export interface ExecOptions {
-  root: string;
-  id: string | undefined;
-  process: RecordProcess;
-  detach: boolean;
-  pidFile?: string;
-  consoleSocket?: string;
-  preserveFds?: number;
-  trace: Trace;
-}
-
-/** Runs the process; returns its exit code (foreground), or 0 once it runs (detached). */
-export async function execInContainer(options: ExecOptions): Promise<number> {
-  const container = existingContainer(options.root, options.id);
-  const status = ociStatus(container);
-  if (status !== 'running' && status !== 'created') throw new DiycError('state', `cannot exec in container ${container.name}: it is ${status}: container not running`);
-  const record = container.record();
-  const pid = container.state()?.pid;
-  if (!record || pid === undefined) throw new DiycError('state', `container ${container.name} has no record`);
-  const terminal = options.process.terminal === true;
-  if (terminal && options.consoleSocket === undefined && options.detach) throw new DiycError('usage', 'cannot allocate a terminal for a detached process without --console-socket');
-  const names: Record<string, string> = { mount: 'mnt', uts: 'uts', ipc: 'ipc', pid: 'pid', network: 'net', cgroup: 'cgroup', user: 'user' };
-  // The mount namespace last: the others are opened by path before it changes them.
-  const namespaces = containerNamespaces(record).sort((a, b) => Number(a === 'mount') - Number(b === 'mount'));
-  const plan: SpawnPlan = {
-    ...processPlan(options.process),
-    join: namespaces.map((type) => ({ type, path: `/proc/${pid}/ns/${names[type]}` })),
-    newKeyring: true,
-    hold: true,
-  };
-  const seccomp = seccompPlan(record.linux.seccomp, { trace: options.trace, cacheDir: join(options.root, 'seccomp') });
-  if (seccomp) plan.seccomp = seccomp;
-  const procs = record.annotations[ANNOTATION.cgroupProcs];
-  if (procs) plan.cgroupProcs = procs.split(':').filter(Boolean);
-  if (options.consoleSocket !== undefined) {
-    plan.consoleSocket = options.consoleSocket;
-    const size = options.process.consoleSize;
-    if (size) plan.consoleSize = { rows: size.height, cols: size.width };
-  }
-  // In the foreground without a console socket, the process never gets the caller's
-  // terminal: a pty of its own proxied to it (process.terminal), else pipes and a session.
-  const proxy = !options.detach && options.consoleSocket === undefined ? new StdioProxy({ terminal }) : undefined;
-  if (proxy) Object.assign(plan, proxy.plan());
-  if (options.detach) {
-    plan.detachAfterFork = true;
-    if (!terminal) plan.setsid = true;
-  }
-  if (options.preserveFds) plan.keepFds = Array.from({ length: options.preserveFds }, (_, i) => 3 + i);
-  try {
-    const child = spawn(plan);
-    proxy?.spawned();
-    if (options.detach) {
-      child.release();
-      if (options.pidFile !== undefined) writePidFile(options.pidFile, child.pid);
-      return 0;
-    }
-    if (options.pidFile !== undefined) writePidFile(options.pidFile, child.pid);
-    return exitCodeOf(await superviseChild(child, { ...(proxy ? { stdio: proxy } : {}), release: () => child.release() }));
-  } catch (err) {
-    if (isSyscallError(err)) throw startError(err, options.process.args[0] ?? '');
-    throw err;
-  }
+/** Runs the process in the container; returns its exit code (foreground), or 0 once it runs (detached). */
+export async function execInContainer(ctx: OciContext, id: string | undefined, proc: RecordProcess, options: ExecOptions): Promise<number> {
+  const container = existingContainer(ctx.root, id);
+  return exec(ociRuntime(ctx, container.name), container, proc, options);
 }
 
 /** The process `exec ID CMD...` runs: the container's own, with the command, env, cwd and user asked. */

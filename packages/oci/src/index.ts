@@ -1,14 +1,11 @@
-export { loadBundle, unsupportedFields, deviceRules, SPEC_VERSION } from './bundle.js';
+// @diyc/oci: runc's command line over @diyc/container: a bundle in, the core's
+// operations, the answers in the form engines read.
+export { loadBundle, unsupportedFields, deviceRules } from './bundle.js';
 export type { Bundle } from './bundle.js';
-export { createContainer, writePidFile, containerNamespaces } from './create.js';
-export type { CreateOptions } from './create.js';
-export { startContainer, killContainer, deleteContainer, pauseContainer, updateContainer } from './lifecycle.js';
+export { DEFAULT_ROOT, checkId, createContainer, deleteContainer, existingContainer, listIds, ociContainer, ociRuntime, startContainer } from './lifecycle.js';
+export type { OciContext, OciCreateOptions } from './lifecycle.js';
+export { runContainer } from './run.js';
 export { execInContainer, parseProcess, processFromArgs } from './exec.js';
-export type { ExecOptions } from './exec.js';
-export { runHooks } from './hooks.js';
-export type { HookPoint } from './hooks.js';
 export { features, listStates, containerPids, versionText } from './info.js';
-export { DEFAULT_ROOT, checkId, ociContainer, ociState, ociStatus, rfc3339Nano } from './oci-container.js';
-export type { OciState, OciStatus } from './oci-container.js';
 export { ociCommand, parseGlobals, main } from './cli.js';
 export { defaultSpec } from './spec.js';

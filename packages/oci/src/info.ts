@@ -1,16 +1,13 @@
 // ps, list, features and --version: what a runtime tells about itself and its containers.
 import { readFileSync } from 'node:fs';
-import { createCgroupManager } from '@diyc/cgroup';
+import { ociState, type OciState } from '@diyc/container';
+import { OCI_VERSION } from '@diyc/record';
 import { CAPABILITIES, SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPERATORS, seccompVersion } from '@diyc/syscalls';
-import { existingContainer, listIds, ociContainer, ociState, type OciState } from './oci-container.js';
-import { SPEC_VERSION } from './bundle.js';
+import { existingContainer, listIds, ociContainer } from './lifecycle.js';
 
 /** The processes of a container (every process of its cgroup), by pid. */
 export function containerPids(root: string, id: string | undefined): number[] {
-  const container = existingContainer(root, id);
-  const path = container.record()?.linux.cgroupsPath;
-  const cgroups = createCgroupManager();
-  return path && cgroups.exists(path) ? cgroups.pids(path).sort((a, b) => a - b) : [];
+  return existingContainer(root, id).pids();
 }
 
 /** A process's command line, as ps shows it. */
@@ -29,7 +26,7 @@ export function listStates(root: string): OciState[] {
 
 /** runc-style version lines: the runtime's, the spec's, and libseccomp's. */
 export function versionText(version: string): string {
-  return `diyc-oci version ${version}\nspec: ${SPEC_VERSION}\nlibseccomp: ${seccompVersion() ?? 'none'}\n`;
+  return `diyc-oci version ${version}\nspec: ${OCI_VERSION}\nlibseccomp: ${seccompVersion() ?? 'none'}\n`;
 }
 
 const MOUNT_OPTIONS = [
@@ -43,7 +40,7 @@ export function features(): object {
   const seccomp = seccompVersion();
   return {
     ociVersionMin: '1.0.0',
-    ociVersionMax: SPEC_VERSION,
+    ociVersionMax: OCI_VERSION,
     hooks: ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'],
     mountOptions: MOUNT_OPTIONS,
     linux: {

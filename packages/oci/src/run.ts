@@ -1,30 +1,28 @@
 // `diyc-oci run`: create, start, wait and delete in one command, as `runc run` (what a
-// person types after `diyc-oci spec`). The container's process stays this process's child
-// (it is not handed to a subreaper), so its exit status is ours; signals are passed on.
-// With --detach it is left running, as after create + start.
-import { superviseChild } from '@diyc/nsexec';
-import { exitCodeOf } from '@diyc/syscalls';
-import { createContainer, type CreateOptions } from './create.js';
-import { deleteContainer, startContainer } from './lifecycle.js';
+// person types after `diyc-oci spec`). In the foreground the process stays this process's
+// child and its stdio is proxied here (a pty of its own with process.terminal): its exit
+// status is ours, and signals are passed on. With --detach it is left running, as after
+// create + start.
+import { wait } from '@diyc/container';
+import { createContainer, deleteContainer, ociRuntime, startContainer, type OciContext, type OciCreateOptions } from './lifecycle.js';
 
-export async function runContainer(options: CreateOptions & { detach: boolean }): Promise<number> {
-  // In the foreground this process holds the container's stdio: its own pty, proxied to
-  // this terminal (process.terminal), or pipes in place of the terminal, as runc run does.
-  const { child, stdio } = await createContainer({ ...options, foreground: !options.detach });
+export async function runContainer(ctx: OciContext, id: string | undefined, options: OciCreateOptions & { detach: boolean }): Promise<number> {
+  const { detach, ...create } = options;
+  const created = await createContainer(ctx, id, { ...create, foreground: !detach });
+  const { container } = created;
   // Signals are forwarded from before the start: none can end this process and orphan it.
-  const exited = options.detach ? child.exited : superviseChild(child, stdio ? { stdio } : {});
-  const remove = () => deleteContainer(options.root, options.id, true, { trace: options.trace, warn: options.warn });
+  const exited = detach ? undefined : wait(ociRuntime(ctx, container.name), created);
   try {
-    await startContainer(options.root, options.id, options.warn);
+    await startContainer(ctx, container.name);
   } catch (err) {
     // No half-made container is left: a failed start (a startContainer hook) removes it.
-    child.kill('SIGKILL');
+    created.child.kill('SIGKILL');
     await exited;
-    await remove();
+    await deleteContainer(ctx, container.name, true);
     throw err;
   }
-  if (options.detach) return 0;
-  const status = await exited;
-  await remove();
-  return exitCodeOf(status);
+  if (!exited) return 0;
+  const { exitCode } = await exited;
+  await deleteContainer(ctx, container.name, true);
+  return exitCode;
 }

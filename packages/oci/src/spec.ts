@@ -2,12 +2,11 @@
 // diyc's own defaults: Docker's capabilities, no_new_privs, a seccomp profile as Docker's,
 // runc's masked and read-only paths, a read-only root, and every namespace but user.
 import { capabilitySets, containerMounts, DEFAULT_CAPABILITIES, defaultSeccompProfile, MASKED_PATHS, READONLY_PATHS } from '@diyc/nsexec';
-import { DEFAULT_PATH, type ContainerRecord } from '@diyc/record';
-import { SPEC_VERSION } from './bundle.js';
+import { DEFAULT_PATH, OCI_VERSION, type ContainerRecord } from '@diyc/record';
 
 export function defaultSpec(options: { terminal?: boolean; args?: string[] } = {}): ContainerRecord {
   return {
-    ociVersion: SPEC_VERSION,
+    ociVersion: OCI_VERSION,
     process: {
       terminal: options.terminal ?? true,
       user: { uid: 0, gid: 0 },

@@ -3,7 +3,8 @@
 // spec. Running containers is test-e2e/oci.test.ts and test-e2e/engines.test.ts.
 import { describe, expect, it } from 'vitest';
 import { emptyRecord, isDiycError, parseRecord } from '@diyc/record';
-import { checkId, defaultSpec, deviceRules, parseGlobals, processFromArgs, rfc3339Nano, unsupportedFields } from '../src/index.js';
+import { rfc3339Nano } from '@diyc/container';
+import { checkId, defaultSpec, deviceRules, parseGlobals, processFromArgs, unsupportedFields } from '../src/index.js';
 
 describe('parseGlobals', () => {
   it('takes runc\'s global flags before the command and returns the rest untouched', () => {

@@ -2,10 +2,11 @@
 // filesystem, overlayfs over the image's layers (root.path). An OCI bundle brings its
 // own root: the stage has nothing to do there.
 import { ANNOTATION, DiycError, setNamespace, type ContainerRecord, type Stage, type StageContext } from '@diyc/record';
-import { mountRootfs, umountRootfs } from './overlay.js';
+import { mountRootfs, removeRootfs, umountRootfs } from './overlay.js';
 
 export const overlayStage: Stage = {
   name: 'overlay',
+  package: '@diyc/overlay',
   applies: (record) => record.annotations[ANNOTATION.image] !== undefined,
   apply(record: ContainerRecord, ctx: StageContext): ContainerRecord {
     const image = record.annotations[ANNOTATION.image];
@@ -20,6 +21,10 @@ export const overlayStage: Stage = {
   },
   undo(_record: ContainerRecord, ctx: StageContext): void {
     umountRootfs(ctx.name, { root: ctx.root });
+  },
+  /** The container's own layer (upper, work) goes: it is kept between runs otherwise. */
+  remove(_record: ContainerRecord, ctx: StageContext): void {
+    removeRootfs(ctx.name, { root: ctx.root });
   },
   command(record: ContainerRecord, ctx: Pick<StageContext, 'name'>) {
     return { bin: 'diyc-overlay', args: ['mount', ctx.name, '--image', record.annotations[ANNOTATION.image] ?? ''] };

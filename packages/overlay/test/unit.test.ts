@@ -16,13 +16,13 @@ describe('parseMountinfo', () => {
 });
 
 describe('overlayOptions', () => {
-  it('lists 40 layers top first by their short links, within one page', () => {
+  it('lists 40 layers top first by their short links under the store\'s descriptor, within one page', () => {
     const store = new ImageStore('/var/lib/diyc');
     const layers = Array.from({ length: 40 }, (_, i) => `sha256:${i.toString(16).padStart(2, '0')}${'a'.repeat(62)}`);
-    const options = overlayOptions(store, { name: 'x', layers, config: {}, source: '', created: '', size: 0 }, rootfsPaths('box', '/var/lib/diyc'));
+    const options = overlayOptions(store, { name: 'x', layers, config: {}, source: '', created: '', size: 0 }, rootfsPaths('box', '/var/lib/diyc'), '/proc/self/fd/23');
     const lower = /lowerdir=([^,]*)/.exec(options)?.[1]?.split(':') ?? [];
     expect(lower).toHaveLength(40);
-    expect(lower[0]).toBe(`l/27${'a'.repeat(10)}`);
+    expect(lower[0]).toBe(`/proc/self/fd/23/l/27${'a'.repeat(10)}`);
     expect(new Set(lower).size).toBe(40);
     expect(options).toContain('upperdir=/var/lib/diyc/containers/box/upper,workdir=/var/lib/diyc/containers/box/work');
     expect(options.length).toBeLessThan(PAGE_SIZE);

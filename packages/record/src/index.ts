@@ -1,5 +1,5 @@
 export {
-  ANNOTATION, ANNOTATION_PREFIX, DEFAULT_PATH, emptyRecord, parseRecord, formatRecord, setNamespace, setEnv,
+  ANNOTATION, ANNOTATION_PREFIX, DEFAULT_PATH, OCI_VERSION, emptyRecord, parseRecord, formatRecord, setNamespace, setEnv,
 } from './record.js';
 export type {
   ContainerRecord, RecordMount, RecordDevice, DeviceRule, Resources, NamespaceType, RecordProcess, RecordUser,

@@ -2,6 +2,7 @@
 // holder's pid is written inside, so a lock left by a killed process is taken over.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DiycError } from './errors.js';
 
 /** True while `pid` exists (EPERM: it exists, but is not ours to signal). */
 export function isProcessAlive(pid: number): boolean {
@@ -34,7 +35,7 @@ export function withLock<T>(path: string, fn: () => T, timeoutMs = 10_000): T {
         rmSync(path, { recursive: true, force: true });
         continue;
       }
-      if (Date.now() > end) throw new Error(`timed out waiting for the lock ${path} (held by pid ${holder || 'unknown'})`);
+      if (Date.now() > end) throw new DiycError('state', `timed out waiting for the lock ${path}, held by pid ${holder || 'unknown'}: try again, or end that process`);
       sleepSync(5 + Math.random() * 10);
     }
   }

@@ -1,4 +1,4 @@
-// Where diyc keeps its state (DESIGN.md: "State").
+// Where diyc keeps its state (ARCHITECTURE.md: "State on disk").
 import { chmodSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
@@ -28,11 +28,11 @@ function canonicalRoot(root: string): string {
  * What the kernel objects of a state root carry in their names, so that two roots on one
  * machine never share one: network namespaces, veths, the cgroup parent, iptables
  * comments. Empty for the default root (whose names stay diyC's: `diyc-NAME`), else 8 hex
- * digits of a hash of the root's real path.
+ * digits of a hash of the root's real path. diyc-oci's roots have a default of their own.
  */
-export function rootTag(root: string = stateRoot()): string {
+export function rootTag(root: string = stateRoot(), defaultRoot: string = DEFAULT_ROOT): string {
   const real = canonicalRoot(root);
-  if (real === canonicalRoot(DEFAULT_ROOT)) return '';
+  if (real === canonicalRoot(defaultRoot)) return '';
   return sha256(real).slice(0, 8);
 }
 

@@ -187,12 +187,15 @@ export const ANNOTATION = {
   addHosts: 'org.diyc.hosts',
 } as const;
 
+/** The version of the OCI runtime spec diyc writes and reports (it reads 1.0.0 and later 1.x). */
+export const OCI_VERSION = '1.2.0';
+
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** A record with nothing prepared: run `args` in the current root. */
 export function emptyRecord(args: string[] = []): ContainerRecord {
   return {
-    ociVersion: '1.0.2',
+    ociVersion: OCI_VERSION,
     process: { args, env: [`PATH=${DEFAULT_PATH}`], cwd: '/' },
     mounts: [],
     linux: { namespaces: [] },

@@ -1,7 +1,8 @@
-// The stage contract (DESIGN.md, "The pipeline"): each stage of a container is an
-// {apply, undo} pair over the record, in the package that owns its kernel feature, and
-// one ordered table lists them (@diyc/run). diyc-run in process, its --pipeline, its
-// --dry-run line and diyc-oci's create and delete all walk that table.
+// The stage contract (ARCHITECTURE.md, "The stage table"): each stage of a container is
+// an {apply, undo} pair over the record, in the package that owns its kernel feature, and
+// one ordered table lists them (@diyc/container). diyc-run in process, its --pipeline,
+// its --dry-run line and diyc-oci's create and delete all walk that table, and none of
+// them names a stage.
 import type { ContainerRecord } from './record.js';
 
 /** The -v trace: one line a step, tagged with where it runs (HOST or CONTAINER). */
@@ -25,12 +26,21 @@ export interface StageContext {
 
 export interface Stage {
   readonly name: string;
+  /** The npm package that holds the stage and its bin (where --pipeline finds the bin). */
+  readonly package: string;
   /** Whether the record asks anything of this stage. */
   applies(record: ContainerRecord): boolean;
   /** Does the stage's part and returns the record with it: root.path, cgroupsPath, a netns. */
   apply(record: ContainerRecord, ctx: StageContext): ContainerRecord;
   /** Undoes it. Idempotent: safe on a stage that never ran, or ran half-way. */
   undo(record: ContainerRecord, ctx: StageContext): void;
+  /**
+   * Why the container ended, when this stage can tell (the cgroup counts OOM kills): read
+   * before any stage is undone. `signal` is the one that ended its process, if any.
+   */
+  why?(record: ContainerRecord, ctx: StageContext, signal: number | null): string | undefined;
+  /** Removes what the stage keeps between runs (the container's own layer), after undo. */
+  remove?(record: ContainerRecord, ctx: StageContext): void;
   /** The command that does the same from a shell, reading the record on stdin (--dry-run). */
   command(record: ContainerRecord, ctx: Pick<StageContext, 'name'>): { bin: string; args: string[] };
 }

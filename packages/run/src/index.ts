@@ -1,20 +1,15 @@
-export { runOptions, capabilityName, parseEnvFile, parseSysctl, parseUlimit, parseVolume, parseTmpfs, parseDnsServer, parseDnsSearch, parseAddHost, TMPFS_DEFAULTS } from './options.js';
+// @diyc/run: diyC's command line (diyc-run and the lifecycle tools) over @diyc/container:
+// flags in, a record and options out to the core, its answers formatted.
+export { runOptions, capabilityName, parseEnvFile, parseSysctl, parseUlimit, parseVolume, parseTmpfs, parseDnsServer, parseDnsSearch, parseAddHost, TMPFS_DEFAULTS, DEFAULT_PIDS_LIMIT, DEFAULT_LOG_SIZE, DEFAULT_LOG_FILES } from './options.js';
 export type { RunOptions, NetMode, SecurityOptions, Volume, TmpfsMount, DnsOptions } from './options.js';
-export { baseRecord, resolveUser, applySecurity, containerCapabilities, DOMAIN, INIT_PATH } from './spec.js';
-export type { ResolvedUser } from './spec.js';
-export { writeEtcFiles, containerResolvConf, SYSTEMD_RESOLV_CONF, FALLBACK_SERVERS } from './etc-files.js';
-export type { ResolvInput, EtcOptions } from './etc-files.js';
-export { readInRoot, writeInRoot } from './rootfs-files.js';
-export { STAGES, prepare, teardown, stageContext } from './stages.js';
-export type { StageContext, TeardownResult } from './stages.js';
-export { Container, listContainers, processStart, sameProcess } from './container.js';
-export type { ContainerState, Status } from './container.js';
-export { startContainer, baseState } from './start.js';
-export type { StartOptions, RunResult } from './start.js';
-export { recoverIfStale, recoverIfStaleLocked, stopContainer, removeContainer, execInContainer, execPlan } from './lifecycle.js';
+export { baseRecord, applySecurity, containerCapabilities, DOMAIN, INIT_PATH } from './spec.js';
+export { containerAt, runtimeFor } from './runtime.js';
+export { runDetached, reap, LOG_FILE, EXIT_FILE } from './detach.js';
+export type { DetachOptions } from './detach.js';
 export { pipelineStages, shellLine, runPipeline, specFlags, startFlags } from './pipeline.js';
 export type { StageCommand } from './pipeline.js';
 export { diycRunCommand, runArgs, EXIT_RUNTIME } from './run-command.js';
-export { psCommand, execCommand, logsCommand, stopCommand, rmCommand } from './lifecycle-commands.js';
-export { showLogs, parseTail, tailOffset } from './logs.js';
+export { psCommand, execCommand, logsCommand, stopCommand, rmCommand, execProcess } from './lifecycle-commands.js';
+export type { ExecOverrides } from './lifecycle-commands.js';
+export { showLogs, parseTail, tailOffset, logFiles } from './logs.js';
 export type { LogsOptions } from './logs.js';

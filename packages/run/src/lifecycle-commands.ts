@@ -1,22 +1,63 @@
-// diyc-ps, diyc-exec, diyc-logs, diyc-stop, diyc-rm: thin shells over lifecycle.ts and logs.ts.
+// diyc-ps, diyc-exec, diyc-logs, diyc-stop, diyc-rm: thin shells over @diyc/container
+// (and logs.ts): a name in, the core's operation, its output formatted.
 import { createTrace, defineCli, many, one, parseSignal, printTable } from '@diyc/cli';
-import { DiycError, stateRoot } from '@diyc/record';
-import { exitCodeOf } from '@diyc/syscalls';
-import { Container, listContainers } from './container.js';
-import { execInContainer, recoverIfStale, removeContainer, stopContainer, type ExecOverrides } from './lifecycle.js';
+import { exec, listContainers, lookUpUser, recoverIfStaleLocked, remove, stop, type Container, type ContainerState, type Runtime } from '@diyc/container';
+import { ANNOTATION, containersDir, DiycError, setEnv, stateRoot, type ContainerRecord, type RecordProcess } from '@diyc/record';
 import { checkUser, checkWorkdir, envFlags } from './options.js';
 import { parseTail, showLogs } from './logs.js';
 import { EXIT_RUNTIME } from './run-command.js';
-import { stageContext } from './stages.js';
+import { containerAt, runtimeFor } from './runtime.js';
 
 const name = { type: 'positional', description: 'the container' } as const;
 const verbose = { type: 'boolean', alias: 'v', description: 'trace each step' } as const;
 
-/** The container NAME (checked) and the context of its stages. */
-function open(operand: string | undefined, verboseFlag: unknown, tool: string): { container: Container; ctx: ReturnType<typeof stageContext> } {
+/** The container NAME (checked) and its runtime. */
+function open(operand: string | undefined, verboseFlag: unknown, tool: string): { container: Container; rt: Runtime } {
   const root = stateRoot();
-  const container = Container.at(operand as string, root);
-  return { container, ctx: stageContext(container.name, createTrace(verboseFlag === true), root, tool) };
+  const container = containerAt(operand as string, root);
+  return { container, rt: runtimeFor(container.name, createTrace(verboseFlag === true), root, tool) };
+}
+
+/** The container's state once a stale one (its supervisor killed) is cleaned up; it must exist. */
+function existing(container: Container, rt: Runtime): ContainerState {
+  const state = container.locked(() => recoverIfStaleLocked(rt, container));
+  if (!state) throw new DiycError('not-found', `no container named ${container.name}`);
+  return state;
+}
+
+/** What diyc-exec's -e, -w and -u change in the container's own process. */
+export interface ExecOverrides {
+  env?: string[];
+  cwd?: string;
+  user?: string;
+}
+
+/**
+ * The process diyc-exec runs: the container's own, with the command, and the environment,
+ * working directory, user and HOME the flags change, as docker exec's do.
+ */
+export function execProcess(record: ContainerRecord, command: string[], overrides: ExecOverrides, terminal: boolean): RecordProcess {
+  const proc: RecordProcess = { ...record.process, args: command, terminal };
+  if (overrides.user !== undefined) {
+    const found = lookUpUser(record, overrides.user);
+    proc.user = found.user;
+    proc.env = setEnv(proc.env, 'HOME', found.home);
+  }
+  for (const e of overrides.env ?? []) proc.env = setEnv(proc.env, e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1));
+  if (overrides.cwd !== undefined) proc.cwd = overrides.cwd;
+  return proc;
+}
+
+/** The signal that asks a container to stop: its image's StopSignal (nginx wants SIGQUIT), else SIGTERM. */
+function stopSignal(container: Container, rt: Runtime): number {
+  const asked = container.record()?.annotations[ANNOTATION.stopSignal];
+  try {
+    return parseSignal(asked);
+  } catch {
+    // An image's signal diyc cannot read: SIGTERM, the image should not keep it running.
+    rt.trace(`stop: the image's StopSignal ${asked} is not a signal: SIGTERM`);
+    return parseSignal(undefined);
+  }
 }
 
 export const psCommand = defineCli({
@@ -24,11 +65,15 @@ export const psCommand = defineCli({
   args: { all: { type: 'boolean', alias: 'a', description: 'also list containers that are not running' }, json: { type: 'boolean', description: 'print JSON' }, verbose },
   main({ flags }) {
     const root = stateRoot();
-    const states = listContainers(root).map((n) => {
-      const container = Container.at(n, root);
-      return recoverIfStale(container, stageContext(n, createTrace(flags.verbose === true), root, 'diyc-ps'));
-    }).filter((s) => s !== undefined);
-    const shown = flags.all === true ? states : states.filter((s) => s.status === 'running');
+    const states = listContainers(containersDir(root)).flatMap((n) => {
+      const container = containerAt(n, root);
+      const rt = runtimeFor(n, createTrace(flags.verbose === true), root, 'diyc-ps');
+      const state = container.locked(() => recoverIfStaleLocked(rt, container));
+      // diyc-run speaks docker's words: a stopped container has exited.
+      const status = container.status();
+      return state ? [{ ...state, status: status === 'stopped' ? 'exited' : status }] : [];
+    });
+    const shown = flags.all === true ? states : states.filter((s) => s.status === 'running' || s.status === 'paused');
     if (flags.json === true) {
       process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
       return 0;
@@ -64,8 +109,11 @@ export const execCommand = defineCli({
     const user = checkUser(one(flags.user));
     if (cwd !== undefined) overrides.cwd = cwd;
     if (user !== undefined) overrides.user = user;
-    const { container, ctx } = open(target, flags.verbose, 'diyc-exec');
-    return exitCodeOf(await execInContainer(container, command, ctx, process.stdin.isTTY === true, overrides));
+    const { container, rt } = open(target, flags.verbose, 'diyc-exec');
+    const state = existing(container, rt);
+    const record = container.record();
+    if (!container.isRunning() || !record) throw new DiycError('state', `container ${container.name} is not running (${state.status}): start it with diyc-run`);
+    return exec(rt, container, execProcess(record, command, overrides, process.stdin.isTTY === true));
   },
 });
 
@@ -78,7 +126,7 @@ export const logsCommand = defineCli({
   },
   async main({ flags, operands }) {
     const tail = parseTail(one(flags.tail));
-    const container = Container.at(operands[0] as string, stateRoot());
+    const container = containerAt(operands[0] as string, stateRoot());
     try {
       await showLogs(container, { follow: flags.follow === true, ...(tail !== undefined ? { tail } : {}) });
     } catch (err) {
@@ -102,9 +150,10 @@ export const stopCommand = defineCli({
     const seconds = Number(one(flags.time) ?? '10');
     if (!Number.isFinite(seconds) || seconds < 0) throw new DiycError('usage', `-t ${one(flags.time)}: give a number of seconds`);
     const signal = one(flags.signal) === undefined ? undefined : parseSignal(one(flags.signal));
-    const { container, ctx } = open(operands[0], flags.verbose, 'diyc-stop');
-    const state = await stopContainer(container, ctx, seconds, signal);
-    process.stdout.write(`${container.name}${state.exitCode !== undefined ? `: exited ${state.exitCode}` : ''}\n`);
+    const { container, rt } = open(operands[0], flags.verbose, 'diyc-stop');
+    existing(container, rt);
+    const state = await stop(container, signal ?? stopSignal(container, rt), seconds);
+    process.stdout.write(`${container.name}${state?.exitCode !== undefined ? `: exited ${state.exitCode}` : ''}\n`);
     return 0;
   },
 });
@@ -113,8 +162,10 @@ export const rmCommand = defineCli({
   meta: { name: 'diyc-rm', description: 'Remove a container: unmount, delete its cgroup, detach its network, remove its files. A running one only with -f, which stops it first.' },
   args: { verbose, force: { type: 'boolean', alias: 'f', description: 'stop it first if it runs' }, name },
   async main({ flags, operands }) {
-    const { container, ctx } = open(operands[0], flags.verbose, 'diyc-rm');
-    await removeContainer(container, ctx, flags.force === true);
+    const { container, rt } = open(operands[0], flags.verbose, 'diyc-rm');
+    existing(container, rt);
+    if (container.isRunning() && flags.force !== true) throw new DiycError('state', `container ${container.name} is running: stop it first (diyc-stop ${container.name}), or use -f`);
+    await remove(rt, container, { force: true });
     return 0;
   },
 });

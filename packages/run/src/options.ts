@@ -72,6 +72,9 @@ export interface RunOptions {
   verbose: boolean;
   remove: boolean;
   detach: boolean;
+  /** -d: the log is rotated before it passes logSize bytes (0: never), keeping logFiles old ones. */
+  logSize: number;
+  logFiles: number;
   /** The bridge and subnet when net is bridge. */
   netConfig: NetConfig;
   security: SecurityOptions;
@@ -86,8 +89,27 @@ export interface RunOptions {
 
 const usage = (message: string): DiycError => new DiycError('usage', message);
 
+/** A detached container's log is rotated before it passes this (--log-size), keeping this many old ones. */
+export const DEFAULT_LOG_SIZE = 10 * 1024 * 1024;
+export const DEFAULT_LOG_FILES = 2;
+
 /** How many processes a container may have unless --pids says otherwise (podman's pids_limit). */
 export const DEFAULT_PIDS_LIMIT = 2048;
+
+/** --log-size SIZE: 10M, 1G, a bare number of bytes; 0 for no limit. */
+function logSize(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_LOG_SIZE;
+  const m = /^(\d+)([kmg]?)i?b?$/i.exec(text);
+  if (!m) throw usage(`--log-size ${text}: give a size, as 10M or 1G (0 for no limit)`);
+  return Number(m[1]) * 1024 ** ' kmg'.indexOf((m[2] || ' ').toLowerCase());
+}
+
+/** A whole number of 0 or more, or the default. */
+function count(text: string | undefined, flag: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text)) throw usage(`${flag} ${text}: give a whole number`);
+  return Number(text);
+}
 
 /** --pids N (docker's --pids-limit): the default without it; 0 or -1 for no limit. */
 function pidsLimit(text: string | undefined): string | undefined {
@@ -147,6 +169,8 @@ export function runOptions(flags: ParsedFlags, operands: string[], env: NodeJS.P
     verbose: flags.verbose === true,
     remove: flags.rm === true,
     detach: flags.detach === true,
+    logSize: logSize(one(flags['log-size'])),
+    logFiles: count(one(flags['log-files']), '--log-files', DEFAULT_LOG_FILES),
     netConfig: netConfig({}, env),
     security: readSecurity(flags),
     volumes: many(flags.volume).map(parseVolume),

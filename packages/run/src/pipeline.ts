@@ -8,20 +8,22 @@
 import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { STAGES } from '@diyc/container';
 import { containerDir, DiycError, type ContainerRecord } from '@diyc/record';
 import type { RunOptions } from './options.js';
-import { STAGES } from './stages.js';
 
 export interface StageCommand {
   /** The bin, as a user types it. */
   bin: string;
   args: string[];
+  /** The npm package whose bin it is. */
+  package: string;
 }
 
 /** The commands that prepare a container from its base record, ending with its record on stdout. */
 export function pipelineStages(options: RunOptions, base: ContainerRecord): StageCommand[] {
-  const spec: StageCommand = { bin: 'diyc-run', args: ['--spec', ...specFlags(options), '--', options.name, options.image, ...options.command] };
-  return [spec, ...STAGES.filter((s) => s.applies(base)).map((s) => s.command(base, { name: options.name }))];
+  const spec: StageCommand = { bin: 'diyc-run', package: '@diyc/run', args: ['--spec', ...specFlags(options), '--', options.name, options.image, ...options.command] };
+  return [spec, ...STAGES.filter((s) => s.applies(base)).map((s) => ({ ...s.command(base, { name: options.name }), package: s.package }))];
 }
 
 /**
@@ -71,13 +73,12 @@ function writeAll(fd: number, data: Buffer): void {
 }
 
 /**
- * Where each bin's script is: beside each package's entry point (diyc-run refers to
- * its own package by name, which works from the bundled bin too).
+ * Where a stage's bin script is: beside its package's entry point, which each stage row
+ * names (resolved by name, which works from a bundled bin too).
  */
-function binScript(bin: string): string {
-  const pkg: Record<string, string> = { 'diyc-run': '@diyc/run', 'diyc-overlay': '@diyc/overlay', 'diyc-cgroup': '@diyc/cgroup', 'diyc-net': '@diyc/net' };
-  const entry = dirname(fileURLToPath(import.meta.resolve(pkg[bin] as string)));
-  return join(entry, '..', 'bin', `${bin}.js`);
+function binScript(stage: StageCommand): string {
+  const entry = dirname(fileURLToPath(import.meta.resolve(stage.package)));
+  return join(entry, '..', 'bin', `${stage.bin}.js`);
 }
 
 /** Runs the preparing stages as processes joined by pipes; the record lands in config.json. */
@@ -91,7 +92,7 @@ export async function runPipeline(options: RunOptions, base: ContainerRecord, ro
   const out = openSync(partial, 'w');
   try {
     const { spawn } = await import('node:child_process');
-    const children = stages.map((s) => spawn(process.execPath, [binScript(s.bin), ...s.args], { stdio: ['pipe', 'pipe', 'inherit'] }));
+    const children = stages.map((s) => spawn(process.execPath, [binScript(s), ...s.args], { stdio: ['pipe', 'pipe', 'inherit'] }));
     children.forEach((child, i) => {
       // A stage that fails closes its stdin early: the one before it sees EPIPE, which
       // is reported by the failing stage's exit code, not as a crash here.

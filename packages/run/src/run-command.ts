@@ -1,18 +1,15 @@
 // diyc-run [OPTIONS] NAME IMAGE [CMD [ARG...]]
-import { openSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import { join } from 'node:path';
 import { createTrace, defineCli, type ArgsDef, type CliContext } from '@diyc/cli';
+import { create, start, teardown, wait, type Container, type CreateOptions, type Runtime, type RunResult } from '@diyc/container';
 import { ImageStore } from '@diyc/image';
-import { describeConfig, requireBridge, setupNetwork, type NetConfig } from '@diyc/net';
-import { DiycError, formatRecord, stateRoot, type ContainerRecord, type StageContext } from '@diyc/record';
-import { Container } from './container.js';
-import { recoverIfStaleLocked } from './lifecycle.js';
-import { DEFAULT_PIDS_LIMIT, runOptions, type RunOptions } from './options.js';
+import { describeConfig, ensureNetwork, type NetConfig } from '@diyc/net';
+import { DiycError, formatRecord, stateRoot, type ContainerRecord } from '@diyc/record';
+import { reap, runDetached } from './detach.js';
+import { DEFAULT_LOG_FILES, DEFAULT_LOG_SIZE, DEFAULT_PIDS_LIMIT, runOptions, type RunOptions } from './options.js';
 import { runPipeline, shellLine } from './pipeline.js';
+import { containerAt, runtimeFor } from './runtime.js';
 import { baseRecord } from './spec.js';
-import { prepare, stageContext, teardown } from './stages.js';
-import { baseState, startContainer, type RunResult } from './start.js';
 
 /** Exit code when diyc-run itself failed before the container ran (as docker's 125). */
 export const EXIT_RUNTIME = 125;
@@ -47,72 +44,97 @@ export const runArgs: ArgsDef = {
   tty: { type: 'boolean', alias: 't', description: 'docker\'s -t: the command gets your terminal, as it does whenever stdin is one; refused when stdin is not a terminal' },
   verbose: { type: 'boolean', alias: 'v', description: 'trace each step (HOST| and CONTAINER| lines)' },
   rm: { type: 'boolean', description: 'remove the container\'s files when it ends' },
-  detach: { type: 'boolean', alias: 'd', description: 'run in the background (output in $DIYC_ROOT/containers/NAME/log)' },
+  detach: { type: 'boolean', alias: 'd', description: 'run in the background, watched by diyc-shim (output in $DIYC_ROOT/containers/NAME/log: diyc-logs NAME)' },
+  'log-size': { type: 'string', valueHint: 'SIZE', description: `with -d: rotate the log before it passes SIZE (default ${DEFAULT_LOG_SIZE / 1024 / 1024}M; 0 for no limit)` },
+  'log-files': { type: 'string', valueHint: 'N', description: `with -d: rotated logs kept beside it (default ${DEFAULT_LOG_FILES})` },
   'dry-run': { type: 'boolean', description: 'print the pipeline of diyc tools that does the same, and run nothing' },
   pipeline: { type: 'boolean', description: 'run the stages as separate processes joined by pipes' },
   spec: { type: 'boolean', description: 'pipeline stage: print the base record for NAME IMAGE CMD' },
   start: { type: 'boolean', description: 'pipeline stage: start NAME from its config.json' },
+  reap: { type: 'boolean', description: 'diyc-shim\'s exit command: record how NAME ended and clean up after it' },
   name: { type: 'positional', description: 'the container: its hostname, and the name of its files, cgroup and network namespace' },
   image: { type: 'positional', description: 'an image unpacked with diyc-image', required: false },
   command: { type: 'positional', description: 'the command (default: the image\'s)', required: false },
 };
 
-/** Refuses a NAME that is running, recovers a stale one, and claims NAME for this process. */
-function claim(container: Container, options: RunOptions, ctx: StageContext, record: ContainerRecord): void {
-  container.locked(() => {
-    const state = recoverIfStaleLocked(container, ctx);
-    if (container.isRunning() || state?.status === 'creating' || (state?.status === 'created' && container.supervisorAlive())) {
-      throw new DiycError('exists', `container ${options.name} is running: stop it first (diyc-stop ${options.name}), or choose another name`);
-    }
-    // Its kept files are changes to one image: over another they would make no sense.
-    if (state && state.image && state.image !== options.image) {
-      throw new DiycError('exists', `container ${options.name} was made from image ${state.image}: remove it first (diyc-rm ${options.name}), or choose another name`);
-    }
-    container.saveRecord(record);
-    container.save(baseState(record, options.name));
-  });
+/** What `diyc-run NAME` shows beside its status (diyc-ps). */
+function describe(record: ContainerRecord, options: Pick<RunOptions, 'image' | 'net'>): CreateOptions['describe'] {
+  return { image: options.image, net: options.net, command: record.process.args };
 }
 
-async function runDetached(container: Container, options: RunOptions, script: string): Promise<number> {
-  const log = openSync(join(container.dir, 'log'), 'a');
-  const { spawn } = await import('node:child_process');
-  const supervisor = spawn(process.execPath, [script, ...(options.remove ? ['--rm'] : []), '--start', '--', options.name], {
-    detached: true,
-    stdio: ['ignore', log, log],
-    env: { ...process.env, DIYC_DETACHED: '1' },
-  });
-  const exited = new Promise<number>((resolve) => supervisor.on('exit', (code) => resolve(code ?? 1)));
-  // claim() wrote a state without startedAt: the supervisor adds it once the command
-  // runs. A short command may already have ended (or, with --rm, been removed) by the
-  // time we look: that is a start too.
-  for (;;) {
-    if (container.refresh().state()?.startedAt !== undefined) break;
-    const code = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 20))]);
-    if (code === null) continue;
-    const final = container.refresh().state();
-    if (final === undefined && options.remove) break;
-    if (final?.startedAt !== undefined) break;
-    // The supervisor said why in the log: pass its last line on, and its exit code.
-    const logFile = join(container.dir, 'log');
-    const why = readFileSync(logFile, 'utf8').trim().split('\n').pop()?.replace(/^diyc-run: /, '') ?? '';
-    throw new DiycError('start', `container ${options.name} did not start${why ? `: ${why}` : ` (exit ${code})`} (log: ${logFile})`, { exitCode: code === 126 || code === 127 ? code : EXIT_RUNTIME });
+/** Says why the container ended, when its cgroup knows (the OOM killer). */
+function reportEnd(name: string, result: RunResult): void {
+  if (!result.reason) return;
+  if (result.status.signal === 9 || result.exitCode === 137) process.stderr.write(`diyc-run: ${name}: killed: ${result.reason}\n`);
+  else process.stderr.write(`diyc-run: ${name}: a process in it was killed: ${result.reason}\n`);
+}
+
+/**
+ * The bridge a container joins by default, made on first use as `diyc-net setup` makes it
+ * (Docker and podman make theirs the same way), and said once.
+ */
+function ensureBridge(config: NetConfig, root: string): void {
+  if (ensureNetwork(config, { root }).changed) {
+    process.stderr.write(`diyc-run: set up the bridge ${describeConfig(config)}, with NAT to the outside (\`diyc-net clean\` removes it)\n`);
   }
-  supervisor.unref();
-  process.stdout.write(`${options.name}\n`);
-  return 0;
+}
+
+/**
+ * Runs `fn` with Ctrl-C (and TERM, HUP) held back: the step under way is finished, then
+ * everything is undone, rather than half a container left in place (create asks).
+ */
+async function holdingSignals<T>(fn: (interrupted: () => string | undefined) => Promise<T>): Promise<T> {
+  let interrupted: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => { interrupted ??= signal; };
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const sig of signals) process.on(sig, onSignal);
+  try {
+    return await fn(() => interrupted);
+  } catch (err) {
+    if (interrupted) throw new DiycError('system', (err as Error).message, { exitCode: 128 + constants.signals[interrupted] });
+    throw err;
+  } finally {
+    for (const sig of signals) process.off(sig, onSignal);
+  }
+}
+
+/** Creates, starts and waits for the container in the foreground; its exit code. */
+async function runForeground(rt: Runtime, container: Container, record: ContainerRecord, options: { remove: boolean; prepared?: boolean; describe?: CreateOptions['describe'] }): Promise<number> {
+  const created = await holdingSignals((interrupted) => create(rt, container, record, {
+    foreground: true, interrupted,
+    ...(options.describe ? { describe: options.describe } : {}), ...(options.prepared ? { prepared: true } : {}),
+  }));
+  try {
+    await start(rt, container);
+  } catch (err) {
+    created.child.kill('SIGKILL');
+    await wait(rt, created, { remove: options.remove });
+    throw err;
+  }
+  const result = await wait(rt, created, { remove: options.remove });
+  reportEnd(container.name, result);
+  return result.exitCode;
 }
 
 export async function runMain({ flags, operands }: CliContext, script: string): Promise<number> {
   const trace = createTrace(flags.verbose === true);
   const root = stateRoot();
-  if (flags.start === true) {
+  const remove = flags.rm === true;
+  if (flags.reap === true || flags.start === true) {
     const name = operands[0];
-    if (name === undefined || operands.length > 1) throw new DiycError('usage', 'use diyc-run --start NAME');
-    const detached = process.env.DIYC_DETACHED === '1';
-    const terminal = !detached && process.stdin.isTTY === true;
-    const result = await startContainer(Container.at(name, root), stageContext(name, trace, root), { terminal, remove: flags.rm === true, ...(detached ? { setsid: true } : {}) });
-    reportEnd(name, result);
-    return result.exitCode;
+    if (name === undefined || operands.length > 1) throw new DiycError('usage', `use diyc-run ${flags.reap === true ? '--reap' : '--start'} NAME`);
+    const container = containerAt(name, root);
+    const rt = runtimeFor(name, trace, root);
+    if (flags.reap === true) {
+      reap(rt, container, remove);
+      return 0;
+    }
+    // The last stage of the pipeline: the record in config.json, prepared by the stages.
+    const record = container.record();
+    if (!record) throw new DiycError('not-found', `container ${name} has no config.json: prepare it first`);
+    // A pty of its own when this is a terminal (the --spec stage said so for its own stdin).
+    record.process.terminal = process.stdin.isTTY === true;
+    return runForeground(rt, container, record, { remove, prepared: true });
   }
   const options = runOptions(flags, operands);
   const image = new ImageStore(root).requireImage(options.image);
@@ -129,64 +151,37 @@ export async function runMain({ flags, operands }: CliContext, script: string): 
   }
   if (process.getuid?.() !== 0) throw new DiycError('missing', 'diyc-run needs root (namespaces, mounts, cgroups, network): run it with sudo');
   if (options.net === 'bridge') ensureBridge(options.netConfig, root);
-  const ctx = stageContext(options.name, trace, root);
-  const container = Container.at(options.name, root);
-  // Ctrl-C or kill while the container is being prepared: finish the step under way,
-  // then undo them all, rather than die with half a container in place.
-  let interrupted: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals): void => { interrupted ??= signal; };
-  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-  for (const sig of signals) process.on(sig, onSignal);
-  claim(container, options, ctx, base);
+  const rt = runtimeFor(options.name, trace, root);
+  const container = containerAt(options.name, root);
+  let record = base;
+  let prepared = false;
+  if (flags.pipeline === true) {
+    trace(`pipeline: ${shellLine(options, base, root)}`);
+    record = await runStagesAsProcesses(rt, container, options, base, root);
+    prepared = true;
+  }
+  if (options.detach) {
+    await runDetached(rt, container, record, {
+      remove: options.remove, logSize: options.logSize, logFiles: options.logFiles, script, describe: describe(base, options), prepared,
+    });
+    process.stdout.write(`${options.name}\n`);
+    return 0;
+  }
+  return runForeground(rt, container, record, { remove: options.remove, prepared, describe: describe(base, options) });
+}
+
+/** --pipeline: the stages as processes joined by pipes; a failure undoes what they made. */
+async function runStagesAsProcesses(rt: Runtime, container: Container, options: RunOptions, base: ContainerRecord, root: string): Promise<ContainerRecord> {
+  if (container.isRunning()) throw new DiycError('exists', `container ${options.name} is running: stop it first (diyc-stop ${options.name}), or choose another name`);
   try {
-    if (flags.pipeline === true) {
-      trace(`pipeline: ${shellLine(options, base, root)}`);
-      await runPipeline(options, base, root);
-    } else {
-      container.saveRecord(prepare(base, ctx));
-    }
-    container.save({ ...(container.state() as NonNullable<ReturnType<Container['state']>>), status: 'created' });
-    // Signals that came during the synchronous steps are delivered now.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    if (interrupted) throw new DiycError('system', `interrupted by ${interrupted}: nothing was left behind`, { exitCode: 128 + constants.signals[interrupted] });
+    await runPipeline(options, base, root);
   } catch (err) {
-    recoverAfterFailedPrepare(container, ctx);
+    try { teardown(base, rt); } catch { /* the first error is the one to show */ }
     throw err;
-  } finally {
-    for (const sig of signals) process.off(sig, onSignal);
   }
-  if (options.detach) return await runDetached(container, options, script);
-  const result = await startContainer(container, ctx, { terminal, remove: options.remove });
-  reportEnd(options.name, result);
-  return result.exitCode;
-}
-
-/**
- * The bridge a container joins by default, made on first use as `diyc-net setup` makes it
- * (Docker and podman make theirs the same way), and said once.
- */
-function ensureBridge(config: NetConfig, root: string): void {
-  try {
-    requireBridge(config);
-  } catch {
-    setupNetwork(config, { root });
-    process.stderr.write(`diyc-run: made the bridge ${describeConfig(config)}, with NAT to the outside (\`diyc-net clean\` removes it)\n`);
-  }
-}
-
-/** Says why the container ended, when its cgroup knows (the OOM killer). */
-function reportEnd(name: string, result: RunResult): void {
-  if (!result.reason) return;
-  if (result.status.signal === 9 || result.exitCode === 137) process.stderr.write(`diyc-run: ${name}: killed: ${result.reason}\n`);
-  else process.stderr.write(`diyc-run: ${name}: a process in it was killed: ${result.reason}\n`);
-}
-
-/** A failed prepare leaves nothing: every stage is undone, the container marked exited. */
-function recoverAfterFailedPrepare(container: Container, ctx: StageContext): void {
-  try {
-    teardown(container.refresh().record(), ctx);
-  } catch { /* the original error is the one to show */ }
-  if (container.state()) container.markExited(EXIT_RUNTIME, 'it could not be prepared');
+  const record = container.refresh().record();
+  if (!record) throw new DiycError('system', `the pipeline wrote no config.json for ${options.name}`);
+  return record;
 }
 
 export function diycRunCommand(script: string) {

@@ -2,12 +2,12 @@
 // environment (the image's defaults, then the user's), hostname and domain, the
 // namespaces to create, and the filesystems every container gets.
 import { withImage, type Image } from '@diyc/image';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import {
   allCapabilities, capabilitySets, containerDevices, containerMounts, DEFAULT_CAPABILITIES, DEFAULT_DEVICE_RULES,
   defaultSeccompProfile, MASKED_PATHS, READONLY_PATHS,
 } from '@diyc/nsexec';
-import { formatPublish } from '@diyc/net';
+import { formatPublish, withIpv6Off } from '@diyc/net';
 import { ANNOTATION, DEFAULT_PATH, DiycError, emptyRecord, hostnameFor, setEnv, setNamespace, type ContainerRecord, type RecordMount, type RecordSeccomp } from '@diyc/record';
 import { initPath } from '@diyc/syscalls';
 import { TMPFS_DEFAULTS, type RunOptions, type SecurityOptions } from './options.js';
@@ -31,12 +31,10 @@ export function baseRecord(options: RunOptions, image: Image, terminal: boolean)
   // The overlay stage fills in the path; read-only is remounted by the child (plan-fs).
   if (options.readOnly) record.root = { path: '', readonly: true };
   if (options.ulimits.length > 0) record.process.rlimits = options.ulimits;
-  // IPv6 is off in a network namespace of the container's own unless asked for: a
-  // container on the bridge would otherwise take router advertisements from another
-  // (Docker's CVE-2020-13401), and diyc gives it no IPv6 address to use.
-  const ipv6: Record<string, string> = options.net === 'host' || !existsSync('/proc/sys/net/ipv6') ? {} : { 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1' };
-  const sysctls = { ...ipv6, ...options.sysctls };
-  if (Object.keys(sysctls).length > 0) record.linux.sysctl = sysctls;
+  // IPv6 is off in a network namespace of the container's own unless asked for (the net
+  // stage does the same on the bridge): diyc gives it no IPv6 address to use.
+  const sysctls = options.net === 'none' ? withIpv6Off(options.sysctls) : options.sysctls;
+  if (sysctls && Object.keys(sysctls).length > 0) record.linux.sysctl = { ...sysctls };
   record.hostname = hostnameFor(options.name);
   record.domainname = DOMAIN;
   for (const ns of ['mount', 'uts', 'ipc', 'pid', 'cgroup'] as const) setNamespace(record, ns);
@@ -122,47 +120,4 @@ export function applySecurity(record: ContainerRecord, security: SecurityOptions
     record.linux.maskedPaths = [...MASKED_PATHS];
     record.linux.readonlyPaths = [...READONLY_PATHS];
   }
-}
-
-/** Who the command runs as: uid, gid, the supplementary groups, and the home directory. */
-export interface ResolvedUser {
-  uid: number;
-  gid: number;
-  additionalGids: number[];
-  home: string;
-}
-
-const fieldsOf = (table: string): string[][] => table.split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => l.split(':'));
-
-/**
- * A user as docker's -u takes it ("1000", "1000:100", "nobody", "nobody:nogroup"), looked
- * up in the image's /etc/passwd and /etc/group: a name must be there; a number need not
- * be (then its group is 0 and its home /, as docker has it). The supplementary groups are
- * those /etc/group lists the user in.
- */
-export function resolveUser(user: string, passwd: string, group: string): ResolvedUser {
-  const [u = '', g] = user.split(':');
-  const users = fieldsOf(passwd);
-  const groups = fieldsOf(group);
-  const entry = /^\d+$/.test(u) ? users.find((f) => f[2] === u) : users.find((f) => f[0] === u);
-  if (!entry && !/^\d+$/.test(u)) throw new DiycError('not-found', `user '${u}' is not in the image's /etc/passwd`);
-  // The image's files are the image maker's: a uid or gid that is not a number is refused.
-  const id = (text: string | undefined, what: string): number => {
-    if (text === undefined || !/^\d+$/.test(text) || Number(text) > 0xfffffffe) throw new DiycError('invalid', `the image's ${what} for '${user}' is '${text}', not a number`);
-    return Number(text);
-  };
-  const uid = id(entry?.[2] ?? u, 'uid');
-  let gid = id(entry?.[3] ?? '0', 'gid');
-  if (g !== undefined) {
-    const row = /^\d+$/.test(g) ? undefined : groups.find((f) => f[0] === g);
-    if (!/^\d+$/.test(g) && !row) throw new DiycError('not-found', `group '${g}' is not in the image's /etc/group`);
-    gid = id(row?.[2] ?? g, 'group id');
-  }
-  const name = entry?.[0];
-  const additionalGids = name === undefined ? [] : groups
-    .filter((f) => (f[3] ?? '').split(',').includes(name))
-    .filter((f) => /^\d+$/.test(f[2] ?? ''))
-    .map((f) => Number(f[2]))
-    .filter((g) => g !== gid);
-  return { uid, gid, additionalGids: [...new Set(additionalGids)], home: entry?.[5] || (uid === 0 ? '/root' : '/') };
 }

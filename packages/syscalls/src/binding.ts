@@ -48,6 +48,8 @@ export interface NativePlan {
   foreground: boolean;
   startFifo?: string;
   hold: boolean;
+  supervisorArgv?: string[];
+  supervisorFds?: number[];
 }
 
 export interface NativeFsStep {

@@ -12,6 +12,6 @@ export type { Namespace, Capability, RlimitType } from './constants.js';
 export { syscallError, isSyscallError, errnoName } from './errors.js';
 export type { SyscallError } from './errors.js';
 export { AddonMissingError, initPath, shimPath } from './binding.js';
-export { shimArgv, parseShimExit, ShimOptionsError } from './shim.js';
+export { shimArgv, supervisorArgv, parseShimExit, ShimOptionsError } from './shim.js';
 export type { ShimOptions, ShimExit } from './shim.js';
 export { exitCodeOf, SIGNALS_FORWARDED, forwardSignals } from './exit.js';

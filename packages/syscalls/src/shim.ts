@@ -1,5 +1,6 @@
 // The command line of diyc-shim (src/native/shim.c), built from typed options, and the
 // exit file it writes, read back. The shim itself is found by shimPath() (binding.ts).
+import { shimPath } from './binding.js';
 import type { ExitStatus } from './spawn.js';
 
 export interface ShimOptions {
@@ -84,6 +85,14 @@ export function shimArgv(options: ShimOptions): string[] {
     ...(options.keepStdio ? ['--keep-stdio'] : []),
     ...(command ? ['--', ...command] : []),
   ];
+}
+
+/**
+ * The shim's whole argv, its path first, for spawn()'s `supervisor`, which adds
+ * `--pid PID` itself once it has made the process to supervise.
+ */
+export function supervisorArgv(options: Omit<ShimOptions, 'pid' | 'command'>): string[] {
+  return [shimPath(), ...shimArgv({ ...options, pid: 1 }).slice(2)];
 }
 
 /** The contents of a shim's exit file, checked; null if it is not one. */

@@ -115,6 +115,13 @@ export interface SpawnPlan {
   startFifo?: string;
   /** Hold the child before its first step until `release()`: act on its pid first. */
   hold?: boolean;
+  /**
+   * A program that supervises the container's process (diyc-shim): the process clone()
+   * makes first clones the container's, then execs `argv` with `--pid PID` added, keeping
+   * `keepFds` (the read ends of the container's output) and the container as its child.
+   * Its pid is the Child's `supervisorPid`; `exited` is its end, not the container's.
+   */
+  supervisor?: { argv: string[]; keepFds: number[] };
 }
 
 export interface IdMapping {
@@ -136,19 +143,22 @@ export const CHILD_STEPS = [
   'make_private', 'mount', 'mkdir', 'symlink', 'mknod', 'pivot_root', 'chdir', 'setgroups',
   'setgid', 'setuid', 'stdio', 'setsid', 'terminal', 'execve', 'resolve', 'write', 'oom_score_adj',
   'console', 'keyring', 'rlimit', 'capabilities', 'no_new_privs', 'seccomp', 'close_fds',
-  'start_fifo', 'umask', 'dumpable',
+  'start_fifo', 'umask', 'dumpable', 'supervisor',
 ] as const;
 export type ChildStep = (typeof CHILD_STEPS)[number];
 
-/** The child's messages that are not failures (`enum Message` in native/child.h). */
-const MSG_PID = -1;
-const MSG_SYNC_BEFORE_PIVOT = -2;
-const MSG_READY = -3;
-
-const FS_OPS = { mount: 0, mkdir: 1, mkfile: 2, symlink: 3, mknod: 4, write: 5, mask: 6 } as const;
-const FS_OPTIONAL = 1;
-const FS_SOURCE_IN_ROOT = 2;
-const FS_KEEP_FLAGS = 4;
+// The rest of the wire, as child.h has it (test/wire.test.ts reads child.h and compares).
+/** The child's messages that are not failures (`enum Message`). */
+export const MESSAGES = { pid: -1, sync_before_pivot: -2, ready: -3 } as const;
+/** The filesystem operations (`enum FsOp`) and their option bits (`enum FsOpt`). */
+export const FS_OPS = { mount: 0, mkdir: 1, mkfile: 2, symlink: 3, mknod: 4, write: 5, mask: 6 } as const;
+export const FS_OPTIONS = { optional: 1, source_in_root: 2, keep_flags: 4 } as const;
+const MSG_PID = MESSAGES.pid;
+const MSG_SYNC_BEFORE_PIVOT = MESSAGES.sync_before_pivot;
+const MSG_READY = MESSAGES.ready;
+const FS_OPTIONAL = FS_OPTIONS.optional;
+const FS_SOURCE_IN_ROOT = FS_OPTIONS.source_in_root;
+const FS_KEEP_FLAGS = FS_OPTIONS.keep_flags;
 const S_IF = { char: 0o020000, block: 0o060000, fifo: 0o010000 } as const;
 
 /** What release() stopped at: the command exec'd, or it waits on the start FIFO. */
@@ -157,6 +167,8 @@ export type Released = 'exec' | 'ready';
 /** A running child. Its exit is watched from the start, without blocking the event loop. */
 export class Child {
   #pid: number;
+  /** With a supervisor: its pid (the process clone() made, which exec'd it). */
+  readonly supervisorPid: number | undefined;
   /** Settles once, when the child ends (exit code, or the signal that killed it). */
   readonly exited: Promise<ExitStatus>;
   #holdFd: number;
@@ -165,6 +177,7 @@ export class Child {
 
   constructor(plan: SpawnPlan, pid: number, pidfd: number, holdFd: number, errorFd: number) {
     this.#pid = pid;
+    this.supervisorPid = plan.supervisor ? pid : undefined;
     this.#plan = plan;
     this.#holdFd = holdFd;
     this.#errorFd = errorFd;
@@ -179,28 +192,12 @@ export class Child {
   }
 
   /**
-   * Lets a held child run its plan, and returns once it has exec'd the command, or
-   * (with a start FIFO) once it waits there. `beforePivot` runs while the child waits
-   * between its mounts and pivot_root (hooks). Throws the SyscallError of the step that
-   * failed (the child has then exited).
+   * Lets a held child run its plan; resolves once it has exec'd the command, or (with a
+   * start FIFO) once it waits there. `beforePivot` runs while the child waits between its
+   * mounts and pivot_root (hooks, which may take their time). Rejects with the
+   * SyscallError of the step that failed (the child has then exited).
    */
-  release(options: { beforePivot?: () => void } = {}): Released {
-    if (this.#errorFd < 0) return 'exec';
-    try {
-      this.#go(this.#plan.hold === true);
-      for (;;) {
-        const next = this.#next();
-        if (next !== 'sync') return next;
-        options.beforePivot?.();
-        this.#go(true);
-      }
-    } finally {
-      this.#close();
-    }
-  }
-
-  /** release(), with a `beforePivot` that may take its time (it runs other processes). */
-  async releaseAsync(options: { beforePivot?: () => Promise<void> } = {}): Promise<Released> {
+  async release(options: { beforePivot?: () => void | Promise<void> } = {}): Promise<Released> {
     if (this.#errorFd < 0) return 'exec';
     try {
       this.#go(this.#plan.hold === true);
@@ -210,6 +207,16 @@ export class Child {
         await options.beforePivot?.();
         this.#go(true);
       }
+    } finally {
+      this.#close();
+    }
+  }
+
+  /** What release() does, for a child that was never held (spawn() waits for its exec). */
+  releaseNow(): void {
+    if (this.#errorFd < 0) return;
+    try {
+      this.#next();
     } finally {
       this.#close();
     }
@@ -284,7 +291,7 @@ function start(plan: SpawnPlan, syncBeforePivot: boolean): Child {
       throw err;
     }
   }
-  if (!plan.hold) child.release();
+  if (!plan.hold) child.releaseNow();
   return child;
 }
 
@@ -388,6 +395,11 @@ export function toNativePlan(plan: SpawnPlan): NativePlan {
     native.seccompFlags = plan.seccomp.flags ?? 0;
   }
   if (plan.startFifo !== undefined) native.startFifo = plan.startFifo;
+  if (plan.supervisor) {
+    if (plan.supervisor.argv.length === 0) throw new TypeError('spawn: the supervisor\'s argv must not be empty');
+    native.supervisorArgv = plan.supervisor.argv;
+    native.supervisorFds = plan.supervisor.keepFds;
+  }
   if (plan.rootPropagation !== undefined) native.rootPropagation = plan.rootPropagation;
   return native;
 }
@@ -448,6 +460,8 @@ function stepError(plan: SpawnPlan, stepIndex: number, index: number, errno: num
       return syscallError(errno, 'chdir', plan.cwd ?? plan.root, step);
     case 'execve':
       return syscallError(errno, 'execve', plan.argv[0], step);
+    case 'supervisor':
+      return syscallError(errno, index === 0 ? 'clone' : 'execve', plan.supervisor?.argv[0], step);
     case 'sethostname':
       return syscallError(errno, step, plan.hostname, step);
     case 'setdomainname':

@@ -85,7 +85,7 @@ describe.skipIf(!isRoot)('spawn (root: creates namespaces)', () => {
       const child = spawn({ argv: ['touch', marker], env: [PATH], hold: true });
       await new Promise((r) => setTimeout(r, 100));
       expect(existsSync(marker)).toBe(false);
-      child.release();
+      await child.release();
       expect(await child.exited).toEqual({ code: 0, signal: null });
       expect(existsSync(marker)).toBe(true);
     } finally {

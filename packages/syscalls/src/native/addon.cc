@@ -106,7 +106,8 @@ Napi::Array ArrayField(const Napi::Object& o, const char* key) {
 struct PlanStorage {
   std::deque<std::string> strings;
   std::vector<diyc::NamespaceJoin> joins;
-  std::vector<const char*> cgroup_procs, argv, envp;
+  std::vector<const char*> cgroup_procs, argv, envp, supervisor_argv;
+  std::vector<int> supervisor_fds;
   std::vector<diyc::FsStep> fs;
   std::vector<diyc::Rlimit> rlimits;
   std::vector<gid_t> groups;
@@ -240,6 +241,18 @@ diyc::ChildPlan ConvertPlan(const Napi::Object& o, PlanStorage& s) {
   p.foreground = BoolField(o, "foreground");
   p.start_fifo = s.OptionalString(o, "startFifo");
   p.hold = BoolField(o, "hold");
+
+  if (o.Get("supervisorArgv").IsArray()) {
+    s.supervisor_argv = s.StringArray(o, "supervisorArgv");
+    p.n_supervisor_argv = static_cast<int>(s.supervisor_argv.size());
+    // Two free slots for "--pid PID" (child.cc fills them in the supervisor's own copy), then the end.
+    s.supervisor_argv.insert(s.supervisor_argv.end(), {nullptr, nullptr, nullptr});
+    p.supervisor_argv = s.supervisor_argv.data();
+    Napi::Array fds = ArrayField(o, "supervisorFds");
+    for (uint32_t i = 0; i < fds.Length(); i++) s.supervisor_fds.push_back(fds.Get(i).As<Napi::Number>().Int32Value());
+    p.supervisor_fds = s.supervisor_fds.data();
+    p.n_supervisor_fds = static_cast<int>(s.supervisor_fds.size());
+  }
   return p;
 }
 

@@ -93,6 +93,14 @@
 // Messages on the hold pipe: parent -> child, one byte: "go on" (at the start, and at the
 // sync point). End of file without the byte means the parent gave up: the child exits.
 //
+// With a supervisor (diyc-run -d), clone() makes a small process S first; S clones the
+// container's process C (so C is S's child), reports C's pid like a fork does, closes
+// what is not the supervisor's, and execs the supervisor (diyc-shim --pid C), which waits
+// for C, copies its output to the log and records its exit:
+//
+//   parent ──clone──► S ──clone(namespaces)──► C (runs the plan above, held like any child)
+//                     └──execve──► diyc-shim --pid C
+//
 // Joining a PID namespace only affects the children of the caller (setns(2)), so after
 // joining one the child forks: the grandchild becomes the command, and the child either
 // stays behind as a small relay that forwards signals to it and exits as it exits, or
@@ -1110,15 +1118,49 @@ void CheckCommand(const ChildPlan& plan) {
 
 }  // namespace
 
+// clone(2) without a new stack behaves as fork(2): the child runs on a copy of ours.
+long CloneLikeFork(unsigned long flags) { return syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr); }
+
+// The process S of a supervised container (see the top of the file). It holds nothing of
+// the container's but what the supervisor needs: the container's own ends of its pipes and
+// every descriptor of Node's are closed at its execve.
+[[noreturn]] void SupervisorMain(const ChildPlan& plan) {
+  long pid = CloneLikeFork(static_cast<unsigned long>(plan.clone_flags));
+  if (pid == 0) ChildMain(plan);
+  if (pid < 0) Fail(plan, kStepSupervisor, 0, errno);
+  Send(plan, kMsgPid, static_cast<int32_t>(pid), 0);
+  for (int fd = 0; fd < 3; fd++)
+    if (plan.stdio[fd] > 2) close(plan.stdio[fd]);
+  if (plan.console_fd >= 0) close(plan.console_fd);
+  // The supervisor's 0-2 are /dev/null: Node's own are close-on-exec, and the user's
+  // terminal is none of a detached container's business.
+  int null = open("/dev/null", O_RDWR);  // not close-on-exec: it may be one of 0-2 itself
+  if (null < 0) Fail(plan, kStepSupervisor, 1, errno);
+  for (int fd = 0; fd < 3; fd++)
+    if (dup2(null, fd) < 0) Fail(plan, kStepSupervisor, 1, errno);
+  if (null > 2) close(null);
+  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0 && errno != ENOSYS && errno != EINVAL)
+    Fail(plan, kStepSupervisor, 1, errno);
+  for (int i = 0; i < plan.n_supervisor_fds; i++) fcntl(plan.supervisor_fds[i], F_SETFD, 0);
+  // --pid PID in the two slots the plan left free: this copy of the argv is S's own.
+  char digits[24];
+  const char** argv = const_cast<const char**>(plan.supervisor_argv);
+  argv[plan.n_supervisor_argv] = "--pid";
+  argv[plan.n_supervisor_argv + 1] = FormatInt(pid, digits);
+  ResetSignals();
+  execve(argv[0], const_cast<char* const*>(argv), environ);
+  // The error pipe is close-on-exec: still open here to say why.
+  Fail(plan, kStepSupervisor, 1, errno);
+}
+
 pid_t SpawnChild(const ChildPlan& plan) {
   // sigprocmask(2) is per thread: with every signal blocked, none of Node's handlers can
   // run in the child before it resets them.
   sigset_t all, old;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, &old);
-  // clone(2) without a new stack behaves as fork(2): the child runs on a copy of ours.
-  long pid = syscall(SYS_clone, static_cast<unsigned long>(plan.clone_flags) | SIGCHLD,
-                     nullptr, nullptr, nullptr, nullptr);
+  long pid = plan.supervisor_argv ? CloneLikeFork(0) : CloneLikeFork(static_cast<unsigned long>(plan.clone_flags));
+  if (pid == 0 && plan.supervisor_argv) SupervisorMain(plan);
   if (pid == 0) ChildMain(plan);
   int err = errno;
   sigprocmask(SIG_SETMASK, &old, nullptr);

@@ -110,6 +110,13 @@ struct ChildPlan {
   int hold_peer_fd;               // the hold pipe's write end: the parent's, closed first
   int error_fd;                   // write end, close-on-exec: messages to the parent
   int error_peer_fd;              // the error pipe's read end: the parent's, closed first
+  // A supervisor (diyc-shim) for the container's process: the process clone() makes first
+  // clones the container's, then execs this argv with `--pid PID` added, keeping
+  // supervisor_fds (the read ends of its output) and the container as its child.
+  const char* const* supervisor_argv;  // null: none; a null-terminated array with 2 free slots before the null
+  int n_supervisor_argv;          // entries before the free slots
+  const int* supervisor_fds;
+  int n_supervisor_fds;
 };
 
 // Steps a failure can name. The TypeScript side has the same list (spawn.ts).
@@ -149,6 +156,7 @@ enum Step : int32_t {
   kStepStartFifo,
   kStepUmask,
   kStepDumpable,     // prctl(PR_SET_DUMPABLE, 0) at the start
+  kStepSupervisor,   // the supervisor could not be started (index: 0 clone, 1 execve)
 };
 
 // What the child writes to error_fd: fixed size, one write(). A negative `step` is

@@ -808,6 +808,14 @@ int main(int argc, char **argv) {
   // SIG_IGN survives execve(2), and with SIGCHLD ignored the kernel reaps our children
   // itself: their status would be lost. Back to the default before anything.
   signal(SIGCHLD, SIG_DFL);
+  // Descriptors 0-2 may have been closed by whoever exec'd us (Node marks its own stdio
+  // close-on-exec): the log opened below must not land there, where /dev/null goes later.
+  for (int fd = open("/dev/null", O_RDWR); fd >= 0; fd = open("/dev/null", O_RDWR)) {
+    if (fd > 2) {
+      close(fd);
+      break;
+    }
+  }
   parse(argc, argv);
 
   // Every path is resolved now, before chdir("/"): a relative one means what the caller meant.

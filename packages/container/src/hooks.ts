@@ -34,8 +34,20 @@ function runHere(point: HookPoint, hook: Hook, state: string): void {
   if (r.status !== 0) throw new DiycError('system', `${point} hook ${hook.path} failed (${r.status === null ? `signal ${r.signal}` : `exit ${r.status}`}): ${r.stderr.trim().split('\n').pop() ?? ''}`);
 }
 
+/** Where a hook runs inside the container: the namespaces of its init, and a working directory. */
+export interface Inside {
+  pid: number;
+  namespaces: Namespace[];
+  /**
+   * createContainer runs before pivot_root, in the root's directory (as runc's do): a
+   * path the hook names relative to it is the container's, never the host's.
+   */
+  cwd?: string | undefined;
+}
+
 /** Runs one hook inside the namespaces of `pid` (the container's init); throws when it fails. */
-async function runInside(point: HookPoint, hook: Hook, state: string, pid: number, namespaces: Namespace[]): Promise<void> {
+async function runInside(point: HookPoint, hook: Hook, state: string, inside: Inside): Promise<void> {
+  const { pid, namespaces } = inside;
   const { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
@@ -50,6 +62,7 @@ async function runInside(point: HookPoint, hook: Hook, state: string, pid: numbe
     const child = spawn({
       argv: [hook.path, ...(hook.args ?? [hook.path]).slice(1)], env: hook.env ?? [],
       join: namespaces.map((type) => ({ type, path: `/proc/${pid}/ns/${names[type]}` })), stdio: [fd, null, err],
+      cwd: inside.cwd ?? '/',
     });
     const timer = hook.timeout !== undefined ? setTimeout(() => child.kill('SIGKILL'), hook.timeout * 1000) : undefined;
     const status = await child.exited;
@@ -71,22 +84,16 @@ async function runInside(point: HookPoint, hook: Hook, state: string, pid: numbe
  * With `warnOnly` (poststart, poststop) a failure is reported and the rest still run.
  */
 export async function runHooks(point: HookPoint, hooks: Hooks | undefined, state: object, options: {
-  inside?: { pid: number; namespaces: Namespace[] }; warnOnly?: (message: string) => void;
+  inside?: Inside; warnOnly?: (message: string) => void;
 } = {}): Promise<void> {
   const text = JSON.stringify(state);
   for (const hook of hooks?.[point] ?? []) {
     try {
-      if (options.inside) await runInside(point, hook, text, options.inside.pid, options.inside.namespaces);
+      if (options.inside) await runInside(point, hook, text, options.inside);
       else runHere(point, hook, text);
     } catch (err) {
       if (!options.warnOnly) throw err;
       options.warnOnly((err as Error).message);
     }
   }
-}
-
-/** The same, synchronously, in this process's namespaces (the child waits at its sync point). */
-export function runHooksHere(point: HookPoint, hooks: Hooks | undefined, state: object): void {
-  const text = JSON.stringify(state);
-  for (const hook of hooks?.[point] ?? []) runHere(point, hook, text);
 }

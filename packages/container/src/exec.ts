@@ -1,0 +1,87 @@
+// exec: another process in a running container. It joins the namespaces the record gave
+// the container (created or joined, read from its first process), enters its cgroup, and
+// takes the process policy asked (as containerd passes it in --process: user,
+// capabilities, rlimits...) and the container's seccomp filter, so that it can do no more
+// than the container's own processes. In the foreground this process waits for it and
+// proxies its stdio; detached, it is left to the caller's subreaper.
+import { seccompPlan, processPlan, startError, StdioProxy, superviseChild } from '@diyc/nsexec';
+import { ANNOTATION, DiycError, type ContainerRecord, type RecordProcess } from '@diyc/record';
+import { exitCodeOf, isSyscallError, spawn, type Namespace, type SpawnPlan } from '@diyc/syscalls';
+import type { Container } from './container.js';
+import { recordNamespaces, writePidFile } from './create.js';
+import type { Runtime } from './policy.js';
+import { canExec } from './status.js';
+
+/** /proc/PID/ns/NAME for each namespace type. */
+const NS_FILE: Record<Namespace, string> = { mount: 'mnt', uts: 'uts', ipc: 'ipc', pid: 'pid', network: 'net', cgroup: 'cgroup', user: 'user' };
+
+/**
+ * The namespaces a process joins to enter the container whose first process is `pid`:
+ * every one its record names, read through that process. The user namespace comes first
+ * (the others are then joined as its root), the mount namespace last (the others are
+ * opened by path before it changes what paths mean).
+ */
+export function joinedNamespaces(record: ContainerRecord, pid: number): { type: Namespace; path: string }[] {
+  const order = (t: Namespace): number => (t === 'user' ? 0 : t === 'mount' ? 2 : 1);
+  return recordNamespaces(record).sort((a, b) => order(a) - order(b)).map((type) => ({ type, path: `/proc/${pid}/ns/${NS_FILE[type]}` }));
+}
+
+/** The spawn plan of `proc` in the container of `record`, whose first process is `pid`. */
+export function execPlan(rt: Runtime, record: ContainerRecord, pid: number, proc: RecordProcess): SpawnPlan {
+  const plan: SpawnPlan = { ...processPlan(proc), join: joinedNamespaces(record, pid), newKeyring: true, hold: true };
+  const seccomp = seccompPlan(record.linux.seccomp, { trace: rt.trace, cacheDir: rt.seccompCache });
+  if (seccomp) plan.seccomp = seccomp;
+  const procs = record.annotations[ANNOTATION.cgroupProcs];
+  if (procs) plan.cgroupProcs = procs.split(':').filter(Boolean);
+  return plan;
+}
+
+export interface ExecOptions {
+  /** Leave it running and return once it runs (its parent becomes the caller's subreaper). */
+  detach?: boolean;
+  pidFile?: string;
+  /** process.terminal with OCI --console-socket: the pty's master goes there. */
+  consoleSocket?: string;
+  /** Descriptors 3 to 3+N-1 of this process, passed on. */
+  preserveFds?: number;
+}
+
+/** Runs `proc` in the container; returns its exit code (foreground), or 0 once it runs (detached). */
+export async function exec(rt: Runtime, container: Container, proc: RecordProcess, options: ExecOptions = {}): Promise<number> {
+  const status = container.status();
+  if (!canExec(status)) throw new DiycError('state', `cannot exec in container ${container.name}: it is ${status}: container not running`);
+  const record = container.record();
+  const pid = container.state()?.pid;
+  if (!record || pid === undefined) throw new DiycError('state', `container ${container.name} has no record`);
+  const terminal = proc.terminal === true;
+  if (terminal && options.detach && options.consoleSocket === undefined) throw new DiycError('usage', 'cannot allocate a terminal for a detached process without --console-socket');
+  const plan = execPlan(rt, record, pid, proc);
+  // In the foreground without a console socket, the process never gets the caller's
+  // terminal: a pty of its own proxied to it (process.terminal), else pipes and a session.
+  const proxy = !options.detach && options.consoleSocket === undefined ? new StdioProxy({ terminal }) : undefined;
+  if (proxy) Object.assign(plan, proxy.plan());
+  if (options.consoleSocket !== undefined) {
+    plan.consoleSocket = options.consoleSocket;
+    if (proc.consoleSize) plan.consoleSize = { rows: proc.consoleSize.height, cols: proc.consoleSize.width };
+  }
+  if (options.detach) {
+    plan.detachAfterFork = true;
+    if (!terminal) plan.setsid = true;
+  }
+  if (options.preserveFds) plan.keepFds = Array.from({ length: options.preserveFds }, (_, i) => 3 + i);
+  try {
+    const child = spawn(plan);
+    proxy?.spawned();
+    if (options.detach) {
+      await child.release();
+      if (options.pidFile !== undefined) writePidFile(options.pidFile, child.pid);
+      return 0;
+    }
+    if (options.pidFile !== undefined) writePidFile(options.pidFile, child.pid);
+    return exitCodeOf(await superviseChild(child, { ...(proxy ? { stdio: proxy } : {}), release: () => child.release() }));
+  } catch (err) {
+    await proxy?.finish();
+    if (isSyscallError(err)) throw startError(err, proc.args[0] ?? '');
+    throw err;
+  }
+}
