@@ -87,7 +87,9 @@ function helperCredentials(name: string, server: string, file: string, env: Node
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) throw new DiycError('invalid', `${file}: credential helper '${name}' is not a helper name (docker-credential-NAME)`);
   const command = `docker-credential-${name}`;
   const answer = spawnSync(command, ['get'], { input: server, env, encoding: 'utf8', stdio: ['pipe', 'pipe', 'inherit'], timeout: 60_000 });
-  if (answer.error) {
+  // EPIPE: the helper ended without reading the server name from its stdin, which it need
+  // not do (one with no credentials at all may answer at once). Its answer still counts.
+  if (answer.error && (answer.error as NodeJS.ErrnoException).code !== 'EPIPE') {
     const missing = (answer.error as NodeJS.ErrnoException).code === 'ENOENT';
     throw new DiycError(missing ? 'missing' : 'system', missing
       ? `${file} names the credential helper ${name}, but ${command} is not on PATH: install it, or give --user`
