@@ -1,13 +1,12 @@
 // extractLayer(): one tar stream (plain or gzip) into one directory, with the sha256
 // of the uncompressed stream: the layer's diff_id in OCI terms.
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { Parser } from 'tar';
 import { DiycError } from '@diyc/record';
 import type { WorkerDigest } from './digest.js';
-import { LayerWriter, type LayerStats, type TarEntry } from './layer-writer.js';
-import { HeaderTap } from './header-tap.js';
+import { LayerWriter, type LayerStats } from './layer-writer.js';
+import { TarParser } from './tar-parser.js';
 
 /** A broken or unreadable archive. */
 const archiveError = (message: string): DiycError => new DiycError('invalid', message);
@@ -78,60 +77,26 @@ async function* tarBytes(source: AsyncIterable<Buffer>, onRead: (n: number) => v
  */
 export async function extractLayer(source: Readable | AsyncIterable<Buffer>, dir: string, options: ExtractOptions = {}): Promise<ExtractResult> {
   const writer = new LayerWriter(dir);
-  const tap = new HeaderTap();
-  const hash = createHash('sha256');
-  let failure: Error | null = null;
-  let sawEntry = false;
-  const parser = new Parser({
-    strict: true,
-    onReadEntry: (entry) => {
-      sawEntry = true;
-      const extras = tap.queue.shift() ?? { xattrs: null };
-      if (failure) { entry.resume(); return; }
-      try {
-        writer.entry(entry as unknown as TarEntry, extras);
-      } catch (err) {
-        failure = err as Error;
-        entry.resume();
-      }
-    },
-  });
-  parser.on('error', (err: Error) => { failure ??= archiveError(`the archive is corrupt: ${err.message}`); });
-  // An entry of a type node-tar does not read (a GNU sparse file, a volume label...) would
-  // silently be missing from the image: refuse the archive instead, naming the entry.
-  parser.on('ignoredEntry', (entry: { path: string; type: string; meta?: boolean }) => {
-    if (!entry.meta) failure ??= archiveError(`entry '${entry.path}' is of a kind diyc-image cannot write (${entry.type})`);
-  });
-  parser.on('warn', (_code: string, message: string | Error) => {
-    failure ??= archiveError(`the archive is corrupt: ${message instanceof Error ? message.message : message}`);
-  });
+  const parser = new TarParser(writer);
+  const hash = options.digest ? undefined : createHash('sha256');
   let read = 0;
   // Modes are written as the archive has them: no umask while the layer is written.
   const umask = process.umask(0);
   try {
-    await pump();
-    if (failure) throw failure;
-    if (!sawEntry) throw archiveError('the archive holds no files (is it a tar archive?)');
+    for await (const chunk of tarBytes(source as AsyncIterable<Buffer>, (n) => { read += n; options.onProgress?.(read); })) {
+      hash?.update(chunk);
+      parser.write(chunk);
+    }
+    parser.end();
+    if (parser.entries === 0) throw archiveError('the archive holds no files (is it a tar archive?)');
     writer.finish();
   } catch (err) {
+    writer.abort();
     options.digest?.cancel();
     throw err;
   } finally {
     process.umask(umask);
   }
-  const diffId = options.digest ? await options.digest.result : `sha256:${hash.digest('hex')}`;
+  const diffId = options.digest ? await options.digest.result : `sha256:${(hash as Hash).digest('hex')}`;
   return { diffId, ...writer.stats };
-
-  async function pump(): Promise<void> {
-    for await (const chunk of tarBytes(source as AsyncIterable<Buffer>, (n) => { read += n; options.onProgress?.(read); })) {
-      if (!options.digest) hash.update(chunk);
-      tap.write(chunk);
-      parser.write(chunk);
-      if (failure) break;
-      if (writer.error) throw writer.error;
-    }
-    if (!failure) {
-      await new Promise<void>((resolve) => { parser.end(() => resolve()); });
-    }
-  }
 }
