@@ -1,10 +1,14 @@
 // extractLayer(): one tar stream (plain or gzip) into one directory, with the sha256
 // of the uncompressed stream: the layer's diff_id in OCI terms.
-import { createHash, type Hash } from 'node:crypto';
+//
+// A layer file is read on this thread into shared memory that a worker hashes (digest.ts);
+// a stream (stdin, a registry's response) is hashed here, as it comes.
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { DiycError } from '@diyc/record';
-import type { WorkerDigest } from './digest.js';
+import { DigestRing, fileChunks, ringChunks } from './digest.js';
 import { LayerWriter, type LayerStats } from './layer-writer.js';
 import { TarParser } from './tar-parser.js';
 
@@ -19,43 +23,38 @@ export interface ExtractResult extends LayerStats {
 export interface ExtractOptions {
   /** Called with the bytes read from the source so far (compressed bytes for gzip). */
   onProgress?: (bytesRead: number) => void;
-  /** The diff_id, computed on a worker (digestInWorker): this thread then does not hash. */
-  digest?: WorkerDigest;
 }
 
 type Compression = 'none' | 'gzip';
 
+const XZ = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
+
 /** Names the compression from the first bytes, or throws for one we cannot read. */
 export function detectCompression(head: Buffer): Compression {
   if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
-  if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) throw archiveError('the archive is xz-compressed: decompress it first (xz -dc FILE | diyc-image unpack -)');
+  if (head.subarray(0, 6).equals(XZ)) throw archiveError('the archive is xz-compressed: decompress it first (xz -dc FILE | diyc-image unpack -)');
   if (head.subarray(0, 3).toString('latin1') === 'BZh') throw archiveError('the archive is bzip2-compressed: decompress it first (bzip2 -dc FILE | diyc-image unpack -)');
-  if (head.readUInt32LE(0) === 0xfd2fb528) throw archiveError('the archive is zstd-compressed: decompress it first (zstd -dc FILE | diyc-image unpack -)');
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) throw archiveError('the archive is zstd-compressed: decompress it first (zstd -dc FILE | diyc-image unpack -)');
   return 'none';
 }
 
-/** Reads the stream's first chunk and yields every chunk, decompressed when needed. */
-async function* tarBytes(source: AsyncIterable<Buffer>, onRead: (n: number) => void): AsyncGenerator<Buffer> {
-  const iterator = source[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  if (first.done) throw archiveError('the archive is empty');
-  const compression = detectCompression(first.value);
-  const rest = async function* (): AsyncGenerator<Buffer> {
-    onRead(first.value.length);
-    yield first.value;
-    for (let r = await iterator.next(); !r.done; r = await iterator.next()) {
-      onRead(r.value.length);
-      yield r.value;
-    }
-  };
-  if (compression === 'none') {
-    yield* rest();
-    return;
+/** Yields the source's chunks, counting them. */
+async function* counted(source: AsyncIterable<Buffer>, onRead: (n: number) => void): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    onRead(chunk.length);
+    yield chunk;
   }
+}
+
+/**
+ * Gunzips a stream. zlib inflates on libuv's thread pool, so the next chunk is inflated
+ * while this thread writes out the last one.
+ */
+async function* gunzipped(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const gunzip = createGunzip({ chunkSize: 256 * 1024 });
   const feeding = (async () => {
     try {
-      for await (const chunk of rest()) {
+      for await (const chunk of source) {
         if (!gunzip.write(chunk)) await new Promise((r) => gunzip.once('drain', r));
       }
       gunzip.end();
@@ -66,37 +65,99 @@ async function* tarBytes(source: AsyncIterable<Buffer>, onRead: (n: number) => v
   try {
     for await (const chunk of gunzip) yield chunk as Buffer;
   } catch (err) {
+    if (err instanceof DiycError) throw err;
     throw archiveError(`the archive is not valid gzip: ${(err as Error).message}`);
   }
   await feeding;
 }
 
+/** Reads the stream's first chunk, and yields every chunk, decompressed when needed. */
+async function* tarBytes(source: AsyncIterable<Buffer>, onRead: (n: number) => void): AsyncGenerator<Buffer> {
+  const iterator = counted(source, onRead)[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  if (first.done) throw archiveError('the archive is empty');
+  const compression = detectCompression(first.value);
+  const all = async function* (): AsyncGenerator<Buffer> {
+    yield first.value;
+    for (let r = await iterator.next(); !r.done; r = await iterator.next()) yield r.value;
+  };
+  yield* compression === 'none' ? all() : gunzipped(all());
+}
+
+/** The first bytes of a file, to name its compression. */
+function fileHead(path: string): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(6);
+    return head.subarray(0, readSync(fd, head, 0, head.length, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Feeds a layer file to the parser; its diff_id is hashed on a worker. */
+async function pumpFile(path: string, parser: TarParser, onRead: (n: number) => void): Promise<DigestRing> {
+  const head = fileHead(path);
+  if (head.length === 0) throw archiveError('the archive is empty');
+  const compression = detectCompression(head);
+  const ring = new DigestRing();
+  try {
+    if (compression === 'none') {
+      for await (const chunk of counted(ringChunks(path, ring), onRead)) parser.write(chunk);
+    } else {
+      for await (const chunk of gunzipped(counted(fileChunks(path), onRead))) {
+        await ring.copy(chunk);
+        parser.write(chunk);
+      }
+    }
+  } catch (err) {
+    ring.cancel();
+    throw err;
+  }
+  return ring;
+}
+
+/** Feeds a stream to the parser, hashing it on this thread. */
+async function pumpStream(source: AsyncIterable<Buffer>, parser: TarParser, onRead: (n: number) => void): Promise<{ digest(): Promise<string> }> {
+  const hash = createHash('sha256');
+  for await (const chunk of tarBytes(source, onRead)) {
+    hash.update(chunk);
+    parser.write(chunk);
+  }
+  return { digest: async () => `sha256:${hash.digest('hex')}` };
+}
+
 /**
- * Extracts a tar stream into `dir` (which must exist and be empty). Throws on a
- * corrupt or truncated archive, and on an unsafe entry; the caller removes `dir`.
+ * Extracts a tar stream, or a layer file given by its path, into `dir` (which must exist
+ * and be empty). Throws on a corrupt or truncated archive, and on an unsafe entry; the
+ * caller removes `dir`.
  */
-export async function extractLayer(source: Readable | AsyncIterable<Buffer>, dir: string, options: ExtractOptions = {}): Promise<ExtractResult> {
+export async function extractLayer(source: string | Readable | AsyncIterable<Buffer>, dir: string, options: ExtractOptions = {}): Promise<ExtractResult> {
   const writer = new LayerWriter(dir);
   const parser = new TarParser(writer);
-  const hash = options.digest ? undefined : createHash('sha256');
   let read = 0;
+  const onRead = (n: number): void => {
+    read += n;
+    options.onProgress?.(read);
+  };
   // Modes are written as the archive has them: no umask while the layer is written.
   const umask = process.umask(0);
+  let digest: { digest(): Promise<string>; cancel?(): void };
   try {
-    for await (const chunk of tarBytes(source as AsyncIterable<Buffer>, (n) => { read += n; options.onProgress?.(read); })) {
-      hash?.update(chunk);
-      parser.write(chunk);
+    digest = typeof source === 'string' ? await pumpFile(source, parser, onRead) : await pumpStream(source as AsyncIterable<Buffer>, parser, onRead);
+    try {
+      parser.end();
+      if (parser.entries === 0) throw archiveError('the archive holds no files (is it a tar archive?)');
+      writer.finish();
+    } catch (err) {
+      digest.cancel?.();
+      throw err;
     }
-    parser.end();
-    if (parser.entries === 0) throw archiveError('the archive holds no files (is it a tar archive?)');
-    writer.finish();
   } catch (err) {
     writer.abort();
-    options.digest?.cancel();
     throw err;
   } finally {
     process.umask(umask);
   }
-  const diffId = options.digest ? await options.digest.result : `sha256:${(hash as Hash).digest('hex')}`;
-  return { diffId, ...writer.stats };
+  return { diffId: await digest.digest(), ...writer.stats };
 }
