@@ -2,10 +2,12 @@
 // thread while this one extracts. Hashing 124 MB takes most of what GNU tar takes to write
 // it out, and a container host has a second core.
 //
-// The bytes are shared, not read twice: this thread reads (or gunzips) the stream into a
-// ring of slots in shared memory, the worker hashes each slot as it is published, and a
-// slot is filled again only once the worker has hashed it. The ring is deep enough for
-// this thread to run ahead while the worker starts (a Node worker takes some 30 ms).
+// A plain layer file is read by the worker itself: reading it twice from the page cache
+// costs less on this thread than the page faults of memory shared with the worker. Bytes
+// that exist only here (a gunzipped layer) are copied into a ring of slots in shared
+// memory, which the worker hashes as they are published; a slot is filled again only once
+// the worker has hashed it. The ring is deep enough for this thread to run ahead while the
+// worker starts (a Node worker takes some 30 ms).
 import { closeSync, openSync, readSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { DiycError } from '@diyc/record';
@@ -17,19 +19,27 @@ const PUBLISHED = 0;
 const HASHED = 1;
 
 // Self-contained, so that it runs from a bundled bin as from the library: a worker given
-// as source text needs no file of its own. It loads only crypto, to start sooner.
+// as source text needs no file of its own. It loads little (crypto, and fs for a file), to start sooner.
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
-const { control, lengths, data, slots, slotSize } = workerData;
 const hash = createHash('sha256');
-for (let hashed = 0; ; hashed++) {
-  while (Atomics.load(control, ${PUBLISHED}) === hashed) Atomics.wait(control, ${PUBLISHED}, hashed);
-  const length = lengths[hashed % slots];
-  if (length < 0) break; // the end of the stream
-  hash.update(new Uint8Array(data, (hashed % slots) * slotSize, length));
-  Atomics.store(control, ${HASHED}, hashed + 1);
-  Atomics.notify(control, ${HASHED});
+if (workerData.file !== undefined) {
+  const { closeSync, openSync, readSync } = require('node:fs');
+  const fd = openSync(workerData.file, 'r');
+  const buf = Buffer.allocUnsafe(${SLOT});
+  for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
+  closeSync(fd);
+} else {
+  const { control, lengths, data } = workerData;
+  for (let hashed = 0; ; hashed++) {
+    while (Atomics.load(control, ${PUBLISHED}) === hashed) Atomics.wait(control, ${PUBLISHED}, hashed);
+    const length = lengths[hashed % ${SLOTS}];
+    if (length < 0) break; // the end of the stream
+    hash.update(new Uint8Array(data, (hashed % ${SLOTS}) * ${SLOT}, length));
+    Atomics.store(control, ${HASHED}, hashed + 1);
+    Atomics.notify(control, ${HASHED});
+  }
 }
 parentPort.postMessage(hash.digest('hex'));
 `;
@@ -39,39 +49,51 @@ const waitAsync = (Atomics as unknown as {
   waitAsync(array: Int32Array, index: number, value: number): { value: Promise<string> | string };
 }).waitAsync;
 
-/** The sha256 of a stream, computed on a worker thread from slots of shared memory. */
-export class DigestRing {
+/** The sha256 of a layer file, or of bytes copied to it, computed on a worker thread. */
+export class WorkerDigest {
   readonly #control = new Int32Array(new SharedArrayBuffer(8));
   readonly #lengths = new Int32Array(new SharedArrayBuffer(4 * SLOTS));
-  readonly #data = new SharedArrayBuffer(SLOT * SLOTS);
+  readonly #data: SharedArrayBuffer | undefined;
   readonly #worker: Worker;
   readonly #result: Promise<string>;
   #published = 0;
 
-  constructor() {
+  /** The digest of a file, read by the worker. */
+  static ofFile(path: string): WorkerDigest {
+    return new WorkerDigest(path);
+  }
+
+  /** The digest of the bytes given to copy(), in order. */
+  static ofCopies(): WorkerDigest {
+    return new WorkerDigest(undefined);
+  }
+
+  private constructor(file: string | undefined) {
+    if (file === undefined) this.#data = new SharedArrayBuffer(SLOT * SLOTS);
     this.#worker = new Worker(WORKER, {
       eval: true,
-      workerData: { control: this.#control, lengths: this.#lengths, data: this.#data, slots: SLOTS, slotSize: SLOT },
+      workerData: file !== undefined ? { file } : { control: this.#control, lengths: this.#lengths, data: this.#data },
     });
     this.#result = new Promise<string>((resolve, reject) => {
       this.#worker.once('message', (hex: string) => resolve(`sha256:${hex}`));
       this.#worker.once('error', (err) => reject(new DiycError('system', `the digest worker failed: ${err.message}`, { cause: err })));
     });
     this.#result.catch(() => {}); // a cancelled digest's failure concerns no one
+    if (file !== undefined) this.#published = -1; // nothing to publish: digest() only waits
   }
 
   /** The next slot to fill, a view of shared memory; it waits while the worker is a ring behind. */
-  async slot(): Promise<Buffer> {
+  async #slot(): Promise<Buffer> {
     for (;;) {
       const hashed = Atomics.load(this.#control, HASHED);
       if (this.#published - hashed < SLOTS) break;
       await waitAsync(this.#control, HASHED, hashed).value;
     }
-    return Buffer.from(this.#data, (this.#published % SLOTS) * SLOT, SLOT);
+    return Buffer.from(this.#data as SharedArrayBuffer, (this.#published % SLOTS) * SLOT, SLOT);
   }
 
-  /** Hands the slot from slot() to the worker, with the `length` bytes filled. */
-  publish(length: number): void {
+  /** Hands the slot from #slot() to the worker, with the `length` bytes filled. */
+  #publish(length: number): void {
     Atomics.store(this.#lengths, this.#published % SLOTS, length);
     Atomics.store(this.#control, PUBLISHED, ++this.#published);
     Atomics.notify(this.#control, PUBLISHED);
@@ -80,17 +102,19 @@ export class DigestRing {
   /** Copies bytes that come from elsewhere (a gunzip stream) into slots, and publishes them. */
   async copy(chunk: Buffer): Promise<void> {
     for (let off = 0; off < chunk.length;) {
-      const slot = await this.slot();
+      const slot = await this.#slot();
       const n = chunk.copy(slot, 0, off, Math.min(off + SLOT, chunk.length));
-      this.publish(n);
+      this.#publish(n);
       off += n;
     }
   }
 
   /** The end of the stream: the digest, once the worker has hashed every slot. */
   async digest(): Promise<string> {
-    await this.slot();
-    this.publish(-1);
+    if (this.#published >= 0) {
+      await this.#slot();
+      this.#publish(-1);
+    }
     try {
       return await this.#result;
     } finally {
@@ -105,26 +129,10 @@ export class DigestRing {
 }
 
 /**
- * A file's bytes read into the ring's slots, each published for hashing as soon as it is
- * read: the worker hashes it while the caller unpacks it. The reads are synchronous: one
- * on the thread pool would wait for the core the worker is hashing on.
+ * The file's bytes in synchronous 1 MB reads, into two buffers used in turn: the parser
+ * is done with a chunk when it returns, but zlib holds one until it has inflated it (the
+ * gunzip loop waits for 'drain' before it writes another).
  */
-export async function* ringChunks(path: string, ring: DigestRing): AsyncGenerator<Buffer> {
-  const fd = openSync(path, 'r');
-  try {
-    for (;;) {
-      const slot = await ring.slot();
-      const n = readSync(fd, slot, 0, SLOT, null);
-      if (n === 0) return;
-      ring.publish(n);
-      yield slot.subarray(0, n);
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** The file's bytes in synchronous 1 MB reads, into two buffers used in turn. */
 export async function* fileChunks(path: string): AsyncGenerator<Buffer> {
   const fd = openSync(path, 'r');
   const buffers = [Buffer.allocUnsafe(SLOT), Buffer.allocUnsafe(SLOT)];

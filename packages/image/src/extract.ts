@@ -8,7 +8,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { DiycError } from '@diyc/record';
-import { DigestRing, fileChunks, ringChunks } from './digest.js';
+import { fileChunks, WorkerDigest } from './digest.js';
 import { LayerWriter, type LayerStats } from './layer-writer.js';
 import { TarParser } from './tar-parser.js';
 
@@ -96,25 +96,25 @@ function fileHead(path: string): Buffer {
 }
 
 /** Feeds a layer file to the parser; its diff_id is hashed on a worker. */
-async function pumpFile(path: string, parser: TarParser, onRead: (n: number) => void): Promise<DigestRing> {
+async function pumpFile(path: string, parser: TarParser, onRead: (n: number) => void): Promise<WorkerDigest> {
   const head = fileHead(path);
   if (head.length === 0) throw archiveError('the archive is empty');
-  const compression = detectCompression(head);
-  const ring = new DigestRing();
+  const gzip = detectCompression(head) === 'gzip';
+  const digest = gzip ? WorkerDigest.ofCopies() : WorkerDigest.ofFile(path);
   try {
-    if (compression === 'none') {
-      for await (const chunk of counted(ringChunks(path, ring), onRead)) parser.write(chunk);
+    if (!gzip) {
+      for await (const chunk of counted(fileChunks(path), onRead)) parser.write(chunk);
     } else {
       for await (const chunk of gunzipped(counted(fileChunks(path), onRead))) {
-        await ring.copy(chunk);
+        await digest.copy(chunk);
         parser.write(chunk);
       }
     }
   } catch (err) {
-    ring.cancel();
+    digest.cancel();
     throw err;
   }
-  return ring;
+  return digest;
 }
 
 /** Feeds a stream to the parser, hashing it on this thread. */

@@ -71,14 +71,15 @@ export class LayerWriter implements TarSink {
   /** Writes one entry; a file's body follows through data() and end(). */
   entry(h: TarHeader): void {
     this.stats.entries++;
-    const parts = this.#components(h.path, h.path);
-    const rel = parts.join('/');
-    const name = parts[parts.length - 1] ?? '';
+    const rel = this.#relative(h.path, h.path);
+    const slash = rel.lastIndexOf('/');
+    const parent = slash < 0 ? '' : rel.slice(0, slash);
+    const name = rel.slice(slash + 1);
     if (name.startsWith(WHITEOUT_PREFIX)) {
-      this.#whiteout(parts, name);
+      this.#whiteout(h.path, parent, name);
       return;
     }
-    if (rel !== '') this.#ensureParent(parts);
+    if (rel !== '') this.#ensureDir(parent);
     const abs = rel === '' ? this.#root : `${this.#root}/${rel}`;
     switch (h.type) {
       case '5': case 'D': this.#directory(h, rel, abs); return;
@@ -139,35 +140,52 @@ export class LayerWriter implements TarSink {
     }
   }
 
-  /** Checks and normalises an archive path to components under the layer root. */
-  #components(entry: string, path: string, what = 'path'): string[] {
+  /**
+   * Checks an archive path and normalises it to a path under the layer root ('' for the
+   * root itself): no absolute path, no `..`, nothing through one of the layer's symlinks.
+   */
+  #relative(entry: string, path: string, what = 'path'): string {
     if (path.startsWith('/')) throw unsafeEntry(entry, `its ${what} is absolute`);
-    const parts: string[] = [];
-    for (const part of path.split('/')) {
-      if (part === '' || part === '.') continue;
-      if (part === '..') throw unsafeEntry(entry, `its ${what} contains '..'`);
-      parts.push(part);
+    let rel = path.startsWith('./') ? path.slice(2) : path; // GNU tar writes ./usr/bin
+    if (rel.endsWith('/')) rel = rel.slice(0, -1);
+    // Most paths have no empty, `.` or `..` component: the split is for the others.
+    if (rel === '.' || rel.includes('//') || rel.includes('./') || rel.endsWith('/.') || rel.includes('..')) {
+      const parts: string[] = [];
+      for (const part of path.split('/')) {
+        if (part === '' || part === '.') continue;
+        if (part === '..') throw unsafeEntry(entry, `its ${what} contains '..'`);
+        parts.push(part);
+      }
+      rel = parts.join('/');
     }
-    if (parts.length > 1 && this.#symlinks.size > 0) this.#refuseSymlinkPrefix(entry, parts, what);
-    return parts;
+    const slash = rel.lastIndexOf('/');
+    if (slash > 0 && this.#symlinks.size > 0) this.#refuseSymlinkPrefix(entry, rel.slice(0, slash), what);
+    return rel;
   }
 
-  /** Refuses a path through one of the layer's symlinks (writing there would follow it). */
-  #refuseSymlinkPrefix(entry: string, parts: string[], what: string): void {
+  /** Refuses a path whose parent is, or is under, one of the layer's symlinks (writing there would follow it). */
+  #refuseSymlinkPrefix(entry: string, parent: string, what: string): void {
     // A directory this layer made has only directories above it: nothing to check.
-    if (this.#madeDirs.has(parts.slice(0, -1).join('/'))) return;
-    let prefix = '';
-    for (let i = 0; i < parts.length - 1; i++) {
-      prefix = i === 0 ? (parts[0] as string) : `${prefix}/${parts[i] as string}`;
+    if (this.#madeDirs.has(parent)) return;
+    for (let slash = parent.indexOf('/'); ; slash = parent.indexOf('/', slash + 1)) {
+      const prefix = slash < 0 ? parent : parent.slice(0, slash);
       if (this.#symlinks.has(prefix)) throw unsafeEntry(entry, `its ${what} goes through the symlink '${prefix}'`);
+      if (slash < 0) return;
     }
   }
 
-  #ensureParent(parts: string[]): void {
-    const parent = parts.slice(0, -1).join('/');
-    if (this.#madeDirs.has(parent)) return;
-    mkdirSync(`${this.#root}/${parent}`, { recursive: true, mode: 0o755 });
-    for (let i = 1; i <= parts.length - 1; i++) this.#madeDirs.add(parts.slice(0, i).join('/'));
+  /** Makes the directory `rel` and those above it, unless this layer made it already. */
+  #ensureDir(rel: string): void {
+    if (this.#madeDirs.has(rel)) return;
+    try {
+      mkdirSync(`${this.#root}/${rel}`, { recursive: true, mode: 0o755 });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST' && code !== 'ENOTDIR') throw err;
+      throw new DiycError('invalid', `the archive puts an entry under '${rel}', which an earlier entry made a file, not a directory`);
+    }
+    for (let slash = rel.indexOf('/'); slash > 0; slash = rel.indexOf('/', slash + 1)) this.#madeDirs.add(rel.slice(0, slash));
+    this.#madeDirs.add(rel);
   }
 
   /**
@@ -183,6 +201,7 @@ export class LayerWriter implements TarSink {
       this.#written.add(rel);
       return false;
     }
+    this.#written.add(rel); // what comes next is written there
     const abs = `${this.#root}/${rel}`;
     let st: Stats;
     try {
@@ -208,18 +227,22 @@ export class LayerWriter implements TarSink {
     }
   }
 
-  #whiteout(parts: string[], name: string): void {
+  /** `.wh.NAME` hides NAME of the layers below (a 0/0 character device); `.wh..wh..opq` hides all the directory held below. */
+  #whiteout(entry: string, parent: string, name: string): void {
     if (name === OPAQUE_MARKER) {
-      this.#ensureParent(parts);
-      lsetxattr(`${this.#root}/${parts.slice(0, -1).join('/')}`, OPAQUE_XATTR, Buffer.from('y'));
+      this.#ensureDir(parent);
+      lsetxattr(parent === '' ? this.#root : `${this.#root}/${parent}`, OPAQUE_XATTR, Buffer.from('y'));
       this.stats.whiteouts++;
       return;
     }
     if (name.startsWith('.wh..wh.')) return; // aufs internals: no meaning here
-    const hidden = [...parts.slice(0, -1), name.slice(WHITEOUT_PREFIX.length)];
-    this.#ensureParent(hidden);
-    this.#clear(hidden.join('/'), false);
-    mknod(`${this.#root}/${hidden.join('/')}`, 'char', 0, 0, 0);
+    const hiddenName = name.slice(WHITEOUT_PREFIX.length);
+    // `.wh..` and `.wh...` would hide the directory itself, or the one above the layer.
+    if (hiddenName === '' || hiddenName === '.' || hiddenName === '..') throw unsafeEntry(entry, `it is a whiteout of '${hiddenName}'`);
+    const hidden = parent === '' ? hiddenName : `${parent}/${hiddenName}`;
+    this.#ensureDir(parent);
+    this.#clear(hidden, false);
+    mknod(`${this.#root}/${hidden}`, 'char', 0, 0, 0);
     this.stats.whiteouts++;
   }
 
@@ -238,7 +261,7 @@ export class LayerWriter implements TarSink {
   }
 
   #hardlink(h: TarHeader, rel: string, abs: string): void {
-    const target = this.#components(h.path, h.linkpath, 'hardlink target').join('/');
+    const target = this.#relative(h.path, h.linkpath, 'hardlink target');
     if (target === '') throw unsafeEntry(h.path, 'its hardlink target is the layer root');
     if (!this.#written.has(target)) throw new DiycError('invalid', `entry '${h.path}' is a hardlink to '${h.linkpath}', which the layer does not hold before it`);
     this.#clear(rel, false);

@@ -75,10 +75,10 @@ const corrupt = (message: string): DiycError => new DiycError('invalid', `the ar
 
 /** A string field: UTF-8 up to its first NUL. */
 export function headerString(block: Buffer, offset: number, length: number): string {
-  let end = offset;
+  if (block[offset] === 0) return '';
   const limit = offset + length;
-  while (end < limit && block[end] !== 0) end++;
-  return block.toString('utf8', offset, end);
+  const nul = block.indexOf(0, offset);
+  return block.toString('utf8', offset, nul < 0 || nul > limit ? limit : nul);
 }
 
 /**
@@ -116,10 +116,13 @@ function base256(block: Buffer, offset: number, length: number): number {
 }
 
 /** True when the header's checksum matches (as an unsigned sum, or the signed one old tars wrote). */
-export function checksumValid(block: Buffer, offset = 0): boolean {
+export function checksumValid(block: Buffer, offset = 0, words = wordsOf(block)): boolean {
   const recorded = headerNumber(block, offset + 148, 8);
   if (recorded === undefined || Number.isNaN(recorded)) return false;
-  if (recorded === unsignedSum(block, offset)) return true;
+  const start = block.byteOffset + offset;
+  // A header in a chunk of arbitrary length (a network read) may not start on a word.
+  const sum = words && (start & 3) === 0 ? wordSum(words, (start - words.byteOffset) >>> 2) : byteSum(block, offset);
+  if (recorded === sum) return true;
   let signed = 8 * 0x20;
   for (let i = offset; i < offset + BLOCK; i++) {
     if (i === offset + 148) i += 8;
@@ -129,23 +132,31 @@ export function checksumValid(block: Buffer, offset = 0): boolean {
   return recorded === signed;
 }
 
+/** A view of the buffer as 32-bit words, when it starts on a word boundary (one per chunk, not per header). */
+function wordsOf(buffer: Buffer): Uint32Array | null {
+  return buffer.byteOffset % 4 === 0 ? new Uint32Array(buffer.buffer, buffer.byteOffset, buffer.length >>> 2) : null;
+}
+
+/** The sum of a header's bytes, its checksum field (bytes 148 to 155) counted as spaces. */
+function byteSum(block: Buffer, offset: number): number {
+  let sum = 8 * 0x20;
+  for (let i = offset; i < offset + 148; i++) sum += block[i] as number;
+  for (let i = offset + 156; i < offset + BLOCK; i++) sum += block[i] as number;
+  return sum;
+}
+
 /**
- * The sum of the header's bytes, its checksum field counted as spaces. Read a 32-bit word
- * at a time, its four bytes summed in two 16-bit lanes: a header is summed for every
- * entry, and byte by byte this was the parser's largest cost.
+ * byteSum a 32-bit word at a time, the word's four bytes added in two 16-bit lanes (at most
+ * 126 words * 2 * 255 in a lane: no carry from one into the other). A header is summed
+ * for every entry, and byte by byte this was the parser's largest cost.
  */
-function unsignedSum(block: Buffer, offset: number): number {
-  const start = block.byteOffset + offset;
-  if (start % 4 !== 0) {
-    let sum = 8 * 0x20;
-    for (let i = offset; i < offset + 148; i++) sum += block[i] as number;
-    for (let i = offset + 156; i < offset + BLOCK; i++) sum += block[i] as number;
-    return sum;
+function wordSum(words: Uint32Array, first: number): number {
+  let lanes = 0;
+  for (let i = first; i < first + 37; i++) {
+    const w = words[i] as number;
+    lanes += (w & 0x00ff00ff) + ((w >>> 8) & 0x00ff00ff);
   }
-  const words = new Uint32Array(block.buffer, start, BLOCK / 4);
-  let lanes = 0; // at most 126 words * 2 * 255 in each lane: no carry from one to the other
-  for (let i = 0; i < BLOCK / 4; i++) {
-    if (i === 37) i = 39; // bytes 148 to 155: the checksum field
+  for (let i = first + 39; i < first + 128; i++) {
     const w = words[i] as number;
     lanes += (w & 0x00ff00ff) + ((w >>> 8) & 0x00ff00ff);
   }
@@ -221,6 +232,7 @@ export class TarParser {
   readonly #sink: TarSink;
   /** A header cut between two chunks, gathered here. */
   readonly #partial = Buffer.alloc(BLOCK);
+  readonly #partialWords = wordsOf(this.#partial);
   #partialFill = 0;
   /** Body bytes of the current entry still to come, then the padding to the next block. */
   #body = 0;
@@ -252,12 +264,13 @@ export class TarParser {
   write(chunk: Buffer): void {
     let pos = 0;
     const length = chunk.length;
+    const words = length >= BLOCK ? wordsOf(chunk) : null;
     while (pos < length && !this.#ended) {
       if (this.#body > 0 || this.#padding > 0) {
         pos = this.#consumeBody(chunk, pos);
       } else if (this.#partialFill === 0 && length - pos >= BLOCK) {
         this.#headerAt = this.#offset + pos;
-        this.#header(chunk, pos);
+        this.#header(chunk, pos, words);
         pos += BLOCK;
       } else {
         if (this.#partialFill === 0) this.#headerAt = this.#offset + pos;
@@ -267,7 +280,7 @@ export class TarParser {
         pos += n;
         if (this.#partialFill === BLOCK) {
           this.#partialFill = 0;
-          this.#header(this.#partial, 0);
+          this.#header(this.#partial, 0, this.#partialWords);
         }
       }
     }
@@ -301,7 +314,7 @@ export class TarParser {
     return pos + skip;
   }
 
-  #header(block: Buffer, offset: number): void {
+  #header(block: Buffer, offset: number, words: Uint32Array | null): void {
     const at = this.#headerAt;
     if (isZeroBlock(block, offset)) {
       // Two zero blocks end the archive; what follows (a tape's record padding) is not read.
@@ -309,7 +322,7 @@ export class TarParser {
       return;
     }
     this.#zeroBlocks = 0;
-    if (!checksumValid(block, offset)) {
+    if (!checksumValid(block, offset, words)) {
       throw corrupt(`the header at byte ${at} has a bad checksum${this.#entries === 0 ? ' (is it a tar archive?)' : ''}`);
     }
     const type = String.fromCharCode(block[offset + 156] as number);
