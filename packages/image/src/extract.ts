@@ -3,12 +3,11 @@
 //
 // A layer file is read on this thread into shared memory that a worker hashes (digest.ts);
 // a stream (stdin, a registry's response) is hashed here, as it comes.
-import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { DiycError } from '@diyc/record';
 import { fileChunks, WorkerDigest } from './digest.js';
+import { crypto, zlib } from './lazy-builtins.js';
 import { LayerWriter, type LayerStats } from './layer-writer.js';
 import { TarParser } from './tar-parser.js';
 
@@ -51,7 +50,7 @@ async function* counted(source: AsyncIterable<Buffer>, onRead: (n: number) => vo
  * while this thread writes out the last one.
  */
 async function* gunzipped(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  const gunzip = zlib().createGunzip({ chunkSize: 256 * 1024 });
   const feeding = (async () => {
     try {
       for await (const chunk of source) {
@@ -96,14 +95,14 @@ function fileHead(path: string): Buffer {
 }
 
 /** Feeds a layer file to the parser; its diff_id is hashed on a worker. */
-async function pumpFile(path: string, parser: TarParser, onRead: (n: number) => void): Promise<WorkerDigest> {
+async function pumpFile(path: string, parser: TarParser, writer: LayerWriter, onRead: (n: number) => void): Promise<WorkerDigest> {
   const head = fileHead(path);
   if (head.length === 0) throw archiveError('the archive is empty');
   const gzip = detectCompression(head) === 'gzip';
   const digest = gzip ? WorkerDigest.ofCopies() : WorkerDigest.ofFile(path);
   try {
     if (!gzip) {
-      for await (const chunk of counted(fileChunks(path), onRead)) parser.write(chunk);
+      for await (const chunk of counted(fileChunks(path, () => writer.flushed()), onRead)) parser.write(chunk);
     } else {
       for await (const chunk of gunzipped(counted(fileChunks(path), onRead))) {
         await digest.copy(chunk);
@@ -119,7 +118,7 @@ async function pumpFile(path: string, parser: TarParser, onRead: (n: number) => 
 
 /** Feeds a stream to the parser, hashing it on this thread. */
 async function pumpStream(source: AsyncIterable<Buffer>, parser: TarParser, onRead: (n: number) => void): Promise<{ digest(): Promise<string> }> {
-  const hash = createHash('sha256');
+  const hash = crypto().createHash('sha256');
   for await (const chunk of tarBytes(source, onRead)) {
     hash.update(chunk);
     parser.write(chunk);
@@ -144,17 +143,18 @@ export async function extractLayer(source: string | Readable | AsyncIterable<Buf
   const umask = process.umask(0);
   let digest: { digest(): Promise<string>; cancel?(): void };
   try {
-    digest = typeof source === 'string' ? await pumpFile(source, parser, onRead) : await pumpStream(source as AsyncIterable<Buffer>, parser, onRead);
+    digest = typeof source === 'string' ? await pumpFile(source, parser, writer, onRead) : await pumpStream(source as AsyncIterable<Buffer>, parser, onRead);
     try {
       parser.end();
       if (parser.entries === 0) throw archiveError('the archive holds no files (is it a tar archive?)');
       writer.finish();
+      await writer.drain();
     } catch (err) {
       digest.cancel?.();
       throw err;
     }
   } catch (err) {
-    writer.abort();
+    await writer.abort();
     throw err;
   } finally {
     process.umask(umask);

@@ -5,10 +5,11 @@
 // diff_id match. Layers already in the store are not fetched; a few download at once.
 // As with unpack, image.json is written last, and a pull killed half-way leaves only
 // tmp/PID-*, which the next run removes.
-import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { DiycError, nameProblem } from '@diyc/record';
 import { extractLayer } from '../extract.js';
+import { crypto } from '../lazy-builtins.js';
 import { fromConfig, type OciConfigFile } from '../formats.js';
 import { ImageStore, type Image, type ImageConfig } from '../store.js';
 import { dockerConfigCredentials, type Credentials } from './auth.js';
@@ -121,7 +122,7 @@ function checkedDigest(descriptor: Descriptor | undefined, what: string): string
   return digest;
 }
 
-const sha256 = (data: Buffer): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
+const sha256 = (data: Buffer): string => `sha256:${crypto().createHash('sha256').update(data).digest('hex')}`;
 
 /** A small document (manifest, config) read whole, at most `limit` bytes, checked against `digest`. */
 async function readVerified(response: Response, digest: string | undefined, what: string, limit = 8 * 1024 * 1024): Promise<{ body: Buffer; digest: string }> {
@@ -143,7 +144,7 @@ function parseJson<T>(body: Buffer, what: string): T {
 }
 
 /** Bytes of a response body, hashed and counted as they pass, refused beyond `size`. */
-async function* verifiedBody(body: ReadableStream<Uint8Array>, layer: LayerProgress, hash: ReturnType<typeof createHash>, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
+async function* verifiedBody(body: ReadableStream<Uint8Array>, layer: LayerProgress, hash: Hash, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
   for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
     const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     layer.bytes += buf.length;
@@ -273,7 +274,7 @@ class LayerFetcher {
     if (!response.body) throw new DiycError('invalid', `layer ${descriptor.digest}: the registry sent no content`);
     const dir = store.makeTemp();
     temps.add(dir);
-    const hash = createHash('sha256');
+    const hash = crypto().createHash('sha256');
     const result = await extractLayer(verifiedBody(response.body, layer, hash, (n) => { this.progress.bytes += n; this.report(); }), dir);
     const blobDigest = `sha256:${hash.digest('hex')}`;
     if (blobDigest !== descriptor.digest) throw new DiycError('invalid', `layer ${descriptor.digest}: the registry sent content whose digest is ${blobDigest}: refused, nothing kept`);
