@@ -14,7 +14,6 @@ import { DiycError } from '@diyc/record';
 import { workerThreads } from './lazy-builtins.js';
 
 const SLOT = 1 << 20;
-const DONE = Promise.resolve();
 const SLOTS = 32;
 /** Indices into the control words: slots published by this thread, slots hashed by the worker. */
 const PUBLISHED = 0;
@@ -131,23 +130,19 @@ export class WorkerDigest {
 }
 
 /**
- * The file's bytes in synchronous 1 MB reads, into a few buffers used in turn. A buffer is
- * read into again only when `released()`, called after the consumer's turn with a chunk,
- * has resolved: large file bodies are written from it on the thread pool, and zlib holds
- * a chunk until it has inflated it.
+ * The file's bytes in synchronous 1 MB reads, into two buffers used in turn: the parser
+ * is done with a chunk when it returns, but zlib holds one until it has inflated it (the
+ * gunzip loop waits for 'drain' before it writes another).
  */
-export async function* fileChunks(path: string, released: () => Promise<void> = () => DONE): AsyncGenerator<Buffer> {
+export async function* fileChunks(path: string): AsyncGenerator<Buffer> {
   const fd = openSync(path, 'r');
-  const buffers = Array.from({ length: 4 }, () => Buffer.allocUnsafe(SLOT));
-  const inUse = buffers.map(() => DONE);
+  const buffers = [Buffer.allocUnsafe(SLOT), Buffer.allocUnsafe(SLOT)];
   try {
-    for (let i = 0; ; i = (i + 1) % buffers.length) {
-      await inUse[i];
+    for (let i = 0; ; i ^= 1) {
       const buf = buffers[i] as Buffer;
       const n = readSync(fd, buf, 0, buf.length, null);
       if (n === 0) return;
       yield buf.subarray(0, n);
-      inUse[i] = released();
     }
   } finally {
     closeSync(fd);

@@ -1,8 +1,8 @@
 // extractLayer(): one tar stream (plain or gzip) into one directory, with the sha256
 // of the uncompressed stream: the layer's diff_id in OCI terms.
 //
-// A layer file is read on this thread into shared memory that a worker hashes (digest.ts);
-// a stream (stdin, a registry's response) is hashed here, as it comes.
+// A layer file's diff_id is hashed on a worker (digest.ts) while this thread writes it out;
+// a stream's (stdin, a registry's response) is hashed here, as it comes.
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { DiycError } from '@diyc/record';
@@ -95,14 +95,14 @@ function fileHead(path: string): Buffer {
 }
 
 /** Feeds a layer file to the parser; its diff_id is hashed on a worker. */
-async function pumpFile(path: string, parser: TarParser, writer: LayerWriter, onRead: (n: number) => void): Promise<WorkerDigest> {
+async function pumpFile(path: string, parser: TarParser, onRead: (n: number) => void): Promise<WorkerDigest> {
   const head = fileHead(path);
   if (head.length === 0) throw archiveError('the archive is empty');
   const gzip = detectCompression(head) === 'gzip';
   const digest = gzip ? WorkerDigest.ofCopies() : WorkerDigest.ofFile(path);
   try {
     if (!gzip) {
-      for await (const chunk of counted(fileChunks(path, () => writer.flushed()), onRead)) parser.write(chunk);
+      for await (const chunk of counted(fileChunks(path), onRead)) parser.write(chunk);
     } else {
       for await (const chunk of gunzipped(counted(fileChunks(path), onRead))) {
         await digest.copy(chunk);
@@ -143,18 +143,17 @@ export async function extractLayer(source: string | Readable | AsyncIterable<Buf
   const umask = process.umask(0);
   let digest: { digest(): Promise<string>; cancel?(): void };
   try {
-    digest = typeof source === 'string' ? await pumpFile(source, parser, writer, onRead) : await pumpStream(source as AsyncIterable<Buffer>, parser, onRead);
+    digest = typeof source === 'string' ? await pumpFile(source, parser, onRead) : await pumpStream(source as AsyncIterable<Buffer>, parser, onRead);
     try {
       parser.end();
       if (parser.entries === 0) throw archiveError('the archive holds no files (is it a tar archive?)');
       writer.finish();
-      await writer.drain();
     } catch (err) {
       digest.cancel?.();
       throw err;
     }
   } catch (err) {
-    await writer.abort();
+    writer.abort();
     throw err;
   } finally {
     process.umask(umask);

@@ -9,11 +9,10 @@
 //
 // The writes are synchronous: a layer is written sequentially, as GNU tar does, and a
 // thread-pool round trip per small file would cost more than the write itself. A file's
-// body is written straight from the parser's chunks, one write(2) per chunk it spans; a
-// large one's on the thread pool (THREAD_POOL_FILE).
+// body is written straight from the parser's chunks, one write(2) per chunk it spans.
 import {
   chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync,
-  lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, unlinkSync, utimesSync, write, writeSync, type Stats,
+  lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeSync, type Stats,
 } from 'node:fs';
 import { DiycError } from '@diyc/record';
 import { lsetxattr, mknod } from '@diyc/syscalls';
@@ -46,21 +45,7 @@ interface OpenFile {
   fd: number;
   abs: string;
   header: TarHeader;
-  /** Bytes handed to write(2) so far: the offset of the next write. */
-  offset: number;
-  /** Its writes on the thread pool, for a large file; null for one written here. */
-  writes: Promise<void>[] | null;
 }
-
-/**
- * A file this large is written on libuv's thread pool (pwrite(2) at its offsets) while this
- * thread goes on with the next entries: the kernel's copy of a large body then runs on the
- * other core. A small file is cheaper written here than handed over. A file with extended
- * attributes is written here too: its attributes are set by path once it is whole (a write
- * removes security.capability), and a later entry could replace that path.
- */
-const THREAD_POOL_FILE = 256 * 1024;
-const DONE = Promise.resolve();
 
 export class LayerWriter implements TarSink {
   readonly stats: LayerStats = { entries: 0, bytes: 0, whiteouts: 0 };
@@ -74,9 +59,6 @@ export class LayerWriter implements TarSink {
   readonly #uid = process.getuid?.() ?? 0;
   readonly #gid = process.getgid?.() ?? 0;
   #file: OpenFile | null = null;
-  /** Work on the thread pool not yet settled, and the first of it that failed. */
-  readonly #pending = new Set<Promise<void>>();
-  #failure: unknown = undefined;
 
   constructor(root: string) {
     this.#root = root;
@@ -114,17 +96,12 @@ export class LayerWriter implements TarSink {
   data(chunk: Buffer): void {
     const file = this.#file;
     if (!file) return;
-    if (file.writes) {
-      file.writes.push(this.#writeOnPool(file.fd, chunk, file.offset));
-    } else {
-      try {
-        for (let off = 0; off < chunk.length;) off += writeSync(file.fd, chunk, off, chunk.length - off);
-      } catch (err) {
-        void this.abort();
-        throw err;
-      }
+    try {
+      for (let off = 0; off < chunk.length;) off += writeSync(file.fd, chunk, off, chunk.length - off);
+    } catch (err) {
+      this.abort();
+      throw err;
     }
-    file.offset += chunk.length;
     this.stats.bytes += chunk.length;
   }
 
@@ -133,19 +110,7 @@ export class LayerWriter implements TarSink {
     const file = this.#file;
     if (!file) return;
     this.#file = null;
-    if (!file.writes) {
-      this.#close(file);
-      return;
-    }
-    const closed = Promise.all(file.writes).then(() => this.#close(file), (err: unknown) => {
-      closeSync(file.fd);
-      throw err;
-    });
-    this.#track(closed);
-  }
-
-  /** Owner, times, attributes; then close(2). */
-  #close({ fd, abs, header: h }: OpenFile): void {
+    const { fd, abs, header: h } = file;
     try {
       // Owner first: chown(2) clears setuid and setgid bits. The file was created with its
       // mode (the umask is 0 while a layer is written), so chmod is needed only after chown.
@@ -160,54 +125,11 @@ export class LayerWriter implements TarSink {
     }
   }
 
-  /** Writes `chunk` at `offset` on the thread pool; a short write is continued. */
-  #writeOnPool(fd: number, chunk: Buffer, offset: number): Promise<void> {
-    const written = new Promise<void>((resolve, reject) => {
-      const go = (from: number): void => {
-        write(fd, chunk, from, chunk.length - from, offset + from, (err, n) => {
-          if (err) reject(err);
-          else if (from + n < chunk.length) go(from + n);
-          else resolve();
-        });
-      };
-      go(0);
-    });
-    this.#track(written);
-    return written;
-  }
-
-  /** Keeps a promise of the thread pool's work until it settles; its failure fails the layer. */
-  #track(work: Promise<void>): void {
-    this.#pending.add(work);
-    work.then(() => this.#pending.delete(work), (err: unknown) => {
-      this.#pending.delete(work);
-      this.#failure ??= err;
-    });
-  }
-
-  /**
-   * Resolves when the writes handed to the thread pool so far are done: the buffers they
-   * write from may then be used again.
-   */
-  flushed(): Promise<void> {
-    return this.#pending.size === 0 ? DONE : Promise.allSettled([...this.#pending]).then(() => undefined);
-  }
-
-  /** Waits for every file written on the thread pool to be whole and closed; throws the first failure. */
-  async drain(): Promise<void> {
-    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
-    if (this.#failure !== undefined) throw this.#failure;
-  }
-
-  /** Closes the file being written, and waits for the thread pool's writes: the extraction failed. */
-  async abort(): Promise<void> {
+  /** Closes the file being written, if any: the extraction failed. */
+  abort(): void {
     const file = this.#file;
     this.#file = null;
-    if (file) {
-      if (file.writes) await Promise.allSettled(file.writes);
-      closeSync(file.fd);
-    }
-    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    if (file) closeSync(file.fd);
   }
 
   /** Sets directory times last (writing into a directory changes its mtime). */
@@ -334,10 +256,8 @@ export class LayerWriter implements TarSink {
   }
 
   #openFile(h: TarHeader, rel: string, abs: string): void {
-    if (this.#failure !== undefined) throw this.#failure;
     this.#clear(rel, false);
-    const onPool = h.size >= THREAD_POOL_FILE && h.xattrs === null;
-    this.#file = { fd: openSync(abs, CREATE, h.mode), abs, header: h, offset: 0, writes: onPool ? [] : null };
+    this.#file = { fd: openSync(abs, CREATE, h.mode), abs, header: h };
   }
 
   #hardlink(h: TarHeader, rel: string, abs: string): void {
