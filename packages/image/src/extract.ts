@@ -3,7 +3,7 @@
 //
 // A layer file's diff_id is hashed on a worker (digest.ts) while this thread writes it out;
 // a stream's (stdin, a registry's response) is hashed here, as it comes.
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { DiycError } from '@diyc/record';
 import { fileChunks, WorkerDigest } from './digest.js';
@@ -94,8 +94,15 @@ function fileHead(path: string): Buffer {
   }
 }
 
-/** Feeds a layer file to the parser; its diff_id is hashed on a worker. */
-async function pumpFile(path: string, parser: TarParser, onRead: (n: number) => void): Promise<WorkerDigest> {
+/**
+ * A layer file smaller than this is hashed here: a worker takes some 40 ms of CPU to start,
+ * more than hashing 16 MB takes (busybox's layer is 2 MB).
+ */
+const WORKER_DIGEST_FROM = 16 * 1024 * 1024;
+
+/** Feeds a layer file to the parser; its diff_id is hashed on a worker, unless the file is small. */
+async function pumpFile(path: string, parser: TarParser, onRead: (n: number) => void): Promise<{ digest(): Promise<string>; cancel?(): void }> {
+  if (statSync(path).size < WORKER_DIGEST_FROM) return pumpStream(fileChunks(path), parser, onRead);
   const head = fileHead(path);
   if (head.length === 0) throw archiveError('the archive is empty');
   const gzip = detectCompression(head) === 'gzip';
