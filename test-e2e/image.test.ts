@@ -171,6 +171,8 @@ t.close()
       ['symlink', `add('link', type=tarfile.SYMTYPE, linkname=${JSON.stringify(outside)})\nadd('link/evil')`, /unsafe entry 'link\/evil': its path goes through the symlink 'link'/],
       ['hardlink-up', `add('hl', type=tarfile.LNKTYPE, linkname='../outside/victim')`, /unsafe entry 'hl': its hardlink target contains '\.\.'/],
       ['hardlink-abs', `add('hl', type=tarfile.LNKTYPE, linkname=${JSON.stringify(`${outside}/victim`)})`, /unsafe entry 'hl': its hardlink target is absolute/],
+      // A whiteout of '..' named the directory above the layer: diyc-image removed it.
+      ['whiteout-dotdot', `add('.wh...')`, /unsafe entry '\.wh\.\.\.': it is a whiteout of '\.\.'/],
     ];
     beforeAll(() => {
       mkdirSync(outside, { recursive: true });

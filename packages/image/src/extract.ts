@@ -1,13 +1,15 @@
 // extractLayer(): one tar stream (plain or gzip) into one directory, with the sha256
 // of the uncompressed stream: the layer's diff_id in OCI terms.
-import { createHash } from 'node:crypto';
+//
+// A layer file's diff_id is hashed on a worker (digest.ts) while this thread writes it out;
+// a stream's (stdin, a registry's response) is hashed here, as it comes.
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
-import { Parser } from 'tar';
 import { DiycError } from '@diyc/record';
-import type { WorkerDigest } from './digest.js';
-import { LayerWriter, type LayerStats, type TarEntry } from './layer-writer.js';
-import { HeaderTap } from './header-tap.js';
+import { fileChunks, WorkerDigest } from './digest.js';
+import { crypto, zlib } from './lazy-builtins.js';
+import { LayerWriter, type LayerStats } from './layer-writer.js';
+import { TarParser } from './tar-parser.js';
 
 /** A broken or unreadable archive. */
 const archiveError = (message: string): DiycError => new DiycError('invalid', message);
@@ -20,43 +22,38 @@ export interface ExtractResult extends LayerStats {
 export interface ExtractOptions {
   /** Called with the bytes read from the source so far (compressed bytes for gzip). */
   onProgress?: (bytesRead: number) => void;
-  /** The diff_id, computed on a worker (digestInWorker): this thread then does not hash. */
-  digest?: WorkerDigest;
 }
 
 type Compression = 'none' | 'gzip';
 
+const XZ = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
+
 /** Names the compression from the first bytes, or throws for one we cannot read. */
 export function detectCompression(head: Buffer): Compression {
   if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
-  if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) throw archiveError('the archive is xz-compressed: decompress it first (xz -dc FILE | diyc-image unpack -)');
+  if (head.subarray(0, 6).equals(XZ)) throw archiveError('the archive is xz-compressed: decompress it first (xz -dc FILE | diyc-image unpack -)');
   if (head.subarray(0, 3).toString('latin1') === 'BZh') throw archiveError('the archive is bzip2-compressed: decompress it first (bzip2 -dc FILE | diyc-image unpack -)');
-  if (head.readUInt32LE(0) === 0xfd2fb528) throw archiveError('the archive is zstd-compressed: decompress it first (zstd -dc FILE | diyc-image unpack -)');
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) throw archiveError('the archive is zstd-compressed: decompress it first (zstd -dc FILE | diyc-image unpack -)');
   return 'none';
 }
 
-/** Reads the stream's first chunk and yields every chunk, decompressed when needed. */
-async function* tarBytes(source: AsyncIterable<Buffer>, onRead: (n: number) => void): AsyncGenerator<Buffer> {
-  const iterator = source[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  if (first.done) throw archiveError('the archive is empty');
-  const compression = detectCompression(first.value);
-  const rest = async function* (): AsyncGenerator<Buffer> {
-    onRead(first.value.length);
-    yield first.value;
-    for (let r = await iterator.next(); !r.done; r = await iterator.next()) {
-      onRead(r.value.length);
-      yield r.value;
-    }
-  };
-  if (compression === 'none') {
-    yield* rest();
-    return;
+/** Yields the source's chunks, counting them. */
+async function* counted(source: AsyncIterable<Buffer>, onRead: (n: number) => void): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    onRead(chunk.length);
+    yield chunk;
   }
-  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+}
+
+/**
+ * Gunzips a stream. zlib inflates on libuv's thread pool, so the next chunk is inflated
+ * while this thread writes out the last one.
+ */
+async function* gunzipped(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const gunzip = zlib().createGunzip({ chunkSize: 256 * 1024 });
   const feeding = (async () => {
     try {
-      for await (const chunk of rest()) {
+      for await (const chunk of source) {
         if (!gunzip.write(chunk)) await new Promise((r) => gunzip.once('drain', r));
       }
       gunzip.end();
@@ -67,71 +64,106 @@ async function* tarBytes(source: AsyncIterable<Buffer>, onRead: (n: number) => v
   try {
     for await (const chunk of gunzip) yield chunk as Buffer;
   } catch (err) {
+    if (err instanceof DiycError) throw err;
     throw archiveError(`the archive is not valid gzip: ${(err as Error).message}`);
   }
   await feeding;
 }
 
+/** Reads the stream's first chunk, and yields every chunk, decompressed when needed. */
+async function* tarBytes(source: AsyncIterable<Buffer>, onRead: (n: number) => void): AsyncGenerator<Buffer> {
+  const iterator = counted(source, onRead)[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  if (first.done) throw archiveError('the archive is empty');
+  const compression = detectCompression(first.value);
+  const all = async function* (): AsyncGenerator<Buffer> {
+    yield first.value;
+    for (let r = await iterator.next(); !r.done; r = await iterator.next()) yield r.value;
+  };
+  yield* compression === 'none' ? all() : gunzipped(all());
+}
+
+/** The first bytes of a file, to name its compression. */
+function fileHead(path: string): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(6);
+    return head.subarray(0, readSync(fd, head, 0, head.length, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
- * Extracts a tar stream into `dir` (which must exist and be empty). Throws on a
- * corrupt or truncated archive, and on an unsafe entry; the caller removes `dir`.
+ * A layer file smaller than this is hashed here: a worker takes some 40 ms of CPU to start,
+ * more than hashing 16 MB takes (busybox's layer is 2 MB).
  */
-export async function extractLayer(source: Readable | AsyncIterable<Buffer>, dir: string, options: ExtractOptions = {}): Promise<ExtractResult> {
-  const writer = new LayerWriter(dir);
-  const tap = new HeaderTap();
-  const hash = createHash('sha256');
-  let failure: Error | null = null;
-  let sawEntry = false;
-  const parser = new Parser({
-    strict: true,
-    onReadEntry: (entry) => {
-      sawEntry = true;
-      const extras = tap.queue.shift() ?? { xattrs: null };
-      if (failure) { entry.resume(); return; }
-      try {
-        writer.entry(entry as unknown as TarEntry, extras);
-      } catch (err) {
-        failure = err as Error;
-        entry.resume();
+const WORKER_DIGEST_FROM = 16 * 1024 * 1024;
+
+/** Feeds a layer file to the parser; its diff_id is hashed on a worker, unless the file is small. */
+async function pumpFile(path: string, parser: TarParser, onRead: (n: number) => void): Promise<{ digest(): Promise<string>; cancel?(): void }> {
+  if (statSync(path).size < WORKER_DIGEST_FROM) return pumpStream(fileChunks(path), parser, onRead);
+  const head = fileHead(path);
+  if (head.length === 0) throw archiveError('the archive is empty');
+  const gzip = detectCompression(head) === 'gzip';
+  const digest = gzip ? WorkerDigest.ofCopies() : WorkerDigest.ofFile(path);
+  try {
+    if (!gzip) {
+      for await (const chunk of counted(fileChunks(path), onRead)) parser.write(chunk);
+    } else {
+      for await (const chunk of gunzipped(counted(fileChunks(path), onRead))) {
+        await digest.copy(chunk);
+        parser.write(chunk);
       }
-    },
-  });
-  parser.on('error', (err: Error) => { failure ??= archiveError(`the archive is corrupt: ${err.message}`); });
-  // An entry of a type node-tar does not read (a GNU sparse file, a volume label...) would
-  // silently be missing from the image: refuse the archive instead, naming the entry.
-  parser.on('ignoredEntry', (entry: { path: string; type: string; meta?: boolean }) => {
-    if (!entry.meta) failure ??= archiveError(`entry '${entry.path}' is of a kind diyc-image cannot write (${entry.type})`);
-  });
-  parser.on('warn', (_code: string, message: string | Error) => {
-    failure ??= archiveError(`the archive is corrupt: ${message instanceof Error ? message.message : message}`);
-  });
+    }
+  } catch (err) {
+    digest.cancel();
+    throw err;
+  }
+  return digest;
+}
+
+/** Feeds a stream to the parser, hashing it on this thread. */
+async function pumpStream(source: AsyncIterable<Buffer>, parser: TarParser, onRead: (n: number) => void): Promise<{ digest(): Promise<string> }> {
+  const hash = crypto().createHash('sha256');
+  for await (const chunk of tarBytes(source, onRead)) {
+    hash.update(chunk);
+    parser.write(chunk);
+  }
+  return { digest: async () => `sha256:${hash.digest('hex')}` };
+}
+
+/**
+ * Extracts a tar stream, or a layer file given by its path, into `dir` (which must exist
+ * and be empty). Throws on a corrupt or truncated archive, and on an unsafe entry; the
+ * caller removes `dir`.
+ */
+export async function extractLayer(source: string | Readable | AsyncIterable<Buffer>, dir: string, options: ExtractOptions = {}): Promise<ExtractResult> {
+  const writer = new LayerWriter(dir);
+  const parser = new TarParser(writer);
   let read = 0;
+  const onRead = (n: number): void => {
+    read += n;
+    options.onProgress?.(read);
+  };
   // Modes are written as the archive has them: no umask while the layer is written.
   const umask = process.umask(0);
+  let digest: { digest(): Promise<string>; cancel?(): void };
   try {
-    await pump();
-    if (failure) throw failure;
-    if (!sawEntry) throw archiveError('the archive holds no files (is it a tar archive?)');
-    writer.finish();
+    digest = typeof source === 'string' ? await pumpFile(source, parser, onRead) : await pumpStream(source as AsyncIterable<Buffer>, parser, onRead);
+    try {
+      parser.end();
+      if (parser.entries === 0) throw archiveError('the archive holds no files (is it a tar archive?)');
+      writer.finish();
+    } catch (err) {
+      digest.cancel?.();
+      throw err;
+    }
   } catch (err) {
-    options.digest?.cancel();
+    writer.abort();
     throw err;
   } finally {
     process.umask(umask);
   }
-  const diffId = options.digest ? await options.digest.result : `sha256:${hash.digest('hex')}`;
-  return { diffId, ...writer.stats };
-
-  async function pump(): Promise<void> {
-    for await (const chunk of tarBytes(source as AsyncIterable<Buffer>, (n) => { read += n; options.onProgress?.(read); })) {
-      if (!options.digest) hash.update(chunk);
-      tap.write(chunk);
-      parser.write(chunk);
-      if (failure) break;
-      if (writer.error) throw writer.error;
-    }
-    if (!failure) {
-      await new Promise<void>((resolve) => { parser.end(() => resolve()); });
-    }
-  }
+  return { diffId: await digest.digest(), ...writer.stats };
 }

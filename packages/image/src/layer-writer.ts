@@ -8,32 +8,15 @@
 // as whiteouts: a 0/0 character device, and the trusted.overlay.opaque attribute.
 //
 // The writes are synchronous: a layer is written sequentially, as GNU tar does, and a
-// thread-pool round trip per small file would cost more than the write itself.
+// thread-pool round trip per small file would cost more than the write itself. A file's
+// body is written straight from the parser's chunks, one write(2) per chunk it spans.
 import {
-  closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync,
-  chmodSync, chownSync, mkdirSync, openSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeSync, type Stats,
+  chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync,
+  lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeSync, type Stats,
 } from 'node:fs';
-import { join } from 'node:path';
 import { DiycError } from '@diyc/record';
 import { lsetxattr, mknod } from '@diyc/syscalls';
-import type { EntryExtras, Xattrs } from './header-tap.js';
-
-/** The fields of a node-tar ReadEntry this writer reads. */
-export interface TarEntry {
-  path: string;
-  type: string;
-  mode?: number;
-  uid?: number;
-  gid?: number;
-  size?: number;
-  mtime?: Date;
-  atime?: Date;
-  linkpath?: string;
-  header: { devmaj?: number; devmin?: number };
-  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
-  on(event: 'end', listener: () => void): unknown;
-  resume(): unknown;
-}
+import type { TarHeader, TarSink, Xattrs } from './tar-parser.js';
 
 /** An archive entry that would write outside the layer: the whole layer is refused. */
 function unsafeEntry(entry: string, reason: string): DiycError {
@@ -43,6 +26,13 @@ function unsafeEntry(entry: string, reason: string): DiycError {
 const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE_MARKER = '.wh..wh..opq';
 const OPAQUE_XATTR = 'trusted.overlay.opaque';
+/** open(2) flags of a file body: a new file, never one reached through a symlink. */
+const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW; // libuv adds O_CLOEXEC
+
+/** Entries of kinds a layer cannot hold, named for the error. */
+const UNSUPPORTED: Record<string, string> = {
+  S: 'a GNU sparse file', V: 'a tape volume label', M: 'a multi-volume continuation', A: 'a Solaris ACL', I: 'an inode record',
+};
 
 export interface LayerStats {
   entries: number;
@@ -50,17 +40,25 @@ export interface LayerStats {
   whiteouts: number;
 }
 
-export class LayerWriter {
+/** The file whose body is being written. */
+interface OpenFile {
+  fd: number;
+  abs: string;
+  header: TarHeader;
+}
+
+export class LayerWriter implements TarSink {
   readonly stats: LayerStats = { entries: 0, bytes: 0, whiteouts: 0 };
   readonly #root: string;
   readonly #symlinks = new Set<string>();
+  /** Directories this layer made (never symlinks), with all the directories above them. */
   readonly #madeDirs = new Set<string>();
-  readonly #dirTimes: [path: string, atime: Date, mtime: Date][] = [];
+  readonly #dirTimes: [path: string, atime: number, mtime: number][] = [];
   /** Paths this layer has written: anything else does not exist yet (the layer starts empty). */
   readonly #written = new Set<string>();
   readonly #uid = process.getuid?.() ?? 0;
   readonly #gid = process.getgid?.() ?? 0;
-  #error: Error | null = null;
+  #file: OpenFile | null = null;
 
   constructor(root: string) {
     this.#root = root;
@@ -70,28 +68,124 @@ export class LayerWriter {
     chmodSync(root, 0o755);
   }
 
-  /** The first error a file body met while streaming (it surfaces at the next entry or at finish). */
-  get error(): Error | null {
-    return this.#error;
-  }
-
-  /** Checks and normalises an archive path to components under the layer root. */
-  #components(entry: string, path: string, what = 'path'): string[] {
-    if (path.startsWith('/')) throw unsafeEntry(entry, `its ${what} is absolute`);
-    const parts = path.split('/').filter((p) => p !== '' && p !== '.');
-    if (parts.includes('..')) throw unsafeEntry(entry, `its ${what} contains '..'`);
-    for (let i = 1; i < parts.length; i++) {
-      const prefix = parts.slice(0, i).join('/');
-      if (this.#symlinks.has(prefix)) throw unsafeEntry(entry, `its ${what} goes through the symlink '${prefix}'`);
+  /** Writes one entry; a file's body follows through data() and end(). */
+  entry(h: TarHeader): void {
+    this.stats.entries++;
+    const rel = this.#relative(h.path, h.path);
+    const slash = rel.lastIndexOf('/');
+    const parent = slash < 0 ? '' : rel.slice(0, slash);
+    const name = rel.slice(slash + 1);
+    if (name.startsWith(WHITEOUT_PREFIX)) {
+      this.#whiteout(h.path, parent, name);
+      return;
     }
-    return parts;
+    if (rel !== '') this.#ensureDir(parent);
+    const abs = rel === '' ? this.#root : `${this.#root}/${rel}`;
+    switch (h.type) {
+      case '5': case 'D': this.#directory(h, rel, abs); return;
+      case '0': case '7': this.#openFile(h, rel, abs); return;
+      case '1': this.#hardlink(h, rel, abs); return;
+      case '2': this.#symlink(h, rel, abs); return;
+      case '3': case '4': case '6': this.#node(h, rel, abs); return;
+      default:
+        throw new DiycError('invalid', `entry '${h.path}' is of a kind diyc-image cannot write (${UNSUPPORTED[h.type] ?? `type flag '${h.type}'`})`);
+    }
   }
 
-  #ensureParent(parts: string[]): void {
-    const parent = parts.slice(0, -1).join('/');
+  /** Body bytes of the current entry: written to the file, if the entry is one. */
+  data(chunk: Buffer): void {
+    const file = this.#file;
+    if (!file) return;
+    try {
+      for (let off = 0; off < chunk.length;) off += writeSync(file.fd, chunk, off, chunk.length - off);
+    } catch (err) {
+      this.abort();
+      throw err;
+    }
+    this.stats.bytes += chunk.length;
+  }
+
+  /** The end of the current entry's body: the file gets its owner, times and attributes. */
+  end(): void {
+    const file = this.#file;
+    if (!file) return;
+    this.#file = null;
+    const { fd, abs, header: h } = file;
+    try {
+      // Owner first: chown(2) clears setuid and setgid bits. The file was created with its
+      // mode (the umask is 0 while a layer is written), so chmod is needed only after chown.
+      if (h.uid !== this.#uid || h.gid !== this.#gid) {
+        fchownSync(fd, h.uid, h.gid);
+        fchmodSync(fd, h.mode);
+      }
+      futimesSync(fd, h.atime ?? h.mtime, h.mtime);
+      this.#setXattrs(abs, h.xattrs);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Closes the file being written, if any: the extraction failed. */
+  abort(): void {
+    const file = this.#file;
+    this.#file = null;
+    if (file) closeSync(file.fd);
+  }
+
+  /** Sets directory times last (writing into a directory changes its mtime). */
+  finish(): void {
+    for (let i = this.#dirTimes.length - 1; i >= 0; i--) {
+      const [abs, atime, mtime] = this.#dirTimes[i] as [string, number, number];
+      utimesSync(abs, atime, mtime);
+    }
+  }
+
+  /**
+   * Checks an archive path and normalises it to a path under the layer root ('' for the
+   * root itself): no absolute path, no `..`, nothing through one of the layer's symlinks.
+   */
+  #relative(entry: string, path: string, what = 'path'): string {
+    if (path.startsWith('/')) throw unsafeEntry(entry, `its ${what} is absolute`);
+    let rel = path.startsWith('./') ? path.slice(2) : path; // GNU tar writes ./usr/bin
+    if (rel.endsWith('/')) rel = rel.slice(0, -1);
+    // Most paths have no empty, `.` or `..` component: the split is for the others.
+    if (rel === '.' || rel.includes('//') || rel.includes('./') || rel.endsWith('/.') || rel.includes('..')) {
+      const parts: string[] = [];
+      for (const part of path.split('/')) {
+        if (part === '' || part === '.') continue;
+        if (part === '..') throw unsafeEntry(entry, `its ${what} contains '..'`);
+        parts.push(part);
+      }
+      rel = parts.join('/');
+    }
+    const slash = rel.lastIndexOf('/');
+    if (slash > 0 && this.#symlinks.size > 0) this.#refuseSymlinkPrefix(entry, rel.slice(0, slash), what);
+    return rel;
+  }
+
+  /** Refuses a path whose parent is, or is under, one of the layer's symlinks (writing there would follow it). */
+  #refuseSymlinkPrefix(entry: string, parent: string, what: string): void {
+    // A directory this layer made has only directories above it: nothing to check.
     if (this.#madeDirs.has(parent)) return;
-    mkdirSync(join(this.#root, parent), { recursive: true, mode: 0o755 });
-    for (let i = 1; i <= parts.length - 1; i++) this.#madeDirs.add(parts.slice(0, i).join('/'));
+    for (let slash = parent.indexOf('/'); ; slash = parent.indexOf('/', slash + 1)) {
+      const prefix = slash < 0 ? parent : parent.slice(0, slash);
+      if (this.#symlinks.has(prefix)) throw unsafeEntry(entry, `its ${what} goes through the symlink '${prefix}'`);
+      if (slash < 0) return;
+    }
+  }
+
+  /** Makes the directory `rel` and those above it, unless this layer made it already. */
+  #ensureDir(rel: string): void {
+    if (this.#madeDirs.has(rel)) return;
+    try {
+      mkdirSync(`${this.#root}/${rel}`, { recursive: true, mode: 0o755 });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST' && code !== 'ENOTDIR') throw err;
+      throw new DiycError('invalid', `the archive puts an entry under '${rel}', which an earlier entry made a file, not a directory`);
+    }
+    for (let slash = rel.indexOf('/'); slash > 0; slash = rel.indexOf('/', slash + 1)) this.#madeDirs.add(rel.slice(0, slash));
+    this.#madeDirs.add(rel);
   }
 
   /**
@@ -107,144 +201,95 @@ export class LayerWriter {
       this.#written.add(rel);
       return false;
     }
-    const abs = join(this.#root, rel);
+    this.#written.add(rel); // what comes next is written there
+    const abs = `${this.#root}/${rel}`;
     let st: Stats;
     try {
       st = lstatSync(abs);
     } catch {
       return false;
     }
-    if (st.isDirectory()) {
-      if (keepDir) return true;
-      rmSync(abs, { recursive: true, force: true });
-    } else {
+    if (!st.isDirectory()) {
       unlinkSync(abs);
+      return false;
     }
+    if (keepDir) return true;
+    rmSync(abs, { recursive: true, force: true });
+    this.#forgetTree(rel);
     return false;
   }
 
-  /** Writes one entry; its body (for files) is consumed from the entry's stream. */
-  entry(e: TarEntry, extras: EntryExtras): void {
-    const { xattrs } = extras;
-    if (this.#error) throw this.#error;
-    this.stats.entries++;
-    const parts = this.#components(e.path, e.path);
-    const rel = parts.join('/');
-    const name = parts[parts.length - 1] ?? '';
-    const abs = join(this.#root, rel);
-    const mode = (e.mode ?? 0o644) & 0o7777;
-    const uid = e.uid ?? 0;
-    const gid = e.gid ?? 0;
-    const mtime = e.mtime ?? new Date(0);
-    const atime = e.atime ?? mtime;
+  /** A directory was removed: neither it nor anything under it is a directory or a symlink of the layer any more. */
+  #forgetTree(rel: string): void {
+    const under = `${rel}/`;
+    for (const set of [this.#madeDirs, this.#symlinks]) {
+      for (const path of set) if (path === rel || path.startsWith(under)) set.delete(path);
+    }
+  }
 
+  /** `.wh.NAME` hides NAME of the layers below (a 0/0 character device); `.wh..wh..opq` hides all the directory held below. */
+  #whiteout(entry: string, parent: string, name: string): void {
     if (name === OPAQUE_MARKER) {
-      this.#ensureParent(parts);
-      lsetxattr(join(this.#root, parts.slice(0, -1).join('/')), OPAQUE_XATTR, Buffer.from('y'));
+      this.#ensureDir(parent);
+      lsetxattr(parent === '' ? this.#root : `${this.#root}/${parent}`, OPAQUE_XATTR, Buffer.from('y'));
       this.stats.whiteouts++;
-      e.resume();
       return;
     }
-    if (name.startsWith(WHITEOUT_PREFIX)) {
-      if (name.startsWith('.wh..wh.')) { e.resume(); return; } // aufs internals: no meaning here
-      const hidden = [...parts.slice(0, -1), name.slice(WHITEOUT_PREFIX.length)];
-      this.#ensureParent(hidden);
-      this.#clear(hidden.join('/'), false);
-      mknod(join(this.#root, hidden.join('/')), 'char', 0, 0, 0);
-      this.stats.whiteouts++;
-      e.resume();
-      return;
-    }
-    if (rel !== '') this.#ensureParent(parts);
-    switch (e.type) {
-      case 'Directory':
-      case 'GNUDumpDir': {
-        if (rel !== '' && !this.#clear(rel, true)) mkdirSync(abs, { mode: 0o700 });
-        this.#madeDirs.add(rel);
-        chownSync(abs, uid, gid);
-        chmodSync(abs, mode);
-        this.#setXattrs(abs, xattrs);
-        this.#dirTimes.push([abs, atime, mtime]);
-        e.resume();
-        return;
-      }
-      case 'File':
-      case 'OldFile':
-      case 'ContiguousFile': {
-        this.#clear(rel, false);
-        const fd = openSync(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
-        let open = true;
-        const close = (): void => {
-          if (open) { open = false; closeSync(fd); }
-        };
-        e.on('data', (chunk) => {
-          if (this.#error) return;
-          try {
-            for (let off = 0; off < chunk.length;) off += writeSync(fd, chunk, off, chunk.length - off);
-            this.stats.bytes += chunk.length;
-          } catch (err) {
-            this.#error = err as Error;
-            close();
-          }
-        });
-        e.on('end', () => {
-          if (this.#error) { close(); return; }
-          try {
-            // Owner first: chown(2) clears setuid and setgid bits. The file was created
-            // with its mode (the umask is 0 while a layer is written), so chmod is only
-            // needed when chown ran.
-            if (uid !== this.#uid || gid !== this.#gid) {
-              fchownSync(fd, uid, gid);
-              fchmodSync(fd, mode);
-            }
-            futimesSync(fd, atime, mtime);
-            this.#setXattrs(abs, xattrs);
-          } catch (err) {
-            this.#error = err as Error;
-          } finally {
-            close();
-          }
-        });
-        return;
-      }
-      case 'Link': {
-        const targetParts = this.#components(e.path, e.linkpath ?? '', 'hardlink target');
-        if (targetParts.length === 0) throw unsafeEntry(e.path, 'its hardlink target is the layer root');
-        this.#clear(rel, false);
-        linkSync(join(this.#root, targetParts.join('/')), abs);
-        e.resume();
-        return;
-      }
-      case 'SymbolicLink': {
-        this.#clear(rel, false);
-        // A symlink's contents may point anywhere: it is resolved inside the container's
-        // root at run time. What matters is that this writer never follows it.
-        symlinkSync(e.linkpath ?? '', abs);
-        this.#symlinks.add(rel);
-        lchownSync(abs, uid, gid);
-        lutimesSync(abs, atime, mtime);
-        this.#setXattrs(abs, xattrs);
-        e.resume();
-        return;
-      }
-      case 'CharacterDevice':
-      case 'BlockDevice':
-      case 'FIFO': {
-        this.#clear(rel, false);
-        const kind = e.type === 'CharacterDevice' ? 'char' : e.type === 'BlockDevice' ? 'block' : 'fifo';
-        // Device numbers as the archive has them (whether a node may be used is the
-        // device cgroup's to decide, not the image's).
-        mknod(abs, kind, mode, extras.device?.major ?? e.header.devmaj ?? 0, extras.device?.minor ?? e.header.devmin ?? 0);
-        chownSync(abs, uid, gid);
-        chmodSync(abs, mode);
-        utimesSync(abs, atime, mtime);
-        this.#setXattrs(abs, xattrs);
-        e.resume();
-        return;
-      }
-      default:
-        e.resume(); // pax globals, volume labels, ...: nothing to write
-    }
+    if (name.startsWith('.wh..wh.')) return; // aufs internals: no meaning here
+    const hiddenName = name.slice(WHITEOUT_PREFIX.length);
+    // `.wh..` and `.wh...` would hide the directory itself, or the one above the layer.
+    if (hiddenName === '' || hiddenName === '.' || hiddenName === '..') throw unsafeEntry(entry, `it is a whiteout of '${hiddenName}'`);
+    const hidden = parent === '' ? hiddenName : `${parent}/${hiddenName}`;
+    this.#ensureDir(parent);
+    this.#clear(hidden, false);
+    mknod(`${this.#root}/${hidden}`, 'char', 0, 0, 0);
+    this.stats.whiteouts++;
+  }
+
+  #directory(h: TarHeader, rel: string, abs: string): void {
+    if (rel !== '' && !this.#clear(rel, true)) mkdirSync(abs, { mode: 0o700 });
+    this.#madeDirs.add(rel);
+    chownSync(abs, h.uid, h.gid);
+    chmodSync(abs, h.mode);
+    this.#setXattrs(abs, h.xattrs);
+    this.#dirTimes.push([abs, h.atime ?? h.mtime, h.mtime]);
+  }
+
+  #openFile(h: TarHeader, rel: string, abs: string): void {
+    this.#clear(rel, false);
+    this.#file = { fd: openSync(abs, CREATE, h.mode), abs, header: h };
+  }
+
+  #hardlink(h: TarHeader, rel: string, abs: string): void {
+    const target = this.#relative(h.path, h.linkpath, 'hardlink target');
+    if (target === '') throw unsafeEntry(h.path, 'its hardlink target is the layer root');
+    if (!this.#written.has(target)) throw new DiycError('invalid', `entry '${h.path}' is a hardlink to '${h.linkpath}', which the layer does not hold before it`);
+    this.#clear(rel, false);
+    linkSync(`${this.#root}/${target}`, abs);
+  }
+
+  #symlink(h: TarHeader, rel: string, abs: string): void {
+    this.#clear(rel, false);
+    // A symlink's contents may point anywhere: it is resolved inside the container's
+    // root at run time. What matters is that this writer never follows it.
+    symlinkSync(h.linkpath, abs);
+    this.#symlinks.add(rel);
+    if (h.uid !== this.#uid || h.gid !== this.#gid) lchownSync(abs, h.uid, h.gid);
+    lutimesSync(abs, h.atime ?? h.mtime, h.mtime);
+    this.#setXattrs(abs, h.xattrs);
+  }
+
+  /** A character or block device, or a FIFO. */
+  #node(h: TarHeader, rel: string, abs: string): void {
+    this.#clear(rel, false);
+    const kind = h.type === '3' ? 'char' : h.type === '4' ? 'block' : 'fifo';
+    // Device numbers as the archive has them (whether a node may be used is the
+    // device cgroup's to decide, not the image's).
+    mknod(abs, kind, h.mode, h.devmajor, h.devminor);
+    chownSync(abs, h.uid, h.gid);
+    chmodSync(abs, h.mode);
+    utimesSync(abs, h.atime ?? h.mtime, h.mtime);
+    this.#setXattrs(abs, h.xattrs);
   }
 
   #setXattrs(abs: string, xattrs: Xattrs | null): void {
@@ -253,15 +298,6 @@ export class LayerWriter {
       // overlayfs's own attributes come from whiteouts, never from an archive.
       if (name.startsWith('trusted.overlay.')) continue;
       lsetxattr(abs, name, value);
-    }
-  }
-
-  /** Sets directory times last (writing into a directory changes its mtime). */
-  finish(): void {
-    if (this.#error) throw this.#error;
-    for (let i = this.#dirTimes.length - 1; i >= 0; i--) {
-      const [abs, atime, mtime] = this.#dirTimes[i] as [string, Date, Date];
-      utimesSync(abs, atime, mtime);
     }
   }
 }

@@ -8,10 +8,9 @@ import { existsSync, rmSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import { DiycError, nameProblem } from '@diyc/record';
-import { digestInWorker, fileChunks } from './digest.js';
 import { extractLayer, type ExtractResult } from './extract.js';
 import { readLayeredImage, type LayeredImage } from './formats.js';
-import { ImageStore, type Image, type ImageConfig } from './store.js';
+import { ImageStore, type Image } from './store.js';
 
 export interface UnpackProgress {
   /** What is being read: the archive, or layer N of M. */
@@ -61,96 +60,129 @@ export function splitRef(source: string): { path: string; ref?: string } {
   return { path: source };
 }
 
+/** The store and the temporary directories of one run. */
+class Run {
+  readonly store: ImageStore;
+  readonly temps: Set<string>;
+  readonly options: UnpackOptions;
+
+  constructor(options: UnpackOptions) {
+    this.options = options;
+    this.store = options.store ?? new ImageStore();
+    this.temps = options.temps ?? new Set<string>();
+  }
+
+  /** A temporary directory, removed at the end of the run unless committed. */
+  makeTemp(): string {
+    const dir = this.store.makeTemp();
+    this.temps.add(dir);
+    return dir;
+  }
+
+  /** Moves an extracted layer into the store. */
+  commit(dir: string, diffId: string): void {
+    this.store.commitLayer(dir, diffId);
+    this.temps.delete(dir);
+  }
+
+  /** Removes what was not committed. */
+  cleanUp(): void {
+    for (const dir of this.temps) rmSync(dir, { recursive: true, force: true });
+    this.temps.clear();
+  }
+}
+
+/** The image's layers as they are committed, bottom first. */
+class Layers {
+  readonly ids: string[] = [];
+  readonly sizes: Record<string, number> = {};
+  readonly extracted: string[] = [];
+  readonly reused: string[] = [];
+
+  add(diffId: string, size: number, extracted: boolean): void {
+    this.ids.push(diffId);
+    this.sizes[diffId] = size;
+    (extracted ? this.extracted : this.reused).push(diffId);
+  }
+}
+
+/** What the source holds: a layered image, or a root filesystem extracted to a staging directory. */
+type Unpacked = { layered: LayeredImage } | { flat: ExtractResult; staging: string };
+
+async function readSource(run: Run, source: string, ref: string | undefined): Promise<Unpacked> {
+  if (source !== '-' && !existsSync(source)) throw new DiycError('not-found', `${source}: no such file or directory`);
+  if (source !== '-' && statSync(source).isDirectory()) {
+    const layered = readLayeredImage(source, ref);
+    if (!layered) throw new DiycError('invalid', `${source} is a directory but not an OCI image layout (no oci-layout and index.json)`);
+    return { layered };
+  }
+  const staging = run.makeTemp();
+  const total = source === '-' ? undefined : statSync(source).size;
+  const flat = await extractLayer(source === '-' ? (run.options.stdin ?? process.stdin) : source, staging, {
+    onProgress: (bytesRead) => run.options.onProgress?.({ phase: 'archive', bytesRead, ...(total !== undefined ? { total } : {}) }),
+  });
+  // A `docker save` archive or an OCI layout in a tar: its layers are unpacked from staging.
+  const layered = readLayeredImage(staging, ref);
+  return layered ? { layered } : { flat, staging };
+}
+
+/** Extracts each layer of a layered image that the store does not hold, checked against its diff_id. */
+async function unpackLayers(run: Run, layered: LayeredImage): Promise<Layers> {
+  const layers = new Layers();
+  const known = knownLayerSizes(run.store);
+  for (const [i, file] of layered.layerFiles.entries()) {
+    const expected = layered.diffIds[i];
+    if (expected && run.store.hasLayer(expected)) {
+      layers.add(expected, known.get(expected) ?? 0, false);
+      continue;
+    }
+    const dir = run.makeTemp();
+    const total = statSync(file).size;
+    const result = await extractLayer(file, dir, {
+      onProgress: (bytesRead) => run.options.onProgress?.({ phase: `layer ${i + 1}/${layered.layerFiles.length}`, bytesRead, total }),
+    });
+    if (expected && expected !== result.diffId) {
+      throw new DiycError('invalid', `layer ${i + 1} is corrupt: its content is ${result.diffId}, the image config says ${expected}`);
+    }
+    run.commit(dir, result.diffId);
+    layers.add(result.diffId, result.bytes, true);
+  }
+  return layers;
+}
+
 export async function unpackImage(sourceArg: string, options: UnpackOptions = {}): Promise<UnpackResult> {
   const { path: source, ref } = splitRef(sourceArg);
-  const store = options.store ?? new ImageStore();
-  const temps = options.temps ?? new Set<string>();
-  const makeTemp = (): string => {
-    const dir = store.makeTemp();
-    temps.add(dir);
-    return dir;
-  };
-  store.removeStaleTemps();
+  const run = new Run(options);
+  run.store.removeStaleTemps();
   if (options.name !== undefined) {
     const problem = nameProblem(options.name, 'image name');
     if (problem) throw new DiycError('invalid', problem);
   }
   try {
-    if (source !== '-' && !existsSync(source)) throw new DiycError('invalid', `${source}: no such file or directory`);
-    let layered: LayeredImage | undefined;
-    let staging: string | undefined;
-    let flat: ExtractResult | undefined;
-    if (source !== '-' && statSync(source).isDirectory()) {
-      layered = readLayeredImage(source, ref);
-      if (!layered) throw new DiycError('invalid', `${source} is a directory but not an OCI image layout (no oci-layout and index.json)`);
+    const unpacked = await readSource(run, source, ref);
+    const name = chooseName(options, source, 'layered' in unpacked ? unpacked.layered : undefined, ref);
+    let layers: Layers;
+    if ('layered' in unpacked) {
+      layers = await unpackLayers(run, unpacked.layered);
     } else {
-      staging = makeTemp();
-      const total = source === '-' ? undefined : statSync(source).size;
-      const input = source === '-' ? (options.stdin ?? process.stdin) : fileChunks(source);
-      flat = await extractLayer(input, staging, {
-        onProgress: (bytesRead) => options.onProgress?.({ phase: 'archive', bytesRead, ...(total !== undefined ? { total } : {}) }),
-        ...(source === '-' ? {} : { digest: digestInWorker(source) }),
-      });
-      layered = readLayeredImage(staging, ref);
-    }
-    const name = chooseName(options, source, layered, ref);
-    const layerSizes: Record<string, number> = {};
-    const extracted: string[] = [];
-    const reused: string[] = [];
-    let config: ImageConfig = {};
-    let layers: string[];
-    if (!layered && flat && staging) {
       // A root filesystem: the staging directory is the image's only layer.
-      if (store.hasLayer(flat.diffId)) reused.push(flat.diffId);
-      else extracted.push(flat.diffId);
-      store.commitLayer(staging, flat.diffId);
-      temps.delete(staging);
-      layers = [flat.diffId];
-      layerSizes[flat.diffId] = flat.bytes;
-    } else if (layered) {
-      config = layered.config;
-      layers = [];
-      const known = knownLayerSizes(store);
-      for (const [i, file] of layered.layerFiles.entries()) {
-        const expected = layered.diffIds[i];
-        if (expected && store.hasLayer(expected)) {
-          layers.push(expected);
-          reused.push(expected);
-          layerSizes[expected] = known.get(expected) ?? 0;
-          continue;
-        }
-        const dir = makeTemp();
-        const total = statSync(file).size;
-        const result = await extractLayer(fileChunks(file), dir, {
-          onProgress: (bytesRead) => options.onProgress?.({ phase: `layer ${i + 1}/${layered.layerFiles.length}`, bytesRead, total }),
-          digest: digestInWorker(file),
-        });
-        if (expected && expected !== result.diffId) {
-          throw new DiycError('invalid', `layer ${i + 1} is corrupt: its content is ${result.diffId}, the image config says ${expected}`);
-        }
-        store.commitLayer(dir, result.diffId);
-        temps.delete(dir);
-        layers.push(result.diffId);
-        extracted.push(result.diffId);
-        layerSizes[result.diffId] = result.bytes;
-      }
-    } else {
-      throw new DiycError('invalid', 'nothing to unpack');
+      layers = new Layers();
+      layers.add(unpacked.flat.diffId, unpacked.flat.bytes, !run.store.hasLayer(unpacked.flat.diffId));
+      run.commit(unpacked.staging, unpacked.flat.diffId);
     }
     const image: Image = {
       name,
-      layers,
-      config,
+      layers: layers.ids,
+      config: 'layered' in unpacked ? unpacked.layered.config : {},
       source: source === '-' ? 'stdin' : source,
       created: new Date().toISOString(),
-      size: Object.values(layerSizes).reduce((a, b) => a + b, 0),
-      layerSizes,
+      size: Object.values(layers.sizes).reduce((a, b) => a + b, 0),
+      layerSizes: layers.sizes,
     };
-    store.saveImage(image);
-    return { image, extracted, reused };
+    run.store.saveImage(image);
+    return { image, extracted: layers.extracted, reused: layers.reused };
   } finally {
-    for (const dir of temps) rmSync(dir, { recursive: true, force: true });
-    temps.clear();
+    run.cleanUp();
   }
 }
 

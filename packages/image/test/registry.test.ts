@@ -94,6 +94,21 @@ describe('auth', () => {
     expect(() => dockerConfigCredentials('ghcr.io', env)).toThrow(/credential helper '\.\.\/\.\.\/\.\.\/bin\/sh' is not a helper name/);
   });
 
+  it('takes the answer of a helper that exits without reading its stdin (EPIPE is no failure)', () => {
+    const bin = join(dir, 'bin-unread');
+    mkdirSync(bin, { recursive: true });
+    const config = join(dir, 'unread');
+    mkdirSync(config, { recursive: true });
+    writeFileSync(join(config, 'config.json'), JSON.stringify({ credsStore: 'unread' }));
+    // It closes its stdin unread. A server name longer than a pipe holds (64 KiB) makes
+    // the write fail with EPIPE every time, not only when the helper wins the race.
+    writeFileSync(join(bin, 'docker-credential-unread'), '#!/bin/sh\nexec 0<&-\necho "credentials not found in native keychain"\nexit 1\n', { mode: 0o755 });
+    const env = { DOCKER_CONFIG: config, PATH: `${bin}:/usr/bin:/bin` };
+    expect(dockerConfigCredentials(`${'a'.repeat(100_000)}.example`, env)).toBeUndefined();
+    writeFileSync(join(bin, 'docker-credential-unread'), '#!/bin/sh\nexec 0<&-\necho \'{"Username":"u","Secret":"s"}\'\n', { mode: 0o755 });
+    expect(dockerConfigCredentials(`${'b'.repeat(100_000)}.example`, env)).toEqual({ username: 'u', password: 's' });
+  });
+
   it('sends credentials to a token service only over HTTPS (or loopback, or --insecure)', async () => {
     // A registry imitated by a fetch function: no traffic leaves this process.
     const asked: string[] = [];

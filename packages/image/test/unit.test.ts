@@ -1,7 +1,7 @@
-// The pure parts of diyc-image: compression sniffing, PAX attributes, names.
+// The pure parts of diyc-image: compression sniffing, PAX attributes, names. (The tar reader: tar-parser.test.ts.)
 // (Unpacking real archives is tested end to end in test-e2e/image.test.ts.)
 import { describe, expect, it } from 'vitest';
-import { detectCompression, HeaderTap, ImageStore, nameFromFile, parsePaxXattrs } from '../src/index.js';
+import { detectCompression, ImageStore, nameFromFile, parsePaxXattrs } from '../src/index.js';
 
 const pax = (key: string, value: Buffer): Buffer => {
   const body = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from('\n')]);
@@ -18,38 +18,7 @@ describe('PAX extended attributes', () => {
     expect([...into.keys()]).toEqual(['security.capability']);
     expect(into.get('security.capability')).toEqual(cap);
   });
-
-  it('pairs the attributes with their entry as the stream arrives, in any chunking', () => {
-    const header = (name: string, type: string, size: number): Buffer => {
-      const b = Buffer.alloc(512);
-      b.write(name, 0);
-      b.write(size.toString(8).padStart(11, '0'), 124);
-      b.write(type, 156);
-      return b;
-    };
-    const body = pax('SCHILY.xattr.user.x', Buffer.from('1'));
-    const padded = Buffer.concat([body, Buffer.alloc(512 - body.length)]);
-    const stream = Buffer.concat([header('a', '0', 0), header('PaxHeader', 'x', body.length), padded, header('b', '0', 0), Buffer.alloc(1024)]);
-    for (const size of [1, 7, 512, 100_000]) {
-      const tap = new HeaderTap();
-      for (let i = 0; i < stream.length; i += size) tap.write(stream.subarray(i, i + size));
-      expect(tap.queue.map(({ xattrs: x }) => (x ? Object.fromEntries([...x].map(([k, v]) => [k, v.toString()])) : null))).toEqual([null, { 'user.x': '1' }]);
-    }
-  });
-
-  it('reads the device numbers of a GNU-format header, which node-tar leaves out', () => {
-    // GNU tar's header: magic "ustar  \0", devmajor at 329 and devminor at 337, in octal.
-    const gnu = Buffer.alloc(512);
-    gnu.write('dev/kmsg', 0);
-    gnu.write('00000000000', 124);
-    gnu.write('3', 156);
-    gnu.write('ustar  \0', 257, 'latin1');
-    gnu.write('0000001', 329);
-    gnu.write('0000013', 337);
-    const tap = new HeaderTap();
-    tap.write(Buffer.concat([gnu, Buffer.alloc(1024)]));
-    expect(tap.queue).toEqual([{ xattrs: null, device: { major: 1, minor: 11 } }]);
-  });
+  // Pairing attributes with their entry, and the device numbers of GNU headers: tar-parser.test.ts.
 });
 
 describe('detectCompression', () => {

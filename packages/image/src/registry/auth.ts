@@ -3,11 +3,11 @@
 // password) or `Bearer realm=URL,service=S,scope=repository:NAME:pull` (ask URL for a
 // token, with the credentials if any, and send it). Docker Hub uses the second even for
 // anonymous pulls. https://distribution.github.io/distribution/spec/auth/token/
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DiycError } from '@diyc/record';
+import { childProcess } from '../lazy-builtins.js';
 import { DOCKER_HUB } from './reference.js';
 
 export interface Credentials {
@@ -86,8 +86,10 @@ function helperCredentials(name: string, server: string, file: string, env: Node
   // The name becomes a command: a config.json must not name a path (`../../bin/sh`).
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) throw new DiycError('invalid', `${file}: credential helper '${name}' is not a helper name (docker-credential-NAME)`);
   const command = `docker-credential-${name}`;
-  const answer = spawnSync(command, ['get'], { input: server, env, encoding: 'utf8', stdio: ['pipe', 'pipe', 'inherit'], timeout: 60_000 });
-  if (answer.error) {
+  const answer = childProcess().spawnSync(command, ['get'], { input: server, env, encoding: 'utf8', stdio: ['pipe', 'pipe', 'inherit'], timeout: 60_000 });
+  // EPIPE: the helper ended without reading the server name from its stdin, which it need
+  // not do (one with no credentials at all may answer at once). Its answer still counts.
+  if (answer.error && (answer.error as NodeJS.ErrnoException).code !== 'EPIPE') {
     const missing = (answer.error as NodeJS.ErrnoException).code === 'ENOENT';
     throw new DiycError(missing ? 'missing' : 'system', missing
       ? `${file} names the credential helper ${name}, but ${command} is not on PATH: install it, or give --user`

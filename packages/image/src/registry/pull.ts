@@ -5,12 +5,13 @@
 // diff_id match. Layers already in the store are not fetched; a few download at once.
 // As with unpack, image.json is written last, and a pull killed half-way leaves only
 // tmp/PID-*, which the next run removes.
-import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { DiycError, nameProblem } from '@diyc/record';
 import { extractLayer } from '../extract.js';
+import { crypto } from '../lazy-builtins.js';
 import { fromConfig, type OciConfigFile } from '../formats.js';
-import { ImageStore, type Image } from '../store.js';
+import { ImageStore, type Image, type ImageConfig } from '../store.js';
 import { dockerConfigCredentials, type Credentials } from './auth.js';
 import { RegistryClient } from './client.js';
 import { defaultImageName, formatReference, parseReference, type ImageReference } from './reference.js';
@@ -121,7 +122,7 @@ function checkedDigest(descriptor: Descriptor | undefined, what: string): string
   return digest;
 }
 
-const sha256 = (data: Buffer): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
+const sha256 = (data: Buffer): string => `sha256:${crypto().createHash('sha256').update(data).digest('hex')}`;
 
 /** A small document (manifest, config) read whole, at most `limit` bytes, checked against `digest`. */
 async function readVerified(response: Response, digest: string | undefined, what: string, limit = 8 * 1024 * 1024): Promise<{ body: Buffer; digest: string }> {
@@ -143,7 +144,7 @@ function parseJson<T>(body: Buffer, what: string): T {
 }
 
 /** Bytes of a response body, hashed and counted as they pass, refused beyond `size`. */
-async function* verifiedBody(body: ReadableStream<Uint8Array>, layer: LayerProgress, hash: ReturnType<typeof createHash>, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
+async function* verifiedBody(body: ReadableStream<Uint8Array>, layer: LayerProgress, hash: Hash, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
   for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
     const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     layer.bytes += buf.length;
@@ -172,6 +173,126 @@ async function pool<T>(items: T[], limit: number, job: (item: T) => Promise<void
   if (failed !== undefined) throw failed;
 }
 
+/** The image manifest for `ref`: the one it names, or this platform's from the index it names. */
+async function resolveManifest(client: RegistryClient, ref: ImageReference, platform: string | undefined): Promise<{ manifest: Manifest; digest: string }> {
+  const reference = ref.digest ?? (ref.tag as string);
+  let { body, digest } = await readVerified(await client.get(`manifests/${reference}`, MANIFEST_TYPES), ref.digest, 'the manifest');
+  let manifest = parseJson<Manifest>(body, 'the manifest');
+  if (manifest.schemaVersion === 1) throw new DiycError('unsupported', `${formatReference(ref)} has a schema 1 manifest, which registries stopped serving: push it again with a current tool`);
+  if (manifest.manifests) {
+    const want = parsePlatform(platform);
+    const chosen = choosePlatform(manifest.manifests, want);
+    if (!chosen) {
+      const have = manifest.manifests.map((m) => m.platform).filter((p): p is Platform => p !== undefined && p.os !== 'unknown').map(formatPlatform);
+      throw new DiycError('not-found', `${formatReference(ref)} has no ${formatPlatform(want)} image (it has ${have.join(', ') || 'none'}): choose one with --platform`);
+    }
+    const chosenDigest = checkedDigest(chosen, 'the index');
+    ({ body, digest } = await readVerified(await client.get(`manifests/${chosenDigest}`, [MEDIA.ociManifest, MEDIA.dockerManifest]), chosenDigest, 'the platform\'s manifest'));
+    manifest = parseJson<Manifest>(body, 'the platform\'s manifest');
+  }
+  return { manifest, digest };
+}
+
+/** The manifest's layers and the image config, checked: sha256 digests, one diff_id per layer. */
+async function readImageConfig(client: RegistryClient, ref: ImageReference, manifest: Manifest): Promise<{ layers: Descriptor[]; config: ImageConfig; diffIds: string[] }> {
+  if (!manifest.config || !manifest.layers) throw new DiycError('invalid', `${formatReference(ref)}: the manifest has no config or no layers`);
+  const configDigest = checkedDigest(manifest.config, 'the manifest\'s config');
+  for (const layer of manifest.layers) checkedDigest(layer, 'the manifest\'s layers');
+  const configDoc = await readVerified(await client.get(`blobs/${configDigest}`), configDigest, 'the image config');
+  const { config, diffIds } = fromConfig(parseJson<OciConfigFile>(configDoc.body, 'the image config'));
+  if (diffIds.length !== manifest.layers.length) throw new DiycError('invalid', `${formatReference(ref)}: the manifest has ${manifest.layers.length} layers and the config ${diffIds.length} diff_ids`);
+  return { layers: manifest.layers, config, diffIds };
+}
+
+interface FetchContext {
+  client: RegistryClient;
+  store: ImageStore;
+  temps: Set<string>;
+  descriptors: Descriptor[];
+  diffIds: string[];
+  options: PullOptions;
+}
+
+/** The layers of one pull: fetched a few at a time, each committed when its digests check. */
+class LayerFetcher {
+  readonly progress: PullProgress;
+  readonly fetched: string[] = [];
+  readonly reused: string[] = [];
+  readonly sizes: Record<string, number> = {};
+  readonly #inFlight = new Map<string, Promise<void>>();
+  readonly #abort = new AbortController();
+
+  readonly #pull: FetchContext;
+
+  constructor(pull: FetchContext) {
+    this.#pull = pull;
+    const layers = pull.descriptors.map((l): LayerProgress => ({ digest: l.digest, bytes: 0, size: l.size ?? 0, state: 'waiting' }));
+    this.progress = { layers, bytes: 0, total: layers.reduce((sum, l) => sum + l.size, 0) };
+  }
+
+  report(): void {
+    this.#pull.options.onProgress?.(this.progress);
+  }
+
+  /** Fetches every layer, at most `concurrency` at once; the first failure stops the others. */
+  async fetchAll(concurrency: number): Promise<void> {
+    this.report();
+    try {
+      await pool(this.#pull.descriptors.map((_, i) => i), concurrency, (i) => this.#fetch(i));
+    } catch (err) {
+      this.#abort.abort();
+      throw err;
+    }
+  }
+
+  async #fetch(index: number): Promise<void> {
+    const descriptor = this.#pull.descriptors[index] as Descriptor;
+    const layer = this.progress.layers[index] as LayerProgress;
+    const diffId = this.#pull.diffIds[index] as string;
+    if (descriptor.mediaType && /zstd/.test(descriptor.mediaType)) throw new DiycError('unsupported', `layer ${descriptor.digest} is zstd-compressed, which diyc cannot read yet`);
+    if (descriptor.urls?.length) throw new DiycError('unsupported', `layer ${descriptor.digest} is a foreign layer (served from ${descriptor.urls[0]}), which diyc does not fetch`);
+    // Two layers of one image with the same content: the second waits for the first.
+    const same = this.#inFlight.get(diffId);
+    if (same || this.#pull.store.hasLayer(diffId)) {
+      await same;
+      layer.state = 'present';
+      this.progress.bytes += layer.size;
+      this.reused.push(diffId);
+      this.#done(layer);
+      return;
+    }
+    const work = this.#download(descriptor, layer, diffId);
+    this.#inFlight.set(diffId, work);
+    await work;
+  }
+
+  /** Streams one layer from the registry into a temporary directory, and commits it when both digests check. */
+  async #download(descriptor: Descriptor, layer: LayerProgress, diffId: string): Promise<void> {
+    layer.state = 'downloading';
+    const { client, store, temps } = this.#pull;
+    const response = await client.get(`blobs/${descriptor.digest}`, [], this.#abort.signal);
+    if (!response.body) throw new DiycError('invalid', `layer ${descriptor.digest}: the registry sent no content`);
+    const dir = store.makeTemp();
+    temps.add(dir);
+    const hash = crypto().createHash('sha256');
+    const result = await extractLayer(verifiedBody(response.body, layer, hash, (n) => { this.progress.bytes += n; this.report(); }), dir);
+    const blobDigest = `sha256:${hash.digest('hex')}`;
+    if (blobDigest !== descriptor.digest) throw new DiycError('invalid', `layer ${descriptor.digest}: the registry sent content whose digest is ${blobDigest}: refused, nothing kept`);
+    if (result.diffId !== diffId) throw new DiycError('invalid', `layer ${descriptor.digest}: its content is ${result.diffId}, the image config says ${diffId}: refused, nothing kept`);
+    store.commitLayer(dir, diffId);
+    temps.delete(dir);
+    this.sizes[diffId] = result.bytes;
+    layer.state = 'done';
+    this.fetched.push(diffId);
+    this.#done(layer);
+  }
+
+  #done(layer: LayerProgress): void {
+    this.#pull.options.onLayer?.(layer);
+    this.report();
+  }
+}
+
 export async function pullImage(text: string, options: PullOptions = {}): Promise<PullResult> {
   const ref: ImageReference = parseReference(text);
   const name = options.name ?? defaultImageName(ref);
@@ -181,100 +302,26 @@ export async function pullImage(text: string, options: PullOptions = {}): Promis
   const temps = options.temps ?? new Set<string>();
   const credentials = options.credentials ?? dockerConfigCredentials(ref.registry, options.env);
   const client = new RegistryClient(ref, { ...(credentials ? { credentials } : {}), ...(options.insecure ? { insecure: true } : {}), ...(options.fetch ? { fetch: options.fetch } : {}) });
-  const abort = new AbortController();
   store.removeStaleTemps();
   try {
-    // The manifest, or an index of them.
-    const reference = ref.digest ?? (ref.tag as string);
-    let { body, digest } = await readVerified(await client.get(`manifests/${reference}`, MANIFEST_TYPES), ref.digest, 'the manifest');
-    let manifest = parseJson<Manifest>(body, 'the manifest');
-    if (manifest.schemaVersion === 1) throw new DiycError('unsupported', `${formatReference(ref)} has a schema 1 manifest, which registries stopped serving: push it again with a current tool`);
-    if (manifest.manifests) {
-      const want = parsePlatform(options.platform);
-      const chosen = choosePlatform(manifest.manifests, want);
-      if (!chosen) {
-        const have = manifest.manifests.map((m) => m.platform).filter((p): p is Platform => p !== undefined && p.os !== 'unknown').map(formatPlatform);
-        throw new DiycError('not-found', `${formatReference(ref)} has no ${formatPlatform(want)} image (it has ${have.join(', ') || 'none'}): choose one with --platform`);
-      }
-      const chosenDigest = checkedDigest(chosen, 'the index');
-      ({ body, digest } = await readVerified(await client.get(`manifests/${chosenDigest}`, [MEDIA.ociManifest, MEDIA.dockerManifest]), chosenDigest, 'the platform\'s manifest'));
-      manifest = parseJson<Manifest>(body, 'the platform\'s manifest');
-    }
-    if (!manifest.config || !manifest.layers) throw new DiycError('invalid', `${formatReference(ref)}: the manifest has no config or no layers`);
-    const configDigest = checkedDigest(manifest.config, 'the manifest\'s config');
-    for (const layer of manifest.layers) checkedDigest(layer, 'the manifest\'s layers');
-    const configDoc = await readVerified(await client.get(`blobs/${configDigest}`), configDigest, 'the image config');
-    const { config, diffIds } = fromConfig(parseJson<OciConfigFile>(configDoc.body, 'the image config'));
-    if (diffIds.length !== manifest.layers.length) throw new DiycError('invalid', `${formatReference(ref)}: the manifest has ${manifest.layers.length} layers and the config ${diffIds.length} diff_ids`);
-
-    const progress: PullProgress = { layers: manifest.layers.map((l) => ({ digest: l.digest, bytes: 0, size: l.size ?? 0, state: 'waiting' })), bytes: 0, total: 0 };
-    progress.total = progress.layers.reduce((sum, l) => sum + l.size, 0);
-    const fetched: string[] = [];
-    const reused: string[] = [];
+    const { manifest, digest } = await resolveManifest(client, ref, options.platform);
+    const { layers, config, diffIds } = await readImageConfig(client, ref, manifest);
+    const fetcher = new LayerFetcher({ client, store, temps, descriptors: layers, diffIds, options });
+    await fetcher.fetchAll(options.concurrency ?? 3);
+    const known = new Map(store.listImages().flatMap((i) => Object.entries(i.layerSizes ?? {})));
     const layerSizes: Record<string, number> = {};
-    const inFlight = new Map<string, Promise<void>>();
-    const report = (): void => options.onProgress?.(progress);
-
-    const fetchLayer = async (index: number): Promise<void> => {
-      const descriptor = manifest.layers?.[index] as Descriptor;
-      const layer = progress.layers[index] as LayerProgress;
-      const diffId = diffIds[index] as string;
-      if (descriptor.mediaType && /zstd/.test(descriptor.mediaType)) throw new DiycError('unsupported', `layer ${descriptor.digest} is zstd-compressed, which diyc cannot read yet`);
-      if (descriptor.urls?.length) throw new DiycError('unsupported', `layer ${descriptor.digest} is a foreign layer (served from ${descriptor.urls[0]}), which diyc does not fetch`);
-      // Two layers of one image with the same content: the second waits for the first.
-      const same = inFlight.get(diffId);
-      if (same || store.hasLayer(diffId)) {
-        await same;
-        layer.state = 'present';
-        progress.bytes += layer.size;
-        reused.push(diffId);
-        options.onLayer?.(layer);
-        report();
-        return;
-      }
-      const work = (async () => {
-        layer.state = 'downloading';
-        const response = await client.get(`blobs/${descriptor.digest}`, [], abort.signal);
-        if (!response.body) throw new DiycError('invalid', `layer ${descriptor.digest}: the registry sent no content`);
-        const dir = store.makeTemp();
-        temps.add(dir);
-        const hash = createHash('sha256');
-        const result = await extractLayer(verifiedBody(response.body, layer, hash, (n) => { progress.bytes += n; report(); }), dir);
-        const blobDigest = `sha256:${hash.digest('hex')}`;
-        if (blobDigest !== descriptor.digest) throw new DiycError('invalid', `layer ${descriptor.digest}: the registry sent content whose digest is ${blobDigest}: refused, nothing kept`);
-        if (result.diffId !== diffId) throw new DiycError('invalid', `layer ${descriptor.digest}: its content is ${result.diffId}, the image config says ${diffId}: refused, nothing kept`);
-        store.commitLayer(dir, diffId);
-        temps.delete(dir);
-        layerSizes[diffId] = result.bytes;
-        layer.state = 'done';
-        fetched.push(diffId);
-        options.onLayer?.(layer);
-        report();
-      })();
-      inFlight.set(diffId, work);
-      await work;
-    };
-    report();
-    try {
-      await pool(manifest.layers.map((_, i) => i), options.concurrency ?? 3, fetchLayer);
-    } catch (err) {
-      abort.abort();
-      throw err;
-    }
+    for (const id of diffIds) layerSizes[id] = fetcher.sizes[id] ?? known.get(id) ?? 0;
     const image: Image = {
       name,
       layers: diffIds,
       config,
       source: `${formatReference({ ...ref, digest })}`,
       created: new Date().toISOString(),
-      size: 0,
-      layerSizes: {},
+      size: Object.values(layerSizes).reduce((a, b) => a + b, 0),
+      layerSizes,
     };
-    const known = new Map(store.listImages().flatMap((i) => Object.entries(i.layerSizes ?? {})));
-    for (const id of diffIds) (image.layerSizes as Record<string, number>)[id] = layerSizes[id] ?? known.get(id) ?? 0;
-    image.size = Object.values(image.layerSizes ?? {}).reduce((a, b) => a + b, 0);
     store.saveImage(image);
-    return { image, digest, fetched, reused };
+    return { image, digest, fetched: fetcher.fetched, reused: fetcher.reused };
   } finally {
     for (const dir of temps) rmSync(dir, { recursive: true, force: true });
     temps.clear();

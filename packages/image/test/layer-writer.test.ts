@@ -1,0 +1,95 @@
+// The layer writer's own decisions, on a temporary directory, as the user running the tests
+// (owners are the user's own; device nodes and overlayfs attributes, which need root, are
+// left to test-e2e/image.test.ts, which also unpacks hostile archives made by real tools).
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LayerWriter, type TarHeader } from '../src/index.js';
+
+const uid = process.getuid?.() ?? 0;
+const gid = process.getgid?.() ?? 0;
+
+function header(path: string, type: string, extra: Partial<TarHeader> = {}): TarHeader {
+  return { path, type, mode: type === '5' ? 0o755 : 0o644, uid, gid, size: 0, mtime: 1_700_000_000, atime: undefined, linkpath: '', devmajor: 0, devminor: 0, xattrs: null, ...extra };
+}
+
+describe('LayerWriter', () => {
+  let work: string;
+  let root: string;
+  let outside: string;
+  let writer: LayerWriter;
+  const umask = process.umask();
+
+  beforeEach(() => {
+    work = mkdtempSync(join(tmpdir(), 'diyc-layer-writer-'));
+    root = join(work, 'layer');
+    outside = join(work, 'outside');
+    mkdirSync(root);
+    mkdirSync(outside);
+    process.umask(0);
+    writer = new LayerWriter(root);
+  });
+  afterEach(() => {
+    process.umask(umask);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  const file = (path: string, body: string, extra: Partial<TarHeader> = {}): void => {
+    writer.entry(header(path, '0', { size: body.length, ...extra }));
+    writer.data(Buffer.from(body));
+    writer.end();
+  };
+
+  it('writes files, directories and links, with their modes and mtimes, normalising ./ and //', () => {
+    writer.entry(header('./', '5'));
+    writer.entry(header('./usr/', '5', { mode: 0o750 }));
+    file('./usr//bin/./tool', 'binary', { mode: 0o4755, mtime: 981_173_106.5 });
+    writer.entry(header('usr/bin/link', '2', { linkpath: 'tool' }));
+    writer.entry(header('usr/hard', '1', { linkpath: './usr/bin/tool' }));
+    writer.finish();
+    expect(readFileSync(join(root, 'usr/bin/tool'), 'utf8')).toBe('binary');
+    const tool = lstatSync(join(root, 'usr/bin/tool'));
+    expect([(tool.mode & 0o7777).toString(8), tool.mtimeMs, tool.nlink]).toEqual(['4755', 981_173_106_500, 2]);
+    expect((lstatSync(join(root, 'usr')).mode & 0o7777).toString(8)).toBe('750');
+    expect(readlinkSync(join(root, 'usr/bin/link'))).toBe('tool');
+    expect(writer.stats).toEqual({ entries: 5, bytes: 6, whiteouts: 0 });
+  });
+
+  it('replaces a directory with a file, and a file with a directory, forgetting what was under it', () => {
+    writer.entry(header('a/b/c/', '5'));
+    file('a/b/c/old', 'x');
+    file('a/b', 'now a file');
+    expect(() => file('a/b/c/under-a-file', 'y')).toThrow("the archive puts an entry under 'a/b/c', which an earlier entry made a file, not a directory");
+    writer.entry(header('a/b/', '5'));
+    file('a/b/c/new', 'z');
+    expect(readdirSync(join(root, 'a/b/c'))).toEqual(['new']);
+  });
+
+  it('refuses a whiteout of ., .. or nothing: it would remove the directory, or the one above the layer', () => {
+    file('dir/keep', 'k');
+    for (const name of ['.wh..', '.wh...', 'dir/.wh...', '.wh.']) {
+      expect(() => writer.entry(header(name, '0')), name).toThrow(/^unsafe entry '.*': it is a whiteout of '\.{0,2}'$/);
+    }
+    expect(readdirSync(work).sort()).toEqual(['layer', 'outside']);
+    expect(readFileSync(join(root, 'dir/keep'), 'utf8')).toBe('k');
+  });
+
+  it('refuses a path through a symlink of the layer, even after the link replaced a directory', () => {
+    writer.entry(header('d/', '5'));
+    writer.entry(header('d', '2', { linkpath: outside }));
+    expect(() => file('d/evil', 'pwned')).toThrow("unsafe entry 'd/evil': its path goes through the symlink 'd'");
+    expect(() => writer.entry(header('x', '1', { linkpath: 'd/victim' }))).toThrow("unsafe entry 'x': its hardlink target goes through the symlink 'd'");
+    expect(readdirSync(outside)).toEqual([]);
+  });
+
+  it('refuses a hardlink to what the layer does not hold, naming it', () => {
+    expect(() => writer.entry(header('hl', '1', { linkpath: 'etc/shadow' }))).toThrow("entry 'hl' is a hardlink to 'etc/shadow', which the layer does not hold before it");
+    expect(existsSync(join(root, 'hl'))).toBe(false);
+  });
+
+  it('refuses an entry of a kind it cannot write, naming the kind', () => {
+    expect(() => writer.entry(header('disk.img', 'S'))).toThrow("entry 'disk.img' is of a kind diyc-image cannot write (a GNU sparse file)");
+    expect(() => writer.entry(header('label', 'V'))).toThrow('(a tape volume label)');
+  });
+});
