@@ -1,7 +1,9 @@
 export { runCli, defineCli, wantsColour } from './main.js';
 export type { CliCommand, CliContext } from './main.js';
-export { parseArgv, many, one } from './parse.js';
-export type { Parsed, ParsedFlags } from './parse.js';
+export { parseArgv, many, one, UsageHint } from './parse.js';
+export type { FlagHint, Parsed, ParsedFlags } from './parse.js';
+export { closest, editDistance } from './suggest.js';
+export { guardStdio, drained } from './stdio.js';
 export { createTrace, noTrace } from './trace.js';
 export type { Trace } from './trace.js';
 export { createProgress, formatBytes } from './progress.js';
