@@ -12,3 +12,8 @@ export type { ArgsDef } from 'citty';
 export { printTable, printable } from './table.js';
 export { commandVersion } from './version.js';
 export { parseSignal } from './signal.js';
+export { describeCommand, synopsis, summary } from './command-doc.js';
+export type { CommandDoc, FlagDoc, OperandDoc, ValueKind } from './command-doc.js';
+export { manPage, roffText } from './man-page.js';
+export type { ManOptions } from './man-page.js';
+export { bashCompletion, zshCompletion, fishCompletion } from './completion.js';
