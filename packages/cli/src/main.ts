@@ -1,7 +1,9 @@
 // runCli(): the thin shell every diyc bin runs its citty command in.
 import { renderUsage, type ArgsDef, type CommandDef } from 'citty';
 import { DiycError, isDiycError } from '@diyc/record';
-import { parseArgv, type ParsedFlags } from './parse.js';
+import { parseArgv, UsageHint, type FlagHint, type ParsedFlags } from './parse.js';
+import { drained, guardStdio } from './stdio.js';
+import { closest } from './suggest.js';
 import { printable } from './table.js';
 import { commandVersion } from './version.js';
 
@@ -9,6 +11,8 @@ import { commandVersion } from './version.js';
 export interface CliContext {
   flags: ParsedFlags;
   operands: string[];
+  /** The flags given before the command, by the globalArgs of the commands above it. */
+  globals: ParsedFlags;
 }
 
 export interface CliCommand extends Omit<CommandDef<ArgsDef>, 'args' | 'subCommands' | 'run'> {
@@ -19,10 +23,23 @@ export interface CliCommand extends Omit<CommandDef<ArgsDef>, 'args' | 'subComma
   main?: (ctx: CliContext) => Promise<number | void> | number | void;
   subCommands?: Record<string, CliCommand>;
   /**
+   * With subCommands: the flags taken before the command (runc's `--root DIR create`),
+   * handed to the command's main() as ctx.globals, and listed in its man page.
+   */
+  globalArgs?: ArgsDef;
+  /**
    * The exit code of a failure that names none: 1 for tools, 125 for those that run a
    * container (their command's own codes stay free), as docker and podman do.
    */
   failureCode?: number;
+  /** What to say when a user types a flag that means something else in docker (-v a:b, --name). */
+  hints?: FlagHint[];
+  /**
+   * Also receives every error line a command ends with (its message, without the
+   * command's name), before stderr does and whether or not stderr can be written: diyc-oci
+   * sends it to --log, where containerd looks. Set on the top command; what it throws is ignored.
+   */
+  onError?: (message: string, globals: ParsedFlags) => void;
 }
 
 export function defineCli(cmd: CliCommand): CliCommand {
@@ -54,42 +71,58 @@ async function usageLine(cmd: CliCommand, parent: CliCommand | undefined): Promi
 /**
  * Runs `cmd` on `argv` and exits: 0 on success (or the number main() returned), 2 on a
  * usage error (with the usage line on stderr), a DiycError's own exit code, or the
- * command's failure code. Every error is one line; -v adds the stack.
+ * command's failure code. Every error is one line; -v adds the stack. No stdio makes it
+ * fail: what cannot be written is dropped (see stdio.ts).
  */
 export async function runCli(cmd: CliCommand, argv: readonly string[] = process.argv.slice(2)): Promise<never> {
-  const code = await runCliCode(cmd, argv, []);
-  // Let stdout drain before exiting: a pipeline stage's JSON must reach the next one whole.
-  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  guardStdio();
+  const code = await runCliCode(cmd, argv);
+  await drained(process.stdout);
   process.exit(code);
 }
 
-async function runCliCode(cmd: CliCommand, argv: readonly string[], parents: string[], parent?: CliCommand): Promise<number> {
-  const name = [...parents, meta(cmd).name ?? 'diyc'].join(' ');
-  const verbose = argv.includes('-v') || argv.includes('--verbose');
-  const failureCode = cmd.failureCode ?? parent?.failureCode ?? 1;
+/** Where runCli is on the command line: the command reached, the one above it, its name. */
+interface Position {
+  cmd: CliCommand;
+  parent: CliCommand | undefined;
+  name: string;
+  failureCode: number;
+  globals: ParsedFlags;
+}
+
+/** runCli without the exit: the exit code. */
+export async function runCliCode(top: CliCommand, argv: readonly string[]): Promise<number> {
+  const at: Position = { cmd: top, parent: undefined, name: meta(top).name ?? 'diyc', failureCode: top.failureCode ?? 1, globals: {} };
   try {
-    if (parents.length === 0 && (argv[0] === '--version' || argv[0] === '-V')) {
-      process.stdout.write(`${meta(cmd).name} ${meta(cmd).version ?? commandVersion()}\n`);
+    if (argv[0] === '--version' || argv[0] === '-V') {
+      process.stdout.write(`${meta(top).name} ${meta(top).version ?? commandVersion()}\n`);
       return 0;
     }
-    if (cmd.subCommands) {
-      const first = argv[0];
-      if (first === undefined || first === '--help' || first === '-h') {
-        if (first === undefined) {
-          process.stderr.write(`${await usage(cmd, parent, wantsColour(process.stderr))}\n`);
-          return 2;
-        }
-        process.stdout.write(`${await usage(cmd, parent, wantsColour())}\n`);
-        return 0;
+    let rest = argv;
+    while (at.cmd.subCommands) {
+      const commands = at.cmd.subCommands;
+      const parsed = parseArgv(rest, at.cmd.globalArgs ?? {}, true, at.cmd.hints);
+      Object.assign(at.globals, parsed.flags);
+      const [first, ...after] = parsed.operands;
+      if (parsed.help || first === undefined) {
+        // Help asked for goes to stdout; help for a missing command is a usage error.
+        const stream = parsed.help ? process.stdout : process.stderr;
+        stream.write(`${await usage(at.cmd, at.parent, wantsColour(stream))}\n`);
+        return parsed.help ? 0 : 2;
       }
-      const sub = cmd.subCommands[first];
-      if (!sub) throw new DiycError('usage', `unknown command '${first}' (commands: ${Object.keys(cmd.subCommands).join(', ')})`);
-      return await runCliCode(sub, argv.slice(1), [name], cmd);
+      const sub = commands[first];
+      if (!sub) throw unknownCommand(first, Object.keys(commands));
+      at.parent = at.cmd;
+      at.cmd = sub;
+      at.name = `${at.name} ${meta(sub).name ?? first}`;
+      at.failureCode = sub.failureCode ?? at.failureCode;
+      rest = after;
     }
+    const { cmd } = at;
     const args: ArgsDef = cmd.args ?? {};
-    const parsed = parseArgv(argv, args, cmd.stopAtOperand ?? false);
+    const parsed = parseArgv(rest, args, cmd.stopAtOperand, cmd.hints);
     if (parsed.help) {
-      process.stdout.write(`${await usage(cmd, parent, wantsColour())}\n`);
+      process.stdout.write(`${await usage(cmd, at.parent, wantsColour())}\n`);
       return 0;
     }
     const positionals = Object.entries(args).filter(([, def]) => def.type === 'positional');
@@ -101,18 +134,34 @@ async function runCliCode(cmd: CliCommand, argv: readonly string[], parents: str
     if (!cmd.stopAtOperand && parsed.operands.length > positionals.length) {
       throw new DiycError('usage', `unexpected argument '${parsed.operands[positionals.length]}'`);
     }
-    const result = await cmd.main?.({ flags: parsed.flags, operands: parsed.operands });
+    const result = await cmd.main?.({ flags: parsed.flags, operands: parsed.operands, globals: at.globals });
     return typeof result === 'number' ? result : 0;
   } catch (err) {
-    // A message can quote what an image holds (an archive's entry name): its control
-    // characters are shown escaped, and the error stays one line.
-    if (isDiycError(err, 'usage')) {
-      process.stderr.write(`${name}: ${printable(err.message)}\nusage: ${await usageLine(cmd, parent)}\nrun '${name} --help' for more\n`);
-      return err.exitCode ?? 2;
-    }
-    const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`${name}: ${printable(message)}\n`);
-    if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-    return isDiycError(err) && err.exitCode !== undefined ? err.exitCode : failureCode;
+    return await report(err, at, top.onError, argv.includes('-v') || argv.includes('--verbose'));
   }
+}
+
+/** "unknown command 'stat': did you mean 'state'?", or the list of commands. */
+function unknownCommand(word: string, commands: string[]): DiycError {
+  const meant = closest(word, commands);
+  if (meant !== undefined) return new UsageHint(`unknown command '${word}': did you mean '${meant}'?`);
+  return new DiycError('usage', `unknown command '${word}' (commands: ${commands.join(', ')})`);
+}
+
+/** Says what failed, on one line (a usage error adds the usage line), and gives the exit code. */
+async function report(err: unknown, at: Position, onError: CliCommand['onError'], verbose: boolean): Promise<number> {
+  // A message can quote what an image holds (an archive's entry name): its control
+  // characters are shown escaped, and the error stays one line.
+  const message = printable(err instanceof Error ? err.message : String(err));
+  try {
+    onError?.(message, at.globals);
+  } catch { /* a hook that fails must not hide the error itself */ }
+  if (isDiycError(err, 'usage')) {
+    const more = err instanceof UsageHint ? '' : `usage: ${await usageLine(at.cmd, at.parent)}\nrun '${at.name} --help' for more\n`;
+    process.stderr.write(`${at.name}: ${message}\n${more}`);
+    return err.exitCode ?? 2;
+  }
+  process.stderr.write(`${at.name}: ${message}\n`);
+  if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  return isDiycError(err) && err.exitCode !== undefined ? err.exitCode : at.failureCode;
 }
