@@ -1,6 +1,6 @@
 // diyc-oci [GLOBAL FLAGS] COMMAND [FLAGS] ID ...: runc's command line, as containerd's
 // shim, podman and runtime-tools call it. The global flags come before the command.
-import { commandVersion, createTrace, defineCli, many, one, parseSignal, printTable, runCli, type CliCommand, type ParsedFlags } from '@diyc/cli';
+import { commandVersion, createTrace, defineCli, guardStdio, many, one, parseSignal, printTable, runCli, type ParsedFlags } from '@diyc/cli';
 import * as core from '@diyc/container';
 import { ociState } from '@diyc/container';
 import { DiycError, isDiycError, type Resources } from '@diyc/record';
@@ -29,18 +29,6 @@ const trace = () => createTrace(globals.debug);
 /** What each command gets from the global flags. */
 const context = (): OciContext => ({ root: globals.root, trace: trace(), warn });
 
-/** Every command's failure also goes to --log, where containerd reads the last error. */
-function logged(main: NonNullable<CliCommand['main']>): NonNullable<CliCommand['main']> {
-  return async (ctx) => {
-    try {
-      return await main(ctx);
-    } catch (err) {
-      writeLog(globals.log, 'error', err instanceof Error ? err.message : String(err));
-      throw err;
-    }
-  };
-}
-
 const id = { type: 'positional', description: 'the container ID' } as const;
 const pidFile = { type: 'string', valueHint: 'FILE', description: 'write the process\'s pid here (decimal, no newline)' } as const;
 const consoleSocket = { type: 'string', valueHint: 'SOCKET', description: 'send the master of a new pty to this unix socket (process.terminal)' } as const;
@@ -67,9 +55,9 @@ const createArgs = {
 const create = defineCli({
   meta: { name: 'create', description: 'Create a container from an OCI bundle: its process made and held before execve (see start)' },
   args: createArgs,
-  main: logged(async ({ flags, operands }) => {
+  main: async ({ flags, operands }) => {
     await createContainer(context(), operands[0], createOptions(flags));
-  }),
+  },
 });
 
 /** The options of create, and of run, from their flags. */
@@ -85,34 +73,34 @@ function createOptions(flags: ParsedFlags): OciCreateOptions {
 const run = defineCli({
   meta: { name: 'run', description: 'Create, start and wait for a container, then delete it; exit as its process did (-d: leave it running)' },
   args: { detach: { type: 'boolean', alias: 'd', description: 'return once it runs, and leave it running' }, ...createArgs },
-  main: logged(({ flags, operands }) => runContainer(context(), operands[0], { ...createOptions(flags), detach: flags.detach === true })),
+  main: ({ flags, operands }) => runContainer(context(), operands[0], { ...createOptions(flags), detach: flags.detach === true }),
   failureCode: 125,
 });
 
 const start = defineCli({
   meta: { name: 'start', description: 'Start a created container: its process execs' },
   args: { id },
-  main: logged(({ operands }) => startContainer(context(), operands[0])),
+  main: ({ operands }) => startContainer(context(), operands[0]),
 });
 
 const state = defineCli({
   meta: { name: 'state', description: 'Print a container\'s state as JSON (ociVersion, id, status, pid, bundle, ...)' },
   args: { id },
-  main: logged(({ operands }) => {
+  main: ({ operands }) => {
     process.stdout.write(`${JSON.stringify(ociState(existingContainer(globals.root, operands[0])), null, 2)}\n`);
-  }),
+  },
 });
 
 const kill = defineCli({
   meta: { name: 'kill', description: 'Send a signal (default TERM; a name or a number) to a container\'s process' },
   args: { all: { type: 'boolean', alias: 'a', description: 'to every process of the container' }, id, signal: { type: 'positional', description: 'the signal', required: false } },
-  main: logged(({ flags, operands }) => core.kill(existingContainer(globals.root, operands[0]), parseSignal(operands[1]), { all: flags.all === true })),
+  main: ({ flags, operands }) => core.kill(existingContainer(globals.root, operands[0]), parseSignal(operands[1]), { all: flags.all === true }),
 });
 
 const del = defineCli({
   meta: { name: 'delete', description: 'Delete a stopped container: its cgroup and state; then the poststop hooks' },
   args: { force: { type: 'boolean', alias: 'f', description: 'kill it first if it runs; a missing one is not an error' }, id },
-  main: logged(({ flags, operands }) => deleteContainer(context(), operands[0], flags.force === true)),
+  main: ({ flags, operands }) => deleteContainer(context(), operands[0], flags.force === true),
 });
 
 const exec = defineCli({
@@ -131,7 +119,7 @@ const exec = defineCli({
     id,
     command: { type: 'positional', description: 'the command and its arguments', required: false },
   },
-  main: logged(async ({ flags, operands }) => {
+  main: async ({ flags, operands }) => {
     const [target, ...command] = operands;
     const file = one(flags.process);
     let proc;
@@ -152,25 +140,25 @@ const exec = defineCli({
       ...(one(flags['pid-file']) !== undefined ? { pidFile: one(flags['pid-file']) as string } : {}),
       ...(one(flags['console-socket']) !== undefined ? { consoleSocket: one(flags['console-socket']) as string } : {}),
     });
-  }),
+  },
   failureCode: 125,
 });
 
 const ps = defineCli({
   meta: { name: 'ps', description: 'List the processes of a container' },
   args: { format, id },
-  main: logged(({ flags, operands }) => {
+  main: ({ flags, operands }) => {
     const pids = containerPids(globals.root, operands[0]);
     if (one(flags.format) === 'json') process.stdout.write(`${JSON.stringify(pids)}\n`);
     // A process inside names itself (its argv): printTable shows its control characters escaped.
     else printTable(['PID', 'CMD'], pids.map((pid) => [String(pid), commandLine(pid)]));
-  }),
+  },
 });
 
 const list = defineCli({
   meta: { name: 'list', description: 'List the containers under --root' },
   args: { format, quiet: { type: 'boolean', alias: 'q', description: 'only the IDs' } },
-  main: logged(({ flags }) => {
+  main: ({ flags }) => {
     const states = listStates(globals.root);
     if (flags.quiet === true) process.stdout.write(states.map((s) => `${s.id}\n`).join(''));
     else if (one(flags.format) === 'json') process.stdout.write(`${JSON.stringify(states)}\n`);
@@ -179,7 +167,7 @@ const list = defineCli({
       const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
       process.stdout.write(rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('   ').trimEnd()).join('\n') + '\n');
     }
-  }),
+  },
 });
 
 const featuresCommand = defineCli({
@@ -191,19 +179,19 @@ const featuresCommand = defineCli({
 const pause = defineCli({
   meta: { name: 'pause', description: 'Freeze every process of a container' },
   args: { id },
-  main: logged(({ operands }) => core.pause(existingContainer(globals.root, operands[0]), true)),
+  main: ({ operands }) => core.pause(existingContainer(globals.root, operands[0]), true),
 });
 
 const resume = defineCli({
   meta: { name: 'resume', description: 'Thaw a paused container' },
   args: { id },
-  main: logged(({ operands }) => core.pause(existingContainer(globals.root, operands[0]), false)),
+  main: ({ operands }) => core.pause(existingContainer(globals.root, operands[0]), false),
 });
 
 const update = defineCli({
   meta: { name: 'update', description: 'Set new limits on a running container (OCI linux.resources as JSON)' },
   args: { resources: { type: 'string', alias: 'r', valueHint: 'FILE|-', description: 'the resources: a file, or - for stdin' }, id },
-  main: logged(({ flags, operands }) => {
+  main: ({ flags, operands }) => {
     const source = one(flags.resources);
     if (source === undefined) throw new DiycError('usage', 'give --resources FILE (or - for stdin)');
     let resources: Resources;
@@ -213,7 +201,7 @@ const update = defineCli({
       throw new DiycError('invalid', `--resources ${source}: ${(err as Error).message}`);
     }
     core.update(existingContainer(globals.root, operands[0]), resources);
-  }),
+  },
 });
 
 const spec = defineCli({
@@ -222,18 +210,21 @@ const spec = defineCli({
     bundle: { type: 'string', alias: 'b', valueHint: 'DIR', description: 'write BUNDLE/config.json (default: the current directory); - prints it' },
     terminal: { type: 'boolean', description: 'process.terminal (default true; --no-terminal for a process without one)', default: true },
   },
-  main: logged(({ flags }) => {
+  main: ({ flags }) => {
     const text = `${JSON.stringify(defaultSpec({ terminal: flags.terminal !== false }), null, 2)}\n`;
     const bundle = one(flags.bundle) ?? process.cwd();
     if (bundle === '-') { process.stdout.write(text); return; }
     const file = join(bundle, 'config.json');
     if (existsSync(file)) throw new DiycError('exists', `${file} exists already: remove it first`);
     writeFileSync(file, text);
-  }),
+  },
 });
 
 export const ociCommand = defineCli({
   meta: { name: 'diyc-oci', description: 'An OCI runtime with runc\'s command line, for containerd, podman and Kubernetes. Global flags (before the command): --root DIR (default /run/diyc-oci), --log FILE, --log-format text|json, --debug.' },
+  // Every error line also goes to --log, where containerd reads the last error (even when
+  // stderr is /dev/null opened read-only, as the shim gives it).
+  onError: (message) => writeLog(globals.log, 'error', message),
   subCommands: { create, start, run, state, kill, delete: del, exec, ps, list, features: featuresCommand, pause, resume, update, spec },
 });
 
@@ -268,6 +259,7 @@ export function parseGlobals(argv: readonly string[]): string[] {
 }
 
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<never> {
+  guardStdio();
   let rest: string[];
   try {
     rest = parseGlobals(argv);

@@ -127,7 +127,7 @@ export function runOptions(flags: ParsedFlags, operands: string[], env: NodeJS.P
   if (hostIssue) throw usage(`container name '${name}' cannot be a hostname: ${hostIssue}`);
   const ip = one(flags.ip);
   // docker's `-it` reads here as diyC's -i (--ip) with the address "t".
-  if (ip === 't') throw usage('-it: -i is diyC\'s --ip here (an address); the command gets your terminal whenever stdin is one: leave out -i, or give -t alone');
+  if (ip === 't') throw usage('-it: -i is diyC\'s --ip here (an address); the command gets a terminal of its own whenever stdin is one: leave out -i, or give -t alone');
   const publish = many(flags.publish).map(parsePublish);
   // A network namespace of its own on the bridge, unless --net says otherwise (as Docker
   // and podman): sharing the host's reached its 127.0.0.1-only servers, its loopback

@@ -1,6 +1,6 @@
 // diyc-run [OPTIONS] NAME IMAGE [CMD [ARG...]]
 import { constants } from 'node:os';
-import { createTrace, defineCli, type ArgsDef, type CliContext } from '@diyc/cli';
+import { createTrace, defineCli, type ArgsDef, type CliContext, type FlagHint } from '@diyc/cli';
 import { create, start, teardown, wait, type Container, type CreateOptions, type Runtime, type RunResult } from '@diyc/container';
 import { ImageStore } from '@diyc/image';
 import { describeConfig, ensureNetwork, type NetConfig } from '@diyc/net';
@@ -41,7 +41,7 @@ export const runArgs: ArgsDef = {
   'security-opt': { type: 'string', valueHint: 'OPT', description: 'seccomp=unconfined, seccomp=FILE (an OCI profile), or no-new-privileges' },
   'no-new-privileges': { type: 'boolean', description: 'setuid programs and file capabilities grant nothing (prctl PR_SET_NO_NEW_PRIVS)' },
   privileged: { type: 'boolean', description: 'give the container everything the host\'s root has: all capabilities (mount, load kernel modules, change the clock...), no seccomp filter, every device node it makes (the host\'s disks), /proc and /sys unmasked. Only namespaces and the cgroup remain: trust the image as you trust the host\'s root' },
-  tty: { type: 'boolean', alias: 't', description: 'docker\'s -t: the command gets your terminal, as it does whenever stdin is one; refused when stdin is not a terminal' },
+  tty: { type: 'boolean', alias: 't', description: 'docker\'s -t: the command gets a terminal, a pty of its own proxied to yours, as it does whenever stdin is one; refused when stdin is not a terminal' },
   verbose: { type: 'boolean', alias: 'v', description: 'trace each step (HOST| and CONTAINER| lines)' },
   rm: { type: 'boolean', description: 'remove the container\'s files when it ends' },
   detach: { type: 'boolean', alias: 'd', description: 'run in the background, watched by diyc-shim (output in $DIYC_ROOT/containers/NAME/log: diyc-logs NAME)' },
@@ -184,6 +184,16 @@ async function runStagesAsProcesses(rt: Runtime, container: Container, options: 
   return record;
 }
 
+/** docker run's flags that mean something else here, or that diyc-run takes another way. */
+export const DOCKER_HINTS: FlagHint[] = [
+  { flag: '-v', value: /:/, hint: '-v is verbose here (diyC); use --volume, or `diyc run -v`' },
+  { flag: '--name', hint: 'the name is the first operand here: diyc-run NAME IMAGE (or `diyc run --name`)' },
+  { flag: '--hostname', hint: 'the hostname is the name here: diyc-run NAME IMAGE' },
+  { flag: '-it', hint: '-it: -i is diyC\'s --ip here (an address); the command gets a terminal of its own whenever stdin is one: leave out -i, or give -t alone' },
+  { flag: '-ti', hint: '-ti: -i is diyC\'s --ip here (an address); the command gets a terminal of its own whenever stdin is one: give -t alone' },
+  { flag: '--mount', hint: '--mount: use --volume HOST:CONTAINER[:ro] or --tmpfs PATH here (or `diyc run --mount`)' },
+];
+
 export function diycRunCommand(script: string) {
   return defineCli({
     meta: {
@@ -193,6 +203,7 @@ export function diycRunCommand(script: string) {
     stopAtOperand: true,
     failureCode: EXIT_RUNTIME,
     args: runArgs,
+    hints: DOCKER_HINTS,
     main: (ctx) => runMain(ctx, script),
   });
 }

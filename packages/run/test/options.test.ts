@@ -39,7 +39,7 @@ describe('runOptions', () => {
   });
 
   it('answers docker\'s -it with what to type here (-i is diyC\'s --ip)', () => {
-    expect(() => parse('-it', 'box', 'busybox', 'sh')).toThrow("-it: -i is diyC's --ip here (an address); the command gets your terminal whenever stdin is one: leave out -i, or give -t alone");
+    expect(() => parse('-it', 'box', 'busybox', 'sh')).toThrow("-it: -i is diyC's --ip here (an address); the command gets a terminal of its own whenever stdin is one: leave out -i, or give -t alone");
   });
 
   it('refuses contradictions and bad values', () => {
