@@ -9,7 +9,7 @@
 // Any failure on the way undoes what was done: no mount, cgroup, veth or lease is left.
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { planFromRecord, startError, StdioProxy } from '@diyc/nsexec';
+import { planFromRecord, startError, StdioProxy, traceRecord } from '@diyc/nsexec';
 import { parseMountinfo } from '@diyc/overlay';
 import { ANNOTATION, DiycError, type ContainerRecord } from '@diyc/record';
 import { isSyscallError, mknod, MNT, spawn, spawnWithSync, umount2, type Child, type Namespace, type SpawnPlan } from '@diyc/syscalls';
@@ -181,6 +181,7 @@ export async function create(rt: Runtime, container: Container, record: Containe
     if (why !== undefined) throw new DiycError('system', `interrupted by ${why}: nothing was left behind`);
     rmSync(container.fifoPath, { force: true });
     mknod(container.fifoPath, 'fifo', 0o600);
+    traceRecord(prepared, rt.trace);
     const plan = processPlan(rt, container, prepared, options, proxy);
     const hooks = prepared.hooks;
     const early = (hooks?.prestart?.length ?? 0) + (hooks?.createRuntime?.length ?? 0) + (hooks?.createContainer?.length ?? 0) > 0;

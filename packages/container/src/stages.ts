@@ -70,7 +70,7 @@ export function teardown(record: ContainerRecord | undefined, ctx: StageContext,
   }
   for (const stage of [...asked].reverse()) step(`undo ${stage.name}`, () => stage.undo(base, ctx));
   if (options.remove) {
-    for (const stage of [...stages].reverse()) if (stage.remove) step(`remove ${stage.name}`, () => stage.remove?.(base, ctx));
+    for (const stage of [...asked].reverse()) if (stage.remove) step(`remove ${stage.name}`, () => stage.remove?.(base, ctx));
   }
   if (errors.length > 0) throw new DiycError('system', `cleaning up ${ctx.name} failed: ${errors.join('; ')}`);
   return result;
