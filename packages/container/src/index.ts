@@ -25,3 +25,9 @@ export type { ResolvedUser } from './users.js';
 export { writeEtcFiles, containerResolvConf, SYSTEMD_RESOLV_CONF, FALLBACK_SERVERS } from './etc-files.js';
 export type { ResolvInput, EtcOptions } from './etc-files.js';
 export { readInRoot, writeInRoot } from './rootfs-files.js';
+export { baseRecord, applySecurity, containerCapabilities, DOMAIN, INIT_PATH, TMPFS_DEFAULTS } from './spec.js';
+export type { ContainerSpec, DnsOptions, NetMode, SecurityOptions, TmpfsMount, Volume } from './spec.js';
+export {
+  capabilityName, checkUser, checkWorkdir, envFlags, parseAddHost, parseDnsSearch, parseDnsServer, parseEnvFile, parseSysctl,
+  parseTmpfs, parseUlimit, parseVolume, readEnvFile, securityOptions,
+} from './spec-values.js';

@@ -100,6 +100,7 @@ export class StdioProxy {
    * user's keys go to the container's terminal and its output comes back.
    */
   started(): void {
+    // Once: a second call (the caller started it before the command ran) finds no socket.
     if (!this.#socket) return;
     const master = recvFd(this.#socket[0]);
     closeSync(this.#socket[0]);

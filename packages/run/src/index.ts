@@ -1,8 +1,7 @@
 // @diyc/run: diyC's command line (diyc-run and the lifecycle tools) over @diyc/container:
 // flags in, a record and options out to the core, its answers formatted.
-export { runOptions, capabilityName, parseEnvFile, parseSysctl, parseUlimit, parseVolume, parseTmpfs, parseDnsServer, parseDnsSearch, parseAddHost, TMPFS_DEFAULTS, DEFAULT_PIDS_LIMIT, DEFAULT_LOG_SIZE, DEFAULT_LOG_FILES } from './options.js';
-export type { RunOptions, NetMode, SecurityOptions, Volume, TmpfsMount, DnsOptions } from './options.js';
-export { baseRecord, applySecurity, containerCapabilities, DOMAIN, INIT_PATH } from './spec.js';
+export { runOptions, DEFAULT_PIDS_LIMIT, DEFAULT_LOG_SIZE, DEFAULT_LOG_FILES } from './options.js';
+export type { RunOptions } from './options.js';
 export { containerAt, runtimeFor } from './runtime.js';
 export { runDetached, reap, LOG_FILE, EXIT_FILE } from './detach.js';
 export type { DetachOptions } from './detach.js';

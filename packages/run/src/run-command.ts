@@ -1,7 +1,7 @@
 // diyc-run [OPTIONS] NAME IMAGE [CMD [ARG...]]
 import { constants } from 'node:os';
 import { createTrace, defineCli, type ArgsDef, type CliContext, type FlagHint } from '@diyc/cli';
-import { create, start, teardown, wait, type Container, type CreateOptions, type Runtime, type RunResult } from '@diyc/container';
+import { baseRecord, create, start, teardown, wait, type Container, type CreateOptions, type Runtime, type RunResult } from '@diyc/container';
 import { ImageStore } from '@diyc/image';
 import { describeConfig, ensureNetwork, type NetConfig } from '@diyc/net';
 import { DiycError, formatRecord, stateRoot, type ContainerRecord } from '@diyc/record';
@@ -9,7 +9,6 @@ import { reap, runDetached } from './detach.js';
 import { DEFAULT_LOG_FILES, DEFAULT_LOG_SIZE, DEFAULT_PIDS_LIMIT, runOptions, type RunOptions } from './options.js';
 import { runPipeline, shellLine } from './pipeline.js';
 import { containerAt, runtimeFor } from './runtime.js';
-import { baseRecord } from './spec.js';
 
 /** Exit code when diyc-run itself failed before the container ran (as docker's 125). */
 export const EXIT_RUNTIME = 125;
@@ -104,14 +103,17 @@ async function runForeground(rt: Runtime, container: Container, record: Containe
     foreground: true, interrupted,
     ...(options.describe ? { describe: options.describe } : {}), ...(options.prepared ? { prepared: true } : {}),
   }));
+  // Waiting (signals forwarded, the terminal proxied) from before the command runs: a
+  // Ctrl-C as soon as it starts goes to it, never to this process.
+  const exited = wait(rt, created, { remove: options.remove });
   try {
     await start(rt, container);
   } catch (err) {
     created.child.kill('SIGKILL');
-    await wait(rt, created, { remove: options.remove });
+    await exited;
     throw err;
   }
-  const result = await wait(rt, created, { remove: options.remove });
+  const result = await exited;
   reportEnd(container.name, result);
   return result.exitCode;
 }

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArgv } from '@diyc/cli';
-import { resolveUser } from '@diyc/container';
-import { baseRecord, parseAddHost, parseEnvFile, parseDnsSearch, parseDnsServer, parseTmpfs, parseVolume, runArgs, runOptions, shellLine } from '../src/index.js';
+import { baseRecord, parseAddHost, parseEnvFile, parseDnsSearch, parseDnsServer, parseTmpfs, parseVolume, resolveUser } from '@diyc/container';
+import { runArgs, runOptions, shellLine } from '../src/index.js';
 
 const parse = (...argv: string[]) => {
   const { flags, operands } = parseArgv(argv, runArgs, true);

@@ -1,20 +1,100 @@
-// The container's base record, before any stage prepared anything: its command and
-// environment (the image's defaults, then the user's), hostname and domain, the
-// namespaces to create, and the filesystems every container gets.
-import { withImage, type Image } from '@diyc/image';
+// A container made from an image, as docker-style front ends (diyc-run, diyc) describe it:
+// the spec's types, and the base record it gives, before any stage prepared anything: its
+// command and environment (the image's defaults, then the user's), hostname and domain,
+// the namespaces to create, the filesystems every container gets, and diyc's isolation
+// defaults (Docker's capabilities and seccomp profile, runc's masked paths, a device
+// cgroup of what /dev holds).
 import { readFileSync } from 'node:fs';
+import { withImage, type Image } from '@diyc/image';
+import { formatPublish, withIpv6Off, type NetConfig, type Publish } from '@diyc/net';
 import {
   allCapabilities, capabilitySets, containerDevices, containerMounts, DEFAULT_CAPABILITIES, DEFAULT_DEVICE_RULES,
   defaultSeccompProfile, MASKED_PATHS, READONLY_PATHS,
 } from '@diyc/nsexec';
-import { formatPublish, withIpv6Off } from '@diyc/net';
-import { ANNOTATION, DEFAULT_PATH, DiycError, emptyRecord, hostnameFor, setEnv, setNamespace, type ContainerRecord, type RecordMount, type RecordSeccomp } from '@diyc/record';
+import { ANNOTATION, DEFAULT_PATH, DiycError, emptyRecord, hostnameFor, setEnv, setNamespace, type ContainerRecord, type RecordMount, type RecordRlimit, type RecordSeccomp, type Resources } from '@diyc/record';
 import { initPath } from '@diyc/syscalls';
-import { TMPFS_DEFAULTS, type RunOptions, type SecurityOptions } from './options.js';
+
+export type NetMode = 'bridge' | 'none' | 'host';
+
+/** What the container may do: diyc-run's defaults, loosened or tightened by flags. */
+export interface SecurityOptions {
+  /** --privileged: every capability, no seccomp, every device, no masked paths. */
+  privileged: boolean;
+  /** Capability names (CAP_*), or ALL. */
+  capAdd: string[];
+  capDrop: string[];
+  noNewPrivileges: boolean;
+  /** The default profile, none, or the OCI profile in a file. */
+  seccomp: 'default' | 'unconfined' | { file: string };
+}
+
+/** --volume HOST:CONTAINER[:ro]: a host directory or file bound into the container. */
+export interface Volume {
+  host: string;
+  container: string;
+  readonly: boolean;
+}
+
+/** --tmpfs PATH[:OPTIONS]: a fresh tmpfs at PATH, with the mount options given. */
+export interface TmpfsMount {
+  path: string;
+  options: string[];
+}
+
+/** docker's defaults for --tmpfs, before the options given (a later `exec` wins over noexec). */
+export const TMPFS_DEFAULTS = ['nosuid', 'nodev', 'noexec', 'mode=1777'];
+
+/** /etc/resolv.conf and /etc/hosts as the flags ask. */
+export interface DnsOptions {
+  servers: string[];
+  search: string[];
+  hosts: { name: string; ip: string }[];
+}
+
+/**
+ * A container made from an image, as a docker-style front end asks for one (diyc-run,
+ * diyc): everything the base record is made from. The front end's own options (detach,
+ * logs, verbosity) are not here.
+ */
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  /** The command: replaces the image's Cmd, after its Entrypoint; empty: the image's Cmd. */
+  command: string[];
+  /** --entrypoint: replaces the image's Entrypoint (and drops its Cmd); [] for none. */
+  entrypoint?: string[];
+  net: NetMode;
+  /** The bridge and subnet when net is bridge. */
+  netConfig: NetConfig;
+  ip?: string;
+  publish: Publish[];
+  /** memory, pids and cpu (OCI form); the device rules come from security. */
+  resources: Resources;
+  /** -e K=V, in order; they win over the files'. */
+  env: string[];
+  /** The variables read from --env-file files (K=V). */
+  fileEnv: string[];
+  workdir?: string;
+  /** The root filesystem is mounted read-only. */
+  readOnly: boolean;
+  /** As OCI process.rlimits. */
+  ulimits: RecordRlimit[];
+  /** As OCI linux.sysctl (namespaced ones only: checked at start). */
+  sysctls: Record<string, string>;
+  security: SecurityOptions;
+  /** USER[:GROUP], looked up in the image when the container starts. */
+  user?: string;
+  volumes: Volume[];
+  tmpfs: TmpfsMount[];
+  /** diyc-init as PID 1, the command its child. */
+  init: boolean;
+  dns: DnsOptions;
+}
 
 export const DOMAIN = 'diyc';
 
-export function baseRecord(options: RunOptions, image: Image, terminal: boolean): ContainerRecord {
+/** The base record of `options`: what the image and the options ask, before any stage ran. */
+export function baseRecord(options: ContainerSpec, image: Image, terminal: boolean): ContainerRecord {
   // The host's environment never leaks in: only PATH, HOME, HOSTNAME and TERM.
   const record = withImage(image, emptyRecord(options.command), options.entrypoint);
   let env = setEnv(record.process.env, 'HOSTNAME', hostnameFor(options.name));
@@ -73,7 +153,7 @@ export function baseRecord(options: RunOptions, image: Image, terminal: boolean)
 export const INIT_PATH = '/dev/init';
 
 /** --volume and --tmpfs as OCI mounts, after the ones every container gets. */
-function userMounts(options: RunOptions): RecordMount[] {
+function userMounts(options: ContainerSpec): RecordMount[] {
   return [
     ...options.volumes.map((v): RecordMount => ({ destination: v.container, type: 'bind', source: v.host, options: ['rbind', v.readonly ? 'ro' : 'rw'] })),
     ...options.tmpfs.map((t): RecordMount => ({ destination: t.path, type: 'tmpfs', source: 'tmpfs', options: [...TMPFS_DEFAULTS, ...t.options] })),
