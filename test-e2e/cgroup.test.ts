@@ -1,13 +1,13 @@
 // diyc-cgroup on this machine's real cgroups (v1 controllers here; v2 where the
 // machine has it). The limited process is started by nsexec from the record that
 // `diyc-cgroup create` prints, as diyc-run's pipeline does.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CgroupV2, createCgroupManager, detectLayout, resourcesFromFlags } from '@diyc/cgroup';
 import { DEFAULT_DEVICE_RULES } from '@diyc/nsexec';
 import { ANNOTATION, emptyRecord } from '@diyc/record';
-import { isRoot, rootReason, runBin } from './helpers.js';
+import { busyboxTarball, isRoot, rootReason, runBin, runCommand, tempDir } from './helpers.js';
 
 describe.skipIf(!isRoot)(`diyc-cgroup (${rootReason})`, () => {
   const parent = `diyc-e2e-${process.pid}`;
@@ -152,5 +152,77 @@ describe.skipIf(!isRoot)(`diyc-cgroup (${rootReason})`, () => {
     expect(r.code).toBe(2); // a usage error: the flag's value is not a size
     expect(r.stderr).toContain("'lots' is not a size");
     expect(manager.exists(manager.pathOf('bad'))).toBe(false);
+  });
+});
+
+// Containers and their cgroups, through the bins a user runs: the device cgroup holds
+// them whatever node their /dev has, and a cgroup that cannot be used is refused.
+describe.skipIf(!isRoot)(`containers in their cgroups (${rootReason})`, () => {
+  const work = tempDir('diyc-cgroup-e2e-');
+  const parent = `diyc-e2e-cgc-${process.pid}`;
+  const env = { ...process.env, DIYC_ROOT: join(work.path, 'state'), DIYC_CGROUP_PARENT: parent };
+  const ociRoot = join(work.path, 'oci');
+  const oci = (...args: string[]) => runBin('diyc-oci', ['--root', ociRoot, ...args], { env, timeoutMs: 30_000 });
+  const run = (...args: string[]) => runBin('diyc-run', args, { env, timeoutMs: 60_000 });
+  const ids = new Set<string>();
+
+  /** An OCI bundle of busybox from `diyc-oci spec`, changed by `change`, in cgroup /PARENT/ID. */
+  const bundle = async (id: string, args: string[], change: (config: Record<string, any>) => void = () => {}): Promise<string> => {
+    ids.add(id);
+    const dir = join(work.path, id);
+    mkdirSync(join(dir, 'rootfs'), { recursive: true });
+    await runCommand('tar', ['-xpf', busyboxTarball(), '-C', join(dir, 'rootfs')]);
+    expect((await runBin('diyc-oci', ['spec', '--no-terminal', '--bundle', dir])).code).toBe(0);
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    config.process.args = args;
+    config.root.readonly = false;
+    config.linux.cgroupsPath = `/${parent}/${id}`;
+    change(config);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    return dir;
+  };
+  const syslog = (config: Record<string, any>) => {
+    for (const set of ['bounding', 'effective', 'permitted']) config.process.capabilities[set].push('CAP_SYSLOG');
+  };
+
+  beforeAll(async () => {
+    expect((await runBin('diyc-image', ['unpack', busyboxTarball()], { env })).code).toBe(0);
+  });
+
+  afterAll(async () => {
+    for (const id of ids) await oci('delete', '--force', id);
+    const manager = createCgroupManager({ parent });
+    for (const name of manager.list()) manager.remove(manager.pathOf(name), { force: true });
+    manager.pruneParent();
+    work.remove();
+  });
+
+  it('diyc-oci: a node the config lists (/dev/kmsg, c 1 11) is made but not opened under a deny-all rule, as runc holds it', async () => {
+    // runc's dev.bats "device cgroup deny": the node exists, CAP_SYSLOG is given, and only the
+    // device cgroup stands between the container and the kernel log.
+    const script = 'ls /dev/kmsg; hostname | tee /dev/kmsg >/dev/null; echo tee=$?; head -n 1 /dev/kmsg >/dev/null; echo head=$?';
+    const dir = await bundle('kmsgdeny', ['sh', '-c', script], (c) => {
+      c.linux.resources = { devices: [{ allow: false, access: 'rwm' }] };
+      c.linux.devices = [{ path: '/dev/kmsg', type: 'c', major: 1, minor: 11 }];
+      syslog(c);
+    });
+    const r = await oci('run', '--bundle', dir, 'kmsgdeny');
+    expect(r.stdout).toBe('/dev/kmsg\ntee=1\nhead=1\n');
+    expect(r.stderr).toContain('Operation not permitted');
+    // Allowed by a rule of the config's own, with its access in any order: it opens.
+    const allowed = await bundle('kmsgallow', ['sh', '-c', 'head -n 1 /dev/kmsg >/dev/null; echo head=$?'], (c) => {
+      c.linux.resources = { devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 11, access: 'wr' }] };
+      c.linux.devices = [{ path: '/dev/kmsg', type: 'c', major: 1, minor: 11 }];
+      syslog(c);
+    });
+    const opened = await oci('run', '--bundle', allowed, 'kmsgallow');
+    expect(opened.stdout, opened.stderr).toBe('head=0\n');
+  });
+
+  it('diyc-run: a /dev/kmsg node made inside (mknod is allowed) cannot be opened; /dev/null can', async () => {
+    const script = 'mknod /tmp/kmsg c 1 11 && echo made; head -c 1 /tmp/kmsg >/dev/null; echo read=$?; echo x >/tmp/kmsg; echo write=$?; echo x >/dev/null; echo null=$?';
+    const r = await run('--rm', 'kmsgrun', 'busybox', 'sh', '-c', script);
+    expect(r.stdout).toBe('made\nread=1\nwrite=1\nnull=0\n');
+    expect(r.stderr).toContain('Operation not permitted');
   });
 });

@@ -15,4 +15,4 @@ export { resourcesFromFlags, resourcesFromParsed, flagsOfResources, CFS_PERIOD }
 export type { LimitFlags } from './resources.js';
 export { cgroupStage, cgroupStageWith, cgroupOf, deathReason } from './stage.js';
 export { cgroupCommand } from './cli.js';
-export { deviceFilterProgram, runDeviceFilter, v1DeviceLines } from './device-filter.js';
+export { deviceFilterProgram, normalizeAccess, ociDeviceRules, runDeviceFilter, v1DeviceLines } from './device-filter.js';

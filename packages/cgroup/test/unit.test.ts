@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   CgroupV1, CgroupV2, cgroupPath, cgroupStageWith, deathReason, detectLayout, deviceFilterProgram, flagsOfResources, formatSize, parseSize,
-  resourcesFromFlags, runDeviceFilter, v1DeviceLines, weightOfShares,
+  normalizeAccess, ociDeviceRules, resourcesFromFlags, runDeviceFilter, v1DeviceLines, weightOfShares,
 } from '../src/index.js';
 import { noTrace } from '@diyc/cli';
 import { emptyRecord, type DeviceRule } from '@diyc/record';
@@ -262,5 +262,42 @@ describe('device rules', () => {
       { file: 'devices.allow', line: 'c 1:3 rwm' },
       { file: 'devices.allow', line: 'c 136:* rwm' },
     ]);
+  });
+
+  it('reads access in any order, as runc does: mrw is rwm, wr is rw, an "a" adds nothing', () => {
+    expect(normalizeAccess('mrw')).toBe('rwm');
+    expect(normalizeAccess('wr')).toBe('rw');
+    expect(normalizeAccess('rwa')).toBe('rw');
+    expect(normalizeAccess(undefined)).toBe('rwm');
+    const rules: DeviceRule[] = [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 11, access: 'wr' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'mrw' }];
+    expect(v1DeviceLines(rules).map((l) => l.line)).toEqual(['a', 'c 1:11 rw', 'c 1:3 rwm']);
+    expect(allows(rules, 'c', 1, 11, 'rw')).toBe(true);
+    expect(allows(rules, 'c', 1, 11, 'm')).toBe(false);
+    expect(allows(rules, 'c', 1, 3, 'rwm')).toBe(true);
+    // A rule of "a" alone names no access: the kernel would refuse the line, and it changes nothing.
+    expect(v1DeviceLines([{ allow: true, type: 'c', major: 1, minor: 11, access: 'a' }])).toEqual([]);
+  });
+
+  it('an OCI config: the nodes it lists are made, not allowed; /dev/kmsg opens only when a rule allows it', () => {
+    // runc's own test (dev.bats "device cgroup deny"): deny all, /dev/kmsg listed as a node.
+    const denied = ociDeviceRules([{ allow: false, access: 'rwm' }], ['/dev/kmsg']);
+    for (const access of ['r', 'w']) expect(allows(denied, 'c', 1, 11, access)).toBe(false);
+    expect(v1DeviceLines(denied).map((l) => l.line)).not.toContain('c 1:11 rwm');
+    expect(allows(denied, 'c', 1, 3, 'rw')).toBe(true); // /dev/null
+    expect(allows(denied, 'c', 10, 200, 'rw')).toBe(true); // /dev/net/tun
+    expect(allows(denied, 'c', 5, 1, 'w')).toBe(false); // the host's console
+    // ...and "device cgroup allow rw char device": the config's own rule allows it.
+    const allowedKmsg = ociDeviceRules([{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 11, access: 'rw' }], ['/dev/kmsg']);
+    expect(allows(allowedKmsg, 'c', 1, 11, 'rw')).toBe(true);
+    // The defaults come last, so a config cannot deny /dev/null (as with runc); one that lists
+    // /dev/null itself drops runc's rule for it.
+    expect(allows(ociDeviceRules([{ allow: false, type: 'c', major: 1, minor: 3, access: 'rwm' }]), 'c', 1, 3, 'r')).toBe(true);
+    expect(allows(ociDeviceRules([], ['/dev/null']), 'c', 1, 3, 'r')).toBe(false);
+  });
+
+  it('a rule of type a resets the list whatever its access, in v1 and v2 alike', () => {
+    const rules: DeviceRule[] = [{ allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }, { allow: false, type: 'a', access: 'r' }];
+    expect(v1DeviceLines(rules).at(-1)).toEqual({ file: 'devices.deny', line: 'a' });
+    expect(allows(rules, 'c', 1, 3, 'w')).toBe(false);
   });
 });
