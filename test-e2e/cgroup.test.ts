@@ -1,10 +1,10 @@
 // diyc-cgroup on this machine's real cgroups (v1 controllers here; v2 where the
 // machine has it). The limited process is started by nsexec from the record that
 // `diyc-cgroup create` prints, as diyc-run's pipeline does.
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CgroupV2, createCgroupManager, detectLayout, resourcesFromFlags } from '@diyc/cgroup';
+import { CgroupV2, createCgroupManager, detectLayout, resourcesFromFlags, subtree as subtreeDirs } from '@diyc/cgroup';
 import { DEFAULT_DEVICE_RULES } from '@diyc/nsexec';
 import { ANNOTATION, emptyRecord } from '@diyc/record';
 import { busyboxTarball, isRoot, rootReason, runBin, runCommand, tempDir } from './helpers.js';
@@ -217,6 +217,47 @@ describe.skipIf(!isRoot)(`containers in their cgroups (${rootReason})`, () => {
     });
     const opened = await oci('run', '--bundle', allowed, 'kmsgallow');
     expect(opened.stdout, opened.stderr).toBe('head=0\n');
+  });
+
+  it('diyc-oci refuses a frozen cgroup at once (it hung there), and leaves the cgroup it did not make', async () => {
+    const layout = detectLayout();
+    const id = 'frozen';
+    const dir = layout.mode === 'unified' ? join(layout.v2 as string, parent, id) : join(layout.v1.get('freezer') as string, parent, id);
+    mkdirSync(dir, { recursive: true });
+    try {
+      writeFileSync(join(dir, layout.mode === 'unified' ? 'cgroup.freeze' : 'freezer.state'), layout.mode === 'unified' ? '1' : 'FROZEN');
+      const started = Date.now();
+      const r = await oci('run', '-d', '--bundle', await bundle(id, ['true']), id);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain("container's cgroup unexpectedly frozen");
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(existsSync(dir)).toBe(true);
+      expect((await oci('state', id)).code).not.toBe(0);
+    } finally {
+      writeFileSync(join(dir, layout.mode === 'unified' ? 'cgroup.freeze' : 'freezer.state'), layout.mode === 'unified' ? '0' : 'THAWED');
+      for (const sub of subtreeDirs(dir)) rmdirSync(sub);
+    }
+  });
+
+  it('diyc-oci delete removes the sub-cgroups made under the container\'s, its processes moved there', async () => {
+    const layout = detectLayout();
+    const id = 'subcg';
+    // The container keeps its stdio: a pipe to the test would never close while it lives.
+    const dir = await bundle(id, ['sleep', '300']);
+    const started = await runCommand('sh', ['-c', `exec diyc-oci --root ${ociRoot} run -d --bundle ${dir} ${id} >/dev/null 2>${dir}/stderr`], { env });
+    expect(started.code, readFileSync(`${dir}/stderr`, 'utf8')).toBe(0);
+    const pid = JSON.parse((await oci('state', id)).stdout).pid as number;
+    const hierarchies = layout.mode === 'unified' ? [layout.v2 as string] : ['memory', 'freezer'].map((c) => layout.v1.get(c) as string);
+    for (const h of hierarchies) {
+      mkdirSync(join(h, parent, id, 'foo', 'bar'), { recursive: true });
+      writeFileSync(join(h, parent, id, 'foo', 'bar', 'cgroup.procs'), String(pid));
+    }
+    if (layout.mode === 'hybrid') {
+      // runc's placement on a hybrid machine: the unified tree has the container too.
+      expect(readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => l.startsWith('0::'))).toBe(`0::/${parent}/${id}`);
+    }
+    expect((await oci('delete', '--force', id)).code).toBe(0);
+    for (const h of [...hierarchies, ...(layout.v2 ? [layout.v2] : [])]) expect(existsSync(join(h, parent, id))).toBe(false);
   });
 
   it('diyc-run: a /dev/kmsg node made inside (mknod is allowed) cannot be opened; /dev/null can', async () => {

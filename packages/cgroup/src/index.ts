@@ -1,7 +1,7 @@
 export { detectLayout } from './detect.js';
 export type { CgroupLayout, CgroupMode } from './detect.js';
 export type { CgroupManager, Applied, Stats } from './manager.js';
-export { killPids } from './manager.js';
+export { killPids, subtree } from './manager.js';
 export type { Controller } from './controller.js';
 export { CgroupV1 } from './v1/manager.js';
 export type { V1Options } from './v1/manager.js';
@@ -13,6 +13,6 @@ export { cgroupPath } from './path.js';
 export { parseSize, formatSize } from './size.js';
 export { resourcesFromFlags, resourcesFromParsed, flagsOfResources, CFS_PERIOD } from './resources.js';
 export type { LimitFlags } from './resources.js';
-export { cgroupStage, cgroupStageWith, cgroupOf, deathReason } from './stage.js';
+export { cgroupStage, cgroupStageWith, cgroupOf, checkCgroupUsable, deathReason } from './stage.js';
 export { cgroupCommand } from './cli.js';
 export { deviceFilterProgram, normalizeAccess, ociDeviceRules, runDeviceFilter, v1DeviceLines } from './device-filter.js';

@@ -20,5 +20,6 @@ export function createCgroupManager(options: { layout?: CgroupLayout; parent?: s
   const layout = options.layout ?? (machine ??= detectLayout());
   const parent = options.parent ?? cgroupParent();
   if (layout.mode === 'unified' && layout.v2) return new CgroupV2({ root: layout.v2, parent });
-  return new CgroupV1({ hierarchies: layout.v1, parent });
+  // A hybrid machine's unified tree gets the container too (as runc places it).
+  return new CgroupV1({ hierarchies: layout.v1, parent, ...(layout.mode === 'hybrid' && layout.v2 ? { unified: layout.v2 } : {}) });
 }

@@ -11,6 +11,33 @@ export function cgroupOf(record: ContainerRecord, name: string, manager: CgroupM
 }
 
 /**
+ * Whether a container may be made in cgroup `path`, checked before anything is made
+ * (runc's factory does the same, with the same words):
+ * - frozen (or under a frozen parent): refused. The first process writes itself into
+ *   cgroup.procs and would freeze there at once, before it could report: create hung.
+ * - processes in it already: a warning, as runc 1.1 gives for a cgroup an engine chose
+ *   ("the containers of a pod share it"); refused with `nonEmpty: 'refuse'`, which diyc's
+ *   own cgroups get (/diyc/NAME holds only that container).
+ */
+export function checkCgroupUsable(manager: CgroupManager, path: string, options: { nonEmpty: 'warn' | 'refuse'; warn: (message: string) => void }): void {
+  if (manager.frozen(path)) {
+    throw new DiycError('state', `container's cgroup unexpectedly frozen: ${path} is frozen; thaw it (or its parent) first, or choose another cgroupsPath`);
+  }
+  if (!manager.exists(path)) return;
+  const pids = manager.pids(path);
+  if (pids.length === 0) return;
+  const message = `container's cgroup is not empty: ${pids.length} process(es) found in ${path}`;
+  if (options.nonEmpty === 'refuse') throw new DiycError('state', `${message}: stop them first (diyc-cgroup rm --force ${path.split('/').pop()})`);
+  options.warn(message);
+}
+
+/**
+ * The cgroups this process refused to make a container in: not the stage's to remove
+ * when the failed create unwinds (runc's own test rmdirs the frozen cgroup it made).
+ */
+const refused = new Set<string>();
+
+/**
  * Makes the container's cgroup with the limits the record asks (linux.resources) and
  * records it: linux.cgroupsPath, and the cgroup.procs files its first process joins.
  */
@@ -21,6 +48,12 @@ export function cgroupStageWith(manager: () => CgroupManager): Stage {
     apply(record: ContainerRecord, ctx: StageContext): ContainerRecord {
       const cgroups = manager();
       const path = cgroupOf(record, ctx.name, cgroups);
+      try {
+        checkCgroupUsable(cgroups, path, { nonEmpty: nameProblem(ctx.name) === null && path === cgroups.pathOf(ctx.name) ? 'refuse' : 'warn', warn: ctx.warn });
+      } catch (err) {
+        refused.add(path);
+        throw err;
+      }
       try {
         cgroups.create(path);
       } catch (err) {
@@ -44,6 +77,7 @@ export function cgroupStageWith(manager: () => CgroupManager): Stage {
     undo(record: ContainerRecord, ctx: StageContext): void {
       const cgroups = manager();
       const path = cgroupOf(record, ctx.name, cgroups);
+      if (refused.has(path)) return;
       if (cgroups.exists(path)) cgroups.remove(path, { force: true });
       // diyc's own parent goes with its last container: nothing of diyc stays in the
       // machine's cgroup tree. A path an engine chose (and its IDs, which need not be

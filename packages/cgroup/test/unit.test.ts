@@ -69,12 +69,13 @@ describe('detectLayout', () => {
 
 describe('records and reasons', () => {
   const ctx = { name: 'box', root: '/r', trace: noTrace, warn: () => {} };
-  const fake = (skipped: string[] = []) => {
+  const fake = (skipped: string[] = [], state: { frozen?: boolean; pids?: number[] } = {}) => {
     const calls: string[] = [];
     const manager = {
       version: 2, pathOf: (n: string) => `/diyc/${n}`, procsFiles: (p: string) => [`/cg${p}/cgroup.procs`],
       create: (p: string) => calls.push(`create ${p}`), apply: (p: string) => { calls.push(`apply ${p}`); return { applied: [], skipped }; },
       exists: () => true, remove: (p: string) => calls.push(`remove ${p}`),
+      frozen: () => state.frozen === true, pids: () => state.pids ?? [],
     };
     return { calls, stage: cgroupStageWith(() => manager as never) };
   };
@@ -97,6 +98,28 @@ describe('records and reasons', () => {
     expect(warned).toEqual(['not applied: hugepageLimits: the hugetlb controller is not mounted']);
     expect(() => stage.apply(emptyRecord(['sh']), { ...ctx, strict: true })).toThrow('linux.resources cannot be applied on this machine: hugepageLimits');
     expect(calls.at(-1)).toBe('remove /diyc/box');
+  });
+
+  it('refuses a frozen cgroup before making anything, and does not remove it on the way out', () => {
+    // The first process would freeze as it entered: create hung (runc's "refuse pre-existing frozen cgroup").
+    const { stage, calls } = fake([], { frozen: true });
+    const oci = emptyRecord(['sh']);
+    oci.linux.cgroupsPath = '/pod/frozen';
+    expect(() => stage.apply(oci, ctx)).toThrow("container's cgroup unexpectedly frozen: /pod/frozen is frozen");
+    stage.undo(oci, ctx);
+    expect(calls).toEqual([]);
+  });
+
+  it('a cgroup with processes: a warning for one an engine chose (as runc 1.1), refused for diyc\'s own', () => {
+    const warned: string[] = [];
+    const { stage, calls } = fake([], { pids: [41, 42] });
+    const oci = emptyRecord(['sh']);
+    oci.linux.cgroupsPath = '/pod/shared';
+    stage.apply(oci, { ...ctx, warn: (m: string) => warned.push(m) });
+    expect(warned).toEqual(["container's cgroup is not empty: 2 process(es) found in /pod/shared"]);
+    expect(() => stage.apply(emptyRecord(['sh']), ctx)).toThrow("container's cgroup is not empty: 2 process(es) found in /diyc/box: stop them first");
+    stage.undo(emptyRecord(['sh']), ctx);
+    expect(calls).toEqual(['create /pod/shared', 'apply /pod/shared']);
   });
 
   it('reads limits as a person writes them into OCI resources, and back', () => {
@@ -192,6 +215,28 @@ describe('CgroupV2 on a cgroupfs-shaped directory', () => {
     manager.pruneParent();
     expect(() => read('diyc/cgroup.procs')).toThrow();
   });
+  it('removes the sub-cgroups a container made, deepest first, and counts their processes', () => {
+    write('diyc/box/cgroup.procs', '');
+    write('diyc/box/foo/cgroup.procs', '999998\n');
+    write('diyc/box/foo/bar/cgroup.procs', '');
+    const removed: string[] = [];
+    const manager = new CgroupV2({ root, removeDir: (p) => { removed.push(p.slice(root.length)); rmSync(p, { recursive: true }); } });
+    expect(manager.pids('/diyc/box')).toEqual([999998]);
+    expect(() => manager.remove('/diyc/box')).toThrow(/still has processes \(999998\)/);
+    write('diyc/box/foo/cgroup.procs', '');
+    manager.remove('/diyc/box');
+    expect(removed).toEqual(['/diyc/box/foo/bar', '/diyc/box/foo', '/diyc/box']);
+  });
+
+  it('sees a frozen cgroup, or one that would be made under a frozen parent', () => {
+    write('pod/cgroup.freeze', '1');
+    write('pod/cgroup.events', 'populated 0\nfrozen 1\n');
+    write('other/cgroup.events', 'populated 0\nfrozen 0\n');
+    const manager = new CgroupV2({ root, removeDir });
+    expect(manager.frozen('/pod/box')).toBe(true);
+    expect(manager.frozen('/other/box')).toBe(false);
+    expect(manager.frozen('/new/box')).toBe(false);
+  });
 });
 
 describe('CgroupV1 on a cgroupfs-shaped directory', () => {
@@ -225,6 +270,35 @@ describe('CgroupV1 on a cgroupfs-shaped directory', () => {
     expect(readFileSync(join(root, 'cpuset/pod/cpuset.cpus'), 'utf8')).toBe('0-1');
     const { skipped } = manager.apply('/pod/box', { hugepageLimits: [{ pageSize: '2MB', limit: 1 }], unified: { 'memory.high': '1' } });
     expect(skipped).toEqual(['hugepageLimits: the hugetlb controller is not mounted on this machine', 'unified: only cgroup v2 has it']);
+  });
+  it('on a hybrid machine joins the unified tree too, as runc places a container', () => {
+    const hierarchies = new Map([['memory', join(root, 'memory')], ['freezer', join(root, 'freezer')]]);
+    for (const dir of ['memory', 'freezer', 'unified']) mkdirSync(join(root, dir));
+    const manager = new CgroupV1({ hierarchies, unified: join(root, 'unified') });
+    manager.create('/pod/box');
+    expect(manager.procsFiles('/pod/box')).toEqual(['memory', 'freezer', 'unified'].map((h) => join(root, h, 'pod/box/cgroup.procs')));
+    // A cgroup made before diyc joined the unified tree still exists, and is removed.
+    rmSync(join(root, 'unified/pod/box'), { recursive: true });
+    expect(manager.exists('/pod/box')).toBe(true);
+  });
+
+  it('sees a frozen freezer (or a frozen parent), and removes sub-cgroups deepest first', () => {
+    const hierarchies = new Map([['memory', join(root, 'memory')], ['freezer', join(root, 'freezer')]]);
+    for (const dir of ['memory', 'freezer']) mkdirSync(join(root, dir));
+    mkdirSync(join(root, 'freezer/pod'));
+    writeFileSync(join(root, 'freezer/pod/freezer.state'), 'FROZEN\n');
+    const removed: string[] = [];
+    const manager = new CgroupV1({ hierarchies, removeDir: (p) => { removed.push(p.slice(root.length)); rmSync(p, { recursive: true }); } });
+    expect(manager.frozen('/pod/box')).toBe(true);
+    writeFileSync(join(root, 'freezer/pod/freezer.state'), 'THAWED\n');
+    expect(manager.frozen('/pod/box')).toBe(false);
+    manager.create('/pod/box');
+    mkdirSync(join(root, 'memory/pod/box/foo/bar'), { recursive: true });
+    writeFileSync(join(root, 'memory/pod/box/foo/cgroup.procs'), '999997\n');
+    expect(manager.pids('/pod/box')).toEqual([999997]);
+    writeFileSync(join(root, 'memory/pod/box/foo/cgroup.procs'), '');
+    manager.remove('/pod/box');
+    expect(removed).toEqual(['/memory/pod/box/foo/bar', '/memory/pod/box/foo', '/memory/pod/box', '/freezer/pod/box']);
   });
 });
 
