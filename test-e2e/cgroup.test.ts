@@ -260,6 +260,23 @@ describe.skipIf(!isRoot)(`containers in their cgroups (${rootReason})`, () => {
     for (const h of [...hierarchies, ...(layout.v2 ? [layout.v2] : [])]) expect(existsSync(join(h, parent, id))).toBe(false);
   });
 
+  it('diyc-run -m 10: the container reads its own limit at /sys/fs/cgroup, read-only, and sees nothing above its cgroup', async () => {
+    const v2 = detectLayout().mode === 'unified';
+    const limit = v2 ? '/sys/fs/cgroup/memory.max' : '/sys/fs/cgroup/memory/memory.limit_in_bytes';
+    const pids = v2 ? '/sys/fs/cgroup/pids.max' : '/sys/fs/cgroup/pids/pids.max';
+    const script = [
+      `cat ${limit} ${pids}`,
+      // The cgroup namespace: its own cgroup is the root, and nothing sits beside or below it.
+      'grep -c -v ":/$" /proc/self/cgroup',
+      `ls -d ${v2 ? '/sys/fs/cgroup' : '/sys/fs/cgroup/memory'}/*/ 2>/dev/null | wc -l`,
+      `echo 1 > ${limit}; echo write=$?`,
+      `mkdir ${v2 ? '/sys/fs/cgroup' : '/sys/fs/cgroup/memory'}/escape; echo mkdir=$?`,
+    ].join('; ');
+    const r = await run('--rm', '-m', '10', '--pids', '20', 'ownview', 'busybox', 'sh', '-c', script);
+    expect(r.stdout).toBe(`${10 * 1024 * 1024}\n20\n0\n0\nwrite=1\nmkdir=1\n`);
+    expect(r.stderr).toContain('Read-only file system');
+  });
+
   it('diyc-run: a /dev/kmsg node made inside (mknod is allowed) cannot be opened; /dev/null can', async () => {
     const script = 'mknod /tmp/kmsg c 1 11 && echo made; head -c 1 /tmp/kmsg >/dev/null; echo read=$?; echo x >/tmp/kmsg; echo write=$?; echo x >/dev/null; echo null=$?';
     const r = await run('--rm', 'kmsgrun', 'busybox', 'sh', '-c', script);

@@ -133,6 +133,9 @@ export function sysctlProblem(key: string, record: ContainerRecord, hostNamespac
  * the container's cgroup directories are bound from the host.
  */
 function cgroupMountSteps(mount: RecordMount, ctx: Context): MountStep[] {
+  // No cgroup of its own and no cgroup namespace (nsexec --root): a bind would show the
+  // host's whole tree, so nothing is mounted there.
+  if (ctx.cgroupsPath === undefined && !ctx.ownCgroupns) return [];
   const { flags } = parseMountOptions(mount.options);
   const layout = detectLayout();
   const target = mount.destination;
