@@ -23,6 +23,11 @@ export interface Stats {
 
 export interface CgroupManager {
   readonly version: 1 | 2;
+  /**
+   * True when the first process cannot write itself into the cgroup and must be placed
+   * by add() once it exists (systemd starts a scope with it). See placeProcess().
+   */
+  readonly placesProcesses?: boolean;
   /** diyc's cgroup for container NAME: /PARENT/NAME (the name is checked). */
   pathOf(name: string): string;
   exists(path: string): boolean;

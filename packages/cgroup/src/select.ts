@@ -1,6 +1,10 @@
-// Chooses the cgroup manager once, from the machine's layout.
+// Chooses the cgroup manager once, from the machine's layout; or systemd's, for a
+// cgroupsPath of its "slice:prefix:name" form.
+import { DiycError } from '@diyc/record';
 import { detectLayout, type CgroupLayout } from './detect.js';
 import type { CgroupManager } from './manager.js';
+import { SystemdCgroup } from './systemd/manager.js';
+import { isSystemdPath } from './systemd/unit.js';
 import { CgroupV1 } from './v1/manager.js';
 import { CgroupV2 } from './v2/manager.js';
 
@@ -22,4 +26,26 @@ export function createCgroupManager(options: { layout?: CgroupLayout; parent?: s
   if (layout.mode === 'unified' && layout.v2) return new CgroupV2({ root: layout.v2, parent });
   // A hybrid machine's unified tree gets the container too (as runc places it).
   return new CgroupV1({ hierarchies: layout.v1, parent, ...(layout.mode === 'hybrid' && layout.v2 ? { unified: layout.v2 } : {}) });
+}
+
+/**
+ * The systemd driver (runc's --systemd-cgroup): transient scopes over D-Bus. It needs
+ * cgroup v2 with systemd as PID 1 (/run/systemd/system), as Debian 12, Ubuntu 22.04 and
+ * Fedora boot.
+ */
+export function createSystemdManager(options: { layout?: CgroupLayout } = {}): SystemdCgroup {
+  const layout = options.layout ?? (machine ??= detectLayout());
+  if (layout.mode !== 'unified' || !layout.v2) {
+    throw new DiycError('unsupported', `the systemd cgroup driver needs cgroup v2 (this machine is ${layout.mode}): leave out --systemd-cgroup and use a cgroupfs path`);
+  }
+  return new SystemdCgroup({ root: layout.v2 });
+}
+
+/**
+ * The manager for a container's cgroupsPath: systemd's for "slice:prefix:name" (what
+ * diyc-oci --systemd-cgroup, containerd's SystemdCgroup and podman's --cgroup-manager
+ * systemd give), the machine's cgroupfs one for any other path.
+ */
+export function managerForPath(cgroupsPath: string | undefined, options: { parent?: string } = {}): CgroupManager {
+  return isSystemdPath(cgroupsPath) ? createSystemdManager() : createCgroupManager(options);
 }

@@ -2,7 +2,7 @@
 import { ANNOTATION, DiycError, nameProblem, type ContainerRecord, type Stage, type StageContext } from '@diyc/record';
 import type { CgroupManager, Stats } from './manager.js';
 import { flagsOfResources } from './resources.js';
-import { createCgroupManager } from './select.js';
+import { managerForPath } from './select.js';
 import { formatSize } from './size.js';
 
 /** The cgroup a record names, or diyc's own for the container. */
@@ -41,12 +41,12 @@ const refused = new Set<string>();
  * Makes the container's cgroup with the limits the record asks (linux.resources) and
  * records it: linux.cgroupsPath, and the cgroup.procs files its first process joins.
  */
-export function cgroupStageWith(manager: () => CgroupManager): Stage {
+export function cgroupStageWith(manager: (record: ContainerRecord) => CgroupManager): Stage {
   return {
     name: 'cgroup',
     applies: () => true,
     apply(record: ContainerRecord, ctx: StageContext): ContainerRecord {
-      const cgroups = manager();
+      const cgroups = manager(record);
       const path = cgroupOf(record, ctx.name, cgroups);
       try {
         checkCgroupUsable(cgroups, path, { nonEmpty: nameProblem(ctx.name) === null && path === cgroups.pathOf(ctx.name) ? 'refuse' : 'warn', warn: ctx.warn });
@@ -75,7 +75,7 @@ export function cgroupStageWith(manager: () => CgroupManager): Stage {
       return next;
     },
     undo(record: ContainerRecord, ctx: StageContext): void {
-      const cgroups = manager();
+      const cgroups = manager(record);
       const path = cgroupOf(record, ctx.name, cgroups);
       if (refused.has(path)) return;
       if (cgroups.exists(path)) cgroups.remove(path, { force: true });
@@ -94,7 +94,18 @@ export function cgroupStageWith(manager: () => CgroupManager): Stage {
   };
 }
 
-export const cgroupStage: Stage = cgroupStageWith(() => createCgroupManager());
+export const cgroupStage: Stage = cgroupStageWith((record) => managerForPath(record.linux.cgroupsPath));
+
+/**
+ * Places the container's first process, `pid`, in its cgroup, where the process cannot
+ * enter by itself: with the systemd driver the scope is started with it. Call it after
+ * the process exists and before it is let run (diyc-oci create: after spawn, before
+ * release). Nothing to do for cgroupfs, where the process writes itself into cgroup.procs.
+ */
+export function placeProcess(record: ContainerRecord, pid: number, manager: CgroupManager = managerForPath(record.linux.cgroupsPath)): void {
+  if (!manager.placesProcesses || record.linux.cgroupsPath === undefined) return;
+  manager.add(record.linux.cgroupsPath, pid);
+}
 
 /**
  * Why a container died, when its cgroup knows: "out of memory (limit 10M)" after the
