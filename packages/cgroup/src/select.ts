@@ -42,10 +42,24 @@ export function createSystemdManager(options: { layout?: CgroupLayout } = {}): S
 }
 
 /**
- * The manager for a container's cgroupsPath: systemd's for "slice:prefix:name" (what
- * diyc-oci --systemd-cgroup, containerd's SystemdCgroup and podman's --cgroup-manager
- * systemd give), the machine's cgroupfs one for any other path.
+ * The cgroup driver this process was asked for: "systemd" when DIYC_CGROUP_DRIVER says
+ * so (diyc-oci sets it for runc's --systemd-cgroup), else "cgroupfs". Never guessed from a
+ * path: runc, too, reads "a:b:c" as a cgroupfs path without the flag.
  */
-export function managerForPath(cgroupsPath: string | undefined, options: { parent?: string } = {}): CgroupManager {
-  return isSystemdPath(cgroupsPath) ? createSystemdManager() : createCgroupManager(options);
+export function cgroupDriver(env: NodeJS.ProcessEnv = process.env): 'cgroupfs' | 'systemd' {
+  return env.DIYC_CGROUP_DRIVER === 'systemd' ? 'systemd' : 'cgroupfs';
+}
+
+/**
+ * The manager for a container's cgroupsPath under the driver asked: systemd's, which
+ * takes "slice:prefix:name" (what containerd's SystemdCgroup and podman's
+ * --cgroup-manager systemd give) and refuses any other form, as runc does; or the
+ * machine's cgroupfs one.
+ */
+export function managerForPath(cgroupsPath: string | undefined, options: { parent?: string; driver?: 'cgroupfs' | 'systemd' } = {}): CgroupManager {
+  if ((options.driver ?? cgroupDriver()) === 'cgroupfs') return createCgroupManager(options.parent !== undefined ? { parent: options.parent } : {});
+  if (cgroupsPath !== undefined && !isSystemdPath(cgroupsPath)) {
+    throw new DiycError('invalid', `expected cgroupsPath to be of format "slice:prefix:name" for systemd cgroups, got "${cgroupsPath}" instead`);
+  }
+  return createSystemdManager();
 }

@@ -2,7 +2,8 @@
 import { ANNOTATION, DiycError, nameProblem, type ContainerRecord, type Stage, type StageContext } from '@diyc/record';
 import type { CgroupManager, Stats } from './manager.js';
 import { flagsOfResources } from './resources.js';
-import { managerForPath } from './select.js';
+import { cgroupDriver, managerForPath } from './select.js';
+import { cgroupPath } from './path.js';
 import { formatSize } from './size.js';
 
 /** The cgroup a record names, or diyc's own for the container. */
@@ -105,6 +106,15 @@ export const cgroupStage: Stage = cgroupStageWith((record) => managerForPath(rec
 export function placeProcess(record: ContainerRecord, pid: number, manager: CgroupManager = managerForPath(record.linux.cgroupsPath)): void {
   if (!manager.placesProcesses || record.linux.cgroupsPath === undefined) return;
   manager.add(record.linux.cgroupsPath, pid);
+}
+
+/**
+ * diyc-oci's cgroupsPath for container ID under the driver asked: the config's, or
+ * runc's default (/diyc-oci/ID for cgroupfs; system.slice:diyc:ID for systemd).
+ */
+export function defaultCgroupsPath(cgroupsPath: string | undefined, id: string, driver: 'cgroupfs' | 'systemd' = cgroupDriver()): string {
+  if (cgroupsPath !== undefined && cgroupsPath !== '') return driver === 'systemd' ? cgroupsPath : cgroupPath(cgroupsPath);
+  return driver === 'systemd' ? `system.slice:diyc:${id}` : `/diyc-oci/${id}`;
 }
 
 /**

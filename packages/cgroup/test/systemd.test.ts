@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { emptyRecord } from '@diyc/record';
 import {
-  expandSlice, isSystemdPath, parseSystemdPath, placeProcess, resourceProperties, resourcesFromFlags, SystemdCgroup, unitCgroup, unitName, unitProperties,
+  cgroupDriver, defaultCgroupsPath, expandSlice, isSystemdPath, managerForPath, parseSystemdPath, placeProcess, resourceProperties, resourcesFromFlags, SystemdCgroup, unitCgroup, unitName, unitProperties,
   type Property, type SystemdBus,
 } from '../src/index.js';
 
@@ -55,6 +55,18 @@ describe('systemd names', () => {
     expect(one({ pids: { limit: -1 } }).TasksMax).toEqual(['t', '18446744073709551615']);
     expect(one({ memory: { limit: 1024, swap: 3072 } }).MemorySwapMax).toEqual(['t', 2048]);
     expect(one({ cpu: { shares: 1024 } }).CPUWeight).toEqual(['t', 39]);
+  });
+});
+
+describe('the driver', () => {
+  it('is asked for, never guessed from a path; under systemd a cgroupfs path is refused, as runc does', () => {
+    expect(cgroupDriver({})).toBe('cgroupfs');
+    expect(cgroupDriver({ DIYC_CGROUP_DRIVER: 'systemd' })).toBe('systemd');
+    expect(() => managerForPath('/diyc-oci/box', { driver: 'systemd' })).toThrow('expected cgroupsPath to be of format "slice:prefix:name"');
+    expect(defaultCgroupsPath(undefined, 'box', 'systemd')).toBe('system.slice:diyc:box');
+    expect(defaultCgroupsPath(undefined, 'box', 'cgroupfs')).toBe('/diyc-oci/box');
+    expect(defaultCgroupsPath('a//b', 'box', 'cgroupfs')).toBe('/a/b');
+    expect(defaultCgroupsPath('system.slice:crio:x', 'box', 'systemd')).toBe('system.slice:crio:x');
   });
 });
 
