@@ -42,7 +42,12 @@ describe.skipIf(!isRoot)(`diyc-cgroup (${rootReason})`, () => {
   it('memory without --swap leaves no swap (v1: memsw equals the limit)', async () => {
     await runBin('diyc-cgroup', ['create', 'noswap', '--memory', '16M'], { env });
     const layout = detectLayout();
-    if (layout.mode === 'unified') return; // checked by the v2 unit tests
+    if (layout.mode === 'unified') {
+      const swapMax = join(layout.v2 as string, parent, 'noswap', 'memory.swap.max');
+      if (existsSync(swapMax)) expect(readFileSync(swapMax, 'utf8').trim()).toBe('0');
+      expect(readFileSync(join(layout.v2 as string, parent, 'noswap', 'memory.max'), 'utf8').trim()).toBe(String(16 * 1024 * 1024));
+      return;
+    }
     const mem = layout.v1.get('memory') as string;
     const memsw = `${mem}/${parent}/noswap/memory.memsw.limit_in_bytes`;
     if (existsSync(memsw)) expect(Number(readFileSync(memsw, 'utf8'))).toBe(16 * 1024 * 1024);
@@ -71,6 +76,38 @@ describe.skipIf(!isRoot)(`diyc-cgroup (${rootReason})`, () => {
     // Wide tolerance: the machine is shared. Unlimited, a busy loop would take ~1.0.
     expect(share).toBeGreaterThan(0.2);
     expect(share).toBeLessThan(0.7);
+  });
+
+  it('io weight where the kernel has it (io.weight or io.bfq.weight on v2, blkio.weight on v1); said so where not', async () => {
+    const path = manager.pathOf('io');
+    manager.create(path);
+    const { applied, skipped } = manager.apply(path, { blockIO: { weight: 500 } });
+    if (applied.includes('io weight 500') || applied.includes('weight 500')) {
+      const layout = detectLayout();
+      const dir = layout.mode === 'unified' ? join(layout.v2 as string, parent, 'io') : join(layout.v1.get('blkio') as string, parent, 'io');
+      const files = ['io.weight', 'io.bfq.weight', 'blkio.weight', 'blkio.bfq.weight'].filter((f) => existsSync(join(dir, f)));
+      expect(files.map((f) => readFileSync(join(dir, f), 'utf8')).join('\n')).toMatch(/\b500\b/);
+    } else {
+      expect(skipped.join('\n')).toMatch(/weight: this kernel has no|blkio controller is not mounted|io controller is not delegated/);
+    }
+    manager.remove(path);
+  });
+
+  it('freezes and thaws a cgroup\'s processes (OCI pause), and sees it frozen', async () => {
+    const path = manager.pathOf('ice');
+    manager.create(path);
+    const { spawn } = await import('node:child_process');
+    const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      manager.add(path, sleeper.pid as number);
+      manager.freeze(path, true);
+      expect(manager.frozen(path)).toBe(true);
+      manager.freeze(path, false);
+      expect(manager.frozen(path)).toBe(false);
+    } finally {
+      manager.remove(path, { force: true });
+      sleeper.kill('SIGKILL');
+    }
   });
 
   it('rm refuses a populated cgroup, --force kills its processes, and nothing is left', async () => {
@@ -275,6 +312,31 @@ describe.skipIf(!isRoot)(`containers in their cgroups (${rootReason})`, () => {
     const r = await run('--rm', '-m', '10', '--pids', '20', 'ownview', 'busybox', 'sh', '-c', script);
     expect(r.stdout).toBe(`${10 * 1024 * 1024}\n20\n0\n0\nwrite=1\nmkdir=1\n`);
     expect(r.stderr).toContain('Read-only file system');
+  });
+
+  it('diyc-run -m 10: an allocation past the limit is killed, and diyc-run says it was the OOM killer', async () => {
+    const r = await run('--rm', '-m', '10', 'oom', 'busybox', 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=1');
+    expect(r.code).toBe(137);
+    expect(r.stderr).toContain('out of memory (limit 10M)');
+  });
+
+  it('diyc-oci in a nested cgroup (/PARENT/pod/ctr): each level gives the next its controllers; delete leaves the pod\'s', async () => {
+    const layout = detectLayout();
+    const id = 'nested';
+    const limit = layout.mode === 'unified' ? '/sys/fs/cgroup/memory.max' : '/sys/fs/cgroup/memory/memory.limit_in_bytes';
+    const dir = await bundle(id, ['cat', limit], (c) => {
+      c.linux.cgroupsPath = `/${parent}/pod/${id}`;
+      c.linux.resources = { ...c.linux.resources, memory: { limit: 32 * 1024 * 1024 } };
+    });
+    const r = await oci('run', '--bundle', dir, id);
+    expect(r.stdout, r.stderr).toBe(`${32 * 1024 * 1024}\n`);
+    expect((await oci('delete', '--force', id)).code).toBe(0);
+    const root = layout.mode === 'unified' ? (layout.v2 as string) : (layout.v1.get('memory') as string);
+    expect(existsSync(join(root, parent, 'pod', id))).toBe(false);
+    expect(existsSync(join(root, parent, 'pod'))).toBe(true);
+    for (const h of layout.mode === 'unified' ? [root] : [...new Set([...layout.v1.values(), ...(layout.v2 ? [layout.v2] : [])])]) {
+      if (existsSync(join(h, parent, 'pod'))) rmdirSync(join(h, parent, 'pod'));
+    }
   });
 
   it('diyc-run: a /dev/kmsg node made inside (mknod is allowed) cannot be opened; /dev/null can', async () => {
