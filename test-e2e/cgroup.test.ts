@@ -57,7 +57,8 @@ describe.skipIf(!isRoot)(`diyc-cgroup (${rootReason})`, () => {
     // The forking subshell dies when fork fails (as dash does); its sleeps stay, held by PID 1.
     const running = runLimited('forks', ['--pids', '20'], '(for i in $(seq 40); do sleep 2 & done) 2>/dev/null; sleep 2');
     let stats: { pids?: number; pidsLimit?: number } = {};
-    for (let i = 0; i < 100 && stats.pids !== 20; i++) {
+    // Up to 30 s: a slow machine (the cgroup v2 VM under TCG) takes seconds to start it.
+    for (let i = 0; i < 1000 && stats.pids !== 20; i++) {
       await new Promise((r) => setTimeout(r, 30));
       stats = manager.stats(manager.pathOf('forks'));
     }
@@ -68,11 +69,10 @@ describe.skipIf(!isRoot)(`diyc-cgroup (${rootReason})`, () => {
   });
 
   it('cpus 0.5: a busy loop gets about half a CPU by the cgroup\'s own accounting', async () => {
-    const started = Date.now();
     await runLimited('cpu', ['--cpus', '0.5'], 'timeout 2 sh -c "while :; do :; done"; true');
-    const wall = (Date.now() - started) / 1000;
     const stats = JSON.parse((await runBin('diyc-cgroup', ['stats', 'cpu', '--json'], { env })).stdout);
-    const share = stats.cpuNanoseconds / 1e9 / wall;
+    // CPU time over the loop's own 2 s (what starting the process took is not the loop's).
+    const share = stats.cpuNanoseconds / 1e9 / 2;
     // Wide tolerance: the machine is shared. Unlimited, a busy loop would take ~1.0.
     expect(share).toBeGreaterThan(0.2);
     expect(share).toBeLessThan(0.7);
@@ -267,7 +267,8 @@ describe.skipIf(!isRoot)(`containers in their cgroups (${rootReason})`, () => {
       const r = await oci('run', '-d', '--bundle', await bundle(id, ['true']), id);
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain("container's cgroup unexpectedly frozen");
-      expect(Date.now() - started).toBeLessThan(10_000);
+      // It hung forever; now it fails as fast as a run starts (seconds, more in the VM), well within runBin's 30 s.
+      expect(Date.now() - started).toBeLessThan(25_000);
       expect(existsSync(dir)).toBe(true);
       expect((await oci('state', id)).code).not.toBe(0);
     } finally {
