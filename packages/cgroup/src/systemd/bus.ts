@@ -35,9 +35,13 @@ const flag = new Int32Array(shared);
 const answer = (msg) => { port.postMessage(msg); Atomics.store(flag, 0, 1); Atomics.notify(flag, 0); };
 let bus, broken;
 const finished = new Map(), waiting = new Map();
+// Calls still waiting for an answer: a connection that breaks (no bus socket) fails them all.
+const pending = new Set();
+const fail = (e) => { broken = e; for (const reject of pending) reject(e); pending.clear(); };
 try {
   bus = require(lib).systemBus();
-  bus.connection.on('error', (e) => { broken = e; });
+  bus.connection.on('error', fail);
+  bus.connection.on('end', () => fail(new Error('the D-Bus connection closed')));
   bus.connection.on('message', (msg) => {
     if (msg.type !== 4 || msg.member !== 'JobRemoved') return;
     const [, job, , result] = msg.body;
@@ -48,15 +52,18 @@ try {
 const M = { destination: 'org.freedesktop.systemd1', path: '/org/freedesktop/systemd1', interface: 'org.freedesktop.systemd1.Manager' };
 const call = (member, signature, body, over = {}) => new Promise((resolve, reject) => {
   if (broken) return reject(broken);
+  pending.add(reject);
   bus.invoke({ ...M, ...over, member, signature, body }, (err, res) => {
+    pending.delete(reject);
     if (err) { const e = new Error(err.name + ': ' + (Array.isArray(err.message) ? err.message.join(' ') : err.message)); e.dbusName = err.name; reject(e); }
     else resolve(res);
   });
 });
 let subscribed;
 const subscribe = () => subscribed ??= Promise.all([
-  new Promise((res) => bus.addMatch("type='signal',sender='org.freedesktop.systemd1',interface='org.freedesktop.systemd1.Manager',member='JobRemoved'", () => res())),
-  call('Subscribe', '', []).catch(() => {}),
+  call('AddMatch', 's', ["type='signal',sender='org.freedesktop.systemd1',interface='org.freedesktop.systemd1.Manager',member='JobRemoved'"],
+    { destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus' }),
+  call('Subscribe', '', []).catch((e) => { if (broken) throw e; }),
 ]);
 const job = (path) => new Promise((resolve, reject) => {
   if (finished.has(path)) { const r = finished.get(path); finished.delete(path); return resolve(r); }
