@@ -4,7 +4,7 @@
 set -u
 export PATH=$PWD/node_modules/.bin:$PATH
 unset NODE_EXTRA_CA_CERTS
-export CI=true
+export CI=true DIYC_TEST_SLOWDOWN=${DIYC_TEST_SLOWDOWN:-10}
 status=0
 step() {
   local name=$1 start rc; shift
@@ -14,8 +14,8 @@ step() {
   [ $rc = 0 ] || status=1
 }
 echo "guest: kernel $(uname -r), $(grep -c . /proc/cpuinfo >/dev/null; nproc) CPUs, cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
-step e2e-cgroup npx vitest run --reporter=verbose test-e2e/cgroup.test.ts
-step e2e-oci-pause-update npx vitest run --reporter=verbose test-e2e/oci.test.ts -t 'pauses and resumes'
+step e2e-cgroup npx vitest run --reporter=verbose --testTimeout=600000 --hookTimeout=600000 test-e2e/cgroup.test.ts
+step e2e-oci-pause-update npx vitest run --reporter=verbose --testTimeout=600000 --hookTimeout=600000 test-e2e/oci.test.ts -t 'pauses and resumes'
 if [ -n "${DIYC_CONFORMANCE_TREE:-}" ] && [ -x "${DIYC_CONFORMANCE_KIT:-}/run.sh" ]; then
   # Informational, beside runc. runtime-tools reads a container's cgroup back for v1 only
   # (its cgroups_v2.go answers "unimplemented yet"), so on v2 these fail for any runtime at
