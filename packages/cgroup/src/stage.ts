@@ -63,7 +63,8 @@ export function cgroupStageWith(manager: (record: ContainerRecord) => CgroupMana
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         cgroups.create(path);
       }
-      const { applied, skipped } = cgroups.apply(path, record.linux.resources ?? {});
+      const { applied, skipped, ignored = [] } = cgroups.apply(path, record.linux.resources ?? {});
+      for (const s of ignored) ctx.warn(`ignored: ${s}`);
       if (skipped.length > 0 && ctx.strict) {
         cgroups.remove(path, { force: true });
         throw new DiycError('unsupported', `linux.resources cannot be applied on this machine: ${skipped.join('; ')}`);

@@ -206,6 +206,20 @@ describe('CgroupV2 on a cgroupfs-shaped directory', () => {
     expect(new CgroupV2({ root, removeDir }).stats('/diyc/box')).toEqual({ memoryBytes: 4096, memoryPeakBytes: 8192, oomKills: 1, pids: 2, cpuNanoseconds: 1_500_000 });
   });
 
+  it('ignores, as runc does, what v2 has no place for (swappiness, disableOOMKiller, kernel memory): said, never refused', () => {
+    write('diyc/box/cgroup.controllers', 'memory\n');
+    const manager = new CgroupV2({ root, removeDir });
+    const out = manager.apply('/diyc/box', { memory: { limit: 1024, swappiness: 0, disableOOMKiller: true, kernel: 1024, kernelTCP: 1024 } });
+    expect(out.skipped).toEqual([]);
+    expect(out.ignored?.map((i) => i.split(':')[0])).toEqual(['memory.swappiness', 'memory.disableOOMKiller', 'memory.kernel', 'memory.kernelTCP']);
+    const warned: string[] = [];
+    const record = emptyRecord(['sh']);
+    record.linux.cgroupsPath = '/diyc/box';
+    record.linux.resources = { memory: { limit: 1024, swappiness: 0 } };
+    cgroupStageWith(() => manager).apply(record, { name: 'box', root: '/r', trace: noTrace, warn: (m) => warned.push(m), strict: true });
+    expect(warned).toEqual(['ignored: memory.swappiness: cgroup v2 has no per-cgroup swappiness']);
+  });
+
   it('refuses to remove a populated cgroup without force', () => {
     write('diyc/box/cgroup.procs', '999999\n');
     const manager = new CgroupV2({ root, removeDir });

@@ -93,7 +93,7 @@ export class SystemdCgroup implements CgroupManager {
     }
     if (props.length > 0) this.#bus().setUnitProperties(unit, props);
     const rest = this.#v2.apply(cgroup, cgroupfsPart(resources));
-    return { applied: [...out.applied, ...rest.applied], skipped: rest.skipped };
+    return { applied: [...out.applied, ...rest.applied], skipped: rest.skipped, ...(rest.ignored ? { ignored: rest.ignored } : {}) };
   }
 
   /** No cgroup.procs to write before the scope exists: add() moves the process in. */
