@@ -13,7 +13,8 @@
 #      diyc-run's cgroupfs containers in a tree systemd owns.
 # The guest runs under TCG here (15-35x slower than the host): each boot takes minutes.
 #
-# Environment: CGROUP2_PARTS="suite systemd" (default: both); DIYC_CONFORMANCE_TREE and
+# Environment: CGROUP2_PARTS="suite systemd" (default: both); RT_CGROUP_TESTS (runtime-tools
+# tests, default devices, memory, pids, cpus); DIYC_TEST_SLOWDOWN (10); DIYC_CONFORMANCE_TREE and
 # DIYC_CONFORMANCE_KIT (the runtime-tools tree and shared/conformance); VM_* as run-in-vm.sh.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -39,7 +40,7 @@ for part in ${CGROUP2_PARTS:-suite systemd}; do
     suite)
       echo "== cgroup v2, the runner's init: e2e cgroup tests, runtime-tools cgroup tests"
       VM_SHARE_EXTRA=$extra VM_TIMEOUT=${VM_TIMEOUT:-2400} "$here/run-in-vm.sh" \
-        "DIYC_CONFORMANCE_TREE=${extra%% *} DIYC_CONFORMANCE_KIT=${extra#* } bash tools/vm/guest-cgroup2.sh" ;;
+        "DIYC_CONFORMANCE_TREE=${extra%% *} DIYC_CONFORMANCE_KIT=${extra#* } RT_CGROUP_TESTS='${RT_CGROUP_TESTS:-}' DIYC_TEST_SLOWDOWN=${DIYC_TEST_SLOWDOWN:-10} bash tools/vm/guest-cgroup2.sh" ;;
     systemd)
       echo "== cgroup v2 owned by systemd (PID 1): the systemd driver, diyc-run beside it"
       VM_KERNEL_ARGS="init=/lib/systemd/systemd ${VM_KERNEL_ARGS:-}" VM_TIMEOUT=${VM_TIMEOUT:-1200} "$here/run-in-vm.sh" \
