@@ -8,6 +8,12 @@ export interface Applied {
   applied: string[];
   /** What could not be, and why: the caller warns (diyc-run) or refuses (diyc-oci). */
   skipped: string[];
+  /**
+   * What the kernel has no place for and runc ignores too (kernel memory limits, and on v2
+   * swappiness and disableOOMKiller): always a warning, never a refusal, so a config that
+   * runs under runc runs under diyc.
+   */
+  ignored?: string[];
 }
 
 export interface Controller {

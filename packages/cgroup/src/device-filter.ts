@@ -8,20 +8,76 @@
 // https://docs.kernel.org/admin-guide/cgroup-v2.html#device-controller
 import type { DeviceRule } from '@diyc/record';
 
-/** A rule for every device and every access resets the list (as writing "a" in v1). */
-function resets(rule: DeviceRule): boolean {
-  return (rule.type ?? 'a') === 'a' && rule.major == null && rule.minor == null && /r/.test(rule.access ?? 'rwm') &&
-    /w/.test(rule.access ?? 'rwm') && /m/.test(rule.access ?? 'rwm');
+/**
+ * A rule's access as a set, written in the kernel's order: "mrw" and "wr" are "rwm" and
+ * "rw". runc reads access strings the same way (its Permissions type), in any order, and
+ * ignores the letter "a" that configs sometimes carry (runc's own tests write "rwa").
+ */
+export function normalizeAccess(access: string | undefined): string {
+  const given = access ?? 'rwm';
+  return ['r', 'w', 'm'].filter((c) => given.includes(c)).join('');
 }
 
-/** v1: the lines to write, in order, each to devices.allow or devices.deny. */
-export function v1DeviceLines(rules: readonly DeviceRule[]): { file: 'devices.allow' | 'devices.deny'; line: string }[] {
-  return rules.map((rule) => {
-    const type = rule.type ?? 'a';
-    const line = type === 'a' ? 'a' : `${type} ${rule.major ?? '*'}:${rule.minor ?? '*'} ${rule.access ?? 'rwm'}`;
-    return { file: rule.allow ? 'devices.allow' : 'devices.deny', line };
-  });
+/**
+ * A rule of type "a" resets the list, whatever its access: the kernel reads any v1 line
+ * that starts with "a" as "every device" (devices.allow/deny), and runc's rules emulator
+ * does the same. Both writers follow that, so v1 and v2 hold a container alike.
+ */
+function resets(rule: DeviceRule): boolean {
+  return (rule.type ?? 'a') === 'a';
 }
+
+/**
+ * v1: the lines to write, in order, each to devices.allow or devices.deny. A rule whose
+ * access names nothing (only "a") changes nothing and is left out: the kernel would refuse it.
+ */
+export function v1DeviceLines(rules: readonly DeviceRule[]): { file: 'devices.allow' | 'devices.deny'; line: string }[] {
+  const lines: { file: 'devices.allow' | 'devices.deny'; line: string }[] = [];
+  for (const rule of rules) {
+    const file = rule.allow ? 'devices.allow' : 'devices.deny';
+    if (resets(rule)) { lines.push({ file, line: 'a' }); continue; }
+    const access = normalizeAccess(rule.access);
+    if (access === '') continue;
+    lines.push({ file, line: `${rule.type} ${rule.major ?? '*'}:${rule.minor ?? '*'} ${access}` });
+  }
+  return lines;
+}
+
+/**
+ * The device rules of an OCI container, as runc makes them (libcontainer/specconv): the
+ * config's own linux.resources.devices, then runc's allowed devices (mknod of any node;
+ * /dev/null, zero, full, random, urandom, tty; the ptys; /dev/net/tun), all after a rule
+ * that denies everything. The nodes a config lists in linux.devices are made in /dev but
+ * NOT allowed by that alone: a config that wants /dev/kmsg opened allows it in
+ * linux.resources.devices. A default whose path the config lists itself is left out, as
+ * runc leaves it (the config's node takes its place, with the config's rules).
+ */
+export function ociDeviceRules(configRules: readonly DeviceRule[] = [], listedPaths: readonly string[] = []): DeviceRule[] {
+  const listed = new Set(listedPaths);
+  return [
+    { allow: false, access: 'rwm' },
+    ...configRules,
+    ...OCI_ALLOWED_DEVICES.filter((d) => d.path === undefined || !listed.has(d.path)).map((d) => d.rule),
+  ];
+}
+
+const allowedDevice = (type: 'c' | 'b', major: number | null, minor: number | null, access: string, path?: string): { path?: string; rule: DeviceRule } =>
+  ({ ...(path !== undefined ? { path } : {}), rule: { allow: true, type, major, minor, access } });
+
+/** runc's AllowedDevices (libcontainer/specconv/spec_linux.go), in its order. */
+const OCI_ALLOWED_DEVICES: readonly { path?: string; rule: DeviceRule }[] = [
+  allowedDevice('c', null, null, 'm'),
+  allowedDevice('b', null, null, 'm'),
+  allowedDevice('c', 1, 3, 'rwm', '/dev/null'),
+  allowedDevice('c', 1, 8, 'rwm', '/dev/random'),
+  allowedDevice('c', 1, 7, 'rwm', '/dev/full'),
+  allowedDevice('c', 5, 0, 'rwm', '/dev/tty'),
+  allowedDevice('c', 1, 5, 'rwm', '/dev/zero'),
+  allowedDevice('c', 1, 9, 'rwm', '/dev/urandom'),
+  allowedDevice('c', 136, null, 'rwm'), // /dev/pts/*
+  allowedDevice('c', 5, 2, 'rwm'), // /dev/ptmx
+  allowedDevice('c', 10, 200, 'rwm'), // /dev/net/tun
+];
 
 // struct bpf_cgroup_dev_ctx { u32 access_type; u32 major; u32 minor; } where
 // access_type = access << 16 | type (include/uapi/linux/bpf.h).
@@ -54,7 +110,7 @@ function ruleBlock(rule: DeviceRule): Insn[] {
   const checks: Insn[][] = [];
   const type = rule.type ?? 'a';
   if (type !== 'a') checks.push([insn(OP.JNE, 2, 0, 0, type === 'c' ? DEV_CHAR : DEV_BLOCK)]);
-  const allowed = accessBits(rule.access ?? 'rwm');
+  const allowed = accessBits(normalizeAccess(rule.access));
   // The access asked must be within the rule's: (access & ~allowed) == 0.
   if (allowed !== 7) checks.push([insn(OP.MOV32X, 1, 3), insn(OP.AND32, 1, 0, 0, ~allowed & 7), insn(OP.JNE, 1, 0, 0, 0)]);
   if (rule.major != null) checks.push([insn(OP.JNE, 4, 0, 0, rule.major)]);
@@ -77,7 +133,7 @@ export function deviceFilterProgram(rules: readonly DeviceRule[]): Buffer {
     if (resets(rule)) {
       defaultAllow = rule.allow;
       list = [];
-    } else {
+    } else if (normalizeAccess(rule.access) !== '') {
       list.push(rule);
     }
   }

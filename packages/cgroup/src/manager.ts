@@ -4,6 +4,8 @@
 // own are /PARENT/NAME (pathOf), an OCI config's is its linux.cgroupsPath. Each
 // implementation is told where its tree is, so tests can point it at a temporary
 // directory shaped like cgroupfs.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { DiycError, sleepSync, type Resources } from '@diyc/record';
 import type { Applied } from './controller.js';
 
@@ -21,6 +23,11 @@ export interface Stats {
 
 export interface CgroupManager {
   readonly version: 1 | 2;
+  /**
+   * True when the first process cannot write itself into the cgroup and must be placed
+   * by add() once it exists (systemd starts a scope with it). See placeProcess().
+   */
+  readonly placesProcesses?: boolean;
   /** diyc's cgroup for container NAME: /PARENT/NAME (the name is checked). */
   pathOf(name: string): string;
   exists(path: string): boolean;
@@ -31,13 +38,22 @@ export interface CgroupManager {
   /** The cgroup.procs files a process writes itself into to join. */
   procsFiles(path: string): string[];
   add(path: string, pid: number): void;
+  /** Every process of the cgroup and of the sub-cgroups made under it. */
   pids(path: string): number[];
+  /**
+   * Whether the cgroup, or the one it would be made under, is frozen: a process that
+   * enters a frozen cgroup freezes at once, so a container's first process would hang.
+   */
+  frozen(path: string): boolean;
   stats(path: string): Stats;
   /** Freezes or thaws every process of the cgroup (OCI pause and resume). */
   freeze(path: string, frozen: boolean): void;
   /** The names of diyc's own cgroups, under the parent. */
   list(): string[];
-  /** Removes the cgroup; a populated one only with `force`, which kills its processes first. */
+  /**
+   * Removes the cgroup and the sub-cgroups made under it (deepest first); a populated one
+   * only with `force`, which kills its processes first.
+   */
   remove(path: string, options?: { force?: boolean }): void;
   /** Removes the diyc parent cgroup once no container cgroup is left in it. */
   pruneParent(): void;
@@ -95,4 +111,22 @@ export function removeCgroupDir(dir: string, removeDir: (path: string) => void):
     }
   }, 2000);
   if (!gone) throw new DiycError('system', `cannot remove ${dir}: it is busy`);
+}
+
+/** `dir` and every directory below it, deepest first: the order rmdir(2) needs. */
+export function subtree(dir: string): string[] {
+  const below: string[] = [];
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [dir];
+  }
+  for (const entry of entries) if (entry.isDirectory()) below.push(...subtree(join(dir, entry.name)));
+  return [...below, dir];
+}
+
+/** Removes an emptied cgroup and the sub-cgroups under it, deepest first. */
+export function removeCgroupTree(dir: string, removeDir: (path: string) => void): void {
+  for (const each of subtree(dir)) removeCgroupDir(each, removeDir);
 }

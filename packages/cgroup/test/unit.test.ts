@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   CgroupV1, CgroupV2, cgroupPath, cgroupStageWith, deathReason, detectLayout, deviceFilterProgram, flagsOfResources, formatSize, parseSize,
-  resourcesFromFlags, runDeviceFilter, v1DeviceLines, weightOfShares,
+  normalizeAccess, ociDeviceRules, resourcesFromFlags, runDeviceFilter, v1DeviceLines, weightOfShares,
 } from '../src/index.js';
 import { noTrace } from '@diyc/cli';
 import { emptyRecord, type DeviceRule } from '@diyc/record';
@@ -69,12 +69,13 @@ describe('detectLayout', () => {
 
 describe('records and reasons', () => {
   const ctx = { name: 'box', root: '/r', trace: noTrace, warn: () => {} };
-  const fake = (skipped: string[] = []) => {
+  const fake = (skipped: string[] = [], state: { frozen?: boolean; pids?: number[] } = {}) => {
     const calls: string[] = [];
     const manager = {
       version: 2, pathOf: (n: string) => `/diyc/${n}`, procsFiles: (p: string) => [`/cg${p}/cgroup.procs`],
       create: (p: string) => calls.push(`create ${p}`), apply: (p: string) => { calls.push(`apply ${p}`); return { applied: [], skipped }; },
       exists: () => true, remove: (p: string) => calls.push(`remove ${p}`),
+      frozen: () => state.frozen === true, pids: () => state.pids ?? [],
     };
     return { calls, stage: cgroupStageWith(() => manager as never) };
   };
@@ -97,6 +98,28 @@ describe('records and reasons', () => {
     expect(warned).toEqual(['not applied: hugepageLimits: the hugetlb controller is not mounted']);
     expect(() => stage.apply(emptyRecord(['sh']), { ...ctx, strict: true })).toThrow('linux.resources cannot be applied on this machine: hugepageLimits');
     expect(calls.at(-1)).toBe('remove /diyc/box');
+  });
+
+  it('refuses a frozen cgroup before making anything, and does not remove it on the way out', () => {
+    // The first process would freeze as it entered: create hung (runc's "refuse pre-existing frozen cgroup").
+    const { stage, calls } = fake([], { frozen: true });
+    const oci = emptyRecord(['sh']);
+    oci.linux.cgroupsPath = '/pod/frozen';
+    expect(() => stage.apply(oci, ctx)).toThrow("container's cgroup unexpectedly frozen: /pod/frozen is frozen");
+    stage.undo(oci, ctx);
+    expect(calls).toEqual([]);
+  });
+
+  it('a cgroup with processes: a warning for one an engine chose (as runc 1.1), refused for diyc\'s own', () => {
+    const warned: string[] = [];
+    const { stage, calls } = fake([], { pids: [41, 42] });
+    const oci = emptyRecord(['sh']);
+    oci.linux.cgroupsPath = '/pod/shared';
+    stage.apply(oci, { ...ctx, warn: (m: string) => warned.push(m) });
+    expect(warned).toEqual(["container's cgroup is not empty: 2 process(es) found in /pod/shared"]);
+    expect(() => stage.apply(emptyRecord(['sh']), ctx)).toThrow("container's cgroup is not empty: 2 process(es) found in /diyc/box: stop them first");
+    stage.undo(emptyRecord(['sh']), ctx);
+    expect(calls).toEqual(['create /pod/shared', 'apply /pod/shared']);
   });
 
   it('reads limits as a person writes them into OCI resources, and back', () => {
@@ -183,6 +206,20 @@ describe('CgroupV2 on a cgroupfs-shaped directory', () => {
     expect(new CgroupV2({ root, removeDir }).stats('/diyc/box')).toEqual({ memoryBytes: 4096, memoryPeakBytes: 8192, oomKills: 1, pids: 2, cpuNanoseconds: 1_500_000 });
   });
 
+  it('ignores, as runc does, what v2 has no place for (swappiness, disableOOMKiller, kernel memory): said, never refused', () => {
+    write('diyc/box/cgroup.controllers', 'memory\n');
+    const manager = new CgroupV2({ root, removeDir });
+    const out = manager.apply('/diyc/box', { memory: { limit: 1024, swappiness: 0, disableOOMKiller: true, kernel: 1024, kernelTCP: 1024 } });
+    expect(out.skipped).toEqual([]);
+    expect(out.ignored?.map((i) => i.split(':')[0])).toEqual(['memory.swappiness', 'memory.disableOOMKiller', 'memory.kernel', 'memory.kernelTCP']);
+    const warned: string[] = [];
+    const record = emptyRecord(['sh']);
+    record.linux.cgroupsPath = '/diyc/box';
+    record.linux.resources = { memory: { limit: 1024, swappiness: 0 } };
+    cgroupStageWith(() => manager).apply(record, { name: 'box', root: '/r', trace: noTrace, warn: (m) => warned.push(m), strict: true });
+    expect(warned).toEqual(['ignored: memory.swappiness: cgroup v2 has no per-cgroup swappiness']);
+  });
+
   it('refuses to remove a populated cgroup without force', () => {
     write('diyc/box/cgroup.procs', '999999\n');
     const manager = new CgroupV2({ root, removeDir });
@@ -191,6 +228,28 @@ describe('CgroupV2 on a cgroupfs-shaped directory', () => {
     manager.remove('/diyc/box');
     manager.pruneParent();
     expect(() => read('diyc/cgroup.procs')).toThrow();
+  });
+  it('removes the sub-cgroups a container made, deepest first, and counts their processes', () => {
+    write('diyc/box/cgroup.procs', '');
+    write('diyc/box/foo/cgroup.procs', '999998\n');
+    write('diyc/box/foo/bar/cgroup.procs', '');
+    const removed: string[] = [];
+    const manager = new CgroupV2({ root, removeDir: (p) => { removed.push(p.slice(root.length)); rmSync(p, { recursive: true }); } });
+    expect(manager.pids('/diyc/box')).toEqual([999998]);
+    expect(() => manager.remove('/diyc/box')).toThrow(/still has processes \(999998\)/);
+    write('diyc/box/foo/cgroup.procs', '');
+    manager.remove('/diyc/box');
+    expect(removed).toEqual(['/diyc/box/foo/bar', '/diyc/box/foo', '/diyc/box']);
+  });
+
+  it('sees a frozen cgroup, or one that would be made under a frozen parent', () => {
+    write('pod/cgroup.freeze', '1');
+    write('pod/cgroup.events', 'populated 0\nfrozen 1\n');
+    write('other/cgroup.events', 'populated 0\nfrozen 0\n');
+    const manager = new CgroupV2({ root, removeDir });
+    expect(manager.frozen('/pod/box')).toBe(true);
+    expect(manager.frozen('/other/box')).toBe(false);
+    expect(manager.frozen('/new/box')).toBe(false);
   });
 });
 
@@ -225,6 +284,35 @@ describe('CgroupV1 on a cgroupfs-shaped directory', () => {
     expect(readFileSync(join(root, 'cpuset/pod/cpuset.cpus'), 'utf8')).toBe('0-1');
     const { skipped } = manager.apply('/pod/box', { hugepageLimits: [{ pageSize: '2MB', limit: 1 }], unified: { 'memory.high': '1' } });
     expect(skipped).toEqual(['hugepageLimits: the hugetlb controller is not mounted on this machine', 'unified: only cgroup v2 has it']);
+  });
+  it('on a hybrid machine joins the unified tree too, as runc places a container', () => {
+    const hierarchies = new Map([['memory', join(root, 'memory')], ['freezer', join(root, 'freezer')]]);
+    for (const dir of ['memory', 'freezer', 'unified']) mkdirSync(join(root, dir));
+    const manager = new CgroupV1({ hierarchies, unified: join(root, 'unified') });
+    manager.create('/pod/box');
+    expect(manager.procsFiles('/pod/box')).toEqual(['memory', 'freezer', 'unified'].map((h) => join(root, h, 'pod/box/cgroup.procs')));
+    // A cgroup made before diyc joined the unified tree still exists, and is removed.
+    rmSync(join(root, 'unified/pod/box'), { recursive: true });
+    expect(manager.exists('/pod/box')).toBe(true);
+  });
+
+  it('sees a frozen freezer (or a frozen parent), and removes sub-cgroups deepest first', () => {
+    const hierarchies = new Map([['memory', join(root, 'memory')], ['freezer', join(root, 'freezer')]]);
+    for (const dir of ['memory', 'freezer']) mkdirSync(join(root, dir));
+    mkdirSync(join(root, 'freezer/pod'));
+    writeFileSync(join(root, 'freezer/pod/freezer.state'), 'FROZEN\n');
+    const removed: string[] = [];
+    const manager = new CgroupV1({ hierarchies, removeDir: (p) => { removed.push(p.slice(root.length)); rmSync(p, { recursive: true }); } });
+    expect(manager.frozen('/pod/box')).toBe(true);
+    writeFileSync(join(root, 'freezer/pod/freezer.state'), 'THAWED\n');
+    expect(manager.frozen('/pod/box')).toBe(false);
+    manager.create('/pod/box');
+    mkdirSync(join(root, 'memory/pod/box/foo/bar'), { recursive: true });
+    writeFileSync(join(root, 'memory/pod/box/foo/cgroup.procs'), '999997\n');
+    expect(manager.pids('/pod/box')).toEqual([999997]);
+    writeFileSync(join(root, 'memory/pod/box/foo/cgroup.procs'), '');
+    manager.remove('/pod/box');
+    expect(removed).toEqual(['/memory/pod/box/foo/bar', '/memory/pod/box/foo', '/memory/pod/box', '/freezer/pod/box']);
   });
 });
 
@@ -262,5 +350,42 @@ describe('device rules', () => {
       { file: 'devices.allow', line: 'c 1:3 rwm' },
       { file: 'devices.allow', line: 'c 136:* rwm' },
     ]);
+  });
+
+  it('reads access in any order, as runc does: mrw is rwm, wr is rw, an "a" adds nothing', () => {
+    expect(normalizeAccess('mrw')).toBe('rwm');
+    expect(normalizeAccess('wr')).toBe('rw');
+    expect(normalizeAccess('rwa')).toBe('rw');
+    expect(normalizeAccess(undefined)).toBe('rwm');
+    const rules: DeviceRule[] = [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 11, access: 'wr' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'mrw' }];
+    expect(v1DeviceLines(rules).map((l) => l.line)).toEqual(['a', 'c 1:11 rw', 'c 1:3 rwm']);
+    expect(allows(rules, 'c', 1, 11, 'rw')).toBe(true);
+    expect(allows(rules, 'c', 1, 11, 'm')).toBe(false);
+    expect(allows(rules, 'c', 1, 3, 'rwm')).toBe(true);
+    // A rule of "a" alone names no access: the kernel would refuse the line, and it changes nothing.
+    expect(v1DeviceLines([{ allow: true, type: 'c', major: 1, minor: 11, access: 'a' }])).toEqual([]);
+  });
+
+  it('an OCI config: the nodes it lists are made, not allowed; /dev/kmsg opens only when a rule allows it', () => {
+    // runc's own test (dev.bats "device cgroup deny"): deny all, /dev/kmsg listed as a node.
+    const denied = ociDeviceRules([{ allow: false, access: 'rwm' }], ['/dev/kmsg']);
+    for (const access of ['r', 'w']) expect(allows(denied, 'c', 1, 11, access)).toBe(false);
+    expect(v1DeviceLines(denied).map((l) => l.line)).not.toContain('c 1:11 rwm');
+    expect(allows(denied, 'c', 1, 3, 'rw')).toBe(true); // /dev/null
+    expect(allows(denied, 'c', 10, 200, 'rw')).toBe(true); // /dev/net/tun
+    expect(allows(denied, 'c', 5, 1, 'w')).toBe(false); // the host's console
+    // ...and "device cgroup allow rw char device": the config's own rule allows it.
+    const allowedKmsg = ociDeviceRules([{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 11, access: 'rw' }], ['/dev/kmsg']);
+    expect(allows(allowedKmsg, 'c', 1, 11, 'rw')).toBe(true);
+    // The defaults come last, so a config cannot deny /dev/null (as with runc); one that lists
+    // /dev/null itself drops runc's rule for it.
+    expect(allows(ociDeviceRules([{ allow: false, type: 'c', major: 1, minor: 3, access: 'rwm' }]), 'c', 1, 3, 'r')).toBe(true);
+    expect(allows(ociDeviceRules([], ['/dev/null']), 'c', 1, 3, 'r')).toBe(false);
+  });
+
+  it('a rule of type a resets the list whatever its access, in v1 and v2 alike', () => {
+    const rules: DeviceRule[] = [{ allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }, { allow: false, type: 'a', access: 'r' }];
+    expect(v1DeviceLines(rules).at(-1)).toEqual({ file: 'devices.deny', line: 'a' });
+    expect(allows(rules, 'c', 1, 3, 'w')).toBe(false);
   });
 });

@@ -9,7 +9,7 @@
 //   DIR/exec.fifo     while it is created: its process waits for a byte here (start)
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createCgroupManager } from '@diyc/cgroup';
+import { managerForPath } from '@diyc/cgroup';
 import { DiycError, isProcessAlive, parseRecord, privateDir, withLock, type ContainerRecord } from '@diyc/record';
 import { checkTransition, type Status } from './status.js';
 
@@ -221,7 +221,7 @@ export class Container {
     const path = this.record()?.linux.cgroupsPath;
     if (!path) return false;
     try {
-      const cgroups = createCgroupManager();
+      const cgroups = managerForPath(path);
       for (const file of cgroups.procsFiles(path)) {
         const dir = join(file, '..');
         const freezer = join(dir, 'freezer.state');
@@ -236,7 +236,7 @@ export class Container {
   /** Every process of the container: its cgroup's, else its first process. */
   pids(): number[] {
     const path = this.record()?.linux.cgroupsPath;
-    const cgroups = createCgroupManager();
+    const cgroups = managerForPath(path);
     if (path && cgroups.exists(path)) return cgroups.pids(path).sort((a, b) => a - b);
     const s = this.state();
     return s?.pid !== undefined && this.processAlive() ? [s.pid] : [];

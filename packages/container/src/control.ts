@@ -1,5 +1,5 @@
 // pause, resume and update: a running container's cgroup frozen, thawed, or given new limits.
-import { createCgroupManager } from '@diyc/cgroup';
+import { managerForPath } from '@diyc/cgroup';
 import { DiycError, type Resources } from '@diyc/record';
 import type { Container } from './container.js';
 import { canPause, canResume } from './status.js';
@@ -16,7 +16,8 @@ export function pause(container: Container, paused: boolean): void {
   if (paused && !canPause(status)) throw new DiycError('state', `container ${container.name} is ${status}: only a running container can be paused`);
   if (!paused && !canResume(status)) throw new DiycError('state', `container ${container.name} is ${status}, not paused`);
   container.locked(() => {
-    createCgroupManager().freeze(cgroupOf(container), paused);
+    const path = cgroupOf(container);
+    managerForPath(path).freeze(path, paused);
     // The freezer may have been set by hand: the status written follows it.
     const to = paused ? 'paused' : 'running';
     if (container.refresh().state()?.status !== to) container.transition(to);
@@ -29,7 +30,8 @@ export function update(container: Container, resources: Resources): void {
   container.locked(() => {
     const record = container.refresh().record();
     if (!record) throw new DiycError('state', `container ${container.name} has no record`);
-    const { skipped } = createCgroupManager().apply(cgroupOf(container), resources);
+    const path = cgroupOf(container);
+    const { skipped } = managerForPath(path).apply(path, resources);
     if (skipped.length > 0) throw new DiycError('unsupported', `cannot apply: ${skipped.join('; ')}`);
     record.linux.resources = { ...record.linux.resources, ...resources };
     container.saveRecord(record);

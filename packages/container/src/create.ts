@@ -9,6 +9,7 @@
 // Any failure on the way undoes what was done: no mount, cgroup, veth or lease is left.
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { placeProcess } from '@diyc/cgroup';
 import { planFromRecord, startError, StdioProxy, traceRecord } from '@diyc/nsexec';
 import { parseMountinfo } from '@diyc/overlay';
 import { ANNOTATION, DiycError, type ContainerRecord } from '@diyc/record';
@@ -188,6 +189,9 @@ export async function create(rt: Runtime, container: Container, record: Containe
     const started: Child = early ? spawnWithSync(plan) : spawn(plan);
     proxy?.spawned();
     child = started;
+    // systemd's driver starts the container's scope with its process in it (a scope cannot
+    // start empty); cgroupfs has nothing to do here, the process joins by itself.
+    placeProcess(prepared, started.pid);
     const done = prepared;
     const released = await started.release({
       beforePivot: async () => {

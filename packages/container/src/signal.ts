@@ -1,7 +1,7 @@
 // kill and stop: signals to a container's processes. kill is the OCI operation (one
 // signal, to its first process or with `all` to every process of its cgroup); stop is
 // docker's and diyc-stop's (a signal that asks, then SIGKILL to all after a timeout).
-import { createCgroupManager, killPids } from '@diyc/cgroup';
+import { managerForPath, killPids } from '@diyc/cgroup';
 import { DiycError } from '@diyc/record';
 import type { Container, ContainerState } from './container.js';
 import { canKill } from './status.js';
@@ -27,8 +27,9 @@ export function kill(container: Container, sig: number, options: { all?: boolean
   const status = container.status();
   if (options.all) {
     const path = container.record()?.linux.cgroupsPath;
-    const cgroups = createCgroupManager();
-    if (!path || !cgroups.exists(path)) return;
+    if (!path) return;
+    const cgroups = managerForPath(path);
+    if (!cgroups.exists(path)) return;
     for (const pid of cgroups.pids(path)) signal(pid, sig);
     if (sig === 9 && container.frozen()) cgroups.freeze(path, false);
     return;
@@ -40,7 +41,7 @@ export function kill(container: Container, sig: number, options: { all?: boolean
 /** SIGKILL to every process of the container; returns once its first process is gone (or after 5 s). */
 export async function killAll(container: Container): Promise<void> {
   const path = container.record()?.linux.cgroupsPath;
-  if (path && container.frozen()) createCgroupManager().freeze(path, false);
+  if (path && container.frozen()) managerForPath(path).freeze(path, false);
   killPids(container.pids());
   for (let i = 0; i < 250 && container.processAlive(); i++) await sleep(20);
 }

@@ -1,6 +1,11 @@
 // The filesystems every container gets, as OCI runtimes give them: a fresh /proc, a
 // small /dev on tmpfs with only the harmless devices (not the host's devtmpfs), a
-// private devpts, /dev/shm, /dev/mqueue with an IPC namespace, and /sys read-only.
+// private devpts, /dev/shm, /dev/mqueue with an IPC namespace, /sys read-only, and the
+// container's own cgroup read-only at /sys/fs/cgroup (runc's spec has the same mount):
+// JVMs, Go, .NET and Node read their memory and CPU limits there. On cgroup v2 it is one
+// cgroup2 mount; on v1 (or hybrid) a tmpfs with each hierarchy mounted inside, by its
+// controllers. With a cgroup namespace, made after the process entered its cgroup, each
+// shows that cgroup as its root: the container sees its own subtree, nothing above.
 import type { RecordDevice, RecordMount } from '@diyc/record';
 
 /** With `ipc` (the container has its own IPC namespace), its POSIX message queues too. */
@@ -13,6 +18,7 @@ export function containerMounts(options: { ipc?: boolean } = {}): RecordMount[] 
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
     ...mqueue,
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
   ];
 }
 

@@ -133,6 +133,9 @@ export function sysctlProblem(key: string, record: ContainerRecord, hostNamespac
  * the container's cgroup directories are bound from the host.
  */
 function cgroupMountSteps(mount: RecordMount, ctx: Context): MountStep[] {
+  // No cgroup of its own and no cgroup namespace (nsexec --root): a bind would show the
+  // host's whole tree, so nothing is mounted there.
+  if (ctx.cgroupsPath === undefined && !ctx.ownCgroupns) return [];
   const { flags } = parseMountOptions(mount.options);
   const layout = detectLayout();
   const target = mount.destination;
@@ -178,7 +181,15 @@ export function fsSteps(record: ContainerRecord, options: FsPlanOptions = {}): M
   const ctx: Context = { ...options, userns: made('user'), ownNetwork: made('network'), ownCgroupns: made('cgroup') };
   if (linux.cgroupsPath !== undefined) ctx.cgroupsPath = linux.cgroupsPath;
   const steps: MountStep[] = [];
+  const cgroupMounts = new Set<string>();
   for (const mount of record.mounts) {
+    // The same cgroup mount twice (a spec that adds its own to containerMounts' list):
+    // cgroup2 refuses to be mounted again on itself (EBUSY), and the first already shows it.
+    if (mount.type === 'cgroup') {
+      const key = JSON.stringify([mount.destination, mount.options ?? []]);
+      if (cgroupMounts.has(key)) continue;
+      cgroupMounts.add(key);
+    }
     steps.push(...mountSteps(mount, ctx));
     if (mount.destination === '/dev' && mount.type === 'tmpfs') {
       steps.push(...deviceSteps(linux.devices ?? [], ctx.userns));

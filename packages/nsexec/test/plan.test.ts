@@ -181,6 +181,21 @@ describe('isolation in the plan', () => {
     expect(() => planFromRecord(record)).toThrow('soft 2048 is above hard 1024');
   });
 
+  it('mounts the container\'s cgroup once, even when a spec lists it twice (cgroup2 refuses a second mount on itself)', () => {
+    const record = base();
+    record.linux.namespaces.push({ type: 'cgroup' });
+    record.linux.cgroupsPath = '/diyc/box';
+    const cgroup = { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'ro'] };
+    record.mounts = [cgroup];
+    const once = planFromRecord(record).mounts?.length;
+    record.mounts = [cgroup, { ...cgroup }];
+    expect(planFromRecord(record).mounts?.length).toBe(once);
+    // Without a cgroup of its own and without a cgroup namespace: nothing of the host's tree.
+    record.linux.namespaces = record.linux.namespaces.filter((ns) => ns.type !== 'cgroup');
+    delete record.linux.cgroupsPath;
+    expect(planFromRecord(record).mounts ?? []).toEqual([]);
+  });
+
   it('makes a file to bind a file onto, and passes a bind mount\'s data on as runc does (mount(2) ignores it)', () => {
     const record = base();
     record.mounts = [{ destination: '/etc/hostname', source: '/etc/hostname', options: ['bind', 'ro'] }];

@@ -5,6 +5,7 @@
 // https://github.com/opencontainers/runtime-spec/blob/main/bundle.md
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { ociDeviceRules } from '@diyc/cgroup';
 import { ANNOTATION_PREFIX, DiycError, parseRecord, type ContainerRecord, type DeviceRule, type RecordDevice } from '@diyc/record';
 
 /** The major version of the spec diyc reads: 1.0.0 up to what runtime-tools' suite writes. */
@@ -88,24 +89,24 @@ export function loadBundle(bundle: string, warn: (m: string) => void = () => {})
   const rootfs = isAbsolute(record.root.path) ? record.root.path : join(dir, record.root.path);
   if (!existsSync(rootfs)) throw new DiycError('not-found', `root.path ${rootfs} does not exist`);
   record.root = { ...record.root, path: rootfs };
+  // The device cgroup's rules come from what the config asks, before the default nodes are
+  // added to its list (which would make them "listed", and so not allowed by default).
+  const rules = deviceRules(record);
   // The default devices go in a tmpfs /dev the config mounts; those it lists itself win.
   if (record.mounts.some((m) => m.destination === '/dev' && m.type === 'tmpfs')) {
     const listed = new Set((record.linux.devices ?? []).map((d) => d.path));
     record.linux.devices = [...DEFAULT_DEVICES.filter((d) => !listed.has(d.path)), ...(record.linux.devices ?? [])];
   }
-  record.linux.resources = { ...record.linux.resources, devices: deviceRules(record) };
+  record.linux.resources = { ...record.linux.resources, devices: rules };
   return { dir, record };
 }
 
 /**
  * The device cgroup's rules, as runc makes them: deny everything, then the config's own
- * rules, then allow the nodes /dev holds (the default ones, and those the config lists).
+ * rules, then runc's fixed list of harmless devices. The nodes linux.devices lists are
+ * made in /dev, but not allowed: a config that lists /dev/kmsg under a deny-all rule gets
+ * a node it cannot open (runc's dev.bats).
  */
 export function deviceRules(record: ContainerRecord): DeviceRule[] {
-  const nodes = [...DEFAULT_DEVICES, { path: '/dev/console', type: 'c', major: 5, minor: 1 }, { path: '/dev/ptmx', type: 'c', major: 5, minor: 2 },
-    { path: '/dev/pts', type: 'c', major: 136, minor: undefined }, ...(record.linux.devices ?? [])] as RecordDevice[];
-  const allow = nodes.filter((d) => d.type === 'c' || d.type === 'b' || d.type === 'u').map((d): DeviceRule => ({
-    allow: true, type: d.type === 'b' ? 'b' : 'c', major: d.major ?? null, minor: d.minor ?? null, access: 'rwm',
-  }));
-  return [{ allow: false, access: 'rwm' }, ...(record.linux.resources?.devices ?? []), ...allow];
+  return ociDeviceRules(record.linux.resources?.devices ?? [], (record.linux.devices ?? []).map((d) => d.path));
 }

@@ -249,7 +249,8 @@ export function parseGlobals(argv: readonly string[]): string[] {
       globals.log.format = f;
     } else if (name === '--debug') globals.debug = true;
     else if (name === '--systemd-cgroup') {
-      throw new DiycError('unsupported', 'diyc-oci manages cgroups through cgroupfs only: set the engine to cgroupfs (containerd: SystemdCgroup = false; podman: --cgroup-manager cgroupfs)');
+      // runc's flag: cgroups are transient scopes of systemd's (cgroupsPath slice:prefix:name).
+      process.env.DIYC_CGROUP_DRIVER = 'systemd';
     } else if (name === '--rootless') {
       if (!['false', 'auto'].includes(value(arg))) throw new DiycError('unsupported', 'diyc-oci does not run rootless');
     } else if (name === '--criu') value(arg);

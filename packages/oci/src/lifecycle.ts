@@ -2,7 +2,7 @@
 // under --root (default /run/diyc-oci), the OCI policy, and each command of runc's
 // lifecycle as one call of @diyc/container.
 import { join } from 'node:path';
-import { cgroupPath } from '@diyc/cgroup';
+import { cgroupDriver, defaultCgroupsPath } from '@diyc/cgroup';
 import { Container, create, listContainers, OCI_POLICY, remove, start, type Created, type CreateOptions, type Runtime } from '@diyc/container';
 import { DiycError, rootTag, type Trace } from '@diyc/record';
 import { loadBundle } from './bundle.js';
@@ -47,12 +47,15 @@ export function ociRuntime(ctx: OciContext, id: string): Runtime {
 }
 
 /**
- * The cgroup of a container whose config names none: diyc-oci's own parent, which
- * carries a tag of --root when it is not the default, so two roots never share one.
+ * The cgroup of a container: its config's, or diyc-oci's default (runc's form for the
+ * driver), whose parent carries a tag of --root when it is not the default, so that two
+ * roots never share one.
  */
-function defaultCgroup(root: string, id: string): string {
+function cgroupsPathOf(asked: string | undefined, root: string, id: string): string {
+  const path = defaultCgroupsPath(asked, id);
   const tag = rootTag(root, DEFAULT_ROOT);
-  return `/diyc-oci${tag === '' ? '' : `-${tag}`}/${id}`;
+  if (asked || tag === '' || cgroupDriver() === 'systemd') return path;
+  return path.replace(/^\/diyc-oci\//, `/diyc-oci-${tag}/`);
 }
 
 export interface OciCreateOptions extends Omit<CreateOptions, 'bundle' | 'describe'> {
@@ -63,7 +66,7 @@ export interface OciCreateOptions extends Omit<CreateOptions, 'bundle' | 'descri
 export async function createContainer(ctx: OciContext, id: string | undefined, options: OciCreateOptions): Promise<Created> {
   const container = ociContainer(ctx.root, id);
   const { dir, record } = loadBundle(options.bundle, ctx.warn);
-  record.linux.cgroupsPath = cgroupPath(record.linux.cgroupsPath ?? defaultCgroup(ctx.root, container.name));
+  record.linux.cgroupsPath = cgroupsPathOf(record.linux.cgroupsPath, ctx.root, container.name);
   return create(ociRuntime(ctx, container.name), container, record, { ...options, bundle: dir });
 }
 

@@ -19,10 +19,7 @@ export function defaultSpec(options: { terminal?: boolean; args?: string[] } = {
     },
     root: { path: 'rootfs', readonly: true },
     hostname: 'diyc',
-    mounts: [
-      ...containerMounts({ ipc: true }),
-      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
-    ],
+    mounts: containerMounts({ ipc: true }),
     linux: {
       resources: { devices: [{ allow: false, access: 'rwm' }] },
       namespaces: ['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup'].map((type) => ({ type: type as 'pid' })),

@@ -1,11 +1,14 @@
 // cgroup v1: one directory per hierarchy (memory, pids, cpu, ...), all at the same path.
+// On a hybrid machine the unified (v2) tree, which has no controllers there, gets the
+// same directory too, as runc places a container (libcontainer/cgroups/fs: the "unified"
+// path): tools that read /proc/PID/cgroup's "0::" line see the container's cgroup.
 // https://docs.kernel.org/admin-guide/cgroup-v1/
 import { mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkName, DiycError, type Resources } from '@diyc/record';
 import type { Applied, Controller } from '../controller.js';
 import { existsSync, readKey, readNumber, readPids, readValue, writeValue } from '../files.js';
-import { evacuate, killPids, removeCgroupDir, removeIfEmpty, waitUntil, type CgroupManager, type Stats } from '../manager.js';
+import { evacuate, killPids, removeCgroupTree, removeIfEmpty, subtree, waitUntil, type CgroupManager, type Stats } from '../manager.js';
 import { cgroupPath, levels } from '../path.js';
 import { blkio } from './blkio.js';
 import { cpu } from './cpu.js';
@@ -28,6 +31,8 @@ const FIELDS: Record<string, string> = {
 export interface V1Options {
   /** Controller -> mount point of its hierarchy. */
   hierarchies: Map<string, string>;
+  /** A hybrid machine's unified hierarchy (/sys/fs/cgroup/unified): joined too. */
+  unified?: string;
   parent?: string;
   removeDir?: (path: string) => void;
 }
@@ -35,11 +40,13 @@ export interface V1Options {
 export class CgroupV1 implements CgroupManager {
   readonly version = 1 as const;
   readonly #hierarchies: Map<string, string>;
+  readonly #unified: string | undefined;
   readonly #parent: string;
   readonly #removeDir: (path: string) => void;
 
   constructor(options: V1Options) {
     this.#hierarchies = options.hierarchies;
+    this.#unified = options.unified;
     this.#parent = options.parent ?? 'diyc';
     this.#removeDir = options.removeDir ?? rmdirSync;
   }
@@ -60,16 +67,18 @@ export class CgroupV1 implements CgroupManager {
       const dir = this.#dir(controller, path) as string;
       if (JOINED.includes(controller) || existsSync(dir)) dirs.add(dir);
     }
+    if (this.#unified !== undefined) dirs.add(join(this.#unified, cgroupPath(path)));
     return [...dirs];
   }
 
   exists(path: string): boolean {
-    const dirs = this.#dirs(path);
+    // The v1 hierarchies decide: a cgroup made before diyc joined the unified tree too has none there.
+    const unified = this.#unified === undefined ? undefined : join(this.#unified, cgroupPath(path));
+    const dirs = this.#dirs(path).filter((d) => d !== unified);
     return dirs.length > 0 && dirs.every((d) => existsSync(d));
   }
 
-  #make(controller: string, path: string): void {
-    const mount = this.#hierarchies.get(controller) as string;
+  #make(controller: string, path: string, mount = this.#hierarchies.get(controller) as string): void {
     for (const level of levels(path)) {
       const dir = join(mount, level);
       if (!existsSync(dir)) mkdirSync(dir);
@@ -82,6 +91,7 @@ export class CgroupV1 implements CgroupManager {
     const joined = JOINED.filter((c) => this.#hierarchies.has(c));
     if (joined.length === 0) throw new DiycError('missing', 'no cgroup v1 hierarchy diyc uses is mounted (memory, pids, cpu, ...)');
     for (const controller of joined) this.#make(controller, path);
+    if (this.#unified !== undefined) this.#make('unified', path, this.#unified);
   }
 
   apply(path: string, resources: Resources): Applied {
@@ -110,8 +120,19 @@ export class CgroupV1 implements CgroupManager {
 
   pids(path: string): number[] {
     const all = new Set<number>();
-    for (const file of this.procsFiles(path)) for (const pid of readPids(file)) all.add(pid);
+    for (const dir of this.#dirs(path)) {
+      for (const each of subtree(dir)) for (const pid of readPids(join(each, 'cgroup.procs'))) all.add(pid);
+    }
     return [...all];
+  }
+
+  frozen(path: string): boolean {
+    const mount = this.#hierarchies.get('freezer');
+    if (mount === undefined) return false;
+    // The deepest level that exists: a cgroup made under a frozen one is frozen too.
+    const existing = [join(mount), ...levels(path).map((l) => join(mount, l))].filter((d) => existsSync(d)).at(-1) as string;
+    const state = readValue(join(existing, 'freezer.state'));
+    return state === 'FROZEN' || state === 'FREEZING';
   }
 
   stats(path: string): Stats {
@@ -155,13 +176,22 @@ export class CgroupV1 implements CgroupManager {
   }
 
   remove(path: string, options: { force?: boolean } = {}): void {
+    // A v1 frozen cgroup's processes do not die of SIGKILL until thawed (OCI delete of a
+    // paused container): thaw it first. One frozen by a parent stays so: not ours to thaw.
+    const freezer = this.#dir('freezer', path);
+    if (options.force && freezer !== undefined && readValue(join(freezer, 'freezer.self_freezing')) === '1') {
+      writeValue(join(freezer, 'freezer.state'), 'THAWED');
+    }
     evacuate(cgroupPath(path), () => this.pids(path), options.force, killPids);
-    // Deepest first is only the cgroup itself: the parents it was made under stay.
-    for (const dir of this.#dirs(path)) removeCgroupDir(dir, this.#removeDir);
+    // The cgroup and what was made under it (a container's own sub-cgroups), deepest
+    // first; the parents it was made under stay.
+    for (const dir of this.#dirs(path)) removeCgroupTree(dir, this.#removeDir);
   }
 
   pruneParent(): void {
     if (this.list().length > 0) return;
-    for (const mount of new Set(this.#hierarchies.values())) removeIfEmpty(join(mount, this.#parent), this.#removeDir);
+    for (const mount of new Set([...this.#hierarchies.values(), ...(this.#unified !== undefined ? [this.#unified] : [])])) {
+      removeIfEmpty(join(mount, this.#parent), this.#removeDir);
+    }
   }
 }

@@ -42,7 +42,8 @@ export const memory: Controller = {
     for (const [key, file] of [['kernel', 'memory.kmem.limit_in_bytes'], ['kernelTCP', 'memory.kmem.tcp.limit_in_bytes']] as const) {
       const value = m[key];
       if (value === undefined) continue;
-      if (!existsSync(join(dir, file))) out.skipped.push(`memory.${key}: this kernel has no ${file} (kernel memory limits are gone since Linux 6.1)`);
+      // Ignored, as runc ignores kernel memory settings ("will be removed"), with a warning.
+      if (!existsSync(join(dir, file))) (out.ignored ??= []).push(`memory.${key}: this kernel has no ${file} (kernel memory limits are gone since Linux 6.1)`);
       else {
         writeValue(join(dir, file), unlimited(value) ? -1 : value);
         out.applied.push(`${key} memory ${unlimited(value) ? 'unlimited' : formatSize(value)}`);

@@ -32,10 +32,12 @@ export const memory: Controller = {
       writeValue(join(dir, 'memory.low'), unlimited(m.reservation) ? 0 : m.reservation);
       out.applied.push(`memory reservation ${unlimited(m.reservation) ? 'none' : formatSize(m.reservation)}`);
     }
-    if (m.swappiness !== undefined) out.skipped.push('memory.swappiness: cgroup v2 has no per-cgroup swappiness');
-    if (m.disableOOMKiller) out.skipped.push('memory.disableOOMKiller: cgroup v2 cannot turn the OOM killer off');
-    if (m.kernel !== undefined) out.skipped.push('memory.kernel: cgroup v2 has no separate kernel memory limit');
-    if (m.kernelTCP !== undefined) out.skipped.push('memory.kernelTCP: cgroup v2 has no separate TCP memory limit');
+    // runc's v2 manager ignores these (and warns for kernel memory): so does diyc, saying so.
+    const ignore = (why: string): void => { (out.ignored ??= []).push(why); };
+    if (m.swappiness !== undefined) ignore('memory.swappiness: cgroup v2 has no per-cgroup swappiness');
+    if (m.disableOOMKiller) ignore('memory.disableOOMKiller: cgroup v2 cannot turn the OOM killer off');
+    if (m.kernel !== undefined) ignore('memory.kernel: cgroup v2 has no separate kernel memory limit');
+    if (m.kernelTCP !== undefined) ignore('memory.kernelTCP: cgroup v2 has no separate TCP memory limit');
   },
 };
 

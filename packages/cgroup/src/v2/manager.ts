@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { checkName, DiycError, type Resources } from '@diyc/record';
 import type { Applied, Controller } from '../controller.js';
 import { existsSync, readKey, readNumber, readPids, readValue, writeValue } from '../files.js';
-import { evacuate, killPids, removeCgroupDir, removeIfEmpty, waitUntil, type CgroupManager, type Stats } from '../manager.js';
+import { evacuate, killPids, removeCgroupTree, removeIfEmpty, subtree, waitUntil, type CgroupManager, type Stats } from '../manager.js';
 import { cgroupPath, levels } from '../path.js';
 import { cpu, cpuset, devices, hugetlb, io, memory, pids as pidsController, unified } from './controllers.js';
 
@@ -95,7 +95,19 @@ export class CgroupV2 implements CgroupManager {
   }
 
   pids(path: string): number[] {
-    return readPids(join(this.#dir(path), 'cgroup.procs'));
+    // A threaded sub-cgroup refuses cgroup.procs (EOPNOTSUPP): its threads' processes are
+    // in its domain's cgroup.procs already.
+    const all = new Set<number>();
+    for (const dir of subtree(this.#dir(path))) for (const pid of readPids(join(dir, 'cgroup.procs'))) all.add(pid);
+    return [...all];
+  }
+
+  frozen(path: string): boolean {
+    // cgroup.events' "frozen" is the effective state (a parent's freeze included); a cgroup
+    // not made yet would be made under the deepest level that exists.
+    const existing = [this.#root, ...levels(path).map((l) => join(this.#root, l))].filter((d) => existsSync(d)).at(-1) as string;
+    if (existing === this.#root) return false;
+    return readKey(join(existing, 'cgroup.events'), 'frozen') === 1 || readValue(join(existing, 'cgroup.freeze')) === '1';
   }
 
   stats(path: string): Stats {
@@ -132,7 +144,8 @@ export class CgroupV2 implements CgroupManager {
     const killFile = join(dir, 'cgroup.kill');
     // cgroup.kill (Linux 5.14) kills every process at once, forks included.
     evacuate(cgroupPath(path), () => this.pids(path), options.force, (pids) => (existsSync(killFile) ? writeValue(killFile, 1) : killPids(pids)));
-    removeCgroupDir(dir, this.#removeDir);
+    // The cgroup and what the container made under it, deepest first.
+    removeCgroupTree(dir, this.#removeDir);
   }
 
   pruneParent(): void {
