@@ -16,7 +16,7 @@
 //   probe iouring          io_uring_setup(2) of a one-entry ring
 //   probe exe PID          opens /proc/PID/exe, and says whether it is a file of this root
 //   probe ptrace PID       PTRACE_SEIZE of PID (then detaches)
-//   probe watch SECONDS    for SECONDS, looks at every new process of this PID namespace and
+//   probe watch SECONDS    for SECONDS (or until /tmp/stop exists), looks at every new process of this PID namespace and
 //                          tries what CVE-2019-5736 did to runc: open its exe, environ and
 //                          mem, and ptrace it, while it is a foreign binary (not of this root);
 //                          prints how many it saw on the way in and what it got
@@ -125,6 +125,7 @@ static int watch(double seconds) {
   for (;;) {
     clock_gettime(CLOCK_MONOTONIC, &now);
     if ((now.tv_sec - start.tv_sec) + (now.tv_nsec - start.tv_nsec) / 1e9 > seconds) break;
+    if (access("/tmp/stop", F_OK) == 0) break;
     DIR* d = opendir("/proc");
     if (!d) return report("watch", -1);
     for (struct dirent* e; (e = readdir(d));) {
