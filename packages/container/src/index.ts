@@ -31,3 +31,5 @@ export {
   capabilityName, checkUser, checkWorkdir, envFlags, parseAddHost, parseDnsSearch, parseDnsServer, parseEnvFile, parseSysctl,
   parseTmpfs, parseUlimit, parseVolume, readEnvFile, securityOptions,
 } from './spec-values.js';
+export { runDetached, reap, LOG_FILE, EXIT_FILE } from './detach.js';
+export type { DetachOptions } from './detach.js';

@@ -3,8 +3,6 @@
 export { runOptions, DEFAULT_PIDS_LIMIT, DEFAULT_LOG_SIZE, DEFAULT_LOG_FILES } from './options.js';
 export type { RunOptions } from './options.js';
 export { containerAt, runtimeFor } from './runtime.js';
-export { runDetached, reap, LOG_FILE, EXIT_FILE } from './detach.js';
-export type { DetachOptions } from './detach.js';
 export { pipelineStages, shellLine, runPipeline, specFlags, startFlags } from './pipeline.js';
 export type { StageCommand } from './pipeline.js';
 export { diycRunCommand, runArgs, EXIT_RUNTIME } from './run-command.js';

@@ -1,11 +1,10 @@
 // diyc-run [OPTIONS] NAME IMAGE [CMD [ARG...]]
 import { constants } from 'node:os';
 import { createTrace, defineCli, type ArgsDef, type CliContext, type FlagHint } from '@diyc/cli';
-import { baseRecord, create, start, teardown, wait, type Container, type CreateOptions, type Runtime, type RunResult } from '@diyc/container';
+import { baseRecord, create, reap, runDetached, start, teardown, wait, type Container, type CreateOptions, type Runtime, type RunResult } from '@diyc/container';
 import { ImageStore } from '@diyc/image';
 import { describeConfig, ensureNetwork, type NetConfig } from '@diyc/net';
 import { DiycError, formatRecord, stateRoot, type ContainerRecord } from '@diyc/record';
-import { reap, runDetached } from './detach.js';
 import { DEFAULT_LOG_FILES, DEFAULT_LOG_SIZE, DEFAULT_PIDS_LIMIT, runOptions, type RunOptions } from './options.js';
 import { runPipeline, shellLine } from './pipeline.js';
 import { containerAt, runtimeFor } from './runtime.js';
@@ -163,8 +162,10 @@ export async function runMain({ flags, operands }: CliContext, script: string): 
     prepared = true;
   }
   if (options.detach) {
+    // The shim runs `diyc-run --reap NAME` when the container ends: the exit recorded, the stages undone.
+    const exitCommand = [process.execPath, script, '--reap', ...(options.remove ? ['--rm'] : []), options.name];
     await runDetached(rt, container, record, {
-      remove: options.remove, logSize: options.logSize, logFiles: options.logFiles, script, describe: describe(base, options), prepared,
+      logSize: options.logSize, logFiles: options.logFiles, exitCommand, describe: describe(base, options), prepared,
     });
     process.stdout.write(`${options.name}\n`);
     return 0;

@@ -1,28 +1,34 @@
-// diyc-run -d: the container runs on after diyc-run has returned, watched by diyc-shim, a
-// small static program (packages/syscalls/src/native/shim.c), not by a Node process. The
-// shim is the parent of the container's first process: it copies the container's output
-// to DIR/log (rotated at --log-size, keeping --log-files old files: a flood stays bounded),
-// writes DIR/exit.json when the process ends, and then execs `diyc-run --reap NAME`, which
-// records the exit and undoes the container's stages, as a foreground diyc-run does.
+// A detached container (diyc-run -d, diyc run -d): it runs on after the command that made it
+// has returned, watched by diyc-shim, a small static program
+// (packages/syscalls/src/native/shim.c), not by a Node process. The shim is the parent of
+// the container's first process: it copies the container's output to DIR/log (rotated at
+// logSize, keeping logFiles old files: a flood stays bounded), writes DIR/exit.json when
+// the process ends, and then execs the front end's exit command (`diyc-run --reap NAME`),
+// which calls reap(): the exit recorded and the stages undone, as in the foreground.
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { create, finish, start, type Container, type CreateOptions, type Runtime, type RunResult } from '@diyc/container';
 import { DiycError, isDiycError, type ContainerRecord } from '@diyc/record';
 import { parseShimExit, pipe, supervisorArgv } from '@diyc/syscalls';
+import type { Container } from './container.js';
+import { create, type CreateOptions } from './create.js';
+import { finish, type RunResult } from './finish.js';
+import type { Runtime } from './policy.js';
+import { start } from './start.js';
 
 export const LOG_FILE = 'log';
 export const EXIT_FILE = 'exit.json';
 
 export interface DetachOptions {
-  /** --rm: its files go when it ends. */
-  remove: boolean;
   /** Rotate the log before it passes this many bytes; 0: never. */
   logSize: number;
   /** Rotated files kept beside the log. */
   logFiles: number;
-  /** This bin's own script, which the shim runs to reap the container (`--reap`). */
-  script: string;
-  describe: CreateOptions['describe'];
+  /**
+   * What the shim execs once the process has ended and the exit file is written: the front
+   * end's own command that calls reap() ([PATH, ARG...]; `--` may not be one of them).
+   */
+  exitCommand: string[];
+  describe?: CreateOptions['describe'];
   /** The record is prepared already (the --pipeline stages made it). */
   prepared?: boolean;
 }
@@ -33,14 +39,13 @@ export async function runDetached(rt: Runtime, container: Container, record: Con
   const [read, write] = pipe();
   const devnull = openSync('/dev/null', 'r');
   try {
-    const reap = [process.execPath, options.script, '--reap', ...(options.remove ? ['--rm'] : []), container.name];
     const argv = supervisorArgv({
       stdoutFd: read, log: join(container.dir, LOG_FILE), logSize: options.logSize, logFiles: options.logFiles,
-      exitFile: join(container.dir, EXIT_FILE), exitCommand: reap,
+      exitFile: join(container.dir, EXIT_FILE), exitCommand: options.exitCommand,
     });
     await create(rt, container, record, {
-      stdio: [devnull, write, write], supervisor: { argv, keepFds: [read] }, describe: options.describe,
-      ...(options.prepared ? { prepared: true } : {}),
+      stdio: [devnull, write, write], supervisor: { argv, keepFds: [read] },
+      ...(options.describe ? { describe: options.describe } : {}), ...(options.prepared ? { prepared: true } : {}),
     });
   } catch (err) {
     // The user is back at the prompt: say which container it was.
@@ -53,8 +58,8 @@ export async function runDetached(rt: Runtime, container: Container, record: Con
 }
 
 /**
- * `diyc-run --reap NAME`, the shim's exit command: the container's process has ended and
- * the shim wrote how. Records it and undoes the container's stages (or removes it: --rm).
+ * What the shim's exit command calls: the container's process has ended and the shim
+ * wrote how. Records it and undoes the container's stages (or removes it: `remove`).
  */
 export function reap(rt: Runtime, container: Container, remove: boolean): RunResult {
   const file = join(container.dir, EXIT_FILE);
