@@ -33,3 +33,5 @@ export {
 } from './spec-values.js';
 export { runDetached, reap, LOG_FILE, EXIT_FILE } from './detach.js';
 export type { DetachOptions } from './detach.js';
+export { showLogs, parseTail, tailOffset, logFiles } from './logs.js';
+export type { LogsOptions } from './logs.js';

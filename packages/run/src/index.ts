@@ -8,5 +8,3 @@ export type { StageCommand } from './pipeline.js';
 export { diycRunCommand, runArgs, EXIT_RUNTIME } from './run-command.js';
 export { psCommand, execCommand, logsCommand, stopCommand, rmCommand, execProcess } from './lifecycle-commands.js';
 export type { ExecOverrides } from './lifecycle-commands.js';
-export { showLogs, parseTail, tailOffset, logFiles } from './logs.js';
-export type { LogsOptions } from './logs.js';

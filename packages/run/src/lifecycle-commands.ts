@@ -1,9 +1,8 @@
 // diyc-ps, diyc-exec, diyc-logs, diyc-stop, diyc-rm: thin shells over @diyc/container
 // (and logs.ts): a name in, the core's operation, its output formatted.
 import { createTrace, defineCli, many, one, parseSignal, printTable } from '@diyc/cli';
-import { checkUser, checkWorkdir, envFlags, exec, listContainers, lookUpUser, recoverIfStaleLocked, remove, stop, type Container, type ContainerState, type Runtime } from '@diyc/container';
+import { checkUser, checkWorkdir, envFlags, exec, listContainers, lookUpUser, parseTail, showLogs, recoverIfStaleLocked, remove, stop, type Container, type ContainerState, type Runtime } from '@diyc/container';
 import { ANNOTATION, containersDir, DiycError, setEnv, stateRoot, type ContainerRecord, type RecordProcess } from '@diyc/record';
-import { parseTail, showLogs } from './logs.js';
 import { EXIT_RUNTIME } from './run-command.js';
 import { containerAt, runtimeFor } from './runtime.js';
 

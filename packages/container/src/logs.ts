@@ -5,7 +5,8 @@
 // container ends.
 import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Container } from '@diyc/container';
+import type { Container } from './container.js';
+import { LOG_FILE } from './detach.js';
 import { DiycError } from '@diyc/record';
 
 export interface LogsOptions {
@@ -54,7 +55,7 @@ const stdoutWrite = (chunk: Buffer): Promise<void> =>
 export function logFiles(dir: string): string[] {
   const rotated: string[] = [];
   for (let n = 1; existsSync(join(dir, `log.${n}`)); n++) rotated.unshift(join(dir, `log.${n}`));
-  return [...rotated, join(dir, 'log')].filter((f) => existsSync(f));
+  return [...rotated, join(dir, LOG_FILE)].filter((f) => existsSync(f));
 }
 
 /** Where, in `files` (oldest first), the last `lines` lines start: [file index, offset]. */
@@ -115,7 +116,7 @@ export async function showLogs(container: Container, options: LogsOptions = {}):
     try { await drain(fd, offset); } finally { closeSync(fd); }
     offset = 0;
   }
-  const current = join(container.dir, 'log');
+  const current = join(container.dir, LOG_FILE);
   let fd = openSync(files[files.length - 1] as string, 'r');
   try {
     offset = await drain(fd, offset);

@@ -3,7 +3,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseTail, tailOffset } from '../src/index.js';
+import { Container, logFiles, parseTail, showLogs, tailOffset } from '../src/index.js';
 
 describe('parseTail', () => {
   it('takes a count of lines or all', () => {
@@ -44,5 +44,27 @@ describe('tailOffset', () => {
     const text = Array.from({ length: 100 }, (_, i) => `line ${i}`).join('\n') + '\n';
     expect(tail(text, 3, 7)).toBe('line 97\nline 98\nline 99\n');
     expect(tail('\n\n\n', 2, 1)).toBe('\n\n');
+  });
+});
+
+describe('showLogs across the shim\'s rotation', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'diyc-logs-rot-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('prints log.2, log.1 and log in that order, and a tail that spans them', async () => {
+    const container = new Container('talker', join(dir, 'talker'));
+    container.begin({ name: 'talker', command: ['sh'] });
+    writeFileSync(join(dir, 'talker', 'log.2'), 'one\ntwo\n');
+    writeFileSync(join(dir, 'talker', 'log.1'), 'three\n');
+    writeFileSync(join(dir, 'talker', 'log'), 'four\nfive\n');
+    expect(logFiles(join(dir, 'talker')).map((f) => f.slice(f.lastIndexOf('/') + 1))).toEqual(['log.2', 'log.1', 'log']);
+    const read = async (tail?: number): Promise<string> => {
+      const chunks: Buffer[] = [];
+      await showLogs(container, { ...(tail !== undefined ? { tail } : {}), write: async (c) => { chunks.push(c); } });
+      return Buffer.concat(chunks).toString();
+    };
+    expect(await read()).toBe('one\ntwo\nthree\nfour\nfive\n');
+    expect(await read(4)).toBe('two\nthree\nfour\nfive\n');
+    expect(await read(1)).toBe('five\n');
   });
 });
