@@ -11,8 +11,9 @@ export DEBIAN_FRONTEND=noninteractive TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 # tests. containerd, podman: the engines the tests drive diyc-oci with. debootstrap: the
 # Debian image of the workload tests. docker-registry, skopeo, openssl: the registry, the
 # pushes and the token signing of the pull tests. runc, hyperfine:
-# tools/bench.
-packages=(iproute2 iptables nftables busybox-static tmux util-linux procps g++ make python3 ca-certificates libseccomp-dev umoci libcap2-bin containerd podman debootstrap docker-registry skopeo openssl runc hyperfine)
+# tools/bench. containernetworking-plugins: the CNI plugins (bridge, host-local, loopback) of
+# the CRI pod tests' private containerd (their crictl is built from source: see test-e2e/cri-harness.ts).
+packages=(iproute2 iptables nftables busybox-static tmux util-linux procps g++ make python3 ca-certificates libseccomp-dev umoci libcap2-bin containerd podman debootstrap docker-registry skopeo openssl runc hyperfine containernetworking-plugins)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
