@@ -205,9 +205,13 @@ describe.skipIf(!!missing)(`CRI pods through containerd, RuntimeClass handler ${
 
       it('keeps the logs in the CRI log format', async () => {
         needMain();
-        const r = await crictl('logs', main);
-        expect(r.stdout).toBe('to stdout\n');
-        expect(r.stderr).toBe('to stderr\n');
+        // The container writes its ballast first: wait for both lines.
+        const r = await eventually(async () => {
+          const logs = await crictl('logs', main);
+          return logs.stdout && logs.stderr ? logs : undefined;
+        });
+        expect(r?.stdout).toBe('to stdout\n');
+        expect(r?.stderr).toBe('to stderr\n');
         const path = (await inspect(main)).status.logPath;
         expect(path).toBe(join(cri.work, 'logs', kind.name, 'main.log'));
         const lines = readFileSync(path, 'utf8').trim().split('\n');
