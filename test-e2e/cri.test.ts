@@ -145,7 +145,9 @@ describe.skipIf(!!missing)(`CRI pods through containerd, RuntimeClass handler ${
         const status = await inspectp(pod);
         expect(status.status.state).toBe('SANDBOX_READY');
         podPid = status.info.pid;
-        expect(readFileSync(`/proc/${podPid}/cmdline`, 'utf8')).toContain('sleep 3600');
+        // runp returns once the runtime's start has returned: the execve may be a moment later.
+        const cmdline = () => readFileSync(`/proc/${podPid}/cmdline`, 'utf8');
+        expect(await eventually(() => (cmdline().includes('sleep 3600') ? true : undefined), 5000), cmdline()).toBe(true);
         expect(readFileSync(`/proc/${podPid}/cgroup`, 'utf8')).toContain(`${podCgroup()}/${pod}\n`);
         expect(ok(await crictl('images', '-q', cri.pauseImage))).not.toBe('');
         const hostNet = namespaceOf(process.pid, 'net');
