@@ -17,6 +17,7 @@ import { alternate } from './lib.mjs';
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const rounds = Number(process.argv[2] ?? 20);
 const diycOci = join(repo, 'node_modules', '.bin', 'diyc-oci');
+const diycOciScript = join(repo, 'packages', 'oci', 'bin', 'diyc-oci.js');
 const { NODE_EXTRA_CA_CERTS: _unset, ...env } = process.env;
 const work = mkdtempSync(join(tmpdir(), 'diyc-bench-oci-'));
 const socket = join(work, 'containerd.sock');
@@ -51,10 +52,19 @@ try {
   const lifecycle = (runtime) => ['sh', '-c', `${runtime} --root ${work}/root-$$ create --bundle ${bundle} b >/dev/null && ${runtime} --root ${work}/root-$$ start b && ` +
     `while ${runtime} --root ${work}/root-$$ state b | grep -q '"running"'; do :; done; ${runtime} --root ${work}/root-$$ delete --force b`];
   const alone = alternate({ runc: lifecycle('runc'), 'diyc-oci': lifecycle(diycOci) }, rounds, env);
+  // One call an engine makes often, against Node's own start: the cost of diyc-oci itself.
+  const calls = alternate({
+    'node -e 0': ['node', '-e', '0'],
+    'diyc-oci list': ['node', diycOciScript, '--root', `${work}/empty`, 'list'],
+    'diyc-oci state': ['sh', '-c', `node ${diycOciScript} --root ${work}/empty state absent 2>/dev/null; true`],
+  }, rounds * 2, env);
 
   console.log(`\nOCI runtimes, ${rounds} rounds alternated (median ms)`);
   console.log(`  ctr run --rm busybox true    runc ${engine.runc.toFixed(1)}   diyc-oci ${engine['diyc-oci'].toFixed(1)}   x${(engine['diyc-oci'] / engine.runc).toFixed(2)}`);
   console.log(`  create+start+delete          runc ${alone.runc.toFixed(1)}   diyc-oci ${alone['diyc-oci'].toFixed(1)}   x${(alone['diyc-oci'] / alone.runc).toFixed(2)}`);
+  for (const call of ['diyc-oci list', 'diyc-oci state']) {
+    console.log(`  one call: ${call.padEnd(20)}node -e 0 ${calls['node -e 0'].toFixed(1)}   ${calls[call].toFixed(1)}   node + ${(calls[call] - calls['node -e 0']).toFixed(1)} ms`);
+  }
 } finally {
   daemon?.kill('SIGTERM');
   if (daemon && daemon.exitCode === null) await new Promise((r) => daemon.on('exit', r));
