@@ -318,13 +318,13 @@ describe.skipIf(!isRoot)(`containers in their cgroups (${rootReason})`, () => {
       `echo 1 > ${limit}; echo write=$?`,
       `mkdir ${v2 ? '/sys/fs/cgroup' : '/sys/fs/cgroup/memory'}/escape; echo mkdir=$?`,
     ].join('; ');
-    const r = await run('--rm', '-m', '10', '--pids', '20', 'ownview', 'busybox', 'sh', '-c', script);
+    const r = await run('--rm', '--net', 'none', '-m', '10', '--pids', '20', 'ownview', 'busybox', 'sh', '-c', script);
     expect(r.stdout).toBe(`${10 * 1024 * 1024}\n20\n0\n0\nwrite=1\nmkdir=1\n`);
     expect(r.stderr).toContain('Read-only file system');
   });
 
   it('diyc-run -m 10: an allocation past the limit is killed, and diyc-run says it was the OOM killer', async () => {
-    const r = await run('--rm', '-m', '10', 'oom', 'busybox', 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=1');
+    const r = await run('--rm', '--net', 'none', '-m', '10', 'oom', 'busybox', 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=1');
     expect(r.code).toBe(137);
     expect(r.stderr).toContain('out of memory (limit 10M)');
   });
@@ -350,7 +350,7 @@ describe.skipIf(!isRoot)(`containers in their cgroups (${rootReason})`, () => {
 
   it('diyc-run: a /dev/kmsg node made inside (mknod is allowed) cannot be opened; /dev/null can', async () => {
     const script = 'mknod /tmp/kmsg c 1 11 && echo made; head -c 1 /tmp/kmsg >/dev/null; echo read=$?; echo x >/tmp/kmsg; echo write=$?; echo x >/dev/null; echo null=$?';
-    const r = await run('--rm', 'kmsgrun', 'busybox', 'sh', '-c', script);
+    const r = await run('--rm', '--net', 'none', 'kmsgrun', 'busybox', 'sh', '-c', script);
     expect(r.stdout).toBe('made\nread=1\nwrite=1\nnull=0\n');
     expect(r.stderr).toContain('Operation not permitted');
   });

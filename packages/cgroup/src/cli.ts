@@ -1,8 +1,8 @@
 // diyc-cgroup create NAME [--memory SIZE] [--swap SIZE] [--pids N] [--cpus N]
 //             add NAME PID | stats NAME | ls | rm NAME [--force]
-import { createTrace, defineCli, formatBytes, printTable } from '@diyc/cli';
+import { createTrace, defineCli, formatBytes, one, printTable } from '@diyc/cli';
 import { checkName, DiycError, formatRecord, readRecordInput, stateRoot } from '@diyc/record';
-import { resourcesFromParsed } from './resources.js';
+import { resourcesFromFlags } from './resources.js';
 import { createCgroupManager } from './select.js';
 import { cgroupStage } from './stage.js';
 
@@ -29,7 +29,7 @@ const create = defineCli({
   },
   async main({ flags, operands }) {
     const cgroupName = checkName(operands[0] as string, 'cgroup name');
-    const given = resourcesFromParsed(flags);
+    const given = resourcesFromFlags({ memory: one(flags.memory), swap: one(flags.swap), pids: one(flags.pids), cpus: one(flags.cpus) });
     const record = await readRecordInput();
     // The flags' limits over those the record on stdin asks for (the device rules of diyc-run).
     record.linux.resources = { ...record.linux.resources, ...given };

@@ -4,6 +4,7 @@
 //   hybrid   v1 controllers, plus an empty v2 tree (/sys/fs/cgroup/unified) for tracking
 // https://man7.org/linux/man-pages/man7/cgroups.7.html
 import { readFileSync } from 'node:fs';
+import { DiycError } from '@diyc/record';
 
 export type CgroupMode = 'unified' | 'legacy' | 'hybrid';
 
@@ -35,6 +36,6 @@ export function detectLayout(mountinfo: string = readFileSync('/proc/self/mounti
   }
   const layout: CgroupLayout = { mode: v1.size === 0 ? 'unified' : v2 ? 'hybrid' : 'legacy', v1 };
   if (v2) layout.v2 = v2;
-  if (v1.size === 0 && !v2) throw new Error('no cgroup filesystem is mounted: mount cgroup2 on /sys/fs/cgroup');
+  if (v1.size === 0 && !v2) throw new DiycError('missing', 'no cgroup filesystem is mounted: mount cgroup2 on /sys/fs/cgroup');
   return layout;
 }

@@ -154,9 +154,9 @@ export function deviceFilterProgram(rules: readonly DeviceRule[]): Buffer {
   });
   return out;
 }
-
 /**
- * Runs a program from deviceFilterProgram on one access, as the kernel would: for tests,
+ * Runs a program from deviceFilterProgram on one access, as the kernel would: for this
+ * package's tests (not exported from its index),
  * which cannot load BPF without root. Knows only the instructions above.
  */
 export function runDeviceFilter(program: Buffer, device: { type: 'c' | 'b'; major: number; minor: number; access: string }): boolean {

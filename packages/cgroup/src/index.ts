@@ -16,8 +16,8 @@ export { expandSlice, isSystemdPath, parseSystemdPath, resourceProperties, unitC
 export type { Property, SystemdPath, Variant } from './systemd/unit.js';
 export { cgroupPath } from './path.js';
 export { parseSize, formatSize } from './size.js';
-export { resourcesFromFlags, resourcesFromParsed, flagsOfResources, CFS_PERIOD } from './resources.js';
+export { resourcesFromFlags, flagsOfResources, CFS_PERIOD } from './resources.js';
 export type { LimitFlags } from './resources.js';
 export { cgroupStage, cgroupStageWith, cgroupOf, checkCgroupUsable, deathReason, defaultCgroupsPath, placeProcess } from './stage.js';
 export { cgroupCommand } from './cli.js';
-export { deviceFilterProgram, normalizeAccess, ociDeviceRules, runDeviceFilter, v1DeviceLines } from './device-filter.js';
+export { deviceFilterProgram, normalizeAccess, ociDeviceRules, v1DeviceLines } from './device-filter.js';

@@ -1,6 +1,5 @@
 // The limits a person writes (--memory 10M --pids 20 --cpus 0.5), as the OCI resources
 // every stage and manager reads, and back.
-import { one } from '@diyc/cli';
 import { DiycError, type Resources } from '@diyc/record';
 import { parseSize } from './size.js';
 
@@ -48,12 +47,6 @@ export function resourcesFromFlags(flags: LimitFlags, memoryUnit: 'b' | 'm' = 'b
     resources.cpu = { quota: Math.max(1000, Math.round(positiveNumber(flags.cpus, '--cpus') * CFS_PERIOD)), period: CFS_PERIOD };
   }
   return resources;
-}
-
-/** The same from citty's parsed flags, whose values may repeat. */
-export function resourcesFromParsed(flags: Record<string, unknown>, memoryUnit: 'b' | 'm' = 'b'): Resources {
-  const str = (v: unknown): string | undefined => one(v as string | string[] | undefined);
-  return resourcesFromFlags({ memory: str(flags.memory), swap: str(flags.swap), pids: str(flags.pids), cpus: str(flags.cpus) }, memoryUnit);
 }
 
 /** The flags that ask for `resources` (the inverse, for the pipeline diyc-run prints). */

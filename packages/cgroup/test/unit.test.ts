@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   CgroupV1, CgroupV2, cgroupPath, cgroupStageWith, deathReason, detectLayout, deviceFilterProgram, flagsOfResources, formatSize, parseSize,
-  normalizeAccess, ociDeviceRules, resourcesFromFlags, runDeviceFilter, v1DeviceLines, weightOfShares,
+  normalizeAccess, ociDeviceRules, resourcesFromFlags, v1DeviceLines, weightOfShares,
 } from '../src/index.js';
 import { noTrace } from '@diyc/cli';
+import { runDeviceFilter } from '../src/device-filter.js';
 import { emptyRecord, type DeviceRule } from '@diyc/record';
 
 describe('parseSize', () => {

@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CAPABILITIES, RLIMITS, compileSeccomp, isSyscallError, seccompFlags, seccompVersion, SeccompError, type Capability, type CapabilitySets, type RlimitType, type SpawnPlan } from '@diyc/syscalls';
 import { DiycError, type RecordProcess } from '@diyc/record';
-import type { Trace } from '@diyc/cli';
+import type { Trace } from '@diyc/record';
 
 // node:crypto costs about 3 ms to load: only when a filter is compiled, so that the
 // commands that compile none (diyc-oci state, kill, delete) never pay for it.

@@ -1,7 +1,7 @@
 // planFromRecord(): a container record, turned into the plan the native child runs.
 // All policy lives here; @diyc/syscalls only carries it out.
 import { ANNOTATION, DiycError, type ContainerRecord } from '@diyc/record';
-import type { Trace } from '@diyc/cli';
+import type { Trace } from '@diyc/record';
 import type { Namespace, SpawnPlan } from '@diyc/syscalls';
 import { fsSteps, hasOwnNamespace, rootPropagation } from './plan-fs.js';
 import { processPlan, seccompPlan } from './plan-process.js';

@@ -2,7 +2,7 @@
 // container's spec (@diyc/container), and how diyc-run runs it.
 import { resolve } from 'node:path';
 import { many, one, type ParsedFlags } from '@diyc/cli';
-import { resourcesFromParsed } from '@diyc/cgroup';
+import { resourcesFromFlags } from '@diyc/cgroup';
 import {
   checkUser, checkWorkdir, envFlags, parseAddHost, parseDnsSearch, parseDnsServer, parseEnvFile, parseSysctl, parseTmpfs,
   parseUlimit, parseVolume, readEnvFile, securityOptions, type ContainerSpec, type DnsOptions, type NetMode,
@@ -72,7 +72,7 @@ export function runOptions(flags: ParsedFlags, operands: string[], env: NodeJS.P
   if (net !== 'bridge' && publish.length > 0) throw usage(`--publish needs --net bridge (not --net ${net})`);
   if (ip !== undefined) parseIp(ip);
   // -m as diyC's: a bare number is megabytes.
-  const resources = resourcesFromParsed({ memory: flags.mem, pids: pidsLimit(one(flags.pids) ?? one(flags['pids-limit'])), cpus: flags.cpus }, 'm');
+  const resources = resourcesFromFlags({ memory: one(flags.mem), pids: pidsLimit(one(flags.pids) ?? one(flags['pids-limit'])), cpus: one(flags.cpus) }, 'm');
   const vars = envFlags(many(flags.env), env);
   // Absolute: the --dry-run pipeline that replays them may run from another directory.
   const envFiles = many(flags['env-file']).map((file) => resolve(file));
