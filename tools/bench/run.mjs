@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 let failed = 0;
-for (const bench of ['image.mjs', 'startup.mjs', 'oci.mjs', 'pull.mjs']) {
+for (const bench of ['image.mjs', 'startup.mjs', 'bins.mjs', 'oci.mjs', 'pull.mjs']) {
   console.log(`\n== ${bench}`);
   const r = spawnSync(process.execPath, [join(here, bench)], { stdio: 'inherit' });
   if (r.status !== 0) failed++;
