@@ -100,10 +100,12 @@ describe('what the packages ship', () => {
       const dist = join(repo, 'packages', dir, 'dist');
       for (const file of Object.values(pkg.bin ?? {})) {
         const shim = readFileSync(join(repo, 'packages', dir, file), 'utf8');
-        const bundle = join(repo, 'packages', dir, /new URL\('\.\.\/(dist\/[^']+)'/.exec(shim)?.[1] ?? 'missing');
-        // esbuild writes each static import on a line of its own, and import("x") for dynamic ones.
+        // The bin requires its loader, dist/NAME.cjs, which runs dist/NAME.bundle.cjs (tools/bundle-bin.mjs).
+        const loader = /\/\.\.\/(dist\/[^`']+)\.cjs`/.exec(shim)?.[1];
+        const bundle = join(repo, 'packages', dir, loader === undefined ? 'missing' : `${loader}.bundle.cjs`);
+        // What the bundle requires, and the packages whose files it finds at run time (@diyc/syscalls).
         const text = readFileSync(bundle, 'utf8');
-        const imports = [...text.matchAll(/^import\s(?:[^;]*?\sfrom\s)?"([^".][^"]*)";$|\bimport\("([^".][^"]*)"\)/gm)].map((m) => (m[1] ?? m[2]) as string);
+        const imports = [...text.matchAll(/\brequire(?:\.resolve)?\("([^".][^"]*)"\)|__diycPackageUrl\("([^"]+)"/g)].map((m) => (m[1] ?? m[2]) as string);
         const bare = [...new Set(imports.filter((i) => !i.startsWith('node:')).map((i) => (i.startsWith('@') ? i.split('/').slice(0, 2).join('/') : i.split('/')[0] as string)))];
         for (const name of bare) expect(Object.keys(pkg.dependencies ?? {}), `${pkg.name} ${file} imports ${name}`).toContain(name);
       }

@@ -1,49 +1,193 @@
 #!/usr/bin/env node
-// Bundles a package's bin (tsc's output) into one file, in place.
-//
-// Node 20 spends about half a millisecond on every ES module it loads, and a bin
-// such as nsexec pulls in some thirty: bundled, nsexec starts about 18 ms sooner
-// (tools/bench/startup.mjs). Only the workspace's own code is bundled: third-party
-// packages (citty, tar) are imported from node_modules, so they keep their licence and
-// their updates, and each bin package lists them as dependencies. @diyc/syscalls stays
-// outside, since it finds its compiled addon beside itself. The workspace packages share
-// one version (.changeset/config.json "fixed"), so a release never leaves a bin bundling
-// an older copy of a sibling package.
+// Makes a package's bins cheap to load: each entry (tsc's output, an ES module) becomes
+// one CommonJS bundle and a small loader that runs it from V8's code cache.
 //
 //   node tools/bundle-bin.mjs dist/bin.js [dist/other-bin.js ...]
-import { rmSync } from 'node:fs';
+//
+// For dist/NAME.js it writes dist/NAME.bundle.cjs (the code) and dist/NAME.cjs (the
+// loader, from tools/bin-loader.cjs), and removes dist/NAME.js and its declaration: a
+// bin exports nothing. The bin file in git (bin/NAME.js, CommonJS through bin/package.json)
+// requires dist/NAME.cjs. What each step saves, for `diyc-oci list` on Node 20 (ms over
+// `node -e 0`, tools/bench/bins.mjs; the ES module bundle it replaces: +39.5):
+// - one file: the workspace's packages and the ES-module-only ones (citty) are bundled,
+//   their licences copied beside the bundle (THIRD-PARTY-LICENSES.md); a third-party
+//   package that can be required (tar) stays in node_modules, with its updates (+25.7
+//   as one ES module);
+// - CommonJS, not an ES module: Node starts a CommonJS program without its ES module
+//   loader (+16.9);
+// - the code cache (+10.5): see tools/bin-loader.cjs.
+// Tried and dropped: a V8 startup snapshot per bin (+10.0 when node is given the blob;
+// +11.2 through the shell script a bin would need to give it), minifying (no change).
+//
+// A bundle is CommonJS, so what the sources take from ES modules is given another way:
+// - import.meta.url is the loader's URL, and createRequire(import.meta.url) the loader's
+//   own require (the same directory); import.meta.resolve(x) resolves as require does;
+// - a package with native parts (a binding.gyp: @diyc/syscalls) finds them beside itself:
+//   in its files, import.meta.url is where that package is installed, found on first use
+//   with require.resolve (the bin's package must depend on it);
+// - `await EXPR;` at the top of an entry runs EXPR without waiting for it: nothing follows
+//   it, and a rejection still ends the process with the error. Any other top-level await
+//   fails the build.
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire, isBuiltin } from 'node:module';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
-/** Leaves every package but the workspace's own (@diyc/*) to be imported from node_modules. */
-const thirdPartyExternal = {
-  name: 'third-party-external',
-  setup(b) {
-    b.onResolve({ filter: /^[^./]/ }, (args) => {
-      if (args.path.startsWith('@diyc/') && !args.path.startsWith('@diyc/syscalls')) return undefined;
-      return { path: args.path, external: true };
-    });
-  },
-};
+const loaderTemplate = readFileSync(fileURLToPath(new URL('bin-loader.cjs', import.meta.url)), 'utf8');
 
+/** The directory and manifest of the package a file belongs to. */
+function packageOf(file) {
+  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (!existsSync(manifest)) continue;
+    const pkg = JSON.parse(readFileSync(manifest, 'utf8'));
+    // dist/commonjs/package.json and the like say only "type": the package is further up.
+    if (pkg.name) return { dir, pkg };
+  }
+  throw new Error(`${file}: no package.json with a name above it`);
+}
+
+/** Is the file CommonJS, as Node would load it? */
+function isCommonJs(file) {
+  if (file.endsWith('.cjs')) return true;
+  if (file.endsWith('.mjs')) return false;
+  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest)) return JSON.parse(readFileSync(manifest, 'utf8')).type !== 'module';
+  }
+  return true;
+}
+
+const hasNativeParts = (pkgDir) => existsSync(join(pkgDir, 'binding.gyp'));
+
+/** Where `require(name)` lands, relative to the package's directory: dist/index.js. */
+function mainOf(name, from) {
+  const main = createRequire(from).resolve(name);
+  return relative(packageOf(main).dir, main);
+}
+
+// Defined in every bundle, before its code; see the header.
+const banner = `"use strict";
+var __diycUrl = require("node:url").pathToFileURL(__filename).href, __diycRequire = require;
+var __diycResolve = (id) => require("node:url").pathToFileURL(require.resolve(id)).href;
+var __diycCreateRequire = (url) => require("node:module").createRequire(url);
+var __diycRoots = {};
+var __diycPackageUrl = (name, main, file) => {
+  if (__diycRoots[name] === undefined) {
+    const entry = require.resolve(name);
+    __diycRoots[name] = entry.slice(0, entry.length - main.length);
+  }
+  return require("node:url").pathToFileURL(__diycRoots[name] + file).href;
+};`;
+
+/**
+ * What a bin bundles: node's modules and the third-party packages that can be required stay
+ * outside; the rest is bundled. Records the third-party packages it bundles (for their
+ * licences) and the packages with native parts (which must be installed beside it).
+ */
+function resolvePlugin(bundled, natives) {
+  return {
+    name: 'diyc-bin-imports',
+    setup(b) {
+      b.onResolve({ filter: /^[^./]/ }, (args) => {
+        // esbuild keeps node's modules outside itself, and drops those imported for nothing.
+        if (isBuiltin(args.path)) return undefined;
+        if (args.path.startsWith('@diyc/')) return undefined;
+        let file;
+        try {
+          file = createRequire(args.importer).resolve(args.path);
+        } catch {
+          return undefined; // ES modules only: esbuild resolves it, and it is bundled
+        }
+        return isCommonJs(file) ? { path: args.path, external: true } : undefined;
+      });
+      b.onLoad({ filter: /\.m?js$/ }, (args) => {
+        let text = readFileSync(args.path, 'utf8');
+        const owner = packageOf(args.path);
+        if (args.path.includes('/node_modules/') && !owner.pkg.name.startsWith('@diyc/')) bundled.set(owner.pkg.name, owner);
+        if (text.includes('import.meta')) {
+          if (hasNativeParts(owner.dir)) {
+            natives.add(owner.pkg.name);
+            const here = `__diycPackageUrl(${JSON.stringify(owner.pkg.name)}, ${JSON.stringify(mainOf(owner.pkg.name, args.path))}, ${JSON.stringify(relative(owner.dir, args.path))})`;
+            text = text.replaceAll('createRequire(import.meta.url)', `__diycCreateRequire(${here})`).replaceAll('import.meta.url', here);
+          } else {
+            text = text.replaceAll('createRequire(import.meta.url)', '__diycRequire').replaceAll('import.meta.url', '__diycUrl');
+          }
+          text = text.replaceAll('import.meta.resolve(', '__diycResolve(');
+        }
+        if (args.path === entryPath) text = text.replace(/^await (.+);$/gm, '$1;');
+        return { contents: text, loader: 'js', resolveDir: dirname(args.path) };
+      });
+    },
+  };
+}
+
+/** The licence files of a bundled package: LICENSE, and those of what it bundled itself. */
+function licenceText(name, { dir, pkg }) {
+  const parts = [`## ${name} ${pkg.version ?? ''}\n\nLicense: ${pkg.license ?? 'see below'}\n`];
+  for (const sub of ['', 'dist']) {
+    if (!existsSync(join(dir, sub))) continue;
+    for (const f of readdirSync(join(dir, sub)).sort()) {
+      if (/^(licen[cs]e|copying|third-party-licen[cs]es)/i.test(f)) parts.push(readFileSync(join(dir, sub, f), 'utf8').trim());
+    }
+  }
+  return parts.join('\n\n');
+}
+
+let entryPath;
 const files = process.argv.slice(2);
 if (files.length === 0) {
   console.error('usage: bundle-bin.mjs FILE...');
   process.exit(2);
 }
+const licences = new Map(); // directory -> (package -> its text)
 for (const file of files) {
-  await build({
-    entryPoints: [file],
-    outfile: file,
-    allowOverwrite: true,
+  entryPath = resolve(file);
+  const binPkg = packageOf(entryPath);
+  const bundled = new Map();
+  const natives = new Set();
+  const result = await build({
+    entryPoints: [entryPath],
+    write: false,
     bundle: true,
     platform: 'node',
-    format: 'esm',
+    format: 'cjs',
     target: 'node20',
-    plugins: [thirdPartyExternal],
-    // tsc's shebang line is kept by esbuild from the entry file.
+    // import() of what stays outside becomes require(): a script the loader compiles has
+    // no ES module loader to hand import() to.
+    supported: { 'dynamic-import': false },
+    plugins: [resolvePlugin(bundled, natives)],
+    metafile: true,
+    outfile: join(dirname(entryPath), 'out.cjs'), // names the output in the metafile; nothing is written
+    banner: { js: banner },
     logLevel: 'warning',
+    // An import.meta left over would be undefined at run time: fail here instead.
+    logOverride: { 'empty-import-meta': 'error' },
     legalComments: 'none',
   });
-  // tsc's declaration describes the module before bundling; a bin exports nothing.
-  rmSync(file.replace(/\.js$/, '.d.ts'), { force: true });
+  // What the bundle requires, or finds, at run time must be installed with it.
+  const required = Object.values(result.metafile.outputs)[0].imports.filter((i) => i.external && !isBuiltin(i.path))
+    .map((i) => (i.path.startsWith('@') ? i.path.split('/').slice(0, 2).join('/') : i.path.split('/')[0]));
+  for (const name of new Set([...required, ...natives])) {
+    if (!binPkg.pkg.dependencies?.[name]) throw new Error(`${binPkg.pkg.name}: ${file} needs ${name} at run time, but does not depend on it`);
+  }
+  // tsc's shebang line is dropped: the bundle is not run by itself.
+  const code = result.outputFiles[0].text.replace(/^#!.*\n/, '');
+  const base = basename(file).replace(/\.js$/, '');
+  const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
+  writeFileSync(join(dirname(entryPath), `${base}.bundle.cjs`), code);
+  writeFileSync(join(dirname(entryPath), `${base}.cjs`), loaderTemplate.replaceAll('__BUNDLE__', `${base}.bundle.cjs`).replaceAll('__BUILD__', hash));
+  // tsc's module and declaration: the bundle is what runs, and a bin exports nothing.
+  rmSync(entryPath);
+  rmSync(entryPath.replace(/\.js$/, '.d.ts'), { force: true });
+  const here = licences.get(dirname(entryPath)) ?? new Map();
+  for (const [name, owner] of bundled) here.set(name, licenceText(name, owner));
+  licences.set(dirname(entryPath), here);
+}
+for (const [dir, texts] of licences) {
+  if (texts.size === 0) continue;
+  const body = [...texts.keys()].sort().map((name) => texts.get(name)).join('\n\n');
+  writeFileSync(join(dir, 'THIRD-PARTY-LICENSES.md'), `# Licences of the packages bundled in the bins here\n\n${body}\n`);
 }

@@ -29,7 +29,7 @@ tar -tzf "$work"/diyc-syscalls-*.tgz | grep -x 'package/prebuilds/linux-x64/diyc
 tar -tzf "$work"/diyc-syscalls-*.tgz | grep -x 'package/prebuilds/linux-x64/diyc-shim' >/dev/null ||
   fail "@diyc/syscalls ships no prebuilt diyc-shim (the supervisor of a detached container)"
 for t in "$work"/*.tgz; do
-  if tar -tzf "$t" | grep -E '\.js\.map$|dist/bin(/[^/]*)?\.d\.ts$' >/dev/null; then fail "$(basename "$t") ships source maps or a bin's declarations"; fi
+  if tar -tzf "$t" | grep -E '\.js\.map$|dist/bin(/[^/]*)?\.d\.ts$|\.cache$' >/dev/null; then fail "$(basename "$t") ships source maps, a bin's declarations or a code cache"; fi
 done
 
 prefix="$work/prefix"

@@ -15,10 +15,12 @@ export function commandVersion(file: string | undefined = process.argv[1]): stri
   }
   for (;;) {
     const manifest = join(dir, 'package.json');
+    // A package.json without a version is not a package's: bin/package.json only makes
+    // the bins CommonJS (tools/bundle-bin.mjs).
     if (existsSync(manifest)) {
       try {
         const version = (JSON.parse(readFileSync(manifest, 'utf8')) as { version?: unknown }).version;
-        return typeof version === 'string' ? version : 'unknown';
+        if (typeof version === 'string') return version;
       } catch {
         return 'unknown';
       }

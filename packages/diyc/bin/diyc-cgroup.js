@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // `diyc-cgroup`, from @diyc/cgroup.
-import '@diyc/cgroup/bin/diyc-cgroup.js';
+require('@diyc/cgroup/bin/diyc-cgroup.js');

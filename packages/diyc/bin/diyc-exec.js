@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // `diyc-exec`, from @diyc/run.
-import '@diyc/run/bin/diyc-exec.js';
+require('@diyc/run/bin/diyc-exec.js');

@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // `diyc-image`, from @diyc/image.
-import '@diyc/image/bin/diyc-image.js';
+require('@diyc/image/bin/diyc-image.js');

@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // `diyc-logs`, from @diyc/run.
-import '@diyc/run/bin/diyc-logs.js';
+require('@diyc/run/bin/diyc-logs.js');

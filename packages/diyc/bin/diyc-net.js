@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // `diyc-net`, from @diyc/net.
-import '@diyc/net/bin/diyc-net.js';
+require('@diyc/net/bin/diyc-net.js');

@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // `diyc-oci`, from @diyc/oci.
-import '@diyc/oci/bin/diyc-oci.js';
+require('@diyc/oci/bin/diyc-oci.js');

@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // `diyc-overlay`, from @diyc/overlay.
-import '@diyc/overlay/bin/diyc-overlay.js';
+require('@diyc/overlay/bin/diyc-overlay.js');

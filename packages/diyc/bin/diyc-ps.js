@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // `diyc-ps`, from @diyc/run.
-import '@diyc/run/bin/diyc-ps.js';
+require('@diyc/run/bin/diyc-ps.js');

@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // `diyc-rm`, from @diyc/run.
-import '@diyc/run/bin/diyc-rm.js';
+require('@diyc/run/bin/diyc-rm.js');

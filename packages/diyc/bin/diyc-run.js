@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // `diyc-run`, from @diyc/run.
-import '@diyc/run/bin/diyc-run.js';
+require('@diyc/run/bin/diyc-run.js');

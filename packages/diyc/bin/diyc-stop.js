@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // `diyc-stop`, from @diyc/run.
-import '@diyc/run/bin/diyc-stop.js';
+require('@diyc/run/bin/diyc-stop.js');

@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // `nsexec`, from @diyc/nsexec.
-import '@diyc/nsexec/bin/nsexec.js';
+require('@diyc/nsexec/bin/nsexec.js');

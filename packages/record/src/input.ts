@@ -1,6 +1,5 @@
 // A stage's input record: from a file, from stdin when it is a pipe or a file (or `-`),
 // or, at the head of a pipeline typed by hand, an empty record.
-import { readFile } from 'node:fs/promises';
 import { emptyRecord, parseRecord, type ContainerRecord } from './record.js';
 
 /**
@@ -9,7 +8,8 @@ import { emptyRecord, parseRecord, type ContainerRecord } from './record.js';
  * non-blocking, where a plain read(2) would fail with EAGAIN.
  */
 export async function readRecordInput(source?: string): Promise<ContainerRecord> {
-  if (source !== undefined && source !== '-') return parseRecord(await readFile(source, 'utf8'));
+  // node:fs/promises is loaded here, not by every command that links this module.
+  if (source !== undefined && source !== '-') return parseRecord(await (await import('node:fs/promises')).readFile(source, 'utf8'));
   if (source === undefined && process.stdin.isTTY) return emptyRecord();
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);

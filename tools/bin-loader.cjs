@@ -1,0 +1,49 @@
+'use strict';
+// Loads a bin's bundle with V8's code cache. tools/bundle-bin.mjs writes this file beside
+// the bundle, from tools/bin-loader.cjs, with the bundle's name and hash filled in.
+//
+// Compiling a bin's bundle from its source is the largest part of what loading a command
+// costs. The first run of a build, on a given Node, keeps what V8 compiled (the functions
+// that ran too) in a file beside the bundle; every later run starts from it. The cache sits
+// beside the code and is written only where the code could be, so whoever may change it
+// could change the code itself. Its name holds a hash of the bundle, so a cache made for
+// another build is never used (V8 checks only the source's length), and the Node version
+// and architecture, which V8 checks too. A cache that cannot be written (a read-only
+// install, another user's) costs nothing but the cache.
+const { readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
+const { Script } = require('node:vm');
+
+const file = `${__dirname}/__BUNDLE__`;
+const cacheFile = `${__dirname}/__BUNDLE__.__BUILD__.${process.version}-${process.arch}.cache`;
+let cached;
+try {
+  cached = readFileSync(cacheFile);
+} catch {
+  cached = undefined;
+}
+// The wrapper CommonJS gives a module, on a line of its own, so that line numbers in
+// stack traces are the bundle's.
+const script = new Script(`(function (exports, require, module, __filename, __dirname) {\n${readFileSync(file, 'utf8')}\n})`, {
+  filename: file,
+  lineOffset: -1,
+  cachedData: cached,
+});
+if (cached === undefined || script.cachedDataRejected) {
+  // At exit, so that the cache holds the functions this run compiled, not only the top level.
+  process.once('exit', () => {
+    const partial = `${cacheFile}.${process.pid}`;
+    try {
+      writeFileSync(partial, script.createCachedData());
+      renameSync(partial, cacheFile);
+    } catch {
+      try {
+        rmSync(partial, { force: true });
+      } catch {
+        // nowhere to write: no cache
+      }
+    }
+  });
+}
+// The bundle's __filename is this file: a bin that runs itself again (diyc-run -d) runs
+// this loader, and require() resolves from the same directory.
+script.runInThisContext()(module.exports, require, module, __filename, __dirname);
