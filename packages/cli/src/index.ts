@@ -3,7 +3,7 @@ export type { CliCommand, CliContext } from './main.js';
 export { parseArgv, many, one, UsageHint } from './parse.js';
 export type { FlagHint, Parsed, ParsedFlags } from './parse.js';
 export { closest, editDistance } from './suggest.js';
-export { guardStdio, drained } from './stdio.js';
+export { guardStdio, drained, writeOut, writeErr } from './stdio.js';
 export { createTrace, noTrace } from './trace.js';
 export type { Trace } from './trace.js';
 export { createProgress, formatBytes } from './progress.js';

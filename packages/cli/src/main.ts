@@ -2,7 +2,7 @@
 import { renderUsage, type ArgsDef, type CommandDef } from 'citty';
 import { DiycError, isDiycError } from '@diyc/record';
 import { parseArgv, UsageHint, type FlagHint, type ParsedFlags } from './parse.js';
-import { drained, guardStdio } from './stdio.js';
+import { drained, guardStdio, writeErr, writeOut } from './stdio.js';
 import { closest } from './suggest.js';
 import { printable } from './table.js';
 import { commandVersion } from './version.js';
@@ -77,7 +77,7 @@ async function usageLine(cmd: CliCommand, parent: CliCommand | undefined): Promi
 export async function runCli(cmd: CliCommand, argv: readonly string[] = process.argv.slice(2)): Promise<never> {
   guardStdio();
   const code = await runCliCode(cmd, argv);
-  await drained(process.stdout);
+  await drained();
   process.exit(code);
 }
 
@@ -95,7 +95,7 @@ export async function runCliCode(top: CliCommand, argv: readonly string[]): Prom
   const at: Position = { cmd: top, parent: undefined, name: meta(top).name ?? 'diyc', failureCode: top.failureCode ?? 1, globals: {} };
   try {
     if (argv[0] === '--version' || argv[0] === '-V') {
-      process.stdout.write(`${meta(top).name} ${meta(top).version ?? commandVersion()}\n`);
+      writeOut(`${meta(top).name} ${meta(top).version ?? commandVersion()}\n`);
       return 0;
     }
     let rest = argv;
@@ -158,10 +158,10 @@ async function report(err: unknown, at: Position, onError: CliCommand['onError']
   } catch { /* a hook that fails must not hide the error itself */ }
   if (isDiycError(err, 'usage')) {
     const more = err instanceof UsageHint ? '' : `usage: ${await usageLine(at.cmd, at.parent)}\nrun '${at.name} --help' for more\n`;
-    process.stderr.write(`${at.name}: ${message}\n${more}`);
+    writeErr(`${at.name}: ${message}\n${more}`);
     return err.exitCode ?? 2;
   }
-  process.stderr.write(`${at.name}: ${message}\n`);
-  if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  writeErr(`${at.name}: ${message}\n`);
+  if (verbose && err instanceof Error && err.stack) writeErr(`${err.stack}\n`);
   return isDiycError(err) && err.exitCode !== undefined ? err.exitCode : at.failureCode;
 }

@@ -1,15 +1,18 @@
+import { writeOut } from './stdio.js';
+
 /**
  * Prints aligned columns (two spaces apart), header first. A cell can hold what an image
  * or a container wrote (a command from an image's config): control characters are shown
  * escaped (`\x1b`), so that a cell cannot move the cursor or rewrite the user's terminal,
  * and cannot break the table into more lines.
  */
-export function printTable(header: string[], rows: string[][], stream: NodeJS.WritableStream = process.stdout): void {
+export function printTable(header: string[], rows: string[][], stream?: NodeJS.WritableStream): void {
   const cells = [header, ...rows].map((row) => row.map(printable));
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  for (const row of cells) {
-    stream.write(`${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()}\n`);
-  }
+  const text = cells.map((row) => `${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()}\n`).join('');
+  // One write: a table through a pipe arrives whole, and no stream is made for it.
+  if (stream) stream.write(text);
+  else writeOut(text);
 }
 
 /** `text` with its C0 and C1 control characters (and DEL) written as \xNN. */

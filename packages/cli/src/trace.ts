@@ -2,6 +2,7 @@
 // "HOST| ..." and "CONTAINER| ...".
 
 import type { Trace } from '@diyc/record';
+import { writeErr } from './stdio.js';
 import { printable } from './table.js';
 
 export type { Trace } from '@diyc/record';
@@ -10,7 +11,7 @@ export type { Trace } from '@diyc/record';
 export function createTrace(enabled: boolean, defaultTag = 'HOST'): Trace {
   if (!enabled) return noTrace;
   // A step can name what an image chose (its command): shown escaped, as in tables.
-  const trace = (message: string, tag = defaultTag): void => { process.stderr.write(`${tag}| ${printable(message)}\n`); };
+  const trace = (message: string, tag = defaultTag): void => { writeErr(`${tag}| ${printable(message)}\n`); };
   return Object.assign(trace, { enabled: true });
 }
 

@@ -1,6 +1,6 @@
 // diyc-ps, diyc-exec, diyc-logs, diyc-stop, diyc-rm: thin shells over @diyc/container
 // (and logs.ts): a name in, the core's operation, its output formatted.
-import { createTrace, defineCli, many, one, parseSignal, printTable } from '@diyc/cli';
+import { createTrace, defineCli, many, one, parseSignal, printTable, writeOut } from '@diyc/cli';
 import { checkUser, checkWorkdir, envFlags, exec, listContainers, lookUpUser, parseTail, showLogs, recoverIfStaleLocked, remove, stop, type Container, type ContainerState, type Runtime } from '@diyc/container';
 import { ANNOTATION, containersDir, DiycError, setEnv, stateRoot, type ContainerRecord, type RecordProcess } from '@diyc/record';
 import { EXIT_RUNTIME } from './run-command.js';
@@ -73,7 +73,7 @@ export const psCommand = defineCli({
     });
     const shown = flags.all === true ? states : states.filter((s) => s.status === 'running' || s.status === 'paused');
     if (flags.json === true) {
-      process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
+      writeOut(`${JSON.stringify(shown, null, 2)}\n`);
       return 0;
     }
     const rows = shown.map((s) => [
@@ -151,7 +151,7 @@ export const stopCommand = defineCli({
     const { container, rt } = open(operands[0], flags.verbose, 'diyc-stop');
     existing(container, rt);
     const state = await stop(container, signal ?? stopSignal(container, rt), seconds);
-    process.stdout.write(`${container.name}${state?.exitCode !== undefined ? `: exited ${state.exitCode}` : ''}\n`);
+    writeOut(`${container.name}${state?.exitCode !== undefined ? `: exited ${state.exitCode}` : ''}\n`);
     return 0;
   },
 });

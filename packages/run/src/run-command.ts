@@ -1,6 +1,6 @@
 // diyc-run [OPTIONS] NAME IMAGE [CMD [ARG...]]
 import { constants } from 'node:os';
-import { createTrace, defineCli, type ArgsDef, type CliContext, type FlagHint } from '@diyc/cli';
+import { createTrace, defineCli, writeErr, writeOut, type ArgsDef, type CliContext, type FlagHint } from '@diyc/cli';
 import { baseRecord, create, reap, runDetached, start, teardown, wait, type Container, type CreateOptions, type Runtime, type RunResult } from '@diyc/container';
 import { ImageStore } from '@diyc/image';
 import { describeConfig, ensureNetwork, type NetConfig } from '@diyc/net';
@@ -63,8 +63,8 @@ function describe(record: ContainerRecord, options: Pick<RunOptions, 'image' | '
 /** Says why the container ended, when its cgroup knows (the OOM killer). */
 function reportEnd(name: string, result: RunResult): void {
   if (!result.reason) return;
-  if (result.status.signal === 9 || result.exitCode === 137) process.stderr.write(`diyc-run: ${name}: killed: ${result.reason}\n`);
-  else process.stderr.write(`diyc-run: ${name}: a process in it was killed: ${result.reason}\n`);
+  if (result.status.signal === 9 || result.exitCode === 137) writeErr(`diyc-run: ${name}: killed: ${result.reason}\n`);
+  else writeErr(`diyc-run: ${name}: a process in it was killed: ${result.reason}\n`);
 }
 
 /**
@@ -73,7 +73,7 @@ function reportEnd(name: string, result: RunResult): void {
  */
 function ensureBridge(config: NetConfig, root: string): void {
   if (ensureNetwork(config, { root }).changed) {
-    process.stderr.write(`diyc-run: set up the bridge ${describeConfig(config)}, with NAT to the outside (\`diyc-net clean\` removes it)\n`);
+    writeErr(`diyc-run: set up the bridge ${describeConfig(config)}, with NAT to the outside (\`diyc-net clean\` removes it)\n`);
   }
 }
 
@@ -140,14 +140,14 @@ export async function runMain({ flags, operands }: CliContext, script: string): 
   const options = runOptions(flags, operands);
   const image = new ImageStore(root).requireImage(options.image);
   if (flags.spec === true) {
-    process.stdout.write(formatRecord(baseRecord(options, image, process.stdin.isTTY === true)));
+    writeOut(formatRecord(baseRecord(options, image, process.stdin.isTTY === true)));
     return 0;
   }
   const terminal = !options.detach && process.stdin.isTTY === true;
   if (flags.tty === true && !terminal) throw new DiycError('usage', `-t: ${options.detach ? 'a detached container has no terminal' : 'the input device is not a terminal'}: leave out -t`);
   const base = baseRecord(options, image, terminal);
   if (flags['dry-run'] === true) {
-    process.stdout.write(`${shellLine(options, base, root)}\n`);
+    writeOut(`${shellLine(options, base, root)}\n`);
     return 0;
   }
   if (process.getuid?.() !== 0) throw new DiycError('missing', 'diyc-run needs root (namespaces, mounts, cgroups, network): run it with sudo');
@@ -167,7 +167,7 @@ export async function runMain({ flags, operands }: CliContext, script: string): 
     await runDetached(rt, container, record, {
       logSize: options.logSize, logFiles: options.logFiles, exitCommand, describe: describe(base, options), prepared,
     });
-    process.stdout.write(`${options.name}\n`);
+    writeOut(`${options.name}\n`);
     return 0;
   }
   return runForeground(rt, container, record, { remove: options.remove, prepared, describe: describe(base, options) });

@@ -1,5 +1,6 @@
 // diyc-run's containers in the core's terms: where they live under the state root, and the
 // runtime they run in (diyC's policy: they keep their files and can run again).
+import { writeErr } from '@diyc/cli';
 import { Container, RUN_POLICY, type Runtime } from '@diyc/container';
 import { containerDir, runDir, stateRoot, type Trace } from '@diyc/record';
 import { join } from 'node:path';
@@ -13,6 +14,6 @@ export function containerAt(name: string, root: string = stateRoot()): Container
 export function runtimeFor(name: string, trace: Trace, root: string = stateRoot(), tool = 'diyc-run'): Runtime {
   return {
     name, root, trace, policy: RUN_POLICY, strict: RUN_POLICY.strict, seccompCache: join(runDir(root), 'seccomp'),
-    warn: (m) => process.stderr.write(`${tool}: ${m}\n`),
+    warn: (m) => writeErr(`${tool}: ${m}\n`),
   };
 }
