@@ -23,6 +23,7 @@ export default defineConfig({
           { text: '5. Networking (diyc-net)', link: '/networking' },
           { text: '6. Isolation', link: '/isolation' },
           { text: '7. The OCI runtime (diyc-oci)', link: '/oci' },
+          { text: '8. Kubernetes (containerd\'s CRI)', link: '/kubernetes' },
         ],
       },
       { text: 'Putting it together', items: [{ text: 'A container by hand', link: '/by-hand' }, { text: 'diyc, diyC, runc and docker', link: '/comparison' }] },
