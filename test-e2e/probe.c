@@ -110,7 +110,12 @@ static void attack(int pid, int* seen, int* exe, int* environ_, int* mem, int* t
     int e = open_exe(pid);
     if (e >= 0 && foreign(e)) (*traced)++;
     if (e >= 0) close(e);
-    ptrace(PTRACE_DETACH, pid, 0, 0);
+    // A seized process is let go only from a ptrace-stop (PTRACE_DETACH on a running one
+    // fails with ESRCH): stop it, wait for the stop, detach. Left attached, its exit would
+    // be ours to reap, and the runtime waiting for it would wait for ever.
+    ptrace(PTRACE_INTERRUPT, pid, 0, 0);
+    int status;
+    if (waitpid(pid, &status, __WALL) == pid && !WIFEXITED(status) && !WIFSIGNALED(status)) ptrace(PTRACE_DETACH, pid, 0, 0);
   }
 }
 
