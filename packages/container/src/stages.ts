@@ -6,7 +6,7 @@
 import { cgroupStage } from '@diyc/cgroup';
 import { netStage } from '@diyc/net';
 import { overlayStage } from '@diyc/overlay';
-import { DiycError, emptyRecord, type ContainerRecord, type Stage, type StageContext } from '@diyc/record';
+import { DiycError, emptyRecord, timed, type ContainerRecord, type Stage, type StageContext } from '@diyc/record';
 
 export const STAGES: readonly Stage[] = [overlayStage, cgroupStage, netStage];
 
@@ -18,7 +18,8 @@ export function prepare(record: ContainerRecord, ctx: StageContext, stages: read
     for (const stage of stages) {
       if (!stage.applies(current)) continue;
       done.push(stage);
-      current = stage.apply(current, ctx);
+      const before = current;
+      current = timed(ctx.trace, `stage ${stage.name}`, () => stage.apply(before, ctx));
     }
     return current;
   } catch (err) {
@@ -52,8 +53,7 @@ export function teardown(record: ContainerRecord | undefined, ctx: StageContext,
   const errors: string[] = [];
   const step = (what: string, fn: () => void): void => {
     try {
-      fn();
-      ctx.trace(`teardown: ${what}`);
+      timed(ctx.trace, `teardown: ${what}`, fn);
     } catch (err) {
       errors.push(`${what}: ${(err as Error).message}`);
     }

@@ -12,4 +12,5 @@ export { hostnameProblem, nameProblem, checkName, hostnameFor, HOST_NAME_MAX, NA
 export { DEFAULT_ROOT, rootTag, kernelName, stateRoot, imagesDir, layersDir, containersDir, containerDir, runDir, privateDir } from './paths.js';
 export { withLock, isProcessAlive, sleepSync } from './lock.js';
 export { readRecordInput } from './input.js';
-export type { Stage, StageContext, Trace } from './stage.js';
+export type { Stage, StageContext, TimedSlice, Trace } from './stage.js';
+export { timed } from './stage.js';

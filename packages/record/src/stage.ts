@@ -10,6 +10,38 @@ export interface Trace {
   (message: string, tag?: string): void;
   /** False for a trace that writes nothing: skip work done only to describe a step. */
   readonly enabled: boolean;
+  /**
+   * Starts a timed step and returns what ends it: -v prints the step with its duration,
+   * --trace FILE keeps it as a slice. Absent on a trace that keeps no time.
+   */
+  readonly begin?: (name: string, tag?: string) => () => void;
+  /**
+   * Steps timed by another process on the same clock (the native child's, CLOCK_MONOTONIC
+   * nanoseconds, which is process.hrtime's): a track of their own in --trace FILE.
+   */
+  readonly slices?: (track: string, pid: number, slices: readonly TimedSlice[]) => void;
+}
+
+export interface TimedSlice {
+  readonly name: string;
+  readonly startNs: bigint;
+  readonly endNs: bigint;
+}
+
+/** Runs `fn` as a timed step of `trace` (sync or async): its duration goes where the trace keeps time. */
+export function timed<T>(trace: Trace, name: string, fn: () => T, tag?: string): T {
+  const end = trace.begin?.(name, tag);
+  if (!end) return fn();
+  let result: T;
+  try {
+    result = fn();
+  } catch (err) {
+    end();
+    throw err;
+  }
+  if (result instanceof Promise) return result.finally(end) as T;
+  end();
+  return result;
 }
 
 export interface StageContext {

@@ -40,7 +40,8 @@ export const runArgs: ArgsDef = {
   'no-new-privileges': { type: 'boolean', description: 'setuid programs and file capabilities grant nothing (prctl PR_SET_NO_NEW_PRIVS)' },
   privileged: { type: 'boolean', description: 'give the container everything the host\'s root has: all capabilities (mount, load kernel modules, change the clock...), no seccomp filter, every device node it makes (the host\'s disks), /proc and /sys unmasked. Only namespaces and the cgroup remain: trust the image as you trust the host\'s root' },
   tty: { type: 'boolean', alias: 't', description: 'docker\'s -t: the command gets a terminal, a pty of its own proxied to yours, as it does whenever stdin is one; refused when stdin is not a terminal' },
-  verbose: { type: 'boolean', alias: 'v', description: 'trace each step (HOST| and CONTAINER| lines)' },
+  verbose: { type: 'boolean', alias: 'v', description: 'trace each step (HOST| and CONTAINER| lines), timed steps with their duration' },
+  trace: { type: 'string', valueHint: 'FILE', description: 'write the run as Chrome trace-event JSON (open it in ui.perfetto.dev): the host\'s stages and the container\'s own steps, timed' },
   rm: { type: 'boolean', description: 'remove the container\'s files when it ends' },
   detach: { type: 'boolean', alias: 'd', description: 'run in the background, watched by diyc-shim (output in $DIYC_ROOT/containers/NAME/log: diyc-logs NAME)' },
   'log-size': { type: 'string', valueHint: 'SIZE', description: `with -d: rotate the log before it passes SIZE (default ${DEFAULT_LOG_SIZE / 1024 / 1024}M; 0 for no limit)` },
@@ -118,7 +119,7 @@ async function runForeground(rt: Runtime, container: Container, record: Containe
 }
 
 export async function runMain({ flags, operands }: CliContext, script: string): Promise<number> {
-  const trace = createTrace(flags.verbose === true);
+  const trace = createTrace({ verbose: flags.verbose === true, ...(typeof flags.trace === 'string' ? { file: flags.trace } : {}), process: 'diyc-run' });
   const root = stateRoot();
   const remove = flags.rm === true;
   if (flags.reap === true || flags.start === true) {
