@@ -266,6 +266,9 @@ export class LayerWriter implements TarSink {
     if (!this.#written.has(target)) throw new DiycError('invalid', `entry '${h.path}' is a hardlink to '${h.linkpath}', which the layer does not hold before it`);
     this.#clear(rel, false);
     linkSync(`${this.#root}/${target}`, abs);
+    // link(2) on a symlink makes a second name of the symlink itself (it does not follow
+    // it): that name is a symlink of the layer too, and nothing may be written through it.
+    if (this.#symlinks.has(target)) this.#symlinks.add(rel);
   }
 
   #symlink(h: TarHeader, rel: string, abs: string): void {

@@ -83,6 +83,19 @@ describe('LayerWriter', () => {
     expect(readdirSync(outside)).toEqual([]);
   });
 
+  it('refuses a path through a hardlink to a symlink: the second name is a symlink too (a red-team find: it wrote and removed host files)', () => {
+    mkdirSync(join(outside, 'sub'));
+    writer.entry(header('lnk', '2', { linkpath: outside }));
+    writer.entry(header('h', '1', { linkpath: 'lnk' }));
+    expect(lstatSync(join(root, 'h')).isSymbolicLink()).toBe(true);
+    expect(() => file('h/pwned', 'x')).toThrow("unsafe entry 'h/pwned': its path goes through the symlink 'h'");
+    expect(() => writer.entry(header('h/sub/new', '0'))).toThrow("unsafe entry 'h/sub/new': its path goes through the symlink 'h'");
+    expect(() => writer.entry(header('h/.wh.sub', '0'))).toThrow("unsafe entry 'h/.wh.sub': its path goes through the symlink 'h'");
+    expect(() => writer.entry(header('h2', '1', { linkpath: 'h' }))).not.toThrow();
+    expect(() => file('h2/pwned', 'x')).toThrow("goes through the symlink 'h2'");
+    expect(readdirSync(outside)).toEqual(['sub']);
+  });
+
   it('refuses a hardlink to what the layer does not hold, naming it', () => {
     expect(() => writer.entry(header('hl', '1', { linkpath: 'etc/shadow' }))).toThrow("entry 'hl' is a hardlink to 'etc/shadow', which the layer does not hold before it");
     expect(existsSync(join(root, 'hl'))).toBe(false);
