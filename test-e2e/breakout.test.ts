@@ -125,6 +125,8 @@ describe.skipIf(!isRoot)(`breakout: a container does not reach the host (${rootR
     const loop = 'mknod /tmp/loop b 7 0 && dd if=/tmp/loop of=/dev/null count=0 2>/dev/null && echo opened';
     expect((await inside(loop)).stdout).toBe('');
     expect((await inside(loop, ['--privileged'])).stdout).toBe('opened\n');
+    // Nor the host's system console (c 5:1: the container has none of its own), opened for reading only.
+    expect((await inside('mknod /tmp/console c 5 1 && { : < /tmp/console; } 2>/dev/null && echo opened')).stdout).toBe('');
   });
 
   it('descriptors of the caller above 2 do not reach the container: no way back through /proc/self/fd', async () => {
@@ -170,15 +172,19 @@ describe.skipIf(!isRoot)(`breakout: a container does not reach the host (${rootR
 
   it('/proc and /sys: sysctls read-only, secrets masked, kernel addresses hidden, /sys not remountable, the clock not settable', async () => {
     const before = readFileSync('/proc/sys/vm/stat_interval', 'utf8');
+    const nullBefore = statSync('/dev/null').ctimeMs;
     const r = await inside([
       'echo 7 > /proc/sys/vm/stat_interval 2>/dev/null || echo sysctl-refused',
+      // A masked file is a bind of the host's /dev/null: touching it (or chmod) must not reach the host's inode.
+      'touch /proc/timer_list 2>/dev/null || echo mask-read-only',
       'head -c 16 /proc/kallsyms; echo',
       'echo keys=$(wc -c < /proc/keys) timers=$(wc -c < /proc/timer_list)',
       'mount -o remount,rw /sys 2>/dev/null || echo sys-stays-ro',
       '/bin/probe settime',
     ].join('; '));
-    expect(r.stdout.split('\n')).toEqual(['sysctl-refused', '0000000000000000', 'keys=0 timers=0', 'sys-stays-ro', 'settime: EPERM', '']);
+    expect(r.stdout.split('\n')).toEqual(['sysctl-refused', 'mask-read-only', '0000000000000000', 'keys=0 timers=0', 'sys-stays-ro', 'settime: EPERM', '']);
     expect(readFileSync('/proc/sys/vm/stat_interval', 'utf8')).toBe(before);
+    expect(statSync('/dev/null').ctimeMs).toBe(nullBefore);
     // A capability brings back what it allows, seccomp included (nothing is set: NULL).
     expect((await inside('/bin/probe settime', ['--cap-add', 'SYS_TIME'])).stdout).toBe('settime: ok 0\n');
     // Privileged: unmasked, and CAP_SYSLOG shows the addresses.

@@ -49,7 +49,8 @@ const rule = (type: 'c' | 'b', major: number | null, minor: number | null, acces
 /**
  * The device cgroup's rules: nothing but what diyc puts in /dev (Docker's list). A node
  * may be made anywhere (mknod: m), but only these can be opened: not the host's disks,
- * nor /dev/kmsg or /dev/mem, whatever an image ships.
+ * nor /dev/kmsg or /dev/mem, whatever an image ships. Nor /dev/console (c 5:1): the
+ * container has none of its own, so that node is the host's system console.
  */
 export const DEFAULT_DEVICE_RULES: readonly DeviceRule[] = [
   { allow: false, access: 'rwm' },
@@ -61,7 +62,6 @@ export const DEFAULT_DEVICE_RULES: readonly DeviceRule[] = [
   rule('c', 1, 8), // random
   rule('c', 1, 9), // urandom
   rule('c', 5, 0), // tty
-  rule('c', 5, 1), // console
   rule('c', 5, 2), // ptmx
   rule('c', 136, null), // the pts of /dev/pts
   rule('c', 10, 200), // net/tun

@@ -565,6 +565,20 @@ Step StepOf(FsOp op) {
   return kStepMount;
 }
 
+// A bind of the host's /dev/null over a masked file (made before pivot_root) is of the
+// host's own inode: made read-only, so that root inside cannot chmod or chown it for the
+// whole host (setattr gets EROFS). MS_RDONLY with MS_BIND alone is ignored: it takes a
+// remount of the new mount, which the path resolved again now leads to (the fd resolved
+// before the bind still names the file under it). See mount(2), "Creating a bind mount".
+int RemountReadOnly(int root_fd, const char* path) {
+  int fd = ResolveInRoot(root_fd, path, O_PATH, 0);
+  if (fd < 0) return -fd;
+  FdPath target(fd);
+  int err = mount(nullptr, target.text, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) < 0 ? errno : 0;
+  close(fd);
+  return err;
+}
+
 // Runs one fs step. Returns 0, or the errno with *resolve_failed telling a path that
 // could not be resolved from the system call that failed.
 int RunFsStep(int root_fd, const FsStep& s, bool* resolve_failed) {
@@ -619,7 +633,8 @@ int RunFsStep(int root_fd, const FsStep& s, bool* resolve_failed) {
       FdPath target(fd);
       if (syscall(SYS_fstat, fd, &st) < 0) err = errno;
       else if (S_ISDIR(st.st_mode)) err = mount("tmpfs", target.text, "tmpfs", MS_RDONLY, "size=0") < 0 ? errno : 0;
-      else err = mount("/dev/null", target.text, nullptr, MS_BIND, nullptr) < 0 ? errno : 0;
+      else if (mount("/dev/null", target.text, nullptr, MS_BIND, nullptr) < 0) err = errno;
+      else err = RemountReadOnly(root_fd, s.target);
       close(fd);
       return err;
     }
