@@ -28,6 +28,9 @@ describe.skipIf(!isRoot)(`net isolation: a container on the bridge reaches only 
   const gateway = `${prefix}.1`;
   const env = { ...process.env, DIYC_ROOT: root, DIYC_CGROUP_PARENT: parent, DIYC_BRIDGE: bridge, DIYC_SUBNET: subnet };
   const envB = { ...env, DIYC_ROOT: rootB, DIYC_CGROUP_PARENT: parentB };
+  // A second bridge, of the same root: its containers are another network's.
+  const second = testNetwork('k');
+  const envK = { ...env, DIYC_BRIDGE: second.bridge, DIYC_SUBNET: second.subnet };
   const netprobe = join(work.path, 'netprobe');
   // Ports of this run's own, away from the usual ones.
   const port = 21000 + (process.pid % 1000) * 10;
@@ -132,6 +135,7 @@ describe.skipIf(!isRoot)(`net isolation: a container on the bridge reaches only 
     for (const n of names) await runBin('diyc-rm', ['-f', n], { env });
     for (const n of namesB) await runBin('diyc-rm', ['-f', n], { env: envB });
     await runBin('diyc-net', ['clean'], { env });
+    await runBin('diyc-net', ['clean'], { env: envK });
     for (const p of [parent, parentB]) {
       const cgroups = createCgroupManager({ parent: p });
       for (const n of cgroups.list()) cgroups.remove(cgroups.pathOf(n), { force: true });
@@ -270,6 +274,26 @@ describe.skipIf(!isRoot)(`net isolation: a container on the bridge reaches only 
       execFileSync('ip', ['-n', netnsName('vic', root), 'neigh', 'flush', 'all']);
       execFileSync('bridge', ['fdb', 'del', macOf(vic), 'dev', vethName(bridge, 'atkoff', root), 'master']);
     }
+  });
+
+  it('a container on another diyc bridge is out of reach (Docker\'s ISOLATION chains); without the mangle rule, it answers', async () => {
+    const other = `${second.prefix}.20`;
+    names.add('other');
+    const r = await runBin('diyc-run', ['-d', '-i', other, 'other', 'attack', 'sh', '-c', 'mkdir -p /www && echo other > /www/index.html && httpd -f -p 80 -h /www'], { env: envK, timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    // nc -w: busybox wget's -T crashes in this busybox. The page's last line, or nothing.
+    const fetch = async () => (await exec('atk', 'sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${other} 80 | tail -n 1`)).stdout;
+    // The host itself still reaches it (OUTPUT, not FORWARD).
+    expect(get(`http://${other}/`)).toBe('other\n');
+    expect(await fetch()).toBe('');
+    const rule = ['FORWARD', '!', '-i', second.bridge, '-o', second.bridge, '-m', 'conntrack', '!', '--ctstate', 'RELATED,ESTABLISHED,DNAT', '-m', 'comment', '--comment', `diyc:${second.bridge}`, '-j', 'DROP'];
+    execFileSync('iptables', ['-t', 'mangle', '-D', ...rule]);
+    try {
+      expect(await fetch()).toBe('other\n');
+    } finally {
+      execFileSync('iptables', ['-t', 'mangle', '-I', ...rule]);
+    }
+    await runBin('diyc-rm', ['-f', 'other'], { env: envK });
   });
 
   it('-p on a port a host program listens on is refused, naming the port; nothing is left of the container', async () => {

@@ -37,9 +37,9 @@ describe.skipIf(!isRoot)(`diyc-net (${rootReason})`, () => {
   it('setup twice, then clean, leaves ip link and iptables-save as they were', async () => {
     const first = await net('setup');
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toContain('bridge created, 4 rules added');
+    expect(first.stdout).toContain('bridge created, 5 rules added');
     const rules = execFileSync('iptables-save', { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`"diyc:${bridge}"`));
-    expect(rules).toHaveLength(4);
+    expect(rules).toHaveLength(5);
     expect(readFileSync(`/proc/sys/net/ipv4/conf/${bridge}/route_localnet`, 'utf8')).toBe('1\n');
     expect(readFileSync(`/proc/sys/net/ipv6/conf/${bridge}/accept_ra`, 'utf8')).toBe('0\n');
     expect((await net('setup')).stdout).toContain('bridge was there, 0 rules added');
@@ -57,15 +57,15 @@ describe.skipIf(!isRoot)(`diyc-net (${rootReason})`, () => {
   it('setup from five processes at once makes the bridge once; ensureNetwork sets it up, then costs no process', async () => {
     const results = await Promise.all(Array.from({ length: 5 }, () => net('setup')));
     for (const r of results) expect(r.code, r.stderr).toBe(0);
-    expect(results.filter((r) => r.stdout.includes('bridge created, 4 rules added'))).toHaveLength(1);
-    expect(execFileSync('iptables-save', { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`"diyc:${bridge}"`))).toHaveLength(4);
+    expect(results.filter((r) => r.stdout.includes('bridge created, 5 rules added'))).toHaveLength(1);
+    expect(execFileSync('iptables-save', { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`"diyc:${bridge}"`))).toHaveLength(5);
     const commands: string[] = [];
     const runner: Runner = { run: (command, args, input) => { commands.push(command); return systemRunner.run(command, args, input); } };
     const config = netConfig({ bridge, subnet });
     expect(ensureNetwork(config, { runner })).toEqual({ createdBridge: false, rulesAdded: 0, changed: false });
     expect(commands).toEqual([]);
     expect((await net('clean')).code).toBe(0);
-    expect(ensureNetwork(config, { runner })).toEqual({ createdBridge: true, rulesAdded: 4, changed: true });
+    expect(ensureNetwork(config, { runner })).toEqual({ createdBridge: true, rulesAdded: 5, changed: true });
     expect((await net('status')).code).toBe(0);
     expect((await net('clean')).code).toBe(0);
     expect(snapshot()).toEqual(before);

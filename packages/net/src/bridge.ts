@@ -2,7 +2,8 @@
 //
 //   setup: bridge BRIDGE with the gateway address, up; IPv4 forwarding on; iptables
 //          FORWARD accepts to and from the bridge; MASQUERADE for the subnet leaving
-//          by another interface; INPUT drops what the bridge sends to 127.0.0.0/8. IPv6
+//          by another interface; INPUT drops what the bridge sends to 127.0.0.0/8, and
+//          mangle FORWARD what comes in that is neither a reply nor DNAT'd. IPv6
 //          router advertisements are not taken from the bridge. Every rule carries the
 //          comment diyc:BRIDGE.
 //   clean: exactly the inverse, from what setup wrote down in /run/diyc/net/BRIDGE.setup.json,
@@ -49,6 +50,13 @@ export function bridgeRules(config: NetConfig): Rule[] {
     // kube-proxy drops it, unless the connection is one the host made (ESTABLISHED, the
     // replies to a published port's connections) or one diyc DNAT'd.
     { table: 'filter', chain: 'INPUT', spec: ['-i', bridge, '-d', '127.0.0.0/8', '-m', 'conntrack', '!', '--ctstate', 'RELATED,ESTABLISHED,DNAT', '-j', 'DROP'], insert: true },
+    // Into the bridge, a connection is let in only if it is a reply or was DNAT'd to a
+    // published port: not from a container of another bridge (Docker's ISOLATION chains),
+    // nor from the LAN to a port nobody published (as Docker 28). The host's own
+    // connections go out by OUTPUT, not FORWARD. In mangle, which the kernel walks before
+    // filter: an ACCEPT another bridge's setup inserts at the top of filter's FORWARD later
+    // cannot come before it.
+    { table: 'mangle', chain: 'FORWARD', spec: ['!', '-i', bridge, '-o', bridge, '-m', 'conntrack', '!', '--ctstate', 'RELATED,ESTABLISHED,DNAT', '-j', 'DROP'], insert: true },
   ];
 }
 

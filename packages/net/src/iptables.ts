@@ -4,7 +4,7 @@ import { isDiycError } from '@diyc/record';
 import { mustRun, type Runner } from './exec.js';
 
 export interface Rule {
-  table: 'filter' | 'nat';
+  table: 'filter' | 'nat' | 'mangle';
   chain: string;
   /** The match and target, without the comment. */
   spec: string[];
