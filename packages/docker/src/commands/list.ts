@@ -151,6 +151,8 @@ export const pullCommand = defineCli({
 
 export const inspectCommand = defineCli({
   meta: { name: 'inspect', description: 'Show containers or images as docker\'s JSON (a list), or --format TEMPLATE for each' },
+  // Several operands; the flags come before them (docker takes them after too).
+  stopAtOperand: true,
   args: {
     format: { ...format, alias: 'f' },
     type: { type: 'enum', options: ['container', 'image'], description: 'look only for a container, or only for an image' },

@@ -17,6 +17,8 @@ const container = { type: 'positional', description: 'the container: its name, I
 
 export const stopCommand = defineCli({
   meta: { name: 'stop', description: 'Stop running containers: the stop signal (--stop-signal, the image\'s STOPSIGNAL, else SIGTERM), then SIGKILL after the timeout.' },
+  // Several operands; the flags come before them (docker takes them after too).
+  stopAtOperand: true,
   args: {
     time: { type: 'string', alias: 't', valueHint: 'SECONDS', description: 'seconds to wait before SIGKILL (default the container\'s --stop-timeout, else 10)' },
     signal: { type: 'string', alias: 's', valueHint: 'SIGNAL', description: 'the signal to send first' },
@@ -36,6 +38,8 @@ export const stopCommand = defineCli({
 
 export const killCommand = defineCli({
   meta: { name: 'kill', description: 'Send a signal to running containers (default SIGKILL).' },
+  // Several operands; the flags come before them (docker takes them after too).
+  stopAtOperand: true,
   args: { signal: { type: 'string', alias: 's', valueHint: 'SIGNAL', description: 'the signal: a name (KILL, SIGHUP) or a number (default KILL)' }, containers },
   async main({ flags, operands }) {
     const targets = need(operands, 'CONTAINER [CONTAINER...]', 'kill');
@@ -52,6 +56,8 @@ export const killCommand = defineCli({
 
 export const rmCommand = defineCli({
   meta: { name: 'rm', description: 'Remove containers: their files, cgroup, network and mounts. A running one only with -f, which kills it first.' },
+  // Several operands; the flags come before them (docker takes them after too).
+  stopAtOperand: true,
   args: {
     force: { type: 'boolean', alias: 'f', description: 'kill it first if it runs' },
     volumes: { type: 'boolean', alias: 'v', description: 'remove its anonymous volumes too (named ones stay)' },
@@ -71,6 +77,8 @@ export const rmCommand = defineCli({
 
 export const waitCommand = defineCli({
   meta: { name: 'wait', description: 'Wait until containers stop, then print their exit codes' },
+  // Several operands; the flags come before them (docker takes them after too).
+  stopAtOperand: true,
   args: {
     condition: { type: 'enum', options: ['not-running', 'next-exit', 'removed'], description: 'wait until it is not running (the default), has ended once more, or is removed' },
     containers,
@@ -86,7 +94,9 @@ export const waitCommand = defineCli({
         if (condition === 'removed' && gone) return String(view.state.exitCode ?? 0);
         if (condition !== 'removed') {
           if (gone) return String(view.state.exitCode ?? 0);
-          const ended = now.status === 'exited' || now.status === 'created';
+          // Ended once its supervisor has recorded the exit (state.json says stopped): the
+          // process alone gone is too early, its exit code not written yet.
+          const ended = (now.status === 'exited' || now.status === 'created') && now.state.status === 'stopped';
           if (ended && (condition === 'not-running' || now.state.startedAt !== started || now.state.finishedAt !== view.state.finishedAt)) return String(now.state.exitCode ?? 0);
         }
         await new Promise((r) => setTimeout(r, 100));

@@ -1,9 +1,9 @@
-// diyc run, create, start, restart: a container made from an image and started, in the
+// diyc run, create, start: a container made from an image and started, in the
 // foreground (its stdio proxied, a pty of its own with -t) or detached under diyc-shim.
-import { defineCli, one, parseSignal } from '@diyc/cli';
+import { defineCli } from '@diyc/cli';
 import { DiycError, stateRoot } from '@diyc/record';
 import { readMeta } from '../containers.js';
-import { makeContainer, removeContainer, startDetached, startForeground, stopContainer } from '../lifecycle.js';
+import { makeContainer, removeContainer, startDetached, startForeground } from '../lifecycle.js';
 import { RUN_ARGS, RUN_HINTS, runRequest } from '../run-options.js';
 import { debug, eachContainer, need, requireRoot, traceOf } from './common.js';
 
@@ -57,6 +57,8 @@ export const createCommand = defineCli({
 export function startCommand(script: string) {
   return defineCli({
     meta: { name: 'start', description: 'Start stopped or created containers (in the background, or attached with -a)' },
+    // Several operands; the flags come before them (docker takes them after too).
+    stopAtOperand: true,
     args: {
       attach: { type: 'boolean', alias: 'a', description: 'run it in the foreground, its output here, and exit with its status (one container)' },
       interactive: { type: 'boolean', alias: 'i', description: 'with -a: your stdin is its stdin' },
@@ -81,31 +83,6 @@ export function startCommand(script: string) {
         if (view.status === 'running' || view.status === 'paused') return text;
         if (!readMeta(view.container)) throw new DiycError('invalid', `container ${view.name} was made by diyc-run: run it again with diyc-run`);
         await startDetached(view.container, script, trace);
-        return text;
-      });
-    },
-  });
-}
-
-export function restartCommand(script: string) {
-  return defineCli({
-    meta: { name: 'restart', description: 'Restart containers: stop (the stop signal, then SIGKILL after the timeout), then start in the background' },
-    args: {
-      time: { type: 'string', alias: 't', valueHint: 'SECONDS', description: 'seconds to wait before SIGKILL (default the container\'s --stop-timeout, else 10)' },
-      signal: { type: 'string', alias: 's', valueHint: 'SIGNAL', description: 'the signal that asks it to stop (default its --stop-signal, else SIGTERM)' },
-      debug,
-      containers: { type: 'positional', description: 'the containers' },
-    },
-    async main({ flags, operands }) {
-      const targets = need(operands, 'CONTAINER [CONTAINER...]', 'restart');
-      requireRoot();
-      const seconds = timeFlag(one(flags.time));
-      const trace = traceOf(flags);
-      const signal = one(flags.signal) === undefined ? undefined : parseSignal(one(flags.signal));
-      return eachContainer(targets, async (view, text) => {
-        if (!readMeta(view.container)) throw new DiycError('invalid', `container ${view.name} was made by diyc-run: run it again with diyc-run`);
-        await stopContainer(view.container, seconds, signal);
-        await startDetached(view.container.refresh(), script, trace);
         return text;
       });
     },
