@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCgroupManager } from '@diyc/cgroup';
-import { busyboxTarball, isRoot, rootReason, runBin, runCommand, tempDir, testNetwork } from './helpers.js';
+import { busyboxTarball, isRoot, onTerminal, rootReason, runBin, runCommand, tempDir, testNetwork } from './helpers.js';
 
 describe.skipIf(!isRoot)(`diyc, docker's commands (${rootReason})`, () => {
   const { bridge, subnet, prefix } = testNetwork('k');
@@ -205,6 +205,25 @@ describe.skipIf(!isRoot)(`diyc, docker's commands (${rootReason})`, () => {
     }
     expect(left).toEqual([]);
     expect(mounts()).toEqual([]);
+  });
+
+  it('run -it and exec -it: a terminal of its own, the shell\'s exit code', async () => {
+    const vars = { DIYC_ROOT: root, DIYC_BRIDGE: bridge, DIYC_SUBNET: subnet, DIYC_CGROUP_PARENT: parent };
+    await onTerminal(['diyc', 'run', '--rm', '-it', '--net', 'none', 'busybox', 'sh'], vars, async (t) => {
+      await t.screen(/[#$] ?$/m);
+      t.keys('[ -t 0 ] && [ -t 1 ] && echo "on a $(tty)"; exit 4', 'Enter');
+      await t.screen(/on a \/dev\/pts\/\d+/);
+      expect(await t.exitStatus()).toBe('4');
+    });
+    expect((await diyc(['run', '-d', '--name', 'tty', '--net', 'none', 'busybox', 'sleep', '1000'])).code).toBe(0);
+    await onTerminal(['diyc', 'exec', '-it', 'tty', 'sh'], vars, async (t) => {
+      await t.screen(/[#$] ?$/m);
+      t.keys('[ -t 0 ] && echo "exec on a $(tty)"; exit 6', 'Enter');
+      await t.screen(/exec on a \/dev\/pts\/\d+/);
+      expect(await t.exitStatus()).toBe('6');
+    });
+    expect((await diyc(['rm', '-f', 'tty'])).code).toBe(0);
+    expect(await names()).toEqual([]);
   });
 
   it('images lists the busybox image as docker does', async () => {

@@ -23,7 +23,7 @@ import { allContainers, containerAt, idOf, readMeta, runtimeFor, updateMeta, wri
 import { ensureImage, familiar, fullReference, findImage } from './images.js';
 import { generateName } from './names.js';
 import { restartDelay, shouldRestart } from './restart.js';
-import type { Healthcheck, PortFlag, RunRequest } from './run-options.js';
+import type { PortFlag, RunRequest } from './run-options.js';
 import { createVolume, removeVolume, volumeData } from './volumes.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -138,14 +138,11 @@ export async function makeContainer(request: RunRequest, root: string = stateRoo
   };
   const record = baseRecord(spec, found.image, request.tty);
   if (request.stopSignal !== undefined) record.annotations[ANNOTATION.stopSignal] = request.stopSignal;
-  // Health checks are not run yet: neither the flags' nor the image's HEALTHCHECK is kept,
-  // so that no container shows a health that nothing updates.
-  const healthcheck = chooseHealthcheck('none', found.image.config.Healthcheck);
   const reference = found.reference !== undefined ? familiar(found.reference) : safeFamiliar(request.image);
   const meta: DockerMeta = {
     record, image: reference, imageId: imageId(found.image), restart: request.restart, restartCount: 0, autoRemove: request.remove,
     labels: { ...found.image.config.Labels, ...request.labels }, tty: request.tty, openStdin: request.interactive,
-    ...(request.stopTimeout !== undefined ? { stopTimeout: request.stopTimeout } : {}), ...(healthcheck ? { healthcheck } : {}),
+    ...(request.stopTimeout !== undefined ? { stopTimeout: request.stopTimeout } : {}), 
     logSize: request.logSize, logFiles: request.logFiles, anonymousVolumes: anonymous, started: false,
     publish: publish.map((p) => `${p.hostIp !== undefined ? `${p.hostIp}:` : ''}${p.hostPort}:${p.containerPort}/${p.protocol}`),
   };
@@ -165,15 +162,6 @@ function safeFamiliar(text: string): string {
   } catch {
     return text;
   }
-}
-
-/** The flags' health check, else the image's HEALTHCHECK (none when it says NONE, or --no-healthcheck). */
-function chooseHealthcheck(asked: RunRequest['healthcheck'], image: { Test: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number } | undefined): Healthcheck | undefined {
-  if (asked === 'none') return undefined;
-  if (asked) return asked;
-  if (!image || image.Test[0] === 'NONE' || image.Test.length === 0) return undefined;
-  const ms = (ns: number | undefined, fallback: number): number => (ns ? ns / 1e6 : fallback);
-  return { Test: image.Test, Interval: ms(image.Interval, 30_000), Timeout: ms(image.Timeout, 30_000), StartPeriod: ms(image.StartPeriod, 0), Retries: image.Retries || 3 };
 }
 
 /** What the core's state shows beside the status: the ID, the store's image, the network, the command. */

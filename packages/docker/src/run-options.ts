@@ -1,6 +1,6 @@
 // docker run's and docker create's flags, with docker's meanings and defaults, checked once
 // at the edge and turned into RunRequest: what the container is (its spec's parts) and
-// how diyc runs it (detached, its restart policy, its health check). Reading an --env-file
+// how diyc runs it (detached or not, its log). Reading an --env-file
 // is the only thing done here that touches the machine.
 import { resolve } from 'node:path';
 import { many, one, parseSignal, type ArgsDef, type FlagHint, type ParsedFlags } from '@diyc/cli';
@@ -11,7 +11,6 @@ import {
 } from '@diyc/container';
 import { parseIp, parsePublish, type Publish } from '@diyc/net';
 import { DiycError, hostnameProblem, nameProblem, type RecordRlimit, type Resources } from '@diyc/record';
-import { parseGoDuration } from './human.js';
 import type { PullPolicy } from './images.js';
 import { parseMountFlag, parseVolumeFlag, type MountSpec } from './mounts.js';
 import { parseRestartPolicy, type RestartPolicy } from './restart.js';
@@ -35,17 +34,14 @@ export interface RandomPort {
 
 export type PortFlag = { publish: Publish } | { random: RandomPort };
 
-/** docker's HEALTHCHECK, durations in milliseconds. */
+/** docker's HEALTHCHECK, durations in milliseconds (kept in docker.json; diyc runs no checks yet). */
 export interface Healthcheck {
-  /** ["CMD", ARG...] or ["CMD-SHELL", "command"]; ["NONE"] turns the image's off. */
   Test: string[];
   Interval: number;
   Timeout: number;
   StartPeriod: number;
   Retries: number;
 }
-
-export const HEALTH_DEFAULTS = { Interval: 30_000, Timeout: 30_000, StartPeriod: 0, Retries: 3 } as const;
 
 export interface RunRequest {
   image: string;
@@ -77,8 +73,6 @@ export interface RunRequest {
   /** Seconds `stop` waits before SIGKILL (docker's default 10). */
   stopTimeout?: number;
   restart: RestartPolicy;
-  /** Flags' health check; 'none' for --no-healthcheck; undefined: the image's. */
-  healthcheck?: Healthcheck | 'none';
   labels: Record<string, string>;
   pull: PullPolicy;
   platform?: string;
@@ -224,35 +218,6 @@ export function parseLabels(values: string[]): Record<string, string> {
   return labels;
 }
 
-/** The health check the --health-* flags ask for; undefined when none is given. */
-export function healthcheckOf(flags: ParsedFlags): Healthcheck | 'none' | undefined {
-  const cmd = one(flags['health-cmd']);
-  const given = ['health-interval', 'health-timeout', 'health-retries', 'health-start-period'].filter((f) => one(flags[f]) !== undefined);
-  if (flags['no-healthcheck'] === true) {
-    if (cmd !== undefined || given.length > 0) throw usage('--no-healthcheck conflicts with the --health-* options');
-    return 'none';
-  }
-  if (cmd === undefined) {
-    if (given.length > 0) throw usage(`--${given[0]} needs --health-cmd (diyc does not change an image's own HEALTHCHECK)`);
-    return undefined;
-  }
-  const duration = (flag: string, fallback: number): number => {
-    const text = one(flags[flag]);
-    if (text === undefined) return fallback;
-    const ms = parseGoDuration(text, `--${flag}`);
-    if (ms !== 0 && ms < 1) throw usage(`--${flag} ${text}: at least 1ms`);
-    return ms || fallback;
-  };
-  const retries = one(flags['health-retries']);
-  return {
-    Test: ['CMD-SHELL', cmd],
-    Interval: duration('health-interval', HEALTH_DEFAULTS.Interval),
-    Timeout: duration('health-timeout', HEALTH_DEFAULTS.Timeout),
-    StartPeriod: duration('health-start-period', HEALTH_DEFAULTS.StartPeriod),
-    Retries: retries === undefined ? HEALTH_DEFAULTS.Retries : wholeNumber(retries, '--health-retries', 0) || HEALTH_DEFAULTS.Retries,
-  };
-}
-
 /** --log-opt max-size=SIZE and max-file=N: the shim's rotation. */
 function logOptions(values: string[]): { logSize: number; logFiles: number } {
   let logSize = DEFAULT_LOG_SIZE;
@@ -314,7 +279,6 @@ export function runRequest(flags: ParsedFlags, operands: string[], env: NodeJS.P
   };
   const workdir = checkWorkdir(one(flags.workdir));
   const user = checkUser(one(flags.user));
-  const healthcheck = healthcheckOf(flags);
   const platform = one(flags.platform);
   const cidfile = one(flags.cidfile);
   const stopSignal = one(flags['stop-signal']);
@@ -358,7 +322,6 @@ export function runRequest(flags: ParsedFlags, operands: string[], env: NodeJS.P
   if (entrypoint !== undefined) request.entrypoint = entrypoint === '' ? [] : [entrypoint];
   if (stopSignal !== undefined) request.stopSignal = stopSignal;
   if (stopTimeout !== undefined) request.stopTimeout = wholeNumber(stopTimeout, '--stop-timeout', -1);
-  if (healthcheck !== undefined) request.healthcheck = healthcheck;
   if (platform !== undefined) request.platform = platform;
   if (cidfile !== undefined) request.cidfile = cidfile;
   const mountTargets = request.mounts.map((m) => m.target);
