@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-import { runCli } from '@diyc/cli';
+import { noTrace, runCli } from '@diyc/cli';
 import { diycCommand } from './cli.js';
-import { noTrace } from './containers.js';
 import { reapAndRestart } from './lifecycle.js';
 
 /**

@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { noTrace, writeErr } from '@diyc/cli';
 import { Container, listContainers, recoverIfStaleLocked, RUN_POLICY, type ContainerState, type Runtime } from '@diyc/container';
 import { containerDir, containersDir, DiycError, runDir, stateRoot, type ContainerRecord, type Trace } from '@diyc/record';
 import type { Healthcheck } from './run-options.js';
@@ -76,7 +77,7 @@ export function containerAt(name: string, root: string = stateRoot()): Container
 export function runtimeFor(name: string, trace: Trace, root: string = stateRoot()): Runtime {
   return {
     name, root, trace, policy: RUN_POLICY, strict: RUN_POLICY.strict, seccompCache: join(runDir(root), 'seccomp'),
-    warn: (m) => process.stderr.write(`WARNING: ${m}\n`),
+    warn: (m) => writeErr(`WARNING: ${m}\n`),
   };
 }
 
@@ -128,8 +129,6 @@ export function allContainers(root: string = stateRoot(), trace: Trace = noTrace
   });
 }
 
-const noTrace: Trace = Object.assign(() => {}, { enabled: false });
-
 /**
  * The container `text` names: its ID, its name (a leading / as docker prints it is
  * allowed), or a unique prefix of its ID. Docker's "No such container" otherwise.
@@ -146,5 +145,3 @@ export function findContainer(text: string, root: string = stateRoot()): { conta
   }
   throw new DiycError('not-found', `No such container: ${text}`);
 }
-
-export { noTrace };

@@ -4,6 +4,7 @@
 // unpack --name gave). Pulls go to the reference's registry, or, for Docker Hub, to the
 // mirror that DIYC_REGISTRY_MIRROR or /etc/diyc/daemon.json ("registry-mirrors") names.
 import { readFileSync } from 'node:fs';
+import { writeErr } from '@diyc/cli';
 import {
   defaultImageName, formatReference, imageId, parseReference, pullImage, type Image, type ImageReference, type ImageStore,
 } from '@diyc/image';
@@ -171,9 +172,9 @@ export async function ensureImage(store: ImageStore, text: string, policy: PullP
   const found = policy === 'always' ? undefined : findImage(store, text);
   if (found) return found;
   if (policy === 'never') throw new DiycError('not-found', `No such image: ${text}`);
-  if (policy === 'missing') process.stderr.write(`Unable to find image '${familiar(fullReference(text))}' locally\n`);
+  if (policy === 'missing') writeErr(`Unable to find image '${familiar(fullReference(text))}' locally\n`);
   try {
-    return await pull(store, text, { ...(options.platform !== undefined ? { platform: options.platform } : {}), out: { write: (l) => process.stderr.write(l), quiet: options.quiet, reference: false } });
+    return await pull(store, text, { ...(options.platform !== undefined ? { platform: options.platform } : {}), out: { write: (l) => writeErr(l), quiet: options.quiet, reference: false } });
   } catch (err) {
     if (err instanceof DiycError && policy === 'missing') {
       throw new DiycError(err.kind, `${err.message} (the images here: diyc images)`, { cause: err });

@@ -12,7 +12,7 @@
 //   remove    the core's remove, and the anonymous volumes with -v or --rm
 import { createServer } from 'node:net';
 import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
-import { parseSignal } from '@diyc/cli';
+import { parseSignal, writeErr } from '@diyc/cli';
 import {
   baseRecord, newContainerId, processStart, reap, remove, runDetached, runForeground, sameProcess, stop, type Container, type ContainerSpec, type Volume,
 } from '@diyc/container';
@@ -31,7 +31,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** The bridge a container joins, made on first use as docker makes docker0, said once. */
 export function ensureBridge(root: string): void {
   const config = netConfig({}, process.env);
-  if (ensureNetwork(config, { root }).changed) process.stderr.write(`diyc: set up the bridge ${describeConfig(config)}, with NAT to the outside (\`diyc-net clean\` removes it)\n`);
+  if (ensureNetwork(config, { root }).changed) writeErr(`diyc: set up the bridge ${describeConfig(config)}, with NAT to the outside (\`diyc-net clean\` removes it)\n`);
 }
 
 /** A host port nothing listens on and no container of this root publishes: the kernel's choice, checked. */
@@ -232,7 +232,7 @@ export async function startForeground(container: Container, script: string, trac
     updateMeta(container, (m) => { m.restartCount++; });
     await startDetached(container, script, trace, root);
   }
-  if (result.reason) process.stderr.write(`diyc: ${container.name}: ${result.reason}\n`);
+  if (result.reason) writeErr(`diyc: ${container.name}: ${result.reason}\n`);
   return result.exitCode;
 }
 

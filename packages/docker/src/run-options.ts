@@ -3,7 +3,7 @@
 // how diyc runs it (detached or not, its log). Reading an --env-file
 // is the only thing done here that touches the machine.
 import { resolve } from 'node:path';
-import { many, one, parseSignal, type ArgsDef, type FlagHint, type ParsedFlags } from '@diyc/cli';
+import { many, one, parseSignal, writeErr, type ArgsDef, type FlagHint, type ParsedFlags } from '@diyc/cli';
 import { parseSize } from '@diyc/cgroup';
 import {
   checkUser, checkWorkdir, envFlags, parseAddHost, parseDnsSearch, parseDnsServer, parseEnvFile, parseSysctl, parseTmpfs,
@@ -256,7 +256,7 @@ export function runRequest(flags: ParsedFlags, operands: string[], env: NodeJS.P
   if (hostname !== undefined && hostnameProblem(hostname)) throw usage(`--hostname: ${hostnameProblem(hostname)}`);
   const net = networkMode(one(flags.network) ?? one(flags.net));
   const ports = many(flags.publish).map(parsePortFlag);
-  if (net !== 'bridge' && ports.length > 0) process.stderr.write(`WARNING: Published ports are discarded when using host or none network mode\n`);
+  if (net !== 'bridge' && ports.length > 0) writeErr(`WARNING: Published ports are discarded when using host or none network mode\n`);
   const ip = one(flags.ip);
   if (ip !== undefined) {
     if (net !== 'bridge') throw usage(`--ip needs --network bridge (not ${net})`);

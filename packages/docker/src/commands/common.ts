@@ -1,6 +1,6 @@
 // What the commands of diyc share: the -v trace, root, several containers in one command
 // (docker goes on after one fails, and exits 1), and the views of the containers.
-import { createTrace } from '@diyc/cli';
+import { createTrace, writeErr, writeOut } from '@diyc/cli';
 import { DiycError, stateRoot, type Trace } from '@diyc/record';
 import { allContainers, findContainer } from '../containers.js';
 import { viewOf, type ContainerView } from '../view.js';
@@ -26,10 +26,10 @@ export async function eachContainer(targets: string[], fn: (view: ContainerView,
     try {
       const { container, state } = findContainer(text, stateRoot());
       const line = await fn(viewOf(container, state), text);
-      if (line !== undefined) process.stdout.write(`${line}\n`);
+      if (line !== undefined) writeOut(`${line}\n`);
     } catch (err) {
       failed = true;
-      process.stderr.write(`diyc: ${err instanceof Error ? err.message : String(err)}\n`);
+      writeErr(`diyc: ${err instanceof Error ? err.message : String(err)}\n`);
     }
   }
   return failed ? 1 : 0;

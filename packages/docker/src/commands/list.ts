@@ -1,5 +1,5 @@
 // diyc ps, images, pull, inspect: what is there, in docker's table, --format or JSON.
-import { defineCli, many, one } from '@diyc/cli';
+import { defineCli, many, one, writeErr, writeOut } from '@diyc/cli';
 import { imageId, ImageStore, type Image } from '@diyc/image';
 import { DiycError, stateRoot } from '@diyc/record';
 import { anyOf, labelMatches, nameMatches, parseFilters } from '../filters.js';
@@ -73,7 +73,7 @@ export const psCommand = defineCli({
     if (flags.latest === true) views = views.slice(0, 1);
     const rows = views.map((v) => psRow(v, noTrunc));
     const text = flags.quiet === true ? rows.map((r) => `${String(r.ID)}\n`).join('') : formatList(rows, one(flags.format), PS_COLUMNS, (r) => r);
-    process.stdout.write(text);
+    writeOut(text);
     return 0;
   },
 });
@@ -126,10 +126,10 @@ export const imagesCommand = defineCli({
       rows = rows.filter((r) => r.Repository === repo && (tag === undefined || r.Tag === tag));
     }
     if (flags.quiet === true) {
-      process.stdout.write([...new Set(rows.map((r) => r.ID))].map((id) => `${id}\n`).join(''));
+      writeOut([...new Set(rows.map((r) => r.ID))].map((id) => `${id}\n`).join(''));
       return 0;
     }
-    process.stdout.write(formatList(rows, one(flags.format), IMAGE_COLUMNS, (r) => r));
+    writeOut(formatList(rows, one(flags.format), IMAGE_COLUMNS, (r) => r));
     return 0;
   },
 });
@@ -144,7 +144,7 @@ export const pullCommand = defineCli({
   async main({ flags, operands }) {
     const store = new ImageStore(stateRoot());
     const platform = one(flags.platform);
-    await pull(store, operands[0] as string, { ...(platform !== undefined ? { platform } : {}), out: { write: (l) => process.stdout.write(l), quiet: flags.quiet === true, reference: true } });
+    await pull(store, operands[0] as string, { ...(platform !== undefined ? { platform } : {}), out: { write: (l) => writeOut(l), quiet: flags.quiet === true, reference: true } });
     return 0;
   },
 });
@@ -171,15 +171,15 @@ export const inspectCommand = defineCli({
       } catch (err) {
         if (!(err instanceof DiycError) || err.kind !== 'not-found') throw err;
         failed = true;
-        process.stderr.write(`Error: No such object: ${text}\n`);
+        writeErr(`Error: No such object: ${text}\n`);
       }
     }
     const asked = one(flags.format);
     if (asked === undefined || asked === '' || asked === 'json') {
-      process.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
+      writeOut(`${JSON.stringify(found, null, 4)}\n`);
     } else {
       const template = compileTemplate(asked);
-      process.stdout.write(found.map((o) => `${template(o)}\n`).join(''));
+      writeOut(found.map((o) => `${template(o)}\n`).join(''));
     }
     return failed ? 1 : 0;
   },

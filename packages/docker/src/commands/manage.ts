@@ -1,6 +1,6 @@
 // diyc stop, kill, rm, wait, exec, logs, port: a container named by
 // its name, ID or ID prefix, the core's operation, docker's output.
-import { defineCli, many, one, parseSignal } from '@diyc/cli';
+import { defineCli, many, one, parseSignal, writeOut } from '@diyc/cli';
 import {
   checkUser, checkWorkdir, envFlags, exec, execProcess, kill, parseTail, showLogs, type ExecOverrides,
 } from '@diyc/container';
@@ -178,10 +178,10 @@ export const portCommand = defineCli({
       const [port, protocol = 'tcp'] = asked.split('/');
       const matches = ports.filter((p) => String(p.containerPort) === port && p.protocol === protocol);
       if (matches.length === 0) throw new DiycError('not-found', `No public port '${port}/${protocol}' published for ${found.name}`);
-      for (const p of matches) process.stdout.write(`${p.hostIp ?? '0.0.0.0'}:${p.hostPort}\n`);
+      for (const p of matches) writeOut(`${p.hostIp ?? '0.0.0.0'}:${p.hostPort}\n`);
       return 0;
     }
-    for (const p of ports) process.stdout.write(`${p.containerPort}/${p.protocol} -> ${p.hostIp ?? '0.0.0.0'}:${p.hostPort}\n`);
+    for (const p of ports) writeOut(`${p.containerPort}/${p.protocol} -> ${p.hostIp ?? '0.0.0.0'}:${p.hostPort}\n`);
     return 0;
   },
 });

@@ -1,6 +1,6 @@
 // diyc run, create, start: a container made from an image and started, in the
 // foreground (its stdio proxied, a pty of its own with -t) or detached under diyc-shim.
-import { defineCli } from '@diyc/cli';
+import { defineCli, writeOut } from '@diyc/cli';
 import { DiycError, stateRoot } from '@diyc/record';
 import { readMeta } from '../containers.js';
 import { makeContainer, removeContainer, startDetached, startForeground } from '../lifecycle.js';
@@ -26,7 +26,7 @@ export function runCommand(script: string) {
       try {
         if (request.detach) {
           await startDetached(made.container, script, trace, root);
-          process.stdout.write(`${made.id}\n`);
+          writeOut(`${made.id}\n`);
           return 0;
         }
         return await startForeground(made.container, script, trace, { interactive: request.interactive }, root);
@@ -49,7 +49,7 @@ export const createCommand = defineCli({
     const request = runRequest(flags, operands);
     requireRoot();
     const made = await makeContainer(request, stateRoot());
-    process.stdout.write(`${made.id}\n`);
+    writeOut(`${made.id}\n`);
     return 0;
   },
 });
