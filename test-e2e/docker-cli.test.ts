@@ -2,11 +2,15 @@
 // on the default busybox image, with a bridge, subnet, state root and cgroup parent of the
 // test's own; what a docker user checks (output, exit codes, inspect's fields) and what
 // only the machine can tell (the process gone, no mount left).
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCgroupManager } from '@diyc/cgroup';
 import { busyboxTarball, isRoot, onTerminal, rootReason, runBin, runCommand, tempDir, testNetwork } from './helpers.js';
+import { dockerArchive, push, startRegistry, type Registry } from './registry.js';
+
+const have = (command: string) => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
 
 describe.skipIf(!isRoot)(`diyc, docker's commands (${rootReason})`, () => {
   const { bridge, subnet, prefix } = testNetwork('k');
@@ -234,5 +238,47 @@ describe.skipIf(!isRoot)(`diyc, docker's commands (${rootReason})`, () => {
     const image = JSON.parse((await diyc(['inspect', '--type', 'image', 'busybox'])).stdout) as { Id: string; RepoTags: string[] }[];
     expect(image[0]?.Id).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(image[0]?.RepoTags).toEqual(['busybox:latest']);
+  });
+});
+
+// Docker Hub, as a mirror on this machine's loopback (docker-registry, pushed with skopeo):
+// `diyc pull busybox` and a `diyc run` of a missing image go there, and nowhere else.
+describe.skipIf(!isRoot || !have('docker-registry') || !have('skopeo'))(`diyc pull and run through a registry mirror (${rootReason})`, () => {
+  const work = tempDir('diyc-docker-pull-e2e-');
+  const parent = `diyc-e2e-dockerpull-${process.pid}`;
+  let registry: Registry;
+  let env: NodeJS.ProcessEnv;
+  const diyc = (...args: string[]) => runBin('diyc', args, { env, timeoutMs: 120_000 });
+
+  beforeAll(async () => {
+    registry = await startRegistry(join(work.path, 'registry'));
+    await push(`docker-archive:${await dockerArchive(work.path, [readFileSync(busyboxTarball())], 'busybox:latest')}`, `${registry.host}/library/busybox:latest`);
+    env = { ...process.env, DIYC_ROOT: join(work.path, 'state'), DIYC_REGISTRY_MIRROR: registry.host, DOCKER_CONFIG: join(work.path, 'docker'), DIYC_CGROUP_PARENT: parent };
+  }, 180_000);
+
+  afterAll(async () => {
+    await registry?.stop();
+    createCgroupManager({ parent }).pruneParent();
+    work.remove();
+  });
+
+  it('pulls as docker says it does, then says the image is up to date; images and inspect show it', async () => {
+    const first = await diyc('pull', 'busybox');
+    expect(first.code, first.stderr).toBe(0);
+    const lines = first.stdout.split('\n');
+    expect(lines.slice(0, 2)).toEqual(['Using default tag: latest', 'latest: Pulling from library/busybox']);
+    expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^[0-9a-f]{12}: Pull complete$/), expect.stringMatching(/^Digest: sha256:[0-9a-f]{64}$/), 'Status: Downloaded newer image for busybox:latest', 'docker.io/library/busybox:latest']));
+    const second = await diyc('pull', 'busybox:latest');
+    expect(second.stdout).toContain('Status: Image is up to date for busybox:latest');
+    expect((await diyc('pull', '-q', 'busybox')).stdout).toBe('docker.io/library/busybox:latest\n');
+    expect((await diyc('images', '--format', '{{.Repository}} {{.Tag}}')).stdout).toBe('busybox latest\n');
+    expect((await diyc('inspect', '-f', '{{.RepoTags}}', 'busybox')).stdout).toBe('[busybox:latest]\n');
+  });
+
+  it('run pulls an image it does not have, saying so on stderr, and runs it', async () => {
+    const other = { ...env, DIYC_ROOT: join(work.path, 'state2') };
+    const r = await runBin('diyc', ['run', '--rm', '--net', 'none', 'busybox', 'echo', 'ran'], { env: other, timeoutMs: 120_000 });
+    expect([r.code, r.stdout]).toEqual([0, 'ran\n']);
+    expect(r.stderr.split('\n')[0]).toBe("Unable to find image 'busybox:latest' locally");
   });
 });
