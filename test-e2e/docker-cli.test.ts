@@ -75,6 +75,12 @@ describe.skipIf(!isRoot)(`diyc, docker's commands (${rootReason})`, () => {
   it('gives the container no stdin without -i, yours with -i', async () => {
     expect((await diyc(['run', '--rm', '--net', 'none', 'busybox', 'cat'], 'piped\n')).stdout).toBe('');
     expect((await diyc(['run', '--rm', '-i', '--net', 'none', 'busybox', 'cat'], 'piped\n')).stdout).toBe('piped\n');
+    // Detached, -i keeps its stdin open: cat waits rather than reading end of file.
+    expect((await diyc(['run', '-d', '-i', '--name', 'open-stdin', '--net', 'none', 'busybox', 'cat'])).code).toBe(0);
+    expect((await diyc(['run', '-d', '--name', 'no-stdin', '--net', 'none', 'busybox', 'cat'])).code).toBe(0);
+    expect((await diyc(['wait', 'no-stdin'])).stdout).toBe('0\n');
+    expect(await names(false)).toEqual(['open-stdin']);
+    expect((await diyc(['rm', '-f', 'open-stdin', 'no-stdin'])).code).toBe(0);
   });
 
   it('-e and -v host:ctr: the variable inside, the host\'s directory read and written', async () => {
@@ -215,15 +221,18 @@ describe.skipIf(!isRoot)(`diyc, docker's commands (${rootReason})`, () => {
     const vars = { DIYC_ROOT: root, DIYC_BRIDGE: bridge, DIYC_SUBNET: subnet, DIYC_CGROUP_PARENT: parent };
     await onTerminal(['diyc', 'run', '--rm', '-it', '--net', 'none', 'busybox', 'sh'], vars, async (t) => {
       await t.screen(/[#$] ?$/m);
-      t.keys('[ -t 0 ] && [ -t 1 ] && echo "on a $(tty)"; exit 4', 'Enter');
+      // The exit typed after the screen showed the answer: the session ends with the shell.
+      t.keys('[ -t 0 ] && [ -t 1 ] && echo "on a $(tty)"', 'Enter');
       await t.screen(/on a \/dev\/pts\/\d+/);
+      t.keys('exit 4', 'Enter');
       expect(await t.exitStatus()).toBe('4');
     });
     expect((await diyc(['run', '-d', '--name', 'tty', '--net', 'none', 'busybox', 'sleep', '1000'])).code).toBe(0);
     await onTerminal(['diyc', 'exec', '-it', 'tty', 'sh'], vars, async (t) => {
       await t.screen(/[#$] ?$/m);
-      t.keys('[ -t 0 ] && echo "exec on a $(tty)"; exit 6', 'Enter');
+      t.keys('[ -t 0 ] && echo "exec on a $(tty)"', 'Enter');
       await t.screen(/exec on a \/dev\/pts\/\d+/);
+      t.keys('exit 6', 'Enter');
       expect(await t.exitStatus()).toBe('6');
     });
     expect((await diyc(['rm', '-f', 'tty'])).code).toBe(0);
