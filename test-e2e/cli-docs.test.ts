@@ -29,7 +29,7 @@ describe('man pages and completion', () => {
   });
 
   it.each(documented.map(({ dir, pkg }) => [pkg.name, dir, pkg] as const))('%s lists a man page for each bin, and ships man and completions', (_name, dir, pkg) => {
-    expect([...(pkg.man ?? [])].sort()).toEqual(Object.keys(pkg.bin ?? {}).sort().map((bin) => `./man/${bin}.1`));
+    expect([...(pkg.man ?? [])].sort()).toEqual(Object.keys(pkg.bin ?? {}).map((bin) => `./man/${bin}.1`).sort());
     expect(pkg.files).toEqual(expect.arrayContaining(['man', 'completions']));
     for (const page of pkg.man ?? []) expect(existsSync(join(dir, page)), page).toBe(true);
   });

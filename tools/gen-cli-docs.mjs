@@ -89,7 +89,8 @@ const made = args[0] === '--gather' ? gather() : await generate(args);
 // What npm will install must be what was made: every bin documented, and listed.
 const missing = bins.filter((b) => !made.includes(b));
 if (missing.length > 0) fail(`no command definition given for ${missing.join(', ')}`);
-const man = bins.map((b) => `./man/${b}.1`);
+// Both sorted as paths: a bin named `diyc` sorts before diyc-run, but diyc.1 after diyc-run.1.
+const man = bins.map((b) => `./man/${b}.1`).sort();
 if (JSON.stringify([...(pkg.man ?? [])].sort()) !== JSON.stringify(man)) fail(`package.json "man" must be ${JSON.stringify(man)}`);
 for (const sub of ['man', 'completions']) if (!pkg.files?.includes(sub)) fail(`package.json "files" must have "${sub}"`);
 console.log(`gen-cli-docs: ${made.map((b) => `man/${b}.1`).join(', ')}, each with its bash, zsh and fish completions`);

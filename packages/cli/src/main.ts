@@ -32,6 +32,11 @@ export interface CliCommand extends Omit<CommandDef<ArgsDef>, 'args' | 'subComma
    * container (their command's own codes stay free), as docker and podman do.
    */
   failureCode?: number;
+  /**
+   * The exit code of a usage error (a bad flag, a missing operand), 2 unless set on the top
+   * command: docker's CLI gives 125, so `diyc` does too.
+   */
+  usageCode?: number;
   /** What to say when a user types a flag that means something else in docker (-v a:b, --name). */
   hints?: FlagHint[];
   /**
@@ -84,6 +89,7 @@ export async function runCli(cmd: CliCommand, argv: readonly string[] = process.
 /** Where runCli is on the command line: the command reached, the one above it, its name. */
 interface Position {
   cmd: CliCommand;
+  usageCode: number;
   parent: CliCommand | undefined;
   name: string;
   failureCode: number;
@@ -92,7 +98,7 @@ interface Position {
 
 /** runCli without the exit: the exit code. */
 export async function runCliCode(top: CliCommand, argv: readonly string[]): Promise<number> {
-  const at: Position = { cmd: top, parent: undefined, name: meta(top).name ?? 'diyc', failureCode: top.failureCode ?? 1, globals: {} };
+  const at: Position = { cmd: top, usageCode: top.usageCode ?? 2, parent: undefined, name: meta(top).name ?? 'diyc', failureCode: top.failureCode ?? 1, globals: {} };
   try {
     if (argv[0] === '--version' || argv[0] === '-V') {
       writeOut(`${meta(top).name} ${meta(top).version ?? commandVersion()}\n`);
@@ -108,7 +114,7 @@ export async function runCliCode(top: CliCommand, argv: readonly string[]): Prom
         // Help asked for goes to stdout; help for a missing command is a usage error.
         const stream = parsed.help ? process.stdout : process.stderr;
         stream.write(`${await usage(at.cmd, at.parent, wantsColour(stream))}\n`);
-        return parsed.help ? 0 : 2;
+        return parsed.help ? 0 : at.usageCode;
       }
       const sub = commands[first];
       if (!sub) throw unknownCommand(first, Object.keys(commands));
@@ -159,7 +165,8 @@ async function report(err: unknown, at: Position, onError: CliCommand['onError']
   if (isDiycError(err, 'usage')) {
     const more = err instanceof UsageHint ? '' : `usage: ${await usageLine(at.cmd, at.parent)}\nrun '${at.name} --help' for more\n`;
     writeErr(`${at.name}: ${message}\n${more}`);
-    return err.exitCode ?? 2;
+    // A usage error's own code (2, @diyc/record's) becomes the top command's usageCode; another one named stays.
+    return err.exitCode === undefined || err.exitCode === 2 ? at.usageCode : err.exitCode;
   }
   writeErr(`${at.name}: ${message}\n`);
   if (verbose && err instanceof Error && err.stack) writeErr(`${err.stack}\n`);

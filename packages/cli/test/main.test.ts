@@ -77,4 +77,12 @@ describe('runCliCode', () => {
     expect(await runCliCode(run, ['-v', 'a:b', 'box'])).toBe(2);
     expect(err.join('')).toBe('diyc-run: -v is verbose here (diyC); use --volume\n');
   });
+
+  it('gives the top command\'s usageCode for a usage error (docker\'s 125), else 2', async () => {
+    const docker = defineCli({ ...tool, usageCode: 125 });
+    expect(await runCliCode(docker, ['start', '--bogus'])).toBe(125);
+    expect(await runCliCode(docker, [])).toBe(125);
+    expect(await runCliCode(docker, ['start', 'x'])).toBe(1);
+    expect(await runCliCode(tool, ['start', '--bogus'])).toBe(2);
+  });
 });

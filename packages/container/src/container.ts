@@ -7,7 +7,7 @@
 //   DIR/state.json    its status, pids, times and exit (ContainerState)
 //   DIR.lock/         the lock (a directory: mkdir(2) is atomic)
 //   DIR/exec.fifo     while it is created: its process waits for a byte here (start)
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { managerForPath } from '@diyc/cgroup';
 import { DiycError, isProcessAlive, parseRecord, privateDir, withLock, type ContainerRecord } from '@diyc/record';
@@ -16,6 +16,11 @@ import { checkTransition, type Status } from './status.js';
 export interface ContainerState {
   /** diyc-run's NAME, diyc-oci's ID. */
   name: string;
+  /**
+   * 64 hex digits that name it as well as its name does (docker's container ID; `diyc`
+   * shows 12): given once, kept when a stopped container is made again.
+   */
+  id?: string;
   /** What was last written; status() reads it against the kernel. */
   status: Status;
   /** The container's first process, in the host's PID namespace, and when it started. */
@@ -40,6 +45,21 @@ export interface ContainerState {
   /** OCI: the bundle it was created from, and who created it. */
   bundle?: string;
   owner?: string;
+}
+
+/**
+ * A new container ID: 32 random bytes as 64 hex digits, as docker's. Read from
+ * /dev/urandom (random(4)): node:crypto would cost a few milliseconds to load.
+ */
+export function newContainerId(): string {
+  const bytes = Buffer.alloc(32);
+  const fd = openSync('/dev/urandom', 'r');
+  try {
+    for (let off = 0; off < bytes.length;) off += readSync(fd, bytes, off, bytes.length - off, null);
+  } finally {
+    closeSync(fd);
+  }
+  return bytes.toString('hex');
 }
 
 /** Field 22 of /proc/PID/stat: when the process started, to tell it from a reused pid. */
@@ -131,7 +151,9 @@ export class Container {
   begin(state: Omit<ContainerState, 'status'>): ContainerState {
     const previous = this.state();
     if (previous) checkTransition(this.name, previous.status, 'creating');
-    return this.#write({ ...state, status: 'creating' });
+    // Its ID stays with it: a stopped container made again is the same container.
+    const id = previous?.id ?? state.id;
+    return this.#write({ ...state, ...(id !== undefined ? { id } : {}), status: 'creating' });
   }
 
   /**

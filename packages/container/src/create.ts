@@ -162,7 +162,7 @@ function reported(record: ContainerRecord): Partial<ContainerState> {
 /** Creates `container` from `record` (see the top of this file). */
 export async function create(rt: Runtime, container: Container, record: ContainerRecord, options: CreateOptions = {}): Promise<Created> {
   const terminal = record.process.terminal === true;
-  const proxy = options.foreground && options.consoleSocket === undefined ? new StdioProxy({ terminal }) : undefined;
+  const proxy = options.foreground && options.consoleSocket === undefined ? new StdioProxy({ terminal, ...(options.stdio && !terminal ? { stdio: options.stdio } : {}) }) : undefined;
   if (terminal && !proxy && options.consoleSocket === undefined && !options.supervisor) {
     throw new DiycError('usage', 'process.terminal asks for a terminal: give --console-socket, or run it in the foreground');
   }

@@ -31,20 +31,26 @@ export interface DetachOptions {
   describe?: CreateOptions['describe'];
   /** The record is prepared already (the --pipeline stages made it). */
   prepared?: boolean;
+  /**
+   * Keep its stdin open (docker's -d -i): a pipe whose other end the shim holds, so a
+   * shell reading it waits instead of reading end of file from /dev/null.
+   */
+  openStdin?: boolean;
 }
 
 /** Creates and starts `container` under diyc-shim; returns once its command runs. */
 export async function runDetached(rt: Runtime, container: Container, record: ContainerRecord, options: DetachOptions): Promise<void> {
   // One pipe for stdout and stderr: the log keeps them in the order they were written.
   const [read, write] = pipe();
-  const devnull = openSync('/dev/null', 'r');
+  // stdin: /dev/null, or a pipe never written to whose write end only the shim keeps.
+  const [input, held] = options.openStdin ? pipe() : [openSync('/dev/null', 'r'), undefined];
   try {
     const argv = supervisorArgv({
       stdoutFd: read, log: join(container.dir, LOG_FILE), logSize: options.logSize, logFiles: options.logFiles,
       exitFile: join(container.dir, EXIT_FILE), exitCommand: options.exitCommand,
     });
     await create(rt, container, record, {
-      stdio: [devnull, write, write], supervisor: { argv, keepFds: [read] },
+      stdio: [input, write, write], supervisor: { argv, keepFds: held === undefined ? [read] : [read, held] },
       ...(options.describe ? { describe: options.describe } : {}), ...(options.prepared ? { prepared: true } : {}),
     });
   } catch (err) {
@@ -52,7 +58,7 @@ export async function runDetached(rt: Runtime, container: Container, record: Con
     if (isDiycError(err, 'start')) throw new DiycError('start', `container ${container.name} did not start: ${err.message}`, { cause: err, ...(err.exitCode !== undefined ? { exitCode: err.exitCode } : {}) });
     throw err;
   } finally {
-    for (const fd of [read, write, devnull]) closeSync(fd);
+    for (const fd of [read, write, input, held]) if (fd !== undefined) closeSync(fd);
   }
   await start(rt, container);
 }

@@ -1,5 +1,5 @@
 // @diyc/container: diyc's runtime core, under diyc-run and diyc-oci (ARCHITECTURE.md).
-export { Container, listContainers, processStart, sameProcess } from './container.js';
+export { Container, listContainers, newContainerId, processStart, sameProcess } from './container.js';
 export type { ContainerState } from './container.js';
 export { canDelete, canExec, canKill, canPause, canResume, canStart, canTransition } from './status.js';
 export type { Status } from './status.js';
@@ -14,6 +14,10 @@ export { exec, execPlan, joinedNamespaces } from './exec.js';
 export type { ExecOptions } from './exec.js';
 export { kill, killAll, stop } from './signal.js';
 export { finish, remove, wait } from './finish.js';
+export { holdingSignals, runForeground } from './foreground.js';
+export type { ForegroundOptions } from './foreground.js';
+export { execProcess } from './exec-process.js';
+export type { ExecOverrides } from './exec-process.js';
 export type { RunResult } from './finish.js';
 export { pause, update } from './control.js';
 export { ociState, rfc3339Nano } from './oci-state.js';

@@ -58,6 +58,8 @@ export interface DnsOptions {
  */
 export interface ContainerSpec {
   name: string;
+  /** The container's hostname (docker's --hostname); default: its name. */
+  hostname?: string;
   image: string;
   /** The command: replaces the image's Cmd, after its Entrypoint; empty: the image's Cmd. */
   command: string[];
@@ -97,7 +99,8 @@ export const DOMAIN = 'diyc';
 export function baseRecord(options: ContainerSpec, image: Image, terminal: boolean): ContainerRecord {
   // The host's environment never leaks in: only PATH, HOME, HOSTNAME and TERM.
   const record = withImage(image, emptyRecord(options.command), options.entrypoint);
-  let env = setEnv(record.process.env, 'HOSTNAME', hostnameFor(options.name));
+  const hostname = options.hostname ?? hostnameFor(options.name);
+  let env = setEnv(record.process.env, 'HOSTNAME', hostname);
   if (!env.some((e) => e.startsWith('PATH='))) env = setEnv(env, 'PATH', DEFAULT_PATH);
   // HOME, when neither the image nor -e sets it, is the user's: set when it starts (start.ts).
   if (terminal) env = setEnv(env, 'TERM', process.env.TERM ?? 'xterm');
@@ -115,7 +118,7 @@ export function baseRecord(options: ContainerSpec, image: Image, terminal: boole
   // stage does the same on the bridge): diyc gives it no IPv6 address to use.
   const sysctls = options.net === 'none' ? withIpv6Off(options.sysctls) : options.sysctls;
   if (sysctls && Object.keys(sysctls).length > 0) record.linux.sysctl = { ...sysctls };
-  record.hostname = hostnameFor(options.name);
+  record.hostname = hostname;
   record.domainname = DOMAIN;
   for (const ns of ['mount', 'uts', 'ipc', 'pid', 'cgroup'] as const) setNamespace(record, ns);
   // --net none: a network namespace of its own with only lo. bridge: the net stage

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, normalize } from 'node:path';
 import { DiycError } from '@diyc/record';
+import { crypto } from './lazy-builtins.js';
 import type { ImageConfig } from './store.js';
 
 export interface LayeredImage {
@@ -18,6 +19,10 @@ export interface LayeredImage {
   config: ImageConfig;
   /** A name from the image itself: its tag, or ref.name annotation. */
   tagName?: string;
+  /** The image's ID: its config's digest (sha256:HEX), as docker's IMAGE ID. */
+  id?: string;
+  /** The references it was saved under (docker save's RepoTags, an OCI layout's full ref.name). */
+  references?: string[];
 }
 
 /** An image whose manifest or layout does not hold together. */
@@ -63,8 +68,16 @@ function blobPath(dir: string, digest: string): string {
 }
 
 export interface OciConfigFile {
-  config?: ImageConfig;
+  config?: ImageConfig & { Labels?: unknown; Healthcheck?: unknown };
   rootfs?: { diff_ids?: string[] };
+}
+
+const isStringMap = (v: unknown): v is Record<string, string> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string');
+
+/** sha256:HEX of a file: an image config's digest is the image's ID. */
+function fileDigest(file: string): string {
+  return `sha256:${crypto().createHash('sha256').update(readFileSync(file)).digest('hex')}`;
 }
 
 export function fromConfig(file: OciConfigFile): { config: ImageConfig; diffIds: string[] } {
@@ -76,6 +89,9 @@ export function fromConfig(file: OciConfigFile): { config: ImageConfig; diffIds:
   if (c.WorkingDir) config.WorkingDir = c.WorkingDir;
   if (c.User) config.User = c.User;
   if (typeof c.StopSignal === 'string' && c.StopSignal !== '') config.StopSignal = c.StopSignal;
+  if (isStringMap(c.Labels) && Object.keys(c.Labels).length > 0) config.Labels = c.Labels;
+  const health = c.Healthcheck as ImageConfig['Healthcheck'] | undefined;
+  if (health && Array.isArray(health.Test) && health.Test.every((t) => typeof t === 'string')) config.Healthcheck = health;
   return { config, diffIds: file.rootfs?.diff_ids ?? [] };
 }
 
@@ -116,11 +132,13 @@ function readOci(dir: string, ref?: string): LayeredImage {
     layerFiles: layers.map((l) => blobPath(dir, l.digest)),
     diffIds: layers.map((_, i) => diffIds[i]),
     config,
+    id: fileDigest(blobPath(dir, manifest.config.digest)),
   };
   // ref.name is often a bare tag ("v2"): only a full reference (repo:tag) names the image.
   const refName = chosen.annotations?.[REF];
   const tag = refName && /[/:]/.test(refName) ? tagToName(refName) : undefined;
   if (tag) result.tagName = tag;
+  if (tag && refName) result.references = [refName];
   return result;
 }
 
@@ -130,14 +148,18 @@ function readDocker(dir: string): LayeredImage {
   if (!first) throw formatError('manifest.json lists no image');
   if (manifest.length > 1) throw formatError(`the archive holds ${manifest.length} images: diyc unpacks one at a time`);
   const { config, diffIds } = fromConfig(readJson<OciConfigFile>(inside(dir, first.Config, 'config'), 'the image config'));
+  const configFile = inside(dir, first.Config, 'config');
   const result: LayeredImage = {
     format: 'docker',
     layerFiles: first.Layers.map((l) => inside(dir, l, 'layer')),
     diffIds: first.Layers.map((_, i) => diffIds[i]),
     config,
+    id: fileDigest(configFile),
   };
   const tag = tagToName(first.RepoTags?.[0]);
   if (tag) result.tagName = tag;
+  const references = (first.RepoTags ?? []).filter((t): t is string => typeof t === 'string' && t !== '');
+  if (references.length > 0) result.references = references;
   return result;
 }
 

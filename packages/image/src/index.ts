@@ -1,7 +1,7 @@
 export { unpackImage, nameFromFile, splitRef } from './unpack.js';
 export type { UnpackOptions, UnpackResult, UnpackProgress } from './unpack.js';
-export { ImageStore, SHORT_LINK_LENGTH } from './store.js';
-export type { Image, ImageConfig } from './store.js';
+export { ImageStore, SHORT_LINK_LENGTH, imageId } from './store.js';
+export type { Image, ImageConfig, Repositories } from './store.js';
 export { extractLayer, detectCompression } from './extract.js';
 export { fileChunks, WorkerDigest } from './digest.js';
 export type { ExtractResult, ExtractOptions } from './extract.js';
@@ -12,7 +12,7 @@ export { readLayeredImage } from './formats.js';
 export type { LayeredImage } from './formats.js';
 export { withImage } from './image-record.js';
 export { imageCommand } from './cli.js';
-export { pullImage, parsePlatform, choosePlatform, MEDIA } from './registry/pull.js';
+export { pullImage, parsePlatform, choosePlatform, mirrored, MEDIA } from './registry/pull.js';
 export type { PullOptions, PullResult, PullProgress, LayerProgress, Platform } from './registry/pull.js';
 export { parseReference, formatReference, defaultImageName, isLoopbackRegistry, DOCKER_HUB } from './registry/reference.js';
 export type { ImageReference } from './registry/reference.js';
@@ -20,3 +20,7 @@ export { parseChallenge, dockerConfigCredentials, parseUserFlag } from './regist
 export type { Credentials, Challenge } from './registry/auth.js';
 export { RegistryClient } from './registry/client.js';
 export type { RegistryOptions } from './registry/client.js';
+export { saveImage, writeLayerTar, familiarName } from './save.js';
+export type { ArchiveSink, SaveOptions } from './save.js';
+export { tarHeader, tarPadding, TAR_END } from './tar-writer.js';
+export type { TarEntry, TarEntryType } from './tar-writer.js';

@@ -3,11 +3,16 @@
 //   layers/HEX/            one extracted layer, named by its diff_id; shared by images
 //   layers/l/SHORT -> ../HEX   short links, so 40 lowerdirs fit one page of mount options
 //   images/NAME/image.json the image: its layers bottom first, and its config
+//   repositories.json      the references that name images, as docker keeps its tags:
+//                          {"references": {"docker.io/library/busybox:1.36": NAME},
+//                           "untagged": [NAME...]} (untagged: images whose last
+//                          reference moved to another image, docker's <none>)
 //   tmp/PID-RANDOM/        work in progress; removed on failure, or by the next run
 //                          once PID is gone (kill -9)
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { containersDir, DiycError, imagesDir, isProcessAlive, layersDir, nameProblem, privateDir, stateRoot } from '@diyc/record';
+import { containersDir, DiycError, imagesDir, isProcessAlive, layersDir, nameProblem, privateDir, stateRoot, withLock } from '@diyc/record';
+import { crypto } from './lazy-builtins.js';
 
 /** The parts of an OCI image config diyc uses as a container's defaults. */
 export interface ImageConfig {
@@ -18,10 +23,16 @@ export interface ImageConfig {
   User?: string;
   /** The signal that asks the command to stop (docker's STOPSIGNAL): SIGQUIT for nginx. */
   StopSignal?: string;
+  /** docker's LABEL lines. */
+  Labels?: Record<string, string>;
+  /** docker's HEALTHCHECK: Test is ["CMD", ...], ["CMD-SHELL", "..."] or ["NONE"]; durations in ns. */
+  Healthcheck?: { Test: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number };
 }
 
 export interface Image {
   name: string;
+  /** Its ID, sha256:HEX: the digest of its config (docker's IMAGE ID), when it came with one. */
+  id?: string;
   /** diff_ids (sha256:HEX) of the layers, bottom first. */
   layers: string[];
   config: ImageConfig;
@@ -35,6 +46,21 @@ export interface Image {
 }
 
 export const SHORT_LINK_LENGTH = 12;
+
+/** The references that name images, and the images that lost theirs (repositories.json). */
+export interface Repositories {
+  references: Record<string, string>;
+  untagged: string[];
+}
+
+/**
+ * An image's ID, sha256:HEX: the digest of its config when it came with one (a pull, a
+ * docker save archive, an OCI layout), else a digest of its layers and config.
+ */
+export function imageId(image: Image): string {
+  if (image.id !== undefined) return image.id;
+  return `sha256:${crypto().createHash('sha256').update(JSON.stringify({ layers: image.layers, config: image.config })).digest('hex')}`;
+}
 
 const DIFF_ID = /^sha256:[0-9a-f]{64}$/;
 
@@ -164,11 +190,78 @@ export class ImageStore {
     });
   }
 
-  /** Removes an image, then every layer no image uses any more. Returns the layers removed. */
+  /** Removes an image and the references to it, then every layer no image uses any more. Returns the layers removed. */
   removeImage(name: string): string[] {
     this.requireImage(name);
+    this.#editRepositories((repos) => {
+      for (const [ref, target] of Object.entries(repos.references)) if (target === name) delete repos.references[ref];
+      repos.untagged = repos.untagged.filter((n) => n !== name);
+    });
     rmSync(this.imagePath(name), { recursive: true, force: true });
     return this.removeUnusedLayers();
+  }
+
+  get repositoriesPath(): string { return join(this.root, 'repositories.json'); }
+
+  /** The references and the untagged images, as repositories.json holds them (empty when it is missing). */
+  repositories(): Repositories {
+    try {
+      const parsed = JSON.parse(readFileSync(this.repositoriesPath, 'utf8')) as Partial<Repositories>;
+      return { references: { ...parsed.references }, untagged: [...(parsed.untagged ?? [])] };
+    } catch {
+      return { references: {}, untagged: [] };
+    }
+  }
+
+  /** The image a full reference (docker.io/library/busybox:1.36) names, if any. */
+  lookUpReference(reference: string): string | undefined {
+    const name = this.repositories().references[reference];
+    return name !== undefined && this.getImage(name) ? name : undefined;
+  }
+
+  /** The references that name image `name`, sorted. */
+  referencesOf(name: string): string[] {
+    return Object.entries(this.repositories().references).filter(([, n]) => n === name).map(([ref]) => ref).sort();
+  }
+
+  /**
+   * Makes `reference` name image `name` (a pull, a load, docker tag). An image it named
+   * before, left with no reference, is kept as untagged (docker's <none>).
+   */
+  tag(reference: string, name: string): void {
+    this.requireImage(name);
+    this.#editRepositories((repos) => {
+      const before = repos.references[reference];
+      repos.references[reference] = name;
+      repos.untagged = repos.untagged.filter((n) => n !== name);
+      if (before !== undefined && before !== name && !Object.values(repos.references).includes(before) && this.getImage(before)) repos.untagged.push(before);
+    });
+  }
+
+  /** Removes `reference`; returns the image it named (undefined: it named none). */
+  untag(reference: string): string | undefined {
+    let name: string | undefined;
+    this.#editRepositories((repos) => {
+      name = repos.references[reference];
+      delete repos.references[reference];
+    });
+    return name;
+  }
+
+  /** True for an image whose last reference moved to another image (docker's dangling <none>:<none>). */
+  isUntagged(name: string): boolean {
+    return this.repositories().untagged.includes(name);
+  }
+
+  #editRepositories(edit: (repos: Repositories) => void): void {
+    mkdirSync(this.root, { recursive: true });
+    withLock(`${this.repositoriesPath}.lock`, () => {
+      const repos = this.repositories();
+      edit(repos);
+      const temp = `${this.repositoriesPath}.${process.pid}`;
+      writeFileSync(temp, `${JSON.stringify({ references: Object.fromEntries(Object.entries(repos.references).sort()), untagged: [...new Set(repos.untagged)].sort() }, null, 2)}\n`);
+      renameSync(temp, this.repositoriesPath);
+    });
   }
 
   removeUnusedLayers(): string[] {

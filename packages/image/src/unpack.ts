@@ -11,6 +11,7 @@ import { DiycError, nameProblem } from '@diyc/record';
 import { extractLayer, type ExtractResult } from './extract.js';
 import { readLayeredImage, type LayeredImage } from './formats.js';
 import { ImageStore, type Image } from './store.js';
+import { formatReference, parseReference } from './registry/reference.js';
 
 export interface UnpackProgress {
   /** What is being read: the archive, or layer N of M. */
@@ -36,6 +37,19 @@ export interface UnpackResult {
   /** Layers extracted by this run (the others were in the store already). */
   extracted: string[];
   reused: string[];
+  /** The references it now answers to (docker save's RepoTags, normalised: docker.io/library/busybox:latest). */
+  references: string[];
+}
+
+/** The references an archive names, normalised; one that is not a reference is left out. */
+function normalisedReferences(texts: string[] | undefined): string[] {
+  return (texts ?? []).flatMap((text) => {
+    try {
+      return [formatReference(parseReference(text))];
+    } catch {
+      return [];
+    }
+  });
 }
 
 /** The name a file gives: busybox.tar.gz -> busybox. */
@@ -172,6 +186,7 @@ export async function unpackImage(sourceArg: string, options: UnpackOptions = {}
     }
     const image: Image = {
       name,
+      ...('layered' in unpacked && unpacked.layered.id !== undefined ? { id: unpacked.layered.id } : {}),
       layers: layers.ids,
       config: 'layered' in unpacked ? unpacked.layered.config : {},
       source: source === '-' ? 'stdin' : source,
@@ -180,7 +195,9 @@ export async function unpackImage(sourceArg: string, options: UnpackOptions = {}
       layerSizes: layers.sizes,
     };
     run.store.saveImage(image);
-    return { image, extracted: layers.extracted, reused: layers.reused };
+    const references = normalisedReferences('layered' in unpacked ? unpacked.layered.references : undefined);
+    for (const reference of references) run.store.tag(reference, name);
+    return { image, extracted: layers.extracted, reused: layers.reused, references };
   } finally {
     run.cleanUp();
   }

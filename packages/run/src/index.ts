@@ -6,5 +6,4 @@ export { containerAt, runtimeFor } from './runtime.js';
 export { pipelineStages, shellLine, runPipeline, specFlags, startFlags } from './pipeline.js';
 export type { StageCommand } from './pipeline.js';
 export { diycRunCommand, runArgs, EXIT_RUNTIME } from './run-command.js';
-export { psCommand, execCommand, logsCommand, stopCommand, rmCommand, execProcess } from './lifecycle-commands.js';
-export type { ExecOverrides } from './lifecycle-commands.js';
+export { psCommand, execCommand, logsCommand, stopCommand, rmCommand } from './lifecycle-commands.js';

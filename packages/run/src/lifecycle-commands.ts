@@ -1,8 +1,8 @@
 // diyc-ps, diyc-exec, diyc-logs, diyc-stop, diyc-rm: thin shells over @diyc/container
 // (and logs.ts): a name in, the core's operation, its output formatted.
 import { createTrace, defineCli, many, one, parseSignal, printTable, writeOut } from '@diyc/cli';
-import { checkUser, checkWorkdir, envFlags, exec, listContainers, lookUpUser, parseTail, showLogs, recoverIfStaleLocked, remove, stop, type Container, type ContainerState, type Runtime } from '@diyc/container';
-import { ANNOTATION, containersDir, DiycError, setEnv, stateRoot, type ContainerRecord, type RecordProcess } from '@diyc/record';
+import { checkUser, checkWorkdir, envFlags, exec, execProcess, listContainers, parseTail, showLogs, recoverIfStaleLocked, remove, stop, type Container, type ContainerState, type ExecOverrides, type Runtime } from '@diyc/container';
+import { ANNOTATION, containersDir, DiycError, stateRoot } from '@diyc/record';
 import { EXIT_RUNTIME } from './run-command.js';
 import { containerAt, runtimeFor } from './runtime.js';
 
@@ -21,29 +21,6 @@ function existing(container: Container, rt: Runtime): ContainerState {
   const state = container.locked(() => recoverIfStaleLocked(rt, container));
   if (!state) throw new DiycError('not-found', `no container named ${container.name}`);
   return state;
-}
-
-/** What diyc-exec's -e, -w and -u change in the container's own process. */
-export interface ExecOverrides {
-  env?: string[];
-  cwd?: string;
-  user?: string;
-}
-
-/**
- * The process diyc-exec runs: the container's own, with the command, and the environment,
- * working directory, user and HOME the flags change, as docker exec's do.
- */
-export function execProcess(record: ContainerRecord, command: string[], overrides: ExecOverrides, terminal: boolean): RecordProcess {
-  const proc: RecordProcess = { ...record.process, args: command, terminal };
-  if (overrides.user !== undefined) {
-    const found = lookUpUser(record, overrides.user);
-    proc.user = found.user;
-    proc.env = setEnv(proc.env, 'HOME', found.home);
-  }
-  for (const e of overrides.env ?? []) proc.env = setEnv(proc.env, e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1));
-  if (overrides.cwd !== undefined) proc.cwd = overrides.cwd;
-  return proc;
 }
 
 /** The signal that asks a container to stop: its image's StopSignal (nginx wants SIGQUIT), else SIGTERM. */

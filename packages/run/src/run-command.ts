@@ -1,7 +1,6 @@
 // diyc-run [OPTIONS] NAME IMAGE [CMD [ARG...]]
-import { constants } from 'node:os';
 import { createTrace, defineCli, writeErr, writeOut, type ArgsDef, type CliContext, type FlagHint } from '@diyc/cli';
-import { baseRecord, create, reap, runDetached, start, teardown, wait, type Container, type CreateOptions, type Runtime, type RunResult } from '@diyc/container';
+import { baseRecord, newContainerId, reap, runDetached, runForeground, teardown, type Container, type CreateOptions, type ForegroundOptions, type Runtime, type RunResult } from '@diyc/container';
 import { ImageStore } from '@diyc/image';
 import { describeConfig, ensureNetwork, type NetConfig } from '@diyc/net';
 import { DiycError, formatRecord, stateRoot, type ContainerRecord } from '@diyc/record';
@@ -58,7 +57,9 @@ export const runArgs: ArgsDef = {
 
 /** What `diyc-run NAME` shows beside its status (diyc-ps). */
 function describe(record: ContainerRecord, options: Pick<RunOptions, 'image' | 'net'>): CreateOptions['describe'] {
-  return { image: options.image, net: options.net, command: record.process.args };
+  // An ID as `diyc` gives its containers, so that `diyc ps` and `diyc inspect` name it too
+  // (a container made again keeps the one it has).
+  return { id: newContainerId(), image: options.image, net: options.net, command: record.process.args };
 }
 
 /** Says why the container ended, when its cgroup knows (the OOM killer). */
@@ -78,42 +79,9 @@ function ensureBridge(config: NetConfig, root: string): void {
   }
 }
 
-/**
- * Runs `fn` with Ctrl-C (and TERM, HUP) held back: the step under way is finished, then
- * everything is undone, rather than half a container left in place (create asks).
- */
-async function holdingSignals<T>(fn: (interrupted: () => string | undefined) => Promise<T>): Promise<T> {
-  let interrupted: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals): void => { interrupted ??= signal; };
-  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-  for (const sig of signals) process.on(sig, onSignal);
-  try {
-    return await fn(() => interrupted);
-  } catch (err) {
-    if (interrupted) throw new DiycError('system', (err as Error).message, { exitCode: 128 + constants.signals[interrupted] });
-    throw err;
-  } finally {
-    for (const sig of signals) process.off(sig, onSignal);
-  }
-}
-
-/** Creates, starts and waits for the container in the foreground; its exit code. */
-async function runForeground(rt: Runtime, container: Container, record: ContainerRecord, options: { remove: boolean; prepared?: boolean; describe?: CreateOptions['describe'] }): Promise<number> {
-  const created = await holdingSignals((interrupted) => create(rt, container, record, {
-    foreground: true, interrupted,
-    ...(options.describe ? { describe: options.describe } : {}), ...(options.prepared ? { prepared: true } : {}),
-  }));
-  // Waiting (signals forwarded, the terminal proxied) from before the command runs: a
-  // Ctrl-C as soon as it starts goes to it, never to this process.
-  const exited = wait(rt, created, { remove: options.remove });
-  try {
-    await start(rt, container);
-  } catch (err) {
-    created.child.kill('SIGKILL');
-    await exited;
-    throw err;
-  }
-  const result = await exited;
+/** Runs the container in the foreground; its exit code, and why it ended when a stage could tell. */
+async function runAttached(rt: Runtime, container: Container, record: ContainerRecord, options: ForegroundOptions): Promise<number> {
+  const result = await runForeground(rt, container, record, options);
   reportEnd(container.name, result);
   return result.exitCode;
 }
@@ -136,7 +104,7 @@ export async function runMain({ flags, operands }: CliContext, script: string): 
     if (!record) throw new DiycError('not-found', `container ${name} has no config.json: prepare it first`);
     // A pty of its own when this is a terminal (the --spec stage said so for its own stdin).
     record.process.terminal = process.stdin.isTTY === true;
-    return runForeground(rt, container, record, { remove, prepared: true });
+    return runAttached(rt, container, record, { remove, prepared: true });
   }
   const options = runOptions(flags, operands);
   const image = new ImageStore(root).requireImage(options.image);
@@ -171,7 +139,7 @@ export async function runMain({ flags, operands }: CliContext, script: string): 
     writeOut(`${options.name}\n`);
     return 0;
   }
-  return runForeground(rt, container, record, { remove: options.remove, prepared, describe: describe(base, options) });
+  return runAttached(rt, container, record, { remove: options.remove, prepared, describe: describe(base, options) });
 }
 
 /** --pipeline: the stages as processes joined by pipes; a failure undoes what they made. */

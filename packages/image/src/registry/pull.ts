@@ -14,7 +14,18 @@ import { fromConfig, type OciConfigFile } from '../formats.js';
 import { ImageStore, type Image, type ImageConfig } from '../store.js';
 import { dockerConfigCredentials, type Credentials } from './auth.js';
 import { RegistryClient } from './client.js';
-import { defaultImageName, formatReference, parseReference, type ImageReference } from './reference.js';
+import { defaultImageName, DOCKER_HUB, formatReference, parseReference, type ImageReference } from './reference.js';
+
+/**
+ * `ref` (of docker.io) as served by a mirror: HOST[:PORT] or http(s)://HOST[:PORT]. A
+ * plain-HTTP URL, or a mirror on loopback, is spoken to over HTTP.
+ */
+export function mirrored(ref: ImageReference, mirror: string): { ref: ImageReference; insecure: boolean } {
+  const m = /^(?:(https?):\/\/)?([^/]+)\/?$/.exec(mirror.trim());
+  if (!m) throw new DiycError('usage', `registry mirror '${mirror}': give HOST[:PORT] or an http(s)://HOST[:PORT] URL`);
+  const host = m[2] as string;
+  return { ref: { ...ref, apiHost: host }, insecure: m[1] === 'http' };
+}
 
 export const MEDIA = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
@@ -62,6 +73,16 @@ export interface PullProgress {
 
 export interface PullOptions {
   name?: string;
+  /**
+   * Or the name chosen once the image's ID (its config's digest) is known: a front end
+   * that keeps images by reference can keep another image of the same name apart.
+   */
+  chooseName?: (id: string) => string;
+  /**
+   * A mirror of Docker Hub (docker's registry-mirrors): HOST[:PORT], or an http(s) URL.
+   * An image of docker.io is pulled from it; other registries' images are not.
+   */
+  mirror?: string;
   /** os/arch[/variant]; default this machine's, linux. */
   platform?: string;
   store?: ImageStore;
@@ -194,14 +215,14 @@ async function resolveManifest(client: RegistryClient, ref: ImageReference, plat
 }
 
 /** The manifest's layers and the image config, checked: sha256 digests, one diff_id per layer. */
-async function readImageConfig(client: RegistryClient, ref: ImageReference, manifest: Manifest): Promise<{ layers: Descriptor[]; config: ImageConfig; diffIds: string[] }> {
+async function readImageConfig(client: RegistryClient, ref: ImageReference, manifest: Manifest): Promise<{ layers: Descriptor[]; config: ImageConfig; diffIds: string[]; id: string }> {
   if (!manifest.config || !manifest.layers) throw new DiycError('invalid', `${formatReference(ref)}: the manifest has no config or no layers`);
   const configDigest = checkedDigest(manifest.config, 'the manifest\'s config');
   for (const layer of manifest.layers) checkedDigest(layer, 'the manifest\'s layers');
   const configDoc = await readVerified(await client.get(`blobs/${configDigest}`), configDigest, 'the image config');
   const { config, diffIds } = fromConfig(parseJson<OciConfigFile>(configDoc.body, 'the image config'));
   if (diffIds.length !== manifest.layers.length) throw new DiycError('invalid', `${formatReference(ref)}: the manifest has ${manifest.layers.length} layers and the config ${diffIds.length} diff_ids`);
-  return { layers: manifest.layers, config, diffIds };
+  return { layers: manifest.layers, config, diffIds, id: configDigest };
 }
 
 interface FetchContext {
@@ -295,17 +316,25 @@ class LayerFetcher {
 
 export async function pullImage(text: string, options: PullOptions = {}): Promise<PullResult> {
   const ref: ImageReference = parseReference(text);
-  const name = options.name ?? defaultImageName(ref);
-  const problem = nameProblem(name, 'image name');
-  if (problem) throw new DiycError('invalid', `${problem}${options.name === undefined ? ' (choose one with --name)' : ''}`);
+  const checkName = (name: string): string => {
+    const problem = nameProblem(name, 'image name');
+    if (problem) throw new DiycError('invalid', `${problem}${options.name === undefined ? ' (choose one with --name)' : ''}`);
+    return name;
+  };
+  if (options.name !== undefined || !options.chooseName) checkName(options.name ?? defaultImageName(ref));
   const store = options.store ?? new ImageStore();
   const temps = options.temps ?? new Set<string>();
-  const credentials = options.credentials ?? dockerConfigCredentials(ref.registry, options.env);
-  const client = new RegistryClient(ref, { ...(credentials ? { credentials } : {}), ...(options.insecure ? { insecure: true } : {}), ...(options.fetch ? { fetch: options.fetch } : {}) });
+  const source = options.mirror !== undefined && ref.registry === DOCKER_HUB ? mirrored(ref, options.mirror) : { ref, insecure: false };
+  // Docker Hub's saved credentials are Docker Hub's: a mirror gets its own, if any.
+  const credentials = options.credentials ?? dockerConfigCredentials(source.ref === ref ? ref.registry : source.ref.apiHost, options.env);
+  const client = new RegistryClient(source.ref, {
+    ...(credentials ? { credentials } : {}), ...(options.insecure || source.insecure ? { insecure: true } : {}), ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
   store.removeStaleTemps();
   try {
     const { manifest, digest } = await resolveManifest(client, ref, options.platform);
-    const { layers, config, diffIds } = await readImageConfig(client, ref, manifest);
+    const { layers, config, diffIds, id } = await readImageConfig(client, ref, manifest);
+    const name = checkName(options.name ?? options.chooseName?.(id) ?? defaultImageName(ref));
     const fetcher = new LayerFetcher({ client, store, temps, descriptors: layers, diffIds, options });
     await fetcher.fetchAll(options.concurrency ?? 3);
     const known = new Map(store.listImages().flatMap((i) => Object.entries(i.layerSizes ?? {})));
@@ -313,6 +342,7 @@ export async function pullImage(text: string, options: PullOptions = {}): Promis
     for (const id of diffIds) layerSizes[id] = fetcher.sizes[id] ?? known.get(id) ?? 0;
     const image: Image = {
       name,
+      id,
       layers: diffIds,
       config,
       source: `${formatReference({ ...ref, digest })}`,
@@ -321,6 +351,8 @@ export async function pullImage(text: string, options: PullOptions = {}): Promis
       layerSizes,
     };
     store.saveImage(image);
+    // The reference as asked (a tag, or a digest) names it from now on.
+    store.tag(formatReference(ref), name);
     return { image, digest, fetched: fetcher.fetched, reused: fetcher.reused };
   } finally {
     for (const dir of temps) rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,34 @@
+// diyc: docker's command line over the diyc runtime core. Each command takes docker's
+// flags and prints what docker prints, so that `alias docker=diyc` works for the commands
+// listed here; the containers are diyc-run's (one state root), so diyc-ps lists them too.
+import { defineCli } from '@diyc/cli';
+import { inspectCommand, imagesCommand, psCommand, pullCommand } from './commands/list.js';
+import { execCommand, killCommand, logsCommand, portCommand, rmCommand, stopCommand, waitCommand } from './commands/manage.js';
+import { createCommand, EXIT_RUNTIME, runCommand, startCommand } from './commands/run.js';
+
+/** The command tree; `script` is the bin's path, for the exit command a detached container's shim runs. */
+export function diycCommand(script: string = process.argv[1] ?? 'diyc') {
+  return defineCli({
+    meta: { name: 'diyc', description: 'Run and manage containers with docker\'s commands, flags and output, without a daemon (alias docker=diyc)' },
+    // docker's codes: 1 when a command fails, 125 for a bad flag or operand (run, create and
+    // exec give 125 for any failure of their own, their command's codes staying free).
+    failureCode: 1,
+    usageCode: EXIT_RUNTIME,
+    subCommands: {
+      run: runCommand(script),
+      create: createCommand,
+      start: startCommand(script),
+      stop: stopCommand,
+      kill: killCommand,
+      rm: rmCommand,
+      exec: execCommand,
+      logs: logsCommand,
+      wait: waitCommand,
+      port: portCommand,
+      ps: psCommand,
+      images: imagesCommand,
+      pull: pullCommand,
+      inspect: inspectCommand,
+    },
+  });
+}

@@ -1,0 +1,293 @@
+// `diyc`, docker's command line, end to end: the bin from PATH as a docker user types it,
+// on the default busybox image, with a bridge, subnet, state root and cgroup parent of the
+// test's own; what a docker user checks (output, exit codes, inspect's fields) and what
+// only the machine can tell (the process gone, no mount left).
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCgroupManager } from '@diyc/cgroup';
+import { busyboxTarball, isRoot, onTerminal, rootReason, runBin, runCommand, tempDir, testNetwork } from './helpers.js';
+import { dockerArchive, push, startRegistry, type Registry } from './registry.js';
+
+const have = (command: string) => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
+
+describe.skipIf(!isRoot)(`diyc, docker's commands (${rootReason})`, () => {
+  const { bridge, subnet, prefix } = testNetwork('k');
+  const work = tempDir('diyc-docker-e2e-');
+  const root = join(work.path, 'state');
+  const parent = `diyc-e2e-docker-${process.pid}`;
+  const env = { ...process.env, DIYC_ROOT: root, DIYC_BRIDGE: bridge, DIYC_SUBNET: subnet, DIYC_CGROUP_PARENT: parent };
+  const diyc = (args: string[], input?: string) => runBin('diyc', args, { env, timeoutMs: 60_000, ...(input !== undefined ? { input } : {}) });
+  const cgroups = createCgroupManager({ parent });
+  const mounts = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(root));
+  const alive = (pid: number) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    } catch {
+      return false;
+    }
+  };
+  const names = async (all = true) => (await diyc(['ps', ...(all ? ['-a'] : []), '--format', '{{.Names}}'])).stdout.split('\n').filter((l) => l !== '').sort();
+  const inspect = async (name: string) => {
+    const r = await diyc(['inspect', name]);
+    expect(r.code, r.stderr).toBe(0);
+    const [obj] = JSON.parse(r.stdout) as Record<string, any>[];
+    return obj as Record<string, any>;
+  };
+  const port = 20000 + (process.pid % 20000);
+
+  beforeAll(async () => {
+    expect((await runBin('diyc-image', ['unpack', busyboxTarball()], { env })).code).toBe(0);
+  });
+
+  afterAll(async () => {
+    const left = await names();
+    if (left.length > 0) await diyc(['rm', '-f', ...left]);
+    await runBin('diyc-net', ['clean'], { env });
+    for (const n of cgroups.list()) cgroups.remove(cgroups.pathOf(n), { force: true });
+    cgroups.pruneParent();
+    work.remove();
+  });
+
+  it('diyc run --rm IMAGE echo hi: the output, exit 0, and nothing left', async () => {
+    const r = await diyc(['run', '--rm', 'busybox', 'echo', 'hi']);
+    expect([r.code, r.stdout]).toEqual([0, 'hi\n']);
+    expect(await names()).toEqual([]);
+    expect(mounts()).toEqual([]);
+  });
+
+  it('exits as docker does: the container\'s code, 126 and 127 when the command cannot run, 125 when diyc failed', async () => {
+    expect((await diyc(['run', '--rm', '--net', 'none', 'busybox', 'sh', '-c', 'exit 3'])).code).toBe(3);
+    const missing = await diyc(['run', '--rm', '--net', 'none', 'busybox', 'no-such-command']);
+    expect([missing.code, missing.stderr.trim()]).toEqual([127, 'diyc run: no-such-command: command not found']);
+    expect((await diyc(['run', '--rm', '--net', 'none', 'busybox', '/etc/passwd'])).code).toBe(126);
+    // --pull never: nothing leaves this machine for a registry.
+    const image = await diyc(['run', '--rm', '--pull', 'never', 'no-such-image', 'true']);
+    expect([image.code, image.stderr.trim()]).toEqual([125, 'diyc run: No such image: no-such-image']);
+    expect((await diyc(['run', '--bogus', 'busybox', 'true'])).code).toBe(125);
+    expect((await diyc(['run', '--restart', 'always', 'busybox', 'true'])).code).toBe(125);
+    expect((await diyc(['ps', '--bogus'])).code).toBe(125);
+    expect(await names()).toEqual([]);
+  });
+
+  it('gives the container no stdin without -i, yours with -i', async () => {
+    expect((await diyc(['run', '--rm', '--net', 'none', 'busybox', 'cat'], 'piped\n')).stdout).toBe('');
+    expect((await diyc(['run', '--rm', '-i', '--net', 'none', 'busybox', 'cat'], 'piped\n')).stdout).toBe('piped\n');
+    // Detached, -i keeps its stdin open: cat waits rather than reading end of file.
+    expect((await diyc(['run', '-d', '-i', '--name', 'open-stdin', '--net', 'none', 'busybox', 'cat'])).code).toBe(0);
+    expect((await diyc(['run', '-d', '--name', 'no-stdin', '--net', 'none', 'busybox', 'cat'])).code).toBe(0);
+    expect((await diyc(['wait', 'no-stdin'])).stdout).toBe('0\n');
+    expect(await names(false)).toEqual(['open-stdin']);
+    expect((await diyc(['rm', '-f', 'open-stdin', 'no-stdin'])).code).toBe(0);
+  });
+
+  it('-e and -v host:ctr: the variable inside, the host\'s directory read and written', async () => {
+    const dir = tempDir('diyc-docker-vol-');
+    try {
+      writeFileSync(join(dir.path, 'in'), 'from the host\n');
+      const r = await diyc(['run', '--rm', '--net', 'none', '-e', 'GREETING=hello there', '-v', `${dir.path}:/data`, 'busybox', 'sh', '-c', 'echo "$GREETING"; cat /data/in; echo back > /data/out']);
+      expect([r.code, r.stdout]).toEqual([0, 'hello there\nfrom the host\n']);
+      expect(readFileSync(join(dir.path, 'out'), 'utf8')).toBe('back\n');
+      const ro = await diyc(['run', '--rm', '--net', 'none', '-v', `${dir.path}:/data:ro`, 'busybox', 'sh', '-c', 'echo x > /data/out']);
+      expect(ro.code).not.toBe(0);
+      expect(readFileSync(join(dir.path, 'out'), 'utf8')).toBe('back\n');
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('-d --name -p -e: the ID, ps, exec, logs, the published port, inspect, stop and rm', async () => {
+    const started = await diyc(['run', '-d', '--name', 'web', '-p', `${port}:80`, '-e', 'MODE=prod', 'busybox', 'sh', '-c',
+      'echo started; echo to-stderr >&2; echo served > /tmp/index.html; trap "exit 7" TERM; httpd -p 80 -h /tmp; while true; do sleep 0.1; done']);
+    expect(started.code, started.stderr).toBe(0);
+    const id = started.stdout.trim();
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+
+    // ps: docker's table, the short ID, the port; --format; a prefix of the ID names it.
+    const ps = (await diyc(['ps'])).stdout.split('\n');
+    expect(ps[0]).toMatch(/^CONTAINER ID {3}IMAGE {2,}COMMAND {2,}CREATED {2,}STATUS {2,}PORTS {2,}NAMES$/);
+    const row = ps.find((l) => l.endsWith(' web'));
+    expect(row).toMatch(new RegExp(`^${id.slice(0, 12)} {3}busybox:latest {3}"sh -c echo started;…" .* Up .* 0\\.0\\.0\\.0:${port}->80/tcp {3}web$`));
+    expect(await names(false)).toEqual(['web']);
+    expect((await diyc(['ps', '-q'])).stdout).toBe(`${id.slice(0, 12)}\n`);
+
+    // exec: the container's environment, its codes.
+    const exec = await diyc(['exec', id.slice(0, 8), 'sh', '-c', 'echo "$MODE $(hostname)"']);
+    expect([exec.code, exec.stdout]).toEqual([0, `prod ${id.slice(0, 12)}\n`]);
+    expect((await diyc(['exec', '-e', 'MODE=dev', '-w', '/tmp', 'web', 'sh', '-c', 'echo "$MODE $PWD"'])).stdout).toBe('dev /tmp\n');
+    expect((await diyc(['exec', 'web', 'sh', '-c', 'exit 4'])).code).toBe(4);
+    expect((await diyc(['exec', 'web', 'no-such-command'])).code).toBe(127);
+    expect((await diyc(['exec', 'no-such-container', 'true'])).code).toBe(125);
+
+    // The port, from the host.
+    const page = await runCommand('busybox', ['wget', '-q', '-O', '-', `http://127.0.0.1:${port}/index.html`], { timeoutMs: 10_000 });
+    expect(page.stdout).toBe('served\n');
+
+    // logs: what it wrote, stdout and stderr.
+    const logs = await diyc(['logs', 'web']);
+    expect(logs.code).toBe(0);
+    expect(`${logs.stdout}${logs.stderr}`.split('\n').filter((l) => l !== '').sort()).toEqual(['started', 'to-stderr']);
+
+    // inspect: the fields scripts read, and the process it names.
+    const info = await inspect('web');
+    expect(info).toMatchObject({ Id: id, Name: '/web', State: { Status: 'running', Running: true, ExitCode: 0 }, Config: { Image: 'busybox:latest' } });
+    expect(info.Config.Env).toContain('MODE=prod');
+    expect(info.NetworkSettings.IPAddress.startsWith(`${prefix}.`)).toBe(true);
+    expect(info.NetworkSettings.Ports).toEqual({ '80/tcp': [{ HostIp: '0.0.0.0', HostPort: String(port) }] });
+    expect(alive(info.State.Pid)).toBe(true);
+    expect((await diyc(['inspect', '-f', '{{.State.Status}} {{.Name}}', 'web'])).stdout).toBe('running /web\n');
+    const none = await diyc(['inspect', 'no-such-thing']);
+    expect([none.code, none.stdout.trim(), none.stderr.trim()]).toEqual([1, '[]', 'Error: No such object: no-such-thing']);
+
+    // stop: SIGTERM first (its trap's code), then ps -a shows it exited, without its ports.
+    const stop = await diyc(['stop', 'web']);
+    expect([stop.code, stop.stdout]).toEqual([0, 'web\n']);
+    expect(alive(info.State.Pid)).toBe(false);
+    expect(await names(false)).toEqual([]);
+    expect((await diyc(['ps', '-a', '--format', '{{.Names}}|{{.Status}}|{{.Ports}}'])).stdout).toMatch(/^web\|Exited \(7\) .* ago\|\n$/);
+    expect((await inspect('web')).State).toMatchObject({ Status: 'exited', Running: false, ExitCode: 7 });
+    expect((await diyc(['exec', 'web', 'true'])).code).toBe(125);
+
+    // rm: gone, nothing mounted.
+    expect((await diyc(['rm', 'web'])).stdout).toBe('web\n');
+    expect(await names()).toEqual([]);
+    expect(mounts()).toEqual([]);
+    const page2 = await runCommand('busybox', ['wget', '-q', '-T', '2', '-O', '-', `http://127.0.0.1:${port}/index.html`], { timeoutMs: 10_000 });
+    expect(page2.stdout).toBe('');
+  });
+
+  it('rm refuses a running container, rm -f kills and removes it; ps -a lists every container', async () => {
+    expect((await diyc(['run', '-d', '--name', 'sleeper', '--net', 'none', 'busybox', 'sleep', '1000'])).code).toBe(0);
+    expect((await diyc(['create', '--name', 'made', '--net', 'none', 'busybox', 'true'])).code).toBe(0);
+    expect((await diyc(['run', '--name', 'ended', '--net', 'none', 'busybox', 'sh', '-c', 'exit 2'])).code).toBe(2);
+    expect(await names(false)).toEqual(['sleeper']);
+    expect(await names()).toEqual(['ended', 'made', 'sleeper']);
+    expect((await diyc(['ps', '-a', '--filter', 'status=exited', '--format', '{{.Names}} {{.State}}'])).stdout).toBe('ended exited\n');
+    expect((await diyc(['ps', '-a', '--filter', 'status=created', '--format', '{{.Names}} {{.Status}}'])).stdout).toBe('made Created\n');
+    const pid = (await inspect('sleeper')).State.Pid as number;
+    const refused = await diyc(['rm', 'sleeper']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/container is running: stop the container before removing or force remove/);
+    expect(alive(pid)).toBe(true);
+    const forced = await diyc(['rm', '-f', 'sleeper', 'made', 'ended', 'no-such-container']);
+    expect([forced.code, forced.stdout]).toEqual([1, 'sleeper\nmade\nended\n']);
+    expect(forced.stderr).toContain('No such container: no-such-container');
+    expect(alive(pid)).toBe(false);
+    expect(await names()).toEqual([]);
+    expect(mounts()).toEqual([]);
+    expect(existsSync(join(root, 'containers', 'sleeper'))).toBe(false);
+  });
+
+  it('a container without --name gets one as docker makes them; start -a runs a created one again in the foreground', async () => {
+    const made = await diyc(['create', '--net', 'none', 'busybox', 'sh', '-c', 'echo again; exit 5']);
+    expect(made.code).toBe(0);
+    const [name = ''] = await names();
+    expect(name).toMatch(/^[a-z]+_[a-z]+\d*$/);
+    const run = await diyc(['start', '-a', name]);
+    expect([run.code, run.stdout]).toEqual([5, 'again\n']);
+    expect((await diyc(['wait', name])).stdout).toBe('5\n');
+    expect((await diyc(['rm', name])).code).toBe(0);
+  });
+
+  it('kill -s, wait, start again in the background, logs --tail, port, and -d --rm removed when it ends', async () => {
+    expect((await diyc(['run', '-d', '--name', 'k', '-p', `${port + 1}:80`, 'busybox', 'sh', '-c', 'echo one; echo two; trap "exit 9" HUP; while true; do sleep 0.1; done'])).code).toBe(0);
+    expect((await diyc(['port', 'k'])).stdout).toBe(`80/tcp -> 0.0.0.0:${port + 1}\n`);
+    expect((await diyc(['port', 'k', '80'])).stdout).toBe(`0.0.0.0:${port + 1}\n`);
+    for (let i = 0; i < 50 && !(await diyc(['logs', 'k'])).stdout.includes('two'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect((await diyc(['logs', '--tail', '1', 'k'])).stdout).toBe('two\n');
+    expect((await diyc(['kill', '-s', 'HUP', 'k'])).stdout).toBe('k\n');
+    expect((await diyc(['wait', 'k'])).stdout).toBe('9\n');
+    expect((await diyc(['start', 'k'])).stdout).toBe('k\n');
+    expect(await names(false)).toEqual(['k']);
+    expect((await diyc(['kill', 'k'])).code).toBe(0);
+    expect((await diyc(['wait', 'k'])).stdout).toBe('137\n');
+    const again = await diyc(['kill', 'k']);
+    expect([again.code, again.stderr]).toEqual([1, expect.stringMatching(/cannot kill container: k: container [0-9a-f]{12} is not running/)]);
+    expect((await diyc(['rm', 'k'])).code).toBe(0);
+
+    expect((await diyc(['run', '-d', '--rm', '--name', 'brief', '--net', 'none', 'busybox', 'sleep', '0.2'])).code).toBe(0);
+    let left = await names();
+    for (let i = 0; i < 100 && left.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      left = await names();
+    }
+    expect(left).toEqual([]);
+    expect(mounts()).toEqual([]);
+  });
+
+  it('run -it and exec -it: a terminal of its own, the shell\'s exit code', async () => {
+    const vars = { DIYC_ROOT: root, DIYC_BRIDGE: bridge, DIYC_SUBNET: subnet, DIYC_CGROUP_PARENT: parent };
+    await onTerminal(['diyc', 'run', '--rm', '-it', '--net', 'none', 'busybox', 'sh'], vars, async (t) => {
+      await t.screen(/[#$] ?$/m);
+      // The exit typed after the screen showed the answer: the session ends with the shell.
+      t.keys('[ -t 0 ] && [ -t 1 ] && echo "on a $(tty)"', 'Enter');
+      await t.screen(/on a \/dev\/pts\/\d+/);
+      t.keys('exit 4', 'Enter');
+      expect(await t.exitStatus()).toBe('4');
+    });
+    expect((await diyc(['run', '-d', '--name', 'tty', '--net', 'none', 'busybox', 'sleep', '1000'])).code).toBe(0);
+    await onTerminal(['diyc', 'exec', '-it', 'tty', 'sh'], vars, async (t) => {
+      await t.screen(/[#$] ?$/m);
+      t.keys('[ -t 0 ] && echo "exec on a $(tty)"', 'Enter');
+      await t.screen(/exec on a \/dev\/pts\/\d+/);
+      t.keys('exit 6', 'Enter');
+      expect(await t.exitStatus()).toBe('6');
+    });
+    expect((await diyc(['rm', '-f', 'tty'])).code).toBe(0);
+    expect(await names()).toEqual([]);
+  });
+
+  it('images lists the busybox image as docker does', async () => {
+    const images = (await diyc(['images'])).stdout.split('\n');
+    expect(images[0]).toMatch(/^REPOSITORY {3}TAG {6}IMAGE ID {7}CREATED {2,}SIZE$/);
+    expect(images[1]).toMatch(/^busybox {6}latest {3}[0-9a-f]{12} {3}.* {3}\d+(\.\d+)?[kM]B$/);
+    expect((await diyc(['images', '--format', '{{.Repository}}:{{.Tag}}'])).stdout).toBe('busybox:latest\n');
+    const image = JSON.parse((await diyc(['inspect', '--type', 'image', 'busybox'])).stdout) as { Id: string; RepoTags: string[] }[];
+    expect(image[0]?.Id).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(image[0]?.RepoTags).toEqual(['busybox:latest']);
+  });
+});
+
+// Docker Hub, as a mirror on this machine's loopback (docker-registry, pushed with skopeo):
+// `diyc pull busybox` and a `diyc run` of a missing image go there, and nowhere else.
+describe.skipIf(!isRoot || !have('docker-registry') || !have('skopeo'))(`diyc pull and run through a registry mirror (${rootReason})`, () => {
+  const work = tempDir('diyc-docker-pull-e2e-');
+  const parent = `diyc-e2e-dockerpull-${process.pid}`;
+  let registry: Registry;
+  let env: NodeJS.ProcessEnv;
+  const diyc = (...args: string[]) => runBin('diyc', args, { env, timeoutMs: 120_000 });
+
+  beforeAll(async () => {
+    registry = await startRegistry(join(work.path, 'registry'));
+    await push(`docker-archive:${await dockerArchive(work.path, [readFileSync(busyboxTarball())], 'busybox:latest')}`, `${registry.host}/library/busybox:latest`);
+    env = { ...process.env, DIYC_ROOT: join(work.path, 'state'), DIYC_REGISTRY_MIRROR: registry.host, DOCKER_CONFIG: join(work.path, 'docker'), DIYC_CGROUP_PARENT: parent };
+  }, 180_000);
+
+  afterAll(async () => {
+    await registry?.stop();
+    createCgroupManager({ parent }).pruneParent();
+    work.remove();
+  });
+
+  it('pulls as docker says it does, then says the image is up to date; images and inspect show it', async () => {
+    const first = await diyc('pull', 'busybox');
+    expect(first.code, first.stderr).toBe(0);
+    const lines = first.stdout.split('\n');
+    expect(lines.slice(0, 2)).toEqual(['Using default tag: latest', 'latest: Pulling from library/busybox']);
+    expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^[0-9a-f]{12}: Pull complete$/), expect.stringMatching(/^Digest: sha256:[0-9a-f]{64}$/), 'Status: Downloaded newer image for busybox:latest', 'docker.io/library/busybox:latest']));
+    const second = await diyc('pull', 'busybox:latest');
+    expect(second.stdout).toContain('Status: Image is up to date for busybox:latest');
+    expect((await diyc('pull', '-q', 'busybox')).stdout).toBe('docker.io/library/busybox:latest\n');
+    expect((await diyc('images', '--format', '{{.Repository}} {{.Tag}}')).stdout).toBe('busybox latest\n');
+    expect((await diyc('inspect', '-f', '{{.RepoTags}}', 'busybox')).stdout).toBe('[busybox:latest]\n');
+  });
+
+  it('run pulls an image it does not have, saying so on stderr, and runs it', async () => {
+    const other = { ...env, DIYC_ROOT: join(work.path, 'state2') };
+    const r = await runBin('diyc', ['run', '--rm', '--net', 'none', 'busybox', 'echo', 'ran'], { env: other, timeoutMs: 120_000 });
+    expect([r.code, r.stdout]).toEqual([0, 'ran\n']);
+    expect(r.stderr.split('\n')[0]).toBe("Unable to find image 'busybox:latest' locally");
+  });
+});
