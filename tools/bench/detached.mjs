@@ -77,7 +77,17 @@ try {
   let left = [];
   try { left = readdirSync(join(root, 'containers')).filter((n) => !n.endsWith('.lock')); } catch { /* none made */ }
   for (const n of left) {
-    try { execFileSync(process.execPath, [bin('diyc-rm'), '-f', n], { env, stdio: 'ignore' }); } catch { /* removed already */ }
+    try {
+      execFileSync(process.execPath, [bin('diyc-rm'), '-f', n], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch (err) {
+      console.error(`diyc-rm -f ${n}: ${err.stderr?.toString().trim() || err.message}`);
+    }
   }
-  rmSync(work, { recursive: true, force: true });
+  // A failure above must stay the error this run reports: one here is only said.
+  try {
+    rmSync(work, { recursive: true, force: true });
+  } catch (err) {
+    console.error(`left behind: ${work} (${err.message})`);
+    process.exitCode = 1;
+  }
 }
