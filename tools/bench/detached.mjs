@@ -35,13 +35,18 @@ function run(script, args) {
   });
 }
 
+// Ctrl-C or a kill: stop starting containers and remove those made (finally, below).
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => { stopping = true; });
+
 /** Runs `fn` on every name, `parallel` at a time; returns the seconds it took. */
 async function each(fn) {
   const start = Date.now();
   let next = 0;
   await Promise.all(Array.from({ length: parallel }, async () => {
-    while (next < names.length) await fn(names[next++]);
+    while (next < names.length && !stopping) await fn(names[next++]);
   }));
+  if (stopping) throw new Error('interrupted: removing what was made');
   return (Date.now() - start) / 1000;
 }
 
