@@ -144,6 +144,15 @@ describe.skipIf(!isRoot)(`breakout: a container does not reach the host (${rootR
     }
   });
 
+  it('a detached container\'s stdin is a pipe of its own, not the host\'s /dev/null (which root inside could chmod through /proc/1/fd/0)', async () => {
+    const detached = name('stdin');
+    expect((await run(['-d', '--net', 'none', detached, 'attack', 'sh', '-c', 'for f in 0 2; do readlink /proc/self/fd/$f; done > /tmp/fds; cat && echo end-of-file >> /tmp/fds; sleep 60'])).code).toBe(0);
+    let r = { stdout: '' };
+    for (let i = 0; i < 50 && !r.stdout.includes('end-of-file'); i++) r = await runBin('diyc-exec', [detached, 'cat', '/tmp/fds'], { env });
+    expect(r.stdout).toMatch(/^pipe:\[\d+\]\npipe:\[\d+\]\nend-of-file\n$/);
+    await runBin('diyc-rm', ['-f', detached], { env });
+  });
+
   it('a /dev/kmsg shipped in the image cannot be written by a user inside; privileged, it can', async () => {
     const attack = await inside("su -s /bin/sh nobody -c 'echo diyc-breakout > /attack/kmsg' && echo wrote");
     expect(attack.stdout).toBe('');

@@ -5,7 +5,7 @@
 // logSize, keeping logFiles old files: a flood stays bounded), writes DIR/exit.json when
 // the process ends, and then execs the front end's exit command (`diyc-run --reap NAME`),
 // which calls reap(): the exit recorded and the stages undone, as in the foreground.
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DiycError, isDiycError, type ContainerRecord } from '@diyc/record';
 import { parseShimExit, pipe, supervisorArgv } from '@diyc/syscalls';
@@ -42,8 +42,15 @@ export interface DetachOptions {
 export async function runDetached(rt: Runtime, container: Container, record: ContainerRecord, options: DetachOptions): Promise<void> {
   // One pipe for stdout and stderr: the log keeps them in the order they were written.
   const [read, write] = pipe();
-  // stdin: /dev/null, or a pipe never written to whose write end only the shim keeps.
-  const [input, held] = options.openStdin ? pipe() : [openSync('/dev/null', 'r'), undefined];
+  // stdin: a pipe never written to, whose write end only the shim keeps (docker's -d -i),
+  // or that is closed here (end of file at once). Not /dev/null: that is the host's own
+  // inode, and root inside could chmod it for the whole host through /proc/1/fd/0.
+  const [input, writeEnd] = pipe();
+  let held: number | undefined = writeEnd;
+  if (!options.openStdin) {
+    closeSync(writeEnd);
+    held = undefined;
+  }
   try {
     const argv = supervisorArgv({
       stdoutFd: read, log: join(container.dir, LOG_FILE), logSize: options.logSize, logFiles: options.logFiles,
