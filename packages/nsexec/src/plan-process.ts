@@ -68,8 +68,8 @@ export interface SeccompPlanOptions {
   cacheDir?: string;
 }
 
-/** Changes when @diyc/syscalls compiles differently (the binary tree): old files go unused. */
-const COMPILED_FORM = 'tree-1';
+/** Changes when @diyc/syscalls compiles differently (the binary tree, the -ENOSYS stub): old files go unused. */
+const COMPILED_FORM = 'tree-2-enosys';
 
 function cached(seccomp: Parameters<typeof compileSeccomp>[0], options: SeccompPlanOptions): NonNullable<SpawnPlan['seccomp']> {
   const compile = (): NonNullable<SpawnPlan['seccomp']> => {

@@ -104,7 +104,7 @@ export interface NativeBinding {
   mkdirInRoot(rootFd: number, path: string, mode: number): number;
   unlinkat(dirFd: number, name: string, flags: number): void;
   openat(dirFd: number, name: string, flags: number, mode: number): number;
-  compileSeccomp(profile: NativeSeccomp): { program: Buffer; skipped: string[] };
+  compileSeccomp(profile: NativeSeccomp): { program: Buffer; skipped: string[]; lastSyscalls: Record<string, number> };
   seccompVersion(): string | null;
   attachDeviceFilter(cgroupDir: string, instructions: Buffer): void;
 }

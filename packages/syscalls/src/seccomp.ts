@@ -3,6 +3,7 @@
 // https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md#seccomp
 // https://man7.org/linux/man-pages/man2/seccomp.2.html
 import { native } from './binding.js';
+import { assemble, enosysStub, needsEnosysStub } from './seccomp-enosys.js';
 
 export type SeccompAction =
   | 'SCMP_ACT_KILL' | 'SCMP_ACT_KILL_PROCESS' | 'SCMP_ACT_KILL_THREAD' | 'SCMP_ACT_TRAP'
@@ -133,8 +134,11 @@ export function compileSeccomp(profile: Seccomp): CompiledSeccomp {
     };
   });
   const defaultAction = action(profile.defaultAction, profile.defaultErrnoRet, 'linux.seccomp.defaultAction');
-  const { program, skipped } = native().compileSeccomp({ defaultAction, architectures, syscalls });
-  return { program, skipped, flags: seccompFlags(profile) };
+  const { program, skipped, lastSyscalls } = native().compileSeccomp({ defaultAction, architectures, syscalls });
+  const stub = needsEnosysStub(profile.defaultAction, profile.defaultErrnoRet) ? assemble(enosysStub(lastSyscalls)) : Buffer.alloc(0);
+  // seccomp(2) takes at most BPF_MAXINSNS (4096) instructions.
+  if ((stub.length + program.length) / 8 > 4096) throw new SeccompError(`linux.seccomp: the filter is ${(stub.length + program.length) / 8} instructions long, above the kernel's 4096`);
+  return { program: Buffer.concat([stub, program]), skipped, flags: seccompFlags(profile) };
 }
 
 /** The version of the libseccomp linked in, or null when built without it. */

@@ -575,7 +575,11 @@ Napi::Value Openat(const Napi::CallbackInfo& info) {
 // ---- seccomp -----------------------------------------------------------------------
 
 // compileSeccomp({defaultAction, architectures, syscalls: [{names, action, args}]})
-//   -> { program: Buffer (struct sock_filter[]), skipped: string[] }
+//   -> { program: Buffer (struct sock_filter[]), skipped: string[],
+//        lastSyscalls: {[arch]: number} }
+// lastSyscalls: for each architecture named, the highest system call number the rules
+// name there (every rule, whatever its action; names unknown there left out): what
+// seccomp.ts needs for runc's -ENOSYS stub.
 // libseccomp (what runc, crun and youki use) turns the OCI form into a BPF program;
 // the child loads it with seccomp(2) itself, right before execve. Names the running
 // libseccomp does not know are skipped and listed, as runc does.
@@ -608,6 +612,21 @@ Napi::Value CompileSeccomp(const Napi::CallbackInfo& info) {
   Napi::Array skipped = Napi::Array::New(env);
   uint32_t n_skipped = 0;
   Napi::Array rules = ArrayField(profile, "syscalls");
+  Napi::Object last = Napi::Object::New(env);
+  for (uint32_t i = 0; i < arches.Length(); i++) {
+    std::string name = arches.Get(i).ToString().Utf8Value();
+    uint32_t arch = seccomp_arch_resolve_name(name.c_str());
+    int highest = 0;
+    for (uint32_t r = 0; r < rules.Length(); r++) {
+      Napi::Array names = ArrayField(rules.Get(r).As<Napi::Object>(), "names");
+      for (uint32_t k = 0; k < names.Length(); k++) {
+        std::string call = names.Get(k).ToString().Utf8Value();
+        int nr = seccomp_syscall_resolve_name_arch(arch, call.c_str());
+        if (nr > highest) highest = nr;  // __NR_SCMP_ERROR and the pseudo-numbers are negative
+      }
+    }
+    last.Set(name, highest);
+  }
   for (uint32_t i = 0; i < rules.Length(); i++) {
     Napi::Object rule = rules.Get(i).As<Napi::Object>();
     uint32_t action = static_cast<uint32_t>(NumberField(rule, "action", 0));
@@ -661,6 +680,7 @@ Napi::Value CompileSeccomp(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("program", Napi::Buffer<char>::Copy(env, program.data(), program.size()));
   out.Set("skipped", skipped);
+  out.Set("lastSyscalls", last);
   return out;
 #endif
 }
