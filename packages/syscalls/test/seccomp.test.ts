@@ -1,8 +1,8 @@
-// The seccomp compiler: runc's -ENOSYS stub in front of libseccomp's filter. The compiled
-// programs are run here by a small classic-BPF interpreter, so each test checks what the
-// kernel would answer for a call, not bytes.
+// The seccomp compiler: runc's -ENOSYS stub in front of libseccomp's filter, and runc's
+// refusals for SCMP_ACT_NOTIFY. The compiled programs are run here by a small classic-BPF
+// interpreter, so each test checks what the kernel would answer for a call, not bytes.
 import { describe, expect, it } from 'vitest';
-import { compileSeccomp, type Seccomp } from '../src/seccomp.js';
+import { compileSeccomp, hasNotifyRules, seccompFlags, type Seccomp } from '../src/seccomp.js';
 import { AUDIT_ARCH, assemble, enosysStub, needsEnosysStub } from '../src/seccomp-enosys.js';
 
 const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -168,5 +168,21 @@ describe('compileSeccomp', () => {
     const enosys = compileSeccomp(profile({ defaultErrnoRet: 38 }));
     const plain = compileSeccomp(profile());
     expect(enosys.program.length).toBeLessThan(plain.program.length);
+  });
+
+  it('compiles SCMP_ACT_NOTIFY rules with a listener, and refuses what runc refuses, in runc\'s words', () => {
+    const notify = profile({ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/agent.sock', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] });
+    expect(hasNotifyRules(notify)).toBe(true);
+    expect(seccompFlags(notify)).toBe(8);
+    const compiled = compileSeccomp(notify);
+    expect(compiled.flags).toBe(8);
+    if (process.arch === 'x64') expect(run(compiled.program, X86_64, 83)).toBe(0x7fc00000); // SECCOMP_RET_USER_NOTIF
+    expect(() => compileSeccomp({ ...notify, syscalls: [{ names: ['read', 'write'], action: 'SCMP_ACT_NOTIFY' }] })).toThrow('SCMP_ACT_NOTIFY cannot be used for the write syscall');
+    expect(() => compileSeccomp({ ...notify, defaultAction: 'SCMP_ACT_NOTIFY', syscalls: [] })).toThrow('SCMP_ACT_NOTIFY cannot be used as default action');
+    expect(() => compileSeccomp({ ...notify, listenerPath: '' })).toThrow('listenerPath is not set');
+    // A listener path without NOTIFY rules is no listener at all.
+    const none = profile({ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/agent.sock', syscalls: [] });
+    expect(hasNotifyRules(none)).toBe(false);
+    expect(compileSeccomp(none).flags).toBe(0);
   });
 });
