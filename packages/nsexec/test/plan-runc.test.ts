@@ -1,6 +1,6 @@
 // What the plan does as runc does it: read-only tmpfs mounts made writable until the end,
 // recursive mount attributes, proc and sysfs only on real directories, bind sources in a
-// user namespace opened by the runtime.
+// user namespace opened by the runtime, startContainer hooks.
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,5 +105,17 @@ describe('bind mounts in a new user namespace', () => {
     expect(steps.find((s) => s.target === '/data' && s.op === 'mount')).toEqual({ op: 'mount', target: '/data', source: '/bundle/data', flags: MS.BIND, sourceByParent: true });
     // Read-only paths bind a path of the root itself: nothing to open for them.
     expect(steps.filter((s) => s.op === 'mount' && s.sourceByParent).map((s) => s.target)).toEqual(['/data']);
+  });
+});
+
+describe('startContainer hooks', () => {
+  it('gives the startContainer hooks to the process that waits on the start FIFO', () => {
+    const r = record();
+    r.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'true'], env: ['A=1'], timeout: 5 }, { path: '/bin/true' }], prestart: [{ path: '/x' }] };
+    expect(planFromRecord(r, { startFifo: '/run/x/exec.fifo' }).startHooks).toEqual([
+      { path: '/bin/sh', args: ['sh', '-c', 'true'], env: ['A=1'], timeout: 5 }, { path: '/bin/true' },
+    ]);
+    // No FIFO, no start: nothing runs them (diyc-run's nsexec).
+    expect(planFromRecord(r).startHooks).toBeUndefined();
   });
 });
