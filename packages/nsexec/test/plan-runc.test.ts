@@ -1,13 +1,13 @@
 // What the plan does as runc does it: read-only tmpfs mounts made writable until the end,
 // recursive mount attributes, proc and sysfs only on real directories, bind sources in a
-// user namespace opened by the runtime, startContainer hooks.
+// user namespace opened by the runtime, startContainer hooks and the seccomp agent.
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { emptyRecord, type ContainerRecord } from '@diyc/record';
 import { MOUNT_ATTR, MS } from '@diyc/syscalls';
 import { describe, expect, it } from 'vitest';
-import { containerDevices, containerMounts, planFromRecord } from '../src/index.js';
+import { containerDevices, containerMounts, planFromRecord, seccompPlan } from '../src/index.js';
 import { recursiveAttributes } from '../src/plan-fs.js';
 
 function record(root = '/r'): ContainerRecord {
@@ -108,7 +108,7 @@ describe('bind mounts in a new user namespace', () => {
   });
 });
 
-describe('startContainer hooks', () => {
+describe('startContainer hooks and the seccomp agent', () => {
   it('gives the startContainer hooks to the process that waits on the start FIFO', () => {
     const r = record();
     r.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'true'], env: ['A=1'], timeout: 5 }, { path: '/bin/true' }], prestart: [{ path: '/x' }] };
@@ -117,5 +117,17 @@ describe('startContainer hooks', () => {
     ]);
     // No FIFO, no start: nothing runs them (diyc-run's nsexec).
     expect(planFromRecord(r).startHooks).toBeUndefined();
+  });
+
+  it('names the agent of a profile with SCMP_ACT_NOTIFY rules, and none without them', () => {
+    const profile = {
+      defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/agent.sock', listenerMetadata: 'bar',
+      syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }],
+    };
+    expect(seccompPlan(profile)).toMatchObject({ flags: 8, listener: { path: '/run/agent.sock', metadata: 'bar' } });
+    const quiet = seccompPlan({ ...profile, syscalls: [] });
+    expect(quiet?.listener).toBeUndefined();
+    expect(quiet?.flags).toBe(0);
+    expect(() => seccompPlan({ ...profile, syscalls: [{ names: ['write'], action: 'SCMP_ACT_NOTIFY' }] })).toThrow('SCMP_ACT_NOTIFY cannot be used for the write syscall');
   });
 });
