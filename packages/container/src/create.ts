@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { placeProcess } from '@diyc/cgroup';
 import { planFromRecord, startError, StdioProxy, traceRecord } from '@diyc/nsexec';
 import { parseMountinfo } from '@diyc/overlay';
-import { ANNOTATION, DiycError, type ContainerRecord } from '@diyc/record';
+import { ANNOTATION, DiycError, type ContainerRecord, type Trace } from '@diyc/record';
 import { isSyscallError, mknod, MNT, spawn, spawnWithSync, umount2, type Child, type Namespace, type SeccompListener, type SpawnPlan } from '@diyc/syscalls';
 import { processStart, type Container, type ContainerState } from './container.js';
 import { writeEtcFiles } from './etc-files.js';
@@ -77,6 +77,18 @@ export function seccompAgentState(container: Container, status: Status): NonNull
     ociVersion: s.ociVersion, id: s.id, status: s.status, ...(s.pid !== undefined ? { pid: s.pid } : {}), bundle: s.bundle,
     ...(s.annotations ? { annotations: s.annotations } : {}),
   };
+}
+
+/**
+ * The steps the container's process timed itself (child.cc's marks, up to its wait on the
+ * start FIFO): -v prints each, --trace FILE gives them a track of their own.
+ */
+export function traceChildSteps(trace: Trace, child: Child): void {
+  if (!trace.slices) return;
+  const slices = child.stepTimes().flatMap((t) => (t.durationNs === null ? [] : [{
+    name: t.index >= 0 ? `${t.step} ${t.index}` : t.step, startNs: t.atNs, endNs: t.atNs + t.durationNs,
+  }]));
+  if (slices.length > 0) trace.slices('container process', child.pid, slices);
 }
 
 /** The namespaces of a container's record that a process joining it must join. */
@@ -219,6 +231,7 @@ export async function create(rt: Runtime, container: Container, record: Containe
       },
     });
     if (released !== 'ready') throw new DiycError('system', 'the container process exec\'d before start');
+    traceChildSteps(rt.trace, started);
     if (options.pidFile !== undefined) writePidFile(options.pidFile, started.pid);
     // Its supervisor from here: this process in the foreground, else the one named (the
     // shim), else none (an engine's subreaper, OCI).

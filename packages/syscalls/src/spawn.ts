@@ -213,6 +213,8 @@ export interface StepTime {
   index: number;
   /** Nanoseconds since the parent called clone(). */
   startNs: bigint;
+  /** When it started on CLOCK_MONOTONIC, in nanoseconds: process.hrtime.bigint()'s clock. */
+  atNs: bigint;
   /** Until the next mark; null for the last one seen (the child is still in it, or exec'd). */
   durationNs: bigint | null;
 }
@@ -375,7 +377,7 @@ export class Child {
       marks.push({ ns: view.getBigInt64(at, le), step: CHILD_STEPS[view.getInt32(at + 8, le)] ?? 'execve', index: view.getInt32(at + 12, le) });
     }
     return marks.map((m, i) => ({
-      step: m.step, index: m.index, startNs: m.ns - cloneNs,
+      step: m.step, index: m.index, startNs: m.ns - cloneNs, atNs: m.ns,
       durationNs: i + 1 < marks.length ? (marks[i + 1] as { ns: bigint }).ns - m.ns : null,
     }));
   }
