@@ -16,6 +16,7 @@
 //   probe iouring          io_uring_setup(2) of a one-entry ring
 //   probe exe PID          opens /proc/PID/exe, and says whether it is a file of this root
 //   probe ptrace PID       PTRACE_SEIZE of PID (then detaches)
+//   probe nosys NR         makes system call NR (one no kernel has, or one the filter refuses)
 //   probe watch SECONDS    for SECONDS (or until /tmp/stop exists), looks at every new process of this PID namespace and
 //                          tries what CVE-2019-5736 did to runc: open its exe, environ and
 //                          mem, and ptrace it, while it is a foreign binary (not of this root);
@@ -153,6 +154,7 @@ int main(int argc, char** argv) {
   if (!strcmp(what, "keyring")) return report(what, syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3 /* session */, 0));
   if (!strcmp(what, "settime")) return report(what, syscall(SYS_settimeofday, NULL, NULL));  // glibc's wrapper reads *tv
   if (!strcmp(what, "userns")) return report(what, unshare(CLONE_NEWUSER));
+  if (!strcmp(what, "nosys") && argc > 2) return report(what, syscall(atol(argv[2]), 0, 0, 0));
   if (!strcmp(what, "bpf")) {
     union bpf_attr attr;
     memset(&attr, 0, sizeof attr);

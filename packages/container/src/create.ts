@@ -12,13 +12,14 @@ import { join } from 'node:path';
 import { placeProcess } from '@diyc/cgroup';
 import { planFromRecord, startError, StdioProxy, traceRecord } from '@diyc/nsexec';
 import { parseMountinfo } from '@diyc/overlay';
-import { ANNOTATION, DiycError, type ContainerRecord } from '@diyc/record';
-import { isSyscallError, mknod, MNT, spawn, spawnWithSync, umount2, type Child, type Namespace, type SpawnPlan } from '@diyc/syscalls';
+import { ANNOTATION, DiycError, type ContainerRecord, type Trace } from '@diyc/record';
+import { isSyscallError, mknod, MNT, spawn, spawnWithSync, umount2, type Child, type Namespace, type SeccompListener, type SpawnPlan } from '@diyc/syscalls';
 import { processStart, type Container, type ContainerState } from './container.js';
 import { writeEtcFiles } from './etc-files.js';
 import { runHooks } from './hooks.js';
 import type { Runtime } from './policy.js';
 import { ociState, rfc3339Nano } from './oci-state.js';
+import type { Status } from './status.js';
 import { prepare, teardown } from './stages.js';
 import { applyUser } from './users.js';
 
@@ -63,6 +64,31 @@ export function writePidFile(file: string, pid: number): void {
   const temp = `${file}.${process.pid}.tmp`;
   writeFileSync(temp, String(pid));
   renameSync(temp, file);
+}
+
+/**
+ * The container's state as a seccomp agent is told it with the listener (the OCI State of
+ * specs-go's ContainerProcessState): `creating` for the first process, `running` for one
+ * exec'd. A missing pid is the process's own (spawn fills it in).
+ */
+export function seccompAgentState(container: Container, status: Status): NonNullable<SeccompListener['state']> {
+  const s = ociState(container, status);
+  return {
+    ociVersion: s.ociVersion, id: s.id, status: s.status, ...(s.pid !== undefined ? { pid: s.pid } : {}), bundle: s.bundle,
+    ...(s.annotations ? { annotations: s.annotations } : {}),
+  };
+}
+
+/**
+ * The steps the container's process timed itself (child.cc's marks, up to its wait on the
+ * start FIFO): -v prints each, --trace FILE gives them a track of their own.
+ */
+export function traceChildSteps(trace: Trace, child: Child): void {
+  if (!trace.slices) return;
+  const slices = child.stepTimes().flatMap((t) => (t.durationNs === null ? [] : [{
+    name: t.index >= 0 ? `${t.step} ${t.index}` : t.step, startNs: t.atNs, endNs: t.atNs + t.durationNs,
+  }]));
+  if (slices.length > 0) trace.slices('container process', child.pid, slices);
 }
 
 /** The namespaces of a container's record that a process joining it must join. */
@@ -184,6 +210,7 @@ export async function create(rt: Runtime, container: Container, record: Containe
     mknod(container.fifoPath, 'fifo', 0o600);
     traceRecord(prepared, rt.trace);
     const plan = processPlan(rt, container, prepared, options, proxy);
+    if (plan.seccomp?.listener) plan.seccomp.listener.state = seccompAgentState(container, 'creating');
     const hooks = prepared.hooks;
     const early = (hooks?.prestart?.length ?? 0) + (hooks?.createRuntime?.length ?? 0) + (hooks?.createContainer?.length ?? 0) > 0;
     const started: Child = early ? spawnWithSync(plan) : spawn(plan);
@@ -204,6 +231,7 @@ export async function create(rt: Runtime, container: Container, record: Containe
       },
     });
     if (released !== 'ready') throw new DiycError('system', 'the container process exec\'d before start');
+    traceChildSteps(rt.trace, started);
     if (options.pidFile !== undefined) writePidFile(options.pidFile, started.pid);
     // Its supervisor from here: this process in the foreground, else the one named (the
     // shim), else none (an engine's subreaper, OCI).

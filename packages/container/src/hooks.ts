@@ -4,7 +4,9 @@
 //
 //   prestart, createRuntime  during create, in the runtime's namespaces, before pivot_root
 //   createContainer          during create, in the container's mount namespace, before pivot_root
-//   startContainer           during start, in the container's namespaces, before its process runs
+//   startContainer           during start, run by the container's process itself (child.cc),
+//                            in its namespaces and root, under its seccomp filter, right
+//                            before its execve: planFromRecord gives them to it
 //   poststart                during start, after the process runs, in the runtime's namespaces
 //   poststop                 during delete, after the container is gone
 //

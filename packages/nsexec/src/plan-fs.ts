@@ -2,11 +2,11 @@
 // its mounts (with /dev filled), sysctls, masked and read-only paths, a read-only root
 // and the root's propagation. Every target is a path inside the root; the child
 // resolves it there (openat2 RESOLVE_IN_ROOT), so an image's symlinks never lead out.
-import { statSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join } from 'node:path';
 import { detectLayout } from '@diyc/cgroup';
 import { DiycError, type ContainerRecord, type RecordDevice, type RecordMount } from '@diyc/record';
-import { MS, type MountStep } from '@diyc/syscalls';
+import { MOUNT_ATTR, MS, type MountStep } from '@diyc/syscalls';
 import { DEV_SYMLINKS } from './container-mounts.js';
 import { parseMountOptions } from './mount-options.js';
 
@@ -22,6 +22,62 @@ interface Context extends FsPlanOptions {
   ownNetwork: boolean;
   ownCgroupns: boolean;
   cgroupsPath?: string;
+  /** The root path on the host, where the record has one. */
+  root?: string;
+  /** Read-only tmpfs mounts, made read-write and made read-only once everything is in place. */
+  readonlyLater: MountStep[];
+}
+
+/**
+ * OCI's recursive mount options (runc's recAttrFlags): MOUNT_ATTR_* set or cleared on the
+ * mount and every mount under it with mount_setattr(2), where `ro` on a bind reaches the
+ * top mount only (mount(2), "Creating a bind mount").
+ */
+const RECURSIVE_OPTIONS: Record<string, { set?: number; clear?: number }> = {
+  rro: { set: MOUNT_ATTR.RDONLY }, rrw: { clear: MOUNT_ATTR.RDONLY },
+  rnosuid: { set: MOUNT_ATTR.NOSUID }, rsuid: { clear: MOUNT_ATTR.NOSUID },
+  rnodev: { set: MOUNT_ATTR.NODEV }, rdev: { clear: MOUNT_ATTR.NODEV },
+  rnoexec: { set: MOUNT_ATTR.NOEXEC }, rexec: { clear: MOUNT_ATTR.NOEXEC },
+  rnodiratime: { set: MOUNT_ATTR.NODIRATIME }, rdiratime: { clear: MOUNT_ATTR.NODIRATIME },
+  rrelatime: { set: MOUNT_ATTR.RELATIME }, rnorelatime: { clear: MOUNT_ATTR.RELATIME },
+  rnoatime: { set: MOUNT_ATTR.NOATIME }, ratime: { clear: MOUNT_ATTR.NOATIME },
+  rstrictatime: { set: MOUNT_ATTR.STRICTATIME }, rnostrictatime: { clear: MOUNT_ATTR.STRICTATIME },
+  rnosymfollow: { set: MOUNT_ATTR.NOSYMFOLLOW }, rsymfollow: { clear: MOUNT_ATTR.NOSYMFOLLOW },
+};
+
+/** A mount's recursive options as mount_setattr(2)'s set and clear masks, and its other options. */
+export function recursiveAttributes(options: readonly string[] = []): { set: number; clear: number; rest: string[] } {
+  let set = 0;
+  let clear = 0;
+  const rest: string[] = [];
+  for (const option of options) {
+    const attr = RECURSIVE_OPTIONS[option];
+    if (!attr) {
+      rest.push(option);
+    } else if (attr.clear !== undefined) {
+      clear |= attr.clear;
+    } else {
+      set |= attr.set ?? 0;
+      // An access-time setting is a field: setting one means clearing the field too.
+      if (((attr.set ?? 0) & MOUNT_ATTR._ATIME) === (attr.set ?? 0)) clear |= MOUNT_ATTR._ATIME;
+    }
+  }
+  return { set, clear, rest };
+}
+
+/**
+ * proc and sysfs are mounted on a real directory only, as runc insists: a symlink there
+ * (an image's /proc -> /somewhere) is refused, not followed, even inside the root.
+ */
+function checkKernelMountPoint(mount: RecordMount, ctx: Context): void {
+  if ((mount.type !== 'proc' && mount.type !== 'sysfs') || ctx.root === undefined) return;
+  try {
+    if (!lstatSync(join(ctx.root, mount.destination)).isDirectory()) {
+      throw new DiycError('invalid', `filesystem "${mount.type}" must be mounted on ordinary directory (${mount.destination} in the root is not one)`);
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
 }
 
 /** Whether a bind source is a file: its target must then be a file too. */
@@ -35,13 +91,24 @@ function sourceIsFile(source: string): boolean {
 
 function mountSteps(mount: RecordMount, options: Context): MountStep[] {
   if (mount.type === 'cgroup') return cgroupMountSteps(mount, options);
+  checkKernelMountPoint(mount, options);
   // sysfs belongs to a network namespace: in a user namespace without its own network,
   // only the host's /sys, bound, can be had (as runc does).
-  if (mount.type === 'sysfs' && options.userns && !options.ownNetwork) {
+  const hostSys = mount.type === 'sysfs' && options.userns && !options.ownNetwork;
+  if (hostSys) {
     mount = { ...mount, type: 'bind', source: '/sys', options: ['rbind', ...(mount.options ?? []).filter((o) => o !== 'bind')] };
   }
-  const { flags, propagation, data } = parseMountOptions(mount.options);
+  const recursive = recursiveAttributes(mount.options);
+  const parsed = parseMountOptions(recursive.rest);
+  const { propagation, data } = parsed;
+  let { flags } = parsed;
   const bind = (flags & MS.BIND) !== 0 || mount.type === 'bind';
+  // A tmpfs (or /dev) asked read-only is made read-write, filled (the devices, links and
+  // directories of the steps after it), and made read-only at the end, as runc does.
+  if (!bind && (flags & MS.RDONLY) && (mount.type === 'tmpfs' || mount.destination === '/dev')) {
+    flags &= ~MS.RDONLY;
+    options.readonlyLater.push({ op: 'mount', target: mount.destination, flags: MS.REMOUNT | MS.BIND | MS.RDONLY, keepFlags: true });
+  }
   const steps: MountStep[] = [];
   let source = mount.source;
   if (bind) {
@@ -52,6 +119,9 @@ function mountSteps(mount: RecordMount, options: Context): MountStep[] {
   if (target !== '/') steps.push(bind && sourceIsFile(source as string) ? { op: 'mkfile', target } : { op: 'mkdir', target, mode: 0o755 });
   const base: MountStep = { op: 'mount', target, flags: bind ? flags | MS.BIND : flags };
   if (source !== undefined) base.source = source;
+  // In a new user namespace, a bind source is opened by the runtime, the host's root (a
+  // directory under one only root may enter is still bound), as runc's mount sources are.
+  if (bind && options.userns && !hostSys) base.sourceByParent = true;
   if (mount.type !== undefined && !bind) base.fstype = mount.type;
   // A bind mount's data is passed on too: mount(2) ignores it, as it does for runc.
   if (data !== undefined) base.data = data;
@@ -62,6 +132,7 @@ function mountSteps(mount: RecordMount, options: Context): MountStep[] {
   const remountable = flags & ~(MS.BIND | MS.REC);
   if (bind && remountable !== 0) steps.push({ op: 'mount', target, flags: MS.REMOUNT | MS.BIND | remountable, keepFlags: true });
   if (propagation !== 0) steps.push({ op: 'mount', target, flags: propagation });
+  if (recursive.set !== 0 || recursive.clear !== 0) steps.push({ op: 'setattr', target, set: recursive.set, clear: recursive.clear });
   return steps;
 }
 
@@ -178,8 +249,9 @@ const PROPAGATION: Record<string, number> = {
 export function fsSteps(record: ContainerRecord, options: FsPlanOptions = {}): MountStep[] {
   const { linux } = record;
   const made = (type: string): boolean => linux.namespaces.some((ns) => ns.type === type && ns.path === undefined);
-  const ctx: Context = { ...options, userns: made('user'), ownNetwork: made('network'), ownCgroupns: made('cgroup') };
+  const ctx: Context = { ...options, userns: made('user'), ownNetwork: made('network'), ownCgroupns: made('cgroup'), readonlyLater: [] };
   if (linux.cgroupsPath !== undefined) ctx.cgroupsPath = linux.cgroupsPath;
+  if (record.root?.path !== undefined) ctx.root = record.root.path;
   const steps: MountStep[] = [];
   const cgroupMounts = new Set<string>();
   for (const mount of record.mounts) {
@@ -194,6 +266,9 @@ export function fsSteps(record: ContainerRecord, options: FsPlanOptions = {}): M
     if (mount.destination === '/dev' && mount.type === 'tmpfs') {
       steps.push(...deviceSteps(linux.devices ?? [], ctx.userns));
       for (const [target, path] of DEV_SYMLINKS) steps.push({ op: 'symlink', source: target, target: path });
+      // A read-only /dev is read-only before the process binds its pty on /dev/console
+      // (after pivot_root): the file it binds on is made while /dev can still be written.
+      if (ctx.readonlyLater.some((s) => s.target === '/dev')) steps.push({ op: 'mkfile', target: '/dev/console', mode: 0o600 });
     }
   }
   if (!record.mounts.some((m) => m.destination === '/dev' && m.type === 'tmpfs')) steps.push(...deviceSteps(linux.devices ?? [], ctx.userns));
@@ -207,6 +282,7 @@ export function fsSteps(record: ContainerRecord, options: FsPlanOptions = {}): M
     steps.push({ op: 'mount', source: path, target: path, flags: MS.BIND | MS.REC, sourceInRoot: true, optional: true });
     steps.push({ op: 'mount', target: path, flags: MS.REMOUNT | MS.BIND | MS.RDONLY, keepFlags: true, optional: true });
   }
+  steps.push(...ctx.readonlyLater);
   if (record.root?.readonly) steps.push({ op: 'mount', target: '/', flags: MS.REMOUNT | MS.BIND | MS.RDONLY, keepFlags: true });
   return steps;
 }

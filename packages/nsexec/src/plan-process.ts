@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CAPABILITIES, RLIMITS, compileSeccomp, isSyscallError, seccompFlags, seccompVersion, SeccompError, type Capability, type CapabilitySets, type RlimitType, type SpawnPlan } from '@diyc/syscalls';
+import { CAPABILITIES, RLIMITS, compileSeccomp, hasNotifyRules, isSyscallError, seccompFlags, seccompVersion, SeccompError, type Capability, type CapabilitySets, type RlimitType, type SpawnPlan } from '@diyc/syscalls';
 import { DiycError, type RecordProcess } from '@diyc/record';
 import type { Trace } from '@diyc/record';
 
@@ -68,8 +68,8 @@ export interface SeccompPlanOptions {
   cacheDir?: string;
 }
 
-/** Changes when @diyc/syscalls compiles differently (the binary tree): old files go unused. */
-const COMPILED_FORM = 'tree-1';
+/** Changes when @diyc/syscalls compiles differently (the binary tree, the -ENOSYS stub): old files go unused. */
+const COMPILED_FORM = 'tree-2-enosys';
 
 function cached(seccomp: Parameters<typeof compileSeccomp>[0], options: SeccompPlanOptions): NonNullable<SpawnPlan['seccomp']> {
   const compile = (): NonNullable<SpawnPlan['seccomp']> => {
@@ -94,11 +94,20 @@ function cached(seccomp: Parameters<typeof compileSeccomp>[0], options: SeccompP
   return plan;
 }
 
-/** The compiled filter of a record's linux.seccomp, or undefined. */
+/**
+ * The compiled filter of a record's linux.seccomp, or undefined. With SCMP_ACT_NOTIFY rules
+ * it names the seccomp agent its listener goes to (listenerPath, listenerMetadata); the
+ * container's state is the caller's to add (`listener.state`): without it, the agent is
+ * told the process's pid and little else.
+ */
 export function seccompPlan(seccomp: Parameters<typeof compileSeccomp>[0] | undefined, options: SeccompPlanOptions = {}): SpawnPlan['seccomp'] {
   if (!seccomp) return undefined;
   try {
-    return cached(seccomp, options);
+    const plan = cached(seccomp, options);
+    if (hasNotifyRules(seccomp) && seccomp.listenerPath) {
+      plan.listener = { path: seccomp.listenerPath, ...(seccomp.listenerMetadata ? { metadata: seccomp.listenerMetadata } : {}) };
+    }
+    return plan;
   } catch (err) {
     if (err instanceof SeccompError) throw new DiycError('invalid', err.message);
     if (isSyscallError(err)) throw new DiycError('invalid', `linux.seccomp: ${err.message}`);

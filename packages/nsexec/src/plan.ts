@@ -96,7 +96,17 @@ export function planFromRecord(record: ContainerRecord, options: PlanOptions = {
   if (options.hold) plan.hold = true;
   if (options.newKeyring) plan.newKeyring = true;
   if (options.detachAfterFork) plan.detachAfterFork = true;
-  if (options.startFifo !== undefined) plan.startFifo = options.startFifo;
+  if (options.startFifo !== undefined) {
+    plan.startFifo = options.startFifo;
+    // startContainer hooks run in the container's process once `start` opens the FIFO,
+    // after its seccomp filter and right before its execve (runc's order).
+    const hooks = record.hooks?.startContainer ?? [];
+    if (hooks.length > 0) {
+      plan.startHooks = hooks.map((h) => ({
+        path: h.path, ...(h.args ? { args: h.args } : {}), ...(h.env ? { env: h.env } : {}), ...(h.timeout !== undefined ? { timeout: h.timeout } : {}),
+      }));
+    }
+  }
   if (options.consoleSocket !== undefined) {
     plan.consoleSocket = options.consoleSocket;
     const size = record.process.consoleSize;

@@ -20,9 +20,13 @@ export interface NativePlan {
   makeRootPrivate: boolean;
   root?: string;
   noPivot: boolean;
+  /** no_pivot: the host's proc and sysfs mounts the child hides before its move. */
+  hostKernelMounts?: string[];
   chrootOnly: boolean;
   rootPropagation?: number;
   fs: NativeFsStep[];
+  /** How many descriptors the first go carries (the steps' sourceIndex). */
+  sourceFds?: number;
   syncBeforePivot: boolean;
   cwd?: string;
   consoleSocket?: string;
@@ -39,6 +43,7 @@ export interface NativePlan {
   noNewPrivileges: boolean;
   seccomp?: Buffer;
   seccompFlags?: number;
+  startHooks?: { path: string; argv: string[]; env: string[]; timeout?: number }[];
   keepFds: number[];
   argv: string[];
   env: string[];
@@ -65,6 +70,9 @@ export interface NativeFsStep {
   minor?: number;
   uid?: number;
   gid?: number;
+  attrSet?: number;
+  attrClr?: number;
+  sourceIndex?: number;
 }
 
 export interface NativeSeccomp {
@@ -75,8 +83,10 @@ export interface NativeSeccomp {
 
 export interface NativeBinding {
   setErrorFactory(factory: (errno: number, syscall: string, path?: string) => Error): void;
-  spawn(plan: NativePlan): { pid: number; pidfd: number; holdFd: number; errorFd: number };
-  go(holdFd: number): void;
+  spawn(plan: NativePlan): { pid: number; pidfd: number; holdFd: number; errorFd: number; times?: ArrayBuffer };
+  go(holdFd: number, fds?: number[]): void;
+  pidfdGetfd(pid: number, fd: number): number;
+  sendWithFd(socketPath: string, data: Buffer, fd: number): void;
   readMessage(errorFd: number): [step: number, index: number, errno: number] | null;
   watchExit(pid: number, pidfd: number, cb: (code: number | null, signal: number | null) => void): void;
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
@@ -104,7 +114,7 @@ export interface NativeBinding {
   mkdirInRoot(rootFd: number, path: string, mode: number): number;
   unlinkat(dirFd: number, name: string, flags: number): void;
   openat(dirFd: number, name: string, flags: number, mode: number): number;
-  compileSeccomp(profile: NativeSeccomp): { program: Buffer; skipped: string[] };
+  compileSeccomp(profile: NativeSeccomp): { program: Buffer; skipped: string[]; lastSyscalls: Record<string, number> };
   seccompVersion(): string | null;
   attachDeviceFilter(cgroupDir: string, instructions: Buffer): void;
 }

@@ -3,6 +3,7 @@
 // https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md#seccomp
 // https://man7.org/linux/man-pages/man2/seccomp.2.html
 import { native } from './binding.js';
+import { assemble, enosysStub, needsEnosysStub } from './seccomp-enosys.js';
 
 export type SeccompAction =
   | 'SCMP_ACT_KILL' | 'SCMP_ACT_KILL_PROCESS' | 'SCMP_ACT_KILL_THREAD' | 'SCMP_ACT_TRAP'
@@ -32,7 +33,10 @@ export interface Seccomp {
   defaultErrnoRet?: number;
   architectures?: string[];
   flags?: string[];
+  /** The unix socket of the seccomp agent that gets the listener of SCMP_ACT_NOTIFY rules. */
   listenerPath?: string;
+  /** Passed to the agent with it, as `metadata`. */
+  listenerMetadata?: string;
   syscalls?: SeccompRule[];
 }
 
@@ -69,6 +73,9 @@ export const SECCOMP_FLAGS: Readonly<Record<string, number>> = {
   SECCOMP_FILTER_FLAG_SPEC_ALLOW: 4,
 };
 
+/** The filter answers a listener fd for its SCMP_ACT_NOTIFY rules (Linux 5.0). */
+export const SECCOMP_FILTER_FLAG_NEW_LISTENER = 8;
+
 const EPERM = 1;
 
 /** The action names every runtime knows, for `features`-style reports. */
@@ -80,7 +87,6 @@ export class SeccompError extends Error {
 }
 
 function action(name: string, errnoRet: number | undefined, where: string): number {
-  if (name === 'SCMP_ACT_NOTIFY') throw new SeccompError(`${where}: SCMP_ACT_NOTIFY needs a seccomp agent, which diyc does not support`);
   const value = ACTIONS[name as SeccompAction];
   if (value === undefined) throw new SeccompError(`${where}: unknown action '${name}'`);
   if (name === 'SCMP_ACT_ERRNO' || name === 'SCMP_ACT_TRACE') return (value | ((errnoRet ?? EPERM) & 0xffff)) >>> 0;
@@ -88,9 +94,28 @@ function action(name: string, errnoRet: number | undefined, where: string): numb
   return value >>> 0;
 }
 
+/** Whether a profile has SCMP_ACT_NOTIFY rules: its filter then has a listener for an agent. */
+export function hasNotifyRules(profile: Seccomp): boolean {
+  return (profile.syscalls ?? []).some((rule) => rule.action === 'SCMP_ACT_NOTIFY');
+}
+
+/**
+ * runc's refusals for SCMP_ACT_NOTIFY (libcontainer/seccomp): the runtime hears of the
+ * listener by a write(2) from the container's process, so write may not wait for an
+ * agent, nor may the default action; and an agent must be named.
+ */
+function checkNotify(profile: Seccomp): void {
+  if (profile.defaultAction === 'SCMP_ACT_NOTIFY') throw new SeccompError('SCMP_ACT_NOTIFY cannot be used as default action');
+  if (!hasNotifyRules(profile)) return;
+  for (const rule of profile.syscalls ?? []) {
+    if (rule.action === 'SCMP_ACT_NOTIFY' && rule.names.includes('write')) throw new SeccompError('SCMP_ACT_NOTIFY cannot be used for the write syscall');
+  }
+  if (!profile.listenerPath) throw new SeccompError('linux.seccomp.listenerPath is not set: SCMP_ACT_NOTIFY rules need a seccomp agent');
+}
+
 /** The seccomp(2) flags of a profile, refusing those diyc cannot honour by name. */
 export function seccompFlags(profile: Seccomp): number {
-  let flags = 0;
+  let flags = hasNotifyRules(profile) ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
   for (const flag of profile.flags ?? []) {
     const value = SECCOMP_FLAGS[flag];
     if (value === undefined) throw new SeccompError(`linux.seccomp.flags: ${flag} is not supported`);
@@ -108,11 +133,12 @@ export interface CompiledSeccomp {
 }
 
 /**
- * Compiles an OCI seccomp profile with libseccomp. Unknown actions, operators and
- * architectures are refused by name; unknown system call names are skipped and listed.
+ * Compiles an OCI seccomp profile with libseccomp, with runc's -ENOSYS stub in front
+ * (seccomp-enosys.ts). Unknown actions, operators and architectures are refused by name;
+ * unknown system call names are skipped and listed.
  */
 export function compileSeccomp(profile: Seccomp): CompiledSeccomp {
-  if (profile.listenerPath !== undefined) throw new SeccompError('linux.seccomp.listenerPath: seccomp agents are not supported');
+  checkNotify(profile);
   const architectures = (profile.architectures ?? []).map((arch) => {
     const name = SECCOMP_ARCHES[arch];
     if (name === undefined) throw new SeccompError(`linux.seccomp.architectures: unknown architecture '${arch}'`);
@@ -133,8 +159,11 @@ export function compileSeccomp(profile: Seccomp): CompiledSeccomp {
     };
   });
   const defaultAction = action(profile.defaultAction, profile.defaultErrnoRet, 'linux.seccomp.defaultAction');
-  const { program, skipped } = native().compileSeccomp({ defaultAction, architectures, syscalls });
-  return { program, skipped, flags: seccompFlags(profile) };
+  const { program, skipped, lastSyscalls } = native().compileSeccomp({ defaultAction, architectures, syscalls });
+  const stub = needsEnosysStub(profile.defaultAction, profile.defaultErrnoRet) ? assemble(enosysStub(lastSyscalls)) : Buffer.alloc(0);
+  // seccomp(2) takes at most BPF_MAXINSNS (4096) instructions.
+  if ((stub.length + program.length) / 8 > 4096) throw new SeccompError(`linux.seccomp: the filter is ${(stub.length + program.length) / 8} instructions long, above the kernel's 4096`);
+  return { program: Buffer.concat([stub, program]), skipped, flags: seccompFlags(profile) };
 }
 
 /** The version of the libseccomp linked in, or null when built without it. */

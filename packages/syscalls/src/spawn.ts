@@ -1,9 +1,10 @@
 // spawn(): the container's first process, created by clone(2) in C++ (native/child.cc)
 // from a plan prepared here. See that file for the order the child runs its steps in.
-import { closeSync, writeFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { native, type NativeFsStep, type NativePlan } from './binding.js';
 import { CAPABILITIES, CLONE_NEW, RLIMITS, type Capability, type Namespace, type RlimitType } from './constants.js';
-import { syscallError, type SyscallError } from './errors.js';
+import { isSyscallError, syscallError, type SyscallError } from './errors.js';
+import { hostKernelMounts } from './host-mounts.js';
 
 /**
  * One step of the filesystem list, run in order in the child's new mount namespace,
@@ -19,7 +20,18 @@ export type MountStep =
     sourceInRoot?: boolean;
     /** A remount keeps the flags the mount has now (nosuid, nodev, noexec...). */
     keepFlags?: boolean;
+    /**
+     * In a new user namespace: the source is opened by this process, the host's root, in
+     * the child's mount namespace while the child is held, and handed to it (runc's mount
+     * sources): the user namespace's root need not be able to reach it.
+     */
+    sourceByParent?: boolean;
   }
+  /**
+   * mount_setattr(2) of target and every mount under it (AT_RECURSIVE): MOUNT_ATTR_* bits
+   * to set and to clear (OCI's rro, rnosuid, rnodev...). Linux 5.12.
+   */
+  | { op: 'setattr'; target: string; set: number; clear: number }
   | { op: 'mkdir'; target: string; mode?: number }
   | { op: 'mkfile'; target: string; mode?: number }
   | { op: 'symlink'; source: string; target: string }
@@ -101,8 +113,17 @@ export interface SpawnPlan {
   capabilities?: CapabilitySets;
   /** prctl(PR_SET_NO_NEW_PRIVS): execve can never grant privileges (setuid, file caps). */
   noNewPrivileges?: boolean;
-  /** A compiled seccomp filter (compileSeccomp), loaded by the child with seccomp(2). */
-  seccomp?: { program: Buffer; flags?: number };
+  /**
+   * A compiled seccomp filter (compileSeccomp), loaded by the child with seccomp(2). With
+   * SECCOMP_FILTER_FLAG_NEW_LISTENER in `flags`, the filter's listener is sent to the
+   * seccomp agent at `listener.path` with the container's state (see SeccompListener).
+   */
+  seccomp?: { program: Buffer; flags?: number; listener?: SeccompListener };
+  /**
+   * OCI startContainer hooks, run by the child after its seccomp filter, right before its
+   * execve, with the state `start` sends through the start FIFO on their stdin.
+   */
+  startHooks?: { path: string; args?: string[]; env?: string[]; timeout?: number }[];
   /** Descriptors above 2 the command inherits; every other one is closed at execve. */
   keepFds?: number[];
   /** File descriptors to put on 0, 1, 2; null inherits. */
@@ -124,6 +145,18 @@ export interface SpawnPlan {
   supervisor?: { argv: string[]; keepFds: number[] };
 }
 
+/**
+ * Where a filter's listener goes (SCMP_ACT_NOTIFY): the agent's unix socket. It gets one
+ * message, as runc sends it: the OCI ContainerProcessState JSON, with the listener as its
+ * only descriptor (fds ["seccompFd"]). `state` is the container's OCI state; its `pid`,
+ * when absent, and the message's own are the process that loaded the filter.
+ */
+export interface SeccompListener {
+  path: string;
+  metadata?: string;
+  state?: { ociVersion: string; id: string; status: string; pid?: number; bundle: string; annotations?: Record<string, string> };
+}
+
 export interface IdMapping {
   containerID: number;
   hostID: number;
@@ -143,30 +176,54 @@ export const CHILD_STEPS = [
   'make_private', 'mount', 'mkdir', 'symlink', 'mknod', 'pivot_root', 'chdir', 'setgroups',
   'setgid', 'setuid', 'stdio', 'setsid', 'terminal', 'execve', 'resolve', 'write', 'oom_score_adj',
   'console', 'keyring', 'rlimit', 'capabilities', 'no_new_privs', 'seccomp', 'close_fds',
-  'start_fifo', 'umask', 'dumpable', 'supervisor',
+  'start_fifo', 'umask', 'dumpable', 'supervisor', 'hook', 'seccomp_notify',
 ] as const;
 export type ChildStep = (typeof CHILD_STEPS)[number];
 
 // The rest of the wire, as child.h has it (test/wire.test.ts reads child.h and compares).
 /** The child's messages that are not failures (`enum Message`). */
-export const MESSAGES = { pid: -1, sync_before_pivot: -2, ready: -3 } as const;
+export const MESSAGES = { pid: -1, sync_before_pivot: -2, ready: -3, seccomp_listener: -4, command_pid: -5 } as const;
 /** The filesystem operations (`enum FsOp`) and their option bits (`enum FsOpt`). */
-export const FS_OPS = { mount: 0, mkdir: 1, mkfile: 2, symlink: 3, mknod: 4, write: 5, mask: 6 } as const;
-export const FS_OPTIONS = { optional: 1, source_in_root: 2, keep_flags: 4 } as const;
+export const FS_OPS = { mount: 0, mkdir: 1, mkfile: 2, symlink: 3, mknod: 4, write: 5, mask: 6, setattr: 7 } as const;
+export const FS_OPTIONS = { optional: 1, source_in_root: 2, keep_flags: 4, source_fd: 8 } as const;
 const MSG_PID = MESSAGES.pid;
 const MSG_SYNC_BEFORE_PIVOT = MESSAGES.sync_before_pivot;
 const MSG_READY = MESSAGES.ready;
+const MSG_SECCOMP_LISTENER = MESSAGES.seccomp_listener;
+const MSG_COMMAND_PID = MESSAGES.command_pid;
 const FS_OPTIONAL = FS_OPTIONS.optional;
 const FS_SOURCE_IN_ROOT = FS_OPTIONS.source_in_root;
 const FS_KEEP_FLAGS = FS_OPTIONS.keep_flags;
+const FS_SOURCE_FD = FS_OPTIONS.source_fd;
+/** SECCOMP_FILTER_FLAG_NEW_LISTENER (seccomp(2)). */
+const NEW_LISTENER = 8;
+/** kMaxStepMarks in child.h: the marks the page holds. */
+const MAX_STEP_MARKS = 254;
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const O_PATH = 0o10000000;
 const S_IF = { char: 0o020000, block: 0o060000, fifo: 0o010000 } as const;
 
 /** What release() stopped at: the command exec'd, or it waits on the start FIFO. */
 export type Released = 'exec' | 'ready';
 
+/** When one step of the child started, and how long it took (until the next step started). */
+export interface StepTime {
+  step: ChildStep;
+  /** Which fs step, hook, or part of the step (child.cc's marks); -1: none. */
+  index: number;
+  /** Nanoseconds since the parent called clone(). */
+  startNs: bigint;
+  /** When it started on CLOCK_MONOTONIC, in nanoseconds: process.hrtime.bigint()'s clock. */
+  atNs: bigint;
+  /** Until the next mark; null for the last one seen (the child is still in it, or exec'd). */
+  durationNs: bigint | null;
+}
+
 /** A running child. Its exit is watched from the start, without blocking the event loop. */
 export class Child {
   #pid: number;
+  /** After a fork with a relay: the process that runs the plan and execs (the relay is #pid). */
+  #commandPid: number | undefined;
   /** With a supervisor: its pid (the process clone() made, which exec'd it). */
   readonly supervisorPid: number | undefined;
   /** Settles once, when the child ends (exit code, or the signal that killed it). */
@@ -174,13 +231,19 @@ export class Child {
   #holdFd: number;
   #errorFd: number;
   #plan: SpawnPlan;
+  #times: DataView | undefined;
+  /** Bind sources the child will mount, opened for it at its first "go" (sourceByParent). */
+  #sources: string[];
 
-  constructor(plan: SpawnPlan, pid: number, pidfd: number, holdFd: number, errorFd: number) {
+  constructor(plan: SpawnPlan, spawned: { pid: number; pidfd: number; holdFd: number; errorFd: number; times?: ArrayBuffer }, sources: string[] = []) {
+    const { pid, pidfd } = spawned;
     this.#pid = pid;
     this.supervisorPid = plan.supervisor ? pid : undefined;
     this.#plan = plan;
-    this.#holdFd = holdFd;
-    this.#errorFd = errorFd;
+    this.#holdFd = spawned.holdFd;
+    this.#errorFd = spawned.errorFd;
+    this.#sources = sources;
+    if (spawned.times) this.#times = new DataView(spawned.times);
     this.exited = new Promise((resolve) => {
       native().watchExit(pid, pidfd, (code, signal) => resolve({ code, signal }));
     });
@@ -212,31 +275,111 @@ export class Child {
     }
   }
 
-  /** What release() does, for a child that was never held (spawn() waits for its exec). */
+  /**
+   * What release() does, for a child the caller did not hold (spawn() waits for its exec):
+   * one this module held itself (its user namespace set up first) is let go.
+   */
   releaseNow(): void {
     if (this.#errorFd < 0) return;
     try {
+      this.#go(this.#plan.hold === true);
       this.#next();
     } finally {
       this.#close();
     }
   }
 
+  /** Sets the child going; the first go carries the bind sources, opened for it now. */
   #go(when: boolean): void {
-    if (when && this.#holdFd >= 0) native().go(this.#holdFd);
+    if (!when || this.#holdFd < 0) return;
+    const fds = openSources(this.#pid, this.#sources);
+    this.#sources = [];
+    try {
+      native().go(this.#holdFd, fds);
+    } finally {
+      for (const fd of fds) closeSync(fd);
+    }
   }
 
   /** Reads the child's messages up to the next that needs an answer: exec'd, ready, or at its sync point. */
   #next(): Released | 'sync' {
+    // A listener announced by the command of a relay whose pid has not come yet.
+    let listener: number | undefined;
     for (;;) {
       const message = native().readMessage(this.#errorFd);
       if (message === null) return 'exec';
       const [step, index, errno] = message;
-      if (step === MSG_PID) this.#pid = index;
+      if (step === MSG_PID) this.#pid = this.#commandPid = index;
+      else if (step === MSG_COMMAND_PID) this.#commandPid = index;
       else if (step === MSG_SYNC_BEFORE_PIVOT) return 'sync';
       else if (step === MSG_READY) return 'ready';
+      else if (step === MSG_SECCOMP_LISTENER) listener = index;
       else throw stepError(this.#plan, step, index, errno);
+      // After a fork (or from a supervisor), the command's pid may come after its listener.
+      if (listener !== undefined && (this.#commandPid !== undefined || !this.#forks())) {
+        this.#handOverListener(listener);
+        listener = undefined;
+      }
     }
+  }
+
+  /** Whether the command is not the process clone() made: it reports its pid (kMsgPid, kMsgCommandPid). */
+  #forks(): boolean {
+    return (this.#plan.join ?? []).some((j) => j.type === 'pid') || this.#plan.supervisor !== undefined;
+  }
+
+  /**
+   * Takes the seccomp listener the child announced (pidfd_getfd(2)) and sends it to the
+   * agent with the container's state in one message, as runc does; then our copy is
+   * closed and the child goes on (and closes its own): the agent holds the only one.
+   */
+  #handOverListener(fdNumber: number): void {
+    const listener = this.#plan.seccomp?.listener;
+    if (!listener) throw syscallError(22, 'seccomp', 'the filter made a listener, but the plan names no agent for it', 'seccomp_notify');
+    const pid = this.#commandPid ?? this.#pid;
+    const fd = native().pidfdGetfd(pid, fdNumber);
+    try {
+      const state = { ...(listener.state ?? { ociVersion: '1.0.2', id: '', status: 'creating', bundle: '' }) };
+      state.pid ??= pid;
+      // specs-go's ContainerProcessState, its fields in its order; metadata only when given.
+      const message = { ociVersion: state.ociVersion, fds: ['seccompFd'], pid, ...(listener.metadata ? { metadata: listener.metadata } : {}), state };
+      try {
+        native().sendWithFd(listener.path, Buffer.from(JSON.stringify(message)), fd);
+      } catch (err) {
+        if (isSyscallError(err)) {
+          const errno = -err.errno;
+          const e = syscallError(errno, err.syscall, listener.path, 'seccomp_notify');
+          e.message = `failed to connect with seccomp agent specified in the seccomp profile: ${e.message}`;
+          throw e;
+        }
+        throw err;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    this.#go(true);
+  }
+
+  /**
+   * When each step of the child started and how long it took, as child.cc noted them on
+   * a page shared with this process: complete once the child has exec'd; a child still
+   * running its plan shows the steps so far. Empty when the page could not be mapped.
+   */
+  stepTimes(): StepTime[] {
+    const view = this.#times;
+    if (!view) return [];
+    const le = LITTLE_ENDIAN;
+    const cloneNs = view.getBigInt64(0, le);
+    const count = Math.min(view.getInt32(8, le), MAX_STEP_MARKS);
+    const marks: { step: ChildStep; index: number; ns: bigint }[] = [];
+    for (let i = 0; i < count; i++) {
+      const at = 16 + i * 16;
+      marks.push({ ns: view.getBigInt64(at, le), step: CHILD_STEPS[view.getInt32(at + 8, le)] ?? 'execve', index: view.getInt32(at + 12, le) });
+    }
+    return marks.map((m, i) => ({
+      step: m.step, index: m.index, startNs: m.ns - cloneNs, atNs: m.ns,
+      durationNs: i + 1 < marks.length ? (marks[i + 1] as { ns: bigint }).ns - m.ns : null,
+    }));
   }
 
   /** Lets a held child go without running anything: it exits with status 127. */
@@ -280,11 +423,11 @@ function start(plan: SpawnPlan, syncBeforePivot: boolean): Child {
   const parentSetup = makesUserNamespace(plan);
   const nativePlan = toNativePlan({ ...plan, hold: plan.hold === true || parentSetup });
   nativePlan.syncBeforePivot = syncBeforePivot;
-  const { pid, pidfd, holdFd, errorFd } = native().spawn(nativePlan);
-  const child = new Child({ ...plan, hold: nativePlan.hold }, pid, pidfd, holdFd, errorFd);
+  const spawned = native().spawn(nativePlan);
+  const child = new Child({ ...plan, hold: nativePlan.hold }, spawned, sourcesByParent(plan));
   if (parentSetup) {
     try {
-      setUpUserNamespace(plan, pid);
+      setUpUserNamespace(plan, spawned.pid);
     } catch (err) {
       child.abandon();
       child.kill('SIGKILL');
@@ -314,6 +457,36 @@ function setUpUserNamespace(plan: SpawnPlan, pid: number): void {
   const map = (m: IdMapping[]): string => m.map((e) => `${e.containerID} ${e.hostID} ${e.size}\n`).join('');
   if (plan.gidMappings?.length) write(`/proc/${pid}/gid_map`, map(plan.gidMappings), 'gid_map');
   if (plan.uidMappings?.length) write(`/proc/${pid}/uid_map`, map(plan.uidMappings), 'uid_map');
+}
+
+/** The bind sources the parent opens for a child in a new user namespace, in step order. */
+function sourcesByParent(plan: SpawnPlan): string[] {
+  if (!makesUserNamespace(plan)) return [];
+  return (plan.mounts ?? []).flatMap((m) => (m.op === 'mount' && m.sourceByParent && m.source !== undefined && !m.sourceInRoot ? [m.source] : []));
+}
+
+/**
+ * Opens each source O_PATH in the mount namespace of `pid` (held before its first step,
+ * still rooted at the host's /), through /proc/PID/root and inside it (RESOLVE_IN_ROOT):
+ * as this process, the host's root, which may reach what the child's user namespace may
+ * not; a descriptor of a mount in the child's namespace, which mount(2) binds from.
+ */
+function openSources(pid: number, sources: readonly string[]): number[] {
+  if (sources.length === 0) return [];
+  const fds: number[] = [];
+  let root = -1;
+  try {
+    root = openSync(`/proc/${pid}/root`, O_PATH | fsConstants.O_DIRECTORY);
+    for (const source of sources) fds.push(native().resolveInRoot(root, source, O_PATH, 0));
+  } catch (err) {
+    for (const fd of fds) closeSync(fd);
+    const e = err as NodeJS.ErrnoException;
+    const source = sources[fds.length] ?? '';
+    throw syscallError(-(e.errno ?? -5), 'open', source, 'resolve');
+  } finally {
+    if (root >= 0) closeSync(root);
+  }
+  return fds;
 }
 
 function capabilityMask(names: readonly string[] = []): bigint {
@@ -349,7 +522,7 @@ export function toNativePlan(plan: SpawnPlan): NativePlan {
     makeRootPrivate: create.has('mount'),
     noPivot: plan.noPivot ?? false,
     chrootOnly: plan.chrootOnly ?? false,
-    fs: (plan.mounts ?? []).map(toNativeStep),
+    fs: [],
     syncBeforePivot: false,
     newKeyring: plan.newKeyring ?? false,
     rlimits: (plan.rlimits ?? []).map((r) => {
@@ -367,6 +540,23 @@ export function toNativePlan(plan: SpawnPlan): NativePlan {
     foreground: plan.foreground ?? false,
     hold: plan.hold ?? false,
   };
+  // Bind sources the parent opens (a new user namespace only): numbered as they are sent.
+  let sourceFds = 0;
+  native.fs = (plan.mounts ?? []).map((step) => {
+    const out = toNativeStep(step);
+    if (step.op === 'mount' && step.sourceByParent && create.has('user') && step.source !== undefined && !step.sourceInRoot) {
+      out.opts |= FS_SOURCE_FD;
+      out.sourceIndex = sourceFds++;
+    }
+    return out;
+  });
+  if (sourceFds > 0) native.sourceFds = sourceFds;
+  if (plan.noPivot && plan.root !== undefined && !plan.chrootOnly) native.hostKernelMounts = hostKernelMounts(readFileSync('/proc/self/mountinfo', 'utf8'), plan.root);
+  if (plan.startHooks?.length) {
+    native.startHooks = plan.startHooks.map((h) => ({
+      path: h.path, argv: h.args?.length ? h.args : [h.path], env: h.env ?? [], ...(h.timeout !== undefined ? { timeout: h.timeout } : {}),
+    }));
+  }
   const path = plan.env.find((e) => e.startsWith('PATH='));
   if (path !== undefined) native.path = path.slice(5);
   if (plan.hostname !== undefined) native.hostname = plan.hostname;
@@ -393,6 +583,7 @@ export function toNativePlan(plan: SpawnPlan): NativePlan {
   if (plan.seccomp) {
     native.seccomp = plan.seccomp.program;
     native.seccompFlags = plan.seccomp.flags ?? 0;
+    if ((native.seccompFlags & NEW_LISTENER) !== 0 && !plan.seccomp.listener) throw new TypeError('spawn: the seccomp filter makes a listener (SECCOMP_FILTER_FLAG_NEW_LISTENER) but seccomp.listener names no agent for it');
   }
   if (plan.startFifo !== undefined) native.startFifo = plan.startFifo;
   if (plan.supervisor) {
@@ -433,6 +624,8 @@ function toNativeStep(step: MountStep): NativeFsStep {
       return { op: FS_OPS.write, opts: step.optional ? FS_OPTIONAL : 0, target: step.target, data: step.data };
     case 'mask':
       return { op: FS_OPS.mask, opts: step.optional ? FS_OPTIONAL : 0, target: step.target };
+    case 'setattr':
+      return { op: FS_OPS.setattr, opts: 0, target: step.target, attrSet: step.set, attrClr: step.clear };
   }
 }
 
@@ -447,6 +640,7 @@ function stepError(plan: SpawnPlan, stepIndex: number, index: number, errno: num
     case 'cgroup':
       return syscallError(errno, 'write', plan.cgroupProcs?.[index], step);
     case 'mount':
+      return syscallError(errno, plan.mounts?.[index]?.op === 'setattr' ? 'mount_setattr' : 'mount', fsTarget(), step);
     case 'mkdir':
     case 'symlink':
     case 'mknod':
@@ -455,7 +649,8 @@ function stepError(plan: SpawnPlan, stepIndex: number, index: number, errno: num
     case 'resolve':
       return syscallError(errno, 'openat2', fsTarget(), step);
     case 'pivot_root':
-      return syscallError(errno, 'pivot_root', plan.root, step);
+      // index >= 0: a host proc or sysfs mount hidden before a no_pivot move.
+      return index >= 0 ? syscallError(errno, 'umount2', 'a proc or sysfs mount of the host', step) : syscallError(errno, 'pivot_root', plan.root, step);
     case 'chdir':
       return syscallError(errno, 'chdir', plan.cwd ?? plan.root, step);
     case 'execve':

@@ -19,14 +19,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <deque>
@@ -35,6 +38,13 @@
 
 #ifdef DIYC_HAVE_SECCOMP
 #include <seccomp.h>
+#endif
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
 #endif
 
 #include "child.h"
@@ -106,7 +116,9 @@ Napi::Array ArrayField(const Napi::Object& o, const char* key) {
 struct PlanStorage {
   std::deque<std::string> strings;
   std::vector<diyc::NamespaceJoin> joins;
-  std::vector<const char*> cgroup_procs, argv, envp, supervisor_argv;
+  std::vector<const char*> cgroup_procs, argv, envp, supervisor_argv, host_kernel_mounts;
+  std::deque<std::vector<const char*>> hook_arrays;  // each hook's argv and envp
+  std::vector<diyc::Hook> hooks;
   std::vector<int> supervisor_fds;
   std::vector<diyc::FsStep> fs;
   std::vector<diyc::Rlimit> rlimits;
@@ -156,6 +168,9 @@ diyc::ChildPlan ConvertPlan(const Napi::Object& o, PlanStorage& s) {
   p.make_root_private = BoolField(o, "makeRootPrivate");
   p.root = s.OptionalString(o, "root");
   p.no_pivot = BoolField(o, "noPivot");
+  s.host_kernel_mounts = s.StringArray(o, "hostKernelMounts");
+  p.host_kernel_mounts = s.host_kernel_mounts.data();
+  p.n_host_kernel_mounts = static_cast<int>(s.host_kernel_mounts.size());
   p.chroot_only = BoolField(o, "chrootOnly");
   p.root_propagation = static_cast<unsigned long>(NumberField(o, "rootPropagation", 0));
 
@@ -174,10 +189,16 @@ diyc::ChildPlan ConvertPlan(const Napi::Object& o, PlanStorage& s) {
     step.dev = makedev(static_cast<unsigned>(NumberField(m, "major", 0)), static_cast<unsigned>(NumberField(m, "minor", 0)));
     step.uid = static_cast<long>(NumberField(m, "uid", -1));
     step.gid = static_cast<long>(NumberField(m, "gid", -1));
+    step.attr_set = BigField(m, "attrSet");
+    step.attr_clr = BigField(m, "attrClr");
+    step.source_index = static_cast<int>(NumberField(m, "sourceIndex", -1));
+    if ((step.opts & diyc::kFsSourceFd) && (step.source_index < 0 || step.source_index >= static_cast<int>(NumberField(o, "sourceFds", 0))))
+      step.opts &= ~static_cast<uint32_t>(diyc::kFsSourceFd);  // no such descriptor: the path, then
     s.fs.push_back(step);
   }
   p.fs = s.fs.data();
   p.n_fs = static_cast<int>(s.fs.size());
+  p.n_source_fds = static_cast<int>(NumberField(o, "sourceFds", 0));
   p.sync_before_pivot = BoolField(o, "syncBeforePivot");
 
   p.cwd = s.OptionalString(o, "cwd");
@@ -219,6 +240,18 @@ diyc::ChildPlan ConvertPlan(const Napi::Object& o, PlanStorage& s) {
     p.seccomp_len = static_cast<unsigned short>(s.seccomp.size());
     p.seccomp_flags = static_cast<unsigned int>(NumberField(o, "seccompFlags", 0));
   }
+  Napi::Array hooks = ArrayField(o, "startHooks");
+  for (uint32_t i = 0; i < hooks.Length(); i++) {
+    Napi::Object h = hooks.Get(i).As<Napi::Object>();
+    s.hook_arrays.push_back(s.StringArray(h, "argv"));
+    s.hook_arrays.back().push_back(nullptr);
+    const char* const* argv = s.hook_arrays.back().data();
+    s.hook_arrays.push_back(s.StringArray(h, "env"));
+    s.hook_arrays.back().push_back(nullptr);
+    s.hooks.push_back({s.Keep(StringField(h, "path")), argv, s.hook_arrays.back().data(), static_cast<int>(NumberField(h, "timeout", 0))});
+  }
+  p.start_hooks = s.hooks.data();
+  p.n_start_hooks = static_cast<int>(s.hooks.size());
   Napi::Array keep = ArrayField(o, "keepFds");
   for (uint32_t i = 0; i < keep.Length(); i++) s.keep_fds.push_back(keep.Get(i).As<Napi::Number>().Int32Value());
   p.keep_fds = s.keep_fds.data();
@@ -258,8 +291,16 @@ diyc::ChildPlan ConvertPlan(const Napi::Object& o, PlanStorage& s) {
 
 // ---- spawn -------------------------------------------------------------------------
 
-// spawn(plan) -> { pid, pidfd, holdFd, errorFd }
-// With plan.hold the child waits before its first step until go(holdFd).
+int64_t MonotonicNs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// spawn(plan) -> { pid, pidfd, holdFd, errorFd, times }
+// With plan.hold the child waits before its first step until go(holdFd). `times` is the
+// page the child notes its steps on (StepTimes, child.h): an ArrayBuffer over memory
+// shared with the child, unmapped when the buffer is collected.
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject()) {
@@ -274,13 +315,20 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   }
   int error_pipe[2], hold_pipe[2] = {-1, -1};
   if (pipe2(error_pipe, O_CLOEXEC) < 0) return ThrowErrno(env, errno, "pipe2");
-  bool hold = plan.hold || plan.sync_before_pivot;
-  if (hold && pipe2(hold_pipe, O_CLOEXEC) < 0) {
+  // The child waits on it to be held, at its sync point, and while its seccomp listener
+  // is taken; a socket, so that the first "go" can carry descriptors (the bind sources).
+  bool listener = plan.seccomp != nullptr && (plan.seccomp_flags & (1U << 3)) != 0;  // SECCOMP_FILTER_FLAG_NEW_LISTENER
+  bool hold = plan.hold || plan.sync_before_pivot || listener || plan.n_source_fds > 0;
+  if (hold && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, hold_pipe) < 0) {
     int err = errno;
     close(error_pipe[0]);
     close(error_pipe[1]);
-    return ThrowErrno(env, err, "pipe2");
+    return ThrowErrno(env, err, "socketpair");
   }
+  void* page = mmap(nullptr, sizeof(diyc::StepTimes), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  diyc::StepTimes* times = page == MAP_FAILED ? nullptr : static_cast<diyc::StepTimes*>(page);
+  if (times) times->clone_ns = MonotonicNs();
+  plan.times = times;
   plan.error_fd = error_pipe[1];
   plan.error_peer_fd = error_pipe[0];
   plan.hold_fd = hold_pipe[0];
@@ -292,6 +340,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   if (pid < 0) {
     close(error_pipe[0]);
     if (hold) close(hold_pipe[1]);
+    if (times) munmap(times, sizeof(diyc::StepTimes));
     return ThrowErrno(env, -pid, "clone");
   }
   // A pidfd (pidfd_open(2)) becomes readable when the child exits: libuv polls it, so
@@ -304,16 +353,108 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   result.Set("pidfd", pidfd);
   result.Set("holdFd", hold_pipe[1]);
   result.Set("errorFd", error_pipe[0]);
+  if (times) {
+    result.Set("times", Napi::ArrayBuffer::New(env, times, sizeof(diyc::StepTimes),
+                                               [](Napi::Env, void* data) { munmap(data, sizeof(diyc::StepTimes)); }));
+  }
   return result;
 }
 
-// go(holdFd): one byte on the hold pipe: the child goes on (at the start or the sync).
+// go(holdFd, fds?): one byte on the hold socket: the child goes on (at the start, the sync,
+// the seccomp listener). `fds` go with it (SCM_RIGHTS, unix(7)): the bind sources.
 Napi::Value Go(const Napi::CallbackInfo& info) {
   char go = 1;
+  struct iovec iov = {&go, 1};
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  std::vector<int> fds;
+  if (info.Length() > 1 && info[1].IsArray()) {
+    Napi::Array a = info[1].As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) fds.push_back(a.Get(i).As<Napi::Number>().Int32Value());
+  }
+  std::vector<char> control(fds.empty() ? 0 : CMSG_SPACE(sizeof(int) * fds.size()));
+  if (!fds.empty()) {
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+  }
   ssize_t n;
-  do n = write(info[0].As<Napi::Number>().Int32Value(), &go, 1); while (n < 0 && errno == EINTR);
-  if (n < 0) return ThrowErrno(info.Env(), errno, "write");
+  do n = sendmsg(info[0].As<Napi::Number>().Int32Value(), &msg, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
+  if (n < 0) return ThrowErrno(info.Env(), errno, "sendmsg");
   return info.Env().Undefined();
+}
+
+// pidfdGetfd(pid, fd) -> fd: a copy of descriptor `fd` of process `pid`, close-on-exec
+// (pidfd_open(2), pidfd_getfd(2), Linux 5.6): how the seccomp listener a container's
+// process made reaches this process, as runc takes it.
+Napi::Value PidfdGetfd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int pid = info[0].As<Napi::Number>().Int32Value();
+  int target = info[1].As<Napi::Number>().Int32Value();
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) return ThrowErrno(env, errno, "pidfd_open", std::to_string(pid));
+  int fd = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, target, 0));
+  int err = errno;
+  close(pidfd);
+  if (fd < 0) return ThrowErrno(env, err, "pidfd_getfd", std::to_string(pid));
+  return Napi::Number::New(env, fd);
+}
+
+// sendWithFd(socketPath, data: Buffer, fd): connects to a unix stream socket (a name
+// starting with @ is abstract) and sends `data` with `fd` (SCM_RIGHTS) in one sendmsg(2),
+// then closes the connection: how a seccomp agent gets its listener and the container's
+// state (runc's sendContainerProcessState). Throws {syscall: "connect"} when no one listens.
+Napi::Value SendWithFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  Napi::Buffer<char> data = info[1].As<Napi::Buffer<char>>();
+  int fd = info[2].As<Napi::Number>().Int32Value();
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  if (path.empty() || path.size() >= sizeof addr.sun_path) return ThrowErrno(env, path.empty() ? ENOENT : ENAMETOOLONG, "connect", path);
+  memcpy(addr.sun_path, path.data(), path.size());
+  socklen_t len = static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + path.size() + 1);
+  if (path[0] == '@') {
+    addr.sun_path[0] = '\0';
+    len = static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + path.size());
+  }
+  int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) return ThrowErrno(env, errno, "socket");
+  int rc;
+  do rc = connect(sock, reinterpret_cast<struct sockaddr*>(&addr), len); while (rc < 0 && errno == EINTR);
+  if (rc < 0) {
+    int err = errno;
+    close(sock);
+    return ThrowErrno(env, err, "connect", path);
+  }
+  struct iovec iov = {data.Data(), data.Length()};
+  char control[CMSG_SPACE(sizeof(int))];
+  memset(control, 0, sizeof control);
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  ssize_t n;
+  do n = sendmsg(sock, &msg, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
+  int err = errno;
+  close(sock);
+  if (n < 0) return ThrowErrno(env, err, "sendmsg", path);
+  if (static_cast<size_t>(n) != data.Length()) return ThrowErrno(env, EMSGSIZE, "sendmsg", path);
+  return env.Undefined();
 }
 
 // readMessage(errorFd) -> null (end of file: the child exec'd or is gone) | [step, index, errno]
@@ -575,7 +716,11 @@ Napi::Value Openat(const Napi::CallbackInfo& info) {
 // ---- seccomp -----------------------------------------------------------------------
 
 // compileSeccomp({defaultAction, architectures, syscalls: [{names, action, args}]})
-//   -> { program: Buffer (struct sock_filter[]), skipped: string[] }
+//   -> { program: Buffer (struct sock_filter[]), skipped: string[],
+//        lastSyscalls: {[arch]: number} }
+// lastSyscalls: for each architecture named, the highest system call number the rules
+// name there (every rule, whatever its action; names unknown there left out): what
+// seccomp.ts needs for runc's -ENOSYS stub.
 // libseccomp (what runc, crun and youki use) turns the OCI form into a BPF program;
 // the child loads it with seccomp(2) itself, right before execve. Names the running
 // libseccomp does not know are skipped and listed, as runc does.
@@ -608,6 +753,21 @@ Napi::Value CompileSeccomp(const Napi::CallbackInfo& info) {
   Napi::Array skipped = Napi::Array::New(env);
   uint32_t n_skipped = 0;
   Napi::Array rules = ArrayField(profile, "syscalls");
+  Napi::Object last = Napi::Object::New(env);
+  for (uint32_t i = 0; i < arches.Length(); i++) {
+    std::string name = arches.Get(i).ToString().Utf8Value();
+    uint32_t arch = seccomp_arch_resolve_name(name.c_str());
+    int highest = 0;
+    for (uint32_t r = 0; r < rules.Length(); r++) {
+      Napi::Array names = ArrayField(rules.Get(r).As<Napi::Object>(), "names");
+      for (uint32_t k = 0; k < names.Length(); k++) {
+        std::string call = names.Get(k).ToString().Utf8Value();
+        int nr = seccomp_syscall_resolve_name_arch(arch, call.c_str());
+        if (nr > highest) highest = nr;  // __NR_SCMP_ERROR and the pseudo-numbers are negative
+      }
+    }
+    last.Set(name, highest);
+  }
   for (uint32_t i = 0; i < rules.Length(); i++) {
     Napi::Object rule = rules.Get(i).As<Napi::Object>();
     uint32_t action = static_cast<uint32_t>(NumberField(rule, "action", 0));
@@ -661,6 +821,7 @@ Napi::Value CompileSeccomp(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("program", Napi::Buffer<char>::Copy(env, program.data(), program.size()));
   out.Set("skipped", skipped);
+  out.Set("lastSyscalls", last);
   return out;
 #endif
 }
@@ -821,6 +982,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactory));
   exports.Set("spawn", Napi::Function::New(env, Spawn));
   exports.Set("go", Napi::Function::New(env, Go));
+  exports.Set("pidfdGetfd", Napi::Function::New(env, PidfdGetfd));
+  exports.Set("sendWithFd", Napi::Function::New(env, SendWithFd));
   exports.Set("readMessage", Napi::Function::New(env, ReadMessage));
   exports.Set("watchExit", Napi::Function::New(env, WatchExit));
   exports.Set("mount", Napi::Function::New(env, Mount));

@@ -15,7 +15,8 @@
 //   ----------------  -------------------------------------  --------------------------
 //   (first)           close(2) the parent's pipe ends        always
 //   dumpable          prctl(2) PR_SET_DUMPABLE 0             always
-//   hold              read(hold_fd)                          the parent asked to hold it
+//   hold              read(hold_fd), or recvmsg(2) with the  the parent asked to hold it
+//                     bind sources (SCM_RIGHTS)              (mount sources: a user namespace)
 //   console           socket(2), connect(2)                  a console socket is given
 //   start_fifo        open(2) the FIFO                       OCI create
 //   open_ns           open(2)                                for each namespace to join
@@ -29,9 +30,12 @@
 //   make_private      mount(2) MS_REC|MS_PRIVATE on /        a mount namespace was made
 //   pivot_root (1/2)  mount(2) the root onto itself          a root is given
 //   mount ...         mount, mkdir, mknod, symlink, write,   the fs steps, in order
-//                     mask (masked paths)
+//                     mask (masked paths), mount_setattr(2)
+//                     (recursive attributes: rro, rnosuid...)
 //   (sync)            message, read(hold_fd)                 hooks run before pivot_root
-//   pivot_root (2/2)  pivot_root(2), umount2(2)              a root is given
+//   pivot_root (2/2)  pivot_root(2), umount2(2)              a root is given; with no_pivot:
+//                     or umount2(2) the host's proc and        MS_MOVE and chroot, after the
+//                     sysfs, mount(2) MS_MOVE, chroot(2)       host's kernel mounts are gone
 //   make_private      mount(2) rootfsPropagation on /        asked (pivot_root needs it after)
 //   chdir             chdir(2), getcwd(2)                    the cwd must be inside the root
 //   console           the pty: open(2), ioctl(2), sendmsg(2) a console socket is given
@@ -41,15 +45,20 @@
 //   (stdio owner)     fstat(2), fchown(2) of 0-2             a user is given
 //   close_fds         close_range(2) CLOSE_RANGE_CLOEXEC     always
 //   seccomp (early)   seccomp(2)                             without no_new_privs
+//   (seccomp_notify)  message, read(hold_fd), close(2)       the filter has a listener
 //   capabilities      prctl(2) PR_CAPBSET_DROP, KEEPCAPS     capabilities are given
 //   setgroups/gid/uid setgroups(2), setresgid(2), setresuid(2) a user is given
 //   capabilities      capset(2), prctl(2) PR_CAP_AMBIENT     capabilities are given
 //   umask             umask(2)                               given
 //   (signals)         sigaction(2), sigprocmask(2) to default
 //   (command check)   faccessat(2), newfstatat(2) on PATH    OCI create
-//   start_fifo        message, read(2) the FIFO              OCI create
+//   no_new_privs,     prctl(2), seccomp(2), and the listener  no_new_privs, a listener and
+//     seccomp         handed over as above                     OCI create (runc's place)
+//   start_fifo        message, read(2) the FIFO (and the      OCI create
+//                     state, for the hooks)
 //   no_new_privs      prctl(2) PR_SET_NO_NEW_PRIVS           asked
-//   seccomp (late)    seccomp(2)                             with no_new_privs
+//   seccomp (late)    seccomp(2) (and its listener)          with no_new_privs
+//   hook              pipe2(2), clone(2), execve(2), wait4(2) for each startContainer hook
 //   execve            execve(2), searching PATH
 //
 // Each system call is documented at https://man7.org/linux/man-pages/man2/NAME.2.html
@@ -78,7 +87,17 @@
 //     while still the host's root (a user namespace's root cannot open /run/diyc-oci);
 //   - seccomp is loaded last when no_new_privs is set (the filter then needs to allow
 //     nothing but execve); without it, loading needs CAP_SYS_ADMIN, so it comes before
-//     the capabilities are dropped, as runc does;
+//     the capabilities are dropped, as runc does. A filter with a listener (SCMP_ACT_NOTIFY)
+//     is handed to the seccomp agent by the process that waits for us, during create:
+//     with no_new_privs it is then loaded just before the start FIFO, as runc loads it;
+//   - the startContainer hooks run last, under the filter the command will have and in
+//     the container's namespaces and root, as runc runs them; they are fork+execve+wait4
+//     and nothing else (their state comes through the FIFO, written by `start`);
+//   - a bind source in a new user namespace is opened by the parent, which is the host's
+//     root, in our mount namespace (through /proc/PID/root), while we are held: we, root
+//     of the user namespace only, may not reach a directory that only the host's root can;
+//   - each step's start is noted (Mark) on a page the parent mapped before clone():
+//     clock_gettime(2) through the vDSO, so it costs a few nanoseconds and no system call;
 //   - the user is changed after everything that needs privileges, with the capabilities
 //     kept across setresuid by PR_SET_KEEPCAPS and then set exactly.
 //
@@ -88,10 +107,18 @@
 //   child -> parent   {kMsgPid, pid, 0}                      after a fork: the pid that execs
 //   child -> parent   {kMsgSyncBeforePivot, -1, 0}           waiting for "go" on the hold pipe
 //   child -> parent   {kMsgReady, -1, 0}                     waiting on the start FIFO
+//   child -> parent   {kMsgSeccompListener, fd, 0}           the listener's number: the
+//                                                            parent takes it, says go
+//   child -> parent   {kMsgCommandPid, pid, 0}               a relay stays; the command's pid
 //   (end of file)                                            execve succeeded
 //
-// Messages on the hold pipe: parent -> child, one byte: "go on" (at the start, and at the
-// sync point). End of file without the byte means the parent gave up: the child exits.
+// Messages on the hold socket (a socketpair): parent -> child, one byte: "go on" (at the
+// start, at the sync point, after the listener is taken). The first carries the bind
+// sources (SCM_RIGHTS) when the plan has any. End of file without the byte means the
+// parent gave up: the child exits.
+//
+// The start FIFO: `start` writes one byte. With startContainer hooks it writes 1 and then
+// the container's state for them: its length (4 bytes, host order) and the JSON; else 0.
 //
 // With a supervisor (diyc-run -d), clone() makes a small process S first; S clones the
 // container's process C (so C is S's child), reports C's pid like a fork does, closes
@@ -119,6 +146,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -129,10 +157,20 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+#ifndef SECCOMP_FILTER_FLAG_NEW_LISTENER
+#define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
 #endif
 #ifndef PR_CAP_AMBIENT
 #define PR_CAP_AMBIENT 47
@@ -158,12 +196,49 @@ void Send(const ChildPlan& plan, int32_t step, int32_t index, int32_t err) {
   _exit(127);
 }
 
-// Waits for the parent's "go" byte on the hold pipe; the parent gone: leave quietly.
-void WaitForGo(const ChildPlan& plan) {
+// Notes when a step starts, on the page the parent reads (StepTimes in child.h). The
+// clock is read through the vDSO: no system call, so no lock and nothing a seccomp
+// filter sees, and the same clock as Node's process.hrtime.
+void Mark(const ChildPlan& plan, Step step, int index = -1) {
+  StepTimes* t = plan.times;
+  if (t == nullptr) return;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  int32_t n = t->count;
+  if (n < kMaxStepMarks) t->marks[n] = {static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec, step, index};
+  __atomic_store_n(&t->count, n + 1, __ATOMIC_RELEASE);
+}
+
+constexpr int kMaxSourceFds = 253;  // SCM_MAX_FD: what one message can carry
+
+// Waits for the parent's "go" byte on the hold socket; the parent gone: leave quietly.
+// With `n_fds`, the byte carries that many descriptors (SCM_RIGHTS, unix(7)), put in `fds`.
+void WaitForGo(const ChildPlan& plan, int* fds = nullptr, int n_fds = 0) {
   char go = 0;
   ssize_t n;
-  do n = read(plan.hold_fd, &go, 1); while (n < 0 && errno == EINTR);
+  if (n_fds == 0) {
+    // read(2), as runc's init waits: the call a seccomp profile is likeliest to allow.
+    do n = read(plan.hold_fd, &go, 1); while (n < 0 && errno == EINTR);
+    if (n != 1) _exit(127);
+    return;
+  }
+  struct iovec iov = {&go, 1};
+  union {
+    char buf[CMSG_SPACE(sizeof(int) * kMaxSourceFds)];
+    struct cmsghdr align;
+  } control;
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+  do n = recvmsg(plan.hold_fd, &msg, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
   if (n != 1) _exit(127);
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (c == nullptr || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int) * n_fds) || (msg.msg_flags & MSG_CTRUNC))
+    Fail(plan, kStepHold, -1, EPROTO);
+  memcpy(fds, CMSG_DATA(c), sizeof(int) * n_fds);
 }
 
 size_t Length(const char* s) {
@@ -560,7 +635,7 @@ Step StepOf(FsOp op) {
     case kFsSymlink: return kStepSymlink;
     case kFsMknod: return kStepMknod;
     case kFsWrite: return kStepWrite;
-    case kFsMask: return kStepMount;
+    case kFsMask: case kFsSetattr: return kStepMount;
   }
   return kStepMount;
 }
@@ -579,9 +654,16 @@ int RemountReadOnly(int root_fd, const char* path) {
   return err;
 }
 
+// struct mount_attr (linux/mount.h, Linux 5.12), spelled here: that header and glibc's
+// sys/mount.h do not mix on every system.
+struct MountAttr {
+  uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+
 // Runs one fs step. Returns 0, or the errno with *resolve_failed telling a path that
-// could not be resolved from the system call that failed.
-int RunFsStep(int root_fd, const FsStep& s, bool* resolve_failed) {
+// could not be resolved from the system call that failed. `source_fds` are the
+// descriptors the parent sent (kFsSourceFd).
+int RunFsStep(int root_fd, const FsStep& s, const int* source_fds, bool* resolve_failed) {
   char parent[PATH_MAX];
   const char* name;
   int fd, err = 0;
@@ -638,6 +720,17 @@ int RunFsStep(int root_fd, const FsStep& s, bool* resolve_failed) {
       close(fd);
       return err;
     }
+    case kFsSetattr: {
+      // After the mount, on it and every mount under it (mount_setattr(2), AT_RECURSIVE):
+      // a bind's remount changes the top mount only (rro against ro).
+      fd = ResolveInRoot(root_fd, s.target, O_PATH, 0);
+      if (fd == -ENOENT && (s.opts & kFsOptional)) return 0;
+      if (fd < 0) return unresolved(fd);
+      MountAttr attr = {s.attr_set, s.attr_clr, 0, 0};
+      if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0) err = errno;
+      close(fd);
+      return err;
+    }
     case kFsMount: {
       fd = ResolveInRoot(root_fd, s.target, O_PATH, 0);
       if (fd == -ENOENT && (s.opts & kFsOptional)) return 0;
@@ -650,6 +743,9 @@ int RunFsStep(int root_fd, const FsStep& s, bool* resolve_failed) {
         src_fd = ResolveInRoot(root_fd, s.source, O_PATH, 0);
         if (src_fd < 0) { close(fd); return unresolved(src_fd); }
         src = FdPath(src_fd);
+        source = src.text;
+      } else if (s.opts & kFsSourceFd) {
+        src = FdPath(source_fds[s.source_index]);
         source = src.text;
       }
       unsigned long flags = s.flags;
@@ -665,10 +761,12 @@ int RunFsStep(int root_fd, const FsStep& s, bool* resolve_failed) {
 
 // The root made a mount of its own (pivot_root(2) needs one), then the fs steps.
 // Returns an O_PATH fd of the root.
-int PrepareRoot(const ChildPlan& plan) {
+int PrepareRoot(const ChildPlan& plan, const int* source_fds) {
+  Mark(plan, kStepMakePrivate);
   if (plan.make_root_private &&
       mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
     Fail(plan, kStepMakePrivate, -1, errno);
+  Mark(plan, kStepPivotRoot, 0);
   const char* root = plan.root ? plan.root : "/";
   if (plan.root && !plan.chroot_only && mount(plan.root, plan.root, nullptr, MS_BIND | MS_REC, nullptr) < 0)
     Fail(plan, kStepPivotRoot, -1, errno);
@@ -677,12 +775,34 @@ int PrepareRoot(const ChildPlan& plan) {
   // The umask never decides a mode here: /dev/null is 0666 because the plan says so.
   long umask = syscall(SYS_umask, 0);
   for (int i = 0; i < plan.n_fs; i++) {
+    Mark(plan, StepOf(plan.fs[i].op), i);
     bool resolve_failed;
-    int err = RunFsStep(root_fd, plan.fs[i], &resolve_failed);
+    int err = RunFsStep(root_fd, plan.fs[i], source_fds, &resolve_failed);
     if (err) Fail(plan, resolve_failed ? kStepResolve : StepOf(plan.fs[i].op), i, err);
   }
   syscall(SYS_umask, umask);
   return root_fd;
+}
+
+// Before a move and chroot (no_pivot), the host's own proc and sysfs mounts go: the old
+// root stays in this mount namespace, out of sight but not out of reach, and the kernel
+// lets a new user namespace mount a fresh proc or sysfs wherever one is fully visible
+// (mount_too_revealing): `unshare -mrpf mount -t proc` in the container would get an
+// unmasked /proc. Each is made a slave first (its unmount must not reach the host), then
+// detached; one that cannot be (locked in a user namespace) is covered by a tmpfs, as
+// runc's msMoveRoot does. One under a mount detached before it is gone already (ENOENT).
+void HideHostKernelMounts(const ChildPlan& plan) {
+  for (int i = 0; i < plan.n_host_kernel_mounts; i++) {
+    const char* path = plan.host_kernel_mounts[i];
+    if (mount(nullptr, path, nullptr, MS_SLAVE | MS_REC, nullptr) < 0) {
+      if (errno == ENOENT) continue;
+      Fail(plan, kStepPivotRoot, i, errno);
+    }
+    if (umount2(path, MNT_DETACH) < 0) {
+      if (errno != EINVAL && errno != EPERM) Fail(plan, kStepPivotRoot, i, errno);
+      if (mount("tmpfs", path, "tmpfs", 0, nullptr) < 0) Fail(plan, kStepPivotRoot, i, errno);
+    }
+  }
 }
 
 // pivot_root(2) with new_root and put_old both ".", then detach the old root: the
@@ -695,6 +815,7 @@ void EnterRoot(const ChildPlan& plan, int root_fd) {
   if (plan.chroot_only) {
     if (chroot(".") < 0) Fail(plan, kStepPivotRoot, -1, errno);
   } else if (plan.no_pivot) {
+    HideHostKernelMounts(plan);
     if (mount(".", "/", nullptr, MS_MOVE, nullptr) < 0) Fail(plan, kStepPivotRoot, -1, errno);
     if (chroot(".") < 0) Fail(plan, kStepPivotRoot, -1, errno);
   } else {
@@ -815,13 +936,37 @@ void SetSession(const ChildPlan& plan) {
   }
 }
 
+bool HasListener(const ChildPlan& plan) {
+  return plan.seccomp != nullptr && (plan.seccomp_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) != 0;
+}
+
+// Loads the filter. With SECCOMP_FILTER_FLAG_NEW_LISTENER (a profile with SCMP_ACT_NOTIFY
+// rules), seccomp(2) answers a listener fd: its number goes to the parent, which takes the
+// fd itself (pidfd_getfd(2)) and sends it to the seccomp agent, then says go; only then is
+// ours closed, so that the agent holds the only copy and its end makes the calls it was
+// asked about fail with ENOSYS. The number is sent with write(2), which a profile may not
+// notify (seccomp.ts refuses it, as runc does); the read(2) that waits for go and the
+// close(2) after it may be notified: they wait for the agent, which gets the fd from the
+// parent meanwhile (a notified call waits for an answer, not for the agent to exist).
 void LoadSeccomp(const ChildPlan& plan) {
   if (!plan.seccomp) return;
+  Mark(plan, kStepSeccomp);
   struct sock_fprog prog;
   prog.len = plan.seccomp_len;
   prog.filter = const_cast<struct sock_filter*>(plan.seccomp);
-  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, plan.seccomp_flags, &prog) < 0)
-    Fail(plan, kStepSeccomp, -1, errno);
+  long listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, plan.seccomp_flags, &prog);
+  if (listener < 0) Fail(plan, kStepSeccomp, -1, errno);
+  if (!HasListener(plan)) return;
+  Mark(plan, kStepSeccompNotify);
+  Send(plan, kMsgSeccompListener, static_cast<int32_t>(listener), 0);
+  WaitForGo(plan);
+  close(static_cast<int>(listener));
+  close(plan.hold_fd);
+}
+
+void SetNoNewPrivs(const ChildPlan& plan) {
+  Mark(plan, kStepNoNewPrivs);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) Fail(plan, kStepNoNewPrivs, -1, errno);
 }
 
 bool Has(uint64_t set, int cap) { return (set >> cap) & 1; }
@@ -956,15 +1101,175 @@ void EndOnSignalsWhileWaiting() {
   for (int sig : kEnding) sigaction(sig, &end, nullptr);
 }
 
-void WaitForStart(const ChildPlan& plan, int fifo) {
-  if (fifo < 0) return;
+// Reads exactly `len` bytes (a FIFO may hand them over in parts); false on end of file.
+bool ReadFull(int fd, char* buf, size_t len) {
+  while (len > 0) {
+    ssize_t n = read(fd, buf, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    buf += n;
+    len -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// The container's state, for the startContainer hooks' stdin: `start` knows it (the pid,
+// the bundle) and sends it through the FIFO behind its byte (see the top of the file).
+struct StartState {
+  char* text = nullptr;
+  uint32_t len = 0;
+};
+
+// Waits for `start`'s byte on the FIFO. A byte of 1 is followed by the state: its length
+// (4 bytes, host order) and the JSON, read into memory mapped here (mmap(2) takes no lock).
+StartState WaitForStart(const ChildPlan& plan, int fifo) {
+  StartState state;
+  if (fifo < 0) return state;
   EndOnSignalsWhileWaiting();
   Send(plan, kMsgReady, -1, 0);
+  Mark(plan, kStepStartFifo, 1);
   char go = 0;
-  ssize_t n;
-  do n = read(fifo, &go, 1); while (n < 0 && errno == EINTR);
-  if (n != 1) _exit(127);
+  if (!ReadFull(fifo, &go, 1)) _exit(127);
+  if (go == 1) {
+    uint32_t len = 0;
+    if (!ReadFull(fifo, reinterpret_cast<char*>(&len), sizeof len)) _exit(127);
+    void* mem = len > 0 ? mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) : MAP_FAILED;
+    if (mem != MAP_FAILED && ReadFull(fifo, static_cast<char*>(mem), len)) {
+      state.text = static_cast<char*>(mem);
+      state.len = len;
+    }
+  }
   close(fifo);
+  return state;
+}
+
+// ---- startContainer hooks ----------------------------------------------------------
+
+// The words Go's os/exec uses for a signal (runc's message names the signal so).
+const char* SignalWords(int sig) {
+  switch (sig) {
+    case SIGHUP: return "hangup";
+    case SIGINT: return "interrupt";
+    case SIGQUIT: return "quit";
+    case SIGILL: return "illegal instruction";
+    case SIGTRAP: return "trace/breakpoint trap";
+    case SIGABRT: return "aborted";
+    case SIGBUS: return "bus error";
+    case SIGFPE: return "floating point exception";
+    case SIGKILL: return "killed";
+    case SIGSEGV: return "segmentation fault";
+    case SIGPIPE: return "broken pipe";
+    case SIGALRM: return "alarm clock";
+    case SIGTERM: return "terminated";
+    case SIGSYS: return "bad system call";
+    default: return nullptr;
+  }
+}
+
+// Appends `text` to `out` (of `size`), keeping it NUL-terminated.
+void Append(char* out, size_t size, const char* text) {
+  size_t used = Length(out);
+  for (; *text && used + 1 < size; used++) out[used] = *text++;
+  out[used] = '\0';
+}
+
+// A hook failed: say so on our stderr and end, as runc's init does once its parent stopped
+// listening ("error running hook #0: error running hook: signal: bad system call").
+[[noreturn]] void HookFailed(int index, int status, bool timed_out, int timeout) {
+  char line[160] = "error running hook #";
+  char digits[24];
+  Append(line, sizeof line, FormatInt(index, digits));
+  Append(line, sizeof line, ": ");
+  if (timed_out) {
+    Append(line, sizeof line, "hook ran past specified timeout of ");
+    Append(line, sizeof line, FormatInt(timeout, digits));
+    Append(line, sizeof line, ".0s");
+  } else {
+    Append(line, sizeof line, "error running hook: ");
+    if (WIFSIGNALED(status)) {
+      const char* words = SignalWords(WTERMSIG(status));
+      Append(line, sizeof line, "signal: ");
+      if (words) {
+        Append(line, sizeof line, words);
+      } else {
+        Append(line, sizeof line, "signal ");
+        Append(line, sizeof line, FormatInt(WTERMSIG(status), digits));
+      }
+    } else {
+      Append(line, sizeof line, "exit status ");
+      Append(line, sizeof line, FormatInt(WEXITSTATUS(status), digits));
+    }
+  }
+  Append(line, sizeof line, "\n");
+  signal(SIGPIPE, SIG_IGN);  // a stderr nobody reads must not change how we end
+  ssize_t ignored = write(STDERR_FILENO, line, Length(line));
+  (void)ignored;
+  _exit(1);
+}
+
+// Runs one hook as runc does: a child process with the state on its stdin through a pipe
+// and nothing but 0-2 open (the seccomp listener and every descriptor of ours stay out),
+// waited for, killed at its timeout. Its stdout and stderr are the container's stderr.
+// SIGCHLD is blocked meanwhile so that sigtimedwait(2) can wait for its end with a limit.
+void RunHook(const ChildPlan& plan, int index, const StartState& state) {
+  const Hook& hook = plan.start_hooks[index];
+  Mark(plan, kStepHook, index);
+  int in[2];
+  if (pipe2(in, O_CLOEXEC) < 0) HookFailed(index, 127 << 8, false, 0);
+  sigset_t chld, old;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, &old);
+  pid_t pid = RawFork();
+  if (pid == 0) {
+    sigprocmask(SIG_SETMASK, &old, nullptr);
+    if (dup2(in[0], STDIN_FILENO) < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) _exit(127);
+    if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)
+      for (int fd = 3; fd < 1024; fd++) close(fd);
+    execve(hook.path, const_cast<char* const*>(hook.argv), const_cast<char* const*>(hook.envp));
+    _exit(127);
+  }
+  close(in[0]);
+  if (pid < 0) HookFailed(index, 127 << 8, false, 0);
+  // A hook need not read its stdin: a write to a pipe nobody reads then fails (EPIPE)
+  // instead of ending us. An ignored signal is dropped, not left pending.
+  struct sigaction ignore, previous;
+  memset(&ignore, 0, sizeof ignore);
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &ignore, &previous);
+  for (uint32_t off = 0; off < state.len;) {
+    ssize_t n = write(in[1], state.text + off, state.len - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    off += static_cast<uint32_t>(n);
+  }
+  sigaction(SIGPIPE, &previous, nullptr);
+  close(in[1]);
+  int status = 0;
+  bool timed_out = false;
+  struct timespec deadline;
+  clock_gettime(CLOCK_MONOTONIC, &deadline);
+  deadline.tv_sec += hook.timeout;
+  for (;;) {
+    pid_t r = static_cast<pid_t>(syscall(SYS_wait4, pid, &status, hook.timeout > 0 ? WNOHANG : 0, nullptr));
+    if (r == pid) break;
+    if (r < 0 && errno != EINTR) HookFailed(index, 127 << 8, false, 0);
+    if (r != 0) continue;
+    struct timespec now, left;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    left.tv_sec = deadline.tv_sec - now.tv_sec;
+    left.tv_nsec = deadline.tv_nsec - now.tv_nsec;
+    if (left.tv_nsec < 0) { left.tv_sec--; left.tv_nsec += 1000000000; }
+    if (left.tv_sec < 0) {
+      kill(pid, SIGKILL);
+      syscall(SYS_wait4, pid, &status, 0, nullptr);
+      timed_out = true;
+      break;
+    }
+    syscall(SYS_rt_sigtimedwait, &chld, nullptr, &left, NSIG / 8);
+  }
+  sigprocmask(SIG_SETMASK, &old, nullptr);
+  if (timed_out || !WIFEXITED(status) || WEXITSTATUS(status) != 0) HookFailed(index, status, timed_out, hook.timeout);
 }
 
 // chdir(2) to the process's cwd, which must be inside the root: getcwd(2) answers a
@@ -1058,23 +1363,35 @@ void CheckCommand(const ChildPlan& plan) {
   if (plan.hold_peer_fd >= 0) close(plan.hold_peer_fd);
   if (plan.error_peer_fd >= 0) close(plan.error_peer_fd);
   // Before anything else, and before the container can see us (see the top of the file).
+  Mark(plan, kStepDumpable);
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) Fail(plan, kStepDumpable, -1, errno);
-  if (plan.hold) WaitForGo(plan);
+  // The bind sources the parent opened for us (kFsSourceFd) come with its first go.
+  int source_fds[kMaxSourceFds];
+  if (plan.n_source_fds > kMaxSourceFds) Fail(plan, kStepHold, -1, E2BIG);
+  Mark(plan, kStepHold, 0);
+  if (plan.hold) WaitForGo(plan, source_fds, plan.n_source_fds);
   // Host paths, opened while they still mean the host's files and we are still the
   // host's root (before any join, and before becoming root of a user namespace).
+  Mark(plan, kStepConsole, 0);
   int console = ConnectConsoleSocket(plan);
+  Mark(plan, kStepStartFifo, 0);
   int fifo = OpenStartFifo(plan);
   int ns_fds[kMaxJoins];
+  Mark(plan, kStepOpenNs);
   OpenNamespaces(plan, ns_fds);
+  Mark(plan, kStepCgroup);
   EnterCgroups(plan);
+  Mark(plan, kStepSetns);
   JoinNamespaces(plan, ns_fds);
   // In a user namespace (made by clone, its maps written by the parent while we were
   // held; or joined first of all) we are nobody until we become its root.
   if (plan.userns_root) {
+    Mark(plan, kStepSetuid, 0);
     if (syscall(SYS_setresgid, 0, 0, 0) < 0) Fail(plan, kStepSetgid, -1, errno);
     if (syscall(SYS_setresuid, 0, 0, 0) < 0) Fail(plan, kStepSetuid, -1, errno);
   }
   if (JoinsPidNamespace(plan)) {
+    Mark(plan, kStepFork);
     pid_t pid = RawFork();
     if (pid < 0) Fail(plan, kStepFork, -1, errno);
     if (pid > 0) {
@@ -1082,52 +1399,86 @@ void CheckCommand(const ChildPlan& plan) {
         Send(plan, kMsgPid, pid, 0);
         _exit(0);
       }
+      // The command is ours to relay: the parent still needs its pid (the seccomp listener
+      // is taken from it), and the pid it knows stays this relay's.
+      Send(plan, kMsgCommandPid, pid, 0);
       close(plan.error_fd);
       if (plan.hold_fd >= 0) close(plan.hold_fd);
       RunRelay(pid);
     }
   }
   // A new cgroup namespace has the cgroup just entered as its root.
+  Mark(plan, kStepUnshare);
   if (plan.new_cgroupns && unshare(CLONE_NEWCGROUP) < 0) Fail(plan, kStepUnshare, -1, errno);
+  Mark(plan, kStepSethostname);
   if (plan.hostname && sethostname(plan.hostname, Length(plan.hostname)) < 0)
     Fail(plan, kStepSethostname, -1, errno);
   if (plan.domainname && setdomainname(plan.domainname, Length(plan.domainname)) < 0)
     Fail(plan, kStepSetdomainname, -1, errno);
+  Mark(plan, kStepOomScoreAdj);
   SetOomScoreAdj(plan);
   bool changes_mounts = plan.make_root_private || plan.root || plan.n_fs > 0;
-  int root_fd = changes_mounts ? PrepareRoot(plan) : -1;
+  int root_fd = changes_mounts ? PrepareRoot(plan, source_fds) : -1;
+  for (int i = 0; i < plan.n_source_fds; i++) close(source_fds[i]);
   if (plan.sync_before_pivot) {
+    Mark(plan, kStepHold, 1);
     Send(plan, kMsgSyncBeforePivot, -1, 0);
     WaitForGo(plan);
   }
-  if (plan.hold_fd >= 0) close(plan.hold_fd);
+  // The hold socket stays open while a seccomp listener is still to be handed over.
+  if (plan.hold_fd >= 0 && !HasListener(plan)) close(plan.hold_fd);
+  Mark(plan, kStepPivotRoot, 1);
   if (plan.root) EnterRoot(plan, root_fd);
   else if (root_fd >= 0) close(root_fd);
   // After the pivot: pivot_root(2) refuses a root whose mount is shared.
+  Mark(plan, kStepMakePrivate, 1);
   if (plan.root_propagation && mount(nullptr, "/", nullptr, plan.root_propagation, nullptr) < 0)
     Fail(plan, kStepMakePrivate, -1, errno);
+  Mark(plan, kStepChdir);
   ChangeDirectory(plan);
+  Mark(plan, kStepConsole, 1);
   if (console >= 0) SetUpConsole(plan, console);
+  Mark(plan, kStepKeyring);
   JoinSessionKeyring(plan);
+  Mark(plan, kStepRlimit);
   SetRlimits(plan);
+  Mark(plan, kStepStdio);
   SetStdio(plan);
   SetSession(plan);
   GiveStdioToUser(plan);
   // Before any filter: a profile need not allow close_range for the command's sake.
+  Mark(plan, kStepCloseFds);
   CloseExtraFds(plan);
   if (!plan.no_new_privs) LoadSeccomp(plan);
+  Mark(plan, kStepCapabilities);
   DropBoundingSet(plan);
+  Mark(plan, kStepSetuid, 1);
   SetUser(plan);
+  Mark(plan, kStepCapabilities, 1);
   SetCapabilities(plan);
+  Mark(plan, kStepUmask);
   SetUmask(plan);
   // Signals take their default action from here, as the command expects them.
   ResetSignals();
+  Mark(plan, kStepExecve, 0);
   if (fifo >= 0) CheckCommand(plan);
-  WaitForStart(plan, fifo);
-  if (plan.no_new_privs) {
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) Fail(plan, kStepNoNewPrivs, -1, errno);
+  // With no_new_privs the filter comes last, where only execve is left for it to allow;
+  // but a listener must reach its agent during create, so then it comes before the wait
+  // on the FIFO (runc loads it there in both cases).
+  bool filtered = !plan.no_new_privs;
+  if (!filtered && HasListener(plan) && fifo >= 0) {
+    SetNoNewPrivs(plan);
+    LoadSeccomp(plan);
+    filtered = true;
+  }
+  StartState state = WaitForStart(plan, fifo);
+  if (!filtered) {
+    SetNoNewPrivs(plan);
     LoadSeccomp(plan);
   }
+  // startContainer hooks run here, under the filter, as the command will (runc's order).
+  for (int i = 0; i < plan.n_start_hooks; i++) RunHook(plan, i, state);
+  Mark(plan, kStepExecve, 1);
   Exec(plan);
 }
 

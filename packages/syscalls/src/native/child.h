@@ -21,6 +21,8 @@ enum FsOp : int32_t {
   kFsMknod = 4,    // mknod(target, mode, dev); an existing node is fine
   kFsWrite = 5,    // write data to the existing file target (/proc/sys/...)
   kFsMask = 6,     // hide target: a read-only tmpfs over a directory, /dev/null over a file
+  kFsSetattr = 7,  // mount_setattr(2) of target and every mount below it (AT_RECURSIVE):
+                   // attr_set, attr_clr (MOUNT_ATTR_*: rro, rnosuid, rnodev...)
 };
 
 // Step options, or'ed.
@@ -28,6 +30,9 @@ enum FsOpt : uint32_t {
   kFsOptional = 1,      // a target that does not exist is skipped (masked paths)
   kFsSourceInRoot = 2,  // the mount source is a path inside the root, too
   kFsKeepFlags = 4,     // a remount keeps the flags the mount has (nosuid, nodev...)
+  kFsSourceFd = 8,      // the source is the descriptor source_index of those the parent sent
+                        // with its first "go": opened by the host's root in our mount
+                        // namespace, before we became root of our user namespace
 };
 
 struct FsStep {
@@ -41,6 +46,8 @@ struct FsStep {
   uint32_t mode;       // mkdir / mknod mode (mknod: with S_IFCHR, S_IFBLK or S_IFIFO)
   dev_t dev;           // mknod device
   long uid, gid;       // mknod owner; -1: unchanged
+  uint64_t attr_set, attr_clr;  // kFsSetattr: MOUNT_ATTR_* bits
+  int source_index;    // kFsSourceFd: which of the descriptors sent
 };
 
 struct NamespaceJoin {
@@ -52,6 +59,32 @@ struct Rlimit {
   int resource;        // RLIMIT_NOFILE, ...
   uint64_t soft, hard;
 };
+
+// An OCI startContainer hook: run by the child after its seccomp filter, right before its
+// own execve, with the container's state on its stdin (runc's order).
+struct Hook {
+  const char* path;
+  const char* const* argv;
+  const char* const* envp;
+  int timeout;         // seconds; 0: none
+};
+
+// Where the child writes when each of its steps starts (CLOCK_MONOTONIC, the clock of
+// Node's process.hrtime): one page, mapped MAP_SHARED by the parent before clone(), so
+// that the parent reads the marks without a message. execve(2) unmaps it from the child.
+struct StepMark {
+  int64_t ns;
+  int32_t step;        // a Step (below)
+  int32_t index;       // which fs step, namespace, hook...; -1: none
+};
+constexpr int kMaxStepMarks = 254;
+struct StepTimes {
+  int64_t clone_ns;    // the parent's clock right before clone()
+  int32_t count;       // marks made; those past kMaxStepMarks are dropped
+  int32_t unused;
+  StepMark marks[kMaxStepMarks];
+};
+static_assert(sizeof(StepTimes) <= 4096, "StepTimes must fit one page");
 
 // Capability sets as bit masks (bit N: capability N). Applied only when `set`.
 struct Capabilities {
@@ -75,10 +108,13 @@ struct ChildPlan {
   bool make_root_private;         // mount --make-rprivate /
   const char* root;               // the container's root; null: "/" and no pivot
   bool no_pivot;                  // MS_MOVE + chroot instead of pivot_root (ramfs roots)
+  const char* const* host_kernel_mounts;  // no_pivot: the host's proc and sysfs mounts, hidden
+  int n_host_kernel_mounts;       // before the move (the chroot would leave them in reach)
   bool chroot_only;               // chroot alone: no mount namespace of its own (the host's)
   unsigned long root_propagation; // MS_SHARED, MS_SLAVE...: set on / after pivot_root; 0: none
   const FsStep* fs;
   int n_fs;
+  int n_source_fds;               // descriptors the parent sends with its first "go" (kFsSourceFd)
   bool sync_before_pivot;         // report kSyncBeforePivot and wait for a go (hooks)
   const char* cwd;                // null: "/" after pivot, unchanged otherwise
   const char* console_socket;     // unix socket that gets a new pty's master; null: none
@@ -95,7 +131,10 @@ struct ChildPlan {
   bool no_new_privs;
   const sock_filter* seccomp;     // compiled filter; null: none
   unsigned short seccomp_len;
-  unsigned int seccomp_flags;     // SECCOMP_FILTER_FLAG_*
+  unsigned int seccomp_flags;     // SECCOMP_FILTER_FLAG_*; with NEW_LISTENER, the listener is
+                                  // handed to the parent (kMsgSeccompListener) before anything else
+  const Hook* start_hooks;        // startContainer hooks: after the start FIFO and the filter
+  int n_start_hooks;              // (the state they read comes through the FIFO, see child.cc)
   const int* keep_fds;            // fds >= 3 the command inherits; every other is closed
   int n_keep_fds;
   const char* const* argv;
@@ -106,10 +145,12 @@ struct ChildPlan {
   bool foreground;                // own process group, made the terminal's foreground
   const char* start_fifo;         // wait for a byte on this FIFO before execve (OCI start)
   bool hold;                      // wait for "go" on hold_fd before step one
-  int hold_fd;                    // read end of the hold pipe (hold, sync); -1: none
-  int hold_peer_fd;               // the hold pipe's write end: the parent's, closed first
+  int hold_fd;                    // our end of the hold socketpair (hold, sync, the seccomp
+                                  // listener, mount sources); -1: none
+  int hold_peer_fd;               // the parent's end, closed first
   int error_fd;                   // write end, close-on-exec: messages to the parent
   int error_peer_fd;              // the error pipe's read end: the parent's, closed first
+  StepTimes* times;               // where each step's start is written; null: not timed
   // A supervisor (diyc-shim) for the container's process: the process clone() makes first
   // clones the container's, then execs this argv with `--pid PID` added, keeping
   // supervisor_fds (the read ends of its output) and the container as its child.
@@ -157,6 +198,9 @@ enum Step : int32_t {
   kStepUmask,
   kStepDumpable,     // prctl(PR_SET_DUMPABLE, 0) at the start
   kStepSupervisor,   // the supervisor could not be started (index: 0 clone, 1 execve)
+  kStepHook,         // a startContainer hook (index: which); its failure goes to stderr, as
+                     // runc's init writes it: the parent has stopped listening by then
+  kStepSeccompNotify,  // the seccomp listener, handed to the parent (timing only)
 };
 
 // What the child writes to error_fd: fixed size, one write(). A negative `step` is
@@ -165,6 +209,8 @@ enum Message : int32_t {
   kMsgPid = -1,              // index: the pid of the process that will exec (after a fork)
   kMsgSyncBeforePivot = -2,  // mounted, not pivoted: the parent runs hooks, then says go
   kMsgReady = -3,            // all done but execve: waiting on the start FIFO
+  kMsgSeccompListener = -4,  // index: the seccomp listener's fd number; waiting for "go"
+  kMsgCommandPid = -5,       // after a fork, a relay stays: index is the command's pid
 };
 
 struct ChildError {
