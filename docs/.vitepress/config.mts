@@ -26,7 +26,7 @@ export default defineConfig({
           { text: '8. Kubernetes (containerd\'s CRI)', link: '/kubernetes' },
         ],
       },
-      { text: 'Putting it together', items: [{ text: 'A container by hand', link: '/by-hand' }, { text: 'diyc, diyC, runc and docker', link: '/comparison' }, { text: 'diyc for docker users', link: '/docker' }] },
+      { text: 'Putting it together', items: [{ text: 'A container by hand', link: '/by-hand' }, { text: 'diyc, diyC, runc and docker', link: '/comparison' }, { text: 'diyc for docker users', link: '/docker' }, { text: 'Where the time goes', link: '/performance' }] },
     ],
     search: { provider: 'local' },
   },

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { placeProcess } from '@diyc/cgroup';
 import { planFromRecord, startError, StdioProxy, traceRecord } from '@diyc/nsexec';
 import { parseMountinfo } from '@diyc/overlay';
-import { ANNOTATION, DiycError, type ContainerRecord, type Trace } from '@diyc/record';
+import { ANNOTATION, DiycError, timed, type ContainerRecord, type Trace } from '@diyc/record';
 import { isSyscallError, mknod, MNT, spawn, spawnWithSync, umount2, type Child, type Namespace, type SeccompListener, type SpawnPlan } from '@diyc/syscalls';
 import { processStart, type Container, type ContainerState } from './container.js';
 import { writeEtcFiles } from './etc-files.js';
@@ -220,7 +220,7 @@ export async function create(rt: Runtime, container: Container, record: Containe
     // start empty); cgroupfs has nothing to do here, the process joins by itself.
     placeProcess(prepared, started.pid);
     const done = prepared;
-    const released = await started.release({
+    const released = await timed(rt.trace, 'the child: clone to ready', () => started.release({
       beforePivot: async () => {
         // The process exists, its namespaces and mounts are made, it has not pivoted: the
         // hooks see it as created (runtime-tools checks that prestart does).
@@ -229,7 +229,7 @@ export async function create(rt: Runtime, container: Container, record: Containe
         await runHooks('createRuntime', hooks, state);
         await runHooks('createContainer', hooks, state, { inside: { pid: started.pid, namespaces: recordNamespaces(done), cwd: done.root?.path } });
       },
-    });
+    }));
     if (released !== 'ready') throw new DiycError('system', 'the container process exec\'d before start');
     traceChildSteps(rt.trace, started);
     if (options.pidFile !== undefined) writePidFile(options.pidFile, started.pid);

@@ -4,7 +4,7 @@
 // it starts goes to the container, never to this process; and a signal that comes while
 // it is being created lets the step under way finish, then undoes everything.
 import { constants } from 'node:os';
-import { DiycError, type ContainerRecord } from '@diyc/record';
+import { DiycError, timed, type ContainerRecord } from '@diyc/record';
 import type { Container } from './container.js';
 import { create, type CreateOptions } from './create.js';
 import { wait, type RunResult } from './finish.js';
@@ -43,14 +43,15 @@ export interface ForegroundOptions {
 
 /** Creates, starts and waits for the container in this process; how it ended. */
 export async function runForeground(rt: Runtime, container: Container, record: ContainerRecord, options: ForegroundOptions): Promise<RunResult> {
-  const created = await holdingSignals((interrupted) => create(rt, container, record, {
+  const created = await timed(rt.trace, 'create', () => holdingSignals((interrupted) => create(rt, container, record, {
     foreground: true, interrupted,
     ...(options.describe ? { describe: options.describe } : {}), ...(options.prepared ? { prepared: true } : {}),
     ...(options.stdio ? { stdio: options.stdio } : {}),
-  }));
-  const exited = wait(rt, created, { remove: options.remove });
+  })));
+  // From here to the end of teardown: the command's run, and what is undone after it.
+  const exited = timed(rt.trace, 'run and finish', () => wait(rt, created, { remove: options.remove }));
   try {
-    await start(rt, container);
+    await timed(rt.trace, 'start', () => start(rt, container));
   } catch (err) {
     created.child.kill('SIGKILL');
     await exited;
