@@ -141,10 +141,8 @@ struct PlanStorage {
   }
 };
 
-// The plan object comes from TypeScript (spawn.ts), already validated there.
-diyc::ChildPlan ConvertPlan(const Napi::Object& o, PlanStorage& s) {
-  diyc::ChildPlan p;
-  memset(&p, 0, sizeof p);
+// The namespaces to join and make, the cgroups to enter, the names, the root to pivot to.
+void ConvertNamespaces(const Napi::Object& o, PlanStorage& s, diyc::ChildPlan& p) {
   p.clone_flags = static_cast<int>(NumberField(o, "cloneFlags", 0));
 
   Napi::Array joins = ArrayField(o, "joins");
@@ -173,7 +171,10 @@ diyc::ChildPlan ConvertPlan(const Napi::Object& o, PlanStorage& s) {
   p.n_host_kernel_mounts = static_cast<int>(s.host_kernel_mounts.size());
   p.chroot_only = BoolField(o, "chrootOnly");
   p.root_propagation = static_cast<unsigned long>(NumberField(o, "rootPropagation", 0));
+}
 
+// The filesystem steps run before the pivot: mounts, masks, nodes, links, writes.
+void ConvertFsSteps(const Napi::Object& o, PlanStorage& s, diyc::ChildPlan& p) {
   Napi::Array fs = ArrayField(o, "fs");
   for (uint32_t i = 0; i < fs.Length(); i++) {
     Napi::Object m = fs.Get(i).As<Napi::Object>();
@@ -200,7 +201,10 @@ diyc::ChildPlan ConvertPlan(const Napi::Object& o, PlanStorage& s) {
   p.n_fs = static_cast<int>(s.fs.size());
   p.n_source_fds = static_cast<int>(NumberField(o, "sourceFds", 0));
   p.sync_before_pivot = BoolField(o, "syncBeforePivot");
+}
 
+// The process's place and limits: cwd, console, keyring, rlimits, user and groups.
+void ConvertProcess(const Napi::Object& o, PlanStorage& s, diyc::ChildPlan& p) {
   p.cwd = s.OptionalString(o, "cwd");
   p.console_socket = s.OptionalString(o, "consoleSocket");
   p.console_fd = static_cast<int>(NumberField(o, "consoleFd", -1));
@@ -223,7 +227,11 @@ diyc::ChildPlan ConvertPlan(const Napi::Object& o, PlanStorage& s) {
   p.groups = s.groups.data();
   p.n_groups = static_cast<int>(s.groups.size());
   p.umask = static_cast<int>(NumberField(o, "umask", -1));
+}
 
+// What it may do: capabilities, no_new_privs, the seccomp filter; what runs under it
+// (startContainer hooks); the descriptors it keeps.
+void ConvertSecurity(const Napi::Object& o, PlanStorage& s, diyc::ChildPlan& p) {
   Napi::Value caps = o.Get("capabilities");
   if (caps.IsObject()) {
     Napi::Object c = caps.As<Napi::Object>();
@@ -256,7 +264,10 @@ diyc::ChildPlan ConvertPlan(const Napi::Object& o, PlanStorage& s) {
   for (uint32_t i = 0; i < keep.Length(); i++) s.keep_fds.push_back(keep.Get(i).As<Napi::Number>().Int32Value());
   p.keep_fds = s.keep_fds.data();
   p.n_keep_fds = static_cast<int>(s.keep_fds.size());
+}
 
+// What it runs and how: argv, env, stdio, session, the start FIFO, the supervisor.
+void ConvertCommand(const Napi::Object& o, PlanStorage& s, diyc::ChildPlan& p) {
   s.argv = s.StringArray(o, "argv");
   s.argv.push_back(nullptr);
   s.envp = s.StringArray(o, "env");
@@ -286,6 +297,18 @@ diyc::ChildPlan ConvertPlan(const Napi::Object& o, PlanStorage& s) {
     p.supervisor_fds = s.supervisor_fds.data();
     p.n_supervisor_fds = static_cast<int>(s.supervisor_fds.size());
   }
+}
+
+// The plan object comes from TypeScript (spawn.ts), already validated there; each part
+// in the order the child uses it (child.h's ChildPlan).
+diyc::ChildPlan ConvertPlan(const Napi::Object& o, PlanStorage& s) {
+  diyc::ChildPlan p;
+  memset(&p, 0, sizeof p);
+  ConvertNamespaces(o, s, p);
+  ConvertFsSteps(o, s, p);
+  ConvertProcess(o, s, p);
+  ConvertSecurity(o, s, p);
+  ConvertCommand(o, s, p);
   return p;
 }
 
@@ -715,6 +738,115 @@ Napi::Value Openat(const Napi::CallbackInfo& info) {
 
 // ---- seccomp -----------------------------------------------------------------------
 
+#ifdef DIYC_HAVE_SECCOMP
+// A failed libseccomp call: its errno (0: none failed), its name, what it was about.
+struct SeccompFailure {
+  int err = 0;
+  const char* call = "";
+  std::string what;
+};
+
+// The architectures the filter covers besides the native one (seccomp_init's).
+SeccompFailure AddArchitectures(scmp_filter_ctx ctx, const Napi::Array& arches) {
+  for (uint32_t i = 0; i < arches.Length(); i++) {
+    std::string name = arches.Get(i).ToString().Utf8Value();
+    uint32_t arch = seccomp_arch_resolve_name(name.c_str());
+    if (arch == 0) return {EINVAL, "seccomp_arch_resolve_name", name};
+    int rc = seccomp_arch_add(ctx, arch);
+    if (rc < 0 && rc != -EEXIST) return {-rc, "seccomp_arch_add", name};
+  }
+  return {};
+}
+
+// For each architecture, the highest number among the calls the profile names: the
+// -ENOSYS stub seccomp.ts puts in front answers the calls above it (newer than the profile).
+Napi::Object HighestSyscalls(Napi::Env env, const Napi::Array& arches, const Napi::Array& rules) {
+  Napi::Object last = Napi::Object::New(env);
+  for (uint32_t i = 0; i < arches.Length(); i++) {
+    std::string name = arches.Get(i).ToString().Utf8Value();
+    uint32_t arch = seccomp_arch_resolve_name(name.c_str());
+    int highest = 0;
+    for (uint32_t r = 0; r < rules.Length(); r++) {
+      Napi::Array names = ArrayField(rules.Get(r).As<Napi::Object>(), "names");
+      for (uint32_t k = 0; k < names.Length(); k++) {
+        std::string call = names.Get(k).ToString().Utf8Value();
+        int nr = seccomp_syscall_resolve_name_arch(arch, call.c_str());
+        if (nr > highest) highest = nr;  // __NR_SCMP_ERROR and the pseudo-numbers are negative
+      }
+    }
+    last.Set(name, highest);
+  }
+  return last;
+}
+
+// A rule's conditions on the call's arguments, and whether two are on one argument.
+std::vector<scmp_arg_cmp> RuleArgs(const Napi::Object& rule, bool* same_index_twice) {
+  std::vector<scmp_arg_cmp> args;
+  Napi::Array raw = ArrayField(rule, "args");
+  *same_index_twice = false;
+  for (uint32_t k = 0; k < raw.Length(); k++) {
+    Napi::Object a = raw.Get(k).As<Napi::Object>();
+    scmp_arg_cmp cmp;
+    cmp.arg = static_cast<unsigned int>(NumberField(a, "index", 0));
+    cmp.op = static_cast<scmp_compare>(NumberField(a, "op", SCMP_CMP_EQ));
+    cmp.datum_a = BigField(a, "value");
+    cmp.datum_b = BigField(a, "valueTwo");
+    for (const scmp_arg_cmp& prev : args) *same_index_twice |= prev.arg == cmp.arg;
+    args.push_back(cmp);
+  }
+  return args;
+}
+
+// The profile's rules. A name this libseccomp does not know is left out, into `skipped`.
+SeccompFailure AddRules(scmp_filter_ctx ctx, const Napi::Array& rules, uint32_t default_action, std::vector<std::string>* skipped) {
+  for (uint32_t i = 0; i < rules.Length(); i++) {
+    Napi::Object rule = rules.Get(i).As<Napi::Object>();
+    uint32_t action = static_cast<uint32_t>(NumberField(rule, "action", 0));
+    if (action == default_action) continue;  // libseccomp refuses a rule that changes nothing
+    bool same_index_twice;
+    std::vector<scmp_arg_cmp> args = RuleArgs(rule, &same_index_twice);
+    Napi::Array names = ArrayField(rule, "names");
+    for (uint32_t k = 0; k < names.Length(); k++) {
+      std::string name = names.Get(k).ToString().Utf8Value();
+      int nr = seccomp_syscall_resolve_name(name.c_str());
+      if (nr == __NR_SCMP_ERROR) {
+        skipped->push_back(name);
+        continue;
+      }
+      int rc = 0;
+      if (same_index_twice) {
+        // libseccomp cannot AND two conditions on one argument: one rule each (runc).
+        for (const scmp_arg_cmp& cmp : args) {
+          rc = seccomp_rule_add_array(ctx, action, nr, 1, &cmp);
+          if (rc < 0) break;
+        }
+      } else {
+        rc = seccomp_rule_add_array(ctx, action, nr, static_cast<unsigned int>(args.size()), args.data());
+      }
+      if (rc < 0) return {-rc, "seccomp_rule_add", name};
+    }
+  }
+  return {};
+}
+
+// The compiled program: seccomp_export_bpf writes to a descriptor, here a memfd.
+SeccompFailure ExportBpf(scmp_filter_ctx ctx, std::vector<char>* program) {
+  int memfd = static_cast<int>(syscall(SYS_memfd_create, "diyc-seccomp", 1 /* MFD_CLOEXEC */));
+  if (memfd < 0) return {errno, "memfd_create", ""};
+  int rc = seccomp_export_bpf(ctx, memfd);
+  if (rc < 0) {
+    close(memfd);
+    return {-rc, "seccomp_export_bpf", ""};
+  }
+  off_t size = lseek(memfd, 0, SEEK_END);
+  program->resize(static_cast<size_t>(size > 0 ? size : 0));
+  ssize_t got = pread(memfd, program->data(), program->size(), 0);
+  close(memfd);
+  if (got != static_cast<ssize_t>(program->size())) return {EIO, "seccomp_export_bpf", ""};
+  return {};
+}
+#endif
+
 // compileSeccomp({defaultAction, architectures, syscalls: [{names, action, args}]})
 //   -> { program: Buffer (struct sock_filter[]), skipped: string[],
 //        lastSyscalls: {[arch]: number} }
@@ -743,85 +875,19 @@ Napi::Value CompileSeccomp(const Napi::CallbackInfo& info) {
   // container makes is checked in a few steps instead of a walk down the whole list.
   seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
   Napi::Array arches = ArrayField(profile, "architectures");
-  for (uint32_t i = 0; i < arches.Length(); i++) {
-    std::string name = arches.Get(i).ToString().Utf8Value();
-    uint32_t arch = seccomp_arch_resolve_name(name.c_str());
-    if (arch == 0) return ThrowErrno(env, EINVAL, "seccomp_arch_resolve_name", name);
-    int rc = seccomp_arch_add(ctx, arch);
-    if (rc < 0 && rc != -EEXIST) return ThrowErrno(env, -rc, "seccomp_arch_add", name);
-  }
-  Napi::Array skipped = Napi::Array::New(env);
-  uint32_t n_skipped = 0;
   Napi::Array rules = ArrayField(profile, "syscalls");
-  Napi::Object last = Napi::Object::New(env);
-  for (uint32_t i = 0; i < arches.Length(); i++) {
-    std::string name = arches.Get(i).ToString().Utf8Value();
-    uint32_t arch = seccomp_arch_resolve_name(name.c_str());
-    int highest = 0;
-    for (uint32_t r = 0; r < rules.Length(); r++) {
-      Napi::Array names = ArrayField(rules.Get(r).As<Napi::Object>(), "names");
-      for (uint32_t k = 0; k < names.Length(); k++) {
-        std::string call = names.Get(k).ToString().Utf8Value();
-        int nr = seccomp_syscall_resolve_name_arch(arch, call.c_str());
-        if (nr > highest) highest = nr;  // __NR_SCMP_ERROR and the pseudo-numbers are negative
-      }
-    }
-    last.Set(name, highest);
-  }
-  for (uint32_t i = 0; i < rules.Length(); i++) {
-    Napi::Object rule = rules.Get(i).As<Napi::Object>();
-    uint32_t action = static_cast<uint32_t>(NumberField(rule, "action", 0));
-    if (action == default_action) continue;  // libseccomp refuses a rule that changes nothing
-    std::vector<scmp_arg_cmp> args;
-    Napi::Array raw_args = ArrayField(rule, "args");
-    bool same_index_twice = false;
-    for (uint32_t k = 0; k < raw_args.Length(); k++) {
-      Napi::Object a = raw_args.Get(k).As<Napi::Object>();
-      scmp_arg_cmp cmp;
-      cmp.arg = static_cast<unsigned int>(NumberField(a, "index", 0));
-      cmp.op = static_cast<scmp_compare>(NumberField(a, "op", SCMP_CMP_EQ));
-      cmp.datum_a = BigField(a, "value");
-      cmp.datum_b = BigField(a, "valueTwo");
-      for (const scmp_arg_cmp& prev : args) same_index_twice |= prev.arg == cmp.arg;
-      args.push_back(cmp);
-    }
-    Napi::Array names = ArrayField(rule, "names");
-    for (uint32_t k = 0; k < names.Length(); k++) {
-      std::string name = names.Get(k).ToString().Utf8Value();
-      int nr = seccomp_syscall_resolve_name(name.c_str());
-      if (nr == __NR_SCMP_ERROR) {
-        skipped.Set(n_skipped++, name);
-        continue;
-      }
-      int rc = 0;
-      if (same_index_twice) {
-        // libseccomp cannot AND two conditions on one argument: one rule each (runc).
-        for (const scmp_arg_cmp& cmp : args) {
-          rc = seccomp_rule_add_array(ctx, action, nr, 1, &cmp);
-          if (rc < 0) break;
-        }
-      } else {
-        rc = seccomp_rule_add_array(ctx, action, nr, static_cast<unsigned int>(args.size()), args.data());
-      }
-      if (rc < 0) return ThrowErrno(env, -rc, "seccomp_rule_add", name);
-    }
-  }
-  int memfd = static_cast<int>(syscall(SYS_memfd_create, "diyc-seccomp", 1 /* MFD_CLOEXEC */));
-  if (memfd < 0) return ThrowErrno(env, errno, "memfd_create");
-  int rc = seccomp_export_bpf(ctx, memfd);
-  if (rc < 0) {
-    close(memfd);
-    return ThrowErrno(env, -rc, "seccomp_export_bpf");
-  }
-  off_t size = lseek(memfd, 0, SEEK_END);
-  std::vector<char> program(static_cast<size_t>(size > 0 ? size : 0));
-  ssize_t got = pread(memfd, program.data(), program.size(), 0);
-  close(memfd);
-  if (got != static_cast<ssize_t>(program.size())) return ThrowErrno(env, EIO, "seccomp_export_bpf");
+  std::vector<std::string> skipped;
+  std::vector<char> program;
+  SeccompFailure failed = AddArchitectures(ctx, arches);
+  if (failed.err == 0) failed = AddRules(ctx, rules, default_action, &skipped);
+  if (failed.err == 0) failed = ExportBpf(ctx, &program);
+  if (failed.err != 0) return ThrowErrno(env, failed.err, failed.call, failed.what);
   Napi::Object out = Napi::Object::New(env);
   out.Set("program", Napi::Buffer<char>::Copy(env, program.data(), program.size()));
-  out.Set("skipped", skipped);
-  out.Set("lastSyscalls", last);
+  Napi::Array names = Napi::Array::New(env, skipped.size());
+  for (uint32_t i = 0; i < skipped.size(); i++) names.Set(i, skipped[i]);
+  out.Set("skipped", names);
+  out.Set("lastSyscalls", HighestSyscalls(env, arches, rules));
   return out;
 #endif
 }
