@@ -1,18 +1,21 @@
 // diyc-oci's containers in the core's terms: IDs as runc takes them, one directory each
 // under --root (default /run/diyc-oci), the OCI policy, and each command of runc's
-// lifecycle as one call of @diyc/container.
+// lifecycle as one call of @diyc/container, with runc's checks and words around it.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroupDriver, defaultCgroupsPath } from '@diyc/cgroup';
-import { Container, create, listContainers, OCI_POLICY, remove, start, type Created, type CreateOptions, type Runtime } from '@diyc/container';
-import { DiycError, rootTag, type Trace } from '@diyc/record';
+import * as core from '@diyc/container';
+import { Container, OCI_POLICY, type Created, type CreateOptions, type Runtime } from '@diyc/container';
+import { DiycError, rootTag } from '@diyc/record';
 import { loadBundle } from './bundle.js';
+import { DEFAULT_ROOT, type OciContext } from './cli.js';
+import { parseSignal } from './signal.js';
 
-/** Where podman and containerd look when they give no --root: it must not change. */
-export const DEFAULT_ROOT = '/run/diyc-oci';
+export { DEFAULT_ROOT };
 
 /** Container IDs as runc takes them: letters, digits, _ . + -, as one path component. */
 export function checkId(id: string | undefined): string {
-  if (id === undefined || id === '') throw new DiycError('usage', 'missing container ID');
+  if (id === undefined || id === '') throw new DiycError('usage', 'container id cannot be empty');
   if (!/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(id) || id.length > 255) throw new DiycError('invalid', `invalid container ID '${id}': use letters, digits, '_', '.', '+' and '-'`);
   return id;
 }
@@ -22,7 +25,7 @@ export function ociContainer(root: string, id: string | undefined): Container {
   return new Container(checked, join(root, checked));
 }
 
-/** The container, which must exist (the error text engines match: "does not exist"). */
+/** The container, which must exist (the words engines match: "does not exist"). */
 export function existingContainer(root: string, id: string | undefined): Container {
   const container = ociContainer(root, id);
   if (!container.state()) throw new DiycError('not-found', `container ${id} does not exist`);
@@ -31,14 +34,7 @@ export function existingContainer(root: string, id: string | undefined): Contain
 
 /** The IDs of the containers under `root`. */
 export function listIds(root: string): string[] {
-  return listContainers(root);
-}
-
-/** What every command of diyc-oci gets from its global flags. */
-export interface OciContext {
-  root: string;
-  trace: Trace;
-  warn: (message: string) => void;
+  return core.listContainers(root);
 }
 
 /** The runtime of container `id` under the OCI policy. */
@@ -62,21 +58,74 @@ export interface OciCreateOptions extends Omit<CreateOptions, 'bundle' | 'descri
   bundle: string;
 }
 
+/**
+ * runc's checkTerminal: a process with a terminal that diyc-oci does not wait for needs a
+ * console socket to send the pty to, and a console socket needs both.
+ */
+export function checkTerminal(terminal: boolean, detach: boolean, consoleSocket: string | undefined): void {
+  if (detach && terminal && consoleSocket === undefined) throw new DiycError('usage', 'cannot allocate tty if diyc-oci will detach without setting console socket');
+  if ((!detach || !terminal) && consoleSocket !== undefined) throw new DiycError('usage', 'cannot use console socket if diyc-oci will not detach or allocate tty');
+}
+
 /** `create`: the bundle's config.json read and checked, then the core's create. */
 export async function createContainer(ctx: OciContext, id: string | undefined, options: OciCreateOptions): Promise<Created> {
   const container = ociContainer(ctx.root, id);
   const { dir, record } = loadBundle(options.bundle, ctx.warn);
+  checkTerminal(record.process.terminal === true, options.foreground !== true, options.consoleSocket);
+  // runc's ErrV1NoUnified: the unified map is cgroup v2's files, which v1 has not.
+  const unified = record.linux.resources?.unified;
+  if (unified && Object.keys(unified).length > 0 && !existsSync('/sys/fs/cgroup/cgroup.controllers')) {
+    throw new DiycError('invalid', 'invalid configuration: cannot use unified on cgroup v1');
+  }
   record.linux.cgroupsPath = cgroupsPathOf(record.linux.cgroupsPath, ctx.root, container.name);
-  return create(ociRuntime(ctx, container.name), container, record, { ...options, bundle: dir });
+  const created = await core.create(ociRuntime(ctx, container.name), container, record, { ...options, bundle: dir });
+  // runc's debug lines at these points (its integration suite greps them): by now the
+  // process was cloned into its namespaces, ran its setup, and told us so on its sync pipe.
+  if (ctx.log.debugging) {
+    const pid = created.child.pid;
+    ctx.log.debug(`nsexec container setup: pid ${pid} cloned, in its namespaces`, { pid });
+    ctx.log.debug(`child process in init(): mounts, root, user and filters in place, held before execve(2)`, { pid });
+    ctx.log.debug('init: closing the pipe to signal completion: ready, waiting on exec.fifo for start', { pid });
+  }
+  return created;
 }
 
 export async function startContainer(ctx: OciContext, id: string | undefined): Promise<void> {
   const container = existingContainer(ctx.root, id);
-  await start(ociRuntime(ctx, container.name), container);
+  const status = container.status();
+  // runc's words for a container that cannot start.
+  if (status === 'stopped') throw new DiycError('state', 'cannot start a container that has stopped');
+  if (status === 'running' || status === 'paused') throw new DiycError('state', 'cannot start an already running container');
+  await core.start(ociRuntime(ctx, container.name), container);
 }
 
+/**
+ * `delete`: a stopped or created container's state, cgroup and mounts removed; a running
+ * one only with --force (SIGKILL first). A directory left by a create that died before
+ * its state is removed too, as runc does.
+ */
 export async function deleteContainer(ctx: OciContext, id: string | undefined, force: boolean): Promise<void> {
   const container = ociContainer(ctx.root, id);
-  if (!container.state() && !force) throw new DiycError('not-found', `container ${id} does not exist`);
-  await remove(ociRuntime(ctx, container.name), container, { force });
+  if (!container.state()) {
+    const { rmSync } = await import('node:fs');
+    rmSync(container.dir, { recursive: true, force: true });
+    if (force) return;
+    throw new DiycError('not-found', `container ${id} does not exist`);
+  }
+  await core.remove(ociRuntime(ctx, container.name), container, { force });
+}
+
+/** `kill ID [SIGNAL]`: runc's signal names and numbers (0 checks), --all to every process. */
+export function killContainer(ctx: OciContext, id: string | undefined, signal: string | undefined, all: boolean): void {
+  const container = existingContainer(ctx.root, id);
+  core.kill(container, parseSignal(signal), { all });
+}
+
+/** `pause` and `resume`: the freezer, in runc's words. */
+export function pauseContainer(ctx: OciContext, id: string | undefined, paused: boolean): void {
+  const container = existingContainer(ctx.root, id);
+  const status = container.status();
+  if (paused && status !== 'running') throw new DiycError('state', 'container not running');
+  if (!paused && status !== 'paused') throw new DiycError('state', 'container not paused');
+  core.pause(container, paused);
 }
