@@ -3,7 +3,7 @@
 // lifecycle as one call of @diyc/container, with runc's checks and words around it.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { cgroupDriver, defaultCgroupsPath } from '@diyc/cgroup';
+import { cgroupDriver, createCgroupManager, defaultCgroupsPath } from '@diyc/cgroup';
 import * as core from '@diyc/container';
 import { Container, OCI_POLICY, type Created, type CreateOptions, type Runtime } from '@diyc/container';
 import { DiycError, rootTag } from '@diyc/record';
@@ -112,7 +112,14 @@ export async function deleteContainer(ctx: OciContext, id: string | undefined, f
     if (force) return;
     throw new DiycError('not-found', `container ${id} does not exist`);
   }
+  const path = container.record()?.linux.cgroupsPath;
   await core.remove(ociRuntime(ctx, container.name), container, { force });
+  // The parent diyc-oci made for this --root (tagged, not the default's, which engines
+  // share) goes with its last container: a test's root leaves no cgroup behind.
+  const tag = rootTag(ctx.root, DEFAULT_ROOT);
+  if (tag !== '' && path?.startsWith(`/diyc-oci-${tag}/`) && cgroupDriver() === 'cgroupfs') {
+    try { createCgroupManager({ parent: `diyc-oci-${tag}` }).pruneParent(); } catch { /* busy: another container of this root */ }
+  }
 }
 
 /** `kill ID [SIGNAL]`: runc's signal names and numbers (0 checks), --all to every process. */

@@ -11,7 +11,7 @@ import { emptyRecord, isDiycError } from '@diyc/record';
 import { rfc3339Nano } from '@diyc/container';
 import {
   appHelp, askedResources, checkId, checkTerminal, commandHelp, cpuList, deviceRules, dispatch, dumpArgs, filterPs, formatLine, goJson, goQuote, IncorrectUsage,
-  NoHelpTopic, ociCommand, parseDuration, parseFlags, parseGlobalLine, parseSignal, prepareImagePaths, processFromArgs, ramInBytes, reorderArgs, runcSpec, specText,
+  NoHelpTopic, ociCommand, parseDuration, parseGlobalLine, parseSignal, prepareImagePaths, processFromArgs, ramInBytes, reorderArgs, runcSpec, specText,
   subCgroupProcs, tabwriter, unsupportedFields, updateSteps, type AppInfo, type OciCommand,
 } from '../src/index.js';
 
