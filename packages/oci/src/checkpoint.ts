@@ -19,7 +19,7 @@ import * as core from '@diyc/container';
 import { DiycError, type ContainerRecord } from '@diyc/record';
 import { loadBundle } from './bundle.js';
 import type { OciContext } from './cli.js';
-import { existingContainer, ociContainer, ociRuntime } from './lifecycle.js';
+import { existingContainer, ociContainer, ociRuntime } from './containers.js';
 import { many, one } from './shell.js';
 
 /** runc's prepareImagePaths: the image directory made, a parent path checked. */

@@ -171,7 +171,7 @@ const kill: OciCommand = {
   argsUsage: `<container-id> [signal]\n\nWhere "<container-id>" is the name for the instance of the container and\n"[signal]" is the signal to be sent to the init process.`,
   argCount: { min: 1, max: 2 },
   args: { all: { type: 'boolean', alias: 'a', description: 'send the specified signal to all processes inside the container' }, id, signal: { type: 'positional', description: 'the signal', required: false } },
-  main: async ({ flags, operands }) => (await import('./lifecycle.js')).killContainer(context(), operands[0], operands[1], flags.all === true),
+  main: async ({ flags, operands }) => (await import('./control.js')).killContainer(context(), operands[0], operands[1], flags.all === true),
 };
 
 const list: OciCommand = {
@@ -188,7 +188,7 @@ const pause: OciCommand = {
   details: 'The pause command suspends all processes in the instance of the container (the freezer cgroup).',
   argCount: { exact: 1 },
   args: { id },
-  main: async ({ operands }) => (await import('./lifecycle.js')).pauseContainer(context(), operands[0], true),
+  main: async ({ operands }) => (await import('./control.js')).pauseContainer(context(), operands[0], true),
 };
 
 const ps: OciCommand = {
@@ -235,7 +235,7 @@ const resume: OciCommand = {
   argsUsage: `<container-id>\n\nWhere "<container-id>" is the name for the instance of the container to be\nresumed.`,
   argCount: { exact: 1 },
   args: { id },
-  main: async ({ operands }) => (await import('./lifecycle.js')).pauseContainer(context(), operands[0], false),
+  main: async ({ operands }) => (await import('./control.js')).pauseContainer(context(), operands[0], false),
 };
 
 const run: OciCommand = {

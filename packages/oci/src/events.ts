@@ -11,7 +11,7 @@
 import { managerForPath } from '@diyc/cgroup';
 import { ANNOTATION, DiycError } from '@diyc/record';
 import type { OciContext } from './cli.js';
-import { existingContainer } from './lifecycle.js';
+import { existingContainer } from './containers.js';
 import { writeOut } from './log.js';
 import { cgroupDirs, containerStats, goJson, oomCount, type CgroupDirs } from './stats.js';
 

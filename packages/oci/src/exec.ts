@@ -9,7 +9,8 @@ import { ANNOTATION, DiycError, parseRecord, type RecordProcess } from '@diyc/re
 import { unsupportedFields } from './bundle.js';
 import { cgroupMounts, controllersOf } from './cgroup-mounts.js';
 import { intFlag, type OciContext } from './cli.js';
-import { checkTerminal, existingContainer, ociRuntime } from './lifecycle.js';
+import { existingContainer, ociRuntime } from './containers.js';
+import { checkTerminal } from './lifecycle.js';
 import { many, one } from './shell.js';
 
 /** An OCI process object (exec --process FILE), checked as a record's process is. */

@@ -2,7 +2,9 @@
 // operations, the answers in the form engines and runc's own test suite read.
 export { loadBundle, unsupportedFields, deviceRules } from './bundle.js';
 export type { Bundle } from './bundle.js';
-export { checkId, checkTerminal, createContainer, deleteContainer, existingContainer, killContainer, listIds, ociContainer, ociRuntime, pauseContainer, startContainer } from './lifecycle.js';
+export { checkId, existingContainer, listIds, ociContainer, ociRuntime } from './containers.js';
+export { checkTerminal, createContainer, deleteContainer, startContainer } from './lifecycle.js';
+export { killContainer, pauseContainer } from './control.js';
 export type { OciCreateOptions } from './lifecycle.js';
 export { runContainer } from './run.js';
 export { execCommand, parseProcess, processFromArgs, subCgroupProcs } from './exec.js';

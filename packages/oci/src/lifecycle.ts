@@ -1,46 +1,16 @@
-// diyc-oci's containers in the core's terms: IDs as runc takes them, one directory each
-// under --root (default /run/diyc-oci), the OCI policy, and each command of runc's
-// lifecycle as one call of @diyc/container, with runc's checks and words around it.
+// create, start and delete: runc's lifecycle as calls of @diyc/container (which then loads
+// all of the stages), with runc's checks and words around them.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { cgroupDriver, createCgroupManager, defaultCgroupsPath } from '@diyc/cgroup';
 import * as core from '@diyc/container';
-import { Container, OCI_POLICY, type Created, type CreateOptions, type Runtime } from '@diyc/container';
+import type { Created, CreateOptions } from '@diyc/container';
 import { DiycError, rootTag } from '@diyc/record';
 import { loadBundle } from './bundle.js';
 import { DEFAULT_ROOT, type OciContext } from './cli.js';
-import { parseSignal } from './signal.js';
+import { existingContainer, ociContainer, ociRuntime } from './containers.js';
 
 export { DEFAULT_ROOT };
-
-/** Container IDs as runc takes them: letters, digits, _ . + -, as one path component. */
-export function checkId(id: string | undefined): string {
-  if (id === undefined || id === '') throw new DiycError('usage', 'container id cannot be empty');
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(id) || id.length > 255) throw new DiycError('invalid', `invalid container ID '${id}': use letters, digits, '_', '.', '+' and '-'`);
-  return id;
-}
-
-export function ociContainer(root: string, id: string | undefined): Container {
-  const checked = checkId(id);
-  return new Container(checked, join(root, checked));
-}
-
-/** The container, which must exist (the words engines match: "does not exist"). */
-export function existingContainer(root: string, id: string | undefined): Container {
-  const container = ociContainer(root, id);
-  if (!container.state()) throw new DiycError('not-found', `container ${id} does not exist`);
-  return container;
-}
-
-/** The IDs of the containers under `root`. */
-export function listIds(root: string): string[] {
-  return core.listContainers(root);
-}
-
-/** The runtime of container `id` under the OCI policy. */
-export function ociRuntime(ctx: OciContext, id: string): Runtime {
-  return { name: id, root: ctx.root, trace: ctx.trace, warn: ctx.warn, policy: OCI_POLICY, strict: true, seccompCache: join(ctx.root, 'seccomp') };
-}
+export { checkId, existingContainer, listIds, ociContainer, ociRuntime } from './containers.js';
 
 /**
  * The cgroup of a container: its config's, or diyc-oci's default (runc's form for the
@@ -120,19 +90,4 @@ export async function deleteContainer(ctx: OciContext, id: string | undefined, f
   if (tag !== '' && path?.startsWith(`/diyc-oci-${tag}/`) && cgroupDriver() === 'cgroupfs') {
     try { createCgroupManager({ parent: `diyc-oci-${tag}` }).pruneParent(); } catch { /* busy: another container of this root */ }
   }
-}
-
-/** `kill ID [SIGNAL]`: runc's signal names and numbers (0 checks), --all to every process. */
-export function killContainer(ctx: OciContext, id: string | undefined, signal: string | undefined, all: boolean): void {
-  const container = existingContainer(ctx.root, id);
-  core.kill(container, parseSignal(signal), { all });
-}
-
-/** `pause` and `resume`: the freezer, in runc's words. */
-export function pauseContainer(ctx: OciContext, id: string | undefined, paused: boolean): void {
-  const container = existingContainer(ctx.root, id);
-  const status = container.status();
-  if (paused && status !== 'running') throw new DiycError('state', 'container not running');
-  if (!paused && status !== 'paused') throw new DiycError('state', 'container not paused');
-  core.pause(container, paused);
 }

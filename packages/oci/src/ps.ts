@@ -2,7 +2,7 @@
 // header and only the lines of the container's processes (every process of its cgroup),
 // found by the column the header names PID (runc's ps.go). --format json: the pids.
 import { DiycError } from '@diyc/record';
-import { existingContainer } from './lifecycle.js';
+import { existingContainer } from './containers.js';
 import { print } from './shell.js';
 
 /** The lines of `output` whose PID column is one of `pids`, under the header. */

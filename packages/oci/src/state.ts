@@ -9,7 +9,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { ANNOTATION_PREFIX } from '@diyc/record';
 import type { Container } from '@diyc/container';
-import { existingContainer, listIds, ociContainer } from './lifecycle.js';
+import { existingContainer, listIds, ociContainer } from './containers.js';
 import { print } from './shell.js';
 
 export interface RuncState {

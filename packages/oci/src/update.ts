@@ -18,7 +18,7 @@ import type { Container } from '@diyc/container';
 import { DiycError, type Resources } from '@diyc/record';
 import type { ParsedFlags } from '@diyc/cli';
 import type { OciContext } from './cli.js';
-import { existingContainer } from './lifecycle.js';
+import { existingContainer } from './containers.js';
 import { one } from './shell.js';
 
 const UNITS: Record<string, number> = { k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
