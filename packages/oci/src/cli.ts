@@ -7,9 +7,9 @@
 // Node's own start (issue 22).
 import { resolve } from 'node:path';
 import type { ArgsDef } from 'citty';
-import type { CliCommand, CliContext } from '@diyc/cli';
+import { drained, guardStdio, writeErr, type CliCommand, type CliContext } from '@diyc/cli';
 import { DiycError, type Trace } from '@diyc/record';
-import { Logger, writeOut } from './log.js';
+import { Logger } from './log.js';
 import { appHelp, commandHelp, dispatch, IncorrectUsage, many, NoHelpTopic, one, parseGlobalLine, print, usageText, type AppInfo, type OciCommand } from './shell.js';
 
 /** Where podman and containerd look when they give no --root: it must not change. */
@@ -396,7 +396,7 @@ function fatal(err: unknown): number {
   const message = err instanceof Error ? err.message : String(err);
   const { log } = session;
   log.error(message);
-  if (!log.toStderr) writeOut(2, `${message}\n`);
+  if (!log.toStderr) writeErr(`${message}\n`);
   if (err instanceof NoHelpTopic) return 3;
   // runc: 1 for every error, usage errors too; exec's own failures carry 255.
   return err instanceof DiycError && err.exitCode === 255 ? 255 : 1;
@@ -434,6 +434,10 @@ export { appHelp, commandHelp, many, one };
 
 /** The bin: runs argv and exits with its code. */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<never> {
+  // containerd's shim gives fds on a read-only /dev/null, a pipeline's reader may be gone:
+  // a write that fails is dropped (@diyc/cli's stdio), and what a stream holds is written first.
+  guardStdio();
   const code = await runOci(argv);
+  await drained();
   process.exit(code);
 }

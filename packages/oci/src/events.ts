@@ -9,10 +9,10 @@
 // Node has no eventfd(2), so diyc-oci reads the same counter (v1's oom_kill, v2's oom) every
 // 100 ms, which is also how it sees the cgroup go.
 import { managerForPath } from '@diyc/cgroup';
+import { writeOut } from '@diyc/cli';
 import { ANNOTATION, DiycError } from '@diyc/record';
 import type { OciContext } from './cli.js';
 import { existingContainer } from './containers.js';
-import { writeOut } from './log.js';
 import { cgroupDirs, containerStats, goJson, oomCount, type CgroupDirs } from './stats.js';
 
 const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
@@ -43,12 +43,12 @@ export async function eventsCommand(ctx: OciContext, id: string, options: { inte
   const procs = record?.annotations[ANNOTATION.cgroupProcs]?.split(':').filter(Boolean) ?? (path ? managerForPath(path).procsFiles(path) : []);
   const dirs = cgroupDirs(procs);
   if (options.stats) {
-    writeOut(1, statsLine(id, dirs));
+    writeOut(statsLine(id, dirs));
     return;
   }
   let seen = oomCount(dirs);
   await new Promise<void>((resolve) => {
-    const stats = setInterval(() => writeOut(1, statsLine(id, dirs)), interval);
+    const stats = setInterval(() => writeOut(statsLine(id, dirs)), interval);
     const poll = setInterval(() => {
       const now = oomCount(dirs);
       if (now === undefined) {
@@ -58,7 +58,7 @@ export async function eventsCommand(ctx: OciContext, id: string, options: { inte
         resolve();
         return;
       }
-      for (let n = seen ?? now; n < now; n++) writeOut(1, `${goJson({ type: 'oom', id })}\n`);
+      for (let n = seen ?? now; n < now; n++) writeOut(`${goJson({ type: 'oom', id })}\n`);
       seen = now;
     }, POLL_MS);
   });

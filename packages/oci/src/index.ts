@@ -12,7 +12,7 @@ export { features } from './info.js';
 export { DEFAULT_ROOT, ociCommand, runOci, main, versionText, intFlag } from './cli.js';
 export type { OciContext, Session } from './cli.js';
 export { runcSpec, specText } from './spec.js';
-export { Logger, formatLine, goQuote, rfc3339, writeOut } from './log.js';
+export { Logger, formatLine, goQuote, rfc3339 } from './log.js';
 export type { Level, LogOptions } from './log.js';
 export { appHelp, commandHelp, dispatch, parseFlags, parseGlobalLine, reorderArgs, IncorrectUsage, NoHelpTopic } from './shell.js';
 export type { AppInfo, OciCommand } from './shell.js';

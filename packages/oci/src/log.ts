@@ -11,6 +11,7 @@
 // that cannot be written is dropped.
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { writeErr } from '@diyc/cli';
 
 // node:tty loads node:net: only when a line is written to stderr.
 const require = createRequire(import.meta.url);
@@ -89,12 +90,11 @@ export function formatLine(format: 'text' | 'json' | 'tty', level: Level, msg: s
 const sleep = (ms: number): void => { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms); };
 
 /**
- * Writes all of `text` to `fd` (1 or 2) with write(2), without making process.stdout (which
- * loads node:net for a pipe): a full non-blocking pipe is waited for, and any other failure
- * (a reader gone, a read-only /dev/null as containerd's shim gives) drops the rest.
+ * Appends all of `text` to the --log file: a failure (the disk full) drops the rest. Lines
+ * for stderr go through @diyc/cli's writeErr, as every diyc command's do.
  */
-export function writeOut(fd: number, text: string | Buffer): void {
-  let data = typeof text === 'string' ? Buffer.from(text) : text;
+function writeFile(fd: number, text: string): void {
+  let data = Buffer.from(text);
   while (data.length > 0) {
     try {
       data = data.subarray(writeSync(fd, data));
@@ -144,7 +144,9 @@ export class Logger {
     if (fd === undefined) return;
     const format = this.options.format === 'json' ? 'json' : fd === 2 && isatty(2) ? 'tty' : 'text';
     // stderr closed or the disk full: dropped, the command's own result stands.
-    writeOut(fd, formatLine(format, level, msg, fields, new Date(), this.#started));
+    const line = formatLine(format, level, msg, fields, new Date(), this.#started);
+    if (fd === 2) writeErr(line);
+    else writeFile(fd, line);
   }
 
   debug(msg: string, fields?: Fields): void { this.log('debug', msg, fields); }

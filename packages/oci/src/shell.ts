@@ -16,9 +16,8 @@
 // This shell reads the command definitions of cli.ts (the same ones the man page and the
 // shell completions are made from) and adds what runc's help shows beside them.
 import type { ArgDef, ArgsDef } from 'citty';
-import type { CliCommand, CliContext, ParsedFlags } from '@diyc/cli';
+import { writeOut, type CliCommand, type CliContext, type ParsedFlags } from '@diyc/cli';
 import { DiycError } from '@diyc/record';
-import { writeOut } from './log.js';
 
 /** A diyc-oci command: a CliCommand, with the parts of runc's help and checks it has. */
 export interface OciCommand extends CliCommand {
@@ -282,4 +281,4 @@ export function dispatch(app: AppInfo, line: GlobalLine): Dispatch {
 }
 
 /** Prints `text` on stdout. */
-export const print = (text: string): void => writeOut(1, text);
+export const print = (text: string): void => writeOut(text);
