@@ -12,7 +12,7 @@ import { rfc3339Nano } from '@diyc/container';
 import {
   appHelp, askedResources, checkId, checkTerminal, commandHelp, cpuList, deviceRules, dispatch, dumpArgs, filterPs, formatLine, goJson, goQuote, IncorrectUsage,
   NoHelpTopic, ociCommand, parseDuration, parseGlobalLine, parseSignal, prepareImagePaths, processFromArgs, ramInBytes, reorderArgs, runcSpec, specText,
-  subCgroupProcs, tabwriter, unsupportedFields, updateSteps, type AppInfo, type OciCommand,
+  runOci, subCgroupProcs, tabwriter, unsupportedFields, updateSteps, type AppInfo, type OciCommand,
 } from '../src/index.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
@@ -83,6 +83,31 @@ describe('runc\'s command line', () => {
   it('asks for the version with -v or --version', () => {
     expect(parseGlobalLine(app, ['-v']).version).toBe(true);
     expect(parseGlobalLine(app, ['--version']).version).toBe(true);
+  });
+
+  it('refuses the global flags it cannot honour, saying what to set instead (the error in --log)', async () => {
+    const root = join(work, 'root');
+    const refusal = async (...globals: string[]): Promise<[number, string]> => {
+      const log = join(work, 'refusal.log');
+      rmSync(log, { force: true });
+      const code = await runOci(['--root', root, '--log', log, ...globals, 'list', '-q']);
+      return [code, readFileSync(log, { encoding: 'utf8', flag: 'a+' })];
+    };
+    const driver = process.env.DIYC_CGROUP_DRIVER;
+    try {
+      expect(await refusal('--systemd-cgroup')).toEqual([0, '']);
+      expect(process.env.DIYC_CGROUP_DRIVER).toBe('systemd');
+    } finally {
+      if (driver === undefined) delete process.env.DIYC_CGROUP_DRIVER;
+      else process.env.DIYC_CGROUP_DRIVER = driver;
+    }
+    const [rootlessCode, rootlessLog] = await refusal('--rootless', 'true');
+    expect(rootlessCode).toBe(1);
+    expect(rootlessLog).toContain('--rootless true: diyc-oci runs as root only (use auto or false)');
+    const [formatCode, formatLog] = await refusal('--log-format', 'xml');
+    expect(formatCode).toBe(1);
+    expect(formatLog).toContain('invalid log-format: xml');
+    expect(() => parseGlobalLine(app, ['--root'])).toThrow('flag needs an argument: -root');
   });
 });
 
