@@ -29,7 +29,7 @@ if [ ! -x "$KIT/run.sh" ] || [ ! -f "$KIT/EXPECTED-runc.txt" ]; then
   The kit runs opencontainers/runc's tests/integration (tag v1.1.5); it needs a local copy of
   https://github.com/opencontainers/runc (git clone it, then MIRROR=that/dir), as its README says."
 fi
-bin=$repo/packages/oci/dist/bin.js
+bin=$repo/packages/oci/dist/bin.cjs
 [ -f "$bin" ] || die "diyc-oci is not built: run \`pnpm build\` in $repo first"
 
 # The kit names results by the runtime's file name: a wrapper named for this checkout keeps
