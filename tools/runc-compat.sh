@@ -34,7 +34,7 @@ bin=$repo/packages/oci/dist/bin.cjs
 
 # The kit names results by the runtime's file name: a wrapper named for this checkout keeps
 # two checkouts (or runc) from sharing a results directory.
-name=diyc-oci-compat-$(basename "$repo" | tr -c 'A-Za-z0-9_.-\n' _)
+name=diyc-oci-compat-$(basename "$repo" | tr -c 'A-Za-z0-9_.\n-' _)
 wrapdir=$(mktemp -d /tmp/runc-compat.XXXXXX)
 trap 'rm -rf "$wrapdir"' EXIT
 printf '#!/bin/sh\nexec %q "$@"\n' "$repo/packages/oci/bin/diyc-oci.js" >"$wrapdir/$name"
