@@ -423,7 +423,11 @@ export async function runOci(argv: readonly string[]): Promise<number> {
     const code = await cmd.main?.(ctx);
     return typeof code === 'number' ? code : 0;
   } catch (err) {
-    if (err instanceof IncorrectUsage) print(usageText(app, err));
+    if (err instanceof IncorrectUsage) {
+      // The app's help names the version, as on --help.
+      if (err.command === undefined && app.version === '') app.version = await versionText();
+      print(usageText(app, err));
+    }
     return fatal(err);
   } finally {
     session.log.close();

@@ -236,7 +236,9 @@ export function checkArgs(app: AppInfo, name: string, operands: readonly string[
 /** What a usage error prints on stdout before the error itself (runc's checkArgs and urfave's). */
 export function usageText(app: AppInfo, err: IncorrectUsage): string {
   const help = err.command === undefined ? appHelp(app) : commandHelp(app, err.command);
-  return err.flagError ? `Incorrect Usage: ${err.message}\n\n${help}` : `Incorrect Usage.\n\n${help}`;
+  if (!err.flagError) return `Incorrect Usage.\n\n${help}`;
+  // urfave/cli words a bad global flag "Incorrect Usage. ..." and a command's "Incorrect Usage: ...".
+  return `Incorrect Usage${err.command === undefined ? '.' : ':'} ${err.message}\n\n${help}`;
 }
 
 export interface GlobalLine {

@@ -12,7 +12,7 @@ import { rfc3339Nano } from '@diyc/container';
 import {
   appHelp, askedResources, checkId, checkTerminal, commandHelp, cpuList, deviceRules, dispatch, dumpArgs, filterPs, formatLine, goJson, goQuote, IncorrectUsage,
   NoHelpTopic, ociCommand, parseDuration, parseGlobalLine, parseSignal, prepareImagePaths, processFromArgs, ramInBytes, reorderArgs, runcSpec, specText,
-  runOci, subCgroupProcs, tabwriter, unsupportedFields, updateSteps, type AppInfo, type OciCommand,
+  runOci, subCgroupProcs, tabwriter, usageText, unsupportedFields, updateSteps, type AppInfo, type OciCommand,
 } from '../src/index.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
@@ -60,6 +60,15 @@ describe('runc\'s command line', () => {
       expect((err as Error).message).toBe(`diyc-oci: ${text}`);
       expect((err as IncorrectUsage).exitCode).toBe(1);
     }
+  });
+
+  it('words a flag error as urfave/cli: "Incorrect Usage." for a global flag, "Incorrect Usage:" for a command\'s', () => {
+    const caught = (...argv: string[]): IncorrectUsage => {
+      try { line(...argv); } catch (e) { return e as IncorrectUsage; }
+      throw new Error(`${argv.join(' ')} was taken`);
+    };
+    expect(usageText(app, caught('--nope'))).toMatch(/^Incorrect Usage\. flag provided but not defined: -nope\n\nNAME:\n/);
+    expect(usageText(app, caught('state', '--nope', 'x'))).toMatch(/^Incorrect Usage: flag provided but not defined: -nope\n\nNAME:\n/);
   });
 
   it('shows help as urfave/cli lays it out: NAME first, and each command names the runc command it stands for', () => {
