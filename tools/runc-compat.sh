@@ -33,8 +33,11 @@ bin=$repo/packages/oci/dist/bin.cjs
 [ -f "$bin" ] || die "diyc-oci is not built: run \`pnpm build\` in $repo first"
 
 # The kit names results by the runtime's file name: a wrapper named for this checkout keeps
-# two checkouts (or runc) from sharing a results directory.
-name=diyc-oci-compat-$(basename "$repo" | tr -c 'A-Za-z0-9_.\n-' _)
+# two checkouts (or runc) from sharing a results directory. The name is short: the suite's
+# console sockets live under a directory named for it and the .bats file, and a unix
+# socket's path must fit in 108 bytes (with a longer name recvtty cannot bind:
+# mounts_recursive, update and seccomp-notify-compat then fail for nothing of diyc-oci's).
+name=diyc-oci-$(basename "$repo" | tr -c 'A-Za-z0-9_.\n-' _ | cut -c1-7)
 wrapdir=$(mktemp -d /tmp/runc-compat.XXXXXX)
 trap 'rm -rf "$wrapdir"' EXIT
 printf '#!/bin/sh\nexec %q "$@"\n' "$repo/packages/oci/bin/diyc-oci.js" >"$wrapdir/$name"
