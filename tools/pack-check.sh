@@ -43,7 +43,7 @@ for bin in "$bins"/*; do
   name=$(basename "$bin")
   case "$name" in nsexec|diyc-*) ;; *) continue ;; esac
   out=$("$bin" --version 2>&1) || fail "$name --version failed: $out"
-  [[ "$out" =~ ^(diyc-oci\ version\ |$name\ )[0-9]+\.[0-9]+\.[0-9]+ ]] || fail "$name --version printed: $out"
+  [[ "$out" =~ ^(runc\ version\ [0-9.]+\ \(diyc-oci\ |$name\ )[0-9]+\.[0-9]+\.[0-9]+ ]] || fail "$name --version printed: $out"
   checked=$((checked + 1))
 done
 ((checked >= 12)) || fail "only $checked bins installed"

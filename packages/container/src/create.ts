@@ -231,6 +231,9 @@ export async function create(rt: Runtime, container: Container, record: Containe
       },
     }));
     if (released !== 'ready') throw new DiycError('system', 'the container process exec\'d before start');
+    // Its pty is made and it waits on the start FIFO: the pty is set up here (ONLCR off, as
+    // runc's ClearONLCR at create) before start lets it write, not after.
+    proxy?.started();
     traceChildSteps(rt.trace, started);
     if (options.pidFile !== undefined) writePidFile(options.pidFile, started.pid);
     // Its supervisor from here: this process in the foreground, else the one named (the

@@ -6,7 +6,9 @@
 // proxies its stdio; detached, it is left to the caller's subreaper.
 import { seccompPlan, processPlan, startError, StdioProxy, superviseChild } from '@diyc/nsexec';
 import { ANNOTATION, DiycError, type ContainerRecord, type RecordProcess } from '@diyc/record';
-import { exitCodeOf, isSyscallError, spawn, type Namespace, type SpawnPlan } from '@diyc/syscalls';
+import { closeSync, constants, openSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { exitCodeOf, isSyscallError, mknod, spawn, type Child, type Namespace, type SpawnPlan } from '@diyc/syscalls';
 import type { Container } from './container.js';
 import { recordNamespaces, writePidFile } from './create.js';
 import type { Runtime } from './policy.js';
@@ -44,18 +46,25 @@ export interface ExecOptions {
   consoleSocket?: string;
   /** Descriptors 3 to 3+N-1 of this process, passed on. */
   preserveFds?: number;
+  /** Join a paused container: the process freezes as it enters its cgroup, until resume (runc's --ignore-paused). */
+  ignorePaused?: boolean;
+  /** The cgroup.procs files to join instead of the container's own (OCI exec --cgroup: its sub-cgroups). */
+  cgroupProcs?: string[];
+  /** Called once the process is cloned, as it is let go to join the container and exec. */
+  onSpawn?: (pid: number) => void;
 }
 
 /** Runs `proc` in the container; returns its exit code (foreground), or 0 once it runs (detached). */
 export async function exec(rt: Runtime, container: Container, proc: RecordProcess, options: ExecOptions = {}): Promise<number> {
   const status = container.status();
-  if (!canExec(status)) throw new DiycError('state', `cannot exec in container ${container.name}: it is ${status}: container not running`);
+  if (!canExec(status) && !(options.ignorePaused && status === 'paused')) throw new DiycError('state', `cannot exec in container ${container.name}: it is ${status}: container not running`);
   const record = container.record();
   const pid = container.state()?.pid;
   if (!record || pid === undefined) throw new DiycError('state', `container ${container.name} has no record`);
   const terminal = proc.terminal === true;
   if (terminal && options.detach && options.consoleSocket === undefined) throw new DiycError('usage', 'cannot allocate a terminal for a detached process without --console-socket');
   const plan = execPlan(rt, record, pid, proc);
+  if (options.cgroupProcs) plan.cgroupProcs = options.cgroupProcs;
   // In the foreground without a console socket, the process never gets the caller's
   // terminal: a pty of its own proxied to it (process.terminal), else pipes and a session.
   const proxy = !options.detach && options.consoleSocket === undefined ? new StdioProxy({ terminal }) : undefined;
@@ -69,19 +78,42 @@ export async function exec(rt: Runtime, container: Container, proc: RecordProces
     if (!terminal) plan.setsid = true;
   }
   if (options.preserveFds) plan.keepFds = Array.from({ length: options.preserveFds }, (_, i) => 3 + i);
+  // With a pty proxied here, the process waits on a FIFO before execve (as a created
+  // container does on its start FIFO) while its pty is set up on this side (ONLCR off, raw
+  // mode): its first output is then already as it will be.
+  const fifo = proxy?.terminal ? join(container.dir, `exec-${process.pid}.fifo`) : undefined;
+  if (fifo) {
+    rmSync(fifo, { force: true });
+    mknod(fifo, 'fifo', 0o600);
+    plan.startFifo = fifo;
+  }
+  const release = async (child: Child): Promise<void> => {
+    options.onSpawn?.(child.pid);
+    const released = await child.release();
+    if (!fifo || released !== 'ready') return;
+    proxy?.started();
+    const fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    try {
+      writeSync(fd, Buffer.from([0]));
+    } finally {
+      closeSync(fd);
+    }
+  };
   try {
     const child = spawn(plan);
     proxy?.spawned();
     if (options.detach) {
-      await child.release();
+      await release(child);
       if (options.pidFile !== undefined) writePidFile(options.pidFile, child.pid);
       return 0;
     }
     if (options.pidFile !== undefined) writePidFile(options.pidFile, child.pid);
-    return exitCodeOf(await superviseChild(child, { ...(proxy ? { stdio: proxy } : {}), release: () => child.release() }));
+    return exitCodeOf(await superviseChild(child, { ...(proxy ? { stdio: proxy } : {}), release: () => release(child) }));
   } catch (err) {
     await proxy?.finish();
     if (isSyscallError(err)) throw startError(err, proc.args[0] ?? '');
     throw err;
+  } finally {
+    if (fifo) rmSync(fifo, { force: true });
   }
 }

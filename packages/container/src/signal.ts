@@ -30,12 +30,28 @@ export function kill(container: Container, sig: number, options: { all?: boolean
     if (!path) return;
     const cgroups = managerForPath(path);
     if (!cgroups.exists(path)) return;
+    // Frozen while signalled (runc's signalAllProcesses), so no process can fork one that
+    // is not signalled; thawed after, unless it was paused and the signal is not SIGKILL.
+    const paused = container.frozen();
+    if (!paused) tryFreeze(cgroups, path, true);
     for (const pid of cgroups.pids(path)) signal(pid, sig);
-    if (sig === 9 && container.frozen()) cgroups.freeze(path, false);
+    if (!paused || sig === 9) tryFreeze(cgroups, path, false);
     return;
   }
   if (!canKill(status)) throw new DiycError('state', `container ${container.name} is ${status}: container not running`);
   signal(container.state()?.pid as number, sig);
+  // A v1 frozen process dies of SIGKILL only once thawed (runc thaws for SIGKILL alone).
+  if (status === 'paused' && sig === 9) {
+    const path = container.record()?.linux.cgroupsPath;
+    if (path) tryFreeze(managerForPath(path), path, false);
+  }
+}
+
+/** Freezes or thaws, where a cgroup without a freezer simply is not. */
+function tryFreeze(cgroups: ReturnType<typeof managerForPath>, path: string, frozen: boolean): void {
+  try {
+    cgroups.freeze(path, frozen);
+  } catch { /* no freezer (or the cgroup went): signalled as it is */ }
 }
 
 /** SIGKILL to every process of the container; returns once its first process is gone (or after 5 s). */

@@ -7,13 +7,17 @@
 //                   its first process (child.cc, SetUpConsole), whose master comes back
 //                   over a socketpair; this process puts the user's terminal in raw mode
 //                   and copies bytes both ways, passes on the window size, and restores
-//                   the terminal on every way out. As `runc run` and `docker run -it` do.
+//                   the terminal on every way out. As `runc run` and `docker run -it` do,
+//                   and as runc: the user's terminal is the first of stderr, stdout and
+//                   stdin that is one, else the controlling terminal (/dev/tty), and the
+//                   pty does not turn "\n" into "\r\n" (ONLCR off: the user's own terminal
+//                   does that, and a pipe gets the container's bytes as they are).
 //   without one     the container starts a session of its own (setsid(2): no
 //                   controlling tty, so TIOCSTI is refused), and any of its stdout and
 //                   stderr that would be the user's terminal is a pipe copied here.
 //
 // pty(7), termios(3) (raw mode), unix(7) (SCM_RIGHTS), ioctl_tty(2) (TIOCSWINSZ).
-import { closeSync, fstatSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Readable, Writable } from 'node:stream';
 import { getWindowSize, pipe, recvFd, setWindowSize, socketpair, type SpawnPlan } from '@diyc/syscalls';
@@ -22,6 +26,7 @@ import { getWindowSize, pipe, recvFd, setWindowSize, socketpair, type SpawnPlan 
 const require = createRequire(import.meta.url);
 const tty = (): typeof import('node:tty') => require('node:tty') as typeof import('node:tty');
 const net = (): typeof import('node:net') => require('node:net') as typeof import('node:net');
+const childProcess = (): typeof import('node:child_process') => require('node:child_process') as typeof import('node:child_process');
 
 /** How long output is still read once the process has ended (a child it left may hold the pty). */
 const DRAIN_MS = 250;
@@ -33,6 +38,31 @@ function isTerminal(fd: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The user's terminal, as runc finds it (tty.go initHostConsole): the first of stderr,
+ * stdout and stdin that is a terminal; else the controlling terminal, /dev/tty, opened
+ * (`opened`: ours to close); else none (runc fails there; diyc proxies without one).
+ */
+function hostConsole(): { fd: number; opened: boolean } | undefined {
+  for (const fd of [2, 1, 0]) if (isTerminal(fd)) return { fd, opened: false };
+  try {
+    const fd = openSync('/dev/tty', constants.O_RDWR | constants.O_NOCTTY);
+    if (isTerminal(fd)) return { fd, opened: true };
+    closeSync(fd);
+  } catch { /* no controlling terminal */ }
+  return undefined;
+}
+
+/**
+ * ONLCR off on the pty (runc's console.ClearONLCR on the master, whose termios is the
+ * pty's): stty on that fd, as Node has no tcsetattr(3). Without stty, it stays on.
+ */
+function clearOnlcr(master: number): void {
+  try {
+    childProcess().spawnSync('stty', ['-onlcr'], { stdio: [master, 'ignore', 'ignore'], timeout: 5000 });
+  } catch { /* no stty: "\r\n" it is */ }
 }
 
 export interface StdioProxyOptions {
@@ -57,6 +87,7 @@ export class StdioProxy {
   #restore: (() => void) | undefined;
   #onResize: (() => void) | undefined;
   #stdio: [number | null, number | null, number | null];
+  #console: { fd: number; opened: boolean } | undefined;
 
   constructor(options: StdioProxyOptions) {
     this.terminal = options.terminal;
@@ -67,7 +98,8 @@ export class StdioProxy {
   plan(): Pick<SpawnPlan, 'consoleFd' | 'consoleSize' | 'setsid' | 'stdio'> {
     if (this.terminal) {
       this.#socket = socketpair();
-      const size = getWindowSize(1) ?? getWindowSize(0);
+      this.#console = hostConsole();
+      const size = this.#console ? getWindowSize(this.#console.fd) : null;
       return { consoleFd: this.#socket[1], ...(size ? { consoleSize: size } : {}) };
     }
     const stdio: [number | null, number | null, number | null] = [...this.#stdio];
@@ -106,6 +138,7 @@ export class StdioProxy {
     closeSync(this.#socket[0]);
     this.#socket = undefined;
     if (master === null) return;
+    clearOnlcr(master);
     const stream = new (tty().ReadStream)(master);
     this.#master = stream;
     // The other end closed (every process holding it is gone): EIO, which is the end.
@@ -113,18 +146,23 @@ export class StdioProxy {
     stream.pipe(process.stdout, { end: false });
     this.#track(stream);
     const input = process.stdin;
-    if (input.isTTY) {
-      input.setRawMode(true);
-      const restore = (): void => { try { input.setRawMode(false); } catch { /* the terminal is gone */ } };
-      this.#restore = restore;
-      // Raw mode is put back however this process ends: an error, process.exit, a signal
-      // Node turns into an exit.
-      process.once('exit', restore);
+    const host = this.#console;
+    if (host) {
+      // Raw mode on the user's terminal (Node's keeps output processing on, as runc's SetRaw).
+      const console = host.fd === 0 && input.isTTY ? input : new (tty().ReadStream)(host.fd);
+      try {
+        console.setRawMode(true);
+        const restore = (): void => { try { console.setRawMode(false); } catch { /* the terminal is gone */ } };
+        this.#restore = restore;
+        // Raw mode is put back however this process ends: an error, process.exit, a signal
+        // Node turns into an exit.
+        process.once('exit', restore);
+      } catch { /* not a terminal after all */ }
     }
     input.on('data', this.#forward);
     input.resume();
     const resize = (): void => {
-      const size = getWindowSize(1) ?? getWindowSize(0);
+      const size = host ? getWindowSize(host.fd) : null;
       if (size && this.#master) {
         try { setWindowSize(master, size.rows, size.cols); } catch { /* closed */ }
       }
@@ -162,6 +200,10 @@ export class StdioProxy {
       this.#restore();
       process.off('exit', this.#restore);
     }
+    if (this.#console?.opened) {
+      try { closeSync(this.#console.fd); } catch { /* closed */ }
+    }
+    this.#console = undefined;
     this.#master = undefined;
   }
 }

@@ -1,50 +1,16 @@
-// diyc-oci's containers in the core's terms: IDs as runc takes them, one directory each
-// under --root (default /run/diyc-oci), the OCI policy, and each command of runc's
-// lifecycle as one call of @diyc/container.
-import { join } from 'node:path';
-import { cgroupDriver, defaultCgroupsPath } from '@diyc/cgroup';
-import { Container, create, listContainers, OCI_POLICY, remove, start, type Created, type CreateOptions, type Runtime } from '@diyc/container';
-import { DiycError, rootTag, type Trace } from '@diyc/record';
+// create, start and delete: runc's lifecycle as calls of @diyc/container (which then loads
+// all of the stages), with runc's checks and words around them.
+import { existsSync } from 'node:fs';
+import { cgroupDriver, createCgroupManager, defaultCgroupsPath } from '@diyc/cgroup';
+import * as core from '@diyc/container';
+import type { Created, CreateOptions } from '@diyc/container';
+import { DiycError, rootTag } from '@diyc/record';
 import { loadBundle } from './bundle.js';
+import { DEFAULT_ROOT, type OciContext } from './cli.js';
+import { existingContainer, ociContainer, ociRuntime } from './containers.js';
 
-/** Where podman and containerd look when they give no --root: it must not change. */
-export const DEFAULT_ROOT = '/run/diyc-oci';
-
-/** Container IDs as runc takes them: letters, digits, _ . + -, as one path component. */
-export function checkId(id: string | undefined): string {
-  if (id === undefined || id === '') throw new DiycError('usage', 'missing container ID');
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(id) || id.length > 255) throw new DiycError('invalid', `invalid container ID '${id}': use letters, digits, '_', '.', '+' and '-'`);
-  return id;
-}
-
-export function ociContainer(root: string, id: string | undefined): Container {
-  const checked = checkId(id);
-  return new Container(checked, join(root, checked));
-}
-
-/** The container, which must exist (the error text engines match: "does not exist"). */
-export function existingContainer(root: string, id: string | undefined): Container {
-  const container = ociContainer(root, id);
-  if (!container.state()) throw new DiycError('not-found', `container ${id} does not exist`);
-  return container;
-}
-
-/** The IDs of the containers under `root`. */
-export function listIds(root: string): string[] {
-  return listContainers(root);
-}
-
-/** What every command of diyc-oci gets from its global flags. */
-export interface OciContext {
-  root: string;
-  trace: Trace;
-  warn: (message: string) => void;
-}
-
-/** The runtime of container `id` under the OCI policy. */
-export function ociRuntime(ctx: OciContext, id: string): Runtime {
-  return { name: id, root: ctx.root, trace: ctx.trace, warn: ctx.warn, policy: OCI_POLICY, strict: true, seccompCache: join(ctx.root, 'seccomp') };
-}
+export { DEFAULT_ROOT };
+export { checkId, existingContainer, listIds, ociContainer, ociRuntime } from './containers.js';
 
 /**
  * The cgroup of a container: its config's, or diyc-oci's default (runc's form for the
@@ -62,21 +28,66 @@ export interface OciCreateOptions extends Omit<CreateOptions, 'bundle' | 'descri
   bundle: string;
 }
 
+/**
+ * runc's checkTerminal: a process with a terminal that diyc-oci does not wait for needs a
+ * console socket to send the pty to, and a console socket needs both.
+ */
+export function checkTerminal(terminal: boolean, detach: boolean, consoleSocket: string | undefined): void {
+  if (detach && terminal && consoleSocket === undefined) throw new DiycError('usage', 'cannot allocate tty if diyc-oci will detach without setting console socket');
+  if ((!detach || !terminal) && consoleSocket !== undefined) throw new DiycError('usage', 'cannot use console socket if diyc-oci will not detach or allocate tty');
+}
+
 /** `create`: the bundle's config.json read and checked, then the core's create. */
 export async function createContainer(ctx: OciContext, id: string | undefined, options: OciCreateOptions): Promise<Created> {
   const container = ociContainer(ctx.root, id);
   const { dir, record } = loadBundle(options.bundle, ctx.warn);
+  checkTerminal(record.process.terminal === true, options.foreground !== true, options.consoleSocket);
+  // runc's ErrV1NoUnified: the unified map is cgroup v2's files, which v1 has not.
+  const unified = record.linux.resources?.unified;
+  if (unified && Object.keys(unified).length > 0 && !existsSync('/sys/fs/cgroup/cgroup.controllers')) {
+    throw new DiycError('invalid', 'invalid configuration: cannot use unified on cgroup v1');
+  }
   record.linux.cgroupsPath = cgroupsPathOf(record.linux.cgroupsPath, ctx.root, container.name);
-  return create(ociRuntime(ctx, container.name), container, record, { ...options, bundle: dir });
+  const created = await core.create(ociRuntime(ctx, container.name), container, record, { ...options, bundle: dir });
+  // runc's debug lines at these points (its integration suite greps them): by now the
+  // process was cloned into its namespaces, ran its setup, and told us so on its sync pipe.
+  if (ctx.log.debugging) {
+    const pid = created.child.pid;
+    ctx.log.debug(`nsexec container setup: pid ${pid} cloned, in its namespaces`, { pid });
+    ctx.log.debug(`child process in init(): mounts, root, user and filters in place, held before execve(2)`, { pid });
+    ctx.log.debug('init: closing the pipe to signal completion: ready, waiting on exec.fifo for start', { pid });
+  }
+  return created;
 }
 
 export async function startContainer(ctx: OciContext, id: string | undefined): Promise<void> {
   const container = existingContainer(ctx.root, id);
-  await start(ociRuntime(ctx, container.name), container);
+  const status = container.status();
+  // runc's words for a container that cannot start.
+  if (status === 'stopped') throw new DiycError('state', 'cannot start a container that has stopped');
+  if (status === 'running' || status === 'paused') throw new DiycError('state', 'cannot start an already running container');
+  await core.start(ociRuntime(ctx, container.name), container);
 }
 
+/**
+ * `delete`: a stopped or created container's state, cgroup and mounts removed; a running
+ * one only with --force (SIGKILL first). A directory left by a create that died before
+ * its state is removed too, as runc does.
+ */
 export async function deleteContainer(ctx: OciContext, id: string | undefined, force: boolean): Promise<void> {
   const container = ociContainer(ctx.root, id);
-  if (!container.state() && !force) throw new DiycError('not-found', `container ${id} does not exist`);
-  await remove(ociRuntime(ctx, container.name), container, { force });
+  if (!container.state()) {
+    const { rmSync } = await import('node:fs');
+    rmSync(container.dir, { recursive: true, force: true });
+    if (force) return;
+    throw new DiycError('not-found', `container ${id} does not exist`);
+  }
+  const path = container.record()?.linux.cgroupsPath;
+  await core.remove(ociRuntime(ctx, container.name), container, { force });
+  // The parent diyc-oci made for this --root (tagged, not the default's, which engines
+  // share) goes with its last container: a test's root leaves no cgroup behind.
+  const tag = rootTag(ctx.root, DEFAULT_ROOT);
+  if (tag !== '' && path?.startsWith(`/diyc-oci-${tag}/`) && cgroupDriver() === 'cgroupfs') {
+    try { createCgroupManager({ parent: `diyc-oci-${tag}` }).pruneParent(); } catch { /* busy: another container of this root */ }
+  }
 }

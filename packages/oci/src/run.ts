@@ -1,13 +1,19 @@
 // `diyc-oci run`: create, start, wait and delete in one command, as `runc run` (what a
 // person types after `diyc-oci spec`). In the foreground the process stays this process's
 // child and its stdio is proxied here (a pty of its own with process.terminal): its exit
-// status is ours, and signals are passed on. With --detach it is left running, as after
-// create + start.
+// status is ours, and signals are passed on. --keep leaves the stopped container to a
+// later `delete` (its state and cgroup stay); --detach leaves it running, as create + start.
 import { wait } from '@diyc/container';
-import { createContainer, deleteContainer, ociRuntime, startContainer, type OciContext, type OciCreateOptions } from './lifecycle.js';
+import type { OciContext } from './cli.js';
+import { createContainer, deleteContainer, ociRuntime, startContainer, type OciCreateOptions } from './lifecycle.js';
 
-export async function runContainer(ctx: OciContext, id: string | undefined, options: OciCreateOptions & { detach: boolean }): Promise<number> {
-  const { detach, ...create } = options;
+export interface RunOptions extends OciCreateOptions {
+  detach: boolean;
+  keep?: boolean;
+}
+
+export async function runContainer(ctx: OciContext, id: string | undefined, options: RunOptions): Promise<number> {
+  const { detach, keep, ...create } = options;
   const created = await createContainer(ctx, id, { ...create, foreground: !detach });
   const { container } = created;
   // Signals are forwarded from before the start: none can end this process and orphan it.
@@ -23,6 +29,7 @@ export async function runContainer(ctx: OciContext, id: string | undefined, opti
   }
   if (!exited) return 0;
   const { exitCode } = await exited;
-  await deleteContainer(ctx, container.name, true);
+  ctx.log.debug('process exited', { pid: created.child.pid, status: exitCode });
+  if (!keep) await deleteContainer(ctx, container.name, true);
   return exitCode;
 }

@@ -18,8 +18,8 @@ import { devices } from './devices.js';
 import { memory } from './memory.js';
 import { hugetlb, netCls, netPrio } from './misc.js';
 
-/** Hierarchies every container joins, when the machine mounts them. */
-const JOINED = ['memory', 'pids', 'cpu', 'cpuacct', 'cpuset', 'devices', 'freezer', 'blkio'];
+/** Hierarchies every container joins, when the machine mounts them (name=systemd as runc does). */
+const JOINED = ['memory', 'pids', 'cpu', 'cpuacct', 'cpuset', 'devices', 'freezer', 'blkio', 'name=systemd'];
 /** Controllers in the order they are applied. */
 const CONTROLLERS: Controller[] = [memory, cpu, cpuset, pidsController, devices, blkio, hugetlb, netCls, netPrio];
 /** What each controller's fields are called in a config, for "not applied" reports. */

@@ -1,0 +1,36 @@
+// diyc-oci's containers in the core's terms: IDs as runc takes them, one directory each
+// under --root (default /run/diyc-oci), and the OCI policy. What state, list, kill, ps,
+// update and events need, and no more: they load none of the stages (issue 22).
+import { join } from 'node:path';
+import { Container, listContainers, OCI_POLICY, type Runtime } from '@diyc/container';
+import { DiycError } from '@diyc/record';
+import type { OciContext } from './cli.js';
+
+/** Container IDs as runc takes them: letters, digits, _ . + -, as one path component. */
+export function checkId(id: string | undefined): string {
+  if (id === undefined || id === '') throw new DiycError('usage', 'container id cannot be empty');
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(id) || id.length > 255) throw new DiycError('invalid', `invalid container ID '${id}': use letters, digits, '_', '.', '+' and '-'`);
+  return id;
+}
+
+export function ociContainer(root: string, id: string | undefined): Container {
+  const checked = checkId(id);
+  return new Container(checked, join(root, checked));
+}
+
+/** The container, which must exist (the words engines match: "does not exist"). */
+export function existingContainer(root: string, id: string | undefined): Container {
+  const container = ociContainer(root, id);
+  if (!container.state()) throw new DiycError('not-found', `container ${id} does not exist`);
+  return container;
+}
+
+/** The IDs of the containers under `root`. */
+export function listIds(root: string): string[] {
+  return listContainers(root);
+}
+
+/** The runtime of container `id` under the OCI policy. */
+export function ociRuntime(ctx: OciContext, id: string): Runtime {
+  return { name: id, root: ctx.root, trace: ctx.trace, warn: ctx.warn, policy: OCI_POLICY, strict: true, seccompCache: join(ctx.root, 'seccomp') };
+}
