@@ -1,5 +1,5 @@
 export { planFromRecord } from './plan.js';
-export { describeMountStep, fsSteps, hasOwnNamespace, sysctlProblem, type HostNamespaceCheck } from './plan-fs.js';
+export { describeMountStep, fsSteps, hasOwnNamespace, RECURSIVE_MOUNT_OPTIONS, sysctlProblem, type HostNamespaceCheck } from './plan-fs.js';
 export { processPlan, capabilityPlan, seccompPlan } from './plan-process.js';
 export { DEFAULT_CAPABILITIES, DEFAULT_DEVICE_RULES, MASKED_PATHS, READONLY_PATHS, allCapabilities, capabilitySets } from './security.js';
 export { defaultSeccompProfile } from './seccomp-profile.js';

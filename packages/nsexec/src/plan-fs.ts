@@ -45,6 +45,9 @@ const RECURSIVE_OPTIONS: Record<string, { set?: number; clear?: number }> = {
   rnosymfollow: { set: MOUNT_ATTR.NOSYMFOLLOW }, rsymfollow: { clear: MOUNT_ATTR.NOSYMFOLLOW },
 };
 
+/** The recursive mount options (runc 1.1's rro, rnosuid...): what `features` lists. */
+export const RECURSIVE_MOUNT_OPTIONS: readonly string[] = Object.keys(RECURSIVE_OPTIONS);
+
 /** A mount's recursive options as mount_setattr(2)'s set and clear masks, and its other options. */
 export function recursiveAttributes(options: readonly string[] = []): { set: number; clear: number; rest: string[] } {
   let set = 0;
