@@ -14,7 +14,10 @@ export default defineConfig({
       { extends: true, test: { name: 'unit', include: ['packages/*/test/**/*.test.ts'] } },
       // One e2e file at a time: they share the machine's iptables, links and ip_forward,
       // and net.test.ts checks that setup + clean leave them exactly as they were.
-      { extends: true, test: { name: 'e2e', include: ['test-e2e/**/*.test.ts'], fileParallelism: false, globalSetup: ['test-e2e/global-setup.ts'] } },
+      {
+        extends: true,
+        test: { name: 'e2e', include: ['test-e2e/**/*.test.ts'], fileParallelism: false, globalSetup: ['test-e2e/global-setup.ts'] },
+      },
     ],
   },
 });

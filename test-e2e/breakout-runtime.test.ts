@@ -20,13 +20,19 @@ describe.skipIf(!isRoot)(`breakout: the runtime and its defaults (${rootReason})
   const { bridge, subnet } = testNetwork('r');
   const env = { ...process.env, DIYC_ROOT: root, DIYC_CGROUP_PARENT: parent, DIYC_BRIDGE: bridge, DIYC_SUBNET: subnet };
   const names = new Set<string>();
-  const name = (n: string): string => { names.add(n); return n; };
+  const name = (n: string): string => {
+    names.add(n);
+    return n;
+  };
   const run = (args: string[], timeoutMs = 60_000) => runBin('diyc-run', args, { env, timeoutMs });
   const oci = (...args: string[]) => runBin('diyc-oci', ['--root', ociRoot, ...args], { env, timeoutMs: 60_000 });
   const ociIds = new Set<string>();
   /** `diyc-oci run -d`: the container keeps its stdio, so they go to files, not to pipes we wait on. */
   const ociDetached = (dir: string, id: string) =>
-    runCommand('sh', ['-c', `exec diyc-oci --root ${ociRoot} run -d --bundle ${dir} ${id} >${dir}/stdout 2>${dir}/stderr`], { env: userEnv(env), timeoutMs: 60_000 });
+    runCommand('sh', ['-c', `exec diyc-oci --root ${ociRoot} run -d --bundle ${dir} ${id} >${dir}/stdout 2>${dir}/stderr`], {
+      env: userEnv(env),
+      timeoutMs: 60_000,
+    });
   const tree = join(work.path, 'tree');
   /** A file on the host that an attack tries to make through the user's terminal. */
   const pwned = join(work.path, 'pwned');
@@ -73,15 +79,19 @@ describe.skipIf(!isRoot)(`breakout: the runtime and its defaults (${rootReason})
    */
   const onHostShell = async (command: string): Promise<void> => {
     rmSync(pwned, { force: true });
-    await onTerminal(['bash', '--norc', '--noprofile'], { DIYC_ROOT: root, DIYC_CGROUP_PARENT: parent, DIYC_BRIDGE: bridge, DIYC_SUBNET: subnet, PS1: 'host$ ' }, async (t) => {
-      await t.screen(/host\$ ?$/m);
-      t.keys(`${command}; echo "done $?"`, 'Enter');
-      await t.screen(/^done \d+/m);
-      // Whatever was pushed into the host terminal's input runs now, as it would once the user came back.
-      t.keys('Enter');
-      await new Promise((r) => setTimeout(r, 500));
-      t.keys('exit', 'Enter');
-    });
+    await onTerminal(
+      ['bash', '--norc', '--noprofile'],
+      { DIYC_ROOT: root, DIYC_CGROUP_PARENT: parent, DIYC_BRIDGE: bridge, DIYC_SUBNET: subnet, PS1: 'host$ ' },
+      async (t) => {
+        await t.screen(/host\$ ?$/m);
+        t.keys(`${command}; echo "done $?"`, 'Enter');
+        await t.screen(/^done \d+/m);
+        // Whatever was pushed into the host terminal's input runs now, as it would once the user came back.
+        t.keys('Enter');
+        await new Promise((r) => setTimeout(r, 500));
+        t.keys('exit', 'Enter');
+      },
+    );
   };
   const attack = `probe tiocsti 'touch ${pwned}~'`;
 
@@ -91,42 +101,54 @@ describe.skipIf(!isRoot)(`breakout: the runtime and its defaults (${rootReason})
     expect(existsSync(pwned)).toBe(true);
   }, 120_000);
 
-  it('TIOCSTI from diyc-run, diyc-exec and diyc-oci run on a terminal lands in the container\'s own pty', async () => {
+  it("TIOCSTI from diyc-run, diyc-exec and diyc-oci run on a terminal lands in the container's own pty", async () => {
     await onHostShell(`diyc-run --rm ${name('tty1')} attack sh -c "tty; ${attack}"`);
     expect(existsSync(pwned)).toBe(false);
     const target = name('tty2');
     expect((await run(['-d', target, 'attack', 'sleep', '300'])).code).toBe(0);
     await onHostShell(`diyc-exec ${target} sh -c "${attack}"`);
     expect(existsSync(pwned)).toBe(false);
-    const dir = await bundle('tty3', ['sh', '-c', attack], (c) => { c.process.terminal = true; });
+    const dir = await bundle('tty3', ['sh', '-c', attack], (c) => {
+      c.process.terminal = true;
+    });
     await onHostShell(`diyc-oci --root ${ociRoot} run --bundle ${dir} tty3`);
     expect(existsSync(pwned)).toBe(false);
   }, 120_000);
 
-  it('without a terminal for stdin, the container has no controlling tty: TIOCSTI on the user\'s stdout is refused', async () => {
-    await onHostShell(`diyc-run --rm ${name('notty')} attack sh -c "${attack} 1; ${attack} 2" < /dev/null 2>&1 | cat; diyc-run --rm ${name('notty2')} attack sh -c "${attack} 1" < /dev/null`);
+  it("without a terminal for stdin, the container has no controlling tty: TIOCSTI on the user's stdout is refused", async () => {
+    await onHostShell(
+      `diyc-run --rm ${name('notty')} attack sh -c "${attack} 1; ${attack} 2" < /dev/null 2>&1 | cat; diyc-run --rm ${name('notty2')} attack sh -c "${attack} 1" < /dev/null`,
+    );
     expect(existsSync(pwned)).toBe(false);
   }, 120_000);
 
   it('the pty proxy: window size and its changes, Ctrl-C, Ctrl-D, exit codes, and the terminal given back as it was', async () => {
-    await onTerminal(['diyc-run', '--rm', name('pty'), 'attack', 'sh'], { DIYC_ROOT: root, DIYC_CGROUP_PARENT: parent, DIYC_BRIDGE: bridge, DIYC_SUBNET: subnet }, async (t) => {
-      await t.screen(/# ?$/m);
-      t.keys('stty size; tty', 'Enter');
-      await t.screen(/^30 120\n\/dev\/pts\/0/m);
-      // Ctrl-C once the command runs (sent while the shell still reads the line, it only
-      // ends the line).
-      t.keys('echo sleep""ing; sleep 100', 'Enter');
-      await t.screen(/^sleeping/m);
-      t.keys('C-c');
-      t.keys('echo "after ctrl-c"', 'Enter');
-      await t.screen(/^after ctrl-c/m);
-      t.keys('C-d');
-      expect(await t.exitStatus()).toBe('0');
-    });
+    await onTerminal(
+      ['diyc-run', '--rm', name('pty'), 'attack', 'sh'],
+      { DIYC_ROOT: root, DIYC_CGROUP_PARENT: parent, DIYC_BRIDGE: bridge, DIYC_SUBNET: subnet },
+      async (t) => {
+        await t.screen(/# ?$/m);
+        t.keys('stty size; tty', 'Enter');
+        await t.screen(/^30 120\n\/dev\/pts\/0/m);
+        // Ctrl-C once the command runs (sent while the shell still reads the line, it only
+        // ends the line).
+        t.keys('echo sleep""ing; sleep 100', 'Enter');
+        await t.screen(/^sleeping/m);
+        t.keys('C-c');
+        t.keys('echo "after ctrl-c"', 'Enter');
+        await t.screen(/^after ctrl-c/m);
+        t.keys('C-d');
+        expect(await t.exitStatus()).toBe('0');
+      },
+    );
     const modes = join(work.path, 'stty');
-    await onTerminal(['sh', '-c', `"diyc-run --rm ${name('pty2')} attack sh -c 'exit 7'; echo \\$? > ${modes}; stty -a >> ${modes}; exit 3"`], { DIYC_ROOT: root, DIYC_CGROUP_PARENT: parent, DIYC_BRIDGE: bridge, DIYC_SUBNET: subnet }, async (t) => {
-      expect(await t.exitStatus()).toBe('3');
-    });
+    await onTerminal(
+      ['sh', '-c', `"diyc-run --rm ${name('pty2')} attack sh -c 'exit 7'; echo \\$? > ${modes}; stty -a >> ${modes}; exit 3"`],
+      { DIYC_ROOT: root, DIYC_CGROUP_PARENT: parent, DIYC_BRIDGE: bridge, DIYC_SUBNET: subnet },
+      async (t) => {
+        expect(await t.exitStatus()).toBe('3');
+      },
+    );
     // The container's exit code, then canonical input and echo back on after raw mode.
     const [code, ...stty] = readFileSync(modes, 'utf8').split('\n');
     expect(code).toBe('7');
@@ -157,18 +179,25 @@ describe.skipIf(!isRoot)(`breakout: the runtime and its defaults (${rootReason})
       (args) => runBin('diyc-exec', [target, ...args], { env }),
     );
     await runBin('diyc-rm', ['-f', target], { env });
-    const dir = await bundle('join', watcher, (c) => { c.root.readonly = false; });
-    seen += await watched(async () => expect((await ociDetached(dir, 'join')).code).toBe(0), (args) => oci('exec', 'join', ...args));
+    const dir = await bundle('join', watcher, (c) => {
+      c.root.readonly = false;
+    });
+    seen += await watched(
+      async () => expect((await ociDetached(dir, 'join')).code).toBe(0),
+      (args) => oci('exec', 'join', ...args),
+    );
     // The watchers did see processes on their way in (the race was run), and got nothing of them.
     expect(seen).toBeGreaterThan(0);
   }, 300_000);
 
-  it('a container held before execve in another\'s PID namespace: its exe cannot be opened nor traced from there, unless CAP_SYS_PTRACE is given', async () => {
+  it("a container held before execve in another's PID namespace: its exe cannot be opened nor traced from there, unless CAP_SYS_PTRACE is given", async () => {
     const dir = await bundle('victimhost', ['sleep', '300']);
     expect((await ociDetached(dir, 'victimhost')).code).toBe(0);
     const hostPid = JSON.parse((await oci('state', 'victimhost')).stdout).pid as number;
     const held = await bundle('held', ['true'], (c) => {
-      c.linux.namespaces = c.linux.namespaces.map((ns: { type: string }) => (ns.type === 'pid' ? { type: 'pid', path: `/proc/${hostPid}/ns/pid` } : ns));
+      c.linux.namespaces = c.linux.namespaces.map((ns: { type: string }) =>
+        ns.type === 'pid' ? { type: 'pid', path: `/proc/${hostPid}/ns/pid` } : ns,
+      );
     });
     const child = spawn('diyc-oci', ['--root', ociRoot, 'create', '--bundle', held, 'held'], { env: userEnv(env), stdio: 'ignore' });
     expect(await new Promise((r) => child.on('exit', r))).toBe(0);
@@ -188,7 +217,9 @@ describe.skipIf(!isRoot)(`breakout: the runtime and its defaults (${rootReason})
 
   it('io_uring is refused by the default seccomp profile; unconfined, it answers', async () => {
     expect((await run(['--rm', '--net', 'none', name('uring'), 'attack', 'probe', 'iouring'])).stdout).toBe('iouring: EPERM\n');
-    expect((await run(['--rm', '--net', 'none', '--security-opt', 'seccomp=unconfined', name('uring2'), 'attack', 'probe', 'iouring'])).stdout).toMatch(/^iouring: ok/);
+    expect(
+      (await run(['--rm', '--net', 'none', '--security-opt', 'seccomp=unconfined', name('uring2'), 'attack', 'probe', 'iouring'])).stdout,
+    ).toMatch(/^iouring: ok/);
   });
 
   it('a fork bomb stays inside: 2048 processes by default, --pids N, --pids-limit -1 for none', async () => {
@@ -196,7 +227,10 @@ describe.skipIf(!isRoot)(`breakout: the runtime and its defaults (${rootReason})
       const n = name(`pids${names.size}`);
       expect((await run(['-d', '--net', 'none', ...flags, n, 'attack', 'sleep', '300'])).code).toBe(0);
       const cgroups = createCgroupManager({ parent });
-      const file = cgroups.procsFiles(cgroups.pathOf(n)).map((f) => join(f, '..', 'pids.max')).find((f) => existsSync(f));
+      const file = cgroups
+        .procsFiles(cgroups.pathOf(n))
+        .map((f) => join(f, '..', 'pids.max'))
+        .find((f) => existsSync(f));
       const value = readFileSync(file as string, 'utf8').trim();
       await runBin('diyc-rm', ['-f', n], { env });
       return value;
@@ -206,9 +240,29 @@ describe.skipIf(!isRoot)(`breakout: the runtime and its defaults (${rootReason})
     // The bomb itself, under a small limit: the kernel refuses its forks past the limit
     // (pids.events counts them) and it never holds more.
     const bomb = name('bomb');
-    expect((await run(['-d', '--net', 'none', '--pids', '40', bomb, 'attack', 'sh', '-c', '(for i in $(seq 200); do sleep 300 & done) 2>/dev/null; exec sleep 300'])).code).toBe(0);
+    expect(
+      (
+        await run([
+          '-d',
+          '--net',
+          'none',
+          '--pids',
+          '40',
+          bomb,
+          'attack',
+          'sh',
+          '-c',
+          '(for i in $(seq 200); do sleep 300 & done) 2>/dev/null; exec sleep 300',
+        ])
+      ).code,
+    ).toBe(0);
     const cgroups = createCgroupManager({ parent });
-    const dir = join(cgroups.procsFiles(cgroups.pathOf(bomb)).map((f) => join(f, '..')).find((d) => existsSync(join(d, 'pids.events'))) as string);
+    const dir = join(
+      cgroups
+        .procsFiles(cgroups.pathOf(bomb))
+        .map((f) => join(f, '..'))
+        .find((d) => existsSync(join(d, 'pids.events'))) as string,
+    );
     let refused = 0;
     for (let i = 0; i < 100 && refused === 0; i++) {
       refused = Number(/max (\d+)/.exec(readFileSync(join(dir, 'pids.events'), 'utf8'))?.[1] ?? 0);
@@ -219,14 +273,21 @@ describe.skipIf(!isRoot)(`breakout: the runtime and its defaults (${rootReason})
     await runBin('diyc-rm', ['-f', bomb], { env });
   }, 120_000);
 
-  it('the host\'s network is out of reach by default: its loopback servers and abstract sockets; --net host gives them back', async () => {
+  it("the host's network is out of reach by default: its loopback servers and abstract sockets; --net host gives them back", async () => {
     const servers: Server[] = [];
-    const listen = (server: Server, where: object): Promise<void> => new Promise((r) => { servers.push(server); server.listen(where, () => r()); });
+    const listen = (server: Server, where: object): Promise<void> =>
+      new Promise((r) => {
+        servers.push(server);
+        server.listen(where, () => r());
+      });
     const tcp = createServer((s) => s.end('host-secret\n'));
     await listen(tcp, { host: '127.0.0.1', port: 0 });
     const port = (tcp.address() as { port: number }).port;
     const abstractName = `diyc-test-${process.pid}`;
-    await listen(createServer((s) => s.end()), { path: `\0${abstractName}` });
+    await listen(
+      createServer((s) => s.end()),
+      { path: `\0${abstractName}` },
+    );
     const script = `nc -w 2 127.0.0.1 ${port} </dev/null || echo no-tcp; probe abstract ${abstractName}; readlink /proc/self/ns/net`;
     try {
       const own = await run(['--rm', name('hostnet1'), 'attack', 'sh', '-c', script]);

@@ -74,7 +74,7 @@ describe.skipIf(!isRoot)(`diyc-cgroup (${rootReason})`, () => {
     expect((await runBin('nsexec', ['sh', '-c', 'for i in $(seq 30); do true & done; wait; echo ok'])).stdout).toBe('ok\n');
   });
 
-  it('cpus 0.5: a busy loop gets about half a CPU by the cgroup\'s own accounting', async () => {
+  it("cpus 0.5: a busy loop gets about half a CPU by the cgroup's own accounting", async () => {
     await runLimited('cpu', ['--cpus', '0.5'], 'timeout 2 sh -c "while :; do :; done"; true');
     const stats = JSON.parse((await runBin('diyc-cgroup', ['stats', 'cpu', '--json'], { env })).stdout);
     // CPU time over the loop's own 2 s (what starting the process took is not the loop's).
@@ -92,7 +92,8 @@ describe.skipIf(!isRoot)(`diyc-cgroup (${rootReason})`, () => {
     const { applied, skipped } = manager.apply(path, { blockIO: { weight: 500 } });
     if (applied.includes('io weight 500') || applied.includes('weight 500')) {
       const layout = detectLayout();
-      const dir = layout.mode === 'unified' ? join(layout.v2 as string, parent, 'io') : join(layout.v1.get('blkio') as string, parent, 'io');
+      const dir =
+        layout.mode === 'unified' ? join(layout.v2 as string, parent, 'io') : join(layout.v1.get('blkio') as string, parent, 'io');
       const files = ['io.weight', 'io.bfq.weight', 'blkio.weight', 'blkio.bfq.weight'].filter((f) => existsSync(join(dir, f)));
       expect(files.map((f) => readFileSync(join(dir, f), 'utf8')).join('\n')).toMatch(/\b500\b/);
     } else {
@@ -101,7 +102,7 @@ describe.skipIf(!isRoot)(`diyc-cgroup (${rootReason})`, () => {
     manager.remove(path);
   });
 
-  it('freezes and thaws a cgroup\'s processes (OCI pause), and sees it frozen', async () => {
+  it("freezes and thaws a cgroup's processes (OCI pause), and sees it frozen", async () => {
     const path = manager.pathOf('ice');
     manager.create(path);
     const { spawn } = await import('node:child_process');
@@ -140,7 +141,7 @@ describe.skipIf(!isRoot)(`diyc-cgroup (${rootReason})`, () => {
     for (const root of roots) expect(readdirSync(root)).not.toContain(parent);
   });
 
-  it('v2 on this machine\'s own cgroup2 tree: joins and kills for real, and says which limits it could not apply', async () => {
+  it("v2 on this machine's own cgroup2 tree: joins and kills for real, and says which limits it could not apply", async () => {
     const layout = detectLayout();
     if (!layout.v2) return; // no cgroup2 mounted: the cgroupfs-shaped unit tests cover v2
     const v2 = new CgroupV2({ root: layout.v2, parent });
@@ -168,11 +169,12 @@ describe.skipIf(!isRoot)(`diyc-cgroup (${rootReason})`, () => {
     expect(readdirSync(layout.v2)).not.toContain(parent);
   });
 
-  it('v2 device program on this machine\'s own cgroup2 tree: /dev/null opens, /dev/kmsg does not', async () => {
+  it("v2 device program on this machine's own cgroup2 tree: /dev/null opens, /dev/kmsg does not", async () => {
     const layout = detectLayout();
     if (!layout.v2) return; // no cgroup2 mounted: the program is checked by the unit tests' interpreter
     const v2 = new CgroupV2({ root: layout.v2, parent });
-    const open = 'dd if=/dev/null of=/dev/null count=0 2>/dev/null && echo null-ok; dd if=/dev/kmsg of=/dev/null count=0 2>/dev/null && echo kmsg-ok';
+    const open =
+      'dd if=/dev/null of=/dev/null count=0 2>/dev/null && echo null-ok; dd if=/dev/kmsg of=/dev/null count=0 2>/dev/null && echo kmsg-ok';
     const inCgroup = (procs: string[]) => {
       const record = { ...emptyRecord(['sh', '-c', open]) };
       record.annotations[ANNOTATION.cgroupProcs] = procs.join(':');
@@ -256,7 +258,12 @@ describe.skipIf(!isRoot)(`containers in their cgroups (${rootReason})`, () => {
     expect(r.stderr).toContain('Operation not permitted');
     // Allowed by a rule of the config's own, with its access in any order: it opens.
     const allowed = await bundle('kmsgallow', ['sh', '-c', 'head -n 1 /dev/kmsg >/dev/null; echo head=$?'], (c) => {
-      c.linux.resources = { devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 11, access: 'wr' }] };
+      c.linux.resources = {
+        devices: [
+          { allow: false, access: 'rwm' },
+          { allow: true, type: 'c', major: 1, minor: 11, access: 'wr' },
+        ],
+      };
       c.linux.devices = [{ path: '/dev/kmsg', type: 'c', major: 1, minor: 11 }];
       syslog(c);
     });
@@ -285,12 +292,16 @@ describe.skipIf(!isRoot)(`containers in their cgroups (${rootReason})`, () => {
     }
   });
 
-  it('diyc-oci delete removes the sub-cgroups made under the container\'s, its processes moved there', async () => {
+  it("diyc-oci delete removes the sub-cgroups made under the container's, its processes moved there", async () => {
     const layout = detectLayout();
     const id = 'subcg';
     // The container keeps its stdio: a pipe to the test would never close while it lives.
     const dir = await bundle(id, ['sleep', '300']);
-    const started = await runCommand('sh', ['-c', `exec diyc-oci --root ${ociRoot} run -d --bundle ${dir} ${id} >/dev/null 2>${dir}/stderr`], { env });
+    const started = await runCommand(
+      'sh',
+      ['-c', `exec diyc-oci --root ${ociRoot} run -d --bundle ${dir} ${id} >/dev/null 2>${dir}/stderr`],
+      { env },
+    );
     expect(started.code, readFileSync(`${dir}/stderr`, 'utf8')).toBe(0);
     const pid = JSON.parse((await oci('state', id)).stdout).pid as number;
     const hierarchies = layout.mode === 'unified' ? [layout.v2 as string] : ['memory', 'freezer'].map((c) => layout.v1.get(c) as string);
@@ -300,7 +311,11 @@ describe.skipIf(!isRoot)(`containers in their cgroups (${rootReason})`, () => {
     }
     if (layout.mode === 'hybrid') {
       // runc's placement on a hybrid machine: the unified tree has the container too.
-      expect(readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => l.startsWith('0::'))).toBe(`0::/${parent}/${id}`);
+      expect(
+        readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+          .split('\n')
+          .find((l) => l.startsWith('0::')),
+      ).toBe(`0::/${parent}/${id}`);
     }
     expect((await oci('delete', '--force', id)).code).toBe(0);
     for (const h of [...hierarchies, ...(layout.v2 ? [layout.v2] : [])]) expect(existsSync(join(h, parent, id))).toBe(false);
@@ -329,7 +344,7 @@ describe.skipIf(!isRoot)(`containers in their cgroups (${rootReason})`, () => {
     expect(r.stderr).toContain('out of memory (limit 10M)');
   });
 
-  it('diyc-oci in a nested cgroup (/PARENT/pod/ctr): each level gives the next its controllers; delete leaves the pod\'s', async () => {
+  it("diyc-oci in a nested cgroup (/PARENT/pod/ctr): each level gives the next its controllers; delete leaves the pod's", async () => {
     const layout = detectLayout();
     const id = 'nested';
     const limit = layout.mode === 'unified' ? '/sys/fs/cgroup/memory.max' : '/sys/fs/cgroup/memory/memory.limit_in_bytes';
@@ -349,7 +364,8 @@ describe.skipIf(!isRoot)(`containers in their cgroups (${rootReason})`, () => {
   });
 
   it('diyc-run: a /dev/kmsg node made inside (mknod is allowed) cannot be opened; /dev/null can', async () => {
-    const script = 'mknod /tmp/kmsg c 1 11 && echo made; head -c 1 /tmp/kmsg >/dev/null; echo read=$?; echo x >/tmp/kmsg; echo write=$?; echo x >/dev/null; echo null=$?';
+    const script =
+      'mknod /tmp/kmsg c 1 11 && echo made; head -c 1 /tmp/kmsg >/dev/null; echo read=$?; echo x >/tmp/kmsg; echo write=$?; echo x >/dev/null; echo null=$?';
     const r = await run('--rm', '--net', 'none', 'kmsgrun', 'busybox', 'sh', '-c', script);
     expect(r.stdout).toBe('made\nread=1\nwrite=1\nnull=0\n');
     expect(r.stderr).toContain('Operation not permitted');

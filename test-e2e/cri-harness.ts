@@ -10,7 +10,19 @@
 // stop() ends and removes everything it made, and says what was left behind.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, readlinkSync, rmdirSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  closeSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { binDir, busyboxTarball, repo, runCommand, tempDir, testNetwork, type Result } from './helpers.js';
 import { push, startRegistry, type Registry } from './registry.js';
@@ -34,7 +46,8 @@ export function criMissing(): string | undefined {
   const missing = ['containerd', 'containerd-shim-runc-v2', 'docker-registry', 'skopeo'].filter((c) => !have(c));
   if (!existsSync(RUNC)) missing.push(RUNC);
   for (const plugin of ['bridge', 'host-local', 'loopback']) if (!existsSync(join(CNI_DIR, plugin))) missing.push(join(CNI_DIR, plugin));
-  if (missing.length > 0) return `missing ${missing.join(', ')} (tools/setup.sh installs containerd, runc, docker-registry, skopeo and containernetworking-plugins)`;
+  if (missing.length > 0)
+    return `missing ${missing.join(', ')} (tools/setup.sh installs containerd, runc, docker-registry, skopeo and containernetworking-plugins)`;
   return undefined;
 }
 
@@ -127,17 +140,25 @@ export function containerdConfig(o: { work: string; socket: string; pauseImage: 
 
 /** The CNI conflist: a bridge of the run's own, host-local addresses kept in the run's directory. */
 export function cniConflist(o: { name: string; bridge: string; prefix: string; ipamDir: string }): string {
-  return JSON.stringify({
-    cniVersion: '0.4.0',
-    name: o.name,
-    plugins: [
-      {
-        type: 'bridge', bridge: o.bridge, isGateway: true, ipMasq: true, hairpinMode: true,
-        ipam: { type: 'host-local', dataDir: o.ipamDir, ranges: [[{ subnet: `${o.prefix}.0/24` }]], routes: [{ dst: '0.0.0.0/0' }] },
-      },
-      { type: 'loopback' },
-    ],
-  }, null, 2);
+  return JSON.stringify(
+    {
+      cniVersion: '0.4.0',
+      name: o.name,
+      plugins: [
+        {
+          type: 'bridge',
+          bridge: o.bridge,
+          isGateway: true,
+          ipMasq: true,
+          hairpinMode: true,
+          ipam: { type: 'host-local', dataDir: o.ipamDir, ranges: [[{ subnet: `${o.prefix}.0/24` }]], routes: [{ dst: '0.0.0.0/0' }] },
+        },
+        { type: 'loopback' },
+      ],
+    },
+    null,
+    2,
+  );
 }
 
 /**
@@ -183,11 +204,18 @@ async function pauseArchive(dir: string, layerTar: string, tag: string): Promise
   mkdirSync(parts, { recursive: true });
   const layer = readFileSync(layerTar);
   copyFileSync(layerTar, join(parts, 'layer.tar'));
-  writeFileSync(join(parts, 'config.json'), JSON.stringify({
-    architecture: 'amd64', os: 'linux',
-    config: { Entrypoint: ['/bin/sh', '-c', 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait; done'], Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'] },
-    rootfs: { type: 'layers', diff_ids: [`sha256:${sha256(layer)}`] },
-  }));
+  writeFileSync(
+    join(parts, 'config.json'),
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: {
+        Entrypoint: ['/bin/sh', '-c', 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait; done'],
+        Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'],
+      },
+      rootfs: { type: 'layers', diff_ids: [`sha256:${sha256(layer)}`] },
+    }),
+  );
   writeFileSync(join(parts, 'manifest.json'), JSON.stringify([{ Config: 'config.json', RepoTags: [tag], Layers: ['layer.tar'] }]));
   const archive = join(dir, 'pause-docker.tar');
   const r = await runCommand('tar', ['-cf', archive, '-C', parts, 'manifest.json', 'config.json', 'layer.tar']);
@@ -197,7 +225,8 @@ async function pauseArchive(dir: string, layerTar: string, tag: string): Promise
 
 /** The mount points of the machine's cgroup hierarchies (v1 controllers, named, unified). */
 export function cgroupMounts(): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
     .filter((l) => / - cgroup2? /.test(l))
     .map((l) => l.split(' ')[4] ?? '')
     .filter(Boolean);
@@ -205,7 +234,9 @@ export function cgroupMounts(): string[] {
 
 /** The directories of cgroup REL (/a/b) that exist, one per hierarchy. */
 export function cgroupDirs(rel: string): string[] {
-  return cgroupMounts().map((m) => join(m, rel)).filter((d) => existsSync(d));
+  return cgroupMounts()
+    .map((m) => join(m, rel))
+    .filter((d) => existsSync(d));
 }
 
 /** The cgroup directories below (and including) `dir`, deepest first. */
@@ -225,13 +256,22 @@ export function removeCgroupTree(rel: string): void {
     for (const d of treeDeepestFirst(top)) {
       try {
         for (const pid of readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
-          try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ }
+          try {
+            process.kill(Number(pid), 'SIGKILL');
+          } catch {
+            /* gone */
+          }
         }
-      } catch { /* no procs file */ }
+      } catch {
+        /* no procs file */
+      }
     }
     for (const d of treeDeepestFirst(top)) {
       for (let i = 0; i < 50; i++) {
-        try { rmdirSync(d); break; } catch (err) {
+        try {
+          rmdirSync(d);
+          break;
+        } catch (err) {
           if ((err as NodeJS.ErrnoException).code === 'ENOENT') break;
           spawnSync('sleep', ['0.1']);
         }
@@ -247,14 +287,19 @@ export function processesMentioning(marker: string): number[] {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
       if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker)) pids.push(Number(entry));
-    } catch { /* gone already */ }
+    } catch {
+      /* gone already */
+    }
   }
   return pids;
 }
 
 /** Mount points under `dir`. */
 export function mountsUnder(dir: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m === dir || m.startsWith(`${dir}/`));
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m === dir || m.startsWith(`${dir}/`));
 }
 
 /** The lines of iptables-save (both families) that mention `text`. */
@@ -327,8 +372,19 @@ export async function startCri(options: CriOptions): Promise<Cri> {
   let registry: Registry | undefined;
   let stopped = false;
 
-  const crictlArgv = ['crictl', '--config', join(work.path, 'crictl.yaml'), '--runtime-endpoint', `unix://${socket}`, '--image-endpoint', `unix://${socket}`, '--timeout', '60s'];
-  const crictl = (args: string[], o: { timeoutMs?: number } = {}) => runCommand(crictlArgv[0] as string, [...crictlArgv.slice(1), ...args], { env, timeoutMs: o.timeoutMs ?? 90_000 });
+  const crictlArgv = [
+    'crictl',
+    '--config',
+    join(work.path, 'crictl.yaml'),
+    '--runtime-endpoint',
+    `unix://${socket}`,
+    '--image-endpoint',
+    `unix://${socket}`,
+    '--timeout',
+    '60s',
+  ];
+  const crictl = (args: string[], o: { timeoutMs?: number } = {}) =>
+    runCommand(crictlArgv[0] as string, [...crictlArgv.slice(1), ...args], { env, timeoutMs: o.timeoutMs ?? 90_000 });
 
   const stop = async (): Promise<string[]> => {
     if (stopped) return [];
@@ -348,13 +404,24 @@ export async function startCri(options: CriOptions): Promise<Cri> {
       daemon.kill('SIGTERM');
       await new Promise((r) => daemon?.once('exit', r));
     }
-    if (options.trace && existsSync(join(work.path, 'containerd.log'))) copyFileSync(join(work.path, 'containerd.log'), join(options.trace, 'containerd.log'));
+    if (options.trace && existsSync(join(work.path, 'containerd.log')))
+      copyFileSync(join(work.path, 'containerd.log'), join(options.trace, 'containerd.log'));
     await registry?.stop();
     // Shims outlive their daemon on purpose; ours must not (their -address names our socket).
     const shims = processesMentioning(work.path);
-    if (shims.length > 0) left.push(`processes: ${shims.map((p) => `${p} ${readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ').trim()}`).join('; ')}`);
-    for (const pid of shims) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-    const cgroups = cgroupDirs(`/${parent}`).flatMap((d) => treeDeepestFirst(d)).filter((d) => !/\/pod-[^/]+$/.test(d) && !d.endsWith(`/${parent}`));
+    if (shims.length > 0)
+      left.push(
+        `processes: ${shims.map((p) => `${p} ${readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ').trim()}`).join('; ')}`,
+      );
+    for (const pid of shims)
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    const cgroups = cgroupDirs(`/${parent}`)
+      .flatMap((d) => treeDeepestFirst(d))
+      .filter((d) => !/\/pod-[^/]+$/.test(d) && !d.endsWith(`/${parent}`));
     if (cgroups.length > 0) left.push(`cgroups: ${cgroups.join(' ')}`);
     removeCgroupTree(`/${parent}`);
     await pause(200);
@@ -362,7 +429,13 @@ export async function startCri(options: CriOptions): Promise<Cri> {
     if (mounts.length > 0) left.push(`mounts: ${mounts.join(' ')}`);
     for (const m of mounts.sort().reverse()) spawnSync('umount', ['-l', m]);
     const attached = spawnSync('ip', ['-o', 'link', 'show', 'master', network.bridge], { encoding: 'utf8' }).stdout.trim();
-    if (attached) left.push(`veths on ${network.bridge}: ${attached.split('\n').map((l) => l.split(':')[1]?.trim()).join(' ')}`);
+    if (attached)
+      left.push(
+        `veths on ${network.bridge}: ${attached
+          .split('\n')
+          .map((l) => l.split(':')[1]?.trim())
+          .join(' ')}`,
+      );
     // The bridge itself is the run's own: the bridge plugin makes it and never removes it.
     spawnSync('ip', ['link', 'del', network.bridge]);
     const rules = iptablesMentioning(network.name);
@@ -396,8 +469,10 @@ export async function startCri(options: CriOptions): Promise<Cri> {
 
     // The registry speaks plain HTTP on loopback: say so in a hosts.toml (config_path).
     mkdirSync(join(work.path, 'certs.d', registry.host), { recursive: true });
-    writeFileSync(join(work.path, 'certs.d', registry.host, 'hosts.toml'),
-      `server = "http://${registry.host}"\n[host."http://${registry.host}"]\n  capabilities = ["pull", "resolve"]\n`);
+    writeFileSync(
+      join(work.path, 'certs.d', registry.host, 'hosts.toml'),
+      `server = "http://${registry.host}"\n[host."http://${registry.host}"]\n  capabilities = ["pull", "resolve"]\n`,
+    );
     writeFileSync(join(work.path, 'cni', '10-diyc.conflist'), cniConflist({ ...network, ipamDir: join(work.path, 'ipam') }));
     writeFileSync(join(work.path, 'crictl.yaml'), `runtime-endpoint: unix://${socket}\nimage-endpoint: unix://${socket}\ntimeout: 60\n`);
 
@@ -405,7 +480,10 @@ export async function startCri(options: CriOptions): Promise<Cri> {
     let diyc = options.diycBinary ?? diycOci;
     if (options.trace) {
       mkdirSync(options.trace, { recursive: true });
-      for (const [name, real] of [['runc', runc], ['diyc', diyc]] as const) {
+      for (const [name, real] of [
+        ['runc', runc],
+        ['diyc', diyc],
+      ] as const) {
         const wrapper = join(work.path, `trace-${name}`);
         writeFileSync(wrapper, traceWrapper(real, join(options.trace, `${name}.log`)), { mode: 0o755 });
         if (name === 'runc') runc = wrapper;

@@ -11,8 +11,16 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileS
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  cgroupDirs, criMissing, eventually, handlerUnderTest, iptablesMentioning, mountsUnder, namespaceOf,
-  processesMentioning, startCri, type Cri,
+  cgroupDirs,
+  criMissing,
+  eventually,
+  handlerUnderTest,
+  iptablesMentioning,
+  mountsUnder,
+  namespaceOf,
+  processesMentioning,
+  startCri,
+  type Cri,
 } from './cri-harness.js';
 import { onTerminal } from './helpers.js';
 
@@ -78,10 +86,15 @@ describe.skipIf(!!missing)(`CRI pods through containerd, RuntimeClass handler ${
   it('pulls images from the local registry through containerd', async () => {
     expect((await crictl('images', '-q')).stdout.trim()).toBe('');
     ok(await crictl('pull', cri.image));
-    const image = JSON.parse(ok(await crictl('inspecti', '-o', 'json', cri.image))) as { status: { repoTags: string[]; repoDigests: string[] } };
+    const image = JSON.parse(ok(await crictl('inspecti', '-o', 'json', cri.image))) as {
+      status: { repoTags: string[]; repoDigests: string[] };
+    };
     expect(image.status.repoTags).toEqual([cri.image]);
     // The digest containerd recorded is the manifest the registry serves.
-    const served = await fetch(`http://${cri.registry.host}/v2/diyc/busybox/manifests/latest`, { method: 'HEAD', headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' } });
+    const served = await fetch(`http://${cri.registry.host}/v2/diyc/busybox/manifests/latest`, {
+      method: 'HEAD',
+      headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' },
+    });
     expect(image.status.repoDigests).toEqual([`${cri.registry.host}/diyc/busybox@${served.headers.get('docker-content-digest')}`]);
   });
 
@@ -104,10 +117,17 @@ describe.skipIf(!!missing)(`CRI pods through containerd, RuntimeClass handler ${
       const start = async (name: string, command: string[], extra: Record<string, unknown> = {}) => {
         mkdirSync(files(), { recursive: true });
         writeFileSync(join(files(), 'pod.json'), JSON.stringify(podConfig()));
-        writeFileSync(join(files(), `${name}.json`), JSON.stringify({
-          metadata: { name }, image: { image: cri.image }, command, log_path: `${name}.log`,
-          linux: { security_context: { namespace_options: namespaceOptions } }, ...extra,
-        }));
+        writeFileSync(
+          join(files(), `${name}.json`),
+          JSON.stringify({
+            metadata: { name },
+            image: { image: cri.image },
+            command,
+            log_path: `${name}.log`,
+            linux: { security_context: { namespace_options: namespaceOptions } },
+            ...extra,
+          }),
+        );
         const id = ok(await crictl('create', pod, join(files(), `${name}.json`), join(files(), 'pod.json')));
         ok(await crictl('start', id));
         return id;
@@ -129,10 +149,11 @@ describe.skipIf(!!missing)(`CRI pods through containerd, RuntimeClass handler ${
         needPod();
         if (!main) throw new Error('no container: create or start failed above');
       };
-      const exited = (id: string) => eventually(async () => {
-        const s = await inspect(id);
-        return s.status.state === 'CONTAINER_EXITED' ? s : undefined;
-      });
+      const exited = (id: string) =>
+        eventually(async () => {
+          const s = await inspect(id);
+          return s.status.state === 'CONTAINER_EXITED' ? s : undefined;
+        });
 
       beforeAll(async () => {
         await crictl('pull', cri.image);
@@ -166,7 +187,11 @@ describe.skipIf(!!missing)(`CRI pods through containerd, RuntimeClass handler ${
         needPod();
         // Writes 24 MiB to the pod's /dev/shm (charged to its memory cgroup, for stats), then
         // logs to both streams, notes a TERM and goes on: only KILL ends it.
-        main = await start('main', ['sh', '-c', 'dd if=/dev/zero of=/dev/shm/ballast bs=1M count=24 2>/dev/null; echo to stdout; echo to stderr >&2; trap "echo got TERM" TERM; while :; do sleep 0.2; done']);
+        main = await start('main', [
+          'sh',
+          '-c',
+          'dd if=/dev/zero of=/dev/shm/ballast bs=1M count=24 2>/dev/null; echo to stdout; echo to stderr >&2; trap "echo got TERM" TERM; while :; do sleep 0.2; done',
+        ]);
         const s = await inspect(main);
         expect(s.status.state).toBe('CONTAINER_RUNNING');
         const pid = s.info.pid;
@@ -201,7 +226,9 @@ describe.skipIf(!!missing)(`CRI pods through containerd, RuntimeClass handler ${
           const r = await crictl('exec', '-s', main, 'ip', '-4', '-o', 'addr', 'show', 'eth0');
           expect(ok(r)).toContain(`inet ${ip}/24`);
           expect(ok(await crictl('exec', '-s', main, 'ip', 'route'))).toContain(`default via ${cri.network.prefix}.1 dev eth0`);
-          expect(ok(await crictl('exec', '-s', main, 'ping', '-c', '1', '-W', '2', `${cri.network.prefix}.1`))).toContain('1 packets received');
+          expect(ok(await crictl('exec', '-s', main, 'ping', '-c', '1', '-W', '2', `${cri.network.prefix}.1`))).toContain(
+            '1 packets received',
+          );
         });
       }
 
@@ -218,7 +245,8 @@ describe.skipIf(!!missing)(`CRI pods through containerd, RuntimeClass handler ${
         expect(path).toBe(join(cri.work, 'logs', kind.name, 'main.log'));
         const lines = readFileSync(path, 'utf8').trim().split('\n');
         expect(lines).toHaveLength(2);
-        for (const line of lines) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+(Z|[+-]\d\d:\d\d) (stdout|stderr) F to (stdout|stderr)$/);
+        for (const line of lines)
+          expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+(Z|[+-]\d\d:\d\d) (stdout|stderr) F to (stdout|stderr)$/);
         expect(lines.map((l) => l.split(' ')[1]).sort()).toEqual(['stderr', 'stdout']);
       });
 
@@ -268,16 +296,31 @@ describe.skipIf(!!missing)(`CRI pods through containerd, RuntimeClass handler ${
       it("reports the container's stats from its cgroup", async () => {
         needMain();
         const r = await crictl('stats', '-o', 'json', '--id', main);
-        const stats = (JSON.parse(ok(r)) as { stats: { attributes: { id: string }; cpu: { usageCoreNanoSeconds: { value: string } }; memory: { workingSetBytes: { value: string } } }[] }).stats;
+        const stats = (
+          JSON.parse(ok(r)) as {
+            stats: {
+              attributes: { id: string };
+              cpu: { usageCoreNanoSeconds: { value: string } };
+              memory: { workingSetBytes: { value: string } };
+            }[];
+          }
+        ).stats;
         expect(stats.map((s) => s.attributes.id)).toEqual([main]);
         const [one] = stats;
         expect(Number(one?.cpu.usageCoreNanoSeconds.value)).toBeGreaterThan(0);
         // The 24 MiB in /dev/shm are charged to the container's memory cgroup.
         const workingSet = Number(one?.memory.workingSetBytes.value);
         expect(workingSet).toBeGreaterThanOrEqual(24 << 20);
-        const memory = cgroupDirs(`${podCgroup()}/${main}`).find((d) => existsSync(join(d, 'memory.usage_in_bytes')) || existsSync(join(d, 'memory.current')));
+        const memory = cgroupDirs(`${podCgroup()}/${main}`).find(
+          (d) => existsSync(join(d, 'memory.usage_in_bytes')) || existsSync(join(d, 'memory.current')),
+        );
         expect(memory).toBeDefined();
-        const usage = Number(readFileSync(join(memory as string, existsSync(join(memory as string, 'memory.current')) ? 'memory.current' : 'memory.usage_in_bytes'), 'utf8'));
+        const usage = Number(
+          readFileSync(
+            join(memory as string, existsSync(join(memory as string, 'memory.current')) ? 'memory.current' : 'memory.usage_in_bytes'),
+            'utf8',
+          ),
+        );
         expect(usage).toBeGreaterThanOrEqual(24 << 20);
       });
 
@@ -305,7 +348,10 @@ describe.skipIf(!!missing)(`CRI pods through containerd, RuntimeClass handler ${
             // ID 9`, which must kill the child at once. Left running, the child holds the
             // container's stdio open: the shim waits 2 s for it, then `delete --force` kills it.
             const init = (await inspect(buddy)).info.pid;
-            const procs = readFileSync(join(cgroupDirs(`${podCgroup()}/${buddy}`)[0] as string, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+            const procs = readFileSync(join(cgroupDirs(`${podCgroup()}/${buddy}`)[0] as string, 'cgroup.procs'), 'utf8')
+              .split('\n')
+              .filter(Boolean)
+              .map(Number);
             const child = procs.find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8') === 'sleep\u00001001\u0000');
             expect(child).toBeDefined();
             const dead = (pid: number) => {
@@ -317,14 +363,17 @@ describe.skipIf(!!missing)(`CRI pods through containerd, RuntimeClass handler ${
             };
             const stopping = crictl('stop', '-t', '10', buddy);
             const deaths = { init: 0, child: 0 };
-            for (const began = Date.now(); (!deaths.init || !deaths.child) && Date.now() - began < 15_000;) {
+            for (const began = Date.now(); (!deaths.init || !deaths.child) && Date.now() - began < 15_000; ) {
               if (!deaths.init && dead(init)) deaths.init = Date.now();
               if (!deaths.child && dead(child as number)) deaths.child = Date.now();
               await new Promise((r) => setTimeout(r, 20));
             }
             ok(await stopping);
             expect(deaths.init).toBeGreaterThan(0);
-            expect(deaths.child - deaths.init, 'the child outlived its container by the shim\'s 2 s wait (kill --all did not kill it)').toBeLessThan(1500);
+            expect(
+              deaths.child - deaths.init,
+              "the child outlived its container by the shim's 2 s wait (kill --all did not kill it)",
+            ).toBeLessThan(1500);
             expect((await exited(buddy))?.status.exitCode).toBe(0);
             const after = await eventually(async () => {
               const ps = ok(await crictl('exec', '-s', main, 'ps', '-o', 'args'));
@@ -367,7 +416,11 @@ describe.skipIf(!!missing)(`CRI pods through containerd, RuntimeClass handler ${
         expect(await eventually(() => (processesMentioning(pod).length === 0 ? true : undefined), 5000)).toBe(true);
         // Only the pod's own cgroup (kubelet's to make and remove) may be left, empty.
         for (const dir of cgroupDirs(podCgroup())) {
-          expect(readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name)).toEqual([]);
+          expect(
+            readdirSync(dir, { withFileTypes: true })
+              .filter((e) => e.isDirectory())
+              .map((e) => e.name),
+          ).toEqual([]);
           rmdirSync(dir);
         }
         if (netns) expect(mountsUnder(netns)).toEqual([]);

@@ -18,9 +18,13 @@ describe.skipIf(!isRoot)(`diyc, docker's commands (${rootReason})`, () => {
   const root = join(work.path, 'state');
   const parent = `diyc-e2e-docker-${process.pid}`;
   const env = { ...process.env, DIYC_ROOT: root, DIYC_BRIDGE: bridge, DIYC_SUBNET: subnet, DIYC_CGROUP_PARENT: parent };
-  const diyc = (args: string[], input?: string) => runBin('diyc', args, { env, timeoutMs: 60_000, ...(input !== undefined ? { input } : {}) });
+  const diyc = (args: string[], input?: string) =>
+    runBin('diyc', args, { env, timeoutMs: 60_000, ...(input !== undefined ? { input } : {}) });
   const cgroups = createCgroupManager({ parent });
-  const mounts = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(root));
+  const mounts = () =>
+    readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(root));
   const alive = (pid: number) => {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -29,7 +33,11 @@ describe.skipIf(!isRoot)(`diyc, docker's commands (${rootReason})`, () => {
       return false;
     }
   };
-  const names = async (all = true) => (await diyc(['ps', ...(all ? ['-a'] : []), '--format', '{{.Names}}'])).stdout.split('\n').filter((l) => l !== '').sort();
+  const names = async (all = true) =>
+    (await diyc(['ps', ...(all ? ['-a'] : []), '--format', '{{.Names}}'])).stdout
+      .split('\n')
+      .filter((l) => l !== '')
+      .sort();
   const inspect = async (name: string) => {
     const r = await diyc(['inspect', name]);
     expect(r.code, r.stderr).toBe(0);
@@ -58,7 +66,7 @@ describe.skipIf(!isRoot)(`diyc, docker's commands (${rootReason})`, () => {
     expect(mounts()).toEqual([]);
   });
 
-  it('exits as docker does: the container\'s code, 126 and 127 when the command cannot run, 125 when diyc failed', async () => {
+  it("exits as docker does: the container's code, 126 and 127 when the command cannot run, 125 when diyc failed", async () => {
     expect((await diyc(['run', '--rm', '--net', 'none', 'busybox', 'sh', '-c', 'exit 3'])).code).toBe(3);
     const missing = await diyc(['run', '--rm', '--net', 'none', 'busybox', 'no-such-command']);
     expect([missing.code, missing.stderr.trim()]).toEqual([127, 'diyc run: no-such-command: command not found']);
@@ -83,11 +91,24 @@ describe.skipIf(!isRoot)(`diyc, docker's commands (${rootReason})`, () => {
     expect((await diyc(['rm', '-f', 'open-stdin', 'no-stdin'])).code).toBe(0);
   });
 
-  it('-e and -v host:ctr: the variable inside, the host\'s directory read and written', async () => {
+  it("-e and -v host:ctr: the variable inside, the host's directory read and written", async () => {
     const dir = tempDir('diyc-docker-vol-');
     try {
       writeFileSync(join(dir.path, 'in'), 'from the host\n');
-      const r = await diyc(['run', '--rm', '--net', 'none', '-e', 'GREETING=hello there', '-v', `${dir.path}:/data`, 'busybox', 'sh', '-c', 'echo "$GREETING"; cat /data/in; echo back > /data/out']);
+      const r = await diyc([
+        'run',
+        '--rm',
+        '--net',
+        'none',
+        '-e',
+        'GREETING=hello there',
+        '-v',
+        `${dir.path}:/data`,
+        'busybox',
+        'sh',
+        '-c',
+        'echo "$GREETING"; cat /data/in; echo back > /data/out',
+      ]);
       expect([r.code, r.stdout]).toEqual([0, 'hello there\nfrom the host\n']);
       expect(readFileSync(join(dir.path, 'out'), 'utf8')).toBe('back\n');
       const ro = await diyc(['run', '--rm', '--net', 'none', '-v', `${dir.path}:/data:ro`, 'busybox', 'sh', '-c', 'echo x > /data/out']);
@@ -99,8 +120,20 @@ describe.skipIf(!isRoot)(`diyc, docker's commands (${rootReason})`, () => {
   });
 
   it('-d --name -p -e: the ID, ps, exec, logs, the published port, inspect, stop and rm', async () => {
-    const started = await diyc(['run', '-d', '--name', 'web', '-p', `${port}:80`, '-e', 'MODE=prod', 'busybox', 'sh', '-c',
-      'echo started; echo to-stderr >&2; echo served > /tmp/index.html; trap "exit 7" TERM; httpd -p 80 -h /tmp; while true; do sleep 0.1; done']);
+    const started = await diyc([
+      'run',
+      '-d',
+      '--name',
+      'web',
+      '-p',
+      `${port}:80`,
+      '-e',
+      'MODE=prod',
+      'busybox',
+      'sh',
+      '-c',
+      'echo started; echo to-stderr >&2; echo served > /tmp/index.html; trap "exit 7" TERM; httpd -p 80 -h /tmp; while true; do sleep 0.1; done',
+    ]);
     expect(started.code, started.stderr).toBe(0);
     const id = started.stdout.trim();
     expect(id).toMatch(/^[0-9a-f]{64}$/);
@@ -109,7 +142,9 @@ describe.skipIf(!isRoot)(`diyc, docker's commands (${rootReason})`, () => {
     const ps = (await diyc(['ps'])).stdout.split('\n');
     expect(ps[0]).toMatch(/^CONTAINER ID {3}IMAGE {2,}COMMAND {2,}CREATED {2,}STATUS {2,}PORTS {2,}NAMES$/);
     const row = ps.find((l) => l.endsWith(' web'));
-    expect(row).toMatch(new RegExp(`^${id.slice(0, 12)} {3}busybox:latest {3}"sh -c echo started;…" .* Up .* 0\\.0\\.0\\.0:${port}->80/tcp {3}web$`));
+    expect(row).toMatch(
+      new RegExp(`^${id.slice(0, 12)} {3}busybox:latest {3}"sh -c echo started;…" .* Up .* 0\\.0\\.0\\.0:${port}->80/tcp {3}web$`),
+    );
     expect(await names(false)).toEqual(['web']);
     expect((await diyc(['ps', '-q'])).stdout).toBe(`${id.slice(0, 12)}\n`);
 
@@ -128,11 +163,21 @@ describe.skipIf(!isRoot)(`diyc, docker's commands (${rootReason})`, () => {
     // logs: what it wrote, stdout and stderr.
     const logs = await diyc(['logs', 'web']);
     expect(logs.code).toBe(0);
-    expect(`${logs.stdout}${logs.stderr}`.split('\n').filter((l) => l !== '').sort()).toEqual(['started', 'to-stderr']);
+    expect(
+      `${logs.stdout}${logs.stderr}`
+        .split('\n')
+        .filter((l) => l !== '')
+        .sort(),
+    ).toEqual(['started', 'to-stderr']);
 
     // inspect: the fields scripts read, and the process it names.
     const info = await inspect('web');
-    expect(info).toMatchObject({ Id: id, Name: '/web', State: { Status: 'running', Running: true, ExitCode: 0 }, Config: { Image: 'busybox:latest' } });
+    expect(info).toMatchObject({
+      Id: id,
+      Name: '/web',
+      State: { Status: 'running', Running: true, ExitCode: 0 },
+      Config: { Image: 'busybox:latest' },
+    });
     expect(info.Config.Env).toContain('MODE=prod');
     expect(info.NetworkSettings.IPAddress.startsWith(`${prefix}.`)).toBe(true);
     expect(info.NetworkSettings.Ports).toEqual({ '80/tcp': [{ HostIp: '0.0.0.0', HostPort: String(port) }] });
@@ -154,7 +199,9 @@ describe.skipIf(!isRoot)(`diyc, docker's commands (${rootReason})`, () => {
     expect((await diyc(['rm', 'web'])).stdout).toBe('web\n');
     expect(await names()).toEqual([]);
     expect(mounts()).toEqual([]);
-    const page2 = await runCommand('busybox', ['wget', '-q', '-T', '2', '-O', '-', `http://127.0.0.1:${port}/index.html`], { timeoutMs: 10_000 });
+    const page2 = await runCommand('busybox', ['wget', '-q', '-T', '2', '-O', '-', `http://127.0.0.1:${port}/index.html`], {
+      timeoutMs: 10_000,
+    });
     expect(page2.stdout).toBe('');
   });
 
@@ -192,7 +239,22 @@ describe.skipIf(!isRoot)(`diyc, docker's commands (${rootReason})`, () => {
   });
 
   it('kill -s, wait, start again in the background, logs --tail, port, and -d --rm removed when it ends', async () => {
-    expect((await diyc(['run', '-d', '--name', 'k', '-p', `${port + 1}:80`, 'busybox', 'sh', '-c', 'echo one; echo two; trap "exit 9" HUP; while true; do sleep 0.1; done'])).code).toBe(0);
+    expect(
+      (
+        await diyc([
+          'run',
+          '-d',
+          '--name',
+          'k',
+          '-p',
+          `${port + 1}:80`,
+          'busybox',
+          'sh',
+          '-c',
+          'echo one; echo two; trap "exit 9" HUP; while true; do sleep 0.1; done',
+        ])
+      ).code,
+    ).toBe(0);
     expect((await diyc(['port', 'k'])).stdout).toBe(`80/tcp -> 0.0.0.0:${port + 1}\n`);
     expect((await diyc(['port', 'k', '80'])).stdout).toBe(`0.0.0.0:${port + 1}\n`);
     for (let i = 0; i < 50 && !(await diyc(['logs', 'k'])).stdout.includes('two'); i++) await new Promise((r) => setTimeout(r, 50));
@@ -204,7 +266,10 @@ describe.skipIf(!isRoot)(`diyc, docker's commands (${rootReason})`, () => {
     expect((await diyc(['kill', 'k'])).code).toBe(0);
     expect((await diyc(['wait', 'k'])).stdout).toBe('137\n');
     const again = await diyc(['kill', 'k']);
-    expect([again.code, again.stderr]).toEqual([1, expect.stringMatching(/cannot kill container: k: container [0-9a-f]{12} is not running/)]);
+    expect([again.code, again.stderr]).toEqual([
+      1,
+      expect.stringMatching(/cannot kill container: k: container [0-9a-f]{12} is not running/),
+    ]);
     expect((await diyc(['rm', 'k'])).code).toBe(0);
 
     expect((await diyc(['run', '-d', '--rm', '--name', 'brief', '--net', 'none', 'busybox', 'sleep', '0.2'])).code).toBe(0);
@@ -217,7 +282,7 @@ describe.skipIf(!isRoot)(`diyc, docker's commands (${rootReason})`, () => {
     expect(mounts()).toEqual([]);
   });
 
-  it('run -it and exec -it: a terminal of its own, the shell\'s exit code', async () => {
+  it("run -it and exec -it: a terminal of its own, the shell's exit code", async () => {
     const vars = { DIYC_ROOT: root, DIYC_BRIDGE: bridge, DIYC_SUBNET: subnet, DIYC_CGROUP_PARENT: parent };
     await onTerminal(['diyc', 'run', '--rm', '-it', '--net', 'none', 'busybox', 'sh'], vars, async (t) => {
       await t.screen(/[#$] ?$/m);
@@ -252,42 +317,61 @@ describe.skipIf(!isRoot)(`diyc, docker's commands (${rootReason})`, () => {
 
 // Docker Hub, as a mirror on this machine's loopback (docker-registry, pushed with skopeo):
 // `diyc pull busybox` and a `diyc run` of a missing image go there, and nowhere else.
-describe.skipIf(!isRoot || !have('docker-registry') || !have('skopeo'))(`diyc pull and run through a registry mirror (${rootReason})`, () => {
-  const work = tempDir('diyc-docker-pull-e2e-');
-  const parent = `diyc-e2e-dockerpull-${process.pid}`;
-  let registry: Registry;
-  let env: NodeJS.ProcessEnv;
-  const diyc = (...args: string[]) => runBin('diyc', args, { env, timeoutMs: 120_000 });
+describe.skipIf(!isRoot || !have('docker-registry') || !have('skopeo'))(
+  `diyc pull and run through a registry mirror (${rootReason})`,
+  () => {
+    const work = tempDir('diyc-docker-pull-e2e-');
+    const parent = `diyc-e2e-dockerpull-${process.pid}`;
+    let registry: Registry;
+    let env: NodeJS.ProcessEnv;
+    const diyc = (...args: string[]) => runBin('diyc', args, { env, timeoutMs: 120_000 });
 
-  beforeAll(async () => {
-    registry = await startRegistry(join(work.path, 'registry'));
-    await push(`docker-archive:${await dockerArchive(work.path, [readFileSync(busyboxTarball())], 'busybox:latest')}`, `${registry.host}/library/busybox:latest`);
-    env = { ...process.env, DIYC_ROOT: join(work.path, 'state'), DIYC_REGISTRY_MIRROR: registry.host, DOCKER_CONFIG: join(work.path, 'docker'), DIYC_CGROUP_PARENT: parent };
-  }, 180_000);
+    beforeAll(async () => {
+      registry = await startRegistry(join(work.path, 'registry'));
+      await push(
+        `docker-archive:${await dockerArchive(work.path, [readFileSync(busyboxTarball())], 'busybox:latest')}`,
+        `${registry.host}/library/busybox:latest`,
+      );
+      env = {
+        ...process.env,
+        DIYC_ROOT: join(work.path, 'state'),
+        DIYC_REGISTRY_MIRROR: registry.host,
+        DOCKER_CONFIG: join(work.path, 'docker'),
+        DIYC_CGROUP_PARENT: parent,
+      };
+    }, 180_000);
 
-  afterAll(async () => {
-    await registry?.stop();
-    createCgroupManager({ parent }).pruneParent();
-    work.remove();
-  });
+    afterAll(async () => {
+      await registry?.stop();
+      createCgroupManager({ parent }).pruneParent();
+      work.remove();
+    });
 
-  it('pulls as docker says it does, then says the image is up to date; images and inspect show it', async () => {
-    const first = await diyc('pull', 'busybox');
-    expect(first.code, first.stderr).toBe(0);
-    const lines = first.stdout.split('\n');
-    expect(lines.slice(0, 2)).toEqual(['Using default tag: latest', 'latest: Pulling from library/busybox']);
-    expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^[0-9a-f]{12}: Pull complete$/), expect.stringMatching(/^Digest: sha256:[0-9a-f]{64}$/), 'Status: Downloaded newer image for busybox:latest', 'docker.io/library/busybox:latest']));
-    const second = await diyc('pull', 'busybox:latest');
-    expect(second.stdout).toContain('Status: Image is up to date for busybox:latest');
-    expect((await diyc('pull', '-q', 'busybox')).stdout).toBe('docker.io/library/busybox:latest\n');
-    expect((await diyc('images', '--format', '{{.Repository}} {{.Tag}}')).stdout).toBe('busybox latest\n');
-    expect((await diyc('inspect', '-f', '{{.RepoTags}}', 'busybox')).stdout).toBe('[busybox:latest]\n');
-  });
+    it('pulls as docker says it does, then says the image is up to date; images and inspect show it', async () => {
+      const first = await diyc('pull', 'busybox');
+      expect(first.code, first.stderr).toBe(0);
+      const lines = first.stdout.split('\n');
+      expect(lines.slice(0, 2)).toEqual(['Using default tag: latest', 'latest: Pulling from library/busybox']);
+      expect(lines).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^[0-9a-f]{12}: Pull complete$/),
+          expect.stringMatching(/^Digest: sha256:[0-9a-f]{64}$/),
+          'Status: Downloaded newer image for busybox:latest',
+          'docker.io/library/busybox:latest',
+        ]),
+      );
+      const second = await diyc('pull', 'busybox:latest');
+      expect(second.stdout).toContain('Status: Image is up to date for busybox:latest');
+      expect((await diyc('pull', '-q', 'busybox')).stdout).toBe('docker.io/library/busybox:latest\n');
+      expect((await diyc('images', '--format', '{{.Repository}} {{.Tag}}')).stdout).toBe('busybox latest\n');
+      expect((await diyc('inspect', '-f', '{{.RepoTags}}', 'busybox')).stdout).toBe('[busybox:latest]\n');
+    });
 
-  it('run pulls an image it does not have, saying so on stderr, and runs it', async () => {
-    const other = { ...env, DIYC_ROOT: join(work.path, 'state2') };
-    const r = await runBin('diyc', ['run', '--rm', '--net', 'none', 'busybox', 'echo', 'ran'], { env: other, timeoutMs: 120_000 });
-    expect([r.code, r.stdout]).toEqual([0, 'ran\n']);
-    expect(r.stderr.split('\n')[0]).toBe("Unable to find image 'busybox:latest' locally");
-  });
-});
+    it('run pulls an image it does not have, saying so on stderr, and runs it', async () => {
+      const other = { ...env, DIYC_ROOT: join(work.path, 'state2') };
+      const r = await runBin('diyc', ['run', '--rm', '--net', 'none', 'busybox', 'echo', 'ran'], { env: other, timeoutMs: 120_000 });
+      expect([r.code, r.stdout]).toEqual([0, 'ran\n']);
+      expect(r.stderr.split('\n')[0]).toBe("Unable to find image 'busybox:latest' locally");
+    });
+  },
+);

@@ -15,7 +15,11 @@ import { rootTag } from '@diyc/record';
 import { busyboxTarball, isRoot, repo, rootReason, runBin, runCommand, tempDir, testNetwork, userEnv } from './helpers.js';
 
 const docs = join(repo, 'docs');
-const pages = existsSync(docs) ? readdirSync(docs).filter((f) => f.endsWith('.md')).sort() : [];
+const pages = existsSync(docs)
+  ? readdirSync(docs)
+      .filter((f) => f.endsWith('.md'))
+      .sort()
+  : [];
 const REPO_URL = 'https://github.com/diyc/diyc/blob/main/';
 
 interface Block {
@@ -50,12 +54,16 @@ export function matchesOutput(expected: string, actual: string): boolean {
   const got = actual.trimEnd().split('\n');
   if (want.length !== got.length) return false;
   return want.every((line, i) => {
-    const pattern = line.trimEnd().split('...').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*');
+    const pattern = line
+      .trimEnd()
+      .split('...')
+      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*');
     return new RegExp(`^${pattern}$`).test((got[i] as string).trimEnd());
   });
 }
 
-describe('the docs\' links', () => {
+describe("the docs' links", () => {
   it.each(pages)('%s: every link to the code and to another page resolves', (page) => {
     const text = readFileSync(join(docs, page), 'utf8');
     for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
@@ -63,7 +71,10 @@ describe('the docs\' links', () => {
       if (link.startsWith(REPO_URL)) {
         expect(existsSync(join(repo, link.slice(REPO_URL.length).replace(/#.*$/, ''))), `${page}: ${link}`).toBe(true);
       } else if (!/^(https?:|mailto:|#)/.test(link)) {
-        const file = link.replace(/#.*$/, '').replace(/^\//, '').replace(/\.html$/, '');
+        const file = link
+          .replace(/#.*$/, '')
+          .replace(/^\//, '')
+          .replace(/\.html$/, '');
         const path = join(docs, file.endsWith('.md') ? file : `${file || 'index'}.md`);
         const asset = join(docs, 'public', file);
         expect(existsSync(path) || existsSync(asset), `${page}: ${link}`).toBe(true);
@@ -94,15 +105,34 @@ describe.skipIf(!isRoot)(`the docs' commands (${rootReason})`, () => {
       beforeAll(() => {
         work = tempDir(`diyc-docs-${page.replace(/\.md$/, '')}-`);
         root = join(work.path, 'state');
-        env = userEnv({ ...process.env, DIYC_ROOT: root, DIYC_BRIDGE: bridge, DIYC_SUBNET: subnet, DIYC_CGROUP_PARENT: parent, NO_COLOR: '1' });
+        env = userEnv({
+          ...process.env,
+          DIYC_ROOT: root,
+          DIYC_BRIDGE: bridge,
+          DIYC_SUBNET: subnet,
+          DIYC_CGROUP_PARENT: parent,
+          NO_COLOR: '1',
+        });
         copyFileSync(busyboxTarball(), join(work.path, 'busybox.tar'));
       });
       // The page speaks of diyc's defaults; the test runs on its own names.
-      const toTest = (text: string) => text.replaceAll('diyc0', bridge).replaceAll('172.16.0.', `${prefix}.`).replaceAll('/sys/fs/cgroup/memory/diyc/', `/sys/fs/cgroup/memory/${parent}/`);
+      const toTest = (text: string) =>
+        text
+          .replaceAll('diyc0', bridge)
+          .replaceAll('172.16.0.', `${prefix}.`)
+          .replaceAll('/sys/fs/cgroup/memory/diyc/', `/sys/fs/cgroup/memory/${parent}/`);
       // The default root's kernel names are diyc-NAME; the test's root tags them (rootTag).
-      const toPage = (text: string) => text.replaceAll(`diyc-${rootTag(root)}-`, 'diyc-').replaceAll(root, '/var/lib/diyc').replaceAll(bridge, 'diyc0').replaceAll(`${prefix}.`, '172.16.0.').replaceAll(parent, 'diyc').replaceAll(work.path, '~');
+      const toPage = (text: string) =>
+        text
+          .replaceAll(`diyc-${rootTag(root)}-`, 'diyc-')
+          .replaceAll(root, '/var/lib/diyc')
+          .replaceAll(bridge, 'diyc0')
+          .replaceAll(`${prefix}.`, '172.16.0.')
+          .replaceAll(parent, 'diyc')
+          .replaceAll(work.path, '~');
       const updates: { start: number; end: number; text: string }[] = [];
-      const run = (code: string) => runCommand('bash', ['-e', '-o', 'pipefail', '-c', `exec 2>&1\ncd ${work.path}\n${toTest(code)}`], { env, timeoutMs: 120_000 });
+      const run = (code: string) =>
+        runCommand('bash', ['-e', '-o', 'pipefail', '-c', `exec 2>&1\ncd ${work.path}\n${toTest(code)}`], { env, timeoutMs: 120_000 });
 
       afterAll(async () => {
         for (const block of blocks.filter((b) => b.meta.includes('cleanup'))) await run(block.code);
@@ -130,7 +160,10 @@ describe.skipIf(!isRoot)(`the docs' commands (${rootReason})`, () => {
             updates.push({ start: block.expected.start, end: block.expected.end, text: `\`\`\`text output\n${output.trimEnd()}\n\`\`\`` });
             return;
           }
-          expect(matchesOutput(block.expected.text, output), `${page}:${block.line} printed:\n${output}\nthe page shows:\n${block.expected.text}`).toBe(true);
+          expect(
+            matchesOutput(block.expected.text, output),
+            `${page}:${block.line} printed:\n${output}\nthe page shows:\n${block.expected.text}`,
+          ).toBe(true);
         });
       }
     });
@@ -150,7 +183,10 @@ describe('blocksOf and matchesOutput', () => {
   it('finds runnable blocks and the output shown after each', () => {
     const md = 'a\n```sh runnable\necho hi\n```\n\n```text output\nhi\n```\n```sh\nnot run\n```\n```sh runnable cleanup\nrm x\n```\n';
     const blocks = blocksOf(md);
-    expect(blocks.map((b) => [b.line, b.code, b.expected?.text])).toEqual([[2, 'echo hi\n', 'hi\n'], [12, 'rm x\n', undefined]]);
+    expect(blocks.map((b) => [b.line, b.code, b.expected?.text])).toEqual([
+      [2, 'echo hi\n', 'hi\n'],
+      [12, 'rm x\n', undefined],
+    ]);
   });
   it('matches line by line, with ... for any text', () => {
     expect(matchesOutput('pid ...\nok\n', 'pid 42\nok')).toBe(true);

@@ -30,13 +30,18 @@ function endProcessesMentioning(marker: string): void {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
       if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker)) process.kill(Number(entry), 'SIGKILL');
-    } catch { /* gone already */ }
+    } catch {
+      /* gone already */
+    }
   }
 }
 
 /** Unmounts what is still mounted under `dir`, deepest first. */
 function unmountUnder(dir: string): void {
-  const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(dir));
+  const mounts = readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[1] ?? '')
+    .filter((m) => m.startsWith(dir));
   for (const m of mounts.sort().reverse()) spawnSync('umount', ['-l', m]);
 }
 
@@ -54,20 +59,32 @@ describe.skipIf(!isRoot || !have('containerd') || !have('ctr'))(`containerd with
   let daemon: ReturnType<typeof spawn> | undefined;
   const ctr = (...args: string[]) => runCommand('ctr', ['--address', socket, '--namespace', 'diyc-e2e', ...args], { timeoutMs: 60_000 });
   /** `ctr run` with diyc-oci as the runtime, and every path of its own. */
-  const runFlags = (id: string) => ['--runc-binary', diycOci, '--runc-root', join(work.path, 'runc'), '--fifo-dir', join(work.path, 'fifo'), '--cgroup', `/${parent}/${id}`];
+  const runFlags = (id: string) => [
+    '--runc-binary',
+    diycOci,
+    '--runc-root',
+    join(work.path, 'runc'),
+    '--fifo-dir',
+    join(work.path, 'fifo'),
+    '--cgroup',
+    `/${parent}/${id}`,
+  ];
 
   beforeAll(async () => {
     work = tempDir('diyc-ctd-e2e-');
     socket = join(work.path, 'containerd.sock');
     const config = join(work.path, 'config.toml');
-    writeFileSync(config, [
-      'version = 2',
-      `root = "${work.path}/root"`,
-      `state = "${work.path}/state"`,
-      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
-      `[grpc]\n  address = "${socket}"`,
-      `[ttrpc]\n  address = "${socket}.ttrpc"`,
-    ].join('\n'));
+    writeFileSync(
+      config,
+      [
+        'version = 2',
+        `root = "${work.path}/root"`,
+        `state = "${work.path}/state"`,
+        'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+        `[grpc]\n  address = "${socket}"`,
+        `[ttrpc]\n  address = "${socket}.ttrpc"`,
+      ].join('\n'),
+    );
     daemon = spawn('containerd', ['--config', config], { stdio: 'ignore' });
     for (let i = 0; i < 200 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 50));
     const loaded = await ctr('images', 'import', await dockerArchive(work.path));
@@ -93,7 +110,16 @@ describe.skipIf(!isRoot || !have('containerd') || !have('ctr'))(`containerd with
   }, 60_000);
 
   it("runs a container to its end: output, exit status, PID namespace, the config's capabilities and seccomp", async () => {
-    const r = await ctr('run', '--rm', ...runFlags('once'), imageName, 'once', 'sh', '-c', 'echo pid $$; grep -E "^(CapEff|Seccomp):" /proc/self/status | tr -s "\\t" " "; exit 3');
+    const r = await ctr(
+      'run',
+      '--rm',
+      ...runFlags('once'),
+      imageName,
+      'once',
+      'sh',
+      '-c',
+      'echo pid $$; grep -E "^(CapEff|Seccomp):" /proc/self/status | tr -s "\\t" " "; exit 3',
+    );
     expect(r.code, r.stderr).toBe(3);
     // PID 1 of its own namespace; ctr's default spec gives Docker's capabilities and no
     // seccomp profile (ctr asks for one with --seccomp): diyc-oci does what the spec says.
@@ -101,18 +127,48 @@ describe.skipIf(!isRoot || !have('containerd') || !have('ctr'))(`containerd with
   });
 
   it('gives a container a terminal with -t', async () => {
-    await onTerminal(['ctr', '--address', socket, '--namespace', 'diyc-e2e', 'run', '--rm', '-t', ...runFlags('tty'), imageName, 'tty', 'sh', '-c', '"tty; read line; echo got \\$line; exit 5"'], {}, async (t) => {
-      await t.screen(/\/dev\/pts\/0/);
-      t.keys('typed', 'Enter');
-      await t.screen(/got typed/);
-      expect(await t.exitStatus()).toBe('5');
-    });
+    await onTerminal(
+      [
+        'ctr',
+        '--address',
+        socket,
+        '--namespace',
+        'diyc-e2e',
+        'run',
+        '--rm',
+        '-t',
+        ...runFlags('tty'),
+        imageName,
+        'tty',
+        'sh',
+        '-c',
+        '"tty; read line; echo got \\$line; exit 5"',
+      ],
+      {},
+      async (t) => {
+        await t.screen(/\/dev\/pts\/0/);
+        t.keys('typed', 'Enter');
+        await t.screen(/got typed/);
+        expect(await t.exitStatus()).toBe('5');
+      },
+    );
   });
 
   it('runs detached, with exec, ps and kill', async () => {
     const started = await ctr('run', '-d', ...runFlags('bg'), imageName, 'bg', 'sleep', '300');
     expect(started.code, started.stderr).toBe(0);
-    const exec = await ctr('task', 'exec', '--fifo-dir', join(work.path, 'fifo'), '--exec-id', 'e1', 'bg', 'sh', '-c', 'echo with $(cat /proc/1/cmdline | tr "\\0" " "); exit 4');
+    const exec = await ctr(
+      'task',
+      'exec',
+      '--fifo-dir',
+      join(work.path, 'fifo'),
+      '--exec-id',
+      'e1',
+      'bg',
+      'sh',
+      '-c',
+      'echo with $(cat /proc/1/cmdline | tr "\\0" " "); exit 4',
+    );
     expect(exec.stdout).toBe('with sleep 300\n');
     expect(exec.code).toBe(4);
     const ps = await ctr('task', 'ps', 'bg');
@@ -133,10 +189,28 @@ describe.skipIf(!isRoot || !have('podman'))(`podman --runtime diyc-oci (${rootRe
   let work = { path: '', remove: () => {} };
   const parent = `diyc-e2e-podman-${process.pid}`;
   const conf = () => join(work.path, 'containers.conf');
-  const podman = (...args: string[]) => runCommand('podman', [
-    '--root', join(work.path, 'root'), '--runroot', join(work.path, 'runroot'), '--tmpdir', join(work.path, 'tmp'),
-    '--runtime', diycOci, '--cgroup-manager', 'cgroupfs', '--events-backend', 'none', '--storage-driver', 'overlay', ...args,
-  ], { env: { ...process.env, CONTAINERS_CONF: conf() }, timeoutMs: 60_000 });
+  const podman = (...args: string[]) =>
+    runCommand(
+      'podman',
+      [
+        '--root',
+        join(work.path, 'root'),
+        '--runroot',
+        join(work.path, 'runroot'),
+        '--tmpdir',
+        join(work.path, 'tmp'),
+        '--runtime',
+        diycOci,
+        '--cgroup-manager',
+        'cgroupfs',
+        '--events-backend',
+        'none',
+        '--storage-driver',
+        'overlay',
+        ...args,
+      ],
+      { env: { ...process.env, CONTAINERS_CONF: conf() }, timeoutMs: 60_000 },
+    );
   const run = ['run', '--network', 'none', '--cgroup-parent', `/${parent}`];
 
   beforeAll(async () => {
@@ -168,8 +242,17 @@ describe.skipIf(!isRoot || !have('podman'))(`podman --runtime diyc-oci (${rootRe
     expect(parentGone).toBe(true);
   }, 60_000);
 
-  it('runs a container to its end with --rm, with podman\'s seccomp profile and capabilities', async () => {
-    const r = await podman(...run, '--rm', '--hostname', 'pm', imageName, 'sh', '-c', 'echo $(hostname); grep -E "^(NoNewPrivs|Seccomp):" /proc/self/status | tr -s "\\t" " "; exit 6');
+  it("runs a container to its end with --rm, with podman's seccomp profile and capabilities", async () => {
+    const r = await podman(
+      ...run,
+      '--rm',
+      '--hostname',
+      'pm',
+      imageName,
+      'sh',
+      '-c',
+      'echo $(hostname); grep -E "^(NoNewPrivs|Seccomp):" /proc/self/status | tr -s "\\t" " "; exit 6',
+    );
     expect(r.code, r.stderr).toBe(6);
     expect(r.stdout).toBe('pm\nNoNewPrivs: 0\nSeccomp: 2\n');
   });

@@ -15,7 +15,10 @@ export default function setup(): () => void {
   process.env.DIYC_SUBNET ??= net.subnet;
   process.env.DIYC_ROOT ??= root;
   return () => {
-    spawnSync(join(binDir, 'diyc-net'), ['clean', '--bridge', net.bridge, '--subnet', net.subnet], { env: { ...process.env, DIYC_ROOT: root }, stdio: 'ignore' });
+    spawnSync(join(binDir, 'diyc-net'), ['clean', '--bridge', net.bridge, '--subnet', net.subnet], {
+      env: { ...process.env, DIYC_ROOT: root },
+      stdio: 'ignore',
+    });
     rmSync(root, { recursive: true, force: true });
   };
 }

@@ -45,8 +45,12 @@ export function runCommand(command: string, args: string[], options: RunOptions 
     const child = spawn(command, args, { env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
@@ -110,7 +114,9 @@ export async function onTerminal(argv: string[], env: Record<string, string>, fn
   const session = `diyc-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const dir = tempDir('diyc-tty-');
   const status = join(dir.path, 'status');
-  const vars = Object.entries({ PATH: userEnv().PATH, ...env }).map(([k, v]) => `${k}=${v}`).join(' ');
+  const vars = Object.entries({ PATH: userEnv().PATH, ...env })
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
   const run = (args: string[]) => spawnSync('tmux', args, { encoding: 'utf8' });
   // A person's shell, not the test runner's: vitest sets TEST and CI machines set CI, which
   // turn colour off in citty; the caller passes NO_COLOR itself when it wants it.

@@ -16,7 +16,8 @@ describe.skipIf(!isRoot)(`diyc-image (${rootReason})`, () => {
   const root = join(work.path, 'state');
   const env = { ...process.env, DIYC_ROOT: root };
   const image = (...args: string[]) => runBin('diyc-image', args, { env });
-  const imageJson = (name: string) => JSON.parse(readFileSync(join(root, 'images', name, 'image.json'), 'utf8')) as { layers: string[]; config: Record<string, unknown> };
+  const imageJson = (name: string) =>
+    JSON.parse(readFileSync(join(root, 'images', name, 'image.json'), 'utf8')) as { layers: string[]; config: Record<string, unknown> };
   const layerDir = (diffId: string) => join(root, 'layers', diffId.replace('sha256:', ''));
   const leftovers = () => (existsSync(join(root, 'tmp')) ? readdirSync(join(root, 'tmp')) : []);
 
@@ -51,7 +52,8 @@ describe.skipIf(!isRoot)(`diyc-image (${rootReason})`, () => {
   it('keeps owners, modes, mtimes, links, devices, fifos and file capabilities of a GNU tar archive', async () => {
     const src = join(work.path, 'faithful');
     mkdirSync(src);
-    sh(`
+    sh(
+      `
       mkdir -p sub sticky && chmod 1777 sticky
       printf data > sub/file && chown 1234:5678 sub/file && chmod 4750 sub/file
       printf x > sgid && chmod 2755 sgid
@@ -59,7 +61,9 @@ describe.skipIf(!isRoot)(`diyc-image (${rootReason})`, () => {
       mkfifo fifo && mknod null c 1 3 && chmod 666 null
       printf ping > ping && chmod 755 ping && setcap cap_net_raw+ep ping
       touch -h -d '2001-02-03 04:05:06 UTC' sub/file soft
-    `, src);
+    `,
+      src,
+    );
     const archive = join(work.path, 'faithful.tar');
     sh(`tar --xattrs --xattrs-include='*' --numeric-owner -cpf ${archive} -C ${src} .`);
     const r = await image('unpack', archive, '--name', 'faithful');
@@ -88,9 +92,15 @@ describe.skipIf(!isRoot)(`diyc-image (${rootReason})`, () => {
       const base = join(work.path, 'bundle-base');
       const next = join(work.path, 'bundle-v2');
       sh(`umoci init --layout ${layout} && umoci new --image ${layout}:base && umoci unpack --image ${layout}:base ${base}`);
-      sh(`tar -xpf ${busyboxTarball()} -C ${base}/rootfs && mkdir -p ${base}/rootfs/data/dir && echo one > ${base}/rootfs/data/dir/file1 && echo gone > ${base}/rootfs/etc/remove-me`);
-      sh(`umoci repack --image ${layout}:v1 ${base} && umoci config --image ${layout}:v1 --config.env GREETING=hello --config.cmd /bin/echo --config.cmd hi --config.workingdir /data`);
-      sh(`umoci unpack --image ${layout}:v1 ${next} && rm ${next}/rootfs/etc/remove-me && rm -r ${next}/rootfs/data/dir && mkdir ${next}/rootfs/data/dir && echo two > ${next}/rootfs/data/dir/file2`);
+      sh(
+        `tar -xpf ${busyboxTarball()} -C ${base}/rootfs && mkdir -p ${base}/rootfs/data/dir && echo one > ${base}/rootfs/data/dir/file1 && echo gone > ${base}/rootfs/etc/remove-me`,
+      );
+      sh(
+        `umoci repack --image ${layout}:v1 ${base} && umoci config --image ${layout}:v1 --config.env GREETING=hello --config.cmd /bin/echo --config.cmd hi --config.workingdir /data`,
+      );
+      sh(
+        `umoci unpack --image ${layout}:v1 ${next} && rm ${next}/rootfs/etc/remove-me && rm -r ${next}/rootfs/data/dir && mkdir ${next}/rootfs/data/dir && echo two > ${next}/rootfs/data/dir/file2`,
+      );
       sh(`umoci repack --image ${layout}:v2 ${next} && umoci rm --image ${layout}:base && umoci unpack --image ${layout}:v2 ${reference}`);
     });
 
@@ -126,11 +136,19 @@ describe.skipIf(!isRoot)(`diyc-image (${rootReason})`, () => {
     mkdirSync(join(upper, 'var/www'), { recursive: true });
     sh(`touch etc/.wh.hosts var/www/.wh..wh..opq && echo opaque > var/www/only.html`, upper);
     const base = readFileSync(busyboxTarball());
-    sh(`gzip -c ${busyboxTarball()} > ${dir}/base.tar.gz && tar -cf ${dir}/l2/layer.tar -C ${upper} etc var && gzip -k ${dir}/l2/layer.tar`);
+    sh(
+      `gzip -c ${busyboxTarball()} > ${dir}/base.tar.gz && tar -cf ${dir}/l2/layer.tar -C ${upper} etc var && gzip -k ${dir}/l2/layer.tar`,
+    );
     const l2 = readFileSync(join(dir, 'l2/layer.tar'));
     const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ config: { Cmd: ['/bin/sh'] }, rootfs: { type: 'layers', diff_ids: [sha(base), sha(l2)] } }));
-    writeFileSync(join(dir, 'manifest.json'), JSON.stringify([{ Config: 'config.json', RepoTags: ['example.org/team/tool:1.0'], Layers: ['base.tar.gz', 'l2/layer.tar.gz'] }]));
+    writeFileSync(
+      join(dir, 'config.json'),
+      JSON.stringify({ config: { Cmd: ['/bin/sh'] }, rootfs: { type: 'layers', diff_ids: [sha(base), sha(l2)] } }),
+    );
+    writeFileSync(
+      join(dir, 'manifest.json'),
+      JSON.stringify([{ Config: 'config.json', RepoTags: ['example.org/team/tool:1.0'], Layers: ['base.tar.gz', 'l2/layer.tar.gz'] }]),
+    );
     const archive = join(work.path, 'docker-save.tar');
     sh(`tar -cf ${archive} -C ${dir} manifest.json config.json base.tar.gz l2/layer.tar.gz`);
     const r = await image('unpack', archive);
@@ -151,7 +169,9 @@ describe.skipIf(!isRoot)(`diyc-image (${rootReason})`, () => {
     const outside = join(work.path, 'outside');
     const craft = (name: string, python: string): string => {
       const file = join(work.path, `${name}.tar`);
-      execFileSync('python3', ['-c', `
+      execFileSync('python3', [
+        '-c',
+        `
 import io, tarfile
 t = tarfile.open(${JSON.stringify(file)}, 'w', format=tarfile.GNU_FORMAT)
 def add(name, data=b'pwned', **kw):
@@ -162,15 +182,28 @@ def add(name, data=b'pwned', **kw):
 add('ok', b'fine')
 ${python}
 t.close()
-`]);
+`,
+      ]);
       return file;
     };
     const cases: [string, string, RegExp][] = [
       ['dotdot', `add('../outside/evil')`, /unsafe entry '\.\.\/outside\/evil': its path contains '\.\.'/],
       ['absolute', `add(${JSON.stringify(`${outside}/evil`)})`, /unsafe entry '.*\/outside\/evil': its path is absolute/],
-      ['symlink', `add('link', type=tarfile.SYMTYPE, linkname=${JSON.stringify(outside)})\nadd('link/evil')`, /unsafe entry 'link\/evil': its path goes through the symlink 'link'/],
-      ['hardlink-up', `add('hl', type=tarfile.LNKTYPE, linkname='../outside/victim')`, /unsafe entry 'hl': its hardlink target contains '\.\.'/],
-      ['hardlink-abs', `add('hl', type=tarfile.LNKTYPE, linkname=${JSON.stringify(`${outside}/victim`)})`, /unsafe entry 'hl': its hardlink target is absolute/],
+      [
+        'symlink',
+        `add('link', type=tarfile.SYMTYPE, linkname=${JSON.stringify(outside)})\nadd('link/evil')`,
+        /unsafe entry 'link\/evil': its path goes through the symlink 'link'/,
+      ],
+      [
+        'hardlink-up',
+        `add('hl', type=tarfile.LNKTYPE, linkname='../outside/victim')`,
+        /unsafe entry 'hl': its hardlink target contains '\.\.'/,
+      ],
+      [
+        'hardlink-abs',
+        `add('hl', type=tarfile.LNKTYPE, linkname=${JSON.stringify(`${outside}/victim`)})`,
+        /unsafe entry 'hl': its hardlink target is absolute/,
+      ],
       // A whiteout of '..' named the directory above the layer: diyc-image removed it.
       ['whiteout-dotdot', `add('.wh...')`, /unsafe entry '\.wh\.\.\.': it is a whiteout of '\.\.'/],
     ];
@@ -199,13 +232,16 @@ t.close()
 
   it('refuses an entry of a kind it cannot write, rather than leave it out', async () => {
     const file = join(work.path, 'volume.tar');
-    execFileSync('python3', ['-c', `
+    execFileSync('python3', [
+      '-c',
+      `
 import io, tarfile
 t = tarfile.open(${JSON.stringify(file)}, 'w', format=tarfile.GNU_FORMAT)
 i = tarfile.TarInfo('ok'); i.size = 2; t.addfile(i, io.BytesIO(b'ok'))
 v = tarfile.TarInfo('tape-label'); v.type = b'V'; t.addfile(v)
 t.close()
-`]);
+`,
+    ]);
     const r = await image('unpack', file, '--name', 'volume');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("entry 'tape-label' is of a kind diyc-image cannot write");
@@ -230,7 +266,10 @@ t.close()
 
     const halfway = async (signal: NodeJS.Signals): Promise<number | null> => {
       // Feed half an archive through stdin and stop: the unpack waits for the rest.
-      const child = spawn('diyc-image', ['unpack', '-', '--name', `half-${signal}`], { env: userEnv(env), stdio: ['pipe', 'ignore', 'pipe'] });
+      const child = spawn('diyc-image', ['unpack', '-', '--name', `half-${signal}`], {
+        env: userEnv(env),
+        stdio: ['pipe', 'ignore', 'pipe'],
+      });
       const whole = readFileSync(busyboxTarball());
       child.stdin.write(whole.subarray(0, whole.length / 2));
       for (let i = 0; i < 100 && leftovers().length === 0; i++) await new Promise((r) => setTimeout(r, 20));
@@ -259,7 +298,15 @@ t.close()
     const dir = join(work.path, 'hostile');
     mkdirSync(join(dir, 'files'), { recursive: true });
     sh('echo hi > files/x && tar -cf l.tar -C files x', dir);
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: ['sha256:../../../../../../../../etc'] } }));
+    writeFileSync(
+      join(dir, 'config.json'),
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        config: {},
+        rootfs: { type: 'layers', diff_ids: ['sha256:../../../../../../../../etc'] },
+      }),
+    );
     writeFileSync(join(dir, 'manifest.json'), JSON.stringify([{ Config: 'config.json', RepoTags: ['hostile:latest'], Layers: ['l.tar'] }]));
     sh('tar -cf hostile.tar manifest.json config.json l.tar', dir);
     const r = await image('unpack', join(dir, 'hostile.tar'));
@@ -278,7 +325,10 @@ t.close()
       const dir = join(work.path, name);
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, 'config.json'), JSON.stringify({ config: {}, rootfs: { type: 'layers', diff_ids: [] } }));
-      writeFileSync(join(dir, 'manifest.json'), JSON.stringify([{ Config: 'config.json', RepoTags: [`${name}:latest`], Layers: ['layer.tar'] }]));
+      writeFileSync(
+        join(dir, 'manifest.json'),
+        JSON.stringify([{ Config: 'config.json', RepoTags: [`${name}:latest`], Layers: ['layer.tar'] }]),
+      );
       sh(`${layer} && tar -cf ${name}.tar manifest.json config.json layer.tar`, dir);
       return join(dir, `${name}.tar`);
     };
@@ -292,7 +342,9 @@ t.close()
 
   it('lists, inspects and removes images; refuses to remove one a container uses', async () => {
     const ls = await image('ls', '--json');
-    expect((JSON.parse(ls.stdout) as { name: string }[]).map((i) => i.name)).toEqual(expect.arrayContaining(['busybox', 'tool', 'after-kill']));
+    expect((JSON.parse(ls.stdout) as { name: string }[]).map((i) => i.name)).toEqual(
+      expect.arrayContaining(['busybox', 'tool', 'after-kill']),
+    );
     const inspect = await image('inspect', 'busybox');
     expect(JSON.parse(inspect.stdout).layerPaths[0]).toMatch(/layers\/[0-9a-f]{64}$/);
     mkdirSync(join(root, 'containers', 'user1'), { recursive: true });

@@ -12,14 +12,17 @@ const COUNT = 50;
 
 /** The pids of the diyc-shim processes whose command line names this state root. */
 function shimsOf(root: string): number[] {
-  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
-      return argv[0]?.endsWith('diyc-shim') === true && argv.some((a) => a.startsWith(root));
-    } catch {
-      return false;
-    }
-  }).map(Number);
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+        return argv[0]?.endsWith('diyc-shim') === true && argv.some((a) => a.startsWith(root));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 describe.skipIf(!isRoot)(`${COUNT} detached containers (${rootReason})`, () => {
@@ -42,12 +45,21 @@ describe.skipIf(!isRoot)(`${COUNT} detached containers (${rootReason})`, () => {
   it('start, each under its own diyc-shim; diyc-ps lists them all running; diyc-rm -f removes them and their shims', async () => {
     // Ten at a time: a machine of two cores is not made slower than it need be.
     for (let i = 0; i < COUNT; i += 10) {
-      const batch = await Promise.all(names.slice(i, i + 10).map((n) => runBin('diyc-run', ['-d', '--net', 'none', n, 'busybox', 'sleep', '600'], { env, timeoutMs: 120_000 })));
+      const batch = await Promise.all(
+        names
+          .slice(i, i + 10)
+          .map((n) => runBin('diyc-run', ['-d', '--net', 'none', n, 'busybox', 'sleep', '600'], { env, timeoutMs: 120_000 })),
+      );
       for (const r of batch) expect(r.code, r.stderr).toBe(0);
     }
     expect(shimsOf(root)).toHaveLength(COUNT);
     const listed = JSON.parse((await runBin('diyc-ps', ['--json'], { env })).stdout) as { name: string; status: string }[];
-    expect(listed.filter((c) => c.status === 'running').map((c) => c.name).sort()).toEqual([...names].sort());
+    expect(
+      listed
+        .filter((c) => c.status === 'running')
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual([...names].sort());
     // The table through a pipe: a line a container, and the header.
     const table = await runBin('sh', ['-c', 'diyc-ps | wc -l'], { env });
     expect(Number(table.stdout.trim())).toBe(COUNT + 1);

@@ -48,7 +48,8 @@ describe.skipIf(!isRoot)(`net isolation: a container on the bridge reaches only 
   /** A TCP SYN from `container` to DST:PORT through the gateway's MAC: what came back. A lost first try (ARP) is retried. */
   const syn = async (container: string, ip: string, dst: string, dport: number) => {
     let answer = '';
-    for (let i = 0; i < 3 && answer !== 'syn-ack' && answer !== 'rst'; i++) answer = await probe(container, 'syn', 'eth0', macOf(ip), gatewayMac(), ip, dst, String(dport));
+    for (let i = 0; i < 3 && answer !== 'syn-ack' && answer !== 'rst'; i++)
+      answer = await probe(container, 'syn', 'eth0', macOf(ip), gatewayMac(), ip, dst, String(dport));
     return answer;
   };
   const gatewayMac = () => readFileSync(`/sys/class/net/${bridge}/address`, 'utf8').trim();
@@ -63,7 +64,8 @@ describe.skipIf(!isRoot)(`net isolation: a container on the bridge reaches only 
     return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
   };
   const hostNeighbour = (ip: string) => execFileSync('ip', ['neigh', 'show', ip, 'dev', bridge], { encoding: 'utf8' }).trim();
-  const nsNeighbour = (name: string, ip: string) => execFileSync('ip', ['-n', netnsName(name, root), 'neigh', 'show', ip], { encoding: 'utf8' }).trim();
+  const nsNeighbour = (name: string, ip: string) =>
+    execFileSync('ip', ['-n', netnsName(name, root), 'neigh', 'show', ip], { encoding: 'utf8' }).trim();
   /** A host UDP server on the gateway address: what it received, and from whom. */
   const hostUdp = async (udpPort: number) => {
     const got: string[] = [];
@@ -75,10 +77,14 @@ describe.skipIf(!isRoot)(`net isolation: a container on the bridge reaches only 
   };
   /** What a container's eth0 receives (ARP, UDP, RAs) while `fn` runs, watched from the host. */
   const watch = async (name: string, fn: () => Promise<void>) => {
-    const child = spawn('ip', ['netns', 'exec', netnsName(name, root), netprobe, 'listen', 'eth0', '60000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('ip', ['netns', 'exec', netnsName(name, root), netprobe, 'listen', 'eth0', '60000'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     servers.push(child);
     let out = '';
-    child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     const closed = new Promise((r) => child.on('close', r));
     for (let i = 0; i < 100 && !out.includes('listening'); i++) await pause(20);
     try {
@@ -97,7 +103,13 @@ describe.skipIf(!isRoot)(`net isolation: a container on the bridge reaches only 
     execFileSync('sh', ['-c', `echo host-only > ${www}/index.html`]);
     const server = spawn('busybox', ['httpd', '-f', '-p', `${address}:${httpPort}`, '-h', www], { stdio: 'ignore' });
     servers.push(server);
-    for (let i = 0; i < 100 && !readFileSync('/proc/net/tcp', 'utf8').includes(`:${httpPort.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 0A`); i++) await pause(20);
+    for (
+      let i = 0;
+      i < 100 &&
+      !readFileSync('/proc/net/tcp', 'utf8').includes(`:${httpPort.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 0A`);
+      i++
+    )
+      await pause(20);
     return server;
   };
   const get = (url: string) => spawnSync('busybox', ['wget', '-q', '-O', '-', url], { encoding: 'utf8', timeout: 5000 }).stdout;
@@ -122,7 +134,12 @@ describe.skipIf(!isRoot)(`net isolation: a container on the bridge reaches only 
     execFileSync('nft', ['flush', 'chain', 'bridge', `diyc_${bridge}`, `port_${vethName(bridge, 'atkoff', root)}`]);
     await start('vic', `${prefix}.12`);
     // A container that asked for IPv6 (what the stage leaves off by default).
-    await start('vic6', `${prefix}.13`, ['--sysctl', 'net.ipv6.conf.all.disable_ipv6=0', '--sysctl', 'net.ipv6.conf.default.disable_ipv6=0']);
+    await start('vic6', `${prefix}.13`, [
+      '--sysctl',
+      'net.ipv6.conf.all.disable_ipv6=0',
+      '--sysctl',
+      'net.ipv6.conf.default.disable_ipv6=0',
+    ]);
     // Every neighbour entry in place: the host's of each container, each container's of the gateway.
     for (const n of ['atk', 'atkoff', 'vic', 'vic6']) expect((await exec(n, 'ping', '-c1', '-W2', gateway)).code, n).toBe(0);
   }, 180_000);
@@ -130,7 +147,11 @@ describe.skipIf(!isRoot)(`net isolation: a container on the bridge reaches only 
   afterAll(async () => {
     for (const s of servers) s.kill('SIGKILL');
     for (const s of sockets) {
-      try { s.close(); } catch { /* closed */ }
+      try {
+        s.close();
+      } catch {
+        /* closed */
+      }
     }
     for (const n of names) await runBin('diyc-rm', ['-f', n], { env });
     for (const n of namesB) await runBin('diyc-rm', ['-f', n], { env: envB });
@@ -147,12 +168,17 @@ describe.skipIf(!isRoot)(`net isolation: a container on the bridge reaches only 
   it('eth0 has the MAC its address gives (02:42 + the IPv4 bytes), and IPv6 is off unless asked for', async () => {
     expect((await exec('atk', 'cat', '/sys/class/net/eth0/address')).stdout.trim()).toBe(macOf(`${prefix}.10`));
     expect(macOf(`${prefix}.10`)).toMatch(/^02:42:0a:/);
-    const v4only = await exec('vic', 'sh', '-c', 'cat /proc/sys/net/ipv6/conf/all/disable_ipv6 /proc/sys/net/ipv6/conf/eth0/disable_ipv6; ip -6 addr | grep -c inet6');
+    const v4only = await exec(
+      'vic',
+      'sh',
+      '-c',
+      'cat /proc/sys/net/ipv6/conf/all/disable_ipv6 /proc/sys/net/ipv6/conf/eth0/disable_ipv6; ip -6 addr | grep -c inet6',
+    );
     expect(v4only.stdout).toBe('1\n1\n0\n');
     expect((await exec('vic6', 'cat', '/proc/sys/net/ipv6/conf/eth0/disable_ipv6')).stdout).toBe('0\n');
   });
 
-  it('row 5: a host server on 127.0.0.1 does not answer a SYN sent to it through the gateway\'s MAC (route_localnet), unless the INPUT rule is removed', async () => {
+  it("row 5: a host server on 127.0.0.1 does not answer a SYN sent to it through the gateway's MAC (route_localnet), unless the INPUT rule is removed", async () => {
     const [loopback, onGateway] = [port, port + 1];
     await hostHttpd('127.0.0.1', loopback);
     await hostHttpd(gateway, onGateway);
@@ -164,7 +190,24 @@ describe.skipIf(!isRoot)(`net isolation: a container on the bridge reaches only 
     expect(await syn('atk', ip, '127.0.0.1', loopback)).toBe('silence');
     expect(await syn('atk', ip, '127.0.0.2', loopback)).toBe('silence');
     // The control off: without the INPUT rule, the server answers (what issue 17 saw).
-    const rule = ['INPUT', '-i', bridge, '-d', '127.0.0.0/8', '-m', 'conntrack', '!', '--ctstate', 'RELATED,ESTABLISHED,DNAT', '-m', 'comment', '--comment', `diyc:${bridge}`, '-j', 'DROP'];
+    const rule = [
+      'INPUT',
+      '-i',
+      bridge,
+      '-d',
+      '127.0.0.0/8',
+      '-m',
+      'conntrack',
+      '!',
+      '--ctstate',
+      'RELATED,ESTABLISHED,DNAT',
+      '-m',
+      'comment',
+      '--comment',
+      `diyc:${bridge}`,
+      '-j',
+      'DROP',
+    ];
     execFileSync('iptables', ['-w', '-D', ...rule]);
     try {
       expect(await syn('atk', ip, '127.0.0.1', loopback)).toBe('syn-ack');
@@ -176,10 +219,13 @@ describe.skipIf(!isRoot)(`net isolation: a container on the bridge reaches only 
   });
 
   it('row 6: a router advertisement from a container gives neither the host nor another container an address or a route; off, each control lets it through', async () => {
-    const raFrom = (container: string, toMac: string, pfx: string, lifetime: number) => probe(container, 'ra', 'eth0', macOf(`${prefix}.${container === 'atk' ? 10 : 11}`), toMac, pfx, String(lifetime));
+    const raFrom = (container: string, toMac: string, pfx: string, lifetime: number) =>
+      probe(container, 'ra', 'eth0', macOf(`${prefix}.${container === 'atk' ? 10 : 11}`), toMac, pfx, String(lifetime));
     const allNodes = '33:33:00:00:00:01';
-    const hostHas = (pfx: string) => execFileSync('ip', ['-6', 'addr', 'show', 'dev', bridge], { encoding: 'utf8' }).includes(pfx.replace(/::$/, ':'));
-    const inNs = (name: string, ...args: string[]) => execFileSync('ip', ['-n', netnsName(name, root), '-6', ...args], { encoding: 'utf8' });
+    const hostHas = (pfx: string) =>
+      execFileSync('ip', ['-6', 'addr', 'show', 'dev', bridge], { encoding: 'utf8' }).includes(pfx.replace(/::$/, ':'));
+    const inNs = (name: string, ...args: string[]) =>
+      execFileSync('ip', ['-n', netnsName(name, root), '-6', ...args], { encoding: 'utf8' });
     const tag = (process.pid % 0xffff).toString(16);
     const [p1, p2, p3] = [`2001:db8:${tag}:1::`, `2001:db8:${tag}:2::`, `2001:db8:${tag}:3::`];
     // Every control on: the attacker's port drops its RAs (a router lifetime of 0 for the
@@ -219,11 +265,14 @@ describe.skipIf(!isRoot)(`net isolation: a container on the bridge reaches only 
     }
   });
 
-  it('row 7: a container that claims another\'s address or MAC (ARP, IP) moves no neighbour entry and reaches no one; off, it does', async () => {
+  it("row 7: a container that claims another's address or MAC (ARP, IP) moves no neighbour entry and reaches no one; off, it does", async () => {
     const [atk, off, vic] = [`${prefix}.10`, `${prefix}.11`, `${prefix}.12`];
     const udpPort = port + 2;
     const host = await hostUdp(udpPort);
-    const fdbOf = (mac: string) => execFileSync('bridge', ['fdb', 'show', 'br', bridge], { encoding: 'utf8' }).split('\n').find((l) => l.startsWith(`${mac} `)) ?? '';
+    const fdbOf = (mac: string) =>
+      execFileSync('bridge', ['fdb', 'show', 'br', bridge], { encoding: 'utf8' })
+        .split('\n')
+        .find((l) => l.startsWith(`${mac} `)) ?? '';
     try {
       expect(hostNeighbour(vic)).toContain(`lladdr ${macOf(vic)} `);
       expect(nsNeighbour('vic', gateway)).toContain(`lladdr ${gatewayMac()} `);
@@ -276,17 +325,40 @@ describe.skipIf(!isRoot)(`net isolation: a container on the bridge reaches only 
     }
   });
 
-  it('a container on another diyc bridge is out of reach (Docker\'s ISOLATION chains); without the mangle rule, it answers', async () => {
+  it("a container on another diyc bridge is out of reach (Docker's ISOLATION chains); without the mangle rule, it answers", async () => {
     const other = `${second.prefix}.20`;
     names.add('other');
-    const r = await runBin('diyc-run', ['-d', '-i', other, 'other', 'attack', 'sh', '-c', 'mkdir -p /www && echo other > /www/index.html && httpd -f -p 80 -h /www'], { env: envK, timeoutMs: 60_000 });
+    const r = await runBin(
+      'diyc-run',
+      ['-d', '-i', other, 'other', 'attack', 'sh', '-c', 'mkdir -p /www && echo other > /www/index.html && httpd -f -p 80 -h /www'],
+      { env: envK, timeoutMs: 60_000 },
+    );
     expect(r.code, r.stderr).toBe(0);
     // nc -w: busybox wget's -T crashes in this busybox. The page's last line, or nothing.
-    const fetch = async () => (await exec('atk', 'sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${other} 80 | tail -n 1`)).stdout;
+    const fetch = async () =>
+      (await exec('atk', 'sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${other} 80 | tail -n 1`)).stdout;
     // The host itself still reaches it (OUTPUT, not FORWARD).
     expect(get(`http://${other}/`)).toBe('other\n');
     expect(await fetch()).toBe('');
-    const rule = ['FORWARD', '!', '-i', second.bridge, '-o', second.bridge, '-m', 'conntrack', '!', '--ctstate', 'RELATED,ESTABLISHED,DNAT', '-m', 'comment', '--comment', `diyc:${second.bridge}`, '-j', 'DROP'];
+    const rule = [
+      'FORWARD',
+      '!',
+      '-i',
+      second.bridge,
+      '-o',
+      second.bridge,
+      '-m',
+      'conntrack',
+      '!',
+      '--ctstate',
+      'RELATED,ESTABLISHED,DNAT',
+      '-m',
+      'comment',
+      '--comment',
+      `diyc:${second.bridge}`,
+      '-j',
+      'DROP',
+    ];
     execFileSync('iptables', ['-t', 'mangle', '-D', ...rule]);
     try {
       expect(await fetch()).toBe('other\n');
@@ -303,9 +375,16 @@ describe.skipIf(!isRoot)(`net isolation: a container on the bridge reaches only 
       names.add('grab');
       const r = await run(['--rm', '-p', spec, 'grab', 'attack', 'true']);
       expect(r.code, spec).not.toBe(0);
-      expect(r.stderr, spec).toMatch(new RegExp(`host port ${taken}/tcp is already in use by another program \\(busybox, pid \\d+, listening on 127\\.0\\.0\\.1:${taken}\\)`));
+      expect(r.stderr, spec).toMatch(
+        new RegExp(
+          `host port ${taken}/tcp is already in use by another program \\(busybox, pid \\d+, listening on 127\\.0\\.0\\.1:${taken}\\)`,
+        ),
+      );
       expect(existsSync(netnsPath('grab', root)), spec).toBe(false);
-      expect(Object.values(leases()).map((l) => l.name), spec).not.toContain('grab');
+      expect(
+        Object.values(leases()).map((l) => l.name),
+        spec,
+      ).not.toContain('grab');
     }
     expect(get(`http://127.0.0.1:${taken}/`)).toBe('host-only\n');
     expect(execFileSync('iptables-save', ['-t', 'nat'], { encoding: 'utf8' })).not.toContain(`--dport ${taken} `);
@@ -314,7 +393,7 @@ describe.skipIf(!isRoot)(`net isolation: a container on the bridge reaches only 
     expect(udp.code, udp.stderr).toBe(0);
   });
 
-  it('-p 127.0.0.1:H:C (and a range) reaches the published ports from the host\'s loopback, and nothing else', async () => {
+  it("-p 127.0.0.1:H:C (and a range) reaches the published ports from the host's loopback, and nothing else", async () => {
     const h = port + 5;
     const serve = 'for p in 80 81 82 83; do mkdir -p /w$p && echo port-$p > /w$p/index.html && httpd -p $p -h /w$p; done; exec sleep 600';
     await start('web', `${prefix}.14`, ['-p', `127.0.0.1:${h}:80`, '-p', `127.0.0.1:${h + 1}-${h + 2}:81-82`], ['sh', '-c', serve]);
@@ -365,7 +444,11 @@ describe.skipIf(!isRoot)(`net isolation: a container on the bridge reaches only 
     expect(existsSync(netnsPath('same', root))).toBe(true);
     expect(existsSync(`/sys/class/net/${vethName(bridge, 'same', root)}`)).toBe(true);
     expect(existsSync(`/sys/class/net/${vethName(bridge, 'same', rootB)}`)).toBe(false);
-    expect(Object.values(leases()).filter((l) => l.name === 'same').map((l) => l.tag)).toEqual([rootTag(root)]);
+    expect(
+      Object.values(leases())
+        .filter((l) => l.name === 'same')
+        .map((l) => l.tag),
+    ).toEqual([rootTag(root)]);
     expect(get(`http://127.0.0.1:${pa}/who`)).toBe('root-a\n');
     expect(get(`http://127.0.0.1:${pb}/who`)).toBe('');
     const nat = execFileSync('iptables-save', ['-t', 'nat'], { encoding: 'utf8' });

@@ -10,9 +10,17 @@ import { ensureNetwork, NET_RUN_DIR, netConfig, netnsName, netnsPath, systemRunn
 import { isRoot, rootReason, runBin, tempDir, testNetwork } from './helpers.js';
 
 const snapshot = () => ({
-  links: execFileSync('ip', ['-o', 'link'], { encoding: 'utf8' }).split('\n').map((l) => l.split(':')[1]?.trim()).filter((l): l is string => Boolean(l)).sort(),
+  links: execFileSync('ip', ['-o', 'link'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(':')[1]?.trim())
+    .filter((l): l is string => Boolean(l))
+    .sort(),
   // Rules and chains, without the comment lines that carry dates and counters.
-  iptables: execFileSync('iptables-save', { encoding: 'utf8' }).split('\n').filter((l) => !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]/, '')).join('\n'),
+  iptables: execFileSync('iptables-save', { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => !l.startsWith('#'))
+    .map((l) => l.replace(/\[\d+:\d+\]/, ''))
+    .join('\n'),
   netns: existsSync('/run/netns') ? readdirSync('/run/netns').sort() : [],
 });
 const nftTables = () => execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' }).split('\n');
@@ -22,7 +30,8 @@ describe.skipIf(!isRoot)(`diyc-net (${rootReason})`, () => {
   const work = tempDir('diyc-net-e2e-');
   const env = { ...process.env, DIYC_ROOT: work.path, DIYC_BRIDGE: bridge, DIYC_SUBNET: subnet };
   const net = (...args: string[]) => runBin('diyc-net', args, { env });
-  const inNs = (name: string, ...cmd: string[]) => spawnSync('ip', ['netns', 'exec', netnsName(name, work.path), ...cmd], { encoding: 'utf8', timeout: 10_000 });
+  const inNs = (name: string, ...cmd: string[]) =>
+    spawnSync('ip', ['netns', 'exec', netnsName(name, work.path), ...cmd], { encoding: 'utf8', timeout: 10_000 });
   const before = snapshot();
   const servers: ChildProcess[] = [];
   const names = new Set<string>();
@@ -38,12 +47,18 @@ describe.skipIf(!isRoot)(`diyc-net (${rootReason})`, () => {
     const first = await net('setup');
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toContain('bridge created, 5 rules added');
-    const rules = execFileSync('iptables-save', { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`"diyc:${bridge}"`));
+    const rules = execFileSync('iptables-save', { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.includes(`"diyc:${bridge}"`));
     expect(rules).toHaveLength(5);
     expect(readFileSync(`/proc/sys/net/ipv4/conf/${bridge}/route_localnet`, 'utf8')).toBe('1\n');
     expect(readFileSync(`/proc/sys/net/ipv6/conf/${bridge}/accept_ra`, 'utf8')).toBe('0\n');
     expect((await net('setup')).stdout).toContain('bridge was there, 0 rules added');
-    expect(execFileSync('iptables-save', { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`"diyc:${bridge}"`))).toEqual(rules);
+    expect(
+      execFileSync('iptables-save', { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l.includes(`"diyc:${bridge}"`)),
+    ).toEqual(rules);
     expect((await net('status')).code).toBe(0);
     expect((await net('clean')).code).toBe(0);
     expect((await net('clean')).code).toBe(0);
@@ -58,9 +73,18 @@ describe.skipIf(!isRoot)(`diyc-net (${rootReason})`, () => {
     const results = await Promise.all(Array.from({ length: 5 }, () => net('setup')));
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     expect(results.filter((r) => r.stdout.includes('bridge created, 5 rules added'))).toHaveLength(1);
-    expect(execFileSync('iptables-save', { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`"diyc:${bridge}"`))).toHaveLength(5);
+    expect(
+      execFileSync('iptables-save', { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l.includes(`"diyc:${bridge}"`)),
+    ).toHaveLength(5);
     const commands: string[] = [];
-    const runner: Runner = { run: (command, args, input) => { commands.push(command); return systemRunner.run(command, args, input); } };
+    const runner: Runner = {
+      run: (command, args, input) => {
+        commands.push(command);
+        return systemRunner.run(command, args, input);
+      },
+    };
     const config = netConfig({ bridge, subnet });
     expect(ensureNetwork(config, { runner })).toEqual({ createdBridge: false, rulesAdded: 0, changed: false });
     expect(commands).toEqual([]);
@@ -74,12 +98,17 @@ describe.skipIf(!isRoot)(`diyc-net (${rootReason})`, () => {
   it('says to run setup when attaching without a bridge', async () => {
     const r = await net('attach', 'nobridge');
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toBe(`diyc-net attach: bridge ${bridge} does not exist: run \`sudo diyc-net setup --bridge ${bridge} --subnet ${subnet}\` first`);
+    expect(r.stderr.trim()).toBe(
+      `diyc-net attach: bridge ${bridge} does not exist: run \`sudo diyc-net setup --bridge ${bridge} --subnet ${subnet}\` first`,
+    );
   });
 
   it('connects two namespaces with fixed addresses to each other, the gateway and the host; a published port reaches one from 127.0.0.1', async () => {
     expect((await net('setup')).code).toBe(0);
-    for (const [name, ip, extra] of [['web', `${prefix}.10`, ['-p', '18080:80']], ['client', `${prefix}.11`, []]] as const) {
+    for (const [name, ip, extra] of [
+      ['web', `${prefix}.10`, ['-p', '18080:80']],
+      ['client', `${prefix}.11`, []],
+    ] as const) {
       names.add(name);
       const r = await net('attach', name, '--ip', ip, ...extra);
       expect(r.code, r.stderr).toBe(0);
@@ -94,7 +123,9 @@ describe.skipIf(!isRoot)(`diyc-net (${rootReason})`, () => {
     const www = join(work.path, 'www');
     execFileSync('mkdir', ['-p', www]);
     writeFileSync(join(www, 'index.html'), 'served from a namespace\n');
-    const server = spawn('ip', ['netns', 'exec', netnsName('web', work.path), 'busybox', 'httpd', '-f', '-p', '80', '-h', www], { stdio: 'ignore' });
+    const server = spawn('ip', ['netns', 'exec', netnsName('web', work.path), 'busybox', 'httpd', '-f', '-p', '80', '-h', www], {
+      stdio: 'ignore',
+    });
     servers.push(server);
     const get = (url: string) => spawnSync('busybox', ['wget', '-q', '-O', '-', url], { encoding: 'utf8', timeout: 5000 }).stdout;
     let page = '';
@@ -131,7 +162,7 @@ describe.skipIf(!isRoot)(`diyc-net (${rootReason})`, () => {
 
   it('gives 20 parallel attaches 20 distinct, working addresses; 20 detaches leave nothing', async () => {
     const batch = Array.from({ length: 20 }, (_, i) => `par${i}`);
-    batch.forEach((n) => names.add(n));
+    for (const n of batch) names.add(n);
     const results = await Promise.all(batch.map((n) => net('attach', n)));
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     const ips = results.map((r) => JSON.parse(r.stdout).annotations['org.diyc.net.ip'] as string);
@@ -139,7 +170,12 @@ describe.skipIf(!isRoot)(`diyc-net (${rootReason})`, () => {
     // Each port filtered, with the MAC its address gives (and web's and client's).
     const table = execFileSync('nft', ['list', 'table', 'bridge', `diyc_${bridge}`], { encoding: 'utf8' });
     expect(table.match(/^\tchain port_dv[0-9a-f]{11} \{$/gm)).toHaveLength(22);
-    expect(inNs('par0', 'cat', '/sys/class/net/eth0/address').stdout.trim()).toBe(`02:42:${ips[0]?.split('.').map((b) => Number(b).toString(16).padStart(2, '0')).join(':')}`);
+    expect(inNs('par0', 'cat', '/sys/class/net/eth0/address').stdout.trim()).toBe(
+      `02:42:${ips[0]
+        ?.split('.')
+        .map((b) => Number(b).toString(16).padStart(2, '0'))
+        .join(':')}`,
+    );
     for (const name of batch) expect(inNs(name, 'busybox', 'ping', '-c1', '-W2', `${prefix}.1`).stdout, name).toContain(' 0% packet loss');
     const detached = await Promise.all(batch.map((n) => net('detach', n)));
     for (const r of detached) expect(r.code, r.stderr).toBe(0);

@@ -70,7 +70,11 @@ describe.skipIf(!isRoot)(`nsexec (${rootReason})`, () => {
   it('always makes a private mount namespace: a mount inside is not seen outside', async () => {
     const dir = tempDir();
     try {
-      const r = await runBin('nsexec', ['sh', '-c', `mount -t tmpfs none ${dir.path} && touch ${dir.path}/x && grep -c ' ${dir.path} ' /proc/self/mountinfo`]);
+      const r = await runBin('nsexec', [
+        'sh',
+        '-c',
+        `mount -t tmpfs none ${dir.path} && touch ${dir.path}/x && grep -c ' ${dir.path} ' /proc/self/mountinfo`,
+      ]);
       expect(r.stdout).toBe('1\n');
       expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(` ${dir.path} `);
       expect(existsSync(join(dir.path, 'x'))).toBe(false);
@@ -81,7 +85,13 @@ describe.skipIf(!isRoot)(`nsexec (${rootReason})`, () => {
 
   it('-i and -C: new IPC and cgroup namespaces; in the cgroup one, its own cgroup is the root', async () => {
     const host = (ns: string) => execFileSync('readlink', [`/proc/self/ns/${ns}`], { encoding: 'utf8' }).trim();
-    const r = await runBin('nsexec', ['-i', '-C', 'sh', '-c', 'readlink /proc/self/ns/ipc /proc/self/ns/cgroup; cut -d: -f3 /proc/self/cgroup | sort -u']);
+    const r = await runBin('nsexec', [
+      '-i',
+      '-C',
+      'sh',
+      '-c',
+      'readlink /proc/self/ns/ipc /proc/self/ns/cgroup; cut -d: -f3 /proc/self/cgroup | sort -u',
+    ]);
     const [ipc, cgroup, ...paths] = r.stdout.trim().split('\n');
     expect(ipc).not.toBe(host('ipc'));
     expect(cgroup).not.toBe(host('cgroup'));
@@ -113,16 +123,55 @@ describe.skipIf(!isRoot)(`nsexec (${rootReason})`, () => {
       const r = await runBin('nsexec', ['-p', '--root', root.path, '/bin/sh', '-c', 'ls /; echo ---; cat /proc/self/mountinfo']);
       expect(r.code, r.stderr).toBe(0);
       const [listing = '', mountinfo = ''] = r.stdout.split('---\n');
-      expect(listing.trim().split('\n')).toEqual(['bin', 'dev', 'etc', 'home', 'linuxrc', 'mnt', 'proc', 'root', 'run', 'sbin', 'sys', 'tmp', 'usr', 'var']);
+      expect(listing.trim().split('\n')).toEqual([
+        'bin',
+        'dev',
+        'etc',
+        'home',
+        'linuxrc',
+        'mnt',
+        'proc',
+        'root',
+        'run',
+        'sbin',
+        'sys',
+        'tmp',
+        'usr',
+        'var',
+      ]);
       // No mount point outside the new root survives the pivot: the old root is detached.
-      const mountPoints = mountinfo.trim().split('\n').map((l) => l.split(' ')[4]);
+      const mountPoints = mountinfo
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ')[4]);
       expect(mountPoints.every((m) => m === '/' || /^\/(proc|dev|sys)(\/|$)/.test(m ?? ''))).toBe(true);
     });
 
     it('mounts /proc, a minimal /dev and a read-only /sys inside', async () => {
-      const r = await runBin('nsexec', ['-p', '--root', root.path, '/bin/sh', '-c', 'ls /dev | tr "\\n" " "; echo; echo hi > /dev/null && echo null-ok; touch /sys/x 2>/dev/null || echo sys-ro; cut -d" " -f5 /proc/self/mountinfo | tr "\\n" " "']);
+      const r = await runBin('nsexec', [
+        '-p',
+        '--root',
+        root.path,
+        '/bin/sh',
+        '-c',
+        'ls /dev | tr "\\n" " "; echo; echo hi > /dev/null && echo null-ok; touch /sys/x 2>/dev/null || echo sys-ro; cut -d" " -f5 /proc/self/mountinfo | tr "\\n" " "',
+      ]);
       const [dev, nullOk, sysRo, mounts] = r.stdout.trim().split('\n');
-      expect(dev?.trim().split(' ').sort()).toEqual(['fd', 'full', 'null', 'ptmx', 'pts', 'random', 'shm', 'stderr', 'stdin', 'stdout', 'tty', 'urandom', 'zero']);
+      expect(dev?.trim().split(' ').sort()).toEqual([
+        'fd',
+        'full',
+        'null',
+        'ptmx',
+        'pts',
+        'random',
+        'shm',
+        'stderr',
+        'stdin',
+        'stdout',
+        'tty',
+        'urandom',
+        'zero',
+      ]);
       expect(nullOk).toBe('null-ok');
       expect(sysRo).toBe('sys-ro');
       expect(mounts?.trim().split(' ')).toEqual(['/', '/proc', '/dev', '/dev/pts', '/dev/shm', '/sys']);
@@ -130,7 +179,7 @@ describe.skipIf(!isRoot)(`nsexec (${rootReason})`, () => {
   });
 
   describe('exit status', () => {
-    it('is the command\'s own', async () => {
+    it("is the command's own", async () => {
       expect((await runBin('nsexec', ['sh', '-c', 'exit 7'])).code).toBe(7);
     });
 
@@ -152,8 +201,17 @@ describe.skipIf(!isRoot)(`nsexec (${rootReason})`, () => {
   });
 
   it('passes SIGTERM, SIGINT, SIGHUP, SIGUSR1 on to the command', async () => {
-    for (const [sig, num] of [['SIGTERM', 15], ['SIGINT', 2], ['SIGHUP', 1], ['SIGUSR1', 10]] as const) {
-      const child = spawnProcess('nsexec', ['-p', 'sh', '-c', `trap "exit ${num}" ${sig.slice(3)}; echo ready; while :; do sleep 0.05; done`], { env: userEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const [sig, num] of [
+      ['SIGTERM', 15],
+      ['SIGINT', 2],
+      ['SIGHUP', 1],
+      ['SIGUSR1', 10],
+    ] as const) {
+      const child = spawnProcess(
+        'nsexec',
+        ['-p', 'sh', '-c', `trap "exit ${num}" ${sig.slice(3)}; echo ready; while :; do sleep 0.05; done`],
+        { env: userEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
       child.kill(sig);
       const code = await new Promise<number | null>((resolve) => child.on('close', resolve));

@@ -40,12 +40,16 @@ describe.skipIf(!isRoot)(`diyc-oci (${rootReason})`, () => {
     ids.add(id);
     const [out, err] = [join(dir, 'stdout'), join(dir, 'stderr')];
     const fds = [openSync(out, 'w'), openSync(err, 'w')];
-    const child = spawn('diyc-oci', ['--root', root, 'create', '--bundle', dir, ...flags, id], { env: userEnv(), stdio: ['ignore', ...fds] });
+    const child = spawn('diyc-oci', ['--root', root, 'create', '--bundle', dir, ...flags, id], {
+      env: userEnv(),
+      stdio: ['ignore', ...fds],
+    });
     const code = await new Promise<number | null>((r) => child.on('exit', r));
     for (const fd of fds) closeSync(fd);
     return { code, stderr: readFileSync(err, 'utf8'), output: () => readFileSync(out, 'utf8') };
   };
-  const state = async (id: string) => JSON.parse((await oci('state', id)).stdout) as { status: string; pid?: number; id: string; bundle: string; created: string };
+  const state = async (id: string) =>
+    JSON.parse((await oci('state', id)).stdout) as { status: string; pid?: number; id: string; bundle: string; created: string };
   const until = async (check: () => Promise<boolean>) => {
     for (let i = 0; i < 200 && !(await check()); i++) await new Promise((r) => setTimeout(r, 25));
   };
@@ -101,13 +105,19 @@ describe.skipIf(!isRoot)(`diyc-oci (${rootReason})`, () => {
     const detached = await bundle('rund', 'sleep 100');
     ids.add('rund');
     // The container keeps its stdio: not pipes this test would wait on.
-    const d = await runCommand('sh', ['-c', `exec diyc-oci --root ${root} run -d --bundle ${detached} rund >/dev/null 2>${detached}/stderr`], { env: userEnv() });
+    const d = await runCommand(
+      'sh',
+      ['-c', `exec diyc-oci --root ${root} run -d --bundle ${detached} rund >/dev/null 2>${detached}/stderr`],
+      { env: userEnv() },
+    );
     expect(d.code, readFileSync(join(detached, 'stderr'), 'utf8')).toBe(0);
     expect((await state('rund')).status).toBe('running');
     expect((await oci('delete', '--force', 'rund')).code).toBe(0);
 
     // A process that cannot start: run says why, exits 1 (runc's code for a run that failed), and leaves nothing.
-    const broken = await bundle('runbad', 'true', (config) => { config.process.args = ['/no/such/program']; });
+    const broken = await bundle('runbad', 'true', (config) => {
+      config.process.args = ['/no/such/program'];
+    });
     ids.add('runbad');
     const bad = await oci('run', '--bundle', broken, 'runbad');
     expect(bad.code).toBe(1);
@@ -116,7 +126,10 @@ describe.skipIf(!isRoot)(`diyc-oci (${rootReason})`, () => {
   });
 
   it('run on a terminal gives the process the terminal (process.terminal, no console socket), and exits as it', async () => {
-    const dir = await bundle('runtty', '', (config) => { config.process.args = ['sh']; config.process.terminal = true; });
+    const dir = await bundle('runtty', '', (config) => {
+      config.process.args = ['sh'];
+      config.process.terminal = true;
+    });
     ids.add('runtty');
     await onTerminal(['diyc-oci', '--root', root, 'run', '--bundle', dir, 'runtty'], {}, async (t) => {
       await t.screen(/[#$] ?$/m);
@@ -160,10 +173,18 @@ describe.skipIf(!isRoot)(`diyc-oci (${rootReason})`, () => {
 
   it('exec runs in the container (namespaces, policy) and exits as its command; --detach leaves it to run', async () => {
     // diyc-oci spec (runc's) has no seccomp profile: one here, to see exec take the container's.
-    const dir = await bundle('ex', 'sleep 300', (c) => { c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['keyctl'], action: 'SCMP_ACT_ERRNO' }] }; });
+    const dir = await bundle('ex', 'sleep 300', (c) => {
+      c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['keyctl'], action: 'SCMP_ACT_ERRNO' }] };
+    });
     expect((await create('ex', dir)).code).toBe(0);
     expect((await oci('start', 'ex')).code).toBe(0);
-    const r = await oci('exec', 'ex', 'sh', '-c', 'echo $(hostname) $$; grep -E "^(NoNewPrivs|Seccomp):" /proc/self/status | tr -s "\\t" " "; exit 7');
+    const r = await oci(
+      'exec',
+      'ex',
+      'sh',
+      '-c',
+      'echo $(hostname) $$; grep -E "^(NoNewPrivs|Seccomp):" /proc/self/status | tr -s "\\t" " "; exit 7',
+    );
     expect(r.code).toBe(7);
     const [first, ...rest] = r.stdout.trim().split('\n');
     expect(first).toMatch(/^runc \d+$/);
@@ -172,7 +193,10 @@ describe.skipIf(!isRoot)(`diyc-oci (${rootReason})`, () => {
     writeFileSync(processFile, JSON.stringify({ args: ['sleep', '60'], env: ['PATH=/bin'], cwd: '/', user: { uid: 65534, gid: 65534 } }));
     const pidFile = join(work.path, 'exec.pid');
     // The detached process keeps the stdio it was given, so give it none to hold.
-    const detach = spawn('diyc-oci', ['--root', root, 'exec', '--detach', '--process', processFile, '--pid-file', pidFile, 'ex'], { env: userEnv(), stdio: 'ignore' });
+    const detach = spawn('diyc-oci', ['--root', root, 'exec', '--detach', '--process', processFile, '--pid-file', pidFile, 'ex'], {
+      env: userEnv(),
+      stdio: 'ignore',
+    });
     expect(await new Promise((r) => detach.on('exit', r))).toBe(0);
     const pid = Number(readFileSync(pidFile, 'utf8'));
     expect(readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(/^Uid:\s+65534\s/m);
@@ -180,20 +204,30 @@ describe.skipIf(!isRoot)(`diyc-oci (${rootReason})`, () => {
     expect(ps).toContain(pid);
     expect(ps).toContain((await state('ex')).pid);
     // A process names itself: its argv, in ps's table (the host's ps, as runc runs it), cannot drive the reader's terminal.
-    const named = spawn('diyc-oci', ['--root', root, 'exec', '--detach', 'ex', 'sh', '-c', 'sleep 60; true', '\u001b]0;owned\u0007'], { env: userEnv(), stdio: 'ignore' });
+    const named = spawn('diyc-oci', ['--root', root, 'exec', '--detach', 'ex', 'sh', '-c', 'sleep 60; true', '\u001b]0;owned\u0007'], {
+      env: userEnv(),
+      stdio: 'ignore',
+    });
     expect(await new Promise((r) => named.on('exit', r))).toBe(0);
     const table = (await oci('ps', 'ex')).stdout;
     expect(table.split('\n')[0]).toMatch(/^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD$/);
     expect(table).toContain('sh -c sleep 60; true');
     expect(table).not.toMatch(/\u001b/);
     // Only the container's processes, found by the PID column of ps's own header.
-    const listed = table.trim().split('\n').slice(1).map((l) => Number(l.trim().split(/\s+/)[1]));
+    const listed = table
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => Number(l.trim().split(/\s+/)[1]));
     expect(listed.sort()).toEqual((JSON.parse((await oci('ps', '-f', 'json', 'ex')).stdout) as number[]).sort());
   });
 
   it('runs the hooks at their points, with the state on stdin; a failing prestart fails create and leaves nothing', async () => {
     const log = join(work.path, 'hooks.log');
-    const hook = (name: string) => ({ path: '/bin/sh', args: ['sh', '-c', `read s; echo "${name} $(echo "$s" | grep -o '"status":"[a-z]*"')" >> ${log}`] });
+    const hook = (name: string) => ({
+      path: '/bin/sh',
+      args: ['sh', '-c', `read s; echo "${name} $(echo "$s" | grep -o '"status":"[a-z]*"')" >> ${log}`],
+    });
     const dir = await bundle('hooked', 'true', (c) => {
       c.hooks = Object.fromEntries(['prestart', 'createRuntime', 'poststart', 'poststop'].map((p) => [p, [hook(p)]]));
       // Inside the container: its own sh, its own file.
@@ -204,9 +238,13 @@ describe.skipIf(!isRoot)(`diyc-oci (${rootReason})`, () => {
     expect((await oci('start', 'hooked')).code).toBe(0);
     await until(async () => (await state('hooked')).status === 'stopped');
     expect((await oci('delete', 'hooked')).code).toBe(0);
-    expect(readFileSync(log, 'utf8')).toBe('prestart "status":"created"\ncreateRuntime "status":"created"\ncreateContainer\npoststart "status":"running"\npoststop "status":"stopped"\n');
+    expect(readFileSync(log, 'utf8')).toBe(
+      'prestart "status":"created"\ncreateRuntime "status":"created"\ncreateContainer\npoststart "status":"running"\npoststop "status":"stopped"\n',
+    );
     expect(readFileSync(join(dir, 'rootfs', 'started-hook'), 'utf8')).toBe('startContainer\n');
-    const failing = await bundle('failhook', 'true', (c) => { c.hooks = { prestart: [{ path: '/bin/false' }] }; });
+    const failing = await bundle('failhook', 'true', (c) => {
+      c.hooks = { prestart: [{ path: '/bin/false' }] };
+    });
     const r = await create('failhook', failing);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('prestart hook /bin/false failed');
@@ -215,22 +253,48 @@ describe.skipIf(!isRoot)(`diyc-oci (${rootReason})`, () => {
   });
 
   it('refuses by name what it cannot honour, and ignores properties the spec does not have', async () => {
-    const refused = await create('norefuse', await bundle('norefuse', 'true', (c) => { c.linux.intelRdt = { closID: 'x' }; c.process.apparmorProfile = 'docker-default'; }));
+    const refused = await create(
+      'norefuse',
+      await bundle('norefuse', 'true', (c) => {
+        c.linux.intelRdt = { closID: 'x' };
+        c.process.apparmorProfile = 'docker-default';
+      }),
+    );
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('diyc-oci cannot honour linux.intelRdt, process.apparmorProfile (diyc has no AppArmor or SELinux)');
-    const unknown = await create('unknown', await bundle('unknown', 'true', (c) => { c.somethingNew = { a: 1 }; }));
+    const unknown = await create(
+      'unknown',
+      await bundle('unknown', 'true', (c) => {
+        c.somethingNew = { a: 1 };
+      }),
+    );
     expect(unknown.code, unknown.stderr).toBe(0);
-    const badCap = await create('badcap', await bundle('badcap', 'true', (c) => { c.process.capabilities.bounding.push('CAP_TEST'); }));
+    const badCap = await create(
+      'badcap',
+      await bundle('badcap', 'true', (c) => {
+        c.process.capabilities.bounding.push('CAP_TEST');
+      }),
+    );
     expect(badCap.stderr).toContain('unknown capability CAP_TEST');
     // A config that joins the host's own network namespace by path cannot set its sysctls.
-    const hostNet = await create('hostnet', await bundle('hostnet', 'true', (c) => {
-      c.linux.namespaces = c.linux.namespaces.filter((ns: { type: string }) => ns.type !== 'network').concat({ type: 'network', path: `/proc/${process.pid}/ns/net` });
-      c.linux.sysctl = { 'net.ipv4.ip_forward': '1' };
-    }));
+    const hostNet = await create(
+      'hostnet',
+      await bundle('hostnet', 'true', (c) => {
+        c.linux.namespaces = c.linux.namespaces
+          .filter((ns: { type: string }) => ns.type !== 'network')
+          .concat({ type: 'network', path: `/proc/${process.pid}/ns/net` });
+        c.linux.sysctl = { 'net.ipv4.ip_forward': '1' };
+      }),
+    );
     expect(hostNet.code).toBe(1);
     expect(hostNet.stderr).toContain("sysctl net.ipv4.ip_forward needs a network namespace of the container's own");
     // diyc's own annotations are orders to its stages (attach to a bridge, publish a port): not a config's to give.
-    const orders = await create('orders', await bundle('orders', 'true', (c) => { c.annotations = { 'org.diyc.net.bridge': 'diyc0', 'org.diyc.net.publish': '2222:22/tcp', 'io.example.mine': 'fine' }; }));
+    const orders = await create(
+      'orders',
+      await bundle('orders', 'true', (c) => {
+        c.annotations = { 'org.diyc.net.bridge': 'diyc0', 'org.diyc.net.publish': '2222:22/tcp', 'io.example.mine': 'fine' };
+      }),
+    );
     expect(orders.code).toBe(1);
     expect(orders.stderr).toContain("annotations org.diyc.net.bridge, org.diyc.net.publish are diyc's own: a config cannot set them");
   });
@@ -267,7 +331,7 @@ describe.skipIf(!isRoot)(`diyc-oci (${rootReason})`, () => {
     expect(createCgroupManager().stats(`/${parent}/frozen`).pidsLimit).toBe(42);
   });
 
-  it('speaks the engines\' dialect: --log-format json, --systemd-cgroup (refused by name where it cannot be), runc-style --version, list', async () => {
+  it("speaks the engines' dialect: --log-format json, --systemd-cgroup (refused by name where it cannot be), runc-style --version, list", async () => {
     const log = join(work.path, 'log.json');
     const r = await runBin('diyc-oci', ['--root', root, '--log', log, '--log-format', 'json', 'start', 'absent']);
     expect(r.code).toBe(1);
@@ -276,10 +340,15 @@ describe.skipIf(!isRoot)(`diyc-oci (${rootReason})`, () => {
     expect(new Date(line.time).getTime()).toBeGreaterThan(0);
     // runc's flag is taken; on this cgroup v1 host a container cannot use the driver, and says why.
     expect((await runBin('diyc-oci', ['--root', root, '--systemd-cgroup', 'list'])).code).toBe(0);
-    const dir = await bundle('sdcg', 'true', (c) => { c.linux.cgroupsPath = 'system.slice:diyc:sdcg'; });
+    const dir = await bundle('sdcg', 'true', (c) => {
+      c.linux.cgroupsPath = 'system.slice:diyc:sdcg';
+    });
     ids.add('sdcg');
     const err = openSync(join(dir, 'stderr'), 'w');
-    const child = spawn('diyc-oci', ['--root', root, '--systemd-cgroup', 'create', '--bundle', dir, 'sdcg'], { env: userEnv(), stdio: ['ignore', 'ignore', err] });
+    const child = spawn('diyc-oci', ['--root', root, '--systemd-cgroup', 'create', '--bundle', dir, 'sdcg'], {
+      env: userEnv(),
+      stdio: ['ignore', 'ignore', err],
+    });
     const code = await new Promise<number | null>((r) => child.on('exit', r));
     closeSync(err);
     if (existsSync('/sys/fs/cgroup/cgroup.controllers') && existsSync('/run/systemd/system')) {
@@ -289,26 +358,37 @@ describe.skipIf(!isRoot)(`diyc-oci (${rootReason})`, () => {
       expect(readFileSync(join(dir, 'stderr'), 'utf8')).toMatch(/the systemd cgroup driver needs (cgroup v2|systemd)/);
     }
     // runc's layout: containerd (go-runc) reads a first line that begins "runc version ".
-    expect((await runBin('diyc-oci', ['--version'])).stdout).toMatch(/^runc version 1\.1\.5 \(diyc-oci \d+\.\d+\.\d+\)\ncommit: diyc-oci-\d+\.\d+\.\d+\nspec: 1\.\d+\.\d+\nnode: v\d+.*\nlibseccomp: /);
+    expect((await runBin('diyc-oci', ['--version'])).stdout).toMatch(
+      /^runc version 1\.1\.5 \(diyc-oci \d+\.\d+\.\d+\)\ncommit: diyc-oci-\d+\.\d+\.\d+\nspec: 1\.\d+\.\d+\nnode: v\d+.*\nlibseccomp: /,
+    );
     const listed = JSON.parse((await oci('list', '--format', 'json')).stdout) as { id: string }[];
     expect(listed.map((c) => c.id)).toContain('frozen');
   });
 
   /** A cgroup file of container `id` (bundle's cgroupsPath /PARENT/ID), from whichever hierarchy has it. */
   const cgroupFile = (id: string, name: string): string => {
-    const files = createCgroupManager().procsFiles(`/${parent}/${id}`).map((f) => join(f, '..', name));
+    const files = createCgroupManager()
+      .procsFiles(`/${parent}/${id}`)
+      .map((f) => join(f, '..', name));
     return readFileSync(files.find((f) => existsSync(f)) as string, 'utf8').trim();
   };
   /** run -d: the container keeps its stdio, so they go to files, not to pipes this test would wait on. */
   const runDetached = async (id: string, dir: string) => {
     ids.add(id);
-    const r = await runCommand('sh', ['-c', `exec diyc-oci --root ${root} run -d --bundle ${dir} ${id} >/dev/null 2>${dir}/stderr`], { env: userEnv() });
+    const r = await runCommand('sh', ['-c', `exec diyc-oci --root ${root} run -d --bundle ${dir} ${id} >/dev/null 2>${dir}/stderr`], {
+      env: userEnv(),
+    });
     expect(r.code, readFileSync(join(dir, 'stderr'), 'utf8')).toBe(0);
   };
 
-  it('update takes runc\'s flags, before or after the ID: a quota or a period alone keeps the other, -1 removes a limit, a paused container stays paused', async () => {
+  it("update takes runc's flags, before or after the ID: a quota or a period alone keeps the other, -1 removes a limit, a paused container stays paused", async () => {
     const dir = await bundle('upd', 'sleep 300', (c) => {
-      c.linux.resources = { ...c.linux.resources, memory: { limit: 33554432 }, cpu: { shares: 100, quota: 500000, period: 1000000 }, pids: { limit: 20 } };
+      c.linux.resources = {
+        ...c.linux.resources,
+        memory: { limit: 33554432 },
+        cpu: { shares: 100, quota: 500000, period: 1000000 },
+        pids: { limit: 20 },
+      };
     });
     await runDetached('upd', dir);
     const cpu = () => `${cgroupFile('upd', 'cpu.cfs_quota_us')} ${cgroupFile('upd', 'cpu.cfs_period_us')}`;
@@ -330,7 +410,9 @@ describe.skipIf(!isRoot)(`diyc-oci (${rootReason})`, () => {
     expect((await state('upd')).status).toBe('paused');
     expect((await oci('resume', 'upd')).code).toBe(0);
     // -r -: the spec's linux.resources on stdin; the flags are then ignored.
-    const r = await runBin('diyc-oci', ['--root', root, 'update', '--pids-limit', '99', '-r', '-', 'upd'], { input: '{"pids": {"limit": 21}}' });
+    const r = await runBin('diyc-oci', ['--root', root, 'update', '--pids-limit', '99', '-r', '-', 'upd'], {
+      input: '{"pids": {"limit": 21}}',
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(cgroupFile('upd', 'pids.max')).toBe('21');
     const bad = await oci('update', 'upd', '--cpu-share', 'lots');
@@ -357,22 +439,29 @@ describe.skipIf(!isRoot)(`diyc-oci (${rootReason})`, () => {
     expect(stopped.code).toBe(1);
   });
 
-  it('list: runc\'s table and JSON (its key order, pid 0 once stopped); kill ... 0 checks, kill -a on a stopped container is no error', async () => {
+  it("list: runc's table and JSON (its key order, pid 0 once stopped); kill ... 0 checks, kill -a on a stopped container is no error", async () => {
     const listRoot = join(work.path, 'listroot');
     const inList = (...args: string[]) => runBin('diyc-oci', ['--root', listRoot, ...args]);
     expect((await inList('list', '--format', 'json')).stdout).toBe('null\n');
     const dir = await bundle('lst', 'sleep 300');
-    const r = await runCommand('sh', ['-c', `exec diyc-oci --root ${listRoot} run -d --bundle ${dir} lst >/dev/null 2>&1`], { env: userEnv() });
+    const r = await runCommand('sh', ['-c', `exec diyc-oci --root ${listRoot} run -d --bundle ${dir} lst >/dev/null 2>&1`], {
+      env: userEnv(),
+    });
     expect(r.code).toBe(0);
     const json = (await inList('list', '--format', 'json')).stdout;
-    expect(json).toMatch(new RegExp(`^\\[\\{"ociVersion":"[0-9.]+","id":"lst","pid":\\d+,"status":"running","bundle":"${dir}","rootfs":"${dir}/rootfs","created":"[^"]+","owner":"root"\\}\\]\\n$`));
+    expect(json).toMatch(
+      new RegExp(
+        `^\\[\\{"ociVersion":"[0-9.]+","id":"lst","pid":\\d+,"status":"running","bundle":"${dir}","rootfs":"${dir}/rootfs","created":"[^"]+","owner":"root"\\}\\]\\n$`,
+      ),
+    );
     const table = (await inList('list')).stdout.split('\n');
     expect(table[0]).toMatch(/^ID {10}PID {9}STATUS {6}BUNDLE +CREATED +OWNER$/);
     expect(table[1]).toMatch(new RegExp(`^lst {9}\\d+ +running {5}${dir} +\\S+ +root$`));
     expect((await inList('list', '-q')).stdout).toBe('lst\n');
     expect((await inList('kill', 'lst', '0')).code).toBe(0);
     expect((await inList('kill', 'lst', 'KILL')).code).toBe(0);
-    for (let i = 0; i < 100 && JSON.parse((await inList('state', 'lst')).stdout).status !== 'stopped'; i++) await new Promise((res) => setTimeout(res, 50));
+    for (let i = 0; i < 100 && JSON.parse((await inList('state', 'lst')).stdout).status !== 'stopped'; i++)
+      await new Promise((res) => setTimeout(res, 50));
     expect((await inList('kill', '-a', 'lst', '0')).code).toBe(0);
     const late = await inList('kill', 'lst', '0');
     expect([late.code, late.stderr.includes('container not running')]).toEqual([1, true]);
@@ -380,7 +469,7 @@ describe.skipIf(!isRoot)(`diyc-oci (${rootReason})`, () => {
     expect((await inList('delete', 'lst')).code).toBe(0);
   });
 
-  it('ps passes its options to the host\'s ps, after the ID', async () => {
+  it("ps passes its options to the host's ps, after the ID", async () => {
     const dir = await bundle('pso', 'sleep 300');
     await runDetached('pso', dir);
     const r = await oci('ps', 'pso', '-e', '-x');
@@ -403,10 +492,12 @@ describe.skipIf(!isRoot)(`diyc-oci (${rootReason})`, () => {
     expect((await oci('state', 'keep')).code).toBe(1);
   });
 
-  it('exec takes runc\'s flags (-g, -c, --no-new-privs, --cgroup, --ignore-paused) and its codes: 255 when exec itself fails', async () => {
+  it("exec takes runc's flags (-g, -c, --no-new-privs, --cgroup, --ignore-paused) and its codes: 255 when exec itself fails", async () => {
     const dir = await bundle('exf', 'sleep 300');
     await runDetached('exf', dir);
-    expect((await oci('exec', '--user', '1000:1000', '-g', '100', '--additional-gids', '65534', 'exf', 'id', '-G')).stdout).toBe('1000 100 65534\n');
+    expect((await oci('exec', '--user', '1000:1000', '-g', '100', '--additional-gids', '65534', 'exf', 'id', '-G')).stdout).toBe(
+      '1000 100 65534\n',
+    );
     const caps = (await oci('exec', '-c', 'CAP_SYS_ADMIN', 'exf', 'grep', 'CapBnd', '/proc/self/status')).stdout;
     expect(BigInt(`0x${caps.split(/\s+/)[1]}`) & (1n << 21n)).toBe(1n << 21n);
     expect((await oci('exec', '--no-new-privs=false', 'exf', 'grep', 'NoNewPrivs', '/proc/self/status')).stdout).toMatch(/NoNewPrivs:\s+0/);
@@ -442,15 +533,25 @@ describe.skipIf(!isRoot)(`diyc-oci (${rootReason})`, () => {
     const unknown = await oci('foo', '-h');
     expect([unknown.code, unknown.stderr.includes("No help topic for 'foo'")]).toEqual([3, true]);
     const help = await oci('update', '--help');
-    expect([help.code, help.stdout.split('\n')[1]]).toEqual([0, '   diyc-oci update - update container resource constraints (as runc update)']);
+    expect([help.code, help.stdout.split('\n')[1]]).toEqual([
+      0,
+      '   diyc-oci update - update container resource constraints (as runc update)',
+    ]);
     const log = join(work.path, 'debug.log');
     const dir = await bundle('dbg', 'echo hello');
     ids.add('dbg');
     const run = await oci('--log', log, '--log-format', 'json', '--debug', 'run', '--bundle', dir, 'dbg');
     expect([run.code, run.stdout, run.stderr]).toEqual([0, 'hello\n', '']);
-    const lines = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { level: string; msg: string });
+    const lines = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { level: string; msg: string });
     expect(lines.every((l) => l.level === 'debug')).toBe(true);
-    for (const phrase of ['nsexec container setup', 'child process in init()', 'init: closing the pipe to signal completion']) expect(lines.some((l) => l.msg.includes(phrase)), phrase).toBe(true);
+    for (const phrase of ['nsexec container setup', 'child process in init()', 'init: closing the pipe to signal completion'])
+      expect(
+        lines.some((l) => l.msg.includes(phrase)),
+        phrase,
+      ).toBe(true);
   });
 
   it('spec writes what runc spec writes (but the spec version), and refuses to overwrite one', async () => {
@@ -476,11 +577,33 @@ describe.skipIf(!isRoot)(`diyc-oci (${rootReason})`, () => {
     await runDetached('ckpt', dir);
     const cwd = join(work.path, 'ckpt-cwd');
     mkdirSync(cwd);
-    const inCwd = (...args: string[]) => runCommand('sh', ['-c', `cd ${cwd} && exec diyc-oci --root ${root} ${args.join(' ')}`], { env: userEnv() });
-    const abs = await inCwd('checkpoint', '--parent-path', `${cwd}/parent-dir`, '--work-path', './work-dir', '--image-path', './image-dir', 'ckpt');
+    const inCwd = (...args: string[]) =>
+      runCommand('sh', ['-c', `cd ${cwd} && exec diyc-oci --root ${root} ${args.join(' ')}`], { env: userEnv() });
+    const abs = await inCwd(
+      'checkpoint',
+      '--parent-path',
+      `${cwd}/parent-dir`,
+      '--work-path',
+      './work-dir',
+      '--image-path',
+      './image-dir',
+      'ckpt',
+    );
     expect([abs.code, abs.stderr.includes('--parent-path must be relative')]).toEqual([1, true]);
-    const missing = await inCwd('checkpoint', '--parent-path', './parent-dir', '--work-path', './work-dir', '--image-path', './image-dir', 'ckpt');
-    expect([missing.code, missing.stderr.includes('invalid --parent-path: stat image-dir/parent-dir: no such file or directory')]).toEqual([1, true]);
+    const missing = await inCwd(
+      'checkpoint',
+      '--parent-path',
+      './parent-dir',
+      '--work-path',
+      './work-dir',
+      '--image-path',
+      './image-dir',
+      'ckpt',
+    );
+    expect([missing.code, missing.stderr.includes('invalid --parent-path: stat image-dir/parent-dir: no such file or directory')]).toEqual([
+      1,
+      true,
+    ]);
     expect(existsSync(join(cwd, 'image-dir'))).toBe(true);
     expect((await state('ckpt')).status).toBe('running');
     const created = await create('ckpt2', await bundle('ckpt2', 'true'));
@@ -498,7 +621,11 @@ describe.skipIf(!isRoot)(`diyc-oci (${rootReason})`, () => {
     ids.add('ptyfg');
     const out = join(work.path, 'ptyfg.out');
     // script(1) gives the run a controlling terminal (24x80) that is none of its stdio.
-    const r = await runCommand('script', ['-qec', `stty rows 24 cols 80; diyc-oci --root ${root} run --bundle ${dir} ptyfg </dev/null >${out} 2>&1`, '/dev/null'], { env: userEnv() });
+    const r = await runCommand(
+      'script',
+      ['-qec', `stty rows 24 cols 80; diyc-oci --root ${root} run --bundle ${dir} ptyfg </dev/null >${out} 2>&1`, '/dev/null'],
+      { env: userEnv() },
+    );
     expect(r.code).toBe(0);
     expect(readFileSync(out, 'utf8')).toMatch(/^\/dev\/pts\/(\d+)\n\/dev\/pts\/\1\n\/dev\/pts\/\1\n1000:5\n24 80\n$/);
   });

@@ -12,7 +12,10 @@ describe.skipIf(!isRoot)(`diyc-overlay (${rootReason})`, () => {
   const root = join(work.path, 'state');
   const env = { ...process.env, DIYC_ROOT: root };
   const overlay = (...args: string[]) => runBin('diyc-overlay', args, { env });
-  const mountsUnder = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(root));
+  const mountsUnder = () =>
+    readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(root));
   const inContainer = async (name: string, script: string) => {
     const mounted = await overlay('mount', name, '--image', 'busybox');
     expect(mounted.code, mounted.stderr).toBe(0);
@@ -29,7 +32,7 @@ describe.skipIf(!isRoot)(`diyc-overlay (${rootReason})`, () => {
     work.remove();
   });
 
-  it('puts the container\'s writes in its upper layer, hides deleted image files, and leaves the image alone', async () => {
+  it("puts the container's writes in its upper layer, hides deleted image files, and leaves the image alone", async () => {
     const r = await inContainer('box', 'echo kept > /root/note && rm /etc/hosts && ls /etc');
     expect(r.code).toBe(0);
     expect(r.stdout.split('\n')).not.toContain('hosts');
@@ -51,7 +54,7 @@ describe.skipIf(!isRoot)(`diyc-overlay (${rootReason})`, () => {
     expect(mountsUnder()).toHaveLength(1);
   });
 
-  it('rm unmounts and removes the container\'s layer', async () => {
+  it("rm unmounts and removes the container's layer", async () => {
     expect((await overlay('rm', 'box')).code).toBe(0);
     expect(mountsUnder()).toEqual([]);
     expect(existsSync(join(root, 'containers', 'box', 'upper'))).toBe(false);
@@ -68,11 +71,18 @@ describe.skipIf(!isRoot)(`diyc-overlay (${rootReason})`, () => {
       writeFileSync(join(src, 'layers', `l${i}`), `${i}\n`);
       execFileSync('tar', ['-cf', join(dir, `l${i}.tar`), '-C', src, 'layers']);
       layers.push(`l${i}.tar`);
-      diffIds.push(`sha256:${createHash('sha256').update(readFileSync(join(dir, `l${i}.tar`))).digest('hex')}`);
+      diffIds.push(
+        `sha256:${createHash('sha256')
+          .update(readFileSync(join(dir, `l${i}.tar`)))
+          .digest('hex')}`,
+      );
     }
     execFileSync('cp', [busyboxTarball(), join(dir, 'base.tar')]);
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ config: {}, rootfs: { diff_ids: [] } }));
-    writeFileSync(join(dir, 'manifest.json'), JSON.stringify([{ Config: 'config.json', RepoTags: ['forty:1'], Layers: ['base.tar', ...layers] }]));
+    writeFileSync(
+      join(dir, 'manifest.json'),
+      JSON.stringify([{ Config: 'config.json', RepoTags: ['forty:1'], Layers: ['base.tar', ...layers] }]),
+    );
     execFileSync('tar', ['-cf', join(work.path, 'forty.tar'), '-C', dir, 'manifest.json', 'config.json', 'base.tar', ...layers]);
     expect((await runBin('diyc-image', ['unpack', join(work.path, 'forty.tar')], { env })).code).toBe(0);
     const mounted = await overlay('mount', 'tall', '--image', 'forty');

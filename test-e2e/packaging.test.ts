@@ -21,8 +21,13 @@ interface Manifest {
 }
 
 const packageDirs = readdirSync(join(repo, 'packages'));
-const manifests = packageDirs.map((dir) => ({ dir, pkg: JSON.parse(readFileSync(join(repo, 'packages', dir, 'package.json'), 'utf8')) as Manifest }));
-const bins = manifests.filter(({ pkg }) => pkg.name !== 'diyc').flatMap(({ pkg }) => Object.keys(pkg.bin ?? {}).map((bin) => ({ bin, pkg })));
+const manifests = packageDirs.map((dir) => ({
+  dir,
+  pkg: JSON.parse(readFileSync(join(repo, 'packages', dir, 'package.json'), 'utf8')) as Manifest,
+}));
+const bins = manifests
+  .filter(({ pkg }) => pkg.name !== 'diyc')
+  .flatMap(({ pkg }) => Object.keys(pkg.bin ?? {}).map((bin) => ({ bin, pkg })));
 const ANSI = /\x1b\[/;
 
 describe('every command', () => {
@@ -33,24 +38,27 @@ describe('every command', () => {
     expect(r.stdout.split('\n')[0]).toBe(bin === 'diyc-oci' ? `runc version 1.1.5 (diyc-oci ${version})` : `${bin} ${version}`);
   });
 
-  it.each(bins.map(({ bin }) => [bin]))('%s --help has no colour through a pipe, and the usage of an error is the one --help shows', async (bin) => {
-    const help = await runBin(bin, ['--help']);
-    expect(help.code).toBe(0);
-    expect(help.stdout).not.toMatch(ANSI);
-    if (bin === 'diyc-oci') {
-      // runc's (urfave/cli's) words: "Incorrect Usage." and the whole help on stdout, exit 1.
+  it.each(bins.map(({ bin }) => [bin]))(
+    '%s --help has no colour through a pipe, and the usage of an error is the one --help shows',
+    async (bin) => {
+      const help = await runBin(bin, ['--help']);
+      expect(help.code).toBe(0);
+      expect(help.stdout).not.toMatch(ANSI);
+      if (bin === 'diyc-oci') {
+        // runc's (urfave/cli's) words: "Incorrect Usage." and the whole help on stdout, exit 1.
+        const bad = await runBin(bin, ['--no-such-flag']);
+        expect(bad.code).toBe(1);
+        expect(bad.stdout).toBe(`Incorrect Usage. flag provided but not defined: -no-such-flag\n\n${help.stdout}`);
+        return;
+      }
+      const synopsis = /^USAGE (.*)$/m.exec(help.stdout)?.[1];
+      expect(synopsis).toBeDefined();
       const bad = await runBin(bin, ['--no-such-flag']);
-      expect(bad.code).toBe(1);
-      expect(bad.stdout).toBe(`Incorrect Usage. flag provided but not defined: -no-such-flag\n\n${help.stdout}`);
-      return;
-    }
-    const synopsis = /^USAGE (.*)$/m.exec(help.stdout)?.[1];
-    expect(synopsis).toBeDefined();
-    const bad = await runBin(bin, ['--no-such-flag']);
-    // diyc gives docker's 125 for a bad flag; the other bins 2.
-    expect(bad.code).toBe(bin === 'diyc' ? 125 : 2);
-    expect(bad.stderr).toContain(`usage: ${synopsis}`);
-  });
+      // diyc gives docker's 125 for a bad flag; the other bins 2.
+      expect(bad.code).toBe(bin === 'diyc' ? 125 : 2);
+      expect(bad.stderr).toContain(`usage: ${synopsis}`);
+    },
+  );
 
   it('colours help only on a terminal, and not with NO_COLOR set (to any value)', async () => {
     const helpOnTerminal = async (env: Record<string, string>): Promise<string> => {
@@ -84,7 +92,9 @@ describe.skipIf(!isRoot)(`list commands through a pipe (${rootReason})`, () => {
     const table = await runBin(bin, args, { env: { ...process.env, ...env } });
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout.split('\n')[0]).toMatch(new RegExp(`^${header}\\s`));
-    const json = await runBin(bin, bin === 'diyc-oci' ? [...args, '--format', 'json'] : [...args, '--json'], { env: { ...process.env, ...env } });
+    const json = await runBin(bin, bin === 'diyc-oci' ? [...args, '--format', 'json'] : [...args, '--json'], {
+      env: { ...process.env, ...env },
+    });
     expect(json.code, json.stderr).toBe(0);
     // runc's list prints null when it has no container (a Go nil slice).
     const parsed: unknown = JSON.parse(json.stdout);
@@ -116,17 +126,31 @@ describe('what the packages ship', () => {
         const bundle = join(repo, 'packages', dir, loader === undefined ? 'missing' : `${loader}.bundle.cjs`);
         // What the bundle requires, and the packages whose files it finds at run time (@diyc/syscalls).
         const text = readFileSync(bundle, 'utf8');
-        const imports = [...text.matchAll(/\brequire(?:\.resolve)?\("([^".][^"]*)"\)|__diycPackageUrl\("([^"]+)"/g)].map((m) => (m[1] ?? m[2]) as string);
-        const bare = [...new Set(imports.filter((i) => !i.startsWith('node:')).map((i) => (i.startsWith('@') ? i.split('/').slice(0, 2).join('/') : i.split('/')[0] as string)))];
+        const imports = [...text.matchAll(/\brequire(?:\.resolve)?\("([^".][^"]*)"\)|__diycPackageUrl\("([^"]+)"/g)].map(
+          (m) => (m[1] ?? m[2]) as string,
+        );
+        const bare = [
+          ...new Set(
+            imports
+              .filter((i) => !i.startsWith('node:'))
+              .map((i) => (i.startsWith('@') ? i.split('/').slice(0, 2).join('/') : (i.split('/')[0] as string))),
+          ),
+        ];
         for (const name of bare) expect(Object.keys(pkg.dependencies ?? {}), `${pkg.name} ${file} imports ${name}`).toContain(name);
       }
-      expect(readdirSync(dist, { recursive: true }).filter((f) => String(f).endsWith('.map')), dir).toEqual([]);
+      expect(
+        readdirSync(dist, { recursive: true }).filter((f) => String(f).endsWith('.map')),
+        dir,
+      ).toEqual([]);
     }
   });
 
   it('every package has its metadata, and all of them are released together', () => {
     const config = JSON.parse(readFileSync(join(repo, '.changeset', 'config.json'), 'utf8')) as { fixed: string[][] };
-    const published = manifests.filter(({ pkg }) => !pkg.private).map(({ pkg }) => pkg.name).sort();
+    const published = manifests
+      .filter(({ pkg }) => !pkg.private)
+      .map(({ pkg }) => pkg.name)
+      .sort();
     expect([...(config.fixed[0] ?? [])].sort()).toEqual(published);
     for (const { pkg } of manifests) {
       expect(pkg.repository, pkg.name).toBeDefined();
@@ -143,13 +167,20 @@ describe('what the packages ship', () => {
   });
 
   it('the addon asks for nothing newer than glibc 2.28 and libstdc++ 3.4.21 (Debian 10, Ubuntu 20.04)', () => {
-    const symbols = spawnSync('objdump', ['-T', join(repo, 'packages', 'syscalls', 'build', 'Release', 'diyc_syscalls.node')], { encoding: 'utf8' }).stdout;
-    const newest = (prefix: string) => [...symbols.matchAll(new RegExp(`${prefix}_([0-9.]+)`, 'g'))].map((m) => m[1] as string)
-      .sort((a, b) => a.localeCompare(b, undefined, { numeric: true })).pop();
+    const symbols = spawnSync('objdump', ['-T', join(repo, 'packages', 'syscalls', 'build', 'Release', 'diyc_syscalls.node')], {
+      encoding: 'utf8',
+    }).stdout;
+    const newest = (prefix: string) =>
+      [...symbols.matchAll(new RegExp(`${prefix}_([0-9.]+)`, 'g'))]
+        .map((m) => m[1] as string)
+        .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }))
+        .pop();
     expect(newest('GLIBC')?.localeCompare('2.28', undefined, { numeric: true })).toBeLessThanOrEqual(0);
     expect(newest('GLIBCXX')?.localeCompare('3.4.21', undefined, { numeric: true })).toBeLessThanOrEqual(0);
     // libseccomp is linked in: the addon needs no libseccomp.so where it runs.
-    const needed = spawnSync('objdump', ['-p', join(repo, 'packages', 'syscalls', 'build', 'Release', 'diyc_syscalls.node')], { encoding: 'utf8' }).stdout;
+    const needed = spawnSync('objdump', ['-p', join(repo, 'packages', 'syscalls', 'build', 'Release', 'diyc_syscalls.node')], {
+      encoding: 'utf8',
+    }).stdout;
     expect(needed).toMatch(/NEEDED\s+libc\.so\.6/);
     expect(needed).not.toMatch(/NEEDED\s+libseccomp/);
   });
@@ -162,6 +193,8 @@ describe.skipIf(!isRoot)(`an install from the packed tarballs (${rootReason})`, 
     expect(r.stdout).toMatch(/pack-check: \d+ bins answer --version; nsexec -pu packcheck hostname printed packcheck/);
     // A container from the installed bins alone: diyc-init (a prebuilt executable that
     // packing leaves 0644) as PID 1, and the --dry-run pipeline stage by stage.
-    expect(r.stdout).toContain("pack-check: from the installed tarballs, diyc-run --init printed 'packrun init', and the --dry-run pipeline and --pipeline ran stage by stage");
+    expect(r.stdout).toContain(
+      "pack-check: from the installed tarballs, diyc-run --init printed 'packrun init', and the --dry-run pipeline and --pipeline ran stage by stage",
+    );
   }, 600_000);
 });

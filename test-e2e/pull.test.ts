@@ -55,11 +55,17 @@ describe.skipIf(!isRoot || !have('docker-registry') || !have('skopeo'))(`diyc-im
     work.remove();
   });
 
-  it('pulls an image over the loopback registry\'s plain HTTP, and diyc-run runs it', async () => {
+  it("pulls an image over the loopback registry's plain HTTP, and diyc-run runs it", async () => {
     const r = await pull(`${open.host}/diyc/busybox`);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`^busybox: ${open.host.replace(/\./g, '\\.')}/diyc/busybox:latest@sha256:[0-9a-f]{64}, 1 layer \\(1 fetched, 0 already here\\), [0-9.]+ MB\\n$`));
-    const run = await runBin('diyc-run', ['--rm', '--net', 'none', 'pulled', 'busybox', 'sh', '-c', 'echo hello from $(hostname)'], { env });
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^busybox: ${open.host.replace(/\./g, '\\.')}/diyc/busybox:latest@sha256:[0-9a-f]{64}, 1 layer \\(1 fetched, 0 already here\\), [0-9.]+ MB\\n$`,
+      ),
+    );
+    const run = await runBin('diyc-run', ['--rm', '--net', 'none', 'pulled', 'busybox', 'sh', '-c', 'echo hello from $(hostname)'], {
+      env,
+    });
     expect([run.code, run.stdout]).toEqual([0, 'hello from pulled\n']);
   });
 
@@ -69,7 +75,11 @@ describe.skipIf(!isRoot || !have('docker-registry') || !have('skopeo'))(`diyc-im
     const image = JSON.parse(r.stdout) as { name: string; layers: string[] };
     expect(image.name).toBe('two-v1');
     expect(image.layers).toHaveLength(2);
-    const run = await runBin('diyc-run', ['--rm', '--net', 'none', 'two', 'two-v1', 'sh', '-c', 'cat /hello; ls /bin/vi 2>&1 || echo "vi is gone"'], { env });
+    const run = await runBin(
+      'diyc-run',
+      ['--rm', '--net', 'none', 'two', 'two-v1', 'sh', '-c', 'cat /hello; ls /bin/vi 2>&1 || echo "vi is gone"'],
+      { env },
+    );
     expect(run.stdout).toBe('from the top layer\nls: /bin/vi: No such file or directory\nvi is gone\n');
     // The base layer came with busybox: two-v1 fetched only its own.
     expect(readdirSync(join(state, 'layers')).filter((l) => l !== 'l')).toHaveLength(2);
@@ -77,16 +87,20 @@ describe.skipIf(!isRoot || !have('docker-registry') || !have('skopeo'))(`diyc-im
     expect(again.stdout).toContain('1 layer (0 fetched, 1 already here)');
   });
 
-  it('picks this machine\'s platform from an index, another with --platform, and names those it has', async () => {
+  it("picks this machine's platform from an index, another with --platform, and names those it has", async () => {
     const mine = await pull('--name', 'multi-amd64', `${open.host}/diyc/multi`);
     expect(mine.code, mine.stderr).toBe(0);
     const arm = await pull('--name', 'multi-arm64', '--platform', 'linux/arm64', `${open.host}/diyc/multi`);
     expect(arm.code, arm.stderr).toBe(0);
-    const cat = async (image: string) => (await runBin('diyc-run', ['--rm', '--net', 'none', `c-${image}`, image, 'cat', '/platform'], { env })).stdout;
+    const cat = async (image: string) =>
+      (await runBin('diyc-run', ['--rm', '--net', 'none', `c-${image}`, image, 'cat', '/platform'], { env })).stdout;
     expect(await cat('multi-amd64')).toBe('linux/amd64\n');
     expect(await cat('multi-arm64')).toBe('linux/arm64\n');
     const none = await pull('--platform', 'linux/s390x', `${open.host}/diyc/multi`);
-    expect([none.code, none.stderr]).toEqual([1, `diyc-image pull: ${open.host}/diyc/multi:latest has no linux/s390x image (it has linux/amd64, linux/arm64): choose one with --platform\n`]);
+    expect([none.code, none.stderr]).toEqual([
+      1,
+      `diyc-image pull: ${open.host}/diyc/multi:latest has no linux/s390x image (it has linux/amd64, linux/arm64): choose one with --platform\n`,
+    ]);
   });
 
   it('says what is missing: an unknown tag, and a registry that does not answer', async () => {
@@ -94,16 +108,25 @@ describe.skipIf(!isRoot || !have('docker-registry') || !have('skopeo'))(`diyc-im
     expect([tag.code, tag.stderr]).toEqual([1, `diyc-image pull: image ${open.host}/diyc/busybox has no tag nope\n`]);
     const port = await freePort();
     const down = await pull(`127.0.0.1:${port}/diyc/busybox`);
-    expect([down.code, down.stderr]).toEqual([1, `diyc-image pull: registry 127.0.0.1:${port} is not reachable at http://127.0.0.1:${port}/v2/diyc/busybox/manifests/latest: ECONNREFUSED\n`]);
+    expect([down.code, down.stderr]).toEqual([
+      1,
+      `diyc-image pull: registry 127.0.0.1:${port} is not reachable at http://127.0.0.1:${port}/v2/diyc/busybox/manifests/latest: ECONNREFUSED\n`,
+    ]);
     expect((await pull('Not/A/Ref')).code).toBe(2);
   });
 
   it('refuses a layer whose bytes are not its digest, and keeps nothing of it', async () => {
     const reg = await startRegistry(join(work.path, 'tampered'));
     registries.push(reg);
-    await push(`docker-archive:${await dockerArchive(work.path, [await tarOf({ 'data.txt': randomBytes(65536).toString('hex') })], 'tamper:latest')}`, `${reg.host}/diyc/tamper:latest`);
+    await push(
+      `docker-archive:${await dockerArchive(work.path, [await tarOf({ 'data.txt': randomBytes(65536).toString('hex') })], 'tamper:latest')}`,
+      `${reg.host}/diyc/tamper:latest`,
+    );
     // Change the layer blob on the registry's disk: the biggest "data" file under blobs.
-    const { stdout } = await runCommand('sh', ['-c', `find ${reg.dir}/data -path '*blobs*' -name data -printf '%s %p\\n' | sort -n | tail -1 | cut -d' ' -f2`]);
+    const { stdout } = await runCommand('sh', [
+      '-c',
+      `find ${reg.dir}/data -path '*blobs*' -name data -printf '%s %p\\n' | sort -n | tail -1 | cut -d' ' -f2`,
+    ]);
     const blob = stdout.trim();
     const bytes = readFileSync(blob);
     bytes.writeUInt8(bytes.readUInt8(bytes.length - 30) ^ 0xff, bytes.length - 30);
@@ -111,7 +134,9 @@ describe.skipIf(!isRoot || !have('docker-registry') || !have('skopeo'))(`diyc-im
     const before = entries(join(state, 'layers')).length;
     const r = await pull(`${reg.host}/diyc/tamper:latest`);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/(the registry sent content whose digest is sha256:[0-9a-f]{64}: refused, nothing kept|the archive is (corrupt|not valid gzip))/);
+    expect(r.stderr).toMatch(
+      /(the registry sent content whose digest is sha256:[0-9a-f]{64}: refused, nothing kept|the archive is (corrupt|not valid gzip))/,
+    );
     expect(entries(join(state, 'layers')).length).toBe(before);
     expect(existsSync(join(state, 'images', 'tamper'))).toBe(false);
     expect(entries(join(state, 'tmp'))).toEqual([]);
@@ -123,23 +148,42 @@ describe.skipIf(!isRoot || !have('docker-registry') || !have('skopeo'))(`diyc-im
     await htpasswd(join(dir, 'htpasswd'), 'alice', 's3cret');
     const reg = await startRegistry(dir, { htpasswd: join(dir, 'htpasswd') });
     registries.push(reg);
-    await push(`docker-archive:${await dockerArchive(work.path, [readFileSync(busyboxTarball())], 'private:latest')}`, `${reg.host}/diyc/private:latest`, 'alice:s3cret');
+    await push(
+      `docker-archive:${await dockerArchive(work.path, [readFileSync(busyboxTarball())], 'private:latest')}`,
+      `${reg.host}/diyc/private:latest`,
+      'alice:s3cret',
+    );
     const anonymous = await pull('--name', 'p1', `${reg.host}/diyc/private`);
-    expect([anonymous.code, anonymous.stderr]).toEqual([1, `diyc-image pull: unauthorized: ${reg.host} refused to serve diyc/private: it needs a user name and password; log in: give --user USER:PASSWORD, or save them with docker login ${reg.host}\n`]);
-    expect((await pull('--name', 'p1', '--user', 'alice:wrong', `${reg.host}/diyc/private`)).stderr).toContain('check the user name and password');
+    expect([anonymous.code, anonymous.stderr]).toEqual([
+      1,
+      `diyc-image pull: unauthorized: ${reg.host} refused to serve diyc/private: it needs a user name and password; log in: give --user USER:PASSWORD, or save them with docker login ${reg.host}\n`,
+    ]);
+    expect((await pull('--name', 'p1', '--user', 'alice:wrong', `${reg.host}/diyc/private`)).stderr).toContain(
+      'check the user name and password',
+    );
     expect((await pull('--name', 'p1', '--user', 'alice:s3cret', `${reg.host}/diyc/private`)).code).toBe(0);
     mkdirSync(env.DOCKER_CONFIG, { recursive: true });
-    writeFileSync(join(env.DOCKER_CONFIG, 'config.json'), JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from('alice:s3cret').toString('base64') } } }));
+    writeFileSync(
+      join(env.DOCKER_CONFIG, 'config.json'),
+      JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from('alice:s3cret').toString('base64') } } }),
+    );
     expect((await pull('--name', 'p2', `${reg.host}/diyc/private`)).code).toBe(0);
     // A credential helper, as `docker login` with a credsStore leaves it: asked for this registry.
     const bin = join(work.path, 'helper-bin');
     mkdirSync(bin, { recursive: true });
-    writeFileSync(join(bin, 'docker-credential-diyctest'), `#!/bin/sh\nread server\necho "$server" > ${join(work.path, 'helper-asked')}\necho '{"Username":"alice","Secret":"s3cret"}'\n`, { mode: 0o755 });
+    writeFileSync(
+      join(bin, 'docker-credential-diyctest'),
+      `#!/bin/sh\nread server\necho "$server" > ${join(work.path, 'helper-asked')}\necho '{"Username":"alice","Secret":"s3cret"}'\n`,
+      { mode: 0o755 },
+    );
     // Its own DOCKER_CONFIG: the tests after this one pull with the shared one.
     const helperConfig = join(work.path, 'docker-helper');
     mkdirSync(helperConfig, { recursive: true });
     writeFileSync(join(helperConfig, 'config.json'), JSON.stringify({ credsStore: 'diyctest', auths: { [reg.host]: {} } }));
-    const helped = await runBin('diyc-image', ['pull', '--name', 'p3', `${reg.host}/diyc/private`], { env: { ...env, DOCKER_CONFIG: helperConfig, PATH: `${bin}:${process.env.PATH ?? ''}` }, timeoutMs: 120_000 });
+    const helped = await runBin('diyc-image', ['pull', '--name', 'p3', `${reg.host}/diyc/private`], {
+      env: { ...env, DOCKER_CONFIG: helperConfig, PATH: `${bin}:${process.env.PATH ?? ''}` },
+      timeoutMs: 120_000,
+    });
     expect(helped.code, helped.stderr).toBe(0);
     expect(readFileSync(join(work.path, 'helper-asked'), 'utf8')).toBe(`${reg.host}\n`);
   });
@@ -148,11 +192,25 @@ describe.skipIf(!isRoot || !have('docker-registry') || !have('skopeo'))(`diyc-im
     let tokens: Server;
     const asked: string[] = [];
 
-    it('gets a token from the realm the registry names, for the repository\'s pull scope, and pulls', async () => {
+    it("gets a token from the realm the registry names, for the repository's pull scope, and pulls", async () => {
       // A key and a self-signed certificate: the registry trusts tokens signed by it.
       const dir = join(work.path, 'token');
       mkdirSync(dir, { recursive: true });
-      const ssl = await runCommand('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=diyc-test-tokens', '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
+      const ssl = await runCommand('openssl', [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-subj',
+        '/CN=diyc-test-tokens',
+        '-days',
+        '1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ]);
       expect(ssl.code, ssl.stderr).toBe(0);
       const key = readFileSync(join(dir, 'key.pem'), 'utf8');
       const certDer = (await runCommand('sh', ['-c', `openssl x509 -in ${dir}/cert.pem -outform der | base64 -w0`])).stdout;
@@ -163,12 +221,23 @@ describe.skipIf(!isRoot || !have('docker-registry') || !have('skopeo'))(`diyc-im
       tokens = createServer((req, res) => {
         const url = new URL(req.url ?? '/', `http://127.0.0.1:${tokenPort}`);
         asked.push(`${url.searchParams.get('service')} ${url.searchParams.get('scope')}`);
-        const user = req.headers.authorization?.startsWith('Basic ') ? Buffer.from(req.headers.authorization.slice(6), 'base64').toString() : '';
+        const user = req.headers.authorization?.startsWith('Basic ')
+          ? Buffer.from(req.headers.authorization.slice(6), 'base64').toString()
+          : '';
         const [, name, actions] = /^repository:([^:]+):(.+)$/.exec(url.searchParams.get('scope') ?? '') ?? [];
         const granted = (actions ?? '').split(',').filter((a) => a === 'pull' || user === 'pusher:push-secret');
         const now = Math.floor(Date.now() / 1000);
         const header = { alg: 'RS256', typ: 'JWT', x5c: [certDer] };
-        const claims = { iss: 'diyc-test-issuer', sub: user.split(':')[0] ?? '', aud: 'diyc-test-registry', exp: now + 300, nbf: now - 10, iat: now, jti: randomUUID(), access: name ? [{ type: 'repository', name, actions: granted }] : [] };
+        const claims = {
+          iss: 'diyc-test-issuer',
+          sub: user.split(':')[0] ?? '',
+          aud: 'diyc-test-registry',
+          exp: now + 300,
+          nbf: now - 10,
+          iat: now,
+          jti: randomUUID(),
+          access: name ? [{ type: 'repository', name, actions: granted }] : [],
+        };
         const signing = `${b64(header)}.${b64(claims)}`;
         const token = `${signing}.${b64(createSign('RSA-SHA256').update(signing).sign(key))}`;
         res.setHeader('content-type', 'application/json');
@@ -176,9 +245,20 @@ describe.skipIf(!isRoot || !have('docker-registry') || !have('skopeo'))(`diyc-im
       });
       await new Promise<void>((r) => tokens.listen(tokenPort, '127.0.0.1', () => r()));
       try {
-        const reg = await startRegistry(join(dir, 'registry'), { token: { realm: `http://127.0.0.1:${tokenPort}/token`, service: 'diyc-test-registry', issuer: 'diyc-test-issuer', certFile: join(dir, 'cert.pem') } });
+        const reg = await startRegistry(join(dir, 'registry'), {
+          token: {
+            realm: `http://127.0.0.1:${tokenPort}/token`,
+            service: 'diyc-test-registry',
+            issuer: 'diyc-test-issuer',
+            certFile: join(dir, 'cert.pem'),
+          },
+        });
         registries.push(reg);
-        await push(`docker-archive:${await dockerArchive(work.path, [readFileSync(busyboxTarball())], 'hub:latest')}`, `${reg.host}/library/hubby:latest`, 'pusher:push-secret');
+        await push(
+          `docker-archive:${await dockerArchive(work.path, [readFileSync(busyboxTarball())], 'hub:latest')}`,
+          `${reg.host}/library/hubby:latest`,
+          'pusher:push-secret',
+        );
         asked.length = 0;
         const r = await pull('--name', 'hubby', `${reg.host}/library/hubby`);
         expect(r.code, r.stderr).toBe(0);
@@ -200,14 +280,24 @@ describe.skipIf(!isRoot || !have('docker-registry') || !have('skopeo'))(`diyc-im
     await runCommand('cp', [big, join(dir, 'big.bin')]);
     const layer = (await runCommand('sh', ['-c', `tar -cf ${dir}.tar -C ${dir} big.bin && echo ok`])).stdout;
     expect(layer).toBe('ok\n');
-    await push(`docker-archive:${await dockerArchive(work.path, [readFileSync(`${dir}.tar`)], 'big:latest')}`, `${reg.host}/diyc/big:latest`);
+    await push(
+      `docker-archive:${await dockerArchive(work.path, [readFileSync(`${dir}.tar`)], 'big:latest')}`,
+      `${reg.host}/diyc/big:latest`,
+    );
     const child = spawn('diyc-image', ['pull', `${reg.host}/diyc/big`], { env: userEnv(env), stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     // Listened to from the start: a pull that fails at once must fail the test, not hang it.
     const exited = new Promise<number | null>((r) => child.on('exit', r));
     const tmp = join(state, 'tmp');
-    for (let i = 0; i < 400 && child.exitCode === null && !(existsSync(tmp) && readdirSync(tmp).some((d) => d.startsWith(`${child.pid}-`))); i++) await new Promise((r) => setTimeout(r, 5));
+    for (
+      let i = 0;
+      i < 400 && child.exitCode === null && !(existsSync(tmp) && readdirSync(tmp).some((d) => d.startsWith(`${child.pid}-`)));
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 5));
     child.kill('SIGINT');
     expect(await exited, stderr).toBe(130);
     expect(readdirSync(tmp)).toEqual([]);

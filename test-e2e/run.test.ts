@@ -15,14 +15,24 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
   const root = join(work.path, 'state');
   const parent = `diyc-e2e-run-${process.pid}`;
   const env = { ...process.env, DIYC_ROOT: root, DIYC_BRIDGE: bridge, DIYC_SUBNET: subnet, DIYC_CGROUP_PARENT: parent };
-  const run = (args: string[], input?: string) => runBin('diyc-run', args, { env, timeoutMs: 60_000, ...(input !== undefined ? { input } : {}) });
+  const run = (args: string[], input?: string) =>
+    runBin('diyc-run', args, { env, timeoutMs: 60_000, ...(input !== undefined ? { input } : {}) });
   const tool = (bin: string, ...args: string[]) => runBin(bin, args, { env });
   const cgroups = createCgroupManager({ parent });
   const get = (url: string) => spawnSync('busybox', ['wget', '-q', '-O', '-', url], { encoding: 'utf8', timeout: 5000 }).stdout;
-  const mounts = (container = '') => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(join(root, 'containers', container)));
-  const netnsLeft = () => (existsSync('/run/netns') ? readdirSync('/run/netns') : []).filter((n) => [...knownNames].some((k) => netnsPath(k, root) === `/run/netns/${n}`));
+  const mounts = (container = '') =>
+    readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(join(root, 'containers', container)));
+  const netnsLeft = () =>
+    (existsSync('/run/netns') ? readdirSync('/run/netns') : []).filter((n) =>
+      [...knownNames].some((k) => netnsPath(k, root) === `/run/netns/${n}`),
+    );
   /** The bridge's leases (machine-wide; the file goes with the last one). */
-  const leases = () => (existsSync(join(NET_RUN_DIR, `${bridge}.leases.json`)) ? JSON.parse(readFileSync(join(NET_RUN_DIR, `${bridge}.leases.json`), 'utf8')) : {});
+  const leases = () =>
+    existsSync(join(NET_RUN_DIR, `${bridge}.leases.json`))
+      ? JSON.parse(readFileSync(join(NET_RUN_DIR, `${bridge}.leases.json`), 'utf8'))
+      : {};
   const knownNames = new Set<string>();
   /** Alive and not a zombie (an orphan waits for this machine's init to reap it). */
   const running = (pid: number) => {
@@ -33,9 +43,12 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
       return false;
     }
   };
-  const name = (n: string) => { knownNames.add(n); return n; };
+  const name = (n: string) => {
+    knownNames.add(n);
+    return n;
+  };
   const waitFor = async (check: () => boolean, ms = 10_000) => {
-    for (const end = Date.now() + ms; Date.now() < end;) {
+    for (const end = Date.now() + ms; Date.now() < end; ) {
       if (check()) return true;
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -55,13 +68,18 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
     work.remove();
   });
 
-  it('1. gets a container running: an interactive shell with its own hostname and processes; exit 3 is diyc-run\'s 3', async () => {
+  it("1. gets a container running: an interactive shell with its own hostname and processes; exit 3 is diyc-run's 3", async () => {
     const vars = { DIYC_ROOT: root, DIYC_BRIDGE: bridge, DIYC_SUBNET: subnet, DIYC_CGROUP_PARENT: parent };
     await onTerminal(['diyc-run', name('shell'), 'busybox', 'sh'], vars, async (t) => {
       await t.screen(/[#$] ?$/m);
       t.keys('echo "host=$(hostname)"; ps -o pid,comm', 'Enter');
       const text = await t.screen(/host=shell[\s\S]*PID[\s\S]*ps/);
-      const procs = text.slice(text.indexOf('PID')).split('\n').slice(1).map((l) => l.trim()).filter((l) => /^\d+ /.test(l));
+      const procs = text
+        .slice(text.indexOf('PID'))
+        .split('\n')
+        .slice(1)
+        .map((l) => l.trim())
+        .filter((l) => /^\d+ /.test(l));
       expect(procs.map((l) => l.split(/\s+/)[1])).toEqual(['sh', 'ps']);
       expect(procs[0]?.startsWith('1 ')).toBe(true);
       t.keys('exit 3', 'Enter');
@@ -69,32 +87,95 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
     });
   });
 
-  it('takes docker\'s -t: the command has the terminal; without one, -t is refused as docker refuses it', async () => {
+  it("takes docker's -t: the command has the terminal; without one, -t is refused as docker refuses it", async () => {
     const vars = { DIYC_ROOT: root, DIYC_BRIDGE: bridge, DIYC_SUBNET: subnet, DIYC_CGROUP_PARENT: parent };
-    await onTerminal(['diyc-run', '--rm', '-t', '--net', 'none', name('tty'), 'busybox', 'sh', '-c', '"[ -t 0 ] && [ -t 1 ] && echo on-a-terminal; sleep 1"'], vars, async (t) => {
-      await t.screen(/on-a-terminal/);
-      expect(await t.exitStatus()).toBe('0');
-    });
+    await onTerminal(
+      [
+        'diyc-run',
+        '--rm',
+        '-t',
+        '--net',
+        'none',
+        name('tty'),
+        'busybox',
+        'sh',
+        '-c',
+        '"[ -t 0 ] && [ -t 1 ] && echo on-a-terminal; sleep 1"',
+      ],
+      vars,
+      async (t) => {
+        await t.screen(/on-a-terminal/);
+        expect(await t.exitStatus()).toBe('0');
+      },
+    );
     const piped = await run(['--rm', '-t', '--net', 'none', name('notty'), 'busybox', 'true'], '');
     expect([piped.code, piped.stderr.split('\n')[0]]).toEqual([2, 'diyc-run: -t: the input device is not a terminal: leave out -t']);
   });
 
   it('sees from inside: hostname, domain diyc, PATH and no host environment, /etc files, fresh /proc, a minimal /dev, /sys read-only', async () => {
-    const r = await run(['-i', `${prefix}.30`, '-e', 'MINE=yes', name('inside'), 'busybox', 'sh', '-c',
-      'echo $(hostname) $(cat /proc/sys/kernel/domainname); env | sort | tr "\\n" " "; echo; cat /etc/hostname; tail -1 /etc/hosts; ls /proc | grep -c "^[0-9]"; ls /dev | tr "\\n" " "; echo; touch /sys/x 2>/dev/null || echo sys-ro'], '');
+    const r = await run(
+      [
+        '-i',
+        `${prefix}.30`,
+        '-e',
+        'MINE=yes',
+        name('inside'),
+        'busybox',
+        'sh',
+        '-c',
+        'echo $(hostname) $(cat /proc/sys/kernel/domainname); env | sort | tr "\\n" " "; echo; cat /etc/hostname; tail -1 /etc/hosts; ls /proc | grep -c "^[0-9]"; ls /dev | tr "\\n" " "; echo; touch /sys/x 2>/dev/null || echo sys-ro',
+      ],
+      '',
+    );
     const lines = r.stdout.split('\n');
     expect(r.code, r.stderr).toBe(0);
     expect(lines[0]).toBe('inside diyc');
-    expect(lines[1]?.trim().split(' ')).toEqual(['HOME=/root', 'HOSTNAME=inside', 'MINE=yes', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'PWD=/', 'SHLVL=1']);
+    expect(lines[1]?.trim().split(' ')).toEqual([
+      'HOME=/root',
+      'HOSTNAME=inside',
+      'MINE=yes',
+      'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      'PWD=/',
+      'SHLVL=1',
+    ]);
     expect(lines[2]).toBe('inside');
     expect(lines[3]).toBe(`${prefix}.30\tinside.diyc inside`);
     expect(Number(lines[4])).toBeLessThanOrEqual(4);
-    expect(lines[5]?.trim().split(' ').sort()).toEqual(['fd', 'full', 'mqueue', 'null', 'ptmx', 'pts', 'random', 'shm', 'stderr', 'stdin', 'stdout', 'tty', 'urandom', 'zero']);
+    expect(lines[5]?.trim().split(' ').sort()).toEqual([
+      'fd',
+      'full',
+      'mqueue',
+      'null',
+      'ptmx',
+      'pts',
+      'random',
+      'shm',
+      'stderr',
+      'stdin',
+      'stdout',
+      'tty',
+      'urandom',
+      'zero',
+    ]);
     expect(lines[6]).toBe('sys-ro');
   });
 
   it('2. network between two containers; the host reaches the server, and a published port from 127.0.0.1', async () => {
-    const server = await run(['-d', '-i', `${prefix}.10`, '-p', '18090:80', name('server'), 'busybox', 'httpd', '-f', '-p', '80', '-h', '/var/www']);
+    const server = await run([
+      '-d',
+      '-i',
+      `${prefix}.10`,
+      '-p',
+      '18090:80',
+      name('server'),
+      'busybox',
+      'httpd',
+      '-f',
+      '-p',
+      '80',
+      '-h',
+      '/var/www',
+    ]);
     expect(server.code, server.stderr).toBe(0);
     expect(server.stdout).toBe('server\n');
     let page = '';
@@ -114,7 +195,7 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
     expect(small.stderr).not.toContain('killed');
   });
 
-  it('4. keeps a container\'s files for its next run; --rm leaves nothing', async () => {
+  it("4. keeps a container's files for its next run; --rm leaves nothing", async () => {
     expect((await run([name('keep'), 'busybox', 'sh', '-c', 'echo remembered > /root/note'])).code).toBe(0);
     expect((await run(['keep', 'busybox', 'cat', '/root/note'])).stdout).toBe('remembered\n');
     expect(mounts('keep')).toEqual([]);
@@ -131,11 +212,22 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
     expect((await run(['-d', '--net', 'bridge', '-p', '18095:80', name('life'), 'busybox', 'sleep', '300'])).code).toBe(0);
     const table = (await tool('diyc-ps')).stdout.split('\n');
     expect(table[0]?.split(/\s+/)).toEqual(['NAME', 'IMAGE', 'STATUS', 'ADDRESS', 'PORTS', 'PID', 'COMMAND', 'EXIT']);
-    expect(table.find((l) => l.startsWith('life '))?.split(/\s{2,}/).slice(0, 5)).toEqual(['life', 'busybox', 'running', expect.stringMatching(/^\d+\.\d+\.\d+\.\d+$/), '18095->80/tcp']);
+    expect(
+      table
+        .find((l) => l.startsWith('life '))
+        ?.split(/\s{2,}/)
+        .slice(0, 5),
+    ).toEqual(['life', 'busybox', 'running', expect.stringMatching(/^\d+\.\d+\.\d+\.\d+$/), '18095->80/tcp']);
     const twice = await run(['life', 'busybox', 'true']);
     expect(twice.code).toBe(125);
     expect(twice.stderr).toContain('container life is running: stop it first (diyc-stop life)');
-    const ps = JSON.parse((await tool('diyc-ps', '--json')).stdout) as { name: string; status: string; ip?: string; pid: number; command: string[] }[];
+    const ps = JSON.parse((await tool('diyc-ps', '--json')).stdout) as {
+      name: string;
+      status: string;
+      ip?: string;
+      pid: number;
+      command: string[];
+    }[];
     const life = ps.find((c) => c.name === 'life');
     expect(life).toMatchObject({ status: 'running', command: ['sleep', '300'] });
     expect(life?.ip).toMatch(new RegExp(`^${prefix.replace(/\./g, '\\.')}\\.\\d+$`));
@@ -143,13 +235,27 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
     expect(exec.code).toBe(4);
     expect(exec.stdout).toMatch(/^life \d+\n$/);
     // docker exec's -u, -w and -e: a user of the container's passwd (with its HOME), a directory, a variable.
-    const as = await tool('diyc-exec', '-u', 'nobody', '-w', '/tmp', '-e', 'GREETING=hi', 'life', 'sh', '-c', 'id -u; pwd; echo "$GREETING $HOME"');
+    const as = await tool(
+      'diyc-exec',
+      '-u',
+      'nobody',
+      '-w',
+      '/tmp',
+      '-e',
+      'GREETING=hi',
+      'life',
+      'sh',
+      '-c',
+      'id -u; pwd; echo "$GREETING $HOME"',
+    );
     expect(as.stdout, as.stderr).toBe('65534\n/tmp\nhi /nonexistent\n');
     const ghost = await tool('diyc-exec', '-u', 'ghost', 'life', 'true');
     expect([ghost.code, ghost.stderr]).toEqual([125, "diyc-exec: user 'ghost' is not in the image's /etc/passwd\n"]);
     // The container shapes the files diyc reads from the host: a FIFO would hang the read,
     // a device node would be opened by a host process the device cgroup does not hold.
-    expect((await tool('diyc-exec', 'life', 'sh', '-c', 'rm /etc/group && mkfifo /etc/group && rm /etc/passwd && mknod /etc/passwd c 1 5')).code).toBe(0);
+    expect(
+      (await tool('diyc-exec', 'life', 'sh', '-c', 'rm /etc/group && mkfifo /etc/group && rm /etc/passwd && mknod /etc/passwd c 1 5')).code,
+    ).toBe(0);
     const shaped = await tool('diyc-exec', '-u', 'nobody', 'life', 'true');
     expect([shaped.code, shaped.stderr]).toEqual([125, 'diyc-exec: /etc/passwd in the container is not a regular file: not read\n']);
     expect((await tool('diyc-rm', 'life')).stderr).toContain('is running');
@@ -203,13 +309,14 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
     expect(leases()).not.toHaveProperty([state.ip]);
   });
 
-  describe('the same container by --dry-run\'s pipeline, by --pipeline, and in one process', () => {
+  describe("the same container by --dry-run's pipeline, by --pipeline, and in one process", () => {
     /** Runs a container that reports itself, and reads its memory limit from the host while it runs. */
     const observe = async (start: () => Promise<{ code: number | null; stdout: string; stderr: string }>, who: string) => {
       const layout = detectLayout();
-      const limitFile = layout.mode === 'unified'
-        ? join(layout.v2 as string, parent, who, 'memory.max')
-        : join(layout.v1.get('memory') as string, parent, who, 'memory.limit_in_bytes');
+      const limitFile =
+        layout.mode === 'unified'
+          ? join(layout.v2 as string, parent, who, 'memory.max')
+          : join(layout.v1.get('memory') as string, parent, who, 'memory.limit_in_bytes');
       let limit = '';
       // Read once a process has joined the cgroup: the limits are written before that, but
       // after the directory appears (a read in between saw no limit yet).
@@ -227,7 +334,13 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
       await watching;
       expect(r.code, r.stderr).toBe(0);
       const config = JSON.parse(readFileSync(join(root, 'containers', who, 'config.json'), 'utf8'));
-      return { stdout: r.stdout, limit, resources: config.linux.resources, rootfs: config.root.path.replace(who, 'NAME'), hostname: config.hostname.replace(who, 'NAME') };
+      return {
+        stdout: r.stdout,
+        limit,
+        resources: config.linux.resources,
+        rootfs: config.root.path.replace(who, 'NAME'),
+        hostname: config.hostname.replace(who, 'NAME'),
+      };
     };
     const script = 'echo $(hostname); ip -o -4 addr show eth0 | tr -s " " | cut -d" " -f4; ls / | tr "\\n" " "; sleep 1';
     const args = (who: string, ip: string) => ['-m', '16M', '--pids', '30', '-i', ip, who, 'busybox', 'sh', '-c', script];
@@ -236,13 +349,25 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
       const inProcess = await observe(() => run(args(name('way1'), `${prefix}.41`)), 'way1');
       const piped = await observe(() => run(['--pipeline', ...args(name('way2'), `${prefix}.42`)]), 'way2');
       const line = (await run(['--dry-run', ...args(name('way3'), `${prefix}.43`)])).stdout.trim();
-      expect(line).toMatch(/^mkdir -p .* && diyc-run --spec .* \| diyc-overlay mount way3 --image busybox \| diyc-cgroup create way3 --memory 16777216 --pids 30 \| diyc-net attach way3 --ip .* > .*config\.json && diyc-run --start way3$/);
+      expect(line).toMatch(
+        /^mkdir -p .* && diyc-run --spec .* \| diyc-overlay mount way3 --image busybox \| diyc-cgroup create way3 --memory 16777216 --pids 30 \| diyc-net attach way3 --ip .* > .*config\.json && diyc-run --start way3$/,
+      );
       const byHand = await observe(() => runCommand('bash', ['-o', 'pipefail', '-c', line], { env: userEnv(env) }), 'way3');
-      for (const [who, result, ip] of [['way1', inProcess, 41], ['way2', piped, 42], ['way3', byHand, 43]] as const) {
+      for (const [who, result, ip] of [
+        ['way1', inProcess, 41],
+        ['way2', piped, 42],
+        ['way3', byHand, 43],
+      ] as const) {
         expect(result.stdout.split('\n').slice(0, 2)).toEqual([who, `${prefix}.${ip}/24`]);
         expect(result.limit).toBe(String(16 * 1024 * 1024));
       }
-      const same = (r: typeof inProcess) => ({ listing: r.stdout.split('\n')[2], limit: r.limit, resources: r.resources, rootfs: r.rootfs, hostname: r.hostname });
+      const same = (r: typeof inProcess) => ({
+        listing: r.stdout.split('\n')[2],
+        limit: r.limit,
+        resources: r.resources,
+        rootfs: r.rootfs,
+        hostname: r.hostname,
+      });
       expect(same(piped)).toEqual(same(inProcess));
       expect(same(byHand)).toEqual(same(inProcess));
     });
@@ -253,8 +378,17 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
     expect((await run(['-d', '--rm', name('brief2'), 'busybox', 'true'])).stdout).toBe('brief2\n');
   });
 
-  it('diyc-logs prints a detached container\'s output, its last lines, and follows it until it ends', async () => {
-    const started = await run(['-d', '--net', 'none', name('talker'), 'busybox', 'sh', '-c', 'echo one; echo two >&2; sleep 1; echo three']);
+  it("diyc-logs prints a detached container's output, its last lines, and follows it until it ends", async () => {
+    const started = await run([
+      '-d',
+      '--net',
+      'none',
+      name('talker'),
+      'busybox',
+      'sh',
+      '-c',
+      'echo one; echo two >&2; sleep 1; echo three',
+    ]);
     expect(started.code, started.stderr).toBe(0);
     // -f returns by itself when the container ends, with everything it wrote, in order.
     const followed = await tool('diyc-logs', '-f', 'talker');
@@ -268,7 +402,9 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
 
   it('5. starts 20 containers in parallel, all running and reachable; afterwards nothing is left', async () => {
     const names = Array.from({ length: 20 }, (_, i) => name(`many${i}`));
-    const started = await Promise.all(names.map((n) => run(['-d', '--net', 'bridge', n, 'busybox', 'httpd', '-f', '-p', '80', '-h', '/var/www'])));
+    const started = await Promise.all(
+      names.map((n) => run(['-d', '--net', 'bridge', n, 'busybox', 'httpd', '-f', '-p', '80', '-h', '/var/www'])),
+    );
     for (const r of started) expect(r.code, r.stderr).toBe(0);
     const ps = JSON.parse((await tool('diyc-ps', '--json')).stdout) as { name: string; ip: string; status: string; pid: number }[];
     const ours = ps.filter((c) => names.includes(c.name));

@@ -37,7 +37,9 @@ describe.skipIf(!isRoot)(`seccomp notify (${rootReason})`, () => {
     config.root.readonly = false;
     config.linux.cgroupsPath = `/${parent}/${id}`;
     config.linux.seccomp = {
-      defaultAction: 'SCMP_ACT_ALLOW', listenerPath: socket, listenerMetadata: 'from-the-test',
+      defaultAction: 'SCMP_ACT_ALLOW',
+      listenerPath: socket,
+      listenerMetadata: 'from-the-test',
       syscalls: [{ names: ['chmod', 'fchmod', 'fchmodat', 'mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }],
     };
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
@@ -59,7 +61,7 @@ describe.skipIf(!isRoot)(`seccomp notify (${rootReason})`, () => {
     work.remove();
   });
 
-  it('gives the agent the listener with the container\'s state; its answers reach the container', async () => {
+  it("gives the agent the listener with the container's state; its answers reach the container", async () => {
     const { socket, report } = await startAgent('continue');
     const r = await runNotified('notify', socket, 'touch /tmp/f; chmod 600 /tmp/f; echo chmod=$?; mkdir /tmp/d && echo made');
     expect(r.code, r.stderr).toBe(0);

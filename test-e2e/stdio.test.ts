@@ -16,7 +16,12 @@ afterAll(() => work.remove());
 const env = userEnv({ ...process.env, DIYC_ROOT: join(work.path, 'state') });
 
 type Kind = 'read-only /dev/null on 0, 1 and 2' | 'fds 1 and 2 closed' | 'a pipe whose reader is gone' | 'a socket whose reader is gone';
-const kinds: Kind[] = ['read-only /dev/null on 0, 1 and 2', 'fds 1 and 2 closed', 'a pipe whose reader is gone', 'a socket whose reader is gone'];
+const kinds: Kind[] = [
+  'read-only /dev/null on 0, 1 and 2',
+  'fds 1 and 2 closed',
+  'a pipe whose reader is gone',
+  'a socket whose reader is gone',
+];
 
 let fifos = 0;
 /** A pipe whose reader is gone: a FIFO opened for writing, its only reader then closed. */
@@ -57,24 +62,32 @@ async function runWith(kind: Kind, bin: string, args: string[]): Promise<number 
   return code ?? String(signal);
 }
 
-const bins = readdirSync(join(repo, 'packages')).filter((dir) => dir !== 'diyc').flatMap((dir) => {
-  const pkg = JSON.parse(readFileSync(join(repo, 'packages', dir, 'package.json'), 'utf8')) as { bin?: Record<string, string> };
-  return Object.keys(pkg.bin ?? {});
-});
+const bins = readdirSync(join(repo, 'packages'))
+  .filter((dir) => dir !== 'diyc')
+  .flatMap((dir) => {
+    const pkg = JSON.parse(readFileSync(join(repo, 'packages', dir, 'package.json'), 'utf8')) as { bin?: Record<string, string> };
+    return Object.keys(pkg.bin ?? {});
+  });
 
 describe('every command, with any stdio', () => {
   it('finds the bins', () => expect(bins.length).toBeGreaterThanOrEqual(12));
 
   // diyc-oci exits 1 on a usage error, as runc (whose command line it has) does; diyc, docker's 125.
-  it.each(bins)('%s: --version exits 0 and a usage error exits 2 (diyc: docker\'s 125, diyc-oci: runc\'s 1), whatever its stdio', async (bin) => {
-    const calls = kinds.flatMap((kind) => [
-      runWith(kind, bin, ['--version']).then((code) => [kind, '--version', code]),
-      runWith(kind, bin, ['--no-such-flag']).then((code) => [kind, '--no-such-flag', code]),
-    ]);
-    const usage = bin === 'diyc' ? 125 : bin === 'diyc-oci' ? 1 : 2;
-    const expected = kinds.flatMap((kind) => [[kind, '--version', 0], [kind, '--no-such-flag', usage]]);
-    expect(await Promise.all(calls)).toEqual(expected);
-  });
+  it.each(bins)(
+    "%s: --version exits 0 and a usage error exits 2 (diyc: docker's 125, diyc-oci: runc's 1), whatever its stdio",
+    async (bin) => {
+      const calls = kinds.flatMap((kind) => [
+        runWith(kind, bin, ['--version']).then((code) => [kind, '--version', code]),
+        runWith(kind, bin, ['--no-such-flag']).then((code) => [kind, '--no-such-flag', code]),
+      ]);
+      const usage = bin === 'diyc' ? 125 : bin === 'diyc-oci' ? 1 : 2;
+      const expected = kinds.flatMap((kind) => [
+        [kind, '--version', 0],
+        [kind, '--no-such-flag', usage],
+      ]);
+      expect(await Promise.all(calls)).toEqual(expected);
+    },
+  );
 });
 
 describe.skipIf(!isRoot)(`diyc-oci as containerd's shim runs it (${rootReason})`, () => {

@@ -7,7 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCgroupManager } from '@diyc/cgroup';
 import { busyboxTarball, isRoot, rootReason, runBin, tempDir } from './helpers.js';
 
-interface TraceEvent { name: string; ph: string; pid: number; ts?: number; dur?: number; args?: { name: string } }
+interface TraceEvent {
+  name: string;
+  ph: string;
+  pid: number;
+  ts?: number;
+  dur?: number;
+  args?: { name: string };
+}
 
 describe.skipIf(!isRoot)(`diyc-run --trace (${rootReason})`, () => {
   const work = tempDir('diyc-trace-');
@@ -22,7 +29,7 @@ describe.skipIf(!isRoot)(`diyc-run --trace (${rootReason})`, () => {
     work.remove();
   });
 
-  it('writes a valid trace with the host\'s stages, create, start, teardown and the child\'s steps to execve, each on its process\'s track', async () => {
+  it("writes a valid trace with the host's stages, create, start, teardown and the child's steps to execve, each on its process's track", async () => {
     const file = join(work.path, 'run.json');
     const r = await runBin('diyc-run', ['--rm', '--net', 'none', '--trace', file, 'traced', 'busybox', 'true'], { env });
     expect(r.code, r.stderr).toBe(0);
@@ -36,12 +43,22 @@ describe.skipIf(!isRoot)(`diyc-run --trace (${rootReason})`, () => {
       expect(e.ts, e.name).toBeGreaterThan(0);
       expect(e.dur, e.name).toBeGreaterThanOrEqual(0);
     }
-    expect(slices(host).map((e) => e.name)).toEqual(expect.arrayContaining([
-      'stage overlay', 'stage cgroup', 'the child: clone to ready', 'create', 'start', 'run and finish',
-      'teardown: undo cgroup', 'teardown: undo overlay', 'teardown: remove overlay',
-    ]));
+    expect(slices(host).map((e) => e.name)).toEqual(
+      expect.arrayContaining([
+        'stage overlay',
+        'stage cgroup',
+        'the child: clone to ready',
+        'create',
+        'start',
+        'run and finish',
+        'teardown: undo cgroup',
+        'teardown: undo overlay',
+        'teardown: remove overlay',
+      ]),
+    );
     const steps = slices(child).map((e) => e.name.replace(/ \d+$/, ''));
-    for (const step of ['dumpable', 'cgroup', 'sethostname', 'mount', 'pivot_root', 'seccomp', 'capabilities', 'umask']) expect(steps, step).toContain(step);
+    for (const step of ['dumpable', 'cgroup', 'sethostname', 'mount', 'pivot_root', 'seccomp', 'capabilities', 'umask'])
+      expect(steps, step).toContain(step);
     // The child's steps lie inside the host's wait for them, on the same clock.
     const ready = slices(host).find((e) => e.name === 'the child: clone to ready') as Required<TraceEvent>;
     const pivot = slices(child).find((e) => e.name.startsWith('pivot_root')) as Required<TraceEvent>;
@@ -49,7 +66,7 @@ describe.skipIf(!isRoot)(`diyc-run --trace (${rootReason})`, () => {
     expect(pivot.ts).toBeLessThanOrEqual(ready.ts + ready.dur);
   });
 
-  it('-v prints each timed step with its duration, the container\'s too', async () => {
+  it("-v prints each timed step with its duration, the container's too", async () => {
     const r = await runBin('diyc-run', ['--rm', '--net', 'none', '-v', 'verbose', 'busybox', 'true'], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^HOST\| stage overlay: \d+\.\d ms$/m);

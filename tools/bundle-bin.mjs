@@ -168,17 +168,22 @@ for (const file of files) {
     legalComments: 'none',
   });
   // What the bundle requires, or finds, at run time must be installed with it.
-  const required = Object.values(result.metafile.outputs)[0].imports.filter((i) => i.external && !isBuiltin(i.path))
+  const required = Object.values(result.metafile.outputs)[0]
+    .imports.filter((i) => i.external && !isBuiltin(i.path))
     .map((i) => (i.path.startsWith('@') ? i.path.split('/').slice(0, 2).join('/') : i.path.split('/')[0]));
   for (const name of new Set([...required, ...natives])) {
-    if (!binPkg.pkg.dependencies?.[name]) throw new Error(`${binPkg.pkg.name}: ${file} needs ${name} at run time, but does not depend on it`);
+    if (!binPkg.pkg.dependencies?.[name])
+      throw new Error(`${binPkg.pkg.name}: ${file} needs ${name} at run time, but does not depend on it`);
   }
   // tsc's shebang line is dropped: the bundle is not run by itself.
   const code = result.outputFiles[0].text.replace(/^#!.*\n/, '');
   const base = basename(file).replace(/\.js$/, '');
   const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
   writeFileSync(join(dirname(entryPath), `${base}.bundle.cjs`), code);
-  writeFileSync(join(dirname(entryPath), `${base}.cjs`), loaderTemplate.replaceAll('__BUNDLE__', `${base}.bundle.cjs`).replaceAll('__BUILD__', hash));
+  writeFileSync(
+    join(dirname(entryPath), `${base}.cjs`),
+    loaderTemplate.replaceAll('__BUNDLE__', `${base}.bundle.cjs`).replaceAll('__BUILD__', hash),
+  );
   // tsc's module and declaration: the bundle is what runs, and a bin exports nothing.
   rmSync(entryPath);
   rmSync(entryPath.replace(/\.js$/, '.d.ts'), { force: true });
@@ -188,6 +193,9 @@ for (const file of files) {
 }
 for (const [dir, texts] of licences) {
   if (texts.size === 0) continue;
-  const body = [...texts.keys()].sort().map((name) => texts.get(name)).join('\n\n');
+  const body = [...texts.keys()]
+    .sort()
+    .map((name) => texts.get(name))
+    .join('\n\n');
   writeFileSync(join(dir, 'THIRD-PARTY-LICENSES.md'), `# Licences of the packages bundled in the bins here\n\n${body}\n`);
 }

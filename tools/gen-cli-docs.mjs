@@ -52,9 +52,11 @@ async function generate(specs) {
       if (typeof bin !== 'string') fail(`${file}#${name} has no meta.name`);
       const texts = [
         cli.manPage(cmd, { version: pkg.version, seeAlso: allCommands() }),
-        cli.bashCompletion(cmd), cli.zshCompletion(cmd), cli.fishCompletion(cmd),
+        cli.bashCompletion(cmd),
+        cli.zshCompletion(cmd),
+        cli.fishCompletion(cmd),
       ];
-      filesOf(bin).forEach((path, i) => writeFileSync(join(dir, path), texts[i]));
+      for (const [i, path] of filesOf(bin).entries()) writeFileSync(join(dir, path), texts[i]);
       made.push(bin);
     }
   }

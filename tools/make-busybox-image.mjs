@@ -44,7 +44,23 @@ function findBusybox() {
 const busybox = findBusybox();
 const stage = mkdtempSync(join(tmpdir(), 'diyc-busybox-'));
 try {
-  for (const dir of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'proc', 'sys', 'dev', 'tmp', 'root', 'home', 'var/www', 'var/log', 'run', 'mnt']) {
+  for (const dir of [
+    'bin',
+    'sbin',
+    'usr/bin',
+    'usr/sbin',
+    'etc',
+    'proc',
+    'sys',
+    'dev',
+    'tmp',
+    'root',
+    'home',
+    'var/www',
+    'var/log',
+    'run',
+    'mnt',
+  ]) {
     mkdirSync(join(stage, dir), { recursive: true });
   }
   chmodSync(join(stage, 'tmp'), 0o1777);
@@ -65,14 +81,20 @@ try {
   writeFileSync(join(stage, 'var/www/index.html'), 'hello from diyc\n');
   mkdirSync(dirname(out), { recursive: true });
   const files = execFileSync('ls', ['-A', stage], { encoding: 'utf8' }).split('\n').filter(Boolean);
-  await tar.create({
-    file: out,
-    cwd: stage,
-    portable: true,
-    mtime: new Date('2024-01-01T00:00:00Z'),
-    // Owners 0:0 and mode bits as staged.
-    onWriteEntry: (entry) => { entry.uid = 0; entry.gid = 0; },
-  }, files.sort());
+  await tar.create(
+    {
+      file: out,
+      cwd: stage,
+      portable: true,
+      mtime: new Date('2024-01-01T00:00:00Z'),
+      // Owners 0:0 and mode bits as staged.
+      onWriteEntry: (entry) => {
+        entry.uid = 0;
+        entry.gid = 0;
+      },
+    },
+    files.sort(),
+  );
   console.log(`${out}: busybox rootfs (${applets.length} applets from ${busybox})`);
 } finally {
   rmSync(stage, { recursive: true, force: true });

@@ -23,12 +23,15 @@ const layer = readFileSync(busybox);
 const parts = mkdtempSync(join(tmpdir(), 'diyc-docker-archive-'));
 try {
   writeFileSync(join(parts, 'layer.tar'), layer);
-  writeFileSync(join(parts, 'config.json'), JSON.stringify({
-    architecture: 'amd64',
-    os: 'linux',
-    config: { Cmd: ['sh'], Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] },
-    rootfs: { type: 'layers', diff_ids: [`sha256:${createHash('sha256').update(layer).digest('hex')}`] },
-  }));
+  writeFileSync(
+    join(parts, 'config.json'),
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: { Cmd: ['sh'], Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] },
+      rootfs: { type: 'layers', diff_ids: [`sha256:${createHash('sha256').update(layer).digest('hex')}`] },
+    }),
+  );
   writeFileSync(join(parts, 'manifest.json'), JSON.stringify([{ Config: 'config.json', RepoTags: [name], Layers: ['layer.tar'] }]));
   execFileSync('tar', ['-cf', out, '-C', parts, 'manifest.json', 'config.json', 'layer.tar']);
 } finally {

@@ -17,9 +17,12 @@ const names = new Map(traceEvents.filter((e) => e.ph === 'M' && e.name === 'proc
 const start = Math.min(...slices.map((e) => e.ts));
 const end = Math.max(...slices.map((e) => e.ts + e.dur));
 
-const width = 960, left = 170, row = 22, band = 12;
+const width = 960,
+  left = 170,
+  row = 22,
+  band = 12;
 const x = (ts) => left + ((ts - start) / (end - start)) * (width - left - 10);
-const escape = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeXml = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const palette = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#9c755f'];
 
 // Rows: within a process, a slice goes one row below the slice it lies inside.
@@ -35,20 +38,28 @@ for (const pid of [...new Set(slices.map((e) => e.pid))]) {
     depth = Math.max(depth, e.depth);
     open.push(e);
   }
-  parts.push(`<text x="4" y="${y + 15}" class="track">${escape(names.get(pid) ?? `pid ${pid}`)}</text>`);
+  parts.push(`<text x="4" y="${y + 15}" class="track">${escapeXml(names.get(pid) ?? `pid ${pid}`)}</text>`);
   own.forEach((e, i) => {
-    const sx = x(e.ts), w = Math.max(1, x(e.ts + e.dur) - sx), sy = y + e.depth * row;
+    const sx = x(e.ts),
+      w = Math.max(1, x(e.ts + e.dur) - sx),
+      sy = y + e.depth * row;
     const label = `${e.name} ${(e.dur / 1000).toFixed(1)} ms`;
-    parts.push(`<g><title>${escape(label)}</title><rect x="${sx.toFixed(1)}" y="${sy}" width="${w.toFixed(1)}" height="${row - 3}" fill="${palette[i % palette.length]}"/>`
-      + (w > label.length * 6 ? `<text x="${(sx + 3).toFixed(1)}" y="${sy + 14}" class="slice">${escape(label)}</text>` : '') + '</g>');
+    parts.push(
+      `<g><title>${escapeXml(label)}</title><rect x="${sx.toFixed(1)}" y="${sy}" width="${w.toFixed(1)}" height="${row - 3}" fill="${palette[i % palette.length]}"/>` +
+        (w > label.length * 6 ? `<text x="${(sx + 3).toFixed(1)}" y="${sy + 14}" class="slice">${escapeXml(label)}</text>` : '') +
+        '</g>',
+    );
   });
   y += (depth + 1) * row + band;
 }
 const total = `${((end - start) / 1000).toFixed(1)} ms`;
-writeFileSync(output, `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 10}" font-family="sans-serif">
+writeFileSync(
+  output,
+  `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 10}" font-family="sans-serif">
 <style>.track{font-size:12px;font-weight:bold}.slice{font-size:11px;fill:#fff}.axis{font-size:11px;fill:#555}</style>
 <rect width="100%" height="100%" fill="#fff"/>
 <text x="${left}" y="18" class="axis">0 ms</text><text x="${width - 10}" y="18" class="axis" text-anchor="end">${total}</text>
 ${parts.join('\n')}
 </svg>
-`);
+`,
+);

@@ -18,7 +18,9 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { median } from './lib.mjs';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '30' }, base: { type: 'string' }, only: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { rounds: { type: 'string', default: '30' }, base: { type: 'string' }, only: { type: 'string' } },
+});
 const rounds = Number(values.rounds);
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const work = mkdtempSync(join(tmpdir(), 'diyc-bench-bins-'));
@@ -31,7 +33,11 @@ function bins(checkout) {
   for (const dir of readdirSync(join(checkout, 'packages'))) {
     if (dir === 'diyc') continue;
     let manifest;
-    try { manifest = JSON.parse(readFileSync(join(checkout, 'packages', dir, 'package.json'), 'utf8')); } catch { continue; }
+    try {
+      manifest = JSON.parse(readFileSync(join(checkout, 'packages', dir, 'package.json'), 'utf8'));
+    } catch {
+      continue;
+    }
     for (const [name, file] of Object.entries(manifest.bin ?? {})) found[name] = join(checkout, 'packages', dir, file);
   }
   return found;
@@ -89,11 +95,15 @@ const f = (x) => x.toFixed(1).padStart(6);
 const over = (x, ref) => `+${(x - ref).toFixed(1).padStart(5)}`;
 const [nodeWall, nodeCpu] = [wall('node -e 0'), cpu('node -e 0')];
 console.log(`\nloading a diyc command, ${rounds} rounds alternated: median wall ms, and CPU ms (user+sys); + is over node -e 0`);
-console.log(`  ${''.padEnd(30)} ${'wall'.padStart(6)}  ${''.padStart(6)}  ${'cpu'.padStart(6)}  ${''.padStart(6)}${values.base ? `   | base: wall          cpu` : ''}`);
+console.log(
+  `  ${''.padEnd(30)} ${'wall'.padStart(6)}  ${''.padStart(6)}  ${'cpu'.padStart(6)}  ${''.padStart(6)}${values.base ? `   | base: wall          cpu` : ''}`,
+);
 console.log(`  ${'node -e 0'.padEnd(30)} ${f(nodeWall)}  ${''.padStart(6)}  ${f(nodeCpu)}`);
 for (const name of Object.keys(argvs)) {
   if (name === 'node -e 0' || name.endsWith(' (base)')) continue;
   const b = `${name} (base)`;
   const baseText = runs[b] ? `   | ${f(wall(b))} ${over(wall(b), nodeWall)}  ${f(cpu(b))} ${over(cpu(b), nodeCpu)}` : '';
-  console.log(`  ${name.padEnd(30)} ${f(wall(name))}  ${over(wall(name), nodeWall)}  ${f(cpu(name))}  ${over(cpu(name), nodeCpu)}${baseText}`);
+  console.log(
+    `  ${name.padEnd(30)} ${f(wall(name))}  ${over(wall(name), nodeWall)}  ${f(cpu(name))}  ${over(cpu(name), nodeCpu)}${baseText}`,
+  );
 }

@@ -13,7 +13,18 @@
 //   DIYC_CRI_DIYC_BINARY=PATH              the program behind the diyc handler (default diyc-oci)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -30,7 +41,9 @@ const extras = ['exec-it', 'logs'];
 
 for (const need of ['crictl', 'containerd', 'docker-registry', 'skopeo']) {
   if (spawnSync('sh', ['-c', `command -v ${need}`]).status !== 0) {
-    console.error(`cri bench: ${need} is missing${need === 'crictl' ? ' (build it from cri-tools v1.32.0 with Go 1.23 from bookworm-backports and its vendored modules)' : ''}`);
+    console.error(
+      `cri bench: ${need} is missing${need === 'crictl' ? ' (build it from cri-tools v1.32.0 with Go 1.23 from bookworm-backports and its vendored modules)' : ''}`,
+    );
     process.exit(1);
   }
 }
@@ -42,11 +55,23 @@ const network = `diyc-bench-cri-${process.pid}`;
 const bridge = `dbcri${process.pid % 100000}`;
 const run = (argv, options = {}) => execFileSync(argv[0], argv.slice(1), { env, encoding: 'utf8', ...options });
 const pause = (ms) => new Promise((r) => setTimeout(r, ms));
-const crictlArgv = ['crictl', '--config', join(work, 'crictl.yaml'), '--runtime-endpoint', `unix://${socket}`, '--image-endpoint', `unix://${socket}`, '--timeout', '60s'];
+const crictlArgv = [
+  'crictl',
+  '--config',
+  join(work, 'crictl.yaml'),
+  '--runtime-endpoint',
+  `unix://${socket}`,
+  '--image-endpoint',
+  `unix://${socket}`,
+  '--timeout',
+  '60s',
+];
 const crictl = (...args) => run([...crictlArgv, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 const ipForward = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
 const hadVarLibCni = existsSync('/var/lib/cni'); // libcni caches its results there, whatever containerd's dirs
-const tablesBefore = spawnSync('iptables-save', [], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith('*'));
+const tablesBefore = spawnSync('iptables-save', [], { encoding: 'utf8' })
+  .stdout.split('\n')
+  .filter((l) => l.startsWith('*'));
 
 /** A /24 of 10.2xx no route of this machine's covers. */
 function freeSubnet() {
@@ -75,11 +100,15 @@ function pauseArchive(tag) {
   mkdirSync(parts);
   const layer = readFileSync(join(repo, 'tools', 'out', 'busybox.tar'));
   writeFileSync(join(parts, 'layer.tar'), layer);
-  writeFileSync(join(parts, 'config.json'), JSON.stringify({
-    architecture: 'amd64', os: 'linux',
-    config: { Entrypoint: ['/bin/sh', '-c', 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait; done'] },
-    rootfs: { type: 'layers', diff_ids: [`sha256:${createHash('sha256').update(layer).digest('hex')}`] },
-  }));
+  writeFileSync(
+    join(parts, 'config.json'),
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: { Entrypoint: ['/bin/sh', '-c', 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait; done'] },
+      rootfs: { type: 'layers', diff_ids: [`sha256:${createHash('sha256').update(layer).digest('hex')}`] },
+    }),
+  );
   writeFileSync(join(parts, 'manifest.json'), JSON.stringify([{ Config: 'config.json', RepoTags: [tag], Layers: ['layer.tar'] }]));
   run(['tar', '-cf', `${parts}.tar`, '-C', parts, 'manifest.json', 'config.json', 'layer.tar']);
   return `${parts}.tar`;
@@ -91,45 +120,91 @@ try {
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
   mkdirSync(join(work, 'registry'));
-  writeFileSync(join(work, 'registry', 'config.yml'), `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${work}/registry/data\nhttp:\n  addr: ${host}\n`);
+  writeFileSync(
+    join(work, 'registry', 'config.yml'),
+    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${work}/registry/data\nhttp:\n  addr: ${host}\n`,
+  );
   registry = spawn('docker-registry', ['serve', join(work, 'registry', 'config.yml')], { stdio: 'ignore' });
   for (let i = 0; ; i++) {
-    try { await (await fetch(`http://${host}/v2/`)).body?.cancel(); break; } catch { if (i > 100) throw new Error('docker-registry did not start'); await pause(50); }
+    try {
+      await (await fetch(`http://${host}/v2/`)).body?.cancel();
+      break;
+    } catch {
+      if (i > 100) throw new Error('docker-registry did not start');
+      await pause(50);
+    }
   }
   const image = `${host}/diyc/busybox:latest`;
   const pauseImage = `${host}/diyc/pause:1`;
   const archive = run([process.execPath, join(repo, 'tools', 'make-docker-archive.mjs'), join(work, 'busybox-docker.tar'), image]).trim();
-  for (const [source, ref] of [[archive, image], [pauseArchive(pauseImage), pauseImage]]) {
+  for (const [source, ref] of [
+    [archive, image],
+    [pauseArchive(pauseImage), pauseImage],
+  ]) {
     run(['skopeo', 'copy', '--quiet', '--dest-tls-verify=false', `docker-archive:${source}`, `docker://${ref}`]);
   }
 
   const prefix = freeSubnet();
   mkdirSync(join(work, 'cni'));
-  writeFileSync(join(work, 'cni', '10-bench.conflist'), JSON.stringify({
-    cniVersion: '0.4.0', name: network,
-    plugins: [
-      { type: 'bridge', bridge, isGateway: true, ipMasq: true, ipam: { type: 'host-local', dataDir: join(work, 'ipam'), ranges: [[{ subnet: `${prefix}.0/24` }]] } },
-      { type: 'loopback' },
-    ],
-  }));
+  writeFileSync(
+    join(work, 'cni', '10-bench.conflist'),
+    JSON.stringify({
+      cniVersion: '0.4.0',
+      name: network,
+      plugins: [
+        {
+          type: 'bridge',
+          bridge,
+          isGateway: true,
+          ipMasq: true,
+          ipam: { type: 'host-local', dataDir: join(work, 'ipam'), ranges: [[{ subnet: `${prefix}.0/24` }]] },
+        },
+        { type: 'loopback' },
+      ],
+    }),
+  );
   mkdirSync(join(work, 'certs.d', host), { recursive: true });
-  writeFileSync(join(work, 'certs.d', host, 'hosts.toml'), `server = "http://${host}"\n[host."http://${host}"]\n  capabilities = ["pull", "resolve"]\n`);
+  writeFileSync(
+    join(work, 'certs.d', host, 'hosts.toml'),
+    `server = "http://${host}"\n[host."http://${host}"]\n  capabilities = ["pull", "resolve"]\n`,
+  );
   writeFileSync(join(work, 'crictl.yaml'), `runtime-endpoint: unix://${socket}\nimage-endpoint: unix://${socket}\n`);
   const cri = 'plugins."io.containerd.grpc.v1.cri"';
-  writeFileSync(join(work, 'config.toml'), [
-    'version = 2', `root = "${work}/root"`, `state = "${work}/state"`,
-    `[grpc]\n  address = "${socket}"`, `[ttrpc]\n  address = "${socket}.ttrpc"`,
-    `[plugins."io.containerd.internal.v1.opt"]\n  path = "${work}/opt"`,
-    `[${cri}]`, `  sandbox_image = "${pauseImage}"`, '  stream_server_address = "127.0.0.1"', '  stream_server_port = "0"',
-    '  netns_mounts_under_state_dir = true', '  restrict_oom_score_adj = true',
-    `  [${cri}.containerd]`, '    snapshotter = "overlayfs"', '    default_runtime_name = "runc"',
-    ...Object.entries(handlers).flatMap(([name, binary]) => [
-      `    [${cri}.containerd.runtimes.${name}]`, '      runtime_type = "io.containerd.runc.v2"',
-      `      [${cri}.containerd.runtimes.${name}.options]`, `        BinaryName = "${binary}"`, `        Root = "${work}/${name}-root"`, '        SystemdCgroup = false',
-    ]),
-    `  [${cri}.cni]`, '    bin_dir = "/usr/lib/cni"', `    conf_dir = "${work}/cni"`, '    max_conf_num = 1',
-    `  [${cri}.registry]`, `    config_path = "${work}/certs.d"`, '',
-  ].join('\n'));
+  writeFileSync(
+    join(work, 'config.toml'),
+    [
+      'version = 2',
+      `root = "${work}/root"`,
+      `state = "${work}/state"`,
+      `[grpc]\n  address = "${socket}"`,
+      `[ttrpc]\n  address = "${socket}.ttrpc"`,
+      `[plugins."io.containerd.internal.v1.opt"]\n  path = "${work}/opt"`,
+      `[${cri}]`,
+      `  sandbox_image = "${pauseImage}"`,
+      '  stream_server_address = "127.0.0.1"',
+      '  stream_server_port = "0"',
+      '  netns_mounts_under_state_dir = true',
+      '  restrict_oom_score_adj = true',
+      `  [${cri}.containerd]`,
+      '    snapshotter = "overlayfs"',
+      '    default_runtime_name = "runc"',
+      ...Object.entries(handlers).flatMap(([name, binary]) => [
+        `    [${cri}.containerd.runtimes.${name}]`,
+        '      runtime_type = "io.containerd.runc.v2"',
+        `      [${cri}.containerd.runtimes.${name}.options]`,
+        `        BinaryName = "${binary}"`,
+        `        Root = "${work}/${name}-root"`,
+        '        SystemdCgroup = false',
+      ]),
+      `  [${cri}.cni]`,
+      '    bin_dir = "/usr/lib/cni"',
+      `    conf_dir = "${work}/cni"`,
+      '    max_conf_num = 1',
+      `  [${cri}.registry]`,
+      `    config_path = "${work}/certs.d"`,
+      '',
+    ].join('\n'),
+  );
   const log = openSync(join(work, 'containerd.log'), 'a');
   daemon = spawn('containerd', ['--config', join(work, 'config.toml')], { env, stdio: ['ignore', log, log] });
   closeSync(log);
@@ -145,18 +220,26 @@ try {
   const namespaces = { network: 0, pid: 1, ipc: 0 };
   const specs = (handler, round) => {
     const pod = join(work, `pod-${handler}-${round}.json`);
-    writeFileSync(pod, JSON.stringify({
-      metadata: { name: `bench-${handler}-${round}`, namespace: 'bench', uid: `${handler}-${round}`, attempt: 0 },
-      log_directory: join(work, 'logs'),
-      linux: { cgroup_parent: `/${parent}/pod-${handler}-${round}`, security_context: { namespace_options: namespaces } },
-    }));
+    writeFileSync(
+      pod,
+      JSON.stringify({
+        metadata: { name: `bench-${handler}-${round}`, namespace: 'bench', uid: `${handler}-${round}`, attempt: 0 },
+        log_directory: join(work, 'logs'),
+        linux: { cgroup_parent: `/${parent}/pod-${handler}-${round}`, security_context: { namespace_options: namespaces } },
+      }),
+    );
     const container = join(work, `ctr-${handler}-${round}.json`);
-    writeFileSync(container, JSON.stringify({
-      metadata: { name: 'main' }, image: { image }, log_path: `${handler}-${round}.log`,
-      // Exits at once on TERM (wait is interrupted by a trapped signal), as a well-behaved pod does.
-      command: ['sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait'],
-      linux: { security_context: { namespace_options: namespaces } },
-    }));
+    writeFileSync(
+      container,
+      JSON.stringify({
+        metadata: { name: 'main' },
+        image: { image },
+        log_path: `${handler}-${round}.log`,
+        // Exits at once on TERM (wait is interrupted by a trapped signal), as a well-behaved pod does.
+        command: ['sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait'],
+        linux: { security_context: { namespace_options: namespaces } },
+      }),
+    );
     return { pod, container };
   };
 
@@ -184,7 +267,10 @@ try {
       timed(t.stopp, () => crictl('stopp', sandbox));
       timed(t.rmp, () => crictl('rmp', sandbox));
       t.cycle.push(steps.reduce((sum, step) => sum + (t[step].at(-1) ?? 0), 0));
-      spawnSync('sh', ['-c', `rmdir /sys/fs/cgroup/*/${parent}/pod-${handler}-${round} /sys/fs/cgroup/${parent}/pod-${handler}-${round} 2>/dev/null`]);
+      spawnSync('sh', [
+        '-c',
+        `rmdir /sys/fs/cgroup/*/${parent}/pod-${handler}-${round} /sys/fs/cgroup/${parent}/pod-${handler}-${round} 2>/dev/null`,
+      ]);
     }
   }
 
@@ -209,15 +295,29 @@ try {
   registry?.kill('SIGTERM');
   // Shims outlive their daemon on purpose; ours must not (their -address names our socket).
   for (const entry of readdirSync('/proc').filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid)) {
-    try { if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(work)) process.kill(Number(entry), 'SIGKILL'); } catch { /* gone */ }
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(work)) process.kill(Number(entry), 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   }
-  spawnSync('sh', ['-c', `for d in /sys/fs/cgroup/*/${parent} /sys/fs/cgroup/${parent}; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} +; done; true`]);
-  for (const m of readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m.startsWith(`${work}/`)).sort().reverse()) {
+  spawnSync('sh', [
+    '-c',
+    `for d in /sys/fs/cgroup/*/${parent} /sys/fs/cgroup/${parent}; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} +; done; true`,
+  ]);
+  for (const m of readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m.startsWith(`${work}/`))
+    .sort()
+    .reverse()) {
     spawnSync('umount', ['-l', m]);
   }
   spawnSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
   // CNI's ipMasq rules name the network in their comment; rmp removes them, this is in case.
-  for (const rule of spawnSync('iptables', ['-t', 'nat', '-S', 'POSTROUTING'], { encoding: 'utf8' }).stdout.split('\n').filter((r) => r.includes(`"${network}"`))) {
+  for (const rule of spawnSync('iptables', ['-t', 'nat', '-S', 'POSTROUTING'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter((r) => r.includes(`"${network}"`))) {
     spawnSync('sh', ['-c', `iptables -t nat ${rule.replace(/^-A /, '-D ')}`]);
   }
   // The tables CNI's first rules made (nf_tables backend), empty now, and forwarding the bridge turned on.
@@ -226,8 +326,15 @@ try {
     const table = section.split('\n')[0];
     if (!tablesBefore.includes(`*${table}`) && !/^-A /m.test(section)) spawnSync('nft', ['delete', 'table', 'ip', table]);
   }
-  if (ipForward === '0' && !/diyc|CNI-/.test(spawnSync('iptables-save', [], { encoding: 'utf8' }).stdout)) writeFileSync('/proc/sys/net/ipv4/ip_forward', '0');
-  for (const dir of ['/run/containerd/s', '/run/containerd']) { try { rmdirSync(dir); } catch { /* in use, or not ours */ } }
+  if (ipForward === '0' && !/diyc|CNI-/.test(spawnSync('iptables-save', [], { encoding: 'utf8' }).stdout))
+    writeFileSync('/proc/sys/net/ipv4/ip_forward', '0');
+  for (const dir of ['/run/containerd/s', '/run/containerd']) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      /* in use, or not ours */
+    }
+  }
   if (!hadVarLibCni) spawnSync('sh', ['-c', 'find /var/lib/cni -depth -type d -empty -delete'], { stdio: 'ignore' });
   if (existsSync(work)) rmSync(work, { recursive: true, force: true });
 }

@@ -38,7 +38,7 @@ function content(i, size, text, corpus) {
   if (text) {
     const start = (i * 7919) % (corpus.length - 1);
     const buf = Buffer.alloc(size);
-    for (let off = 0; off < size;) off += corpus.copy(buf, off, off === 0 ? start : 0);
+    for (let off = 0; off < size; ) off += corpus.copy(buf, off, off === 0 ? start : 0);
     return buf;
   }
   const key = Buffer.alloc(16);
@@ -48,8 +48,33 @@ function content(i, size, text, corpus) {
 
 function makeLayer() {
   const rand = rng(20240601);
-  const words = ['lib', 'usr', 'config', 'return', 'static', 'int', 'char', 'the', 'of', 'value', 'error', 'path', 'size', 'buffer', 'struct', 'if', 'else', 'for'];
-  const corpus = Buffer.from(Array.from({ length: 40000 }, (_, i) => `${words[Math.floor(rand() * words.length)]}${i % 11 === 0 ? '\n' : ' '}${i % 97 === 0 ? `${i}=${Math.floor(rand() * 1e6)}\n` : ''}`).join(''));
+  const words = [
+    'lib',
+    'usr',
+    'config',
+    'return',
+    'static',
+    'int',
+    'char',
+    'the',
+    'of',
+    'value',
+    'error',
+    'path',
+    'size',
+    'buffer',
+    'struct',
+    'if',
+    'else',
+    'for',
+  ];
+  const corpus = Buffer.from(
+    Array.from(
+      { length: 40000 },
+      (_, i) =>
+        `${words[Math.floor(rand() * words.length)]}${i % 11 === 0 ? '\n' : ' '}${i % 97 === 0 ? `${i}=${Math.floor(rand() * 1e6)}\n` : ''}`,
+    ).join(''),
+  );
   const tree = join(out, 'bench-layer-tree');
   rmSync(tree, { recursive: true, force: true });
   // 286 directories (with "."), 5,312 files, 2 whiteouts, 300 symlinks, 100 hardlinks: 6,000 entries.
@@ -85,7 +110,8 @@ function makeLayer() {
     if (i % 20 === 0) lchownSync(abs, 1000, 1000);
   }
   for (let i = 0; i < 100; i++) linkSync(join(tree, files[i * 37].path), join(tree, `${unique[(i * 11) % unique.length]}/hard${i}`));
-  for (let i = 0; i < 300; i++) symlinkSync(i % 3 === 0 ? `/usr/lib/target${i}` : `../f${i}`, join(tree, `${unique[(i * 7) % unique.length]}/link${i}`));
+  for (let i = 0; i < 300; i++)
+    symlinkSync(i % 3 === 0 ? `/usr/lib/target${i}` : `../f${i}`, join(tree, `${unique[(i * 7) % unique.length]}/link${i}`));
   writeFileSync(join(tree, 'etc/.wh.removed'), '');
   mkdirSync(join(tree, 'var/cache'), { recursive: true });
   writeFileSync(join(tree, 'var/cache/.wh..wh..opq'), '');
@@ -95,7 +121,9 @@ function makeLayer() {
 
 if (!existsSync(tarball) || !existsSync(gzipped)) makeLayer();
 const kinds = sh(`tar -tvf ${tarball} | cut -c1 | sort | uniq -c | tr -s ' ' | tr '\\n' ' '`).trim();
-console.log(`layer: ${sh(`du -m ${tarball}`).split('\t')[0]} MB, ${sh(`tar -tf ${tarball} | wc -l`).trim()} entries (${kinds}), gzip ${sh(`du -m ${gzipped}`).split('\t')[0]} MB`);
+console.log(
+  `layer: ${sh(`du -m ${tarball}`).split('\t')[0]} MB, ${sh(`tar -tf ${tarball} | wc -l`).trim()} entries (${kinds}), gzip ${sh(`du -m ${gzipped}`).split('\t')[0]} MB`,
+);
 console.log(`sha256 ${sh(`sha256sum ${tarball}`).split(' ')[0]}`);
 
 // Both write into a tmpfs of the benchmark's own: on this machine's virtual disk the same
@@ -117,15 +145,21 @@ try {
       sh(`rm -rf ${scratch}/* && mkdir ${scratch}/tar && sync`);
       rows.tar.push(measure([...c.tar, '-C', join(scratch, 'tar')], { env }).ms);
       sh(`rm -rf ${scratch}/* && sync`);
-      const r = measure([process.execPath, bin, 'unpack', c.file, '--name', 'bench'], { env: { ...env, DIYC_ROOT: join(scratch, 'root') } });
+      const r = measure([process.execPath, bin, 'unpack', c.file, '--name', 'bench'], {
+        env: { ...env, DIYC_ROOT: join(scratch, 'root') },
+      });
       rows.diyc.push(r.ms);
       peak = Math.max(peak, r.mb);
     }
     const tarName = `GNU ${c.tar.slice(0, 2).join(' ')}`;
-    report(`unpack a ${c.title} layer into ${process.env.DISK ? 'the disk' : 'tmpfs'}, ${runs} runs each, alternating`, [
-      { name: tarName, median: median(rows.tar) },
-      { name: 'diyc-image unpack', median: median(rows.diyc), mb: peak },
-    ], tarName);
+    report(
+      `unpack a ${c.title} layer into ${process.env.DISK ? 'the disk' : 'tmpfs'}, ${runs} runs each, alternating`,
+      [
+        { name: tarName, median: median(rows.tar) },
+        { name: 'diyc-image unpack', median: median(rows.diyc), mb: peak },
+      ],
+      tarName,
+    );
   }
 } finally {
   if (!process.env.DISK) sh(`umount ${scratch}`);

@@ -4,7 +4,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 /** Runs argv to its end; returns wall milliseconds and the peak RSS in MB (getrusage of the child). */
 export function measure(argv, options = {}) {
   // python's resource module reads the child's ru_maxrss: the peak resident memory.
-  const script = 'import resource,subprocess,sys,time\n' +
+  const script =
+    'import resource,subprocess,sys,time\n' +
     't=time.perf_counter(); r=subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n' +
     'w=time.perf_counter()-t; u=resource.getrusage(resource.RUSAGE_CHILDREN)\n' +
     'print(r.returncode, w*1000, u.ru_maxrss/1024); sys.stderr.write(r.stderr.decode())';
@@ -29,7 +30,9 @@ export function report(title, rows, reference) {
   const ref = rows.find((r) => r.name === reference);
   for (const r of rows) {
     const ratio = ref ? (r.median / ref.median).toFixed(2) : '';
-    console.log(`  ${r.name.padEnd(44)} median ${r.median.toFixed(1).padStart(8)} ms  ${ratio ? `x${ratio}` : ''}${r.mb ? `  peak ${r.mb.toFixed(0)} MB` : ''}`);
+    console.log(
+      `  ${r.name.padEnd(44)} median ${r.median.toFixed(1).padStart(8)} ms  ${ratio ? `x${ratio}` : ''}${r.mb ? `  peak ${r.mb.toFixed(0)} MB` : ''}`,
+    );
   }
 }
 

@@ -28,16 +28,36 @@ const run = (argv) => execFileSync(argv[0], argv.slice(1), { env, encoding: 'utf
 let daemon;
 try {
   const archive = run([process.execPath, join(repo, 'tools', 'make-docker-archive.mjs'), join(work, 'busybox-docker.tar'), image]).trim();
-  writeFileSync(join(work, 'config.toml'), [
-    'version = 2', `root = "${work}/root"`, `state = "${work}/state"`, 'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
-    `[grpc]\n  address = "${socket}"`, `[ttrpc]\n  address = "${socket}.ttrpc"`,
-  ].join('\n'));
+  writeFileSync(
+    join(work, 'config.toml'),
+    [
+      'version = 2',
+      `root = "${work}/root"`,
+      `state = "${work}/state"`,
+      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+      `[grpc]\n  address = "${socket}"`,
+      `[ttrpc]\n  address = "${socket}.ttrpc"`,
+    ].join('\n'),
+  );
   daemon = spawn('containerd', ['--config', join(work, 'config.toml')], { stdio: 'ignore' });
   for (let i = 0; i < 200 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 50));
   const ctr = ['ctr', '--address', socket, '--namespace', 'bench'];
   run([...ctr, 'images', 'import', archive]);
-  const ctrRun = (runtime, id) => [...ctr, 'run', '--rm', ...(runtime ? ['--runc-binary', runtime] : []), '--runc-root', join(work, `rt-${id}`),
-    '--fifo-dir', join(work, 'fifo'), '--cgroup', `/${parent}/${id}`, image, id, 'true'];
+  const ctrRun = (runtime, id) => [
+    ...ctr,
+    'run',
+    '--rm',
+    ...(runtime ? ['--runc-binary', runtime] : []),
+    '--runc-root',
+    join(work, `rt-${id}`),
+    '--fifo-dir',
+    join(work, 'fifo'),
+    '--cgroup',
+    `/${parent}/${id}`,
+    image,
+    id,
+    'true',
+  ];
   const engine = alternate({ runc: ctrRun(undefined, 'runc'), 'diyc-oci': ctrRun(diycOci, 'diyc') }, rounds, env);
 
   // The runtime alone: the same bundle (busybox rootfs, diyc-oci's default spec running true).
@@ -49,25 +69,46 @@ try {
   spec.process.args = ['true'];
   spec.linux.cgroupsPath = `/${parent}/bundle`;
   writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
-  const lifecycle = (runtime) => ['sh', '-c', `${runtime} --root ${work}/root-$$ create --bundle ${bundle} b >/dev/null && ${runtime} --root ${work}/root-$$ start b && ` +
-    `while ${runtime} --root ${work}/root-$$ state b | grep -q '"running"'; do :; done; ${runtime} --root ${work}/root-$$ delete --force b`];
+  const lifecycle = (runtime) => [
+    'sh',
+    '-c',
+    `${runtime} --root ${work}/root-$$ create --bundle ${bundle} b >/dev/null && ${runtime} --root ${work}/root-$$ start b && ` +
+      `while ${runtime} --root ${work}/root-$$ state b | grep -q '"running"'; do :; done; ${runtime} --root ${work}/root-$$ delete --force b`,
+  ];
   const alone = alternate({ runc: lifecycle('runc'), 'diyc-oci': lifecycle(diycOci) }, rounds, env);
   // One call an engine makes often, against Node's own start: the cost of diyc-oci itself.
-  const calls = alternate({
-    'node -e 0': ['node', '-e', '0'],
-    'diyc-oci list': ['node', diycOciScript, '--root', `${work}/empty`, 'list'],
-    'diyc-oci state': ['sh', '-c', `node ${diycOciScript} --root ${work}/empty state absent 2>/dev/null; true`],
-  }, rounds * 2, env);
+  const calls = alternate(
+    {
+      'node -e 0': ['node', '-e', '0'],
+      'diyc-oci list': ['node', diycOciScript, '--root', `${work}/empty`, 'list'],
+      'diyc-oci state': ['sh', '-c', `node ${diycOciScript} --root ${work}/empty state absent 2>/dev/null; true`],
+    },
+    rounds * 2,
+    env,
+  );
 
   console.log(`\nOCI runtimes, ${rounds} rounds alternated (median ms)`);
-  console.log(`  ctr run --rm busybox true    runc ${engine.runc.toFixed(1)}   diyc-oci ${engine['diyc-oci'].toFixed(1)}   x${(engine['diyc-oci'] / engine.runc).toFixed(2)}`);
-  console.log(`  create+start+delete          runc ${alone.runc.toFixed(1)}   diyc-oci ${alone['diyc-oci'].toFixed(1)}   x${(alone['diyc-oci'] / alone.runc).toFixed(2)}`);
+  console.log(
+    `  ctr run --rm busybox true    runc ${engine.runc.toFixed(1)}   diyc-oci ${engine['diyc-oci'].toFixed(1)}   x${(engine['diyc-oci'] / engine.runc).toFixed(2)}`,
+  );
+  console.log(
+    `  create+start+delete          runc ${alone.runc.toFixed(1)}   diyc-oci ${alone['diyc-oci'].toFixed(1)}   x${(alone['diyc-oci'] / alone.runc).toFixed(2)}`,
+  );
   for (const call of ['diyc-oci list', 'diyc-oci state']) {
-    console.log(`  one call: ${call.padEnd(20)}node -e 0 ${calls['node -e 0'].toFixed(1)}   ${calls[call].toFixed(1)}   node + ${(calls[call] - calls['node -e 0']).toFixed(1)} ms`);
+    console.log(
+      `  one call: ${call.padEnd(20)}node -e 0 ${calls['node -e 0'].toFixed(1)}   ${calls[call].toFixed(1)}   node + ${(calls[call] - calls['node -e 0']).toFixed(1)} ms`,
+    );
   }
 } finally {
   daemon?.kill('SIGTERM');
   if (daemon && daemon.exitCode === null) await new Promise((r) => daemon.on('exit', r));
-  try { execFileSync('sh', ['-c', `for d in /sys/fs/cgroup/*/${parent} /sys/fs/cgroup/${parent}; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} +; done; true`]); } catch { /* reported above */ }
+  try {
+    execFileSync('sh', [
+      '-c',
+      `for d in /sys/fs/cgroup/*/${parent} /sys/fs/cgroup/${parent}; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} +; done; true`,
+    ]);
+  } catch {
+    /* reported above */
+  }
   rmSync(work, { recursive: true, force: true });
 }

@@ -21,7 +21,12 @@ const rounds = Number(process.argv[2] ?? 5);
 const bin = join(repo, 'node_modules', '.bin');
 const { NODE_EXTRA_CA_CERTS: _unset, ...env } = process.env;
 const work = mkdtempSync(join(tmpdir(), 'diyc-bench-pull-'));
-const port = await new Promise((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); }); });
+const port = await new Promise((resolve) => {
+  const s = createServer().listen(0, '127.0.0.1', () => {
+    const p = s.address().port;
+    s.close(() => resolve(p));
+  });
+});
 const host = `127.0.0.1:${port}`;
 let registry;
 try {
@@ -31,15 +36,40 @@ try {
   const parts = join(work, 'archive');
   mkdirSync(parts);
   writeFileSync(join(parts, 'layer.tar'), layer);
-  writeFileSync(join(parts, 'config.json'), JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['bash'] }, rootfs: { type: 'layers', diff_ids: [`sha256:${createHash('sha256').update(layer).digest('hex')}`] } }));
-  writeFileSync(join(parts, 'manifest.json'), JSON.stringify([{ Config: 'config.json', RepoTags: ['debian:bench'], Layers: ['layer.tar'] }]));
+  writeFileSync(
+    join(parts, 'config.json'),
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: { Cmd: ['bash'] },
+      rootfs: { type: 'layers', diff_ids: [`sha256:${createHash('sha256').update(layer).digest('hex')}`] },
+    }),
+  );
+  writeFileSync(
+    join(parts, 'manifest.json'),
+    JSON.stringify([{ Config: 'config.json', RepoTags: ['debian:bench'], Layers: ['layer.tar'] }]),
+  );
   execFileSync('tar', ['-cf', join(work, 'debian.tar'), '-C', parts, '.']);
-  writeFileSync(join(work, 'registry.yml'), `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${work}/registry\nhttp:\n  addr: ${host}\n`);
+  writeFileSync(
+    join(work, 'registry.yml'),
+    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${work}/registry\nhttp:\n  addr: ${host}\n`,
+  );
   registry = spawn('docker-registry', ['serve', join(work, 'registry.yml')], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
-    try { await (await fetch(`http://${host}/v2/`)).text(); break; } catch { await new Promise((r) => setTimeout(r, 50)); }
+    try {
+      await (await fetch(`http://${host}/v2/`)).text();
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
-  execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `docker-archive:${join(work, 'debian.tar')}`, `docker://${host}/bench/debian:latest`]);
+  execFileSync('skopeo', [
+    'copy',
+    '--quiet',
+    '--dest-tls-verify=false',
+    `docker-archive:${join(work, 'debian.tar')}`,
+    `docker://${host}/bench/debian:latest`,
+  ]);
   const mb = (layer.length / 1048576).toFixed(0);
 
   const fresh = (dir) => `rm -rf ${work}/${dir} && mkdir -p ${work}/${dir}`;
@@ -50,6 +80,9 @@ try {
   console.log(`  skopeo copy + diyc-image unpack   ${times['skopeo copy + unpack'].toFixed(0)}`);
   console.log(`  diyc-image pull                   ${times.pull.toFixed(0)}   x${(times.pull / times['skopeo copy + unpack']).toFixed(2)}`);
 } finally {
-  if (registry && registry.exitCode === null) { registry.kill('SIGTERM'); await new Promise((r) => registry.on('exit', r)); }
+  if (registry && registry.exitCode === null) {
+    registry.kill('SIGTERM');
+    await new Promise((r) => registry.on('exit', r));
+  }
   rmSync(work, { recursive: true, force: true });
 }

@@ -15,7 +15,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median } from './lib.mjs';
-import { shimPath } from '../../packages/syscalls/dist/index.js';  // built by pnpm build
+import { shimPath } from '../../packages/syscalls/dist/index.js'; // built by pnpm build
 
 const rounds = Number(process.argv[2] ?? 7);
 const shim = shimPath();
@@ -25,7 +25,8 @@ const work = mkdtempSync(join(tmpdir(), 'diyc-shim-log-'));
 
 const q = (s) => `'${s.replaceAll("'", "'\\''")}'`;
 const commands = {
-  'diyc-shim, --log-size 10M --log-files 2': (dir) => `${q(shim)} --log ${q(join(dir, 'log'))} --log-size 10M --log-files 2 -- sh -c ${q(flood)}`,
+  'diyc-shim, --log-size 10M --log-files 2': (dir) =>
+    `${q(shim)} --log ${q(join(dir, 'log'))} --log-size 10M --log-files 2 -- sh -c ${q(flood)}`,
   '> file': (dir) => `${flood} > ${q(join(dir, 'log'))}`,
 };
 
@@ -39,11 +40,15 @@ const times = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
 const cpu = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
 let failed = false;
 try {
-  for (let i = 0; i < rounds + 1; i++) {  // the first round warms up
+  for (let i = 0; i < rounds + 1; i++) {
+    // the first round warms up
     for (const [name, argv] of Object.entries(commands)) {
       const dir = mkdtempSync(join(work, 'run-'));
       const start = process.hrtime.bigint();
-      const r = spawnSync('sh', ['-c', `${argv(dir)}; status=$?; times; exit $status`], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+      const r = spawnSync('sh', ['-c', `${argv(dir)}; status=$?; times; exit $status`], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        encoding: 'utf8',
+      });
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
       if (r.status !== 0) throw new Error(`${name} failed (${r.status}): ${r.stderr}`);
       const files = readdirSync(dir).map((f) => statSync(join(dir, f)).size);
@@ -64,7 +69,9 @@ try {
   for (const [name, list] of Object.entries(times)) {
     const m = median(list);
     const c = median(cpu[name]);
-    console.log(`  ${name.padEnd(42)} wall ${m.toFixed(0).padStart(5)} ms x${(m / ref).toFixed(2)} (${(300 / (m / 1000)).toFixed(0)} MB/s)   cpu ${c.toFixed(0).padStart(4)} ms x${(c / refCpu).toFixed(2)}`);
+    console.log(
+      `  ${name.padEnd(42)} wall ${m.toFixed(0).padStart(5)} ms x${(m / ref).toFixed(2)} (${(300 / (m / 1000)).toFixed(0)} MB/s)   cpu ${c.toFixed(0).padStart(4)} ms x${(c / refCpu).toFixed(2)}`,
+    );
   }
 } catch (err) {
   failed = true;

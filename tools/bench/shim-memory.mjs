@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { shimPath } from '../../packages/syscalls/dist/index.js';  // built by pnpm build
+import { shimPath } from '../../packages/syscalls/dist/index.js'; // built by pnpm build
 
 const args = process.argv.slice(2);
 const writeAt = args.indexOf('--write');
@@ -26,7 +26,7 @@ if (!Number.isInteger(count) || count < 1 || !Number.isInteger(write) || write <
 
 const shim = shimPath();
 const work = mkdtempSync(join(tmpdir(), 'diyc-shim-memory-'));
-const shims = [];  // { proc, pid, child }
+const shims = []; // { proc, pid, child }
 
 const childrenOf = (pid) => {
   try {
@@ -49,13 +49,16 @@ const rollup = (pid) => {
 function startOne(i) {
   const command = write > 0 ? ['sh', '-c', `head -c ${write} /dev/zero; exec sleep 1000`] : ['sleep', '1000'];
   const log = ['--log', join(work, `log.${i}`), '--log-size', String(256 * 1024)];
-  const proc = spawn(shim, [...log, '--exit-file', join(work, `exit.${i}`), '--ready-fd', '3', '--', ...command],
-    { stdio: ['ignore', 'ignore', 'inherit', 'pipe'] });
+  const proc = spawn(shim, [...log, '--exit-file', join(work, `exit.${i}`), '--ready-fd', '3', '--', ...command], {
+    stdio: ['ignore', 'ignore', 'inherit', 'pipe'],
+  });
   const entry = { proc, pid: proc.pid, child: undefined };
   shims.push(entry);
   return new Promise((resolve, reject) => {
     let byte = '';
-    proc.stdio[3].on('data', (b) => { byte += b; });
+    proc.stdio[3].on('data', (b) => {
+      byte += b;
+    });
     proc.stdio[3].on('end', () => (byte === '1' ? resolve() : reject(new Error(`shim ${i} did not start`))));
     proc.on('error', reject);
   });
@@ -65,21 +68,34 @@ async function stopAll() {
   const alive = shims.filter((s) => s.proc.exitCode === null && s.proc.signalCode === null);
   for (const s of alive) s.child ??= childrenOf(s.pid)[0];
   // SIGTERM to a shim reaches its sleep; the shim then ends too.
-  const exits = alive.map((s) => new Promise((resolve) => {
-    s.proc.once('exit', resolve);
-    try { s.proc.kill('SIGTERM'); } catch { resolve(); }
-  }));
+  const exits = alive.map(
+    (s) =>
+      new Promise((resolve) => {
+        s.proc.once('exit', resolve);
+        try {
+          s.proc.kill('SIGTERM');
+        } catch {
+          resolve();
+        }
+      }),
+  );
   await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, 10_000))]);
   for (const s of shims) {
     for (const pid of [s.child, s.proc.exitCode === null && s.proc.signalCode === null ? s.pid : undefined]) {
       if (pid === undefined) continue;
-      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }
   }
 }
 
 let failed = false;
-process.on('SIGINT', () => { failed = true; });
+process.on('SIGINT', () => {
+  failed = true;
+});
 try {
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < count && !failed; i += 50) {
@@ -90,11 +106,19 @@ try {
   if (write > 0) {
     // Until every command has written its bytes and is sleeping.
     const until = Date.now() + 60_000;
-    const sleeping = (s) => { try { return readFileSync(`/proc/${s.child}/comm`, 'utf8').trim() === 'sleep'; } catch { return false; } };
+    const sleeping = (s) => {
+      try {
+        return readFileSync(`/proc/${s.child}/comm`, 'utf8').trim() === 'sleep';
+      } catch {
+        return false;
+      }
+    };
     while (!shims.every(sleeping) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 500));
   }
-  let pss = 0, rss = 0, privateDirty = 0;
+  let pss = 0,
+    rss = 0,
+    privateDirty = 0;
   for (const s of shims) {
     const f = rollup(s.pid);
     pss += f.Pss ?? 0;
@@ -102,7 +126,9 @@ try {
     privateDirty += (f.Private_Dirty ?? 0) + (f.Private_Clean ?? 0);
   }
   const per = (kb) => (kb / shims.length).toFixed(0).padStart(5);
-  console.log(`diyc-shim x ${shims.length}${write ? `, each command first writing ${write} bytes` : ''} (started in ${startMs.toFixed(0)} ms)`);
+  console.log(
+    `diyc-shim x ${shims.length}${write ? `, each command first writing ${write} bytes` : ''} (started in ${startMs.toFixed(0)} ms)`,
+  );
   console.log(`  Pss per shim     ${per(pss)} KiB   (all shims: ${(pss / 1024).toFixed(1)} MiB)`);
   console.log(`  Rss per shim     ${per(rss)} KiB`);
   console.log(`  Private per shim ${per(privateDirty)} KiB`);

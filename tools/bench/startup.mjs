@@ -27,7 +27,13 @@ const diycNet = `node ${bin('packages/net/bin/diyc-net.js')}`;
 
 const work = mkdtempSync(join(tmpdir(), 'diyc-bench-'));
 const { NODE_EXTRA_CA_CERTS: _unset, ...inherited } = process.env;
-const env = { ...inherited, DIYC_ROOT: join(work, 'root'), DIYC_BRIDGE: 'dbench0', DIYC_SUBNET: '10.254.77.0/24', DIYC_CGROUP_PARENT: 'diyc-bench' };
+const env = {
+  ...inherited,
+  DIYC_ROOT: join(work, 'root'),
+  DIYC_BRIDGE: 'dbench0',
+  DIYC_SUBNET: '10.254.77.0/24',
+  DIYC_CGROUP_PARENT: 'diyc-bench',
+};
 const sh = (cmd) => execFileSync('sh', ['-c', cmd], { env, encoding: 'utf8' });
 
 try {
@@ -54,12 +60,28 @@ try {
     'diyc-run --rm --net bridge': `${diycRun} --rm --net bridge bench busybox true`,
   };
   const json = join(work, 'hyperfine.json');
-  execFileSync('hyperfine', [...(process.env.BENCH_DEBUG ? ['--show-output'] : []), '-N', '--warmup', '3', '--runs', String(runs), '--export-json', json,
-    ...Object.entries(commands).flatMap(([name, cmd]) => ['-n', name, cmd])], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(
+    'hyperfine',
+    [
+      ...(process.env.BENCH_DEBUG ? ['--show-output'] : []),
+      '-N',
+      '--warmup',
+      '3',
+      '--runs',
+      String(runs),
+      '--export-json',
+      json,
+      ...Object.entries(commands).flatMap(([name, cmd]) => ['-n', name, cmd]),
+    ],
+    { env, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   const results = JSON.parse(readFileSync(json, 'utf8')).results;
   const median = Object.fromEntries(results.map((r) => [r.command, r.median * 1000]));
   console.log(`\nstart-up, ${runs} runs each (median ms; ratio to the reference on the right)`);
-  const row = (name, ref) => console.log(`  ${name.padEnd(34)} ${median[name].toFixed(1).padStart(7)} ms${ref ? `   x${(median[name] / median[ref]).toFixed(2)} of ${ref}` : ''}`);
+  const row = (name, ref) =>
+    console.log(
+      `  ${name.padEnd(34)} ${median[name].toFixed(1).padStart(7)} ms${ref ? `   x${(median[name] / median[ref]).toFixed(2)} of ${ref}` : ''}`,
+    );
   row('node -e 0');
   row('unshare -pfmu --mount-proc true');
   row('nsexec -pu h true', 'node -e 0');
@@ -72,17 +94,30 @@ try {
   // without (--privileged), alternated round by round.
   const run = (...flags) => ['node', bin('packages/run/bin/diyc-run.js'), '--rm', '--net', 'none', ...flags, 'bench', 'busybox', 'true'];
   const pair = alternate({ defaults: run(), privileged: run('--privileged') }, runs * 2, env);
-  console.log(`  isolation defaults (caps, seccomp, masked paths, devices): ${pair.defaults.toFixed(1)} ms against ${pair.privileged.toFixed(1)} ms without: +${(pair.defaults - pair.privileged).toFixed(1)} ms (target: at most 5 ms)`);
+  console.log(
+    `  isolation defaults (caps, seccomp, masked paths, devices): ${pair.defaults.toFixed(1)} ms against ${pair.privileged.toFixed(1)} ms without: +${(pair.defaults - pair.privileged).toFixed(1)} ms (target: at most 5 ms)`,
+  );
 
   // The diyc-run process that stays alive while its container runs.
-  const child = spawn(process.execPath, [bin('packages/run/bin/diyc-run.js'), '--rm', '--net', 'bridge', 'rss', 'busybox', 'sleep', '2'], { env, stdio: 'ignore' });
+  const child = spawn(process.execPath, [bin('packages/run/bin/diyc-run.js'), '--rm', '--net', 'bridge', 'rss', 'busybox', 'sleep', '2'], {
+    env,
+    stdio: 'ignore',
+  });
   await new Promise((r) => setTimeout(r, 1200));
   const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
   const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
   await new Promise((r) => child.on('close', r));
   console.log(`  resident memory of diyc-run while its container runs: ${rss.toFixed(1)} MB`);
 } finally {
-  try { sh(`${diycNet} clean > /dev/null`); } catch { /* report the first error */ }
-  try { sh('rmdir /sys/fs/cgroup/*/diyc-bench 2>/dev/null || true'); } catch { /* none */ }
+  try {
+    sh(`${diycNet} clean > /dev/null`);
+  } catch {
+    /* report the first error */
+  }
+  try {
+    sh('rmdir /sys/fs/cgroup/*/diyc-bench 2>/dev/null || true');
+  } catch {
+    /* none */
+  }
   rmSync(work, { recursive: true, force: true });
 }

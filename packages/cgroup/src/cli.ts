@@ -13,12 +13,16 @@ const json = { type: 'boolean', description: 'print JSON' } as const;
 function existing(operand: string | undefined): { manager: ReturnType<typeof createCgroupManager>; path: string } {
   const manager = createCgroupManager();
   const path = manager.pathOf(checkName(operand as string, 'cgroup name'));
-  if (!manager.exists(path)) throw new DiycError('not-found', `cgroup ${path} does not exist: create it first (diyc-cgroup create ${operand})`);
+  if (!manager.exists(path))
+    throw new DiycError('not-found', `cgroup ${path} does not exist: create it first (diyc-cgroup create ${operand})`);
   return { manager, path };
 }
 
 const create = defineCli({
-  meta: { name: 'create', description: 'Create a cgroup under diyc/ with limits; prints the record when piped (swap is off unless --swap)' },
+  meta: {
+    name: 'create',
+    description: 'Create a cgroup under diyc/ with limits; prints the record when piped (swap is off unless --swap)',
+  },
   args: {
     name,
     memory: { type: 'string', valueHint: 'SIZE', description: 'memory limit: 10M, 512K, 1G or bytes' },
@@ -34,7 +38,9 @@ const create = defineCli({
     // The flags' limits over those the record on stdin asks for (the device rules of diyc-run).
     record.linux.resources = { ...record.linux.resources, ...given };
     const next = cgroupStage.apply(record, {
-      name: cgroupName, root: stateRoot(), trace: createTrace(flags.verbose === true),
+      name: cgroupName,
+      root: stateRoot(),
+      trace: createTrace(flags.verbose === true),
       warn: (m) => process.stderr.write(`diyc-cgroup: ${m}\n`),
     });
     if (process.stdout.isTTY) process.stdout.write(`created ${next.linux.cgroupsPath}\n`);
@@ -64,23 +70,29 @@ const stats = defineCli({
       return;
     }
     const b = (n: number | undefined): string => (n === undefined ? '-' : formatBytes(n));
-    process.stdout.write([
-      `memory     ${b(s.memoryBytes)} (peak ${b(s.memoryPeakBytes)}, limit ${s.memoryLimitBytes === undefined ? 'none' : b(s.memoryLimitBytes)})`,
-      `oom kills  ${s.oomKills ?? '-'}`,
-      `processes  ${s.pids ?? '-'}${s.pidsLimit !== undefined ? ` (limit ${s.pidsLimit})` : ''}`,
-      `cpu time   ${s.cpuNanoseconds === undefined ? '-' : `${(s.cpuNanoseconds / 1e9).toFixed(2)} s`}`,
-    ].join('\n') + '\n');
+    process.stdout.write(
+      `${[
+        `memory     ${b(s.memoryBytes)} (peak ${b(s.memoryPeakBytes)}, limit ${s.memoryLimitBytes === undefined ? 'none' : b(s.memoryLimitBytes)})`,
+        `oom kills  ${s.oomKills ?? '-'}`,
+        `processes  ${s.pids ?? '-'}${s.pidsLimit !== undefined ? ` (limit ${s.pidsLimit})` : ''}`,
+        `cpu time   ${s.cpuNanoseconds === undefined ? '-' : `${(s.cpuNanoseconds / 1e9).toFixed(2)} s`}`,
+      ].join('\n')}\n`,
+    );
   },
 });
 
 const ls = defineCli({
-  meta: { name: 'ls', description: 'List diyc\'s cgroups: name, path, processes' },
+  meta: { name: 'ls', description: "List diyc's cgroups: name, path, processes" },
   args: { json },
   main({ flags }) {
     const manager = createCgroupManager();
     const rows = manager.list().map((n) => ({ name: n, path: manager.pathOf(n), processes: manager.pids(manager.pathOf(n)).length }));
     if (flags.json === true) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-    else printTable(['NAME', 'PATH', 'PROCESSES'], rows.map((r) => [r.name, r.path, String(r.processes)]));
+    else
+      printTable(
+        ['NAME', 'PATH', 'PROCESSES'],
+        rows.map((r) => [r.name, r.path, String(r.processes)]),
+      );
   },
 });
 

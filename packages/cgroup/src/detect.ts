@@ -19,7 +19,23 @@ export interface CgroupLayout {
 // name=systemd is a hierarchy without a controller (systemd's own tracking tree); runc joins
 // it as it joins every mounted hierarchy, so /proc/PID/cgroup shows the container's path on
 // every line, as tools and runc's tests expect.
-const V1_CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuacct', 'cpuset', 'blkio', 'devices', 'freezer', 'net_cls', 'net_prio', 'perf_event', 'hugetlb', 'rdma', 'misc', 'name=systemd'];
+const V1_CONTROLLERS = [
+  'memory',
+  'pids',
+  'cpu',
+  'cpuacct',
+  'cpuset',
+  'blkio',
+  'devices',
+  'freezer',
+  'net_cls',
+  'net_prio',
+  'perf_event',
+  'hugetlb',
+  'rdma',
+  'misc',
+  'name=systemd',
+];
 
 export function detectLayout(mountinfo: string = readFileSync('/proc/self/mountinfo', 'utf8')): CgroupLayout {
   const v1 = new Map<string, string>();

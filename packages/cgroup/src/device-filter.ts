@@ -35,7 +35,10 @@ export function v1DeviceLines(rules: readonly DeviceRule[]): { file: 'devices.al
   const lines: { file: 'devices.allow' | 'devices.deny'; line: string }[] = [];
   for (const rule of rules) {
     const file = rule.allow ? 'devices.allow' : 'devices.deny';
-    if (resets(rule)) { lines.push({ file, line: 'a' }); continue; }
+    if (resets(rule)) {
+      lines.push({ file, line: 'a' });
+      continue;
+    }
     const access = normalizeAccess(rule.access);
     if (access === '') continue;
     lines.push({ file, line: `${rule.type} ${rule.major ?? '*'}:${rule.minor ?? '*'} ${access}` });
@@ -61,8 +64,13 @@ export function ociDeviceRules(configRules: readonly DeviceRule[] = [], listedPa
   ];
 }
 
-const allowedDevice = (type: 'c' | 'b', major: number | null, minor: number | null, access: string, path?: string): { path?: string; rule: DeviceRule } =>
-  ({ ...(path !== undefined ? { path } : {}), rule: { allow: true, type, major, minor, access } });
+const allowedDevice = (
+  type: 'c' | 'b',
+  major: number | null,
+  minor: number | null,
+  access: string,
+  path?: string,
+): { path?: string; rule: DeviceRule } => ({ ...(path !== undefined ? { path } : {}), rule: { allow: true, type, major, minor, access } });
 
 /** runc's AllowedDevices (libcontainer/specconv/spec_linux.go), in its order. */
 const OCI_ALLOWED_DEVICES: readonly { path?: string; rule: DeviceRule }[] = [
@@ -96,7 +104,13 @@ const OP = {
   EXIT: 0x95, // return r0
 } as const;
 
-interface Insn { code: number; dst: number; src: number; off: number; imm: number }
+interface Insn {
+  code: number;
+  dst: number;
+  src: number;
+  off: number;
+  imm: number;
+}
 const insn = (code: number, dst = 0, src = 0, off = 0, imm = 0): Insn => ({ code, dst, src, off, imm });
 
 function accessBits(access: string): number {
@@ -138,12 +152,15 @@ export function deviceFilterProgram(rules: readonly DeviceRule[]): Buffer {
     }
   }
   const program: Insn[] = [
-    insn(OP.LDXW, 2, 1, 0), insn(OP.AND32, 2, 0, 0, 0xffff), // r2 = type
-    insn(OP.LDXW, 3, 1, 0), insn(OP.RSH32, 3, 0, 0, 16), // r3 = access
+    insn(OP.LDXW, 2, 1, 0),
+    insn(OP.AND32, 2, 0, 0, 0xffff), // r2 = type
+    insn(OP.LDXW, 3, 1, 0),
+    insn(OP.RSH32, 3, 0, 0, 16), // r3 = access
     insn(OP.LDXW, 4, 1, 4), // r4 = major
     insn(OP.LDXW, 5, 1, 8), // r5 = minor
     ...[...list].reverse().flatMap(ruleBlock),
-    insn(OP.MOV64, 0, 0, 0, defaultAllow ? 1 : 0), insn(OP.EXIT),
+    insn(OP.MOV64, 0, 0, 0, defaultAllow ? 1 : 0),
+    insn(OP.EXIT),
   ];
   const out = Buffer.alloc(program.length * 8);
   program.forEach((ins, i) => {
@@ -170,14 +187,28 @@ export function runDeviceFilter(program: Buffer, device: { type: 'c' | 'b'; majo
     const off = program.readInt16LE(pc * 8 + 2);
     const imm = program.readInt32LE(pc * 8 + 4);
     switch (code) {
-      case OP.LDXW: r[dst] = ctx[off / 4] ?? 0; break;
-      case OP.AND32: r[dst] = ((r[dst] ?? 0) & imm) >>> 0; break;
-      case OP.RSH32: r[dst] = (r[dst] ?? 0) >>> imm; break;
-      case OP.MOV32X: r[dst] = r[src] ?? 0; break;
-      case OP.MOV64: r[dst] = imm; break;
-      case OP.JNE: if ((r[dst] ?? 0) !== (imm >>> 0)) pc += off; break;
-      case OP.EXIT: return r[0] === 1;
-      default: throw new Error(`unknown instruction 0x${code.toString(16)}`);
+      case OP.LDXW:
+        r[dst] = ctx[off / 4] ?? 0;
+        break;
+      case OP.AND32:
+        r[dst] = ((r[dst] ?? 0) & imm) >>> 0;
+        break;
+      case OP.RSH32:
+        r[dst] = (r[dst] ?? 0) >>> imm;
+        break;
+      case OP.MOV32X:
+        r[dst] = r[src] ?? 0;
+        break;
+      case OP.MOV64:
+        r[dst] = imm;
+        break;
+      case OP.JNE:
+        if ((r[dst] ?? 0) !== imm >>> 0) pc += off;
+        break;
+      case OP.EXIT:
+        return r[0] === 1;
+      default:
+        throw new Error(`unknown instruction 0x${code.toString(16)}`);
     }
   }
   throw new Error('the program ran off its end');

@@ -4,7 +4,7 @@
 // own are /PARENT/NAME (pathOf), an OCI config's is its linux.cgroupsPath. Each
 // implementation is told where its tree is, so tests can point it at a temporary
 // directory shaped like cgroupfs.
-import { readdirSync } from 'node:fs';
+import { type Dirent, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DiycError, sleepSync, type Resources } from '@diyc/record';
 import type { Applied } from './controller.js';
@@ -86,14 +86,22 @@ export function waitUntil(check: () => boolean, timeoutMs = 5000): boolean {
 export function evacuate(path: string, pids: () => number[], force: boolean | undefined, kill: (pids: number[]) => void): void {
   const present = pids();
   if (present.length === 0) return;
-  if (!force) throw new DiycError('state', `cgroup ${path} still has processes (${present.join(', ')}): stop them first, or use --force to kill them`);
+  if (!force)
+    throw new DiycError(
+      'state',
+      `cgroup ${path} still has processes (${present.join(', ')}): stop them first, or use --force to kill them`,
+    );
   kill(present);
   if (!waitUntil(() => pids().length === 0)) throw new DiycError('system', `the processes of ${path} did not die`);
 }
 
 export function killPids(pids: number[], signal: NodeJS.Signals = 'SIGKILL'): void {
   for (const pid of pids) {
-    try { process.kill(pid, signal); } catch { /* gone already */ }
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* gone already */
+    }
   }
 }
 
@@ -116,7 +124,7 @@ export function removeCgroupDir(dir: string, removeDir: (path: string) => void):
 /** `dir` and every directory below it, deepest first: the order rmdir(2) needs. */
 export function subtree(dir: string): string[] {
   const below: string[] = [];
-  let entries;
+  let entries: Dirent[];
   try {
     entries = readdirSync(dir, { withFileTypes: true });
   } catch {

@@ -6,9 +6,11 @@ import { DiycError } from '@diyc/record';
 export function cgroupPath(path: string): string {
   const parts = path.split('/').filter((p) => p !== '' && p !== '.');
   for (const part of parts) {
-    if (part === '..' || part.includes('\0') || part.length > 255) throw new DiycError('invalid', `cgroup path '${path}' must not go up (..) or hold odd names`);
+    if (part === '..' || part.includes('\0') || part.length > 255)
+      throw new DiycError('invalid', `cgroup path '${path}' must not go up (..) or hold odd names`);
   }
-  if (parts.length === 0) throw new DiycError('invalid', `cgroup path '${path}' is the root of the hierarchy: a container needs a cgroup of its own`);
+  if (parts.length === 0)
+    throw new DiycError('invalid', `cgroup path '${path}' is the root of the hierarchy: a container needs a cgroup of its own`);
   return `/${parts.join('/')}`;
 }
 

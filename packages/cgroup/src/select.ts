@@ -42,7 +42,10 @@ export function createCgroupManager(options: { layout?: CgroupLayout; parent?: s
 export function createSystemdManager(options: { layout?: CgroupLayout } = {}): SystemdCgroup {
   const layout = options.layout ?? (machine ??= detectLayout());
   if (layout.mode !== 'unified' || !layout.v2) {
-    throw new DiycError('unsupported', `the systemd cgroup driver needs cgroup v2 (this machine is ${layout.mode}): leave out --systemd-cgroup and use a cgroupfs path`);
+    throw new DiycError(
+      'unsupported',
+      `the systemd cgroup driver needs cgroup v2 (this machine is ${layout.mode}): leave out --systemd-cgroup and use a cgroupfs path`,
+    );
   }
   return new SystemdCgroup({ root: layout.v2 });
 }
@@ -62,10 +65,17 @@ export function cgroupDriver(env: NodeJS.ProcessEnv = process.env): 'cgroupfs' |
  * --cgroup-manager systemd give) and refuses any other form, as runc does; or the
  * machine's cgroupfs one.
  */
-export function managerForPath(cgroupsPath: string | undefined, options: { parent?: string; driver?: 'cgroupfs' | 'systemd' } = {}): CgroupManager {
-  if ((options.driver ?? cgroupDriver()) === 'cgroupfs') return createCgroupManager(options.parent !== undefined ? { parent: options.parent } : {});
+export function managerForPath(
+  cgroupsPath: string | undefined,
+  options: { parent?: string; driver?: 'cgroupfs' | 'systemd' } = {},
+): CgroupManager {
+  if ((options.driver ?? cgroupDriver()) === 'cgroupfs')
+    return createCgroupManager(options.parent !== undefined ? { parent: options.parent } : {});
   if (cgroupsPath !== undefined && !isSystemdPath(cgroupsPath)) {
-    throw new DiycError('invalid', `expected cgroupsPath to be of format "slice:prefix:name" for systemd cgroups, got "${cgroupsPath}" instead`);
+    throw new DiycError(
+      'invalid',
+      `expected cgroupsPath to be of format "slice:prefix:name" for systemd cgroups, got "${cgroupsPath}" instead`,
+    );
   }
   return createSystemdManager();
 }

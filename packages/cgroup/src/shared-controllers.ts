@@ -19,11 +19,19 @@ export const cpuset: Controller = {
   name: 'cpuset',
   wants: (r) => r.cpu?.cpus !== undefined || r.cpu?.mems !== undefined,
   apply(dir: string, r: Resources, out: Applied) {
-    if (r.cpu?.cpus !== undefined) { writeValue(join(dir, 'cpuset.cpus'), r.cpu.cpus); out.applied.push(`cpus ${r.cpu.cpus}`); }
-    if (r.cpu?.mems !== undefined) { writeValue(join(dir, 'cpuset.mems'), r.cpu.mems); out.applied.push(`mems ${r.cpu.mems}`); }
+    if (r.cpu?.cpus !== undefined) {
+      writeValue(join(dir, 'cpuset.cpus'), r.cpu.cpus);
+      out.applied.push(`cpus ${r.cpu.cpus}`);
+    }
+    if (r.cpu?.mems !== undefined) {
+      writeValue(join(dir, 'cpuset.mems'), r.cpu.mems);
+      out.applied.push(`mems ${r.cpu.mems}`);
+    }
   },
 };
 
 /** Whether the resources ask the cpu controller (not cpuset) for anything. */
 export const wantsCpu = (r: Resources): boolean =>
-  ['shares', 'quota', 'period', 'burst', 'realtimeRuntime', 'realtimePeriod', 'idle'].some((k) => r.cpu?.[k as keyof NonNullable<Resources['cpu']>] !== undefined);
+  ['shares', 'quota', 'period', 'burst', 'realtimeRuntime', 'realtimePeriod', 'idle'].some(
+    (k) => r.cpu?.[k as keyof NonNullable<Resources['cpu']>] !== undefined,
+  );

@@ -17,7 +17,11 @@ export function parseSize(text: string, bareUnit: 'b' | 'm' = 'b'): number {
 
 /** 10485760 -> "10M": the shortest exact way to write a size. */
 export function formatSize(bytes: number): string {
-  for (const [unit, factor] of [['G', 1024 ** 3], ['M', 1024 ** 2], ['K', 1024]] as const) {
+  for (const [unit, factor] of [
+    ['G', 1024 ** 3],
+    ['M', 1024 ** 2],
+    ['K', 1024],
+  ] as const) {
     if (bytes >= factor && bytes % factor === 0) return `${bytes / factor}${unit}`;
   }
   if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)}M`;

@@ -20,15 +20,23 @@ export function cgroupOf(record: ContainerRecord, name: string, manager: CgroupM
  *   ("the containers of a pod share it"); refused with `nonEmpty: 'refuse'`, which diyc's
  *   own cgroups get (/diyc/NAME holds only that container).
  */
-export function checkCgroupUsable(manager: CgroupManager, path: string, options: { nonEmpty: 'warn' | 'refuse'; warn: (message: string) => void }): void {
+export function checkCgroupUsable(
+  manager: CgroupManager,
+  path: string,
+  options: { nonEmpty: 'warn' | 'refuse'; warn: (message: string) => void },
+): void {
   if (manager.frozen(path)) {
-    throw new DiycError('state', `container's cgroup unexpectedly frozen: ${path} is frozen; thaw it (or its parent) first, or choose another cgroupsPath`);
+    throw new DiycError(
+      'state',
+      `container's cgroup unexpectedly frozen: ${path} is frozen; thaw it (or its parent) first, or choose another cgroupsPath`,
+    );
   }
   if (!manager.exists(path)) return;
   const pids = manager.pids(path);
   if (pids.length === 0) return;
   const message = `container's cgroup is not empty: ${pids.length} process(es) found in ${path}`;
-  if (options.nonEmpty === 'refuse') throw new DiycError('state', `${message}: stop them first (diyc-cgroup rm --force ${path.split('/').pop()})`);
+  if (options.nonEmpty === 'refuse')
+    throw new DiycError('state', `${message}: stop them first (diyc-cgroup rm --force ${path.split('/').pop()})`);
   options.warn(message);
 }
 
@@ -51,7 +59,10 @@ export function cgroupStageWith(manager: (record: ContainerRecord) => CgroupMana
       const cgroups = manager(record);
       const path = cgroupOf(record, ctx.name, cgroups);
       try {
-        checkCgroupUsable(cgroups, path, { nonEmpty: nameProblem(ctx.name) === null && path === cgroups.pathOf(ctx.name) ? 'refuse' : 'warn', warn: ctx.warn });
+        checkCgroupUsable(cgroups, path, {
+          nonEmpty: nameProblem(ctx.name) === null && path === cgroups.pathOf(ctx.name) ? 'refuse' : 'warn',
+          warn: ctx.warn,
+        });
       } catch (err) {
         refused.add(path);
         throw err;
@@ -88,7 +99,9 @@ export function cgroupStageWith(manager: (record: ContainerRecord) => CgroupMana
       if (nameProblem(ctx.name) === null && path === cgroups.pathOf(ctx.name)) {
         try {
           cgroups.pruneParent();
-        } catch { /* a container was made under it meanwhile */ }
+        } catch {
+          /* a container was made under it meanwhile */
+        }
       }
     },
     why(record: ContainerRecord, ctx: StageContext, signal: number | null): string | undefined {
@@ -110,7 +123,11 @@ export const cgroupStage: Stage = cgroupStageWith((record) => managerForPath(rec
  * the process exists and before it is let run (diyc-oci create: after spawn, before
  * release). Nothing to do for cgroupfs, where the process writes itself into cgroup.procs.
  */
-export function placeProcess(record: ContainerRecord, pid: number, manager: CgroupManager = managerForPath(record.linux.cgroupsPath)): void {
+export function placeProcess(
+  record: ContainerRecord,
+  pid: number,
+  manager: CgroupManager = managerForPath(record.linux.cgroupsPath),
+): void {
   if (!manager.placesProcesses || record.linux.cgroupsPath === undefined) return;
   manager.add(record.linux.cgroupsPath, pid);
 }

@@ -7,13 +7,30 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { emptyRecord } from '@diyc/record';
 import {
-  cgroupDriver, defaultCgroupsPath, expandSlice, isSystemdPath, managerForPath, parseSystemdPath, placeProcess, resourceProperties, resourcesFromFlags, SystemdCgroup, unitCgroup, unitName, unitProperties,
-  type Property, type SystemdBus,
+  cgroupDriver,
+  defaultCgroupsPath,
+  expandSlice,
+  isSystemdPath,
+  managerForPath,
+  parseSystemdPath,
+  placeProcess,
+  resourceProperties,
+  resourcesFromFlags,
+  SystemdCgroup,
+  unitCgroup,
+  unitName,
+  unitProperties,
+  type Property,
+  type SystemdBus,
 } from '../src/index.js';
 
 describe('systemd names', () => {
   it('reads cgroupsPath as slice:prefix:name, as runc does', () => {
-    expect(parseSystemdPath('kubepods-besteffort.slice:cri-containerd:abc123', 'x')).toEqual({ slice: 'kubepods-besteffort.slice', prefix: 'cri-containerd', name: 'abc123' });
+    expect(parseSystemdPath('kubepods-besteffort.slice:cri-containerd:abc123', 'x')).toEqual({
+      slice: 'kubepods-besteffort.slice',
+      prefix: 'cri-containerd',
+      name: 'abc123',
+    });
     expect(parseSystemdPath('/system.slice:libpod:c1', 'x')).toEqual({ slice: 'system.slice', prefix: 'libpod', name: 'c1' });
     expect(parseSystemdPath(':runc:box', 'x').slice).toBe('system.slice');
     expect(parseSystemdPath(undefined, 'box')).toEqual({ slice: 'system.slice', prefix: 'diyc', name: 'box' });
@@ -37,12 +54,25 @@ describe('systemd names', () => {
   });
 
   it('gives a scope the properties runc gives it, and the limits as systemd keeps them', () => {
-    const props = unitProperties(parseSystemdPath('system.slice:diyc:box', 'x'), resourcesFromFlags({ memory: '10M', pids: '20', cpus: '0.5' }), { pid: 4242 });
+    const props = unitProperties(
+      parseSystemdPath('system.slice:diyc:box', 'x'),
+      resourcesFromFlags({ memory: '10M', pids: '20', cpus: '0.5' }),
+      { pid: 4242 },
+    );
     expect(Object.fromEntries(props)).toEqual({
-      Description: ['s', 'diyc container box'], Slice: ['s', 'system.slice'], Delegate: ['b', true], PIDs: ['au', [4242]],
-      MemoryAccounting: ['b', true], CPUAccounting: ['b', true], IOAccounting: ['b', true], TasksAccounting: ['b', true],
+      Description: ['s', 'diyc container box'],
+      Slice: ['s', 'system.slice'],
+      Delegate: ['b', true],
+      PIDs: ['au', [4242]],
+      MemoryAccounting: ['b', true],
+      CPUAccounting: ['b', true],
+      IOAccounting: ['b', true],
+      TasksAccounting: ['b', true],
       DefaultDependencies: ['b', false],
-      MemoryMax: ['t', 10 * 1024 * 1024], CPUQuotaPeriodUSec: ['t', 100_000], CPUQuotaPerSecUSec: ['t', 500_000], TasksMax: ['t', 20],
+      MemoryMax: ['t', 10 * 1024 * 1024],
+      CPUQuotaPeriodUSec: ['t', 100_000],
+      CPUQuotaPerSecUSec: ['t', 500_000],
+      TasksMax: ['t', 20],
     });
     // No swap (swap == limit) has no property: memory.swap.max is written into the scope.
     expect(props.map(([n]) => n)).not.toContain('MemorySwapMax');
@@ -62,7 +92,9 @@ describe('the driver', () => {
   it('is asked for, never guessed from a path; under systemd a cgroupfs path is refused, as runc does', () => {
     expect(cgroupDriver({})).toBe('cgroupfs');
     expect(cgroupDriver({ DIYC_CGROUP_DRIVER: 'systemd' })).toBe('systemd');
-    expect(() => managerForPath('/diyc-oci/box', { driver: 'systemd' })).toThrow('expected cgroupsPath to be of format "slice:prefix:name"');
+    expect(() => managerForPath('/diyc-oci/box', { driver: 'systemd' })).toThrow(
+      'expected cgroupsPath to be of format "slice:prefix:name"',
+    );
     expect(defaultCgroupsPath(undefined, 'box', 'systemd')).toBe('system.slice:diyc:box');
     expect(defaultCgroupsPath(undefined, 'box', 'cgroupfs')).toBe('/diyc-oci/box');
     expect(defaultCgroupsPath('a//b', 'box', 'cgroupfs')).toBe('/a/b');
@@ -82,22 +114,38 @@ describe('SystemdCgroup with a recording bus', () => {
       mkdirSync(join(root, 'system.slice', name), { recursive: true });
       writeFileSync(join(root, 'system.slice', name, 'cgroup.controllers'), 'memory pids\n');
       writeFileSync(join(root, 'system.slice', name, 'memory.swap.max'), 'max');
-      writeFileSync(join(root, 'system.slice', name, 'cgroup.procs'), `${(Object.fromEntries(props).PIDs?.[1] as number[])[0]}\n`);
+      writeFileSync(
+        join(root, 'system.slice', name, 'cgroup.procs'),
+        `${(Object.fromEntries(props).PIDs?.[1] as number[] | undefined)?.[0]}\n`,
+      );
     },
-    stopUnit(name) { calls.push(`stop ${name}`); rmSync(join(root, 'system.slice', name), { recursive: true, force: true }); },
-    setUnitProperties(name, props) { calls.push(`set ${name} ${props.map(([n]) => n).join(',')}`); },
-    attachProcesses(name, pids) { calls.push(`attach ${name} ${pids.join(',')}`); },
+    stopUnit(name) {
+      calls.push(`stop ${name}`);
+      rmSync(join(root, 'system.slice', name), { recursive: true, force: true });
+    },
+    setUnitProperties(name, props) {
+      calls.push(`set ${name} ${props.map(([n]) => n).join(',')}`);
+    },
+    attachProcesses(name, pids) {
+      calls.push(`attach ${name} ${pids.join(',')}`);
+    },
     unitState: () => 'active',
     close() {},
   };
-  beforeEach(() => { root = mkdtempSync(join(tmpdir(), 'diyc-sd-')); calls.length = 0; });
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'diyc-sd-'));
+    calls.length = 0;
+  });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
   it('create and apply remember; placing the first process starts the scope with the limits; remove stops it', () => {
     const manager = new SystemdCgroup({ root, bus: () => bus, attachDeviceFilter: () => {} });
     const path = '/system.slice:diyc:box';
     manager.create(path);
-    expect(manager.apply(path, resourcesFromFlags({ memory: '10M', pids: '20' })).applied).toEqual([`MemoryMax=${10 * 1024 * 1024}`, 'TasksMax=20']);
+    expect(manager.apply(path, resourcesFromFlags({ memory: '10M', pids: '20' })).applied).toEqual([
+      `MemoryMax=${10 * 1024 * 1024}`,
+      'TasksMax=20',
+    ]);
     expect(manager.procsFiles(path)).toEqual([]); // the child does not join by itself
     const record = emptyRecord(['sh']);
     record.linux.cgroupsPath = path;

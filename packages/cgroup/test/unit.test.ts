@@ -7,8 +7,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  CgroupV1, CgroupV2, cgroupPath, cgroupStageWith, deathReason, detectLayout, deviceFilterProgram, flagsOfResources, formatSize, parseSize,
-  normalizeAccess, ociDeviceRules, resourcesFromFlags, v1DeviceLines, weightOfShares,
+  CgroupV1,
+  CgroupV2,
+  cgroupPath,
+  cgroupStageWith,
+  deathReason,
+  detectLayout,
+  deviceFilterProgram,
+  flagsOfResources,
+  formatSize,
+  parseSize,
+  normalizeAccess,
+  ociDeviceRules,
+  resourcesFromFlags,
+  v1DeviceLines,
+  weightOfShares,
 } from '../src/index.js';
 import { noTrace } from '@diyc/cli';
 import { runDeviceFilter } from '../src/device-filter.js';
@@ -46,12 +59,14 @@ const line = (id: number, mountPoint: string, fstype: string, options: string): 
 
 describe('detectLayout', () => {
   it('sees hybrid: v1 controllers and an empty unified tree', () => {
-    const layout = detectLayout([
-      line(30, '/sys/fs/cgroup', 'tmpfs', 'rw'),
-      line(31, '/sys/fs/cgroup/memory', 'cgroup', 'rw,memory'),
-      line(32, '/sys/fs/cgroup/cpu,cpuacct', 'cgroup', 'rw,cpu,cpuacct'),
-      line(33, '/sys/fs/cgroup/unified', 'cgroup2', 'rw'),
-    ].join('\n'));
+    const layout = detectLayout(
+      [
+        line(30, '/sys/fs/cgroup', 'tmpfs', 'rw'),
+        line(31, '/sys/fs/cgroup/memory', 'cgroup', 'rw,memory'),
+        line(32, '/sys/fs/cgroup/cpu,cpuacct', 'cgroup', 'rw,cpu,cpuacct'),
+        line(33, '/sys/fs/cgroup/unified', 'cgroup2', 'rw'),
+      ].join('\n'),
+    );
     expect(layout.mode).toBe('hybrid');
     expect(layout.v1.get('memory')).toBe('/sys/fs/cgroup/memory');
     expect(layout.v1.get('cpuacct')).toBe('/sys/fs/cgroup/cpu,cpuacct');
@@ -73,15 +88,23 @@ describe('records and reasons', () => {
   const fake = (skipped: string[] = [], state: { frozen?: boolean; pids?: number[] } = {}) => {
     const calls: string[] = [];
     const manager = {
-      version: 2, pathOf: (n: string) => `/diyc/${n}`, procsFiles: (p: string) => [`/cg${p}/cgroup.procs`],
-      create: (p: string) => calls.push(`create ${p}`), apply: (p: string) => { calls.push(`apply ${p}`); return { applied: [], skipped }; },
-      exists: () => true, remove: (p: string) => calls.push(`remove ${p}`),
-      frozen: () => state.frozen === true, pids: () => state.pids ?? [],
+      version: 2,
+      pathOf: (n: string) => `/diyc/${n}`,
+      procsFiles: (p: string) => [`/cg${p}/cgroup.procs`],
+      create: (p: string) => calls.push(`create ${p}`),
+      apply: (p: string) => {
+        calls.push(`apply ${p}`);
+        return { applied: [], skipped };
+      },
+      exists: () => true,
+      remove: (p: string) => calls.push(`remove ${p}`),
+      frozen: () => state.frozen === true,
+      pids: () => state.pids ?? [],
     };
     return { calls, stage: cgroupStageWith(() => manager as never) };
   };
 
-  it('makes diyc\'s cgroup for NAME, or the one the record names, and records what to join', () => {
+  it("makes diyc's cgroup for NAME, or the one the record names, and records what to join", () => {
     const { stage, calls } = fake();
     const record = stage.apply(emptyRecord(['sh']), ctx);
     expect(record.linux.cgroupsPath).toBe('/diyc/box');
@@ -97,7 +120,9 @@ describe('records and reasons', () => {
     const { stage, calls } = fake(['hugepageLimits: the hugetlb controller is not mounted']);
     stage.apply(emptyRecord(['sh']), { ...ctx, warn: (m: string) => warned.push(m) });
     expect(warned).toEqual(['not applied: hugepageLimits: the hugetlb controller is not mounted']);
-    expect(() => stage.apply(emptyRecord(['sh']), { ...ctx, strict: true })).toThrow('linux.resources cannot be applied on this machine: hugepageLimits');
+    expect(() => stage.apply(emptyRecord(['sh']), { ...ctx, strict: true })).toThrow(
+      'linux.resources cannot be applied on this machine: hugepageLimits',
+    );
     expect(calls.at(-1)).toBe('remove /diyc/box');
   });
 
@@ -111,14 +136,16 @@ describe('records and reasons', () => {
     expect(calls).toEqual([]);
   });
 
-  it('a cgroup with processes: a warning for one an engine chose (as runc 1.1), refused for diyc\'s own', () => {
+  it("a cgroup with processes: a warning for one an engine chose (as runc 1.1), refused for diyc's own", () => {
     const warned: string[] = [];
     const { stage, calls } = fake([], { pids: [41, 42] });
     const oci = emptyRecord(['sh']);
     oci.linux.cgroupsPath = '/pod/shared';
     stage.apply(oci, { ...ctx, warn: (m: string) => warned.push(m) });
     expect(warned).toEqual(["container's cgroup is not empty: 2 process(es) found in /pod/shared"]);
-    expect(() => stage.apply(emptyRecord(['sh']), ctx)).toThrow("container's cgroup is not empty: 2 process(es) found in /diyc/box: stop them first");
+    expect(() => stage.apply(emptyRecord(['sh']), ctx)).toThrow(
+      "container's cgroup is not empty: 2 process(es) found in /diyc/box: stop them first",
+    );
     stage.undo(emptyRecord(['sh']), ctx);
     expect(calls).toEqual(['create /pod/shared', 'apply /pod/shared']);
   });
@@ -131,7 +158,7 @@ describe('records and reasons', () => {
     expect(() => resourcesFromFlags({ swap: '1K' })).toThrow('--swap needs --memory');
   });
 
-  it('keeps a config\'s cgroupsPath inside the hierarchy', () => {
+  it("keeps a config's cgroupsPath inside the hierarchy", () => {
     expect(cgroupPath('a//b/')).toBe('/a/b');
     expect(() => cgroupPath('/diyc/../../etc')).toThrow('must not go up');
     expect(() => cgroupPath('/')).toThrow('root of the hierarchy');
@@ -170,7 +197,10 @@ describe('CgroupV2 on a cgroupfs-shaped directory', () => {
     write('diyc/box/memory.swap.max', 'max');
     const manager = new CgroupV2({ root, removeDir });
     manager.create('/diyc/box');
-    const applied = manager.apply('/diyc/box', { ...resourcesFromFlags({ memory: '10M', pids: '20', cpus: '0.5' }), cpu: { shares: 1024, quota: 50_000, period: 100_000, cpus: '0' } });
+    const applied = manager.apply('/diyc/box', {
+      ...resourcesFromFlags({ memory: '10M', pids: '20', cpus: '0.5' }),
+      cpu: { shares: 1024, quota: 50_000, period: 100_000, cpus: '0' },
+    });
     expect(read('diyc/cgroup.subtree_control')).toBe('+memory +pids +cpu +cpuset +io');
     expect(read('diyc/box/memory.max')).toBe(String(10 * 1024 * 1024));
     expect(read('diyc/box/memory.swap.max')).toBe('0');
@@ -204,15 +234,28 @@ describe('CgroupV2 on a cgroupfs-shaped directory', () => {
     write('diyc/box/memory.events', 'low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n');
     write('diyc/box/pids.current', '2\n');
     write('diyc/box/cpu.stat', 'usage_usec 1500\nuser_usec 1000\n');
-    expect(new CgroupV2({ root, removeDir }).stats('/diyc/box')).toEqual({ memoryBytes: 4096, memoryPeakBytes: 8192, oomKills: 1, pids: 2, cpuNanoseconds: 1_500_000 });
+    expect(new CgroupV2({ root, removeDir }).stats('/diyc/box')).toEqual({
+      memoryBytes: 4096,
+      memoryPeakBytes: 8192,
+      oomKills: 1,
+      pids: 2,
+      cpuNanoseconds: 1_500_000,
+    });
   });
 
   it('ignores, as runc does, what v2 has no place for (swappiness, disableOOMKiller, kernel memory): said, never refused', () => {
     write('diyc/box/cgroup.controllers', 'memory\n');
     const manager = new CgroupV2({ root, removeDir });
-    const out = manager.apply('/diyc/box', { memory: { limit: 1024, swappiness: 0, disableOOMKiller: true, kernel: 1024, kernelTCP: 1024 } });
+    const out = manager.apply('/diyc/box', {
+      memory: { limit: 1024, swappiness: 0, disableOOMKiller: true, kernel: 1024, kernelTCP: 1024 },
+    });
     expect(out.skipped).toEqual([]);
-    expect(out.ignored?.map((i) => i.split(':')[0])).toEqual(['memory.swappiness', 'memory.disableOOMKiller', 'memory.kernel', 'memory.kernelTCP']);
+    expect(out.ignored?.map((i) => i.split(':')[0])).toEqual([
+      'memory.swappiness',
+      'memory.disableOOMKiller',
+      'memory.kernel',
+      'memory.kernelTCP',
+    ]);
     const warned: string[] = [];
     const record = emptyRecord(['sh']);
     record.linux.cgroupsPath = '/diyc/box';
@@ -235,7 +278,13 @@ describe('CgroupV2 on a cgroupfs-shaped directory', () => {
     write('diyc/box/foo/cgroup.procs', '999998\n');
     write('diyc/box/foo/bar/cgroup.procs', '');
     const removed: string[] = [];
-    const manager = new CgroupV2({ root, removeDir: (p) => { removed.push(p.slice(root.length)); rmSync(p, { recursive: true }); } });
+    const manager = new CgroupV2({
+      root,
+      removeDir: (p) => {
+        removed.push(p.slice(root.length));
+        rmSync(p, { recursive: true });
+      },
+    });
     expect(manager.pids('/diyc/box')).toEqual([999998]);
     expect(() => manager.remove('/diyc/box')).toThrow(/still has processes \(999998\)/);
     write('diyc/box/foo/cgroup.procs', '');
@@ -256,11 +305,16 @@ describe('CgroupV2 on a cgroupfs-shaped directory', () => {
 
 describe('CgroupV1 on a cgroupfs-shaped directory', () => {
   let root: string;
-  beforeEach(() => { root = mkdtempSync(join(tmpdir(), 'diyc-cgv1-')); });
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'diyc-cgv1-'));
+  });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
   it('writes memsw as memory + swap, and says so when swap accounting is off', () => {
-    const hierarchies = new Map([['memory', join(root, 'memory')], ['pids', join(root, 'pids')]]);
+    const hierarchies = new Map([
+      ['memory', join(root, 'memory')],
+      ['pids', join(root, 'pids')],
+    ]);
     for (const dir of ['memory', 'pids']) mkdirSync(join(root, dir));
     const manager = new CgroupV1({ hierarchies });
     manager.create('/diyc/a');
@@ -268,11 +322,13 @@ describe('CgroupV1 on a cgroupfs-shaped directory', () => {
     expect(manager.apply('/diyc/a', resourcesFromFlags({ memory: '1K', swap: '1K' })).applied).toEqual(['memory 1K', 'swap 1K']);
     expect(readFileSync(join(root, 'memory/diyc/a/memory.memsw.limit_in_bytes'), 'utf8')).toBe('2048');
     manager.create('/diyc/b');
-    expect(manager.apply('/diyc/b', resourcesFromFlags({ memory: '1K' })).skipped).toEqual([expect.stringMatching(/^memory.swap: swap accounting is off/)]);
+    expect(manager.apply('/diyc/b', resourcesFromFlags({ memory: '1K' })).skipped).toEqual([
+      expect.stringMatching(/^memory.swap: swap accounting is off/),
+    ]);
     expect(manager.procsFiles('/diyc/a')).toEqual([join(root, 'memory/diyc/a/cgroup.procs'), join(root, 'pids/diyc/a/cgroup.procs')]);
   });
 
-  it('gives a new cpuset its parent\'s CPUs and memory nodes, and reports controllers not mounted', () => {
+  it("gives a new cpuset its parent's CPUs and memory nodes, and reports controllers not mounted", () => {
     const hierarchies = new Map([['cpuset', join(root, 'cpuset')]]);
     mkdirSync(join(root, 'cpuset'));
     writeFileSync(join(root, 'cpuset/cpuset.cpus'), '0-1\n');
@@ -287,7 +343,10 @@ describe('CgroupV1 on a cgroupfs-shaped directory', () => {
     expect(skipped).toEqual(['hugepageLimits: the hugetlb controller is not mounted on this machine', 'unified: only cgroup v2 has it']);
   });
   it('on a hybrid machine joins the unified tree too, as runc places a container', () => {
-    const hierarchies = new Map([['memory', join(root, 'memory')], ['freezer', join(root, 'freezer')]]);
+    const hierarchies = new Map([
+      ['memory', join(root, 'memory')],
+      ['freezer', join(root, 'freezer')],
+    ]);
     for (const dir of ['memory', 'freezer', 'unified']) mkdirSync(join(root, dir));
     const manager = new CgroupV1({ hierarchies, unified: join(root, 'unified') });
     manager.create('/pod/box');
@@ -298,12 +357,21 @@ describe('CgroupV1 on a cgroupfs-shaped directory', () => {
   });
 
   it('sees a frozen freezer (or a frozen parent), and removes sub-cgroups deepest first', () => {
-    const hierarchies = new Map([['memory', join(root, 'memory')], ['freezer', join(root, 'freezer')]]);
+    const hierarchies = new Map([
+      ['memory', join(root, 'memory')],
+      ['freezer', join(root, 'freezer')],
+    ]);
     for (const dir of ['memory', 'freezer']) mkdirSync(join(root, dir));
     mkdirSync(join(root, 'freezer/pod'));
     writeFileSync(join(root, 'freezer/pod/freezer.state'), 'FROZEN\n');
     const removed: string[] = [];
-    const manager = new CgroupV1({ hierarchies, removeDir: (p) => { removed.push(p.slice(root.length)); rmSync(p, { recursive: true }); } });
+    const manager = new CgroupV1({
+      hierarchies,
+      removeDir: (p) => {
+        removed.push(p.slice(root.length));
+        rmSync(p, { recursive: true });
+      },
+    });
     expect(manager.frozen('/pod/box')).toBe(true);
     writeFileSync(join(root, 'freezer/pod/freezer.state'), 'THAWED\n');
     expect(manager.frozen('/pod/box')).toBe(false);
@@ -328,17 +396,20 @@ describe('device rules', () => {
     runDeviceFilter(deviceFilterProgram(rules), { type, major, minor, access });
 
   it('cgroup v2: the program allows what the rules allow, and nothing else', () => {
-    expect(allows(defaults, 'c', 1, 3, 'rw')).toBe(true);       // /dev/null
-    expect(allows(defaults, 'c', 136, 7, 'rw')).toBe(true);     // a pty
-    expect(allows(defaults, 'c', 1, 11, 'w')).toBe(false);      // /dev/kmsg
-    expect(allows(defaults, 'b', 254, 0, 'r')).toBe(false);     // a disk
-    expect(allows(defaults, 'c', 1, 11, 'm')).toBe(true);       // made, not used
-    expect(allows(defaults, 'b', 254, 0, 'm')).toBe(false);     // block nodes: not even made
+    expect(allows(defaults, 'c', 1, 3, 'rw')).toBe(true); // /dev/null
+    expect(allows(defaults, 'c', 136, 7, 'rw')).toBe(true); // a pty
+    expect(allows(defaults, 'c', 1, 11, 'w')).toBe(false); // /dev/kmsg
+    expect(allows(defaults, 'b', 254, 0, 'r')).toBe(false); // a disk
+    expect(allows(defaults, 'c', 1, 11, 'm')).toBe(true); // made, not used
+    expect(allows(defaults, 'b', 254, 0, 'm')).toBe(false); // block nodes: not even made
   });
 
   it('reads the rules as v1 does: a rule for all resets, a later rule wins', () => {
     expect(allows([{ allow: true, access: 'rwm' }], 'b', 8, 0, 'rwm')).toBe(true);
-    const denyOne: DeviceRule[] = [{ allow: true, access: 'rwm' }, { allow: false, type: 'c', major: 1, minor: 11, access: 'w' }];
+    const denyOne: DeviceRule[] = [
+      { allow: true, access: 'rwm' },
+      { allow: false, type: 'c', major: 1, minor: 11, access: 'w' },
+    ];
     expect(allows(denyOne, 'c', 1, 11, 'w')).toBe(false);
     expect(allows(denyOne, 'c', 1, 11, 'r')).toBe(true);
     expect(allows([...denyOne, { allow: false, access: 'rwm' }], 'c', 1, 3, 'r')).toBe(false);
@@ -358,7 +429,11 @@ describe('device rules', () => {
     expect(normalizeAccess('wr')).toBe('rw');
     expect(normalizeAccess('rwa')).toBe('rw');
     expect(normalizeAccess(undefined)).toBe('rwm');
-    const rules: DeviceRule[] = [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 11, access: 'wr' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'mrw' }];
+    const rules: DeviceRule[] = [
+      { allow: false, access: 'rwm' },
+      { allow: true, type: 'c', major: 1, minor: 11, access: 'wr' },
+      { allow: true, type: 'c', major: 1, minor: 3, access: 'mrw' },
+    ];
     expect(v1DeviceLines(rules).map((l) => l.line)).toEqual(['a', 'c 1:11 rw', 'c 1:3 rwm']);
     expect(allows(rules, 'c', 1, 11, 'rw')).toBe(true);
     expect(allows(rules, 'c', 1, 11, 'm')).toBe(false);
@@ -376,7 +451,13 @@ describe('device rules', () => {
     expect(allows(denied, 'c', 10, 200, 'rw')).toBe(true); // /dev/net/tun
     expect(allows(denied, 'c', 5, 1, 'w')).toBe(false); // the host's console
     // ...and "device cgroup allow rw char device": the config's own rule allows it.
-    const allowedKmsg = ociDeviceRules([{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 11, access: 'rw' }], ['/dev/kmsg']);
+    const allowedKmsg = ociDeviceRules(
+      [
+        { allow: false, access: 'rwm' },
+        { allow: true, type: 'c', major: 1, minor: 11, access: 'rw' },
+      ],
+      ['/dev/kmsg'],
+    );
     expect(allows(allowedKmsg, 'c', 1, 11, 'rw')).toBe(true);
     // The defaults come last, so a config cannot deny /dev/null (as with runc); one that lists
     // /dev/null itself drops runc's rule for it.
@@ -385,7 +466,10 @@ describe('device rules', () => {
   });
 
   it('a rule of type a resets the list whatever its access, in v1 and v2 alike', () => {
-    const rules: DeviceRule[] = [{ allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }, { allow: false, type: 'a', access: 'r' }];
+    const rules: DeviceRule[] = [
+      { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' },
+      { allow: false, type: 'a', access: 'r' },
+    ];
     expect(v1DeviceLines(rules).at(-1)).toEqual({ file: 'devices.deny', line: 'a' });
     expect(allows(rules, 'c', 1, 3, 'w')).toBe(false);
   });

@@ -43,27 +43,31 @@ export interface CommandDoc {
 
 /** The kind of a value, read from its valueHint: FILE, PATH and SOCKET are files, DIR a directory. */
 function valueKind(def: ArgDef, hint: string): ValueKind {
-  if (def.type === 'enum') return { words: [...('options' in def ? def.options ?? [] : [])] };
+  if (def.type === 'enum') return { words: [...('options' in def ? (def.options ?? []) : [])] };
   if (/\b(FILE|PATH|SOCKET)\b/.test(hint)) return 'file';
   if (/\bDIR\b/.test(hint)) return 'dir';
   return 'text';
 }
 
 function flagDocs(args: ArgsDef | undefined): FlagDoc[] {
-  return Object.entries(args ?? {}).filter(([, def]) => def.type !== 'positional').map(([long, def]) => {
-    const aliases = 'alias' in def && def.alias !== undefined ? [def.alias].flat() : [];
-    const doc: FlagDoc = { long, short: aliases.filter((a) => a.length === 1), description: def.description ?? '' };
-    if (def.type === 'string' || def.type === 'enum') {
-      const hint = ('valueHint' in def ? def.valueHint : undefined) ?? (def.type === 'enum' ? [...('options' in def ? def.options ?? [] : [])].join('|') : 'VALUE');
-      doc.value = { name: hint, kind: valueKind(def, hint) };
-    }
-    if (def.default !== undefined && def.default !== false) doc.default = String(def.default);
-    return doc;
-  });
+  return Object.entries(args ?? {})
+    .filter(([, def]) => def.type !== 'positional')
+    .map(([long, def]) => {
+      const aliases = 'alias' in def && def.alias !== undefined ? [def.alias].flat() : [];
+      const doc: FlagDoc = { long, short: aliases.filter((a) => a.length === 1), description: def.description ?? '' };
+      if (def.type === 'string' || def.type === 'enum') {
+        const hint =
+          ('valueHint' in def ? def.valueHint : undefined) ??
+          (def.type === 'enum' ? [...('options' in def ? (def.options ?? []) : [])].join('|') : 'VALUE');
+        doc.value = { name: hint, kind: valueKind(def, hint) };
+      }
+      if (def.default !== undefined && def.default !== false) doc.default = String(def.default);
+      return doc;
+    });
 }
 
 function meta(cmd: CliCommand): { name?: string; description?: string } {
-  return cmd.meta && typeof cmd.meta === 'object' && !('then' in cmd.meta) ? cmd.meta as { name?: string; description?: string } : {};
+  return cmd.meta && typeof cmd.meta === 'object' && !('then' in cmd.meta) ? (cmd.meta as { name?: string; description?: string }) : {};
 }
 
 /** The documentation model of `cmd`, its subcommands included. */
@@ -77,7 +81,8 @@ export function describeCommand(cmd: CliCommand, parent?: { path: string; failur
     description: meta(cmd).description ?? '',
     flags: flagDocs(cmd.args),
     globals: flagDocs(cmd.globalArgs),
-    operands: Object.entries(cmd.args ?? {}).filter(([, def]) => def.type === 'positional')
+    operands: Object.entries(cmd.args ?? {})
+      .filter(([, def]) => def.type === 'positional')
       .map(([name, def]) => ({ name, required: def.required !== false, description: def.description ?? '' })),
     stopAtOperand: cmd.stopAtOperand ?? false,
     commands: Object.entries(cmd.subCommands ?? {}).map(([key, sub]) => describeCommand(sub, { path, failureCode }, key)),

@@ -13,12 +13,17 @@ function commands(doc: CommandDoc, at = ''): { at: string; doc: CommandDoc }[] {
 }
 
 /** The flags a command takes where it is: its globals before its command, or its own. */
-const flagsOf = (doc: CommandDoc, top: boolean): FlagDoc[] =>
-  [...(doc.commands.length > 0 ? doc.globals : doc.flags), HELP, ...(top ? [VERSION] : [])];
+const flagsOf = (doc: CommandDoc, top: boolean): FlagDoc[] => [
+  ...(doc.commands.length > 0 ? doc.globals : doc.flags),
+  HELP,
+  ...(top ? [VERSION] : []),
+];
 
 /** The forms a flag is typed in; a boolean that is on unless turned off has --no-X too. */
 const names = (flag: FlagDoc): string[] => [
-  ...flag.short.map((s) => `-${s}`), `--${flag.long}`, ...(flag.default === 'true' && !flag.value ? [`--no-${flag.long}`] : []),
+  ...flag.short.map((s) => `-${s}`),
+  `--${flag.long}`,
+  ...(flag.default === 'true' && !flag.value ? [`--no-${flag.long}`] : []),
 ];
 
 /** A word in single quotes, for any of the three shells. */
@@ -40,18 +45,31 @@ export function bashCompletion(cmd: CliCommand): string {
     const valued = flags.filter((f) => f.value);
     const here = (word: string): string => `${at}|${word}`;
     if (valued.length > 0) walk.push(arm('      ', valued.flatMap(names).map(here), '((i++))'));
-    if (doc.commands.length > 0) walk.push(arm('      ', doc.commands.map((sub) => here(sub.word)), `at=${at ? `${sq(`${at} `)}"\${COMP_WORDS[i]}"` : '${COMP_WORDS[i]}'}`));
+    if (doc.commands.length > 0)
+      walk.push(
+        arm(
+          '      ',
+          doc.commands.map((sub) => here(sub.word)),
+          `at=${at ? `${sq(`${at} `)}"\${COMP_WORDS[i]}"` : '${COMP_WORDS[i]}'}`,
+        ),
+      );
     // After the first operand of such a command, the rest is another command's.
     else if (doc.stopAtOperand) walk.push(`      ${sq(here(''))}[!-]*) compopt -o default 2>/dev/null; return 0 ;;`);
     for (const flag of valued) {
       const kind = flag.value?.kind;
-      const body = kind === 'file' ? 'compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur"))'
-        : kind === 'dir' ? 'compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur"))'
-          : typeof kind === 'object' ? `COMPREPLY=($(compgen -W ${sq(kind.words.join(' '))} -- "$cur"))` : ':';
+      const body =
+        kind === 'file'
+          ? 'compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur"))'
+          : kind === 'dir'
+            ? 'compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur"))'
+            : typeof kind === 'object'
+              ? `COMPREPLY=($(compgen -W ${sq(kind.words.join(' '))} -- "$cur"))`
+              : ':';
       values.set(body, [...(values.get(body) ?? []), ...names(flag).map(here)]);
     }
     words.push(`    ${sq(here(''))}-*) COMPREPLY=($(compgen -W ${sq(flags.flatMap(names).join(' '))} -- "$cur")) ;;`);
-    if (doc.commands.length > 0) words.push(`    ${sq(here(''))}*) COMPREPLY=($(compgen -W ${sq(doc.commands.map((c) => c.word).join(' '))} -- "$cur")) ;;`);
+    if (doc.commands.length > 0)
+      words.push(`    ${sq(here(''))}*) COMPREPLY=($(compgen -W ${sq(doc.commands.map((c) => c.word).join(' '))} -- "$cur")) ;;`);
   }
   const valueArms = [...values].map(([body, patterns]) => arm('    ', patterns, `${body}; return 0`));
   return `# bash completion for ${top.path}: made from its command definition by @diyc/cli; do not edit.
@@ -161,11 +179,27 @@ export function fishCompletion(cmd: CliCommand): string {
   // Operands are files only where a command runs another command (its arguments).
   if (top.commands.length > 0 || !top.stopAtOperand) lines.push(`${base} -f`);
   for (const { at, doc } of commands(top)) {
-    const condition = top.commands.length === 0 ? '' : at === '' ? ' -n __fish_use_subcommand' : ` -n ${sq(`__fish_seen_subcommand_from ${at.split(' ').pop()}`)}`;
+    const condition =
+      top.commands.length === 0
+        ? ''
+        : at === ''
+          ? ' -n __fish_use_subcommand'
+          : ` -n ${sq(`__fish_seen_subcommand_from ${at.split(' ').pop()}`)}`;
     for (const flag of flagsOf(doc, at === '')) {
       const kind = flag.value?.kind;
-      const value = kind === undefined ? '' : kind === 'file' ? ' -r -F' : kind === 'dir' ? ` -x -a ${sq('(__fish_complete_directories)')}` : typeof kind === 'object' ? ` -x -a ${sq(kind.words.join(' '))}` : ' -x';
-      const forms = names(flag).map((n) => (n.startsWith('--') ? ` -l ${n.slice(2)}` : ` -s ${n.slice(1)}`)).join('');
+      const value =
+        kind === undefined
+          ? ''
+          : kind === 'file'
+            ? ' -r -F'
+            : kind === 'dir'
+              ? ` -x -a ${sq('(__fish_complete_directories)')}`
+              : typeof kind === 'object'
+                ? ` -x -a ${sq(kind.words.join(' '))}`
+                : ' -x';
+      const forms = names(flag)
+        .map((n) => (n.startsWith('--') ? ` -l ${n.slice(2)}` : ` -s ${n.slice(1)}`))
+        .join('');
       lines.push(`${base}${condition}${forms}${value} -d ${sq(summary(flag.description) || flag.long)}`);
     }
     for (const sub of doc.commands) lines.push(`${base}${condition} -a ${sub.word} -d ${sq(summary(sub.description))}`);

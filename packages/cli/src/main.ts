@@ -52,7 +52,7 @@ export function defineCli(cmd: CliCommand): CliCommand {
 }
 
 function meta(cmd: CliCommand): { name?: string; version?: string } {
-  return cmd.meta && typeof cmd.meta === 'object' && !('then' in cmd.meta) ? cmd.meta as { name?: string; version?: string } : {};
+  return cmd.meta && typeof cmd.meta === 'object' && !('then' in cmd.meta) ? (cmd.meta as { name?: string; version?: string }) : {};
 }
 
 const ANSI = /\x1b\[[0-9;]*m/g;
@@ -64,7 +64,10 @@ export function wantsColour(stream: NodeJS.WriteStream = process.stdout, env: No
 
 async function usage(cmd: CliCommand, parent: CliCommand | undefined, colour: boolean): Promise<string> {
   const text = await renderUsage(cmd as CommandDef<ArgsDef>, parent as CommandDef<ArgsDef> | undefined);
-  return (colour ? text : text.replace(ANSI, '')).split('\n').map((l) => l.trimEnd()).join('\n');
+  return (colour ? text : text.replace(ANSI, ''))
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .join('\n');
 }
 
 /** The synopsis --help shows ("nsexec [OPTIONS] [COMMAND]"), for the usage line of an error. */
@@ -98,7 +101,14 @@ interface Position {
 
 /** runCli without the exit: the exit code. */
 export async function runCliCode(top: CliCommand, argv: readonly string[]): Promise<number> {
-  const at: Position = { cmd: top, usageCode: top.usageCode ?? 2, parent: undefined, name: meta(top).name ?? 'diyc', failureCode: top.failureCode ?? 1, globals: {} };
+  const at: Position = {
+    cmd: top,
+    usageCode: top.usageCode ?? 2,
+    parent: undefined,
+    name: meta(top).name ?? 'diyc',
+    failureCode: top.failureCode ?? 1,
+    globals: {},
+  };
   try {
     if (argv[0] === '--version' || argv[0] === '-V') {
       writeOut(`${meta(top).name} ${meta(top).version ?? commandVersion()}\n`);
@@ -161,7 +171,9 @@ async function report(err: unknown, at: Position, onError: CliCommand['onError']
   const message = printable(err instanceof Error ? err.message : String(err));
   try {
     onError?.(message, at.globals);
-  } catch { /* a hook that fails must not hide the error itself */ }
+  } catch {
+    /* a hook that fails must not hide the error itself */
+  }
   if (isDiycError(err, 'usage')) {
     const more = err instanceof UsageHint ? '' : `usage: ${await usageLine(at.cmd, at.parent)}\nrun '${at.name} --help' for more\n`;
     writeErr(`${at.name}: ${message}\n${more}`);

@@ -15,7 +15,10 @@ export interface ManOptions {
  * copied from the page), and a line that would start with a control character kept as text.
  */
 export function roffText(text: string): string {
-  return text.replace(/\\/g, '\\e').replace(/-/g, '\\-').replace(/^([.'])/gm, '\\&$1');
+  return text
+    .replace(/\\/g, '\\e')
+    .replace(/-/g, '\\-')
+    .replace(/^([.'])/gm, '\\&$1');
 }
 
 /** An argument of a macro line, in double quotes. */
@@ -28,7 +31,8 @@ const italic = (text: string): string => `\\fI${roffText(text)}\\fR`;
 function flagItem(flag: FlagDoc): string[] {
   const names = [...flag.short.map((s) => bold(`-${s}`)), bold(`--${flag.long}`)].join(', ');
   const value = flag.value ? ` ${italic(flag.value.name)}` : '';
-  const description = flag.description + (flag.default !== undefined && !flag.description.includes('default') ? ` (default: ${flag.default})` : '');
+  const description =
+    flag.description + (flag.default !== undefined && !flag.description.includes('default') ? ` (default: ${flag.default})` : '');
   return ['.TP', `${names}${value}`, roffText(description)];
 }
 
@@ -78,10 +82,20 @@ export function manPage(cmd: CliCommand, options: ManOptions): string {
     lines.push('.SH OPTIONS', ...[...doc.flags, HELP, VERSION].flatMap(flagItem));
     if (doc.operands.length > 0) lines.push('.SH OPERANDS', ...operandList(doc));
   } else {
-    if (doc.globals.length > 0) lines.push('.SH GLOBAL OPTIONS', `Given before the command: ${roffText(doc.path)} ${italic('OPTIONS')} ${italic('COMMAND')}.`, ...doc.globals.flatMap(flagItem));
+    if (doc.globals.length > 0)
+      lines.push(
+        '.SH GLOBAL OPTIONS',
+        `Given before the command: ${roffText(doc.path)} ${italic('OPTIONS')} ${italic('COMMAND')}.`,
+        ...doc.globals.flatMap(flagItem),
+      );
     lines.push('.SH COMMANDS');
     for (const sub of doc.commands) {
-      lines.push(`.SS ${quoted(`${sub.path} ${synopsis(sub)}`.trim())}`, roffText(sub.description), ...sub.flags.flatMap(flagItem), ...operandList(sub));
+      lines.push(
+        `.SS ${quoted(`${sub.path} ${synopsis(sub)}`.trim())}`,
+        roffText(sub.description),
+        ...sub.flags.flatMap(flagItem),
+        ...operandList(sub),
+      );
     }
     lines.push('.PP', `Every command takes ${bold('-h')}, ${bold('--help')}; ${bold(`${doc.path} --version`)} prints the version.`);
   }
@@ -89,9 +103,12 @@ export function manPage(cmd: CliCommand, options: ManOptions): string {
     '.SH EXIT STATUS',
     ...exitStatus(doc.failureCode),
     '.SH ENVIRONMENT',
-    '.TP', bold('NO_COLOR'), 'help is coloured only on a terminal, and never when NO_COLOR is set (to anything)',
+    '.TP',
+    bold('NO_COLOR'),
+    'help is coloured only on a terminal, and never when NO_COLOR is set (to anything)',
   );
   const seeAlso = (options.seeAlso ?? []).filter((name) => name !== doc.path);
-  if (seeAlso.length > 0) lines.push('.SH SEE ALSO', ...seeAlso.map((name, i) => `.BR ${roffText(name)} (1)${i < seeAlso.length - 1 ? ',' : ''}`));
+  if (seeAlso.length > 0)
+    lines.push('.SH SEE ALSO', ...seeAlso.map((name, i) => `.BR ${roffText(name)} (1)${i < seeAlso.length - 1 ? ',' : ''}`));
   return `${lines.join('\n')}\n`;
 }

@@ -33,7 +33,6 @@ export interface FlagHint {
   hint: string;
 }
 
-
 /** Parsed flags by their main name; a string flag given twice becomes an array. */
 export type ParsedFlags = Record<string, string | boolean | string[] | undefined>;
 
@@ -82,7 +81,7 @@ function unknownOption(typed: string, word: string, table: Map<string, FlagSpec>
 
 function store(flags: ParsedFlags, spec: FlagSpec, value: string | boolean): void {
   if (spec.def.type === 'enum' && typeof value === 'string') {
-    const options = 'options' in spec.def ? spec.def.options ?? [] : [];
+    const options = 'options' in spec.def ? (spec.def.options ?? []) : [];
     if (!options.includes(value)) throw usage(`--${spec.name} must be one of ${options.join(', ')} (got '${value}')`);
   }
   const prev = flags[spec.name];
@@ -142,7 +141,10 @@ export function parseArgv(argv: readonly string[], defs: ArgsDef, stopAtOperand 
     for (let j = 1; j < arg.length; j++) {
       const letter = arg[j] as string;
       const spec = table.get(letter);
-      if (!spec) throw arg.length > 2 && table.has(arg.slice(1)) ? unknownOption(arg, arg.slice(1), table) : unknownOption(`-${letter}`, letter, table);
+      if (!spec)
+        throw arg.length > 2 && table.has(arg.slice(1))
+          ? unknownOption(arg, arg.slice(1), table)
+          : unknownOption(`-${letter}`, letter, table);
       if (takesValue(spec.def)) {
         store(flags, spec, j + 1 < arg.length ? arg.slice(j + 1) : next());
         break;

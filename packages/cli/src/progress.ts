@@ -13,7 +13,10 @@ const units = ['B', 'KB', 'MB', 'GB', 'TB'];
 /** 1536 -> "1.5 KB". */
 export function formatBytes(n: number): string {
   let i = 0;
-  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
   return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
 }
 

@@ -81,7 +81,11 @@ export const writeErr = (text: string): void => writeOut(text, 2);
  * none was made, or one has failed.
  */
 export function drained(): Promise<void> {
-  return Promise.all([...made].map((stream) => (stream as NodeJS.WriteStream & { destroyed?: boolean }).destroyed === true
-    ? undefined
-    : new Promise<void>((resolve) => stream.write('', () => resolve())))).then(() => undefined);
+  return Promise.all(
+    [...made].map((stream) =>
+      (stream as NodeJS.WriteStream & { destroyed?: boolean }).destroyed === true
+        ? undefined
+        : new Promise<void>((resolve) => stream.write('', () => resolve())),
+    ),
+  ).then(() => undefined);
 }

@@ -9,7 +9,15 @@ import { writeOut } from './stdio.js';
 export function printTable(header: string[], rows: string[][], stream?: NodeJS.WritableStream): void {
   const cells = [header, ...rows].map((row) => row.map(printable));
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  const text = cells.map((row) => `${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()}\n`).join('');
+  const text = cells
+    .map(
+      (row) =>
+        `${row
+          .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+          .join('  ')
+          .trimEnd()}\n`,
+    )
+    .join('');
   // One write: a table through a pipe arrives whole, and no stream is made for it.
   if (stream) stream.write(text);
   else writeOut(text);

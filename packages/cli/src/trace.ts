@@ -52,21 +52,32 @@ export function createTrace(options: boolean | TraceOptions, defaultTag = 'HOST'
   // A step can name what an image chose (its command): shown escaped, as in tables.
   const say = (message: string, lineTag = tag): void => {
     if (verbose) writeErr(`${lineTag}| ${printable(message)}\n`);
-    if (file !== undefined) events.push({ name: message, ph: 'i', s: 't', ts: micros(process.hrtime.bigint()), pid: self, tid: self, cat: lineTag });
+    if (file !== undefined)
+      events.push({ name: message, ph: 'i', s: 't', ts: micros(process.hrtime.bigint()), pid: self, tid: self, cat: lineTag });
   };
   const begin = (name: string, lineTag = tag): (() => void) => {
     const start = process.hrtime.bigint();
     return () => {
       const end = process.hrtime.bigint();
       if (verbose) writeErr(`${lineTag}| ${printable(name)}: ${ms(end - start)}\n`);
-      if (file !== undefined) events.push({ name, ph: 'X', ts: micros(start), dur: micros(end - start), pid: self, tid: self, cat: lineTag });
+      if (file !== undefined)
+        events.push({ name, ph: 'X', ts: micros(start), dur: micros(end - start), pid: self, tid: self, cat: lineTag });
     };
   };
   const slices = (name: string, pid: number, steps: readonly TimedSlice[]): void => {
     if (verbose) for (const step of steps) writeErr(`CONTAINER| ${printable(step.name)}: ${ms(step.endNs - step.startNs)}\n`);
     if (file === undefined) return;
     events.push({ name: 'process_name', ph: 'M', pid, tid: pid, args: { name } });
-    for (const step of steps) events.push({ name: step.name, ph: 'X', ts: micros(step.startNs), dur: micros(step.endNs - step.startNs), pid, tid: pid, cat: 'CONTAINER' });
+    for (const step of steps)
+      events.push({
+        name: step.name,
+        ph: 'X',
+        ts: micros(step.startNs),
+        dur: micros(step.endNs - step.startNs),
+        pid,
+        tid: pid,
+        cat: 'CONTAINER',
+      });
   };
   if (file !== undefined) {
     events.push({ name: 'process_name', ph: 'M', pid: self, tid: self, args: { name: `${track} (pid ${self})` } });

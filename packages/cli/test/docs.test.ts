@@ -16,7 +16,7 @@ const file = (name: string, text: string): string => {
 const has = (tool: string): boolean => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 
 const run = defineCli({
-  meta: { name: 'toy-run', description: 'Run a command in a toy: its own root. Exit status is the command\'s.' },
+  meta: { name: 'toy-run', description: "Run a command in a toy: its own root. Exit status is the command's." },
   stopAtOperand: true,
   failureCode: 125,
   args: {
@@ -29,12 +29,21 @@ const run = defineCli({
   },
 });
 const net = defineCli({
-  meta: { name: 'toy-net', description: 'The toys\' network' },
+  meta: { name: 'toy-net', description: "The toys' network" },
   globalArgs: { root: { type: 'string', valueHint: 'DIR', description: 'the state root' } },
   subCommands: {
-    setup: defineCli({ meta: { name: 'setup', description: 'Make the bridge' }, args: { bridge: { type: 'string', valueHint: 'NAME', description: 'the bridge' } } }),
-    status: defineCli({ meta: { name: 'status', description: 'What exists' }, args: { json: { type: 'boolean', description: 'print JSON' } } }),
-    attach: defineCli({ meta: { name: 'attach', description: '.leading dot, and a \\backslash' }, args: { name: { type: 'positional', description: 'the toy' } } }),
+    setup: defineCli({
+      meta: { name: 'setup', description: 'Make the bridge' },
+      args: { bridge: { type: 'string', valueHint: 'NAME', description: 'the bridge' } },
+    }),
+    status: defineCli({
+      meta: { name: 'status', description: 'What exists' },
+      args: { json: { type: 'boolean', description: 'print JSON' } },
+    }),
+    attach: defineCli({
+      meta: { name: 'attach', description: '.leading dot, and a \\backslash' },
+      args: { name: { type: 'positional', description: 'the toy' } },
+    }),
   },
 });
 
@@ -42,7 +51,10 @@ describe('describeCommand', () => {
   it('reads flags, values, operands and commands from the definition', () => {
     const doc = describeCommand(run);
     expect(doc.flags.map((f) => [f.long, f.short, f.value?.kind])).toEqual([
-      ['mem', ['m'], 'text'], ['net', [], { words: ['bridge', 'none', 'host'] }], ['env-file', [], 'file'], ['detach', ['d'], undefined],
+      ['mem', ['m'], 'text'],
+      ['net', [], { words: ['bridge', 'none', 'host'] }],
+      ['env-file', [], 'file'],
+      ['detach', ['d'], undefined],
     ]);
     expect(synopsis(doc)).toBe('[OPTIONS] NAME [COMMAND...]');
     const top = describeCommand(net);
@@ -71,8 +83,14 @@ describe('manPage', () => {
   });
 
   it.skipIf(!has('man'))('renders with man, without a warning, subcommands and global options included', () => {
-    for (const [name, cmd] of [['toy-run', run], ['toy-net', net]] as const) {
-      const r = spawnSync('man', ['--warnings', '-l', file(`${name}.1`, manPage(cmd, { version: '1' }))], { encoding: 'utf8', env: { ...process.env, MANWIDTH: '80', MAN_KEEP_FORMATTING: '' } });
+    for (const [name, cmd] of [
+      ['toy-run', run],
+      ['toy-net', net],
+    ] as const) {
+      const r = spawnSync('man', ['--warnings', '-l', file(`${name}.1`, manPage(cmd, { version: '1' }))], {
+        encoding: 'utf8',
+        env: { ...process.env, MANWIDTH: '80', MAN_KEEP_FORMATTING: '' },
+      });
       expect(r.status, r.stderr).toBe(0);
       expect(r.stderr).toBe('');
       expect(r.stdout).toContain('NAME');
@@ -85,7 +103,17 @@ describe('manPage', () => {
 /** What bash completes for `line` (the cursor at its end), with the script of `cmd` loaded. */
 function bashComplete(script: string, fn: string, line: string): string[] {
   const words = line.split(' ');
-  const r = spawnSync('bash', ['-c', `source "$1"; COMP_WORDS=("\${@:2}"); COMP_CWORD=$((\${#COMP_WORDS[@]} - 1)); ${fn}; printf '%s\\n' "\${COMPREPLY[@]}"`, 'bash', script, ...words], { encoding: 'utf8' });
+  const r = spawnSync(
+    'bash',
+    [
+      '-c',
+      `source "$1"; COMP_WORDS=("\${@:2}"); COMP_CWORD=$((\${#COMP_WORDS[@]} - 1)); ${fn}; printf '%s\\n' "\${COMPREPLY[@]}"`,
+      'bash',
+      script,
+      ...words,
+    ],
+    { encoding: 'utf8' },
+  );
   expect(r.stderr).toBe('');
   return r.stdout.split('\n').filter(Boolean);
 }
@@ -94,18 +122,21 @@ describe('bashCompletion', () => {
   const netScript = file('toy-net.bash', bashCompletion(net));
   const runScript = file('toy-run.bash', bashCompletion(run));
 
-  it('completes commands, each command\'s flags, and the global flags before the command', () => {
+  it("completes commands, each command's flags, and the global flags before the command", () => {
     expect(bashComplete(netScript, '_toy_net', 'toy-net s')).toEqual(['setup', 'status']);
     expect(bashComplete(netScript, '_toy_net', 'toy-net --root /x s')).toEqual(['setup', 'status']);
     expect(bashComplete(netScript, '_toy_net', 'toy-net status --')).toEqual(['--json', '--help']);
     expect(bashComplete(netScript, '_toy_net', 'toy-net -')).toEqual(['--root', '-h', '--help', '--version']);
   });
 
-  it('completes an enum\'s words and a file, offers nothing for a free value, stops at the command\'s operand', () => {
+  it("completes an enum's words and a file, offers nothing for a free value, stops at the command's operand", () => {
     expect(bashComplete(runScript, '_toy_run', 'toy-run --net ')).toEqual(['bridge', 'none', 'host']);
     file('vars-a.env', '');
     file('vars-b.env', '');
-    expect(bashComplete(runScript, '_toy_run', `toy-run --env-file ${join(dir, 'vars-')}`).sort()).toEqual([join(dir, 'vars-a.env'), join(dir, 'vars-b.env')]);
+    expect(bashComplete(runScript, '_toy_run', `toy-run --env-file ${join(dir, 'vars-')}`).sort()).toEqual([
+      join(dir, 'vars-a.env'),
+      join(dir, 'vars-b.env'),
+    ]);
     expect(bashComplete(runScript, '_toy_run', 'toy-run -m ')).toEqual([]);
     expect(bashComplete(runScript, '_toy_run', 'toy-run -m 10M --d')).toEqual(['--detach']);
     expect(bashComplete(runScript, '_toy_run', 'toy-run box sh --d')).toEqual([]);
@@ -123,11 +154,14 @@ describe('zsh and fish completion', () => {
     expect(zshCompletion(run)).toContain("'*'{-m+,--mem=}'[memory limit]:SIZE:( )'");
   });
 
-  it.skipIf(!has('fish'))('fish completes commands, flags and an enum\'s words', () => {
+  it.skipIf(!has('fish'))("fish completes commands, flags and an enum's words", () => {
     const complete = (cmd: typeof run, line: string): string[] => {
       const r = spawnSync('fish', ['-c', `source "${file('toy.fish', fishCompletion(cmd))}"; complete -C "${line}"`], { encoding: 'utf8' });
       expect(r.stderr).toBe('');
-      return r.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0] as string);
+      return r.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('\t')[0] as string);
     };
     expect(complete(net, 'toy-net s')).toEqual(['setup', 'status']);
     expect(complete(net, 'toy-net status --')).toEqual(['--help', '--json']);

@@ -8,10 +8,18 @@ let err: string[];
 beforeEach(() => {
   out = [];
   err = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => { out.push(String(chunk)); return true; });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => { err.push(String(chunk)); return true; });
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    out.push(String(chunk));
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    err.push(String(chunk));
+    return true;
+  });
 });
-afterEach(() => { vi.restoreAllMocks(); });
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 const seen: { ctx?: CliContext; logged: [string, ParsedFlags][] } = { logged: [] };
 const tool = defineCli({
@@ -22,13 +30,28 @@ const tool = defineCli({
     seen.logged.push([`${message} (stderr had ${err.length} writes)`, globals]);
   },
   subCommands: {
-    state: defineCli({ meta: { name: 'state' }, args: { id: { type: 'positional' } }, main: (ctx) => { seen.ctx = ctx; } }),
-    start: defineCli({ meta: { name: 'start' }, args: { id: { type: 'positional' } }, main: () => { throw new DiycError('not-found', 'container x does not exist'); } }),
+    state: defineCli({
+      meta: { name: 'state' },
+      args: { id: { type: 'positional' } },
+      main: (ctx) => {
+        seen.ctx = ctx;
+      },
+    }),
+    start: defineCli({
+      meta: { name: 'start' },
+      args: { id: { type: 'positional' } },
+      main: () => {
+        throw new DiycError('not-found', 'container x does not exist');
+      },
+    }),
   },
 });
 
 describe('runCliCode', () => {
-  beforeEach(() => { seen.ctx = undefined; seen.logged = []; });
+  beforeEach(() => {
+    seen.ctx = undefined;
+    seen.logged = [];
+  });
 
   it('hands the global flags before the command to its main()', async () => {
     expect(await runCliCode(tool, ['--root', '/r', '--debug', 'state', 'x'])).toBe(0);
@@ -44,7 +67,9 @@ describe('runCliCode', () => {
 
   it('lists the commands, with the usage line, when none is close', async () => {
     expect(await runCliCode(tool, ['frobnicate'])).toBe(2);
-    expect(err.join('')).toMatch(/^tool: unknown command 'frobnicate' \(commands: state, start\)\nusage: tool state\|start\nrun 'tool --help' for more\n$/);
+    expect(err.join('')).toMatch(
+      /^tool: unknown command 'frobnicate' \(commands: state, start\)\nusage: tool state\|start\nrun 'tool --help' for more\n$/,
+    );
   });
 
   it('sends every error line to onError first, with the globals read so far', async () => {
@@ -66,7 +91,7 @@ describe('runCliCode', () => {
     expect(err.join('')).toContain('USAGE tool state|start');
   });
 
-  it('gives a command\'s hint alone, exit 2', async () => {
+  it("gives a command's hint alone, exit 2", async () => {
     const run = defineCli({
       meta: { name: 'diyc-run' },
       stopAtOperand: true,
@@ -78,7 +103,7 @@ describe('runCliCode', () => {
     expect(err.join('')).toBe('diyc-run: -v is verbose here (diyC); use --volume\n');
   });
 
-  it('gives the top command\'s usageCode for a usage error (docker\'s 125), else 2', async () => {
+  it("gives the top command's usageCode for a usage error (docker's 125), else 2", async () => {
     const docker = defineCli({ ...tool, usageCode: 125 });
     expect(await runCliCode(docker, ['start', '--bogus'])).toBe(125);
     expect(await runCliCode(docker, [])).toBe(125);

@@ -109,7 +109,9 @@ describe('parseArgv: hints for flags that mean something else in docker', () => 
   const parse = (argv: string[]) => parseArgv(argv, run, true, hints);
 
   it('gives the hint of a known flag only when its value matches: -v a:b, not -v', () => {
-    expect(() => parse(['-v', '/host:/ctr', 'box', 'busybox'])).toThrow(new UsageHint('-v is verbose here (diyC); use --volume, or `diyc run -v`'));
+    expect(() => parse(['-v', '/host:/ctr', 'box', 'busybox'])).toThrow(
+      new UsageHint('-v is verbose here (diyC); use --volume, or `diyc run -v`'),
+    );
     expect(parse(['-v', 'box', 'busybox']).flags.verbose).toBe(true);
   });
 
@@ -119,7 +121,7 @@ describe('parseArgv: hints for flags that mean something else in docker', () => 
     expect(() => parse(['-it', 'box', 'busybox'])).toThrow(UsageHint);
   });
 
-  it('looks only at the options: a container\'s command keeps its own flags', () => {
+  it("looks only at the options: a container's command keeps its own flags", () => {
     expect(parse(['box', 'busybox', '--name', 'x', '-v', 'a:b']).operands).toEqual(['box', 'busybox', '--name', 'x', '-v', 'a:b']);
     expect(parse(['--', '--name']).operands).toEqual(['--name']);
   });

@@ -14,17 +14,27 @@ const dir = mkdtempSync(join(tmpdir(), 'diyc-cli-stdio-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 let logs = 0;
-interface Outcome { code: number | null; signal: NodeJS.Signals | null; log: string; stdout: string }
+interface Outcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  log: string;
+  stdout: string;
+}
 
 /** Runs the fixture with `stdio` (fds for 0, 1, 2, or 'pipe'); `early` closes our end of its stdout pipe at once. */
 async function runFixture(args: string[], stdio: StdioOptions, options: { early?: boolean; shell?: string } = {}): Promise<Outcome> {
   const log = join(dir, `log-${logs++}`);
   closeSync(openSync(log, 'w'));
-  const argv = options.shell ? ['sh', ['-c', options.shell, 'sh', process.execPath, fixture, ...args]] as const : [process.execPath, [fixture, ...args]] as const;
+  const argv = options.shell
+    ? (['sh', ['-c', options.shell, 'sh', process.execPath, fixture, ...args]] as const)
+    : ([process.execPath, [fixture, ...args]] as const);
   const child = spawn(argv[0], [...argv[1]], { stdio, env: { ...process.env, FIXTURE_LOG: log } });
   let stdout = '';
   if (options.early) child.stdout?.destroy();
-  else child.stdout?.on('data', (d: Buffer) => { stdout += d.toString(); });
+  else
+    child.stdout?.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
   child.stderr?.resume();
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => child.on('exit', (c, s) => r([c, s])));
   return { code, signal, log: readFileSync(log, 'utf8'), stdout };
@@ -55,7 +65,7 @@ describe.each(calls)('the shell, with %s', (_what, args, code) => {
     if (failing) expect(r.log).toContain(code === 4 ? 'no such thing' : 'unknown option --bogus');
   };
 
-  it('on /dev/null opened read-only as fds 0, 1 and 2 (containerd\'s shim)', async () => {
+  it("on /dev/null opened read-only as fds 0, 1 and 2 (containerd's shim)", async () => {
     const fd = openSync('/dev/null', 'r');
     try {
       check(await runFixture(args, [fd, fd, fd]));
@@ -82,8 +92,8 @@ describe.each(calls)('the shell, with %s', (_what, args, code) => {
   });
 });
 
-describe('the fixture\'s stdio is what the tests say', () => {
-  it('a pipe is a FIFO, and node\'s stdio pipes are a socket pair, which carries the output whole', async () => {
+describe("the fixture's stdio is what the tests say", () => {
+  it("a pipe is a FIFO, and node's stdio pipes are a socket pair, which carries the output whole", async () => {
     const fd = deadPipe();
     const pipe = await runFixture(['--where'], ['ignore', fd, 'ignore']);
     closeSync(fd);

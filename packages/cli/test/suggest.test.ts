@@ -21,7 +21,7 @@ describe('closest', () => {
     expect(closest('DETACH', run)).toBe('detach');
   });
 
-  it('finds a longer or shorter form of a name (docker\'s --memory, --network)', () => {
+  it("finds a longer or shorter form of a name (docker's --memory, --network)", () => {
     expect(closest('memory', run)).toBe('mem');
     expect(closest('network', run)).toBe('net');
     expect(closest('pid', run)).toBe('pids');

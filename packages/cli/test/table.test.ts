@@ -11,7 +11,15 @@ const render = (header: string[], rows: string[][]): string => {
 
 describe('printTable', () => {
   it('aligns columns two spaces apart, header first, without trailing blanks', () => {
-    expect(render(['NAME', 'STATUS'], [['web', 'running'], ['database', '-']])).toBe('NAME      STATUS\nweb       running\ndatabase  -\n');
+    expect(
+      render(
+        ['NAME', 'STATUS'],
+        [
+          ['web', 'running'],
+          ['database', '-'],
+        ],
+      ),
+    ).toBe('NAME      STATUS\nweb       running\ndatabase  -\n');
   });
 
   it('shows control characters from an image (a command with escape sequences) escaped, on one line', () => {

@@ -55,7 +55,7 @@ export function newContainerId(): string {
   const bytes = Buffer.alloc(32);
   const fd = openSync('/dev/urandom', 'r');
   try {
-    for (let off = 0; off < bytes.length;) off += readSync(fd, bytes, off, bytes.length - off, null);
+    for (let off = 0; off < bytes.length; ) off += readSync(fd, bytes, off, bytes.length - off, null);
   } finally {
     closeSync(fd);
   }
@@ -112,11 +112,19 @@ export class Container {
     this.dir = dir;
   }
 
-  get statePath(): string { return join(this.dir, 'state.json'); }
-  get configPath(): string { return join(this.dir, 'config.json'); }
-  get lockPath(): string { return `${this.dir}.lock`; }
+  get statePath(): string {
+    return join(this.dir, 'state.json');
+  }
+  get configPath(): string {
+    return join(this.dir, 'config.json');
+  }
+  get lockPath(): string {
+    return `${this.dir}.lock`;
+  }
   /** Where a created container's process waits for `start`. */
-  get fifoPath(): string { return join(this.dir, 'exec.fifo'); }
+  get fifoPath(): string {
+    return join(this.dir, 'exec.fifo');
+  }
 
   exists(): boolean {
     return existsSync(this.statePath) || existsSync(this.configPath);
@@ -251,7 +259,9 @@ export class Container {
         const events = join(dir, 'cgroup.events');
         if (existsSync(events) && /^frozen 1$/m.test(readFileSync(events, 'utf8'))) return true;
       }
-    } catch { /* no cgroup: not frozen */ }
+    } catch {
+      /* no cgroup: not frozen */
+    }
     return false;
   }
 
@@ -279,7 +289,12 @@ function merge(base: ContainerState, changes: Partial<Omit<ContainerState, 'stat
 export function listContainers(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && !e.name.endsWith('.lock') && (existsSync(join(dir, e.name, 'state.json')) || existsSync(join(dir, e.name, 'config.json'))))
+    .filter(
+      (e) =>
+        e.isDirectory() &&
+        !e.name.endsWith('.lock') &&
+        (existsSync(join(dir, e.name, 'state.json')) || existsSync(join(dir, e.name, 'config.json'))),
+    )
     .map((e) => e.name)
     .sort();
 }

@@ -13,7 +13,8 @@ function cgroupOf(container: Container): string {
 /** `pause`: the freezer stops every process of the container; `resume` lets them go on. */
 export function pause(container: Container, paused: boolean): void {
   const status = container.status();
-  if (paused && !canPause(status)) throw new DiycError('state', `container ${container.name} is ${status}: only a running container can be paused`);
+  if (paused && !canPause(status))
+    throw new DiycError('state', `container ${container.name} is ${status}: only a running container can be paused`);
   if (!paused && !canResume(status)) throw new DiycError('state', `container ${container.name} is ${status}, not paused`);
   container.locked(() => {
     const path = cgroupOf(container);

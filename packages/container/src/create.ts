@@ -13,7 +13,18 @@ import { placeProcess } from '@diyc/cgroup';
 import { planFromRecord, startError, StdioProxy, traceRecord } from '@diyc/nsexec';
 import { parseMountinfo } from '@diyc/overlay';
 import { ANNOTATION, DiycError, timed, type ContainerRecord, type Trace } from '@diyc/record';
-import { isSyscallError, mknod, MNT, spawn, spawnWithSync, umount2, type Child, type Namespace, type SeccompListener, type SpawnPlan } from '@diyc/syscalls';
+import {
+  isSyscallError,
+  mknod,
+  MNT,
+  spawn,
+  spawnWithSync,
+  umount2,
+  type Child,
+  type Namespace,
+  type SeccompListener,
+  type SpawnPlan,
+} from '@diyc/syscalls';
 import { processStart, type Container, type ContainerState } from './container.js';
 import { writeEtcFiles } from './etc-files.js';
 import { runHooks } from './hooks.js';
@@ -74,7 +85,11 @@ export function writePidFile(file: string, pid: number): void {
 export function seccompAgentState(container: Container, status: Status): NonNullable<SeccompListener['state']> {
   const s = ociState(container, status);
   return {
-    ociVersion: s.ociVersion, id: s.id, status: s.status, ...(s.pid !== undefined ? { pid: s.pid } : {}), bundle: s.bundle,
+    ociVersion: s.ociVersion,
+    id: s.id,
+    status: s.status,
+    ...(s.pid !== undefined ? { pid: s.pid } : {}),
+    bundle: s.bundle,
     ...(s.annotations ? { annotations: s.annotations } : {}),
   };
 }
@@ -85,9 +100,17 @@ export function seccompAgentState(container: Container, status: Status): NonNull
  */
 export function traceChildSteps(trace: Trace, child: Child): void {
   if (!trace.slices) return;
-  const slices = child.stepTimes().flatMap((t) => (t.durationNs === null ? [] : [{
-    name: t.index >= 0 ? `${t.step} ${t.index}` : t.step, startNs: t.atNs, endNs: t.atNs + t.durationNs,
-  }]));
+  const slices = child.stepTimes().flatMap((t) =>
+    t.durationNs === null
+      ? []
+      : [
+          {
+            name: t.index >= 0 ? `${t.step} ${t.index}` : t.step,
+            startNs: t.atNs,
+            endNs: t.atNs + t.durationNs,
+          },
+        ],
+  );
   if (slices.length > 0) trace.slices('container process', child.pid, slices);
 }
 
@@ -104,10 +127,16 @@ export function recordNamespaces(record: ContainerRecord): Namespace[] {
 export function unmountHostMounts(record: ContainerRecord | undefined): void {
   if (!record?.root?.path || record.linux.namespaces.some((ns) => ns.type === 'mount')) return;
   const rootfs = record.root.path;
-  const points = parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8')).map((m) => m.mountPoint)
-    .filter((p) => p === rootfs || p.startsWith(`${rootfs}/`)).sort((a, b) => b.length - a.length);
+  const points = parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8'))
+    .map((m) => m.mountPoint)
+    .filter((p) => p === rootfs || p.startsWith(`${rootfs}/`))
+    .sort((a, b) => b.length - a.length);
   for (const point of points) {
-    try { umount2(point, MNT.DETACH); } catch { /* gone already */ }
+    try {
+      umount2(point, MNT.DETACH);
+    } catch {
+      /* gone already */
+    }
   }
 }
 
@@ -122,25 +151,36 @@ function claim(rt: Runtime, container: Container, record: ContainerRecord, optio
     try {
       mkdirSync(container.dir, { mode: 0o700 });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new DiycError('exists', `container with id ${container.name} already exists`);
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+        throw new DiycError('exists', `container with id ${container.name} already exists`);
       throw err;
     }
   }
   container.locked(() => {
     const state = recoverIfStaleLocked(rt, container);
     if (state && container.status() !== 'stopped') {
-      throw new DiycError('exists', `container ${container.name} is ${container.status()}: stop it first (diyc-stop ${container.name}), or choose another name`);
+      throw new DiycError(
+        'exists',
+        `container ${container.name} is ${container.status()}: stop it first (diyc-stop ${container.name}), or choose another name`,
+      );
     }
     // Its kept files are changes to one image: over another they would make no sense.
     const image = record.annotations[ANNOTATION.image];
     if (state?.image && image !== undefined && state.image !== image) {
-      throw new DiycError('exists', `container ${container.name} was made from image ${state.image}: remove it first (diyc-rm ${container.name}), or choose another name`);
+      throw new DiycError(
+        'exists',
+        `container ${container.name} was made from image ${state.image}: remove it first (diyc-rm ${container.name}), or choose another name`,
+      );
     }
     container.saveRecord(record);
     container.begin({
-      name: container.name, command: record.process.args, createdAt: rfc3339Nano(), ...options.describe,
+      name: container.name,
+      command: record.process.args,
+      createdAt: rfc3339Nano(),
+      ...options.describe,
       ...(options.bundle !== undefined ? { bundle: options.bundle, owner: '' } : {}),
-      supervisorPid: process.pid, supervisorStart: processStart(process.pid) ?? '',
+      supervisorPid: process.pid,
+      supervisorStart: processStart(process.pid) ?? '',
     });
   });
 }
@@ -155,17 +195,31 @@ export function recoverIfStaleLocked(rt: Runtime, container: Container): Contain
   if (!state || state.status === 'stopped' || state.supervisorPid === undefined || container.supervisorAlive()) return state;
   teardown(container.record(), rt);
   return container.transition('stopped', {
-    exitCode: state.exitCode ?? 137, reason: 'its supervisor was killed; cleaned up', finishedAt: new Date().toISOString(),
-    supervisorPid: undefined, supervisorStart: undefined,
+    exitCode: state.exitCode ?? 137,
+    reason: 'its supervisor was killed; cleaned up',
+    finishedAt: new Date().toISOString(),
+    supervisorPid: undefined,
+    supervisorStart: undefined,
   });
 }
 
 /** The plan of the container's first process: held, waiting on the FIFO before its command. */
-function processPlan(rt: Runtime, container: Container, record: ContainerRecord, options: CreateOptions, proxy: StdioProxy | undefined): SpawnPlan {
+function processPlan(
+  rt: Runtime,
+  container: Container,
+  record: ContainerRecord,
+  options: CreateOptions,
+  proxy: StdioProxy | undefined,
+): SpawnPlan {
   const terminal = record.process.terminal === true;
   return planFromRecord(record, {
-    hold: true, newKeyring: options.noNewKeyring !== true, detachAfterFork: rt.policy.handOver, startFifo: container.fifoPath,
-    trace: rt.trace, seccompCache: rt.seccompCache, allowHostMountNamespace: rt.policy.allowHostMountNamespace,
+    hold: true,
+    newKeyring: options.noNewKeyring !== true,
+    detachAfterFork: rt.policy.handOver,
+    startFifo: container.fifoPath,
+    trace: rt.trace,
+    seccompCache: rt.seccompCache,
+    allowHostMountNamespace: rt.policy.allowHostMountNamespace,
     // Without a terminal of its own, a session of its own: no controlling tty.
     setsid: !terminal && proxy === undefined,
     ...(options.bundle !== undefined ? { base: options.bundle } : {}),
@@ -188,11 +242,15 @@ function reported(record: ContainerRecord): Partial<ContainerState> {
 /** Creates `container` from `record` (see the top of this file). */
 export async function create(rt: Runtime, container: Container, record: ContainerRecord, options: CreateOptions = {}): Promise<Created> {
   const terminal = record.process.terminal === true;
-  const proxy = options.foreground && options.consoleSocket === undefined ? new StdioProxy({ terminal, ...(options.stdio && !terminal ? { stdio: options.stdio } : {}) }) : undefined;
+  const proxy =
+    options.foreground && options.consoleSocket === undefined
+      ? new StdioProxy({ terminal, ...(options.stdio && !terminal ? { stdio: options.stdio } : {}) })
+      : undefined;
   if (terminal && !proxy && options.consoleSocket === undefined && !options.supervisor) {
     throw new DiycError('usage', 'process.terminal asks for a terminal: give --console-socket, or run it in the foreground');
   }
-  if (!terminal && options.consoleSocket !== undefined) throw new DiycError('usage', '--console-socket needs process.terminal in config.json');
+  if (!terminal && options.consoleSocket !== undefined)
+    throw new DiycError('usage', '--console-socket needs process.terminal in config.json');
   claim(rt, container, record, options);
   let child: Child | undefined;
   let prepared: ContainerRecord | undefined;
@@ -220,17 +278,21 @@ export async function create(rt: Runtime, container: Container, record: Containe
     // start empty); cgroupfs has nothing to do here, the process joins by itself.
     placeProcess(prepared, started.pid);
     const done = prepared;
-    const released = await timed(rt.trace, 'the child: clone to ready', () => started.release({
-      beforePivot: async () => {
-        // The process exists, its namespaces and mounts are made, it has not pivoted: the
-        // hooks see it as created (runtime-tools checks that prestart does).
-        const state = { ...ociState(container, 'created'), pid: started.pid };
-        await runHooks('prestart', hooks, state);
-        await runHooks('createRuntime', hooks, state);
-        await runHooks('createContainer', hooks, state, { inside: { pid: started.pid, namespaces: recordNamespaces(done), cwd: done.root?.path } });
-      },
-    }));
-    if (released !== 'ready') throw new DiycError('system', 'the container process exec\'d before start');
+    const released = await timed(rt.trace, 'the child: clone to ready', () =>
+      started.release({
+        beforePivot: async () => {
+          // The process exists, its namespaces and mounts are made, it has not pivoted: the
+          // hooks see it as created (runtime-tools checks that prestart does).
+          const state = { ...ociState(container, 'created'), pid: started.pid };
+          await runHooks('prestart', hooks, state);
+          await runHooks('createRuntime', hooks, state);
+          await runHooks('createContainer', hooks, state, {
+            inside: { pid: started.pid, namespaces: recordNamespaces(done), cwd: done.root?.path },
+          });
+        },
+      }),
+    );
+    if (released !== 'ready') throw new DiycError('system', "the container process exec'd before start");
     // Its pty is made and it waits on the start FIFO: the pty is set up here (ONLCR off, as
     // runc's ClearONLCR at create) before start lets it write, not after.
     proxy?.started();
@@ -239,10 +301,14 @@ export async function create(rt: Runtime, container: Container, record: Containe
     // Its supervisor from here: this process in the foreground, else the one named (the
     // shim), else none (an engine's subreaper, OCI).
     const supervisor = proxy ? process.pid : started.supervisorPid;
-    container.locked(() => container.transition('created', {
-      pid: started.pid, pidStart: processStart(started.pid) ?? '',
-      supervisorPid: supervisor, supervisorStart: supervisor !== undefined ? processStart(supervisor) ?? '' : undefined,
-    }));
+    container.locked(() =>
+      container.transition('created', {
+        pid: started.pid,
+        pidStart: processStart(started.pid) ?? '',
+        supervisorPid: supervisor,
+        supervisorStart: supervisor !== undefined ? (processStart(supervisor) ?? '') : undefined,
+      }),
+    );
     rt.trace(`created ${container.name}: pid ${started.pid}, waiting on ${container.fifoPath}`);
     return { container, child: started, ...(proxy ? { stdio: proxy } : {}) };
   } catch (err) {
@@ -256,7 +322,11 @@ export async function create(rt: Runtime, container: Container, record: Containe
 
 /** A create that failed leaves nothing: its stages undone, and its state gone (or stopped, kept for reuse). */
 function abandon(rt: Runtime, container: Container, record: ContainerRecord): void {
-  try { teardown(record, rt); } catch { /* the first error is the one to report */ }
+  try {
+    teardown(record, rt);
+  } catch {
+    /* the first error is the one to report */
+  }
   unmountHostMounts(record);
   rmSync(container.fifoPath, { force: true });
   if (!rt.policy.reuse) {
@@ -265,7 +335,13 @@ function abandon(rt: Runtime, container: Container, record: ContainerRecord): vo
   }
   container.locked(() => {
     if (container.refresh().state()?.status === 'creating') {
-      container.transition('stopped', { exitCode: 125, reason: 'it could not be prepared', finishedAt: new Date().toISOString(), supervisorPid: undefined, supervisorStart: undefined });
+      container.transition('stopped', {
+        exitCode: 125,
+        reason: 'it could not be prepared',
+        finishedAt: new Date().toISOString(),
+        supervisorPid: undefined,
+        supervisorStart: undefined,
+      });
     }
   });
 }

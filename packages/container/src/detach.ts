@@ -53,16 +53,26 @@ export async function runDetached(rt: Runtime, container: Container, record: Con
   }
   try {
     const argv = supervisorArgv({
-      stdoutFd: read, log: join(container.dir, LOG_FILE), logSize: options.logSize, logFiles: options.logFiles,
-      exitFile: join(container.dir, EXIT_FILE), exitCommand: options.exitCommand,
+      stdoutFd: read,
+      log: join(container.dir, LOG_FILE),
+      logSize: options.logSize,
+      logFiles: options.logFiles,
+      exitFile: join(container.dir, EXIT_FILE),
+      exitCommand: options.exitCommand,
     });
     await create(rt, container, record, {
-      stdio: [input, write, write], supervisor: { argv, keepFds: held === undefined ? [read] : [read, held] },
-      ...(options.describe ? { describe: options.describe } : {}), ...(options.prepared ? { prepared: true } : {}),
+      stdio: [input, write, write],
+      supervisor: { argv, keepFds: held === undefined ? [read] : [read, held] },
+      ...(options.describe ? { describe: options.describe } : {}),
+      ...(options.prepared ? { prepared: true } : {}),
     });
   } catch (err) {
     // The user is back at the prompt: say which container it was.
-    if (isDiycError(err, 'start')) throw new DiycError('start', `container ${container.name} did not start: ${err.message}`, { cause: err, ...(err.exitCode !== undefined ? { exitCode: err.exitCode } : {}) });
+    if (isDiycError(err, 'start'))
+      throw new DiycError('start', `container ${container.name} did not start: ${err.message}`, {
+        cause: err,
+        ...(err.exitCode !== undefined ? { exitCode: err.exitCode } : {}),
+      });
     throw err;
   } finally {
     for (const fd of [read, write, input, held]) if (fd !== undefined) closeSync(fd);
@@ -79,7 +89,9 @@ export function reap(rt: Runtime, container: Container, remove: boolean): RunRes
   let text = '';
   try {
     text = readFileSync(file, 'utf8');
-  } catch { /* the shim died before it could write: a status unknown */ }
+  } catch {
+    /* the shim died before it could write: a status unknown */
+  }
   const exit = parseShimExit(text);
   if (!exit && text !== '') throw new DiycError('invalid', `${file} is not an exit file of diyc-shim`);
   return finish(rt, container, exit ?? { code: 255, signal: null }, { remove });

@@ -11,7 +11,10 @@ function writeInRoot(rootfs: string, path: string, content: string): void {
     write(rootfs, path, content);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ELOOP' ? `${path} goes through a symlink loop in the container's files` : `${path} cannot be written in the container's files`;
+    const why =
+      code === 'ELOOP'
+        ? `${path} goes through a symlink loop in the container's files`
+        : `${path} cannot be written in the container's files`;
     throw wrap(err, `${why} (fix it inside the container, or remove the container and run it again)`);
   }
 }
@@ -36,9 +39,15 @@ export interface ResolvInput {
 const isLoopback = (ip: string): boolean => ip.startsWith('127.') || ip === '::1';
 
 function parse(text: string): { servers: string[]; rest: string[] } {
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith(';'));
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith(';'));
   return {
-    servers: lines.filter((l) => /^nameserver\s/.test(l)).map((l) => l.split(/\s+/)[1] ?? '').filter((ip) => ip !== ''),
+    servers: lines
+      .filter((l) => /^nameserver\s/.test(l))
+      .map((l) => l.split(/\s+/)[1] ?? '')
+      .filter((ip) => ip !== ''),
     rest: lines.filter((l) => /^(search|domain|options)\s/.test(l)),
   };
 }
@@ -57,7 +66,10 @@ export function containerResolvConf(input: ResolvInput): { content: string; note
   if (servers.length === 0) {
     servers = host.servers.filter((ip) => !isLoopback(ip));
     if (servers.length === 0) {
-      const why = host.servers.length > 0 ? `the host's resolv.conf names only loopback servers (${host.servers.join(', ')})` : 'the host has no name server';
+      const why =
+        host.servers.length > 0
+          ? `the host's resolv.conf names only loopback servers (${host.servers.join(', ')})`
+          : 'the host has no name server';
       const upstream = parse(input.systemd ?? '').servers.filter((ip) => !isLoopback(ip));
       if (upstream.length > 0) {
         servers = upstream;
@@ -90,18 +102,25 @@ export function writeEtcFiles(record: ContainerRecord, options: EtcOptions = {})
   const hostname = record.hostname ?? 'localhost';
   const fqdn = record.domainname ? `${hostname}.${record.domainname}` : hostname;
   const ip = annotations[ANNOTATION.ip];
-  const extraHosts = (annotations[ANNOTATION.addHosts] ?? '').split(',').filter((h) => h !== '').map((h) => {
-    const eq = h.indexOf('=');
-    return `${h.slice(eq + 1)}\t${h.slice(0, eq)}`;
-  });
+  const extraHosts = (annotations[ANNOTATION.addHosts] ?? '')
+    .split(',')
+    .filter((h) => h !== '')
+    .map((h) => {
+      const eq = h.indexOf('=');
+      return `${h.slice(eq + 1)}\t${h.slice(0, eq)}`;
+    });
   writeInRoot(rootfs, '/etc/hostname', `${hostname}\n`);
-  writeInRoot(rootfs, '/etc/hosts', [
-    '127.0.0.1\tlocalhost',
-    '::1\tlocalhost ip6-localhost ip6-loopback',
-    `${ip ?? '127.0.1.1'}\t${fqdn} ${hostname}`,
-    ...extraHosts,
-    '',
-  ].join('\n'));
+  writeInRoot(
+    rootfs,
+    '/etc/hosts',
+    [
+      '127.0.0.1\tlocalhost',
+      '::1\tlocalhost ip6-localhost ip6-loopback',
+      `${ip ?? '127.0.1.1'}\t${fqdn} ${hostname}`,
+      ...extraHosts,
+      '',
+    ].join('\n'),
+  );
   const list = (key: string): string[] => (annotations[key] ?? '').split(',').filter((s) => s !== '');
   const hostFile = readIfThere(options.hostResolvConf ?? '/etc/resolv.conf');
   const systemdFile = readIfThere(options.systemdResolvConf ?? SYSTEMD_RESOLV_CONF);

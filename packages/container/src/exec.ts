@@ -15,7 +15,15 @@ import type { Runtime } from './policy.js';
 import { canExec } from './status.js';
 
 /** /proc/PID/ns/NAME for each namespace type. */
-const NS_FILE: Record<Namespace, string> = { mount: 'mnt', uts: 'uts', ipc: 'ipc', pid: 'pid', network: 'net', cgroup: 'cgroup', user: 'user' };
+const NS_FILE: Record<Namespace, string> = {
+  mount: 'mnt',
+  uts: 'uts',
+  ipc: 'ipc',
+  pid: 'pid',
+  network: 'net',
+  cgroup: 'cgroup',
+  user: 'user',
+};
 
 /**
  * The namespaces a process joins to enter the container whose first process is `pid`:
@@ -25,7 +33,9 @@ const NS_FILE: Record<Namespace, string> = { mount: 'mnt', uts: 'uts', ipc: 'ipc
  */
 export function joinedNamespaces(record: ContainerRecord, pid: number): { type: Namespace; path: string }[] {
   const order = (t: Namespace): number => (t === 'user' ? 0 : t === 'mount' ? 2 : 1);
-  return recordNamespaces(record).sort((a, b) => order(a) - order(b)).map((type) => ({ type, path: `/proc/${pid}/ns/${NS_FILE[type]}` }));
+  return recordNamespaces(record)
+    .sort((a, b) => order(a) - order(b))
+    .map((type) => ({ type, path: `/proc/${pid}/ns/${NS_FILE[type]}` }));
 }
 
 /** The spawn plan of `proc` in the container of `record`, whose first process is `pid`. */
@@ -57,12 +67,14 @@ export interface ExecOptions {
 /** Runs `proc` in the container; returns its exit code (foreground), or 0 once it runs (detached). */
 export async function exec(rt: Runtime, container: Container, proc: RecordProcess, options: ExecOptions = {}): Promise<number> {
   const status = container.status();
-  if (!canExec(status) && !(options.ignorePaused && status === 'paused')) throw new DiycError('state', `cannot exec in container ${container.name}: it is ${status}: container not running`);
+  if (!canExec(status) && !(options.ignorePaused && status === 'paused'))
+    throw new DiycError('state', `cannot exec in container ${container.name}: it is ${status}: container not running`);
   const record = container.record();
   const pid = container.state()?.pid;
   if (!record || pid === undefined) throw new DiycError('state', `container ${container.name} has no record`);
   const terminal = proc.terminal === true;
-  if (terminal && options.detach && options.consoleSocket === undefined) throw new DiycError('usage', 'cannot allocate a terminal for a detached process without --console-socket');
+  if (terminal && options.detach && options.consoleSocket === undefined)
+    throw new DiycError('usage', 'cannot allocate a terminal for a detached process without --console-socket');
   const plan = execPlan(rt, record, pid, proc);
   if (options.cgroupProcs) plan.cgroupProcs = options.cgroupProcs;
   // In the foreground without a console socket, the process never gets the caller's

@@ -41,7 +41,8 @@ export function finish(rt: Runtime, container: Container, status: ExitStatus, op
   const exitCode = exitCodeOf(status);
   let reason: string | undefined;
   try {
-    if (rt.policy.teardownOnExit) reason = teardown(container.record(), rt, { remove: options.remove === true, signal: status.signal }).reason;
+    if (rt.policy.teardownOnExit)
+      reason = teardown(container.record(), rt, { remove: options.remove === true, signal: status.signal }).reason;
   } finally {
     container.locked(() => {
       if (options.remove && rt.policy.teardownOnExit) {
@@ -52,7 +53,11 @@ export function finish(rt: Runtime, container: Container, status: ExitStatus, op
       const now = container.refresh().state();
       if (!now || now.status === 'stopped') return;
       container.transition('stopped', {
-        exitCode, finishedAt: new Date().toISOString(), reason, supervisorPid: undefined, supervisorStart: undefined,
+        exitCode,
+        finishedAt: new Date().toISOString(),
+        reason,
+        supervisorPid: undefined,
+        supervisorStart: undefined,
       });
     });
   }
@@ -71,7 +76,8 @@ export async function remove(rt: Runtime, container: Container, options: { force
   }
   const status = container.status();
   if (status !== 'stopped') {
-    if (!options.force && !canDelete(status)) throw new DiycError('state', `cannot delete container ${container.name} that is not stopped: ${status}`);
+    if (!options.force && !canDelete(status))
+      throw new DiycError('state', `cannot delete container ${container.name} that is not stopped: ${status}`);
     await killAll(container);
     await supervisorDone(container);
   }

@@ -18,7 +18,9 @@ import { start } from './start.js';
  */
 export async function holdingSignals<T>(fn: (interrupted: () => string | undefined) => Promise<T>): Promise<T> {
   let interrupted: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals): void => { interrupted ??= signal; };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    interrupted ??= signal;
+  };
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   for (const sig of signals) process.on(sig, onSignal);
   try {
@@ -42,12 +44,23 @@ export interface ForegroundOptions {
 }
 
 /** Creates, starts and waits for the container in this process; how it ended. */
-export async function runForeground(rt: Runtime, container: Container, record: ContainerRecord, options: ForegroundOptions): Promise<RunResult> {
-  const created = await timed(rt.trace, 'create', () => holdingSignals((interrupted) => create(rt, container, record, {
-    foreground: true, interrupted,
-    ...(options.describe ? { describe: options.describe } : {}), ...(options.prepared ? { prepared: true } : {}),
-    ...(options.stdio ? { stdio: options.stdio } : {}),
-  })));
+export async function runForeground(
+  rt: Runtime,
+  container: Container,
+  record: ContainerRecord,
+  options: ForegroundOptions,
+): Promise<RunResult> {
+  const created = await timed(rt.trace, 'create', () =>
+    holdingSignals((interrupted) =>
+      create(rt, container, record, {
+        foreground: true,
+        interrupted,
+        ...(options.describe ? { describe: options.describe } : {}),
+        ...(options.prepared ? { prepared: true } : {}),
+        ...(options.stdio ? { stdio: options.stdio } : {}),
+      }),
+    ),
+  );
   // From here to the end of teardown: the command's run, and what is undone after it.
   const exited = timed(rt.trace, 'run and finish', () => wait(rt, created, { remove: options.remove }));
   try {

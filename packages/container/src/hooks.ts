@@ -27,13 +27,22 @@ function runHere(point: HookPoint, hook: Hook, state: string): void {
   const [argv0, ...args] = hook.args ?? [hook.path];
   const env = Object.fromEntries((hook.env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
   const r = childProcess().spawnSync(hook.path, args, {
-    argv0: argv0 ?? hook.path, env, input: state, encoding: 'utf8',
+    argv0: argv0 ?? hook.path,
+    env,
+    input: state,
+    encoding: 'utf8',
     ...(hook.timeout !== undefined ? { timeout: hook.timeout * 1000, killSignal: 'SIGKILL' as const } : {}),
   });
-  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') throw new DiycError('system', `${point} hook ${hook.path} timed out after ${hook.timeout}s`);
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT')
+    throw new DiycError('system', `${point} hook ${hook.path} timed out after ${hook.timeout}s`);
   // EPIPE: the hook ended without reading the state on its stdin, which it need not do.
-  if (r.error && (r.error as NodeJS.ErrnoException).code !== 'EPIPE') throw new DiycError('system', `${point} hook ${hook.path} could not run: ${r.error.message}`);
-  if (r.status !== 0) throw new DiycError('system', `${point} hook ${hook.path} failed (${r.status === null ? `signal ${r.signal}` : `exit ${r.status}`}): ${r.stderr.trim().split('\n').pop() ?? ''}`);
+  if (r.error && (r.error as NodeJS.ErrnoException).code !== 'EPIPE')
+    throw new DiycError('system', `${point} hook ${hook.path} could not run: ${r.error.message}`);
+  if (r.status !== 0)
+    throw new DiycError(
+      'system',
+      `${point} hook ${hook.path} failed (${r.status === null ? `signal ${r.signal}` : `exit ${r.status}`}): ${r.stderr.trim().split('\n').pop() ?? ''}`,
+    );
 }
 
 /** Where a hook runs inside the container: the namespaces of its init, and a working directory. */
@@ -60,10 +69,20 @@ async function runInside(point: HookPoint, hook: Hook, state: string, inside: In
   const fd = openSync(input, 'r');
   const err = openSync(join(dir, 'stderr'), 'w');
   try {
-    const names: Record<Namespace, string> = { mount: 'mnt', uts: 'uts', ipc: 'ipc', pid: 'pid', network: 'net', cgroup: 'cgroup', user: 'user' };
+    const names: Record<Namespace, string> = {
+      mount: 'mnt',
+      uts: 'uts',
+      ipc: 'ipc',
+      pid: 'pid',
+      network: 'net',
+      cgroup: 'cgroup',
+      user: 'user',
+    };
     const child = spawn({
-      argv: [hook.path, ...(hook.args ?? [hook.path]).slice(1)], env: hook.env ?? [],
-      join: namespaces.map((type) => ({ type, path: `/proc/${pid}/ns/${names[type]}` })), stdio: [fd, null, err],
+      argv: [hook.path, ...(hook.args ?? [hook.path]).slice(1)],
+      env: hook.env ?? [],
+      join: namespaces.map((type) => ({ type, path: `/proc/${pid}/ns/${names[type]}` })),
+      stdio: [fd, null, err],
       cwd: inside.cwd ?? '/',
     });
     const timer = hook.timeout !== undefined ? setTimeout(() => child.kill('SIGKILL'), hook.timeout * 1000) : undefined;
@@ -71,7 +90,10 @@ async function runInside(point: HookPoint, hook: Hook, state: string, inside: In
     if (timer) clearTimeout(timer);
     if (status.code !== 0) {
       const stderr = readFileSync(join(dir, 'stderr'), 'utf8').trim().split('\n').pop() ?? '';
-      throw new DiycError('system', `${point} hook ${hook.path} failed (${status.code === null ? `signal ${status.signal}` : `exit ${status.code}`})${stderr ? `: ${stderr}` : ''}`);
+      throw new DiycError(
+        'system',
+        `${point} hook ${hook.path} failed (${status.code === null ? `signal ${status.signal}` : `exit ${status.code}`})${stderr ? `: ${stderr}` : ''}`,
+      );
     }
   } finally {
     closeSync(fd);
@@ -85,9 +107,15 @@ async function runInside(point: HookPoint, hook: Hook, state: string, inside: In
  * namespaces to join (createContainer, startContainer); without it they run here.
  * With `warnOnly` (poststart, poststop) a failure is reported and the rest still run.
  */
-export async function runHooks(point: HookPoint, hooks: Hooks | undefined, state: object, options: {
-  inside?: Inside; warnOnly?: (message: string) => void;
-} = {}): Promise<void> {
+export async function runHooks(
+  point: HookPoint,
+  hooks: Hooks | undefined,
+  state: object,
+  options: {
+    inside?: Inside;
+    warnOnly?: (message: string) => void;
+  } = {},
+): Promise<void> {
   const text = JSON.stringify(state);
   for (const hook of hooks?.[point] ?? []) {
     try {

@@ -32,8 +32,20 @@ export { readInRoot, writeInRoot } from './rootfs-files.js';
 export { baseRecord, applySecurity, containerCapabilities, DOMAIN, INIT_PATH, TMPFS_DEFAULTS } from './spec.js';
 export type { ContainerSpec, DnsOptions, NetMode, SecurityOptions, TmpfsMount, Volume } from './spec.js';
 export {
-  capabilityName, checkUser, checkWorkdir, envFlags, parseAddHost, parseDnsSearch, parseDnsServer, parseEnvFile, parseSysctl,
-  parseTmpfs, parseUlimit, parseVolume, readEnvFile, securityOptions,
+  capabilityName,
+  checkUser,
+  checkWorkdir,
+  envFlags,
+  parseAddHost,
+  parseDnsSearch,
+  parseDnsServer,
+  parseEnvFile,
+  parseSysctl,
+  parseTmpfs,
+  parseUlimit,
+  parseVolume,
+  readEnvFile,
+  securityOptions,
 } from './spec-values.js';
 export { runDetached, reap, LOG_FILE, EXIT_FILE } from './detach.js';
 export type { DetachOptions } from './detach.js';

@@ -39,8 +39,14 @@ export function tailOffset(fd: number, size: number, lines: number, block = 64 *
     const start = Math.max(0, end - block);
     const n = readSync(fd, buf, 0, end - start, start);
     for (let i = n - 1; i >= 0; i--) {
-      if (buf[i] !== 0x0a) { skipLast = false; continue; }
-      if (skipLast) { skipLast = false; continue; }
+      if (buf[i] !== 0x0a) {
+        skipLast = false;
+        continue;
+      }
+      if (skipLast) {
+        skipLast = false;
+        continue;
+      }
       if (++newlines === lines) return start + i + 1;
     }
     end = start;
@@ -81,7 +87,7 @@ function countLines(fd: number, size: number): number {
   const buf = Buffer.alloc(64 * 1024);
   let lines = 0;
   let last = 0x0a;
-  for (let off = 0; off < size;) {
+  for (let off = 0; off < size; ) {
     const n = readSync(fd, buf, 0, buf.length, off);
     if (n <= 0) break;
     for (let i = 0; i < n; i++) if (buf[i] === 0x0a) lines++;
@@ -96,7 +102,10 @@ export async function showLogs(container: Container, options: LogsOptions = {}):
   if (!container.state()) throw new DiycError('not-found', `no container named ${container.name}`);
   const files = logFiles(container.dir);
   if (files.length === 0) {
-    throw new DiycError('not-found', `container ${container.name} has no log: only a container run with -d keeps its output (the others wrote to your terminal)`);
+    throw new DiycError(
+      'not-found',
+      `container ${container.name} has no log: only a container run with -d keeps its output (the others wrote to your terminal)`,
+    );
   }
   const write = options.write ?? stdoutWrite;
   const buf = Buffer.alloc(64 * 1024);
@@ -113,7 +122,11 @@ export async function showLogs(container: Container, options: LogsOptions = {}):
   let offset = start;
   for (let i = first; i < files.length - 1; i++) {
     const fd = openSync(files[i] as string, 'r');
-    try { await drain(fd, offset); } finally { closeSync(fd); }
+    try {
+      await drain(fd, offset);
+    } finally {
+      closeSync(fd);
+    }
     offset = 0;
   }
   const current = join(container.dir, LOG_FILE);
@@ -129,7 +142,11 @@ export async function showLogs(container: Container, options: LogsOptions = {}):
       const before = offset;
       offset = await drain(fd, offset);
       let rotated = false;
-      try { rotated = statSync(current).ino !== fstatSync(fd).ino; } catch { /* between the rename and the new file */ }
+      try {
+        rotated = statSync(current).ino !== fstatSync(fd).ino;
+      } catch {
+        /* between the rename and the new file */
+      }
       if (rotated) {
         closeSync(fd);
         fd = openSync(current, 'r');

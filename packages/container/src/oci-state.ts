@@ -33,6 +33,6 @@ export function ociState(container: Container, status: Status = container.status
 
 /** RFC 3339 with nanoseconds, as the spec's examples and runc write it. */
 export function rfc3339Nano(date = new Date()): string {
-  const nanos = (BigInt(date.getTime() % 1000) * 1_000_000n + process.hrtime.bigint() % 1_000_000n).toString().padStart(9, '0');
+  const nanos = (BigInt(date.getTime() % 1000) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n)).toString().padStart(9, '0');
   return `${date.toISOString().slice(0, 19)}.${nanos}Z`;
 }

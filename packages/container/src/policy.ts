@@ -33,12 +33,22 @@ export interface Policy {
 
 /** diyc-run's: diyC's containers, which keep their files and can run again. */
 export const RUN_POLICY: Policy = {
-  strict: false, prepareRootfs: true, teardownOnExit: true, reuse: true, handOver: false, allowHostMountNamespace: false,
+  strict: false,
+  prepareRootfs: true,
+  teardownOnExit: true,
+  reuse: true,
+  handOver: false,
+  allowHostMountNamespace: false,
 };
 
 /** diyc-oci's: the OCI runtime spec's lifecycle, as runc behaves. */
 export const OCI_POLICY: Policy = {
-  strict: true, prepareRootfs: false, teardownOnExit: false, reuse: false, handOver: true, allowHostMountNamespace: true,
+  strict: true,
+  prepareRootfs: false,
+  teardownOnExit: false,
+  reuse: false,
+  handOver: true,
+  allowHostMountNamespace: true,
 };
 
 /** Where a container lives and how it is run: the stages' context, the policy, the caches. */

@@ -40,7 +40,8 @@ export function readInRoot(rootfs: string, path: string): string | undefined {
     try {
       const st = fstatSync(fd);
       if (!st.isFile()) throw new DiycError('invalid', `${path} in the container is not a regular file: not read`);
-      if (st.size > READ_LIMIT) throw new DiycError('invalid', `${path} in the container is ${st.size} bytes, more than diyc reads (${READ_LIMIT})`);
+      if (st.size > READ_LIMIT)
+        throw new DiycError('invalid', `${path} in the container is ${st.size} bytes, more than diyc reads (${READ_LIMIT})`);
       return readFileSync(fd, 'utf8');
     } finally {
       closeSync(fd);
@@ -69,7 +70,7 @@ export function writeInRoot(rootfs: string, path: string, content: string, mode 
       const fd = openat(dirFd, name, O.WRONLY | O.CREAT | O.EXCL | O.NOFOLLOW, mode);
       try {
         const data = Buffer.from(content);
-        for (let off = 0; off < data.length;) off += writeSync(fd, data, off);
+        for (let off = 0; off < data.length; ) off += writeSync(fd, data, off);
       } finally {
         closeSync(fd);
       }

@@ -51,7 +51,9 @@ export function kill(container: Container, sig: number, options: { all?: boolean
 function tryFreeze(cgroups: ReturnType<typeof managerForPath>, path: string, frozen: boolean): void {
   try {
     cgroups.freeze(path, frozen);
-  } catch { /* no freezer (or the cgroup went): signalled as it is */ }
+  } catch {
+    /* no freezer (or the cgroup went): signalled as it is */
+  }
 }
 
 /** SIGKILL to every process of the container; returns once its first process is gone (or after 5 s). */

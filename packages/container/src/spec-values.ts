@@ -23,7 +23,8 @@ export function checkWorkdir(dir: string | undefined): string | undefined {
 
 /** USER[:GROUP], names or numbers: looked up in the container's files when it starts. */
 export function checkUser(user: string | undefined): string | undefined {
-  if (user !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$/.test(user)) throw usage(`--user ${user}: use USER[:GROUP], names or numbers`);
+  if (user !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$/.test(user))
+    throw usage(`--user ${user}: use USER[:GROUP], names or numbers`);
   return user;
 }
 
@@ -81,7 +82,8 @@ export function parseVolume(text: string): Volume {
 export function parseUlimit(text: string): RecordRlimit {
   const m = /^([a-z]+)=(\d+)(?::(\d+))?$/.exec(text);
   const type = `RLIMIT_${m?.[1]?.toUpperCase() ?? ''}`;
-  if (!m || !RLIMITS.includes(type as RlimitType)) throw usage(`--ulimit ${text}: use NAME=SOFT[:HARD] with NAME one of ${RLIMITS.map((r) => r.slice(7).toLowerCase()).join(', ')}`);
+  if (!m || !RLIMITS.includes(type as RlimitType))
+    throw usage(`--ulimit ${text}: use NAME=SOFT[:HARD] with NAME one of ${RLIMITS.map((r) => r.slice(7).toLowerCase()).join(', ')}`);
   const soft = Number(m[2]);
   const hard = m[3] === undefined ? soft : Number(m[3]);
   if (!Number.isSafeInteger(soft) || !Number.isSafeInteger(hard)) throw usage(`--ulimit ${text}: the limit is too large`);
@@ -93,7 +95,8 @@ export function parseUlimit(text: string): RecordRlimit {
 export function parseSysctl(text: string): [string, string] {
   const eq = text.indexOf('=');
   const key = text.slice(0, eq);
-  if (eq <= 0 || !/^[a-z0-9_]+(\.[a-z0-9_-]+)+$/i.test(key)) throw usage(`--sysctl ${text}: use KEY=VALUE, as net.ipv4.ip_unprivileged_port_start=80`);
+  if (eq <= 0 || !/^[a-z0-9_]+(\.[a-z0-9_-]+)+$/i.test(key))
+    throw usage(`--sysctl ${text}: use KEY=VALUE, as net.ipv4.ip_unprivileged_port_start=80`);
   return [key, text.slice(eq + 1)];
 }
 
@@ -101,7 +104,16 @@ export function parseSysctl(text: string): [string, string] {
 export function parseTmpfs(text: string): TmpfsMount {
   const colon = text.indexOf(':');
   const path = containerPath(colon < 0 ? text : text.slice(0, colon), `--tmpfs ${text}`);
-  return { path, options: colon < 0 ? [] : text.slice(colon + 1).split(',').filter((o) => o !== '') };
+  return {
+    path,
+    options:
+      colon < 0
+        ? []
+        : text
+            .slice(colon + 1)
+            .split(',')
+            .filter((o) => o !== ''),
+  };
 }
 
 export function parseDnsServer(text: string): string {
@@ -110,7 +122,8 @@ export function parseDnsServer(text: string): string {
 }
 
 export function parseDnsSearch(text: string): string {
-  if (text !== '.' && !/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/.test(text)) throw usage(`--dns-search ${text}: not a domain name`);
+  if (text !== '.' && !/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/.test(text))
+    throw usage(`--dns-search ${text}: not a domain name`);
   return text;
 }
 
@@ -132,7 +145,13 @@ export function capabilityName(text: string, flag: string): string {
 }
 
 /** What --privileged, --cap-add, --cap-drop, --no-new-privileges and --security-opt ask. */
-export function securityOptions(flags: { privileged?: boolean; capAdd?: string[]; capDrop?: string[]; noNewPrivileges?: boolean; securityOpt?: string[] }): SecurityOptions {
+export function securityOptions(flags: {
+  privileged?: boolean;
+  capAdd?: string[];
+  capDrop?: string[];
+  noNewPrivileges?: boolean;
+  securityOpt?: string[];
+}): SecurityOptions {
   const security: SecurityOptions = {
     privileged: flags.privileged === true,
     capAdd: (flags.capAdd ?? []).map((c) => capabilityName(c, '--cap-add')),

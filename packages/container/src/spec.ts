@@ -8,10 +8,30 @@ import { readFileSync } from 'node:fs';
 import { withImage, type Image } from '@diyc/image';
 import { formatPublish, withIpv6Off, type NetConfig, type Publish } from '@diyc/net';
 import {
-  allCapabilities, capabilitySets, containerDevices, containerMounts, DEFAULT_CAPABILITIES, DEFAULT_DEVICE_RULES,
-  defaultSeccompProfile, MASKED_PATHS, READONLY_PATHS,
+  allCapabilities,
+  capabilitySets,
+  containerDevices,
+  containerMounts,
+  DEFAULT_CAPABILITIES,
+  DEFAULT_DEVICE_RULES,
+  defaultSeccompProfile,
+  MASKED_PATHS,
+  READONLY_PATHS,
 } from '@diyc/nsexec';
-import { ANNOTATION, DEFAULT_PATH, DiycError, emptyRecord, hostnameFor, setEnv, setNamespace, type ContainerRecord, type RecordMount, type RecordRlimit, type RecordSeccomp, type Resources } from '@diyc/record';
+import {
+  ANNOTATION,
+  DEFAULT_PATH,
+  DiycError,
+  emptyRecord,
+  hostnameFor,
+  setEnv,
+  setNamespace,
+  type ContainerRecord,
+  type RecordMount,
+  type RecordRlimit,
+  type RecordSeccomp,
+  type Resources,
+} from '@diyc/record';
 import { initPath } from '@diyc/syscalls';
 
 export type NetMode = 'bridge' | 'none' | 'host';
@@ -158,8 +178,12 @@ export const INIT_PATH = '/dev/init';
 /** --volume and --tmpfs as OCI mounts, after the ones every container gets. */
 function userMounts(options: ContainerSpec): RecordMount[] {
   return [
-    ...options.volumes.map((v): RecordMount => ({ destination: v.container, type: 'bind', source: v.host, options: ['rbind', v.readonly ? 'ro' : 'rw'] })),
-    ...options.tmpfs.map((t): RecordMount => ({ destination: t.path, type: 'tmpfs', source: 'tmpfs', options: [...TMPFS_DEFAULTS, ...t.options] })),
+    ...options.volumes.map(
+      (v): RecordMount => ({ destination: v.container, type: 'bind', source: v.host, options: ['rbind', v.readonly ? 'ro' : 'rw'] }),
+    ),
+    ...options.tmpfs.map(
+      (t): RecordMount => ({ destination: t.path, type: 'tmpfs', source: 'tmpfs', options: [...TMPFS_DEFAULTS, ...t.options] }),
+    ),
   ];
 }
 
@@ -178,7 +202,10 @@ function seccompFile(file: string): RecordSeccomp {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new DiycError('usage', `--security-opt seccomp=${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new DiycError(
+      'usage',
+      `--security-opt seccomp=${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+    );
   }
   try {
     return JSON.parse(text) as RecordSeccomp;
@@ -198,7 +225,10 @@ export function applySecurity(record: ContainerRecord, security: SecurityOptions
   if (security.noNewPrivileges) record.process.noNewPrivileges = true;
   if (typeof security.seccomp === 'object') record.linux.seccomp = seccompFile(security.seccomp.file);
   else if (security.seccomp === 'default' && !security.privileged) record.linux.seccomp = defaultSeccompProfile(caps);
-  record.linux.resources = { ...record.linux.resources, devices: security.privileged ? [{ allow: true, access: 'rwm' }] : [...DEFAULT_DEVICE_RULES] };
+  record.linux.resources = {
+    ...record.linux.resources,
+    devices: security.privileged ? [{ allow: true, access: 'rwm' }] : [...DEFAULT_DEVICE_RULES],
+  };
   if (!security.privileged) {
     record.linux.maskedPaths = [...MASKED_PATHS];
     record.linux.readonlyPaths = [...READONLY_PATHS];

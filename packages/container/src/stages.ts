@@ -24,7 +24,11 @@ export function prepare(record: ContainerRecord, ctx: StageContext, stages: read
     return current;
   } catch (err) {
     for (const stage of done.reverse()) {
-      try { stage.undo(current, ctx); } catch { /* keep unwinding: the first error is the one to report */ }
+      try {
+        stage.undo(current, ctx);
+      } catch {
+        /* keep unwinding: the first error is the one to report */
+      }
     }
     throw err;
   }
@@ -48,7 +52,12 @@ export interface TeardownResult {
  * (its creator was killed before writing it) undoes them all. A failing step does not
  * stop the others: they are reported together.
  */
-export function teardown(record: ContainerRecord | undefined, ctx: StageContext, options: TeardownOptions = {}, stages: readonly Stage[] = STAGES): TeardownResult {
+export function teardown(
+  record: ContainerRecord | undefined,
+  ctx: StageContext,
+  options: TeardownOptions = {},
+  stages: readonly Stage[] = STAGES,
+): TeardownResult {
   const result: TeardownResult = {};
   const errors: string[] = [];
   const step = (what: string, fn: () => void): void => {

@@ -30,7 +30,7 @@ export function startMessage(state: object | undefined): Buffer {
  */
 function writeAll(fd: number, data: Buffer): void {
   const pause = new Int32Array(new SharedArrayBuffer(4));
-  for (let off = 0, waits = 0; off < data.length;) {
+  for (let off = 0, waits = 0; off < data.length; ) {
     try {
       off += writeSync(fd, data, off);
     } catch (err) {
@@ -51,7 +51,10 @@ export async function start(rt: Runtime, container: Container): Promise<void> {
     try {
       fd = openSync(container.fifoPath, constants.O_WRONLY | constants.O_NONBLOCK);
     } catch (err) {
-      throw new DiycError('state', `cannot start container ${container.name}: its process is not waiting (${(err as NodeJS.ErrnoException).code})`);
+      throw new DiycError(
+        'state',
+        `cannot start container ${container.name}: its process is not waiting (${(err as NodeJS.ErrnoException).code})`,
+      );
     }
     try {
       writeAll(fd, message);

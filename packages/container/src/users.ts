@@ -12,7 +12,11 @@ export interface ResolvedUser {
   home: string;
 }
 
-const fieldsOf = (table: string): string[][] => table.split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => l.split(':'));
+const fieldsOf = (table: string): string[][] =>
+  table
+    .split('\n')
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .map((l) => l.split(':'));
 
 /**
  * A user as docker's -u takes it ("1000", "1000:100", "nobody", "nobody:nogroup"), looked
@@ -28,7 +32,8 @@ export function resolveUser(user: string, passwd: string, group: string): Resolv
   if (!entry && !/^\d+$/.test(u)) throw new DiycError('not-found', `user '${u}' is not in the image's /etc/passwd`);
   // The image's files are the image maker's: a uid or gid that is not a number is refused.
   const id = (text: string | undefined, what: string): number => {
-    if (text === undefined || !/^\d+$/.test(text) || Number(text) > 0xfffffffe) throw new DiycError('invalid', `the image's ${what} for '${user}' is '${text}', not a number`);
+    if (text === undefined || !/^\d+$/.test(text) || Number(text) > 0xfffffffe)
+      throw new DiycError('invalid', `the image's ${what} for '${user}' is '${text}', not a number`);
     return Number(text);
   };
   const uid = id(entry?.[2] ?? u, 'uid');
@@ -39,11 +44,14 @@ export function resolveUser(user: string, passwd: string, group: string): Resolv
     gid = id(row?.[2] ?? g, 'group id');
   }
   const name = entry?.[0];
-  const additionalGids = name === undefined ? [] : groups
-    .filter((f) => (f[3] ?? '').split(',').includes(name))
-    .filter((f) => /^\d+$/.test(f[2] ?? ''))
-    .map((f) => Number(f[2]))
-    .filter((g) => g !== gid);
+  const additionalGids =
+    name === undefined
+      ? []
+      : groups
+          .filter((f) => (f[3] ?? '').split(',').includes(name))
+          .filter((f) => /^\d+$/.test(f[2] ?? ''))
+          .map((f) => Number(f[2]))
+          .filter((g) => g !== gid);
   return { uid, gid, additionalGids: [...new Set(additionalGids)], home: entry?.[5] || (uid === 0 ? '/root' : '/') };
 }
 
@@ -53,7 +61,10 @@ export function lookUpUser(record: ContainerRecord, user: string): { user: Recor
   if (!rootfs) throw new DiycError('state', `cannot look up user ${user}: the container has no root filesystem`);
   const read = (p: string): string => readInRoot(rootfs, p) ?? '';
   const found = resolveUser(user, read('/etc/passwd'), read('/etc/group'));
-  return { user: { uid: found.uid, gid: found.gid, ...(found.additionalGids.length > 0 ? { additionalGids: found.additionalGids } : {}) }, home: found.home };
+  return {
+    user: { uid: found.uid, gid: found.gid, ...(found.additionalGids.length > 0 ? { additionalGids: found.additionalGids } : {}) },
+    home: found.home,
+  };
 }
 
 /**

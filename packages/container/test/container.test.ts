@@ -5,7 +5,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { emptyRecord, type ContainerRecord, type Stage } from '@diyc/record';
-import { canDelete, canExec, canKill, canPause, canResume, canStart, canTransition, Container, prepare, processStart, teardown } from '../src/index.js';
+import {
+  canDelete,
+  canExec,
+  canKill,
+  canPause,
+  canResume,
+  canStart,
+  canTransition,
+  Container,
+  prepare,
+  processStart,
+  teardown,
+} from '../src/index.js';
 
 const noTrace = Object.assign(() => {}, { enabled: false });
 const ctx = { name: 'box', root: '/r', trace: noTrace, warn: () => {} };
@@ -24,7 +36,11 @@ describe('the status machine', () => {
   });
 
   it('says which operation each status allows, as runc and youki do', () => {
-    expect(['creating', 'created', 'running', 'paused', 'stopped'].map((s) => [canStart, canKill, canDelete, canPause, canResume, canExec].map((f) => f(s as never) ? 1 : 0).join(''))).toEqual([
+    expect(
+      ['creating', 'created', 'running', 'paused', 'stopped'].map((s) =>
+        [canStart, canKill, canDelete, canPause, canResume, canExec].map((f) => (f(s as never) ? 1 : 0)).join(''),
+      ),
+    ).toEqual([
       // start kill delete pause resume exec
       '000000', // creating
       '111001', // created
@@ -37,7 +53,9 @@ describe('the status machine', () => {
 
 describe('Container', () => {
   let root: string;
-  beforeEach(() => { root = mkdtempSync(join(tmpdir(), 'diyc-container-')); });
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'diyc-container-'));
+  });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
   const at = (name: string) => new Container(name, join(root, name));
   const self = { pid: process.pid, pidStart: processStart(process.pid) as string };
@@ -93,12 +111,29 @@ describe('the stage table', () => {
       log.push(`apply ${name}`);
       return { ...record, annotations: { ...record.annotations, [name]: 'done' } };
     },
-    undo() { log.push(`undo ${name}`); },
-    ...(options.why ? { why: () => { log.push(`why ${name}`); return options.why; } } : {}),
-    ...(options.removes ? { remove: () => { log.push(`remove ${name}`); } } : {}),
+    undo() {
+      log.push(`undo ${name}`);
+    },
+    ...(options.why
+      ? {
+          why: () => {
+            log.push(`why ${name}`);
+            return options.why;
+          },
+        }
+      : {}),
+    ...(options.removes
+      ? {
+          remove: () => {
+            log.push(`remove ${name}`);
+          },
+        }
+      : {}),
     command: () => ({ bin: name, args: [] }),
   });
-  beforeEach(() => { log.length = 0; });
+  beforeEach(() => {
+    log.length = 0;
+  });
 
   it('prepare runs the stages in order, each on the record the one before returned', () => {
     const record = prepare(emptyRecord(['sh']), ctx, [stage('a'), stage('b')]);

@@ -41,13 +41,13 @@ describe('tailOffset', () => {
   });
 
   it('reads backwards across blocks', () => {
-    const text = Array.from({ length: 100 }, (_, i) => `line ${i}`).join('\n') + '\n';
+    const text = `${Array.from({ length: 100 }, (_, i) => `line ${i}`).join('\n')}\n`;
     expect(tail(text, 3, 7)).toBe('line 97\nline 98\nline 99\n');
     expect(tail('\n\n\n', 2, 1)).toBe('\n\n');
   });
 });
 
-describe('showLogs across the shim\'s rotation', () => {
+describe("showLogs across the shim's rotation", () => {
   const dir = mkdtempSync(join(tmpdir(), 'diyc-logs-rot-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -60,7 +60,12 @@ describe('showLogs across the shim\'s rotation', () => {
     expect(logFiles(join(dir, 'talker')).map((f) => f.slice(f.lastIndexOf('/') + 1))).toEqual(['log.2', 'log.1', 'log']);
     const read = async (tail?: number): Promise<string> => {
       const chunks: Buffer[] = [];
-      await showLogs(container, { ...(tail !== undefined ? { tail } : {}), write: async (c) => { chunks.push(c); } });
+      await showLogs(container, {
+        ...(tail !== undefined ? { tail } : {}),
+        write: async (c) => {
+          chunks.push(c);
+        },
+      });
       return Buffer.concat(chunks).toString();
     };
     expect(await read()).toBe('one\ntwo\nthree\nfour\nfive\n');

@@ -8,7 +8,7 @@ describe('startMessage', () => {
     expect(startMessage(undefined)).toEqual(Buffer.from([0]));
   });
 
-  it('is a 1, the JSON\'s length in this machine\'s order, then the JSON', () => {
+  it("is a 1, the JSON's length in this machine's order, then the JSON", () => {
     const state = { ociVersion: '1.2.0', id: 'box', status: 'created', pid: 42, bundle: '/b', note: 'é' };
     const message = startMessage(state);
     const json = Buffer.from(JSON.stringify(state));

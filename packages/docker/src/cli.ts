@@ -9,7 +9,10 @@ import { createCommand, EXIT_RUNTIME, runCommand, startCommand } from './command
 /** The command tree; `script` is the bin's path, for the exit command a detached container's shim runs. */
 export function diycCommand(script: string = process.argv[1] ?? 'diyc') {
   return defineCli({
-    meta: { name: 'diyc', description: 'Run and manage containers with docker\'s commands, flags and output, without a daemon (alias docker=diyc)' },
+    meta: {
+      name: 'diyc',
+      description: "Run and manage containers with docker's commands, flags and output, without a daemon (alias docker=diyc)",
+    },
     // docker's codes: 1 when a command fails, 125 for a bad flag or operand (run, create and
     // exec give 125 for any failure of their own, their command's codes staying free).
     failureCode: 1,

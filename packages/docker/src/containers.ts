@@ -76,7 +76,12 @@ export function containerAt(name: string, root: string = stateRoot()): Container
 /** diyc's runtime for container NAME: diyc-run's policy (its containers keep their files and run again). */
 export function runtimeFor(name: string, trace: Trace, root: string = stateRoot()): Runtime {
   return {
-    name, root, trace, policy: RUN_POLICY, strict: RUN_POLICY.strict, seccompCache: join(runDir(root), 'seccomp'),
+    name,
+    root,
+    trace,
+    policy: RUN_POLICY,
+    strict: RUN_POLICY.strict,
+    seccompCache: join(runDir(root), 'seccomp'),
     warn: (m) => writeErr(`WARNING: ${m}\n`),
   };
 }

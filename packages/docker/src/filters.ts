@@ -41,6 +41,9 @@ export function nameMatches(name: string, filter: string): boolean {
 
 /** A glob as docker's reference filter reads one: * within a path component, ? one character. */
 export function globMatches(text: string, glob: string): boolean {
-  const pattern = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
+  const pattern = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '[^/]*')
+    .replace(/\?/g, '[^/]');
   return new RegExp(`^${pattern}$`).test(text);
 }

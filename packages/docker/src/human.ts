@@ -35,7 +35,10 @@ function threeDigits(n: number): string {
 export function humanSize(bytes: number): string {
   let n = bytes;
   let i = 0;
-  while (n >= 1000 && i < DECIMAL.length - 1) { n /= 1000; i++; }
+  while (n >= 1000 && i < DECIMAL.length - 1) {
+    n /= 1000;
+    i++;
+  }
   return `${threeDigits(n)}${DECIMAL[i]}`;
 }
 
@@ -43,7 +46,10 @@ export function humanSize(bytes: number): string {
 export function bytesSize(bytes: number): string {
   let n = bytes;
   let i = 0;
-  while (n >= 1024 && i < BINARY.length - 1) { n /= 1024; i++; }
+  while (n >= 1024 && i < BINARY.length - 1) {
+    n /= 1024;
+    i++;
+  }
   return `${threeDigits(n)}${BINARY[i]}`;
 }
 
@@ -52,9 +58,10 @@ export function bytesSize(bytes: number): string {
  * 500ms, 1h; in milliseconds. A bare number is refused, as Go refuses it.
  */
 export function parseGoDuration(text: string, flag: string): number {
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
   if (text === '0') return 0;
   const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) throw new DiycError('usage', `${flag} ${text}: give a duration, as 30s, 1m30s or 500ms`);
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text)
+    throw new DiycError('usage', `${flag} ${text}: give a duration, as 30s, 1m30s or 500ms`);
   return parts.reduce((sum, p) => sum + Number(p[1]) * (units[p[2] as string] as number), 0);
 }

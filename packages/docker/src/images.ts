@@ -6,7 +6,14 @@
 import { readFileSync } from 'node:fs';
 import { writeErr } from '@diyc/cli';
 import {
-  defaultImageName, formatReference, imageId, parseReference, pullImage, type Image, type ImageReference, type ImageStore,
+  defaultImageName,
+  formatReference,
+  imageId,
+  parseReference,
+  pullImage,
+  type Image,
+  type ImageReference,
+  type ImageStore,
 } from '@diyc/image';
 import { DiycError, NAME_MAX } from '@diyc/record';
 
@@ -55,7 +62,9 @@ export function findImage(store: ImageStore, text: string): FoundImage | undefin
   let reference: string | undefined;
   try {
     reference = fullReference(text);
-  } catch { /* not a reference: an ID, or nothing */ }
+  } catch {
+    /* not a reference: an ID, or nothing */
+  }
   if (reference !== undefined) {
     const name = store.lookUpReference(reference);
     const image = name !== undefined ? store.getImage(name) : undefined;
@@ -69,7 +78,8 @@ export function findImage(store: ImageStore, text: string): FoundImage | undefin
   const hex = /^(?:sha256:)?([0-9a-f]{1,64})$/.exec(text)?.[1];
   if (hex !== undefined) {
     const matches = store.listImages().filter((i) => imageId(i).slice('sha256:'.length).startsWith(hex));
-    if (matches.length > 1 && new Set(matches.map(imageId)).size > 1) throw new DiycError('usage', `image ID prefix ${text} is ambiguous: give more of it`);
+    if (matches.length > 1 && new Set(matches.map(imageId)).size > 1)
+      throw new DiycError('usage', `image ID prefix ${text} is ambiguous: give more of it`);
     const [first] = matches;
     if (first) return { name: first.name, image: first };
   }
@@ -122,7 +132,8 @@ export function storeNameFor(store: ImageStore, ref: ImageReference, id: string)
   if (!existing || imageId(existing) === id) return base;
   const reference = formatReference(ref);
   const others = store.referencesOf(base).filter((r) => r !== reference);
-  const replaceable = store.repositories().references[reference] === base && others.length === 0 && store.containersUsing(base).length === 0;
+  const replaceable =
+    store.repositories().references[reference] === base && others.length === 0 && store.containersUsing(base).length === 0;
   return replaceable ? base : `${base.slice(0, NAME_MAX - 13)}-${shortId(id)}`;
 }
 
@@ -139,14 +150,20 @@ export interface PullOutput {
  * Pulls `text` as `docker pull` does, saying so as docker does: "latest: Pulling from
  * library/busybox", a line per layer, the digest and the status, then the reference.
  */
-export async function pull(store: ImageStore, text: string, options: { platform?: string; out: PullOutput; env?: NodeJS.ProcessEnv }): Promise<FoundImage> {
+export async function pull(
+  store: ImageStore,
+  text: string,
+  options: { platform?: string; out: PullOutput; env?: NodeJS.ProcessEnv },
+): Promise<FoundImage> {
   const ref = parseReference(text);
   const reference = formatReference(ref);
   const before = store.lookUpReference(reference);
   const beforeId = before !== undefined ? imageId(store.getImage(before) as Image) : undefined;
   const config = registryConfig(options.env);
   const { out } = options;
-  const say = (line: string): void => { if (!out.quiet) out.write(`${line}\n`); };
+  const say = (line: string): void => {
+    if (!out.quiet) out.write(`${line}\n`);
+  };
   if (!/:[^/]+$/.test(text.replace(/@.*$/, '')) && ref.digest === undefined) say('Using default tag: latest');
   say(`${ref.tag ?? ref.digest}: Pulling from ${familiar(`${ref.registry}/${ref.repository}`).replace(/^([^/]+)$/, 'library/$1')}`);
   const result = await pullImage(text, {
@@ -168,13 +185,21 @@ export async function pull(store: ImageStore, text: string, options: { platform?
 export type PullPolicy = 'missing' | 'always' | 'never';
 
 /** The image `text` names, pulled when the policy asks; docker's messages on stderr. */
-export async function ensureImage(store: ImageStore, text: string, policy: PullPolicy, options: { platform?: string; quiet: boolean }): Promise<FoundImage> {
+export async function ensureImage(
+  store: ImageStore,
+  text: string,
+  policy: PullPolicy,
+  options: { platform?: string; quiet: boolean },
+): Promise<FoundImage> {
   const found = policy === 'always' ? undefined : findImage(store, text);
   if (found) return found;
   if (policy === 'never') throw new DiycError('not-found', `No such image: ${text}`);
   if (policy === 'missing') writeErr(`Unable to find image '${familiar(fullReference(text))}' locally\n`);
   try {
-    return await pull(store, text, { ...(options.platform !== undefined ? { platform: options.platform } : {}), out: { write: (l) => writeErr(l), quiet: options.quiet, reference: false } });
+    return await pull(store, text, {
+      ...(options.platform !== undefined ? { platform: options.platform } : {}),
+      out: { write: (l) => writeErr(l), quiet: options.quiet, reference: false },
+    });
   } catch (err) {
     if (err instanceof DiycError && policy === 'missing') {
       throw new DiycError(err.kind, `${err.message} (the images here: diyc images)`, { cause: err });

@@ -21,19 +21,33 @@ const rfc3339 = (iso: string | undefined): string => iso || ZERO_TIME;
 function mountsOf(record: ContainerRecord | undefined, root: string): object[] {
   const volumes = volumesDir(root);
   const defaults = new Set(['/proc', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue', '/sys', '/sys/fs/cgroup', '/dev/init']);
-  return (record?.mounts ?? []).filter((m) => !defaults.has(m.destination)).flatMap((m) => {
-    const rw = !(m.options ?? []).includes('ro');
-    if (m.type === 'bind' || (m.options ?? []).includes('rbind') || (m.options ?? []).includes('bind')) {
-      const source = m.source ?? '';
-      const volume = source.startsWith(`${volumes}/`) && source.endsWith('/_data') ? source.slice(volumes.length + 1, -'/_data'.length) : undefined;
-      if (volume !== undefined) {
-        return [{ Type: 'volume', Name: volume, Source: source, Destination: m.destination, Driver: 'local', Mode: rw ? '' : 'ro', RW: rw, Propagation: '' }];
+  return (record?.mounts ?? [])
+    .filter((m) => !defaults.has(m.destination))
+    .flatMap((m) => {
+      const rw = !(m.options ?? []).includes('ro');
+      if (m.type === 'bind' || (m.options ?? []).includes('rbind') || (m.options ?? []).includes('bind')) {
+        const source = m.source ?? '';
+        const volume =
+          source.startsWith(`${volumes}/`) && source.endsWith('/_data') ? source.slice(volumes.length + 1, -'/_data'.length) : undefined;
+        if (volume !== undefined) {
+          return [
+            {
+              Type: 'volume',
+              Name: volume,
+              Source: source,
+              Destination: m.destination,
+              Driver: 'local',
+              Mode: rw ? '' : 'ro',
+              RW: rw,
+              Propagation: '',
+            },
+          ];
+        }
+        return [{ Type: 'bind', Source: source, Destination: m.destination, Mode: rw ? '' : 'ro', RW: rw, Propagation: 'rprivate' }];
       }
-      return [{ Type: 'bind', Source: source, Destination: m.destination, Mode: rw ? '' : 'ro', RW: rw, Propagation: 'rprivate' }];
-    }
-    if (m.type === 'tmpfs') return [{ Type: 'tmpfs', Source: '', Destination: m.destination, Mode: '', RW: rw, Propagation: '' }];
-    return [];
-  });
+      if (m.type === 'tmpfs') return [{ Type: 'tmpfs', Source: '', Destination: m.destination, Mode: '', RW: rw, Propagation: '' }];
+      return [];
+    });
 }
 
 /** {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}, each port of a range on its own. */
@@ -60,7 +74,7 @@ export function inspectContainer(view: ContainerView, root: string, images: Imag
   const ip = state.ip ?? '';
   const gateway = record?.annotations[ANNOTATION.gateway] ?? '';
   const net = record?.annotations[ANNOTATION.netMode] ?? state.net ?? 'bridge';
-  const prefix = ip ? safe(() => parseSubnet(process.env.DIYC_SUBNET ?? '172.16.0.0/24').prefix) ?? 24 : 0;
+  const prefix = ip ? (safe(() => parseSubnet(process.env.DIYC_SUBNET ?? '172.16.0.0/24').prefix) ?? 24) : 0;
   const memory = record?.linux.resources?.memory;
   const cpu = record?.linux.resources?.cpu;
   const caps = base?.process.capabilities?.bounding ?? [];
@@ -70,8 +84,20 @@ export function inspectContainer(view: ContainerView, root: string, images: Imag
   const imageConfig = storeImage?.config ?? {};
   const exitCode = state.exitCode ?? 0;
   const network = {
-    IPAMConfig: null, Links: null, Aliases: null, MacAddress: ip ? macOf(ip) : '', NetworkID: net, EndpointID: '',
-    Gateway: gateway, IPAddress: ip, IPPrefixLen: prefix, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DriverOpts: null, DNSNames: null,
+    IPAMConfig: null,
+    Links: null,
+    Aliases: null,
+    MacAddress: ip ? macOf(ip) : '',
+    NetworkID: net,
+    EndpointID: '',
+    Gateway: gateway,
+    IPAddress: ip,
+    IPPrefixLen: prefix,
+    IPv6Gateway: '',
+    GlobalIPv6Address: '',
+    GlobalIPv6PrefixLen: 0,
+    DriverOpts: null,
+    DNSNames: null,
   };
   return {
     Id: view.id,
@@ -85,7 +111,7 @@ export function inspectContainer(view: ContainerView, root: string, images: Imag
       Restarting: view.status === 'restarting',
       OOMKilled: /out of memory/i.test(state.reason ?? ''),
       Dead: false,
-      Pid: running ? state.pid ?? 0 : 0,
+      Pid: running ? (state.pid ?? 0) : 0,
       ExitCode: running ? 0 : exitCode,
       Error: state.reason && !/out of memory/i.test(state.reason) && exitCode >= 125 ? state.reason : '',
       StartedAt: rfc3339(state.startedAt),
@@ -106,10 +132,14 @@ export function inspectContainer(view: ContainerView, root: string, images: Imag
     AppArmorProfile: '',
     ExecIDs: null,
     HostConfig: {
-      Binds: (base?.mounts ?? []).filter((m) => m.type === 'bind' && m.source && !m.source.startsWith(`${volumesDir(root)}/`) && m.destination !== '/dev/init')
+      Binds: (base?.mounts ?? [])
+        .filter((m) => m.type === 'bind' && m.source && !m.source.startsWith(`${volumesDir(root)}/`) && m.destination !== '/dev/init')
         .map((m) => `${m.source}:${m.destination}${(m.options ?? []).includes('ro') ? ':ro' : ''}`),
       ContainerIDFile: '',
-      LogConfig: { Type: 'json-file', Config: asMap({ 'max-size': String(meta?.logSize ?? 0), 'max-file': String((meta?.logFiles ?? 0) + 1) }) },
+      LogConfig: {
+        Type: 'json-file',
+        Config: asMap({ 'max-size': String(meta?.logSize ?? 0), 'max-file': String((meta?.logFiles ?? 0) + 1) }),
+      },
       NetworkMode: net,
       PortBindings: portMap(view),
       RestartPolicy: meta?.restart ?? { Name: 'no', MaximumRetryCount: 0 },
@@ -122,7 +152,13 @@ export function inspectContainer(view: ContainerView, root: string, images: Imag
       Privileged: caps.length > 30 && !base?.linux.seccomp,
       ReadonlyRootfs: base?.root?.readonly === true,
       SecurityOpt: null,
-      Tmpfs: asMap(Object.fromEntries((base?.mounts ?? []).filter((m) => m.type === 'tmpfs' && !['/dev', '/dev/shm'].includes(m.destination)).map((m) => [m.destination, (m.options ?? []).join(',')]))),
+      Tmpfs: asMap(
+        Object.fromEntries(
+          (base?.mounts ?? [])
+            .filter((m) => m.type === 'tmpfs' && !['/dev', '/dev/shm'].includes(m.destination))
+            .map((m) => [m.destination, (m.options ?? []).join(',')]),
+        ),
+      ),
       Init: (base?.process.args[0] ?? '') === '/dev/init',
       Memory: memory?.limit ?? 0,
       MemorySwap: memory?.swap ?? 0,
@@ -130,10 +166,22 @@ export function inspectContainer(view: ContainerView, root: string, images: Imag
       CpuShares: cpu?.shares ?? 0,
       CpusetCpus: cpu?.cpus ?? '',
       PidsLimit: record?.linux.resources?.pids?.limit ?? null,
-      Ulimits: (base?.process.rlimits ?? []).map((r) => ({ Name: r.type.replace(/^RLIMIT_/, '').toLowerCase(), Soft: r.soft, Hard: r.hard })),
+      Ulimits: (base?.process.rlimits ?? []).map((r) => ({
+        Name: r.type.replace(/^RLIMIT_/, '').toLowerCase(),
+        Soft: r.soft,
+        Hard: r.hard,
+      })),
       Sysctls: asMap({ ...base?.linux.sysctl }),
     },
-    GraphDriver: { Name: 'overlay', Data: { LowerDir: (storeImage?.layers ?? []).map((l) => images.layerPath(l)).join(':'), UpperDir: paths.upper, WorkDir: paths.work, MergedDir: paths.merged } },
+    GraphDriver: {
+      Name: 'overlay',
+      Data: {
+        LowerDir: (storeImage?.layers ?? []).map((l) => images.layerPath(l)).join(':'),
+        UpperDir: paths.upper,
+        WorkDir: paths.work,
+        MergedDir: paths.merged,
+      },
+    },
     Mounts: mountsOf(base, root),
     Config: {
       Hostname: hostname,
@@ -150,13 +198,23 @@ export function inspectContainer(view: ContainerView, root: string, images: Imag
       Cmd: args.length > 0 || path !== undefined ? cmdOf(base, imageConfig) : null,
       Image: view.image,
       Volumes: null,
-      WorkingDir: base?.process.cwd === '/' ? '' : base?.process.cwd ?? '',
+      WorkingDir: base?.process.cwd === '/' ? '' : (base?.process.cwd ?? ''),
       Entrypoint: entrypointOf(base, imageConfig),
       OnBuild: null,
       Labels: asMap({ ...view.labels }),
       StopSignal: base?.annotations[ANNOTATION.stopSignal] ?? 'SIGTERM',
       ...(meta?.stopTimeout !== undefined ? { StopTimeout: meta.stopTimeout } : {}),
-      ...(meta?.healthcheck ? { Healthcheck: { Test: meta.healthcheck.Test, Interval: meta.healthcheck.Interval * 1e6, Timeout: meta.healthcheck.Timeout * 1e6, StartPeriod: meta.healthcheck.StartPeriod * 1e6, Retries: meta.healthcheck.Retries } } : {}),
+      ...(meta?.healthcheck
+        ? {
+            Healthcheck: {
+              Test: meta.healthcheck.Test,
+              Interval: meta.healthcheck.Interval * 1e6,
+              Timeout: meta.healthcheck.Timeout * 1e6,
+              StartPeriod: meta.healthcheck.StartPeriod * 1e6,
+              Retries: meta.healthcheck.Retries,
+            },
+          }
+        : {}),
     },
     NetworkSettings: {
       Bridge: '',
@@ -199,7 +257,9 @@ function safe<T>(fn: () => T): T | undefined {
 export function inspectImage(image: Image, images: ImageStore): object {
   const references = images.referencesOf(image.name);
   const tags = references.filter((r) => !r.includes('@')).map(familiar);
-  const digests = image.source.includes('@') ? [`${repoTag(image.source.replace(/:[^:/@]+@/, '@')).repository}@${image.source.split('@')[1]}`] : [];
+  const digests = image.source.includes('@')
+    ? [`${repoTag(image.source.replace(/:[^:/@]+@/, '@')).repository}@${image.source.split('@')[1]}`]
+    : [];
   return {
     Id: imageId(image),
     RepoTags: tags.length > 0 ? tags : references.length === 0 && !images.isUntagged(image.name) ? [`${image.name}:latest`] : [],
@@ -210,9 +270,14 @@ export function inspectImage(image: Image, images: ImageStore): object {
     DockerVersion: '',
     Author: '',
     Config: {
-      Env: image.config.Env ?? null, Cmd: image.config.Cmd ?? null, Entrypoint: image.config.Entrypoint ?? null,
-      WorkingDir: image.config.WorkingDir ?? '', User: image.config.User ?? '', Labels: image.config.Labels ? asMap({ ...image.config.Labels }) : null,
-      StopSignal: image.config.StopSignal ?? '', ...(image.config.Healthcheck ? { Healthcheck: image.config.Healthcheck } : {}),
+      Env: image.config.Env ?? null,
+      Cmd: image.config.Cmd ?? null,
+      Entrypoint: image.config.Entrypoint ?? null,
+      WorkingDir: image.config.WorkingDir ?? '',
+      User: image.config.User ?? '',
+      Labels: image.config.Labels ? asMap({ ...image.config.Labels }) : null,
+      StopSignal: image.config.StopSignal ?? '',
+      ...(image.config.Healthcheck ? { Healthcheck: image.config.Healthcheck } : {}),
     },
     Architecture: ({ x64: 'amd64', arm64: 'arm64' } as Record<string, string>)[process.arch] ?? process.arch,
     Os: 'linux',

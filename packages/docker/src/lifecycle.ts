@@ -14,7 +14,18 @@ import { createServer } from 'node:net';
 import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { parseSignal, writeErr } from '@diyc/cli';
 import {
-  baseRecord, newContainerId, processStart, reap, remove, runDetached, runForeground, sameProcess, stop, type Container, type ContainerSpec, type Volume,
+  baseRecord,
+  newContainerId,
+  processStart,
+  reap,
+  remove,
+  runDetached,
+  runForeground,
+  sameProcess,
+  stop,
+  type Container,
+  type ContainerSpec,
+  type Volume,
 } from '@diyc/container';
 import { imageId, ImageStore } from '@diyc/image';
 import { describeConfig, ensureNetwork, expandPublish, netConfig, type Publish } from '@diyc/net';
@@ -31,7 +42,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** The bridge a container joins, made on first use as docker makes docker0, said once. */
 export function ensureBridge(root: string): void {
   const config = netConfig({}, process.env);
-  if (ensureNetwork(config, { root }).changed) writeErr(`diyc: set up the bridge ${describeConfig(config)}, with NAT to the outside (\`diyc-net clean\` removes it)\n`);
+  if (ensureNetwork(config, { root }).changed)
+    writeErr(`diyc: set up the bridge ${describeConfig(config)}, with NAT to the outside (\`diyc-net clean\` removes it)\n`);
 }
 
 /** A host port nothing listens on and no container of this root publishes: the kernel's choice, checked. */
@@ -52,12 +64,16 @@ async function freePort(hostIp: string | undefined, taken: Set<number>): Promise
 
 /** The -p flags as publications, a free host port chosen for those that name none. */
 export async function resolvePorts(flags: PortFlag[], root: string): Promise<Publish[]> {
-  const taken = new Set(allContainers(root).flatMap(({ state }) => state.ports ?? []).flatMap((p) => {
-    const m = /(?:^|:)(\d+)(?:-(\d+))?:\d/.exec(p);
-    if (!m) return [];
-    const first = Number(m[1]);
-    return Array.from({ length: m[2] ? Number(m[2]) - first + 1 : 1 }, (_, i) => first + i);
-  }));
+  const taken = new Set(
+    allContainers(root)
+      .flatMap(({ state }) => state.ports ?? [])
+      .flatMap((p) => {
+        const m = /(?:^|:)(\d+)(?:-(\d+))?:\d/.exec(p);
+        if (!m) return [];
+        const first = Number(m[1]);
+        return Array.from({ length: m[2] ? Number(m[2]) - first + 1 : 1 }, (_, i) => first + i);
+      }),
+  );
   const out: Publish[] = [];
   for (const flag of flags) {
     if ('publish' in flag) {
@@ -82,7 +98,8 @@ function volumesOf(request: RunRequest, root: string): { volumes: Volume[]; tmpf
     if (m.type === 'tmpfs') {
       tmpfs.push({ path: m.target, options: m.options });
     } else if (m.type === 'bind') {
-      if (!existsOrMade(m.source, m.create)) throw new DiycError('invalid', `invalid mount config for type "bind": bind source path does not exist: ${m.source}`);
+      if (!existsOrMade(m.source, m.create))
+        throw new DiycError('invalid', `invalid mount config for type "bind": bind source path does not exist: ${m.source}`);
       volumes.push({ host: m.source, container: m.target, readonly: m.readonly });
     } else {
       const name = m.name ?? newContainerId();
@@ -120,30 +137,61 @@ export async function makeContainer(request: RunRequest, root: string = stateRoo
   const container = containerAt(name, root);
   if (container.exists()) {
     const state = container.state();
-    throw new DiycError('exists', `Conflict. The container name "/${name}" is already in use by container "${state ? idOf(state) : name}". You have to remove (or rename) that container to be able to reuse that name.`);
+    throw new DiycError(
+      'exists',
+      `Conflict. The container name "/${name}" is already in use by container "${state ? idOf(state) : name}". You have to remove (or rename) that container to be able to reuse that name.`,
+    );
   }
   const store = new ImageStore(root);
-  const found = await ensureImage(store, request.image, request.pull, { quiet: request.quiet, ...(request.platform !== undefined ? { platform: request.platform } : {}) });
+  const found = await ensureImage(store, request.image, request.pull, {
+    quiet: request.quiet,
+    ...(request.platform !== undefined ? { platform: request.platform } : {}),
+  });
   const id = newContainerId();
   const { volumes, tmpfs, anonymous } = volumesOf(request, root);
   const publish = await resolvePorts(request.ports, root);
   const spec: ContainerSpec = {
-    name, hostname: request.hostname ?? id.slice(0, 12), image: found.name, command: request.command,
+    name,
+    hostname: request.hostname ?? id.slice(0, 12),
+    image: found.name,
+    command: request.command,
     ...(request.entrypoint !== undefined ? { entrypoint: request.entrypoint } : {}),
-    net: request.net, netConfig: netConfig({}, process.env), ...(request.ip !== undefined ? { ip: request.ip } : {}), publish,
-    resources: request.resources, env: request.env, fileEnv: request.fileEnv,
-    ...(request.workdir !== undefined ? { workdir: request.workdir } : {}), readOnly: request.readOnly,
-    ulimits: request.ulimits, sysctls: request.sysctls, security: request.security,
-    ...(request.user !== undefined ? { user: request.user } : {}), volumes, tmpfs, init: request.init, dns: request.dns,
+    net: request.net,
+    netConfig: netConfig({}, process.env),
+    ...(request.ip !== undefined ? { ip: request.ip } : {}),
+    publish,
+    resources: request.resources,
+    env: request.env,
+    fileEnv: request.fileEnv,
+    ...(request.workdir !== undefined ? { workdir: request.workdir } : {}),
+    readOnly: request.readOnly,
+    ulimits: request.ulimits,
+    sysctls: request.sysctls,
+    security: request.security,
+    ...(request.user !== undefined ? { user: request.user } : {}),
+    volumes,
+    tmpfs,
+    init: request.init,
+    dns: request.dns,
   };
   const record = baseRecord(spec, found.image, request.tty);
   if (request.stopSignal !== undefined) record.annotations[ANNOTATION.stopSignal] = request.stopSignal;
   const reference = found.reference !== undefined ? familiar(found.reference) : safeFamiliar(request.image);
   const meta: DockerMeta = {
-    record, image: reference, imageId: imageId(found.image), restart: request.restart, restartCount: 0, autoRemove: request.remove,
-    labels: { ...found.image.config.Labels, ...request.labels }, tty: request.tty, openStdin: request.interactive,
-    ...(request.stopTimeout !== undefined ? { stopTimeout: request.stopTimeout } : {}), 
-    logSize: request.logSize, logFiles: request.logFiles, anonymousVolumes: anonymous, started: false,
+    record,
+    image: reference,
+    imageId: imageId(found.image),
+    restart: request.restart,
+    restartCount: 0,
+    autoRemove: request.remove,
+    labels: { ...found.image.config.Labels, ...request.labels },
+    tty: request.tty,
+    openStdin: request.interactive,
+    ...(request.stopTimeout !== undefined ? { stopTimeout: request.stopTimeout } : {}),
+    logSize: request.logSize,
+    logFiles: request.logFiles,
+    anonymousVolumes: anonymous,
+    started: false,
     publish: publish.map((p) => `${p.hostIp !== undefined ? `${p.hostIp}:` : ''}${p.hostPort}:${p.containerPort}/${p.protocol}`),
   };
   container.locked(() => {
@@ -166,7 +214,12 @@ function safeFamiliar(text: string): string {
 
 /** What the core's state shows beside the status: the ID, the store's image, the network, the command. */
 function describe(meta: DockerMeta, id: string): { id: string; image: string; net: string; command: string[] } {
-  return { id, image: meta.record.annotations[ANNOTATION.image] ?? '', net: meta.record.annotations[ANNOTATION.netMode] ?? 'bridge', command: meta.record.process.args };
+  return {
+    id,
+    image: meta.record.annotations[ANNOTATION.image] ?? '',
+    net: meta.record.annotations[ANNOTATION.netMode] ?? 'bridge',
+    command: meta.record.process.args,
+  };
 }
 
 /** The base record, ready for a start: the image still there, the bridge up, the volumes made again if removed. */
@@ -201,26 +254,36 @@ export async function startDetached(container: Container, script: string, trace:
   const rt = runtimeFor(container.name, trace, root);
   markStarted(container);
   await runDetached(rt, container, record, {
-    logSize: meta.logSize, logFiles: meta.logFiles, openStdin: meta.openStdin,
+    logSize: meta.logSize,
+    logFiles: meta.logFiles,
+    openStdin: meta.openStdin,
     exitCommand: [process.execPath, script, '--reap', container.name],
     describe: describe(meta, idOf(state ?? { name: container.name })),
   });
 }
 
 /** Runs the container in this process (run without -d, start -a); its exit code. A restart policy then starts it in the background. */
-export async function startForeground(container: Container, script: string, trace: Trace, options: { interactive: boolean }, root: string = stateRoot()): Promise<number> {
+export async function startForeground(
+  container: Container,
+  script: string,
+  trace: Trace,
+  options: { interactive: boolean },
+  root: string = stateRoot(),
+): Promise<number> {
   const meta = readMeta(container);
   if (!meta) throw new DiycError('invalid', `container ${container.name} was not made by diyc: start it with diyc-run`);
   const terminal = meta.tty;
-  if (terminal && options.interactive && process.stdin.isTTY !== true) throw new DiycError('usage', 'the input device is not a TTY', { exitCode: 1 });
+  if (terminal && options.interactive && process.stdin.isTTY !== true)
+    throw new DiycError('usage', 'the input device is not a TTY', { exitCode: 1 });
   const record = prepareStart(container, meta, root, terminal);
   const rt = runtimeFor(container.name, trace, root);
   markStarted(container);
   const { devnull, close } = nullInput(!options.interactive && !terminal);
-  let result;
+  let result: Awaited<ReturnType<typeof runForeground>>;
   try {
     result = await runForeground(rt, container, record, {
-      remove: meta.autoRemove, describe: describe(meta, idOf(container.state() ?? { name: container.name })),
+      remove: meta.autoRemove,
+      describe: describe(meta, idOf(container.state() ?? { name: container.name })),
       ...(devnull !== undefined ? { stdio: [devnull, null, null] } : {}),
     });
   } finally {
@@ -229,7 +292,9 @@ export async function startForeground(container: Container, script: string, trac
   if (meta.autoRemove) {
     for (const v of meta.anonymousVolumes) removeQuietly(v, root);
   } else if (shouldRestart(meta.restart, result.exitCode, meta.restartCount, readMeta(container)?.stoppedByUser === true)) {
-    updateMeta(container, (m) => { m.restartCount++; });
+    updateMeta(container, (m) => {
+      m.restartCount++;
+    });
     await startDetached(container, script, trace, root);
   }
   if (result.reason) writeErr(`diyc: ${container.name}: ${result.reason}\n`);
@@ -246,7 +311,9 @@ function nullInput(want: boolean): { devnull?: number; close: () => void } {
 function removeQuietly(volume: string, root: string): void {
   try {
     removeVolume(volume, { root, force: true });
-  } catch { /* gone already */ }
+  } catch {
+    /* gone already */
+  }
 }
 
 /**
@@ -277,7 +344,7 @@ export async function reapAndRestart(name: string, script: string, trace: Trace,
     m.restarter = { pid: process.pid, start: processStart(process.pid) ?? '' };
   });
   if (!pending) return;
-  for (const end = Date.now() + delay; Date.now() < end;) await sleep(Math.min(50, end - Date.now()));
+  for (const end = Date.now() + delay; Date.now() < end; ) await sleep(Math.min(50, end - Date.now()));
   // `stop`, `kill` or `rm` meanwhile: no restart.
   let go = false;
   updateMeta(container, (m) => {
@@ -302,7 +369,9 @@ export function stopSignalOf(container: Container): number {
 
 /** Marks a container stopped by the user (no restart), and waits for a pending restart to give up. */
 export async function markStoppedByUser(container: Container): Promise<void> {
-  const meta = updateMeta(container, (m) => { m.stoppedByUser = true; });
+  const meta = updateMeta(container, (m) => {
+    m.stoppedByUser = true;
+  });
   if (!meta?.restarter) return;
   for (let i = 0; i < 200 && sameProcess(meta.restarter.pid, meta.restarter.start); i++) await sleep(25);
 }
@@ -315,11 +384,17 @@ export async function stopContainer(container: Container, seconds: number | unde
 }
 
 /** docker rm: a stopped container (a running one with force), and its anonymous volumes with `volumes`. */
-export async function removeContainer(container: Container, options: { force: boolean; volumes: boolean; trace: Trace; root?: string }): Promise<void> {
+export async function removeContainer(
+  container: Container,
+  options: { force: boolean; volumes: boolean; trace: Trace; root?: string },
+): Promise<void> {
   const root = options.root ?? stateRoot();
   const status = container.status();
   if ((status === 'running' || status === 'paused') && !options.force) {
-    throw new DiycError('state', `cannot remove container "/${container.name}": container is ${status}: stop the container before removing or force remove`);
+    throw new DiycError(
+      'state',
+      `cannot remove container "/${container.name}": container is ${status}: stop the container before removing or force remove`,
+    );
   }
   const meta = readMeta(container);
   if (meta) await markStoppedByUser(container);

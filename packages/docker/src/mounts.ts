@@ -13,7 +13,13 @@ import { DiycError } from '@diyc/record';
 import { checkVolumeName } from './volumes.js';
 
 export type MountSpec =
-  | { type: 'bind'; source: string; target: string; readonly: boolean; /** -v makes a missing host path; --mount refuses it. */ create: boolean }
+  | {
+      type: 'bind';
+      source: string;
+      target: string;
+      readonly: boolean /** -v makes a missing host path; --mount refuses it. */;
+      create: boolean;
+    }
   | { type: 'volume'; name?: string; target: string; readonly: boolean }
   | { type: 'tmpfs'; target: string; options: string[] };
 
@@ -35,7 +41,10 @@ function volumeOptions(text: string, flag: string): boolean {
     else if (opt === 'rw') readonly = false;
     // SELinux relabelling and macOS consistency hints: nothing to do on a host without them.
     else if (['z', 'Z', 'cached', 'delegated', 'consistent', 'nocopy', 'rprivate', 'private'].includes(opt)) continue;
-    else throw usage(`${flag}: invalid mode: ${opt} (diyc takes ro and rw${['shared', 'rshared', 'slave', 'rslave'].includes(opt) ? '; its bind mounts are private' : ''})`);
+    else
+      throw usage(
+        `${flag}: invalid mode: ${opt} (diyc takes ro and rw${['shared', 'rshared', 'slave', 'rslave'].includes(opt) ? '; its bind mounts are private' : ''})`,
+      );
   }
   return readonly;
 }
@@ -47,7 +56,8 @@ export function parseVolumeFlag(text: string, cwd: string = process.cwd()): Moun
   if (parts.length === 1) return { type: 'volume', target: target(text, flag), readonly: false };
   if (parts.length > 3) throw usage(`${flag}: invalid spec: use HOST-DIR:CONTAINER-DIR[:ro], NAME:CONTAINER-DIR[:ro] or CONTAINER-DIR`);
   const [source = '', dest = '', mode = ''] = parts;
-  if (source === '' || dest === '') throw usage(`${flag}: invalid spec: use HOST-DIR:CONTAINER-DIR[:ro], NAME:CONTAINER-DIR[:ro] or CONTAINER-DIR`);
+  if (source === '' || dest === '')
+    throw usage(`${flag}: invalid spec: use HOST-DIR:CONTAINER-DIR[:ro], NAME:CONTAINER-DIR[:ro] or CONTAINER-DIR`);
   const readonly = volumeOptions(mode, flag);
   if (isAbsolute(source) || source.startsWith('./') || source.startsWith('../') || source === '.' || source === '..') {
     return { type: 'bind', source: resolve(cwd, source), target: target(dest, flag), readonly, create: true };
@@ -55,7 +65,9 @@ export function parseVolumeFlag(text: string, cwd: string = process.cwd()): Moun
   try {
     checkVolumeName(source);
   } catch {
-    throw usage(`${flag}: "${source}" includes invalid characters for a local volume name; to mount a host directory, give an absolute path (or ./${source})`);
+    throw usage(
+      `${flag}: "${source}" includes invalid characters for a local volume name; to mount a host directory, give an absolute path (or ./${source})`,
+    );
   }
   return { type: 'volume', name: source, target: target(dest, flag), readonly };
 }
@@ -83,14 +95,16 @@ export function parseMountFlag(text: string, cwd: string = process.cwd()): Mount
   const dest = take('target', 'destination', 'dst');
   const ro = take('readonly', 'ro');
   const readonly = ro !== undefined && ['true', '1', ''].includes(ro.toLowerCase());
-  if (ro !== undefined && !['true', '1', '', 'false', '0'].includes(ro.toLowerCase())) throw usage(`${flag}: readonly is true or false, not ${ro}`);
+  if (ro !== undefined && !['true', '1', '', 'false', '0'].includes(ro.toLowerCase()))
+    throw usage(`${flag}: readonly is true or false, not ${ro}`);
   if (dest === undefined) throw usage(`${flag}: target is required`);
   take('consistency');
   let spec: MountSpec;
   if (type === 'bind') {
     if (source === undefined) throw usage(`${flag}: source is required for a bind mount`);
     const propagation = take('bind-propagation');
-    if (propagation !== undefined && !['private', 'rprivate'].includes(propagation)) throw usage(`${flag}: bind-propagation=${propagation}: diyc's bind mounts are private`);
+    if (propagation !== undefined && !['private', 'rprivate'].includes(propagation))
+      throw usage(`${flag}: bind-propagation=${propagation}: diyc's bind mounts are private`);
     spec = { type: 'bind', source: resolve(cwd, source), target: target(dest, flag), readonly, create: false };
   } else if (type === 'volume') {
     take('volume-nocopy');

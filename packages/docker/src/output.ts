@@ -24,8 +24,19 @@ const safe = (text: string): string => text.replace(/[^\t\n]+/g, (part) => print
 export function alignTabs(lines: string[]): string {
   const rows = lines.map((l) => l.split('\t'));
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => { if (i < row.length - 1) widths[i] = Math.max(widths[i] ?? 0, cell.length); });
-  return rows.map((row) => row.map((cell, i) => (i < row.length - 1 ? cell.padEnd((widths[i] ?? 0) + 3) : cell)).join('').trimEnd()).map((l) => `${l}\n`).join('');
+  for (const row of rows)
+    row.forEach((cell, i) => {
+      if (i < row.length - 1) widths[i] = Math.max(widths[i] ?? 0, cell.length);
+    });
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => (i < row.length - 1 ? cell.padEnd((widths[i] ?? 0) + 3) : cell))
+        .join('')
+        .trimEnd(),
+    )
+    .map((l) => `${l}\n`)
+    .join('');
 }
 
 /**
@@ -35,7 +46,10 @@ export function alignTabs(lines: string[]): string {
  */
 export function formatList<Row>(rows: Row[], format: string | undefined, columns: Columns<Row>, object: (row: Row) => object): string {
   if (format === undefined || format === '' || format === 'table') {
-    const lines = [columns.fields.map((f) => columns.headers[f] ?? f.toUpperCase()).join('\t'), ...rows.map((r) => columns.fields.map((f) => printable(columns.cell(r, f))).join('\t'))];
+    const lines = [
+      columns.fields.map((f) => columns.headers[f] ?? f.toUpperCase()).join('\t'),
+      ...rows.map((r) => columns.fields.map((f) => printable(columns.cell(r, f))).join('\t')),
+    ];
     return alignTabs(lines);
   }
   if (format === 'json') return rows.map((r) => `${JSON.stringify(object(r))}\n`).join('');
@@ -43,7 +57,11 @@ export function formatList<Row>(rows: Row[], format: string | undefined, columns
     const template = compileTemplate(format.slice(6).trimStart());
     // The header is the same template run on a row whose every field is its header's name.
     const headerLine = template(headerRow(columns.headers));
-    return alignTabs([headerLine, ...rows.map((r) => safe(template(object(r))))].flatMap((l) => l.split('\n')).filter((l, i, all) => l !== '' || i < all.length - 1));
+    return alignTabs(
+      [headerLine, ...rows.map((r) => safe(template(object(r))))]
+        .flatMap((l) => l.split('\n'))
+        .filter((l, i, all) => l !== '' || i < all.length - 1),
+    );
   }
   const template = compileTemplate(format);
   return rows.map((r) => `${safe(template(object(r)))}\n`).join('');
@@ -51,12 +69,15 @@ export function formatList<Row>(rows: Row[], format: string | undefined, columns
 
 /** A row for the header line: each field, or method (.Label "x"), answers its header's name. */
 function headerRow(headers: Record<string, string>): object {
-  return new Proxy({}, {
-    has: () => true,
-    get: (_t, key) => {
-      if (typeof key !== 'string') return undefined;
-      const name = headers[key] ?? key.replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
-      return key === 'Label' ? () => 'LABEL' : name;
+  return new Proxy(
+    {},
+    {
+      has: () => true,
+      get: (_t, key) => {
+        if (typeof key !== 'string') return undefined;
+        const name = headers[key] ?? key.replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
+        return key === 'Label' ? () => 'LABEL' : name;
+      },
     },
-  });
+  );
 }

@@ -21,7 +21,8 @@ export function parseRestartPolicy(text: string | undefined): RestartPolicy {
   const m = /^(always|unless-stopped|on-failure)(?::(\d+))?$/.exec(text);
   if (!m) throw new DiycError('usage', `--restart ${text}: use no, always, unless-stopped, on-failure or on-failure:N`);
   const name = m[1] as RestartName;
-  if (m[2] !== undefined && name !== 'on-failure') throw new DiycError('usage', `--restart ${text}: only on-failure takes a count of retries`);
+  if (m[2] !== undefined && name !== 'on-failure')
+    throw new DiycError('usage', `--restart ${text}: only on-failure takes a count of retries`);
   return { Name: name, MaximumRetryCount: m[2] === undefined ? 0 : Number(m[2]) };
 }
 
@@ -33,9 +34,13 @@ export function parseRestartPolicy(text: string | undefined): RestartPolicy {
 export function shouldRestart(policy: RestartPolicy, exitCode: number, restartCount: number, stoppedByUser: boolean): boolean {
   if (stoppedByUser) return false;
   switch (policy.Name) {
-    case 'no': return false;
-    case 'always': case 'unless-stopped': return true;
-    case 'on-failure': return exitCode !== 0 && (policy.MaximumRetryCount === 0 || restartCount < policy.MaximumRetryCount);
+    case 'no':
+      return false;
+    case 'always':
+    case 'unless-stopped':
+      return true;
+    case 'on-failure':
+      return exitCode !== 0 && (policy.MaximumRetryCount === 0 || restartCount < policy.MaximumRetryCount);
   }
 }
 

@@ -6,8 +6,21 @@ import { resolve } from 'node:path';
 import { many, one, parseSignal, writeErr, type ArgsDef, type FlagHint, type ParsedFlags } from '@diyc/cli';
 import { parseSize } from '@diyc/cgroup';
 import {
-  checkUser, checkWorkdir, envFlags, parseAddHost, parseDnsSearch, parseDnsServer, parseEnvFile, parseSysctl, parseTmpfs,
-  parseUlimit, readEnvFile, securityOptions, type DnsOptions, type NetMode, type SecurityOptions,
+  checkUser,
+  checkWorkdir,
+  envFlags,
+  parseAddHost,
+  parseDnsSearch,
+  parseDnsServer,
+  parseEnvFile,
+  parseSysctl,
+  parseTmpfs,
+  parseUlimit,
+  readEnvFile,
+  securityOptions,
+  type DnsOptions,
+  type NetMode,
+  type SecurityOptions,
 } from '@diyc/container';
 import { parseIp, parsePublish, type Publish } from '@diyc/net';
 import { DiycError, hostnameProblem, nameProblem, type RecordRlimit, type Resources } from '@diyc/record';
@@ -84,17 +97,50 @@ export interface RunRequest {
 
 /** The flags of `run` and `create`, with docker's names, letters and meanings. */
 export const RUN_ARGS: ArgsDef = {
-  name: { type: 'string', valueHint: 'NAME', description: 'the container\'s name (default: one made up, as docker makes them: focused_lovelace)' },
-  detach: { type: 'boolean', alias: 'd', description: 'run it in the background and print its ID (run only); its output goes to its log: diyc logs NAME' },
+  name: {
+    type: 'string',
+    valueHint: 'NAME',
+    description: "the container's name (default: one made up, as docker makes them: focused_lovelace)",
+  },
+  detach: {
+    type: 'boolean',
+    alias: 'd',
+    description: 'run it in the background and print its ID (run only); its output goes to its log: diyc logs NAME',
+  },
   interactive: { type: 'boolean', alias: 'i', description: 'keep its stdin open: yours in the foreground, an open pipe with -d' },
   tty: { type: 'boolean', alias: 't', description: 'give it a terminal of its own (a pty), proxied to yours' },
   rm: { type: 'boolean', description: 'remove the container (and its anonymous volumes) when it ends' },
-  env: { type: 'string', alias: 'e', valueHint: 'KEY=VALUE', description: 'set an environment variable; a bare KEY takes yours (repeatable)' },
+  env: {
+    type: 'string',
+    alias: 'e',
+    valueHint: 'KEY=VALUE',
+    description: 'set an environment variable; a bare KEY takes yours (repeatable)',
+  },
   'env-file': { type: 'string', valueHint: 'FILE', description: 'read variables from FILE, a KEY=VALUE a line (repeatable)' },
-  volume: { type: 'string', alias: 'v', valueHint: 'SRC:DEST[:ro]', description: 'a host path (/dir, ./dir: made when missing), a named volume (NAME: made when missing) or an anonymous one (DEST alone) at DEST (repeatable)' },
-  mount: { type: 'string', valueHint: 'type=bind|volume|tmpfs,...', description: 'a mount: type=bind,source=/host,target=/path[,readonly]; type=volume,source=NAME,target=/path; type=tmpfs,target=/path[,tmpfs-size=64m] (repeatable)' },
-  publish: { type: 'string', alias: 'p', valueHint: '[IP:][HOST:]PORT[/udp]', description: 'publish a port: 8080:80, 127.0.0.1:8080:80, 8080-8090:80-90, or 80 for a free host port (repeatable)' },
-  network: { type: 'string', valueHint: 'bridge|none|host', description: 'bridge (the default: its own network on the diyc bridge, made on first use), none (only lo) or host (the host\'s)' },
+  volume: {
+    type: 'string',
+    alias: 'v',
+    valueHint: 'SRC:DEST[:ro]',
+    description:
+      'a host path (/dir, ./dir: made when missing), a named volume (NAME: made when missing) or an anonymous one (DEST alone) at DEST (repeatable)',
+  },
+  mount: {
+    type: 'string',
+    valueHint: 'type=bind|volume|tmpfs,...',
+    description:
+      'a mount: type=bind,source=/host,target=/path[,readonly]; type=volume,source=NAME,target=/path; type=tmpfs,target=/path[,tmpfs-size=64m] (repeatable)',
+  },
+  publish: {
+    type: 'string',
+    alias: 'p',
+    valueHint: '[IP:][HOST:]PORT[/udp]',
+    description: 'publish a port: 8080:80, 127.0.0.1:8080:80, 8080-8090:80-90, or 80 for a free host port (repeatable)',
+  },
+  network: {
+    type: 'string',
+    valueHint: 'bridge|none|host',
+    description: "bridge (the default: its own network on the diyc bridge, made on first use), none (only lo) or host (the host's)",
+  },
   net: { type: 'string', valueHint: 'bridge|none|host', description: 'the same as --network' },
   ip: { type: 'string', valueHint: 'IP', description: 'its address on the bridge (default: the next free one)' },
   hostname: { type: 'string', alias: 'h', valueHint: 'NAME', description: 'its hostname (default: its short ID, as docker)' },
@@ -105,38 +151,108 @@ export const RUN_ARGS: ArgsDef = {
   'read-only': { type: 'boolean', description: 'mount its root filesystem read-only' },
   tmpfs: { type: 'string', valueHint: 'PATH[:OPTS]', description: 'a tmpfs at PATH (repeatable)' },
   memory: { type: 'string', alias: 'm', valueHint: 'SIZE', description: 'memory limit: 512m, 1g, or bytes' },
-  'memory-swap': { type: 'string', valueHint: 'SIZE', description: 'memory and swap together (default twice --memory, as docker; -1 for no swap limit)' },
+  'memory-swap': {
+    type: 'string',
+    valueHint: 'SIZE',
+    description: 'memory and swap together (default twice --memory, as docker; -1 for no swap limit)',
+  },
   cpus: { type: 'string', valueHint: 'N', description: 'CPU limit, as a number of CPUs (0.5: half of one)' },
   'cpu-shares': { type: 'string', alias: 'c', valueHint: 'N', description: 'relative CPU weight (default 1024)' },
   'cpuset-cpus': { type: 'string', valueHint: 'LIST', description: 'the CPUs it may run on: 0-1, 0,2' },
-  'pids-limit': { type: 'string', valueHint: 'N', description: `most processes at once (default ${DEFAULT_PIDS_LIMIT}, as podman; -1 for none)` },
-  'cap-add': { type: 'string', valueHint: 'CAP', description: 'add a capability to docker\'s default set (repeatable; ALL for all)' },
+  'pids-limit': {
+    type: 'string',
+    valueHint: 'N',
+    description: `most processes at once (default ${DEFAULT_PIDS_LIMIT}, as podman; -1 for none)`,
+  },
+  'cap-add': { type: 'string', valueHint: 'CAP', description: "add a capability to docker's default set (repeatable; ALL for all)" },
   'cap-drop': { type: 'string', valueHint: 'CAP', description: 'drop a capability (repeatable; ALL for all)' },
-  privileged: { type: 'boolean', description: 'every capability, no seccomp filter, every device, /proc and /sys unmasked: trust the image as the host\'s root' },
+  privileged: {
+    type: 'boolean',
+    description: "every capability, no seccomp filter, every device, /proc and /sys unmasked: trust the image as the host's root",
+  },
   'security-opt': { type: 'string', valueHint: 'OPT', description: 'no-new-privileges, seccomp=unconfined or seccomp=FILE (repeatable)' },
   'add-host': { type: 'string', valueHint: 'NAME:IP', description: 'a line for /etc/hosts (repeatable)' },
   dns: { type: 'string', valueHint: 'IP', description: 'a name server for /etc/resolv.conf (repeatable)' },
   'dns-search': { type: 'string', valueHint: 'DOMAIN', description: 'a search domain for /etc/resolv.conf (repeatable)' },
   ulimit: { type: 'string', valueHint: 'NAME=SOFT[:HARD]', description: 'a resource limit: nofile=1024:4096 (repeatable)' },
   sysctl: { type: 'string', valueHint: 'KEY=VALUE', description: 'a namespaced sysctl: net.*, kernel.shm*, ... (repeatable)' },
-  'stop-signal': { type: 'string', valueHint: 'SIGNAL', description: 'what `stop` sends first (default the image\'s STOPSIGNAL, else SIGTERM)' },
+  'stop-signal': {
+    type: 'string',
+    valueHint: 'SIGNAL',
+    description: "what `stop` sends first (default the image's STOPSIGNAL, else SIGTERM)",
+  },
   'stop-timeout': { type: 'string', valueHint: 'SECONDS', description: 'how long `stop` waits before SIGKILL (default 10)' },
   label: { type: 'string', alias: 'l', valueHint: 'KEY=VALUE', description: 'a label (repeatable)' },
-  pull: { type: 'enum', options: ['missing', 'always', 'never'], description: 'pull the image: when it is missing (the default), always, or never' },
+  pull: {
+    type: 'enum',
+    options: ['missing', 'always', 'never'],
+    description: 'pull the image: when it is missing (the default), always, or never',
+  },
   platform: { type: 'string', valueHint: 'OS/ARCH', description: 'which image of a multi-platform one to pull' },
   quiet: { type: 'boolean', alias: 'q', description: 'say nothing while pulling' },
-  cidfile: { type: 'string', valueHint: 'FILE', description: 'write the container\'s ID to FILE' },
-  'log-opt': { type: 'string', valueHint: 'max-size=SIZE|max-file=N', description: `the log's rotation: max-size (default ${DEFAULT_LOG_SIZE / 1024 / 1024}m), max-file (default ${DEFAULT_LOG_FILES + 1}) (repeatable)` },
-  'log-driver': { type: 'string', valueHint: 'json-file|local', description: 'accepted for json-file and local: diyc keeps one kind of log' },
+  cidfile: { type: 'string', valueHint: 'FILE', description: "write the container's ID to FILE" },
+  'log-opt': {
+    type: 'string',
+    valueHint: 'max-size=SIZE|max-file=N',
+    description: `the log's rotation: max-size (default ${DEFAULT_LOG_SIZE / 1024 / 1024}m), max-file (default ${DEFAULT_LOG_FILES + 1}) (repeatable)`,
+  },
+  'log-driver': {
+    type: 'string',
+    valueHint: 'json-file|local',
+    description: 'accepted for json-file and local: diyc keeps one kind of log',
+  },
   'sig-proxy': { type: 'boolean', description: 'pass signals on to the container (the default; --no-sig-proxy is refused)' },
   image: { type: 'positional', description: 'the image: busybox, busybox:1.36, host:5000/repo:tag, NAME@sha256:...' },
-  command: { type: 'positional', description: 'the command and its arguments (default: the image\'s)', required: false },
+  command: { type: 'positional', description: "the command and its arguments (default: the image's)", required: false },
 };
 
 /** Flags docker has and diyc has not: a line that says so, rather than "unknown option". */
 export const RUN_HINTS: FlagHint[] = [
-  ...['--restart', '--health-cmd', '--health-interval', '--health-timeout', '--health-retries', '--health-start-period', '--no-healthcheck', '--gpus', '--device', '--device-cgroup-rule', '--blkio-weight', '--memory-reservation', '--kernel-memory', '--oom-kill-disable', '--oom-score-adj', '--userns', '--uts', '--pid', '--ipc', '--cgroupns', '--runtime', '--isolation', '--volumes-from', '--link', '--expose', '--mac-address', '--ip6', '--group-add', '--shm-size', '--storage-opt', '--cgroup-parent', '--detach-keys', '--attach', '-a', '--network-alias', '--publish-all', '-P', '--env-host', '--domainname', '--label-file', '--health-start-interval', '--disable-content-trust', '--use-api-socket']
-    .map((flag) => ({ flag, hint: `${flag} is not supported by diyc yet (diyc run --help lists what it takes)` })),
+  ...[
+    '--restart',
+    '--health-cmd',
+    '--health-interval',
+    '--health-timeout',
+    '--health-retries',
+    '--health-start-period',
+    '--no-healthcheck',
+    '--gpus',
+    '--device',
+    '--device-cgroup-rule',
+    '--blkio-weight',
+    '--memory-reservation',
+    '--kernel-memory',
+    '--oom-kill-disable',
+    '--oom-score-adj',
+    '--userns',
+    '--uts',
+    '--pid',
+    '--ipc',
+    '--cgroupns',
+    '--runtime',
+    '--isolation',
+    '--volumes-from',
+    '--link',
+    '--expose',
+    '--mac-address',
+    '--ip6',
+    '--group-add',
+    '--shm-size',
+    '--storage-opt',
+    '--cgroup-parent',
+    '--detach-keys',
+    '--attach',
+    '-a',
+    '--network-alias',
+    '--publish-all',
+    '-P',
+    '--env-host',
+    '--domainname',
+    '--label-file',
+    '--health-start-interval',
+    '--disable-content-trust',
+    '--use-api-socket',
+  ].map((flag) => ({ flag, hint: `${flag} is not supported by diyc yet (diyc run --help lists what it takes)` })),
 ];
 
 /** -p: a publication, or a container port whose host port is chosen when it is made. */
@@ -147,7 +263,11 @@ export function parsePortFlag(text: string): PortFlag {
   if (port < 1 || port > 65535) throw usage(`--publish ${text}: the container port must be from 1 to 65535`);
   const hostIp = m[1];
   if (hostIp !== undefined) {
-    try { parseIp(hostIp); } catch { throw usage(`--publish ${text}: '${hostIp}' is not an IPv4 address`); }
+    try {
+      parseIp(hostIp);
+    } catch {
+      throw usage(`--publish ${text}: '${hostIp}' is not an IPv4 address`);
+    }
   }
   const protocol = (m[3] as 'tcp' | 'udp' | undefined) ?? 'tcp';
   return { random: { ...(hostIp !== undefined && hostIp !== '0.0.0.0' ? { hostIp } : {}), containerPort: port, protocol } };
@@ -163,7 +283,8 @@ export function memoryResources(memory: string | undefined, swap: string | undef
     }
   };
   if (memory === undefined) {
-    if (swap !== undefined && swap !== '-1') throw usage('--memory-swap needs --memory: the total of memory and swap is above the memory limit');
+    if (swap !== undefined && swap !== '-1')
+      throw usage('--memory-swap needs --memory: the total of memory and swap is above the memory limit');
     return undefined;
   }
   const limit = size(memory, '--memory');
@@ -175,7 +296,8 @@ export function memoryResources(memory: string | undefined, swap: string | undef
 }
 
 function wholeNumber(text: string, flag: string, min = 0): number {
-  if (!/^-?\d+$/.test(text) || Number(text) < min) throw usage(`${flag} ${text}: give a whole number${min > 0 ? ` of ${min} or more` : ''}`);
+  if (!/^-?\d+$/.test(text) || Number(text) < min)
+    throw usage(`${flag} ${text}: give a whole number${min > 0 ? ` of ${min} or more` : ''}`);
   return Number(text);
 }
 
@@ -225,7 +347,11 @@ function logOptions(values: string[]): { logSize: number; logFiles: number } {
   for (const text of values) {
     const [key, value = ''] = text.split('=', 2) as [string, string?];
     if (key === 'max-size') {
-      try { logSize = parseSize(value, 'b'); } catch { throw usage(`--log-opt ${text}: give a size, as 10m`); }
+      try {
+        logSize = parseSize(value, 'b');
+      } catch {
+        throw usage(`--log-opt ${text}: give a size, as 10m`);
+      }
     } else if (key === 'max-file') {
       logFiles = wholeNumber(value, '--log-opt max-file', 1) - 1;
     } else {
@@ -268,10 +394,12 @@ export function runRequest(flags: ParsedFlags, operands: string[], env: NodeJS.P
   const entrypoint = one(flags.entrypoint);
   const stopTimeout = one(flags['stop-timeout']);
   const logDriver = one(flags['log-driver']);
-  if (logDriver !== undefined && !['json-file', 'local'].includes(logDriver)) throw usage(`--log-driver ${logDriver}: diyc keeps one kind of log (json-file and local are taken as it)`);
+  if (logDriver !== undefined && !['json-file', 'local'].includes(logDriver))
+    throw usage(`--log-driver ${logDriver}: diyc keeps one kind of log (json-file and local are taken as it)`);
   if (flags['sig-proxy'] === false) throw usage('--sig-proxy=false is not supported: signals always reach the container');
   const sysctls = Object.fromEntries(many(flags.sysctl).map(parseSysctl));
-  if (net === 'host' && Object.keys(sysctls).some((k) => k.startsWith('net.'))) throw usage('--sysctl net.*: not with --network host, which would change the host\'s');
+  if (net === 'host' && Object.keys(sysctls).some((k) => k.startsWith('net.')))
+    throw usage("--sysctl net.*: not with --network host, which would change the host's");
   const dns: DnsOptions = {
     servers: many(flags.dns).map(parseDnsServer),
     search: many(flags['dns-search']).map(parseDnsSearch),
@@ -291,7 +419,9 @@ export function runRequest(flags: ParsedFlags, operands: string[], env: NodeJS.P
     tty: flags.tty === true,
     remove,
     env: envFlags(many(flags.env), env),
-    fileEnv: many(flags['env-file']).map((f) => resolve(f)).flatMap((file) => parseEnvFile(readEnvFile(file), env, file)),
+    fileEnv: many(flags['env-file'])
+      .map((f) => resolve(f))
+      .flatMap((file) => parseEnvFile(readEnvFile(file), env, file)),
     mounts: [
       ...many(flags.volume).map((v) => parseVolumeFlag(v)),
       ...many(flags.mount).map((m) => parseMountFlag(m)),
@@ -303,7 +433,10 @@ export function runRequest(flags: ParsedFlags, operands: string[], env: NodeJS.P
     readOnly: flags['read-only'] === true,
     resources: resourcesOf(flags),
     security: securityOptions({
-      privileged: flags.privileged === true, capAdd: many(flags['cap-add']), capDrop: many(flags['cap-drop']), securityOpt: many(flags['security-opt']),
+      privileged: flags.privileged === true,
+      capAdd: many(flags['cap-add']),
+      capDrop: many(flags['cap-drop']),
+      securityOpt: many(flags['security-opt']),
     }),
     dns,
     ulimits: many(flags.ulimit).map(parseUlimit),

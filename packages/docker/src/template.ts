@@ -77,7 +77,10 @@ function words(source: string): string[] {
   let i = 0;
   while (i < source.length) {
     const c = source[i] as string;
-    if (/\s/.test(c)) { i++; continue; }
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
     if (c === '"' || c === '`') {
       let j = i + 1;
       while (j < source.length && source[j] !== c) j += source[j] === '\\' && c === '"' ? 2 : 1;
@@ -86,10 +89,19 @@ function words(source: string): string[] {
       i = j + 1;
       continue;
     }
-    if (c === '(' || c === ')' || c === '|' || c === ',') { out.push(c); i++; continue; }
+    if (c === '(' || c === ')' || c === '|' || c === ',') {
+      out.push(c);
+      i++;
+      continue;
+    }
     let j = i;
     while (j < source.length && !/[\s()|,"`]/.test(source[j] as string)) j++;
-    if (source.slice(j, j + 2) === ':=') { out.push(source.slice(i, j)); out.push(':='); i = j + 2; continue; }
+    if (source.slice(j, j + 2) === ':=') {
+      out.push(source.slice(i, j));
+      out.push(':=');
+      i = j + 2;
+      continue;
+    }
     out.push(source.slice(i, j));
     i = j;
   }
@@ -204,7 +216,10 @@ export function goString(v: Value): string {
   if (typeof v === 'function') return '<func>';
   if (typeof v === 'object') {
     const entries = Object.entries(v as Record<string, Value>).filter(([, x]) => typeof x !== 'function');
-    return `map[${entries.sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => `${k}:${goString(x)}`).join(' ')}]`;
+    return `map[${entries
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, x]) => `${k}:${goString(x)}`)
+      .join(' ')}]`;
   }
   return String(v);
 }
@@ -220,25 +235,39 @@ function truthy(v: Value): boolean {
 /** Go's printf, for the verbs people use: %s %d %v %q %x with width and precision. */
 function printf(format: string, args: Value[]): string {
   let n = 0;
-  return format.replace(/%([-+ 0#]*)(\d+)?(?:\.(\d+))?([sdvqxXf%])/g, (_m, flags: string, width: string | undefined, precision: string | undefined, verb: string) => {
-    if (verb === '%') return '%';
-    const arg = args[n++];
-    let text: string;
-    switch (verb) {
-      case 'd': text = String(Math.trunc(Number(arg))); break;
-      case 'f': text = Number(arg).toFixed(precision === undefined ? 6 : Number(precision)); break;
-      case 'q': text = JSON.stringify(goString(arg)); break;
-      case 'x': case 'X': {
-        const hex = typeof arg === 'number' ? arg.toString(16) : Buffer.from(goString(arg)).toString('hex');
-        text = verb === 'X' ? hex.toUpperCase() : hex;
-        break;
+  return format.replace(
+    /%([-+ 0#]*)(\d+)?(?:\.(\d+))?([sdvqxXf%])/g,
+    (_m, flags: string, width: string | undefined, precision: string | undefined, verb: string) => {
+      if (verb === '%') return '%';
+      const arg = args[n++];
+      let text: string;
+      switch (verb) {
+        case 'd':
+          text = String(Math.trunc(Number(arg)));
+          break;
+        case 'f':
+          text = Number(arg).toFixed(precision === undefined ? 6 : Number(precision));
+          break;
+        case 'q':
+          text = JSON.stringify(goString(arg));
+          break;
+        case 'x':
+        case 'X': {
+          const hex = typeof arg === 'number' ? arg.toString(16) : Buffer.from(goString(arg)).toString('hex');
+          text = verb === 'X' ? hex.toUpperCase() : hex;
+          break;
+        }
+        default:
+          text = goString(arg);
       }
-      default: text = goString(arg);
-    }
-    if (precision !== undefined && (verb === 's' || verb === 'v')) text = text.slice(0, Number(precision));
-    if (width !== undefined) text = flags.includes('-') ? text.padEnd(Number(width)) : text.padStart(Number(width), flags.includes('0') && verb !== 's' ? '0' : ' ');
-    return text;
-  });
+      if (precision !== undefined && (verb === 's' || verb === 'v')) text = text.slice(0, Number(precision));
+      if (width !== undefined)
+        text = flags.includes('-')
+          ? text.padEnd(Number(width))
+          : text.padStart(Number(width), flags.includes('0') && verb !== 's' ? '0' : ' ');
+      return text;
+    },
+  );
 }
 
 const FUNCTIONS: Record<string, (...args: Value[]) => Value> = {
@@ -254,7 +283,8 @@ const FUNCTIONS: Record<string, (...args: Value[]) => Value> = {
   print: (...args) => args.map(goString).join(''),
   printf: (format, ...args) => printf(goString(format), args),
   len: (v) => (Array.isArray(v) || typeof v === 'string' ? v.length : v && typeof v === 'object' ? Object.keys(v).length : 0),
-  index: (v, ...keys) => keys.reduce<Value>((acc, k) => (acc === null || acc === undefined ? undefined : (acc as Record<string, Value>)[goString(k)]), v),
+  index: (v, ...keys) =>
+    keys.reduce<Value>((acc, k) => (acc === null || acc === undefined ? undefined : (acc as Record<string, Value>)[goString(k)]), v),
   eq: (a, ...bs) => bs.some((b) => goString(a) === goString(b)),
   ne: (a, b) => goString(a) !== goString(b),
   not: (v) => !truthy(v),
@@ -317,15 +347,21 @@ function lookUpVar(name: string, scope: Scope, source: string): Value {
 
 function evalTerm(t: Term, scope: Scope): Value {
   switch (t.kind) {
-    case 'string': case 'number': case 'bool': return t.value;
-    case 'nil': return null;
-    case 'paren': return evalPipeline(t.pipe, scope);
+    case 'string':
+    case 'number':
+    case 'bool':
+      return t.value;
+    case 'nil':
+      return null;
+    case 'paren':
+      return evalPipeline(t.pipe, scope);
     case 'ident': {
       const fn = FUNCTIONS[t.name];
       if (!fn) throw formatError(`function "${t.name}" not defined`);
       return fn();
     }
-    case 'field': return field(t.base === 'dot' ? scope.dot : lookUpVar(t.base, scope, t.base), t.path, t.base);
+    case 'field':
+      return field(t.base === 'dot' ? scope.dot : lookUpVar(t.base, scope, t.base), t.path, t.base);
   }
 }
 
@@ -344,7 +380,11 @@ function render(nodes: Node[], scope: Scope, out: string[]): void {
       else render(node.otherwise, scope, out);
     } else {
       const v = evalPipeline(node.pipe, scope);
-      const items: [Value, Value][] = Array.isArray(v) ? v.map((x, i) => [i, x]) : v && typeof v === 'object' ? Object.entries(v).sort(([a], [b]) => a.localeCompare(b)) : [];
+      const items: [Value, Value][] = Array.isArray(v)
+        ? v.map((x, i) => [i, x])
+        : v && typeof v === 'object'
+          ? Object.entries(v).sort(([a], [b]) => a.localeCompare(b))
+          : [];
       if (items.length === 0) {
         render(node.otherwise, scope, out);
         continue;
@@ -363,9 +403,7 @@ function render(nodes: Node[], scope: Scope, out: string[]): void {
 }
 
 /** A template compiled once, run on each value (a row of ps, an object of inspect). */
-export interface Template {
-  (data: Value): string;
-}
+export type Template = (data: Value) => string;
 
 /** Compiles `source`; `\t` and `\n` written literally stand for a tab and a newline, as docker reads them. */
 export function compileTemplate(source: string): Template {

@@ -49,16 +49,25 @@ export function viewOf(container: Container, state: ContainerState): ContainerVi
     }
   });
   return {
-    container, state, ...(meta ? { meta } : {}), ...(record ? { record } : {}),
-    id: idOf(state), name: state.name, status: statusOf(container, meta),
-    image: meta?.image ?? state.image ?? '', ports, labels: meta?.labels ?? {},
+    container,
+    state,
+    ...(meta ? { meta } : {}),
+    ...(record ? { record } : {}),
+    id: idOf(state),
+    name: state.name,
+    status: statusOf(container, meta),
+    image: meta?.image ?? state.image ?? '',
+    ports,
+    labels: meta?.labels ?? {},
   };
 }
 
 /** 0.0.0.0:8080->80/tcp, 127.0.0.1:8080-8090->80-90/tcp, joined by ", " as docker does. */
 export function portsText(ports: Publish[]): string {
   const range = (first: number, count = 1): string => (count > 1 ? `${first}-${first + count - 1}` : String(first));
-  return ports.map((p) => `${p.hostIp ?? '0.0.0.0'}:${range(p.hostPort, p.count)}->${range(p.containerPort, p.count)}/${p.protocol}`).join(', ');
+  return ports
+    .map((p) => `${p.hostIp ?? '0.0.0.0'}:${range(p.hostPort, p.count)}->${range(p.containerPort, p.count)}/${p.protocol}`)
+    .join(', ');
 }
 
 /** docker's Ellipsis: at most `max` characters, the last of them … when cut. */
@@ -84,7 +93,9 @@ export function statusText(view: ContainerView, now: number = Date.now()): strin
     case 'restarting':
       return `Restarting (${state.exitCode ?? 0}) ${ago(now - (time(state.finishedAt) ?? now))}`;
     case 'exited':
-      return state.finishedAt ? `Exited (${state.exitCode ?? 0}) ${ago(now - (time(state.finishedAt) ?? now))}` : `Exited (${state.exitCode ?? 0})`;
+      return state.finishedAt
+        ? `Exited (${state.exitCode ?? 0}) ${ago(now - (time(state.finishedAt) ?? now))}`
+        : `Exited (${state.exitCode ?? 0})`;
     case 'running':
     case 'paused': {
       let text = `Up ${humanDuration(now - (time(state.startedAt) ?? time(state.createdAt) ?? now))}`;

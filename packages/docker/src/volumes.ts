@@ -32,7 +32,8 @@ export function volumesDir(root: string = stateRoot()): string {
 
 /** A volume's name, checked: it becomes a directory name, never `..` or a path. */
 export function checkVolumeName(name: string): string {
-  if (!NAME.test(name)) throw new DiycError('usage', `volume name '${name}': use letters, digits, '_', '.' and '-', starting with a letter or digit`);
+  if (!NAME.test(name))
+    throw new DiycError('usage', `volume name '${name}': use letters, digits, '_', '.' and '-', starting with a letter or digit`);
   return name;
 }
 
@@ -50,16 +51,27 @@ export function getVolume(name: string, root: string = stateRoot()): VolumeInfo 
   try {
     const meta = JSON.parse(readFileSync(join(dir, 'volume.json'), 'utf8')) as Partial<VolumeInfo>;
     return {
-      Name: name, Driver: 'local', Mountpoint: join(dir, '_data'), CreatedAt: meta.CreatedAt ?? '', Labels: meta.Labels ?? {}, Scope: 'local', Options: {},
+      Name: name,
+      Driver: 'local',
+      Mountpoint: join(dir, '_data'),
+      CreatedAt: meta.CreatedAt ?? '',
+      Labels: meta.Labels ?? {},
+      Scope: 'local',
+      Options: {},
       ...(meta.Anonymous ? { Anonymous: true } : {}),
     };
   } catch {
-    return existsSync(join(dir, '_data')) ? { Name: name, Driver: 'local', Mountpoint: join(dir, '_data'), CreatedAt: '', Labels: {}, Scope: 'local', Options: {} } : undefined;
+    return existsSync(join(dir, '_data'))
+      ? { Name: name, Driver: 'local', Mountpoint: join(dir, '_data'), CreatedAt: '', Labels: {}, Scope: 'local', Options: {} }
+      : undefined;
   }
 }
 
 /** Makes volume `name` if it is missing (as docker's `volume create` and `-v NAME:/path`); returns it. */
-export function createVolume(name: string, options: { labels?: Record<string, string>; anonymous?: boolean; root?: string } = {}): VolumeInfo {
+export function createVolume(
+  name: string,
+  options: { labels?: Record<string, string>; anonymous?: boolean; root?: string } = {},
+): VolumeInfo {
   const root = options.root ?? stateRoot();
   const existing = getVolume(name, root);
   if (existing) return existing;
@@ -76,7 +88,11 @@ export function createVolume(name: string, options: { labels?: Record<string, st
 export function listVolumes(root: string = stateRoot()): VolumeInfo[] {
   const dir = volumesDir(root);
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((n) => NAME.test(n)).map((n) => getVolume(n, root)).filter((v): v is VolumeInfo => v !== undefined).sort((a, b) => a.Name.localeCompare(b.Name));
+  return readdirSync(dir)
+    .filter((n) => NAME.test(n))
+    .map((n) => getVolume(n, root))
+    .filter((v): v is VolumeInfo => v !== undefined)
+    .sort((a, b) => a.Name.localeCompare(b.Name));
 }
 
 /** The containers whose record mounts volume `name`. */
@@ -98,7 +114,10 @@ export function removeVolume(name: string, options: { force?: boolean; root?: st
   if (!getVolume(name, root)) throw new DiycError('not-found', `No such volume: ${name}`);
   const users = volumeUsers(name, root);
   if (users.length > 0 && !options.force) {
-    throw new DiycError('exists', `remove ${name}: volume is in use - [${users.join(', ')}]: remove ${users.length > 1 ? 'them' : 'it'} first (diyc rm)`);
+    throw new DiycError(
+      'exists',
+      `remove ${name}: volume is in use - [${users.join(', ')}]: remove ${users.length > 1 ? 'them' : 'it'} first (diyc rm)`,
+    );
   }
   rmSync(volumeDir(name, root), { recursive: true, force: true });
 }

@@ -29,8 +29,14 @@ describe('--filter', () => {
     expect(globMatches('library/busybox', 'busy*')).toBe(false);
   });
 
-  it('applies ps\'s keys to a container, all keys together', () => {
-    const view = { id: 'abc123', name: 'web', labels: { tier: 'front' }, status: 'exited' as const, state: { name: 'web', exitCode: 3 } as never };
+  it("applies ps's keys to a container, all keys together", () => {
+    const view = {
+      id: 'abc123',
+      name: 'web',
+      labels: { tier: 'front' },
+      status: 'exited' as const,
+      state: { name: 'web', exitCode: 3 } as never,
+    };
     const f = (...v: string[]) => parseFilters(v, KEYS);
     expect(psFilterMatches(view, f('id=abc'))).toBe(true);
     expect(psFilterMatches(view, f('id=bc'))).toBe(false);

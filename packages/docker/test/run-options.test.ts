@@ -9,25 +9,31 @@ const request = (...argv: string[]) => {
   return runRequest(parsed.flags, parsed.operands, { HOME: '/root', FROM_HOST: 'h' });
 };
 
-describe('docker run\'s flags', () => {
+describe("docker run's flags", () => {
   it('stops at the image: what follows is the command, its flags its own', () => {
     const r = request('--rm', '-d', '--name', 'web', 'busybox', 'ls', '-l', '--rm');
     expect(r).toMatchObject({ image: 'busybox', command: ['ls', '-l', '--rm'], name: 'web', remove: true, detach: true, net: 'bridge' });
   });
 
-  it('takes docker\'s defaults: bridge network, pull when missing, a pids limit, no restart', () => {
+  it("takes docker's defaults: bridge network, pull when missing, a pids limit, no restart", () => {
     const r = request('busybox');
     expect(r).toMatchObject({ command: [], detach: false, interactive: false, tty: false, pull: 'missing', restart: { Name: 'no' } });
     expect(r.resources.pids).toEqual({ limit: DEFAULT_PIDS_LIMIT });
   });
 
-  it('reads -e KEY=VALUE and a bare -e KEY from the caller\'s environment, as docker does', () => {
+  it("reads -e KEY=VALUE and a bare -e KEY from the caller's environment, as docker does", () => {
     expect(request('-e', 'A=1', '-e', 'FROM_HOST', '-e', 'NOT_SET', 'busybox').env).toEqual(['A=1', 'FROM_HOST=h']);
   });
 
   it('reads -v as a bind (absolute or ./), a named volume, or an anonymous one; :ro is read-only', () => {
     expect(parseVolumeFlag('/srv:/data:ro', '/x')).toEqual({ type: 'bind', source: '/srv', target: '/data', readonly: true, create: true });
-    expect(parseVolumeFlag('./w:/w/', '/home/u')).toEqual({ type: 'bind', source: '/home/u/w', target: '/w', readonly: false, create: true });
+    expect(parseVolumeFlag('./w:/w/', '/home/u')).toEqual({
+      type: 'bind',
+      source: '/home/u/w',
+      target: '/w',
+      readonly: false,
+      create: true,
+    });
     expect(parseVolumeFlag('cache:/var/cache')).toEqual({ type: 'volume', name: 'cache', target: '/var/cache', readonly: false });
     expect(parseVolumeFlag('/scratch')).toEqual({ type: 'volume', target: '/scratch', readonly: false });
     expect(() => parseVolumeFlag('/a:data')).toThrow(/mount path must be absolute/);
@@ -38,13 +44,15 @@ describe('docker run\'s flags', () => {
 
   it('reads -p as docker does: HOST:CTR, IP:HOST:CTR, ranges, /udp, and a bare port for a free host port', () => {
     expect(parsePortFlag('8080:80')).toEqual({ publish: expect.objectContaining({ hostPort: 8080, containerPort: 80, protocol: 'tcp' }) });
-    expect(parsePortFlag('127.0.0.1:53:53/udp')).toEqual({ publish: expect.objectContaining({ hostIp: '127.0.0.1', hostPort: 53, containerPort: 53, protocol: 'udp' }) });
+    expect(parsePortFlag('127.0.0.1:53:53/udp')).toEqual({
+      publish: expect.objectContaining({ hostIp: '127.0.0.1', hostPort: 53, containerPort: 53, protocol: 'udp' }),
+    });
     expect(parsePortFlag('80')).toEqual({ random: { containerPort: 80, protocol: 'tcp' } });
     expect(parsePortFlag('127.0.0.1::80')).toEqual({ random: { hostIp: '127.0.0.1', containerPort: 80, protocol: 'tcp' } });
     expect(() => parsePortFlag('70000')).toThrow(/from 1 to 65535/);
   });
 
-  it('drops -p with --network host or none, with docker\'s warning, and refuses an unknown network', () => {
+  it("drops -p with --network host or none, with docker's warning, and refuses an unknown network", () => {
     expect(request('--network', 'none', '-p', '80:80', 'busybox').ports).toEqual([]);
     expect(() => request('--network', 'mynet', 'busybox')).toThrow(/network mynet not found/);
   });
@@ -65,7 +73,9 @@ describe('docker run\'s flags', () => {
   });
 
   it('refuses what diyc does not do yet with a line that says so, rather than doing half of it', () => {
-    expect(() => parseArgv(['--restart', 'always', 'busybox'], RUN_ARGS, true, RUN_HINTS)).toThrow(/--restart is not supported by diyc yet/);
+    expect(() => parseArgv(['--restart', 'always', 'busybox'], RUN_ARGS, true, RUN_HINTS)).toThrow(
+      /--restart is not supported by diyc yet/,
+    );
     expect(() => parseArgv(['--health-cmd', 'true', 'busybox'], RUN_ARGS, true, RUN_HINTS)).toThrow(/--health-cmd is not supported/);
     expect(() => request('--no-sig-proxy', 'busybox')).toThrow(/--sig-proxy=false is not supported/);
   });

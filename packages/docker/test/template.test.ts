@@ -6,8 +6,11 @@ const container = {
   Name: '/web',
   State: { Status: 'running', Running: true, ExitCode: 0, Health: null },
   Config: { Env: ['A=1', 'B=2'], Labels: asMap({ tier: 'front', app: 'shop' }) },
-  Mounts: [{ Source: '/srv', Destination: '/www' }, { Source: '/etc', Destination: '/e' }],
-  Label: (k: string) => ({ tier: 'front' } as Record<string, string>)[k] ?? '',
+  Mounts: [
+    { Source: '/srv', Destination: '/www' },
+    { Source: '/etc', Destination: '/e' },
+  ],
+  Label: (k: string) => (({ tier: 'front' }) as Record<string, string>)[k] ?? '',
 };
 const run = (source: string, data: unknown = container): string => compileTemplate(source)(data);
 
@@ -16,14 +19,14 @@ describe('--format templates, as docker runs them', () => {
     expect(run('{{.Name}} {{.State.Status}} {{.State.ExitCode}}')).toBe('/web running 0');
   });
 
-  it('prints values as Go\'s %v: lists, maps sorted by key, nil and a missing map key', () => {
+  it("prints values as Go's %v: lists, maps sorted by key, nil and a missing map key", () => {
     expect(run('{{.Config.Env}}')).toBe('[A=1 B=2]');
     expect(run('{{.Config.Labels}}')).toBe('map[app:shop tier:front]');
     expect(run('{{.State.Health}}')).toBe('<nil>');
     expect(run('{{.Config.Labels.nope}}')).toBe('<no value>');
   });
 
-  it('has docker\'s functions: json, index, join, upper, lower, len, printf, eq, and pipes', () => {
+  it("has docker's functions: json, index, join, upper, lower, len, printf, eq, and pipes", () => {
     expect(run('{{json .Config.Env}}')).toBe('["A=1","B=2"]');
     expect(run('{{index .Config.Labels "tier"}}')).toBe('front');
     expect(run('{{join .Config.Env ","}}')).toBe('A=1,B=2');

@@ -12,19 +12,30 @@ import { formatReference, parseReference } from './registry/reference.js';
 /** The system errors of an unpack, said with what to do. (runCli prints any other error's message.) */
 function unpackError(err: unknown): never {
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOSPC') throw new DiycError('system', 'the disk is full: nothing was kept; free some space and unpack again', { cause: err });
-  if (code === 'EACCES' || code === 'EPERM') throw new DiycError('system', `${(err as Error).message}: diyc-image needs root to keep owners and device nodes (run it with sudo)`, { cause: err });
+  if (code === 'ENOSPC')
+    throw new DiycError('system', 'the disk is full: nothing was kept; free some space and unpack again', { cause: err });
+  if (code === 'EACCES' || code === 'EPERM')
+    throw new DiycError('system', `${(err as Error).message}: diyc-image needs root to keep owners and device nodes (run it with sudo)`, {
+      cause: err,
+    });
   throw err;
 }
 
 const json = { type: 'boolean', description: 'print JSON' } as const;
 
 const unpack = defineCli({
-  meta: { name: 'unpack', description: 'Unpack an image: a rootfs tarball, a docker save archive or an OCI layout (dir or tar), plain or gzip. Prints the pipeline record when piped.' },
+  meta: {
+    name: 'unpack',
+    description:
+      'Unpack an image: a rootfs tarball, a docker save archive or an OCI layout (dir or tar), plain or gzip. Prints the pipeline record when piped.',
+  },
   args: {
     file: { type: 'positional', description: 'the archive, an OCI layout directory, or - for stdin' },
     name: { type: 'string', valueHint: 'NAME', description: 'the image name (default: its tag, or the file name)' },
-    json: { type: 'boolean', description: 'print the pipeline record (the default when stdout is not a terminal: the next stage reads it)' },
+    json: {
+      type: 'boolean',
+      description: 'print the pipeline record (the default when stdout is not a terminal: the next stage reads it)',
+    },
   },
   async main({ flags, operands }) {
     const source = operands[0] as string;
@@ -42,7 +53,9 @@ const unpack = defineCli({
       if (flags.json === true || !process.stdout.isTTY) {
         process.stdout.write(formatRecord(withImage(image)));
       } else {
-        process.stdout.write(`${image.name}: ${image.layers.length} layer${image.layers.length === 1 ? '' : 's'} (${extracted.length} new, ${reused.length} shared), ${formatBytes(image.size)}\n`);
+        process.stdout.write(
+          `${image.name}: ${image.layers.length} layer${image.layers.length === 1 ? '' : 's'} (${extracted.length} new, ${reused.length} shared), ${formatBytes(image.size)}\n`,
+        );
       }
     } catch (err) {
       progress.finish();
@@ -63,12 +76,29 @@ function cleanUpOnSignal(temps: Set<string>): void {
 const short = (digest: string): string => digest.replace(/^sha256:/, '').slice(0, 12);
 
 const pull = defineCli({
-  meta: { name: 'pull', description: 'Pull an image from a registry (Docker Hub, ghcr.io, quay.io, a registry:2): alpine, alpine:3.19, host:5000/name@sha256:...' },
+  meta: {
+    name: 'pull',
+    description:
+      'Pull an image from a registry (Docker Hub, ghcr.io, quay.io, a registry:2): alpine, alpine:3.19, host:5000/name@sha256:...',
+  },
   args: {
     ref: { type: 'positional', description: 'the image reference, as docker reads it' },
-    name: { type: 'string', valueHint: 'NAME', description: 'the image name here (default: the repository\'s last part, with -TAG unless latest)' },
-    platform: { type: 'string', valueHint: 'OS/ARCH', description: 'which image of a multi-platform one (default this machine\'s, e.g. linux/amd64)' },
-    user: { type: 'string', alias: 'u', valueHint: 'USER:PASSWORD', description: 'credentials (default: those docker login saved in ~/.docker/config.json)' },
+    name: {
+      type: 'string',
+      valueHint: 'NAME',
+      description: "the image name here (default: the repository's last part, with -TAG unless latest)",
+    },
+    platform: {
+      type: 'string',
+      valueHint: 'OS/ARCH',
+      description: "which image of a multi-platform one (default this machine's, e.g. linux/amd64)",
+    },
+    user: {
+      type: 'string',
+      alias: 'u',
+      valueHint: 'USER:PASSWORD',
+      description: 'credentials (default: those docker login saved in ~/.docker/config.json)',
+    },
     insecure: { type: 'boolean', description: 'plain HTTP to a registry not on this machine (loopback registries get it anyway)' },
     json: { type: 'boolean', description: 'print the pulled image as JSON' },
   },
@@ -99,7 +129,9 @@ const pull = defineCli({
         process.stdout.write(`${JSON.stringify({ ...result.image, digest: result.digest }, null, 2)}\n`);
       } else {
         const { image } = result;
-        process.stdout.write(`${image.name}: ${image.source}, ${image.layers.length} layer${image.layers.length === 1 ? '' : 's'} (${result.fetched.length} fetched, ${result.reused.length} already here), ${formatBytes(image.size)}\n`);
+        process.stdout.write(
+          `${image.name}: ${image.source}, ${image.layers.length} layer${image.layers.length === 1 ? '' : 's'} (${result.fetched.length} fetched, ${result.reused.length} already here), ${formatBytes(image.size)}\n`,
+        );
       }
     } catch (err) {
       progress.finish();
@@ -117,14 +149,23 @@ const ls = defineCli({
       process.stdout.write(`${JSON.stringify(images, null, 2)}\n`);
       return;
     }
-    const rows = images.map((i) => [i.name, String(i.layers.length), formatBytes(i.size), i.created.slice(0, 19).replace('T', ' '), i.source]);
+    const rows = images.map((i) => [
+      i.name,
+      String(i.layers.length),
+      formatBytes(i.size),
+      i.created.slice(0, 19).replace('T', ' '),
+      i.source,
+    ]);
     printTable(['NAME', 'LAYERS', 'SIZE', 'UNPACKED', 'SOURCE'], rows);
   },
 });
 
 const inspect = defineCli({
   meta: { name: 'inspect', description: 'Show an image as JSON: its layers and config' },
-  args: { name: { type: 'positional', description: 'the image' }, json: { type: 'boolean', description: 'print JSON (inspect\'s only format, as docker inspect)' } },
+  args: {
+    name: { type: 'positional', description: 'the image' },
+    json: { type: 'boolean', description: "print JSON (inspect's only format, as docker inspect)" },
+  },
   main({ operands }) {
     const store = new ImageStore();
     const image: Image = store.requireImage(operands[0] as string);
@@ -144,7 +185,10 @@ const rm = defineCli({
     store.requireImage(name);
     const users = store.containersUsing(name);
     if (users.length > 0 && flags.force !== true) {
-      throw new DiycError('state', `image '${name}' is used by container${users.length > 1 ? 's' : ''} ${users.join(', ')}: remove ${users.length > 1 ? 'them' : 'it'} first (diyc-rm), or use --force`);
+      throw new DiycError(
+        'state',
+        `image '${name}' is used by container${users.length > 1 ? 's' : ''} ${users.join(', ')}: remove ${users.length > 1 ? 'them' : 'it'} first (diyc-rm), or use --force`,
+      );
     }
     const layers = store.removeImage(name);
     process.stdout.write(`removed ${name}${layers.length ? ` and ${layers.length} unused layer${layers.length > 1 ? 's' : ''}` : ''}\n`);

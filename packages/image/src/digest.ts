@@ -46,9 +46,11 @@ parentPort.postMessage(hash.digest('hex'));
 `;
 
 /** Atomics.waitAsync (ES2024; Node 16 and later): waits without blocking the event loop. */
-const waitAsync = (Atomics as unknown as {
-  waitAsync(array: Int32Array, index: number, value: number): { value: Promise<string> | string };
-}).waitAsync;
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(array: Int32Array, index: number, value: number): { value: Promise<string> | string };
+  }
+).waitAsync;
 
 /** The sha256 of a layer file, or of bytes copied to it, computed on a worker thread. */
 export class WorkerDigest {
@@ -102,7 +104,7 @@ export class WorkerDigest {
 
   /** Copies bytes that come from elsewhere (a gunzip stream) into slots, and publishes them. */
   async copy(chunk: Buffer): Promise<void> {
-    for (let off = 0; off < chunk.length;) {
+    for (let off = 0; off < chunk.length; ) {
       const slot = await this.#slot();
       const n = chunk.copy(slot, 0, off, Math.min(off + SLOT, chunk.length));
       this.#publish(n);

@@ -31,9 +31,12 @@ const XZ = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
 /** Names the compression from the first bytes, or throws for one we cannot read. */
 export function detectCompression(head: Buffer): Compression {
   if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
-  if (head.subarray(0, 6).equals(XZ)) throw archiveError('the archive is xz-compressed: decompress it first (xz -dc FILE | diyc-image unpack -)');
-  if (head.subarray(0, 3).toString('latin1') === 'BZh') throw archiveError('the archive is bzip2-compressed: decompress it first (bzip2 -dc FILE | diyc-image unpack -)');
-  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) throw archiveError('the archive is zstd-compressed: decompress it first (zstd -dc FILE | diyc-image unpack -)');
+  if (head.subarray(0, 6).equals(XZ))
+    throw archiveError('the archive is xz-compressed: decompress it first (xz -dc FILE | diyc-image unpack -)');
+  if (head.subarray(0, 3).toString('latin1') === 'BZh')
+    throw archiveError('the archive is bzip2-compressed: decompress it first (bzip2 -dc FILE | diyc-image unpack -)');
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528)
+    throw archiveError('the archive is zstd-compressed: decompress it first (zstd -dc FILE | diyc-image unpack -)');
   return 'none';
 }
 
@@ -101,7 +104,11 @@ function fileHead(path: string): Buffer {
 const WORKER_DIGEST_FROM = 16 * 1024 * 1024;
 
 /** Feeds a layer file to the parser; its diff_id is hashed on a worker, unless the file is small. */
-async function pumpFile(path: string, parser: TarParser, onRead: (n: number) => void): Promise<{ digest(): Promise<string>; cancel?(): void }> {
+async function pumpFile(
+  path: string,
+  parser: TarParser,
+  onRead: (n: number) => void,
+): Promise<{ digest(): Promise<string>; cancel?(): void }> {
   if (statSync(path).size < WORKER_DIGEST_FROM) return pumpStream(fileChunks(path), parser, onRead);
   const head = fileHead(path);
   if (head.length === 0) throw archiveError('the archive is empty');
@@ -124,7 +131,11 @@ async function pumpFile(path: string, parser: TarParser, onRead: (n: number) => 
 }
 
 /** Feeds a stream to the parser, hashing it on this thread. */
-async function pumpStream(source: AsyncIterable<Buffer>, parser: TarParser, onRead: (n: number) => void): Promise<{ digest(): Promise<string> }> {
+async function pumpStream(
+  source: AsyncIterable<Buffer>,
+  parser: TarParser,
+  onRead: (n: number) => void,
+): Promise<{ digest(): Promise<string> }> {
   const hash = crypto().createHash('sha256');
   for await (const chunk of tarBytes(source, onRead)) {
     hash.update(chunk);
@@ -138,7 +149,11 @@ async function pumpStream(source: AsyncIterable<Buffer>, parser: TarParser, onRe
  * and be empty). Throws on a corrupt or truncated archive, and on an unsafe entry; the
  * caller removes `dir`.
  */
-export async function extractLayer(source: string | Readable | AsyncIterable<Buffer>, dir: string, options: ExtractOptions = {}): Promise<ExtractResult> {
+export async function extractLayer(
+  source: string | Readable | AsyncIterable<Buffer>,
+  dir: string,
+  options: ExtractOptions = {},
+): Promise<ExtractResult> {
   const writer = new LayerWriter(dir);
   const parser = new TarParser(writer);
   let read = 0;
@@ -150,7 +165,10 @@ export async function extractLayer(source: string | Readable | AsyncIterable<Buf
   const umask = process.umask(0);
   let digest: { digest(): Promise<string>; cancel?(): void };
   try {
-    digest = typeof source === 'string' ? await pumpFile(source, parser, onRead) : await pumpStream(source as AsyncIterable<Buffer>, parser, onRead);
+    digest =
+      typeof source === 'string'
+        ? await pumpFile(source, parser, onRead)
+        : await pumpStream(source as AsyncIterable<Buffer>, parser, onRead);
     try {
       parser.end();
       if (parser.entries === 0) throw archiveError('the archive holds no files (is it a tar archive?)');

@@ -110,22 +110,35 @@ function readOci(dir: string, ref?: string): LayeredImage {
   const REF = 'org.opencontainers.image.ref.name';
   if (ref !== undefined) {
     manifests = manifests.filter((m) => m.annotations?.[REF] === ref);
-    if (manifests.length === 0) throw formatError(`the layout has no image tagged '${ref}' (tags: ${(index.manifests ?? []).map((m) => m.annotations?.[REF]).filter(Boolean).join(', ') || 'none'})`);
+    if (manifests.length === 0)
+      throw formatError(
+        `the layout has no image tagged '${ref}' (tags: ${
+          (index.manifests ?? [])
+            .map((m) => m.annotations?.[REF])
+            .filter(Boolean)
+            .join(', ') || 'none'
+        })`,
+      );
   } else if (new Set(manifests.map((m) => m.annotations?.[REF])).size > 1) {
-    throw formatError(`the layout holds several images (${manifests.map((m) => m.annotations?.[REF] ?? m.digest).join(', ')}): choose one with LAYOUT:TAG`);
+    throw formatError(
+      `the layout holds several images (${manifests.map((m) => m.annotations?.[REF] ?? m.digest).join(', ')}): choose one with LAYOUT:TAG`,
+    );
   }
-  let chosen = manifests.find((m) => !m.platform || (m.platform.os === 'linux' && m.platform.architecture === 'amd64')) ?? manifests[0] as Descriptor;
+  let chosen =
+    manifests.find((m) => !m.platform || (m.platform.os === 'linux' && m.platform.architecture === 'amd64')) ??
+    (manifests[0] as Descriptor);
   // A nested index (a multi-platform image): follow it once.
   if (chosen.mediaType?.endsWith('image.index.v1+json')) {
     manifests = readJson<{ manifests?: Descriptor[] }>(blobPath(dir, chosen.digest), 'the image index').manifests ?? [];
-    chosen = manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64') ?? manifests[0] as Descriptor;
+    chosen = manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64') ?? (manifests[0] as Descriptor);
     if (!chosen) throw formatError('the nested image index lists no manifest');
   }
   const manifest = readJson<{ config: Descriptor; layers?: Descriptor[] }>(blobPath(dir, chosen.digest), 'the image manifest');
   const { config, diffIds } = fromConfig(readJson<OciConfigFile>(blobPath(dir, manifest.config.digest), 'the image config'));
   const layers = manifest.layers ?? [];
   for (const layer of layers) {
-    if (layer.mediaType && /zstd/.test(layer.mediaType)) throw formatError(`layer ${layer.digest} is zstd-compressed, which diyc cannot read yet`);
+    if (layer.mediaType && /zstd/.test(layer.mediaType))
+      throw formatError(`layer ${layer.digest} is zstd-compressed, which diyc cannot read yet`);
   }
   const result: LayeredImage = {
     format: 'oci',
@@ -143,7 +156,10 @@ function readOci(dir: string, ref?: string): LayeredImage {
 }
 
 function readDocker(dir: string): LayeredImage {
-  const manifest = readJson<{ Config: string; RepoTags?: string[] | null; Layers: string[] }[]>(inside(dir, 'manifest.json', 'manifest.json'), 'manifest.json');
+  const manifest = readJson<{ Config: string; RepoTags?: string[] | null; Layers: string[] }[]>(
+    inside(dir, 'manifest.json', 'manifest.json'),
+    'manifest.json',
+  );
   const first = manifest[0];
   if (!first) throw formatError('manifest.json lists no image');
   if (manifest.length > 1) throw formatError(`the archive holds ${manifest.length} images: diyc unpacks one at a time`);

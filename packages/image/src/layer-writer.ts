@@ -11,8 +11,25 @@
 // thread-pool round trip per small file would cost more than the write itself. A file's
 // body is written straight from the parser's chunks, one write(2) per chunk it spans.
 import {
-  chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync,
-  lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeSync, type Stats,
+  chmodSync,
+  chownSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  writeSync,
+  type Stats,
 } from 'node:fs';
 import { DiycError } from '@diyc/record';
 import { lsetxattr, mknod } from '@diyc/syscalls';
@@ -31,7 +48,11 @@ const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | const
 
 /** Entries of kinds a layer cannot hold, named for the error. */
 const UNSUPPORTED: Record<string, string> = {
-  S: 'a GNU sparse file', V: 'a tape volume label', M: 'a multi-volume continuation', A: 'a Solaris ACL', I: 'an inode record',
+  S: 'a GNU sparse file',
+  V: 'a tape volume label',
+  M: 'a multi-volume continuation',
+  A: 'a Solaris ACL',
+  I: 'an inode record',
 };
 
 export interface LayerStats {
@@ -82,13 +103,30 @@ export class LayerWriter implements TarSink {
     if (rel !== '') this.#ensureDir(parent);
     const abs = rel === '' ? this.#root : `${this.#root}/${rel}`;
     switch (h.type) {
-      case '5': case 'D': this.#directory(h, rel, abs); return;
-      case '0': case '7': this.#openFile(h, rel, abs); return;
-      case '1': this.#hardlink(h, rel, abs); return;
-      case '2': this.#symlink(h, rel, abs); return;
-      case '3': case '4': case '6': this.#node(h, rel, abs); return;
+      case '5':
+      case 'D':
+        this.#directory(h, rel, abs);
+        return;
+      case '0':
+      case '7':
+        this.#openFile(h, rel, abs);
+        return;
+      case '1':
+        this.#hardlink(h, rel, abs);
+        return;
+      case '2':
+        this.#symlink(h, rel, abs);
+        return;
+      case '3':
+      case '4':
+      case '6':
+        this.#node(h, rel, abs);
+        return;
       default:
-        throw new DiycError('invalid', `entry '${h.path}' is of a kind diyc-image cannot write (${UNSUPPORTED[h.type] ?? `type flag '${h.type}'`})`);
+        throw new DiycError(
+          'invalid',
+          `entry '${h.path}' is of a kind diyc-image cannot write (${UNSUPPORTED[h.type] ?? `type flag '${h.type}'`})`,
+        );
     }
   }
 
@@ -97,7 +135,7 @@ export class LayerWriter implements TarSink {
     const file = this.#file;
     if (!file) return;
     try {
-      for (let off = 0; off < chunk.length;) off += writeSync(file.fd, chunk, off, chunk.length - off);
+      for (let off = 0; off < chunk.length; ) off += writeSync(file.fd, chunk, off, chunk.length - off);
     } catch (err) {
       this.abort();
       throw err;
@@ -263,7 +301,8 @@ export class LayerWriter implements TarSink {
   #hardlink(h: TarHeader, rel: string, abs: string): void {
     const target = this.#relative(h.path, h.linkpath, 'hardlink target');
     if (target === '') throw unsafeEntry(h.path, 'its hardlink target is the layer root');
-    if (!this.#written.has(target)) throw new DiycError('invalid', `entry '${h.path}' is a hardlink to '${h.linkpath}', which the layer does not hold before it`);
+    if (!this.#written.has(target))
+      throw new DiycError('invalid', `entry '${h.path}' is a hardlink to '${h.linkpath}', which the layer does not hold before it`);
     this.#clear(rel, false);
     linkSync(`${this.#root}/${target}`, abs);
     // link(2) on a symlink makes a second name of the symlink itself (it does not follow

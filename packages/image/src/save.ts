@@ -41,7 +41,9 @@ function xattrsOf(path: string): Record<string, Buffer> | undefined {
   let names: string[] = [];
   try {
     names = llistxattr(path);
-  } catch { /* the filesystem has none */ }
+  } catch {
+    /* the filesystem has none */
+  }
   for (const name of names) {
     if (name.startsWith(OVERLAY_XATTR)) continue;
     const value = lgetxattr(path, name);
@@ -70,7 +72,8 @@ export function writeLayerTar(dir: string, write: (chunk: Buffer) => void): void
       } else if (st.isDirectory()) {
         entry({ path: `${path}/`, type: 'dir' });
         const opaque = lgetxattr(abs, OPAQUE_XATTR);
-        if (opaque !== null && opaque.toString() === 'y') write(tarHeader({ ...base, path: `${path}/.wh..wh..opq`, type: 'file', mode: 0o644 }));
+        if (opaque !== null && opaque.toString() === 'y')
+          write(tarHeader({ ...base, path: `${path}/.wh..wh..opq`, type: 'file', mode: 0o644 }));
         walk(path);
       } else if (st.isSymbolicLink()) {
         entry({ path, type: 'symlink', linkname: readlinkSync(abs) });
@@ -114,7 +117,15 @@ export function familiarName(reference: string): string {
   return reference.replace(/^docker\.io\/library\//, '').replace(/^docker\.io\//, '');
 }
 
-const goArch: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+const goArch: Record<string, string> = {
+  x64: 'amd64',
+  arm64: 'arm64',
+  arm: 'arm',
+  ia32: '386',
+  ppc64: 'ppc64le',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+};
 
 /** Writes `image` as a docker save archive through `sink`; returns the archive's new image ID. */
 export async function saveImage(image: Image, sink: ArchiveSink, options: SaveOptions = {}): Promise<string> {
@@ -122,7 +133,17 @@ export async function saveImage(image: Image, sink: ArchiveSink, options: SaveOp
   const temp = store.makeTemp();
   const sha256 = (data: Buffer): string => crypto().createHash('sha256').update(data).digest('hex');
   const member = async (path: string, data: Buffer): Promise<void> => {
-    await sink(tarHeader({ path, type: 'file', mode: 0o644, uid: 0, gid: 0, size: data.length, mtime: Math.floor(Date.parse(image.created) / 1000) || 0 }));
+    await sink(
+      tarHeader({
+        path,
+        type: 'file',
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        size: data.length,
+        mtime: Math.floor(Date.parse(image.created) / 1000) || 0,
+      }),
+    );
     await sink(data);
     await sink(tarPadding(data.length));
   };
@@ -136,7 +157,7 @@ export async function saveImage(image: Image, sink: ArchiveSink, options: SaveOp
       try {
         writeLayerTar(store.layerPath(diffId), (chunk) => {
           hash.update(chunk);
-          for (let off = 0; off < chunk.length;) off += writeSync(fd, chunk, off);
+          for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off);
         });
       } finally {
         closeSync(fd);
@@ -151,20 +172,32 @@ export async function saveImage(image: Image, sink: ArchiveSink, options: SaveOp
       const read = openSync(file, 'r');
       try {
         const buf = Buffer.alloc(1024 * 1024);
-        for (let n; (n = readSync(read, buf, 0, buf.length, null)) > 0;) await sink(Buffer.from(buf.subarray(0, n)));
+        for (;;) {
+          const n = readSync(read, buf, 0, buf.length, null);
+          if (n <= 0) break;
+          await sink(Buffer.from(buf.subarray(0, n)));
+        }
       } finally {
         closeSync(read);
       }
       await sink(tarPadding(size));
       rmSync(file, { force: true });
     }
-    const config = Buffer.from(JSON.stringify({
-      architecture: goArch[process.arch] ?? process.arch, os: 'linux', created: image.created, config: image.config,
-      rootfs: { type: 'layers', diff_ids: diffIds },
-    }));
+    const config = Buffer.from(
+      JSON.stringify({
+        architecture: goArch[process.arch] ?? process.arch,
+        os: 'linux',
+        created: image.created,
+        config: image.config,
+        rootfs: { type: 'layers', diff_ids: diffIds },
+      }),
+    );
     const configHex = sha256(config);
     await member(`${configHex}.json`, config);
-    await member('manifest.json', Buffer.from(JSON.stringify([{ Config: `${configHex}.json`, RepoTags: options.repoTags ?? [], Layers: layers }])));
+    await member(
+      'manifest.json',
+      Buffer.from(JSON.stringify([{ Config: `${configHex}.json`, RepoTags: options.repoTags ?? [], Layers: layers }])),
+    );
     await sink(TAR_END);
     return `sha256:${configHex}`;
   } finally {

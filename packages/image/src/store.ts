@@ -59,7 +59,10 @@ export interface Repositories {
  */
 export function imageId(image: Image): string {
   if (image.id !== undefined) return image.id;
-  return `sha256:${crypto().createHash('sha256').update(JSON.stringify({ layers: image.layers, config: image.config })).digest('hex')}`;
+  return `sha256:${crypto()
+    .createHash('sha256')
+    .update(JSON.stringify({ layers: image.layers, config: image.config }))
+    .digest('hex')}`;
 }
 
 const DIFF_ID = /^sha256:[0-9a-f]{64}$/;
@@ -70,7 +73,8 @@ const DIFF_ID = /^sha256:[0-9a-f]{64}$/;
  * is refused here, where every layer path is made, so no caller can be led outside the store.
  */
 function hexOf(diffId: string): string {
-  if (!DIFF_ID.test(diffId)) throw new DiycError('invalid', `'${diffId}' is not a layer digest (sha256: and 64 hex digits): the image is corrupt or hostile`);
+  if (!DIFF_ID.test(diffId))
+    throw new DiycError('invalid', `'${diffId}' is not a layer digest (sha256: and 64 hex digits): the image is corrupt or hostile`);
   return diffId.slice('sha256:'.length);
 }
 
@@ -81,9 +85,15 @@ export class ImageStore {
     this.root = root;
   }
 
-  get layersDir(): string { return layersDir(this.root); }
-  get imagesDir(): string { return imagesDir(this.root); }
-  get tmpDir(): string { return join(this.root, 'tmp'); }
+  get layersDir(): string {
+    return layersDir(this.root);
+  }
+  get imagesDir(): string {
+    return imagesDir(this.root);
+  }
+  get tmpDir(): string {
+    return join(this.root, 'tmp');
+  }
 
   layerPath(diffId: string): string {
     return join(this.layersDir, hexOf(diffId));
@@ -163,7 +173,11 @@ export class ImageStore {
   /** The image, or a 'not-found' DiycError that says how to get it. */
   requireImage(name: string): Image {
     const image = this.getImage(name);
-    if (!image) throw new DiycError('not-found', `image '${name}' not found: pull it (diyc-image pull REF --name ${name}) or unpack it (diyc-image unpack FILE --name ${name})`);
+    if (!image)
+      throw new DiycError(
+        'not-found',
+        `image '${name}' not found: pull it (diyc-image pull REF --name ${name}) or unpack it (diyc-image unpack FILE --name ${name})`,
+      );
     return image;
   }
 
@@ -201,7 +215,9 @@ export class ImageStore {
     return this.removeUnusedLayers();
   }
 
-  get repositoriesPath(): string { return join(this.root, 'repositories.json'); }
+  get repositoriesPath(): string {
+    return join(this.root, 'repositories.json');
+  }
 
   /** The references and the untagged images, as repositories.json holds them (empty when it is missing). */
   repositories(): Repositories {
@@ -221,7 +237,10 @@ export class ImageStore {
 
   /** The references that name image `name`, sorted. */
   referencesOf(name: string): string[] {
-    return Object.entries(this.repositories().references).filter(([, n]) => n === name).map(([ref]) => ref).sort();
+    return Object.entries(this.repositories().references)
+      .filter(([, n]) => n === name)
+      .map(([ref]) => ref)
+      .sort();
   }
 
   /**
@@ -234,7 +253,8 @@ export class ImageStore {
       const before = repos.references[reference];
       repos.references[reference] = name;
       repos.untagged = repos.untagged.filter((n) => n !== name);
-      if (before !== undefined && before !== name && !Object.values(repos.references).includes(before) && this.getImage(before)) repos.untagged.push(before);
+      if (before !== undefined && before !== name && !Object.values(repos.references).includes(before) && this.getImage(before))
+        repos.untagged.push(before);
     });
   }
 
@@ -259,7 +279,10 @@ export class ImageStore {
       const repos = this.repositories();
       edit(repos);
       const temp = `${this.repositoriesPath}.${process.pid}`;
-      writeFileSync(temp, `${JSON.stringify({ references: Object.fromEntries(Object.entries(repos.references).sort()), untagged: [...new Set(repos.untagged)].sort() }, null, 2)}\n`);
+      writeFileSync(
+        temp,
+        `${JSON.stringify({ references: Object.fromEntries(Object.entries(repos.references).sort()), untagged: [...new Set(repos.untagged)].sort() }, null, 2)}\n`,
+      );
       renameSync(temp, this.repositoriesPath);
     });
   }
@@ -278,4 +301,3 @@ export class ImageStore {
     return removed;
   }
 }
-

@@ -195,17 +195,28 @@ export function parsePax(body: Buffer, into: Overrides, global = false): void {
 
 function paxNumber(key: string, value: Buffer): number {
   const n = Number(value.toString('latin1'));
-  if (value.length === 0 || !Number.isFinite(n)) throw corrupt(`a pax extended header gives ${key} as '${value.toString('latin1')}', which is not a number`);
+  if (value.length === 0 || !Number.isFinite(n))
+    throw corrupt(`a pax extended header gives ${key} as '${value.toString('latin1')}', which is not a number`);
   return n;
 }
 
 function paxRecord(key: string, value: Buffer, into: Overrides, global: boolean): void {
   switch (key) {
-    case 'path': if (!global) into.path = value.toString('utf8'); return;
-    case 'linkpath': if (!global) into.linkpath = value.toString('utf8'); return;
-    case 'mtime': into.mtime = paxNumber(key, value); return;
-    case 'atime': into.atime = paxNumber(key, value); return;
-    case 'uid': case 'gid': case 'size': {
+    case 'path':
+      if (!global) into.path = value.toString('utf8');
+      return;
+    case 'linkpath':
+      if (!global) into.linkpath = value.toString('utf8');
+      return;
+    case 'mtime':
+      into.mtime = paxNumber(key, value);
+      return;
+    case 'atime':
+      into.atime = paxNumber(key, value);
+      return;
+    case 'uid':
+    case 'gid':
+    case 'size': {
       const n = paxNumber(key, value);
       if (!Number.isSafeInteger(n) || n < 0) throw corrupt(`a pax extended header gives ${key} as ${n}`);
       into[key] = n;
@@ -214,9 +225,14 @@ function paxRecord(key: string, value: Buffer, into: Overrides, global: boolean)
     default:
   }
   if (key.startsWith('GNU.sparse.')) into.sparse = true;
-  else if (global) return; // attributes of every file: no tar writes them, and none is honoured
+  else if (global)
+    return; // attributes of every file: no tar writes them, and none is honoured
   else if (key.startsWith(XATTR_PREFIX)) (into.xattrs ??= new Map()).set(key.slice(XATTR_PREFIX.length), Buffer.from(value));
-  else if (key.startsWith(LIBARCHIVE_PREFIX)) (into.xattrs ??= new Map()).set(decodeURIComponent(key.slice(LIBARCHIVE_PREFIX.length)), Buffer.from(value.toString('latin1'), 'base64'));
+  else if (key.startsWith(LIBARCHIVE_PREFIX))
+    (into.xattrs ??= new Map()).set(
+      decodeURIComponent(key.slice(LIBARCHIVE_PREFIX.length)),
+      Buffer.from(value.toString('latin1'), 'base64'),
+    );
 }
 
 /** Only the extended attributes of a pax header's body (SCHILY.xattr.*, LIBARCHIVE.xattr.*), byte for byte. */
@@ -291,7 +307,9 @@ export class TarParser {
   end(): void {
     if (this.#ended) return;
     if (this.#body > 0 || this.#padding > 0) {
-      throw corrupt(`Truncated input: ${this.#meta ? 'an extended header' : `entry '${this.#entryPath}'`} needs ${this.#body + this.#padding} more bytes`);
+      throw corrupt(
+        `Truncated input: ${this.#meta ? 'an extended header' : `entry '${this.#entryPath}'`} needs ${this.#body + this.#padding} more bytes`,
+      );
     }
     if (this.#partialFill > 0) throw corrupt(`Truncated input: the archive ends inside a header (${this.#partialFill} of its 512 bytes)`);
     if (this.#meta || this.#local !== NONE) throw corrupt('Truncated input: the archive ends after an extended header, without its entry');
@@ -301,7 +319,8 @@ export class TarParser {
     if (this.#body > 0) {
       const n = Math.min(this.#body, chunk.length - pos);
       const view = pos === 0 && n === chunk.length ? chunk : chunk.subarray(pos, pos + n);
-      if (this.#meta) this.#meta.push(Buffer.from(view)); // a copy: the chunk's memory is reused
+      if (this.#meta)
+        this.#meta.push(Buffer.from(view)); // a copy: the chunk's memory is reused
       else this.#sink.data(view);
       this.#body -= n;
       pos += n;
@@ -327,7 +346,8 @@ export class TarParser {
     }
     const type = String.fromCharCode(block[offset + 156] as number);
     const size = headerNumber(block, offset + 124, 12);
-    if (size !== undefined && (Number.isNaN(size) || size < 0)) throw corrupt(`the header at byte ${at} has a size field that is not a size`);
+    if (size !== undefined && (Number.isNaN(size) || size < 0))
+      throw corrupt(`the header at byte ${at} has a size field that is not a size`);
     if (META_TYPES.has(type)) {
       this.#startMeta(type, size ?? 0);
       return;

@@ -48,9 +48,22 @@ function paxRecord(key: string, value: Buffer): Buffer {
   return Buffer.concat([Buffer.from(String(length)), body]);
 }
 
-function ustar(fields: { name: string; mode: number; uid: number; gid: number; size: number; mtime: number; type: string; linkname: string; devmajor: number; devminor: number }): Buffer {
+function ustar(fields: {
+  name: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: number;
+  type: string;
+  linkname: string;
+  devmajor: number;
+  devminor: number;
+}): Buffer {
   const block = Buffer.alloc(BLOCK);
-  const put = (text: string, offset: number, width: number): void => { block.write(text, offset, width, 'utf8'); };
+  const put = (text: string, offset: number, width: number): void => {
+    block.write(text, offset, width, 'utf8');
+  };
   put(fields.name, 0, 100);
   put(octal(fields.mode, 8) ?? '0000777', 100, 8);
   put(octal(fields.uid, 8) ?? '0000000', 108, 8);
@@ -78,15 +91,33 @@ export function tarHeader(entry: TarEntry): Buffer {
   if (octal(entry.size, 12) === undefined) records.push(paxRecord('size', Buffer.from(String(entry.size))));
   if (octal(entry.uid, 8) === undefined) records.push(paxRecord('uid', Buffer.from(String(entry.uid))));
   if (octal(entry.gid, 8) === undefined) records.push(paxRecord('gid', Buffer.from(String(entry.gid))));
-  for (const [name, value] of Object.entries(entry.xattrs ?? {}).sort(([a], [b]) => a.localeCompare(b))) records.push(paxRecord(`SCHILY.xattr.${name}`, value));
+  for (const [name, value] of Object.entries(entry.xattrs ?? {}).sort(([a], [b]) => a.localeCompare(b)))
+    records.push(paxRecord(`SCHILY.xattr.${name}`, value));
   const header = ustar({
     name: fits(entry.path, 100) ? entry.path : entry.path.slice(0, 99).replace(/[^\x20-\x7e]/g, '_'),
-    mode: entry.mode & 0o7777, uid: entry.uid, gid: entry.gid, size: entry.type === 'file' ? entry.size : 0, mtime: entry.mtime,
-    type: TYPEFLAG[entry.type], linkname: entry.linkname !== undefined && fits(entry.linkname, 100) ? entry.linkname : '',
-    devmajor: entry.devmajor ?? 0, devminor: entry.devminor ?? 0,
+    mode: entry.mode & 0o7777,
+    uid: entry.uid,
+    gid: entry.gid,
+    size: entry.type === 'file' ? entry.size : 0,
+    mtime: entry.mtime,
+    type: TYPEFLAG[entry.type],
+    linkname: entry.linkname !== undefined && fits(entry.linkname, 100) ? entry.linkname : '',
+    devmajor: entry.devmajor ?? 0,
+    devminor: entry.devminor ?? 0,
   });
   if (records.length === 0) return header;
   const pax = Buffer.concat(records);
-  const paxHeader = ustar({ name: 'PaxHeader', mode: 0o644, uid: 0, gid: 0, size: pax.length, mtime: entry.mtime, type: 'x', linkname: '', devmajor: 0, devminor: 0 });
+  const paxHeader = ustar({
+    name: 'PaxHeader',
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: pax.length,
+    mtime: entry.mtime,
+    type: 'x',
+    linkname: '',
+    devmajor: 0,
+    devminor: 0,
+  });
   return Buffer.concat([paxHeader, pax, tarPadding(pax.length), header]);
 }

@@ -54,7 +54,10 @@ function normalisedReferences(texts: string[] | undefined): string[] {
 
 /** The name a file gives: busybox.tar.gz -> busybox. */
 export function nameFromFile(file: string): string {
-  return basename(file).replace(/(\.tar)?(\.gz|\.tgz)?$/, '').replace(/\.(tgz|tar)$/, '').replace(/[^A-Za-z0-9_.-]/g, '-');
+  return basename(file)
+    .replace(/(\.tar)?(\.gz|\.tgz)?$/, '')
+    .replace(/\.(tgz|tar)$/, '')
+    .replace(/[^A-Za-z0-9_.-]/g, '-');
 }
 
 function chooseName(options: UnpackOptions, source: string, layered: LayeredImage | undefined, ref?: string): string {

@@ -11,7 +11,21 @@ const uid = process.getuid?.() ?? 0;
 const gid = process.getgid?.() ?? 0;
 
 function header(path: string, type: string, extra: Partial<TarHeader> = {}): TarHeader {
-  return { path, type, mode: type === '5' ? 0o755 : 0o644, uid, gid, size: 0, mtime: 1_700_000_000, atime: undefined, linkpath: '', devmajor: 0, devminor: 0, xattrs: null, ...extra };
+  return {
+    path,
+    type,
+    mode: type === '5' ? 0o755 : 0o644,
+    uid,
+    gid,
+    size: 0,
+    mtime: 1_700_000_000,
+    atime: undefined,
+    linkpath: '',
+    devmajor: 0,
+    devminor: 0,
+    xattrs: null,
+    ...extra,
+  };
 }
 
 describe('LayerWriter', () => {
@@ -60,7 +74,9 @@ describe('LayerWriter', () => {
     writer.entry(header('a/b/c/', '5'));
     file('a/b/c/old', 'x');
     file('a/b', 'now a file');
-    expect(() => file('a/b/c/under-a-file', 'y')).toThrow("the archive puts an entry under 'a/b/c', which an earlier entry made a file, not a directory");
+    expect(() => file('a/b/c/under-a-file', 'y')).toThrow(
+      "the archive puts an entry under 'a/b/c', which an earlier entry made a file, not a directory",
+    );
     writer.entry(header('a/b/', '5'));
     file('a/b/c/new', 'z');
     expect(readdirSync(join(root, 'a/b/c'))).toEqual(['new']);
@@ -79,7 +95,9 @@ describe('LayerWriter', () => {
     writer.entry(header('d/', '5'));
     writer.entry(header('d', '2', { linkpath: outside }));
     expect(() => file('d/evil', 'pwned')).toThrow("unsafe entry 'd/evil': its path goes through the symlink 'd'");
-    expect(() => writer.entry(header('x', '1', { linkpath: 'd/victim' }))).toThrow("unsafe entry 'x': its hardlink target goes through the symlink 'd'");
+    expect(() => writer.entry(header('x', '1', { linkpath: 'd/victim' }))).toThrow(
+      "unsafe entry 'x': its hardlink target goes through the symlink 'd'",
+    );
     expect(readdirSync(outside)).toEqual([]);
   });
 
@@ -97,12 +115,16 @@ describe('LayerWriter', () => {
   });
 
   it('refuses a hardlink to what the layer does not hold, naming it', () => {
-    expect(() => writer.entry(header('hl', '1', { linkpath: 'etc/shadow' }))).toThrow("entry 'hl' is a hardlink to 'etc/shadow', which the layer does not hold before it");
+    expect(() => writer.entry(header('hl', '1', { linkpath: 'etc/shadow' }))).toThrow(
+      "entry 'hl' is a hardlink to 'etc/shadow', which the layer does not hold before it",
+    );
     expect(existsSync(join(root, 'hl'))).toBe(false);
   });
 
   it('refuses an entry of a kind it cannot write, naming the kind', () => {
-    expect(() => writer.entry(header('disk.img', 'S'))).toThrow("entry 'disk.img' is of a kind diyc-image cannot write (a GNU sparse file)");
+    expect(() => writer.entry(header('disk.img', 'S'))).toThrow(
+      "entry 'disk.img' is of a kind diyc-image cannot write (a GNU sparse file)",
+    );
     expect(() => writer.entry(header('label', 'V'))).toThrow('(a tape volume label)');
   });
 });

@@ -4,11 +4,27 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RegistryClient, choosePlatform, defaultImageName, dockerConfigCredentials, formatReference, isLoopbackRegistry, parseChallenge, parsePlatform, parseReference, parseUserFlag } from '../src/index.js';
+import {
+  RegistryClient,
+  choosePlatform,
+  defaultImageName,
+  dockerConfigCredentials,
+  formatReference,
+  isLoopbackRegistry,
+  parseChallenge,
+  parsePlatform,
+  parseReference,
+  parseUserFlag,
+} from '../src/index.js';
 
 describe('parseReference', () => {
   it('reads references as docker does, Docker Hub and its library/ prefix included', () => {
-    expect(parseReference('alpine')).toEqual({ registry: 'docker.io', apiHost: 'registry-1.docker.io', repository: 'library/alpine', tag: 'latest' });
+    expect(parseReference('alpine')).toEqual({
+      registry: 'docker.io',
+      apiHost: 'registry-1.docker.io',
+      repository: 'library/alpine',
+      tag: 'latest',
+    });
     expect(parseReference('bitnami/redis:7.2')).toMatchObject({ registry: 'docker.io', repository: 'bitnami/redis', tag: '7.2' });
     expect(parseReference('ghcr.io/o/r:v1')).toMatchObject({ registry: 'ghcr.io', apiHost: 'ghcr.io', repository: 'o/r', tag: 'v1' });
     expect(parseReference('localhost:5000/x')).toMatchObject({ registry: 'localhost:5000', repository: 'x', tag: 'latest' });
@@ -39,8 +55,11 @@ describe('parseReference', () => {
 
 describe('auth', () => {
   it('parses Bearer and Basic challenges, quoted or not', () => {
-    expect(parseChallenge('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull"')).toEqual({
-      scheme: 'bearer', params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/alpine:pull' },
+    expect(
+      parseChallenge('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull"'),
+    ).toEqual({
+      scheme: 'bearer',
+      params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/alpine:pull' },
     });
     expect(parseChallenge('Basic realm=diyc-test')).toEqual({ scheme: 'basic', params: { realm: 'diyc-test' } });
     expect(parseChallenge('Negotiate abc')).toBeUndefined();
@@ -50,10 +69,15 @@ describe('auth', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('finds what docker login saved, under the keys docker uses', () => {
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: {
-      'https://index.docker.io/v1/': { auth: Buffer.from('hub:pw:with:colons').toString('base64') },
-      'registry.example:5000': { auth: Buffer.from('me:pw').toString('base64') },
-    } }));
+    writeFileSync(
+      join(dir, 'config.json'),
+      JSON.stringify({
+        auths: {
+          'https://index.docker.io/v1/': { auth: Buffer.from('hub:pw:with:colons').toString('base64') },
+          'registry.example:5000': { auth: Buffer.from('me:pw').toString('base64') },
+        },
+      }),
+    );
     const env = { DOCKER_CONFIG: dir };
     expect(dockerConfigCredentials('docker.io', env)).toEqual({ username: 'hub', password: 'pw:with:colons' });
     expect(dockerConfigCredentials('registry.example:5000', env)).toEqual({ username: 'me', password: 'pw' });
@@ -66,7 +90,8 @@ describe('auth', () => {
     // A real process on PATH; nothing but the helper's protocol is imitated.
     const bin = join(dir, 'bin');
     mkdirSync(bin, { recursive: true });
-    const helper = (name: string, script: string): void => writeFileSync(join(bin, `docker-credential-${name}`), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+    const helper = (name: string, script: string): void =>
+      writeFileSync(join(bin, `docker-credential-${name}`), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
     helper('store', 'read server; echo "{\\"ServerURL\\":\\"$server\\",\\"Username\\":\\"from-store\\",\\"Secret\\":\\"$server\\"}"');
     helper('ecr', 'read server; echo "{\\"Username\\":\\"AWS\\",\\"Secret\\":\\"ecr-$server\\"}"');
     helper('empty', 'echo "credentials not found in native keychain"; exit 1');
@@ -88,7 +113,9 @@ describe('auth', () => {
     write({ credsStore: 'broken' });
     expect(() => dockerConfigCredentials('ghcr.io', env)).toThrow(/docker-credential-broken get exited with 3: no keyring/);
     write({ credsStore: 'desktop' });
-    expect(() => dockerConfigCredentials('ghcr.io', env)).toThrow(/names the credential helper desktop, but docker-credential-desktop is not on PATH: install it, or give --user/);
+    expect(() => dockerConfigCredentials('ghcr.io', env)).toThrow(
+      /names the credential helper desktop, but docker-credential-desktop is not on PATH: install it, or give --user/,
+    );
     // The name becomes a command: a config.json cannot make it a path.
     write({ credHelpers: { 'ghcr.io': '../../../bin/sh' } });
     expect(() => dockerConfigCredentials('ghcr.io', env)).toThrow(/credential helper '\.\.\/\.\.\/\.\.\/bin\/sh' is not a helper name/);
@@ -102,7 +129,11 @@ describe('auth', () => {
     writeFileSync(join(config, 'config.json'), JSON.stringify({ credsStore: 'unread' }));
     // It closes its stdin unread. A server name longer than a pipe holds (64 KiB) makes
     // the write fail with EPIPE every time, not only when the helper wins the race.
-    writeFileSync(join(bin, 'docker-credential-unread'), '#!/bin/sh\nexec 0<&-\necho "credentials not found in native keychain"\nexit 1\n', { mode: 0o755 });
+    writeFileSync(
+      join(bin, 'docker-credential-unread'),
+      '#!/bin/sh\nexec 0<&-\necho "credentials not found in native keychain"\nexit 1\n',
+      { mode: 0o755 },
+    );
     const env = { DOCKER_CONFIG: config, PATH: `${bin}:/usr/bin:/bin` };
     expect(dockerConfigCredentials(`${'a'.repeat(100_000)}.example`, env)).toBeUndefined();
     writeFileSync(join(bin, 'docker-credential-unread'), '#!/bin/sh\nexec 0<&-\necho \'{"Username":"u","Secret":"s"}\'\n', { mode: 0o755 });
@@ -112,24 +143,35 @@ describe('auth', () => {
   it('sends credentials to a token service only over HTTPS (or loopback, or --insecure)', async () => {
     // A registry imitated by a fetch function: no traffic leaves this process.
     const asked: string[] = [];
-    const registry = (realm: string): typeof fetch => (async (input: string | URL | Request) => {
-      const url = String(input);
-      asked.push(url);
-      if (url.includes('/v2/')) return new Response(null, { status: 401, headers: { 'www-authenticate': `Bearer realm="${realm}",service="reg"` } });
-      return Response.json({ token: 't0ken' });
-    }) as typeof fetch;
+    const registry = (realm: string): typeof fetch =>
+      (async (input: string | URL | Request) => {
+        const url = String(input);
+        asked.push(url);
+        if (url.includes('/v2/'))
+          return new Response(null, { status: 401, headers: { 'www-authenticate': `Bearer realm="${realm}",service="reg"` } });
+        return Response.json({ token: 't0ken' });
+      }) as typeof fetch;
     const ref = parseReference('registry.example/team/app');
     const credentials = { username: 'me', password: 'secret' };
     const clear = new RegistryClient(ref, { credentials, fetch: registry('http://auth.example/token') });
-    await expect(clear.get('manifests/latest')).rejects.toThrow('registry.example sends the credentials to a token service over plain HTTP (http://auth.example), where anyone on the way could read them: refused (--insecure allows it)');
+    await expect(clear.get('manifests/latest')).rejects.toThrow(
+      'registry.example sends the credentials to a token service over plain HTTP (http://auth.example), where anyone on the way could read them: refused (--insecure allows it)',
+    );
     expect(asked.some((u) => u.startsWith('http://auth.example'))).toBe(false);
     // Anonymous, there is nothing to read; on loopback, nothing crosses a network.
-    for (const [realm, options] of [['http://auth.example/token', {}], ['http://127.0.0.1:5001/token', { credentials }]] as const) {
+    for (const [realm, options] of [
+      ['http://auth.example/token', {}],
+      ['http://127.0.0.1:5001/token', { credentials }],
+    ] as const) {
       asked.length = 0;
-      await expect(new RegistryClient(ref, { ...options, fetch: registry(realm) }).get('manifests/latest')).rejects.toThrow(/HTTP 401|unauthorized/);
+      await expect(new RegistryClient(ref, { ...options, fetch: registry(realm) }).get('manifests/latest')).rejects.toThrow(
+        /HTTP 401|unauthorized/,
+      );
       expect(asked.some((u) => u.startsWith(realm))).toBe(true);
     }
-    await expect(new RegistryClient(ref, { fetch: registry('file:///etc/passwd') }).get('manifests/latest')).rejects.toThrow('is not an HTTP URL');
+    await expect(new RegistryClient(ref, { fetch: registry('file:///etc/passwd') }).get('manifests/latest')).rejects.toThrow(
+      'is not an HTTP URL',
+    );
   });
 
   it('reads --user USER:PASSWORD', () => {
@@ -145,7 +187,7 @@ describe('platforms', () => {
     { digest: 'sha256:3', platform: { os: 'linux', architecture: 'arm', variant: 'v7' } },
     { digest: 'sha256:4', platform: { os: 'unknown', architecture: 'unknown' } },
   ];
-  it('reads OS/ARCH[/VARIANT], and defaults to this machine\'s', () => {
+  it("reads OS/ARCH[/VARIANT], and defaults to this machine's", () => {
     expect(parsePlatform('linux/arm/v7')).toEqual({ os: 'linux', architecture: 'arm', variant: 'v7' });
     expect(parsePlatform(undefined).os).toBe('linux');
     expect(() => parsePlatform('amd64')).toThrow('OS/ARCH');

@@ -18,11 +18,16 @@ describe('tarHeader', () => {
     const long = `${'d/'.repeat(70)}file`;
     const file = join(work, 'one.tar');
     const body = Buffer.from('hello\n');
-    writeFileSync(file, Buffer.concat([
-      tarHeader({ path: long, type: 'file', mode: 0o640, uid: 1000, gid: 100, size: body.length, mtime: 1_700_000_000 }), body, Buffer.alloc(512 - body.length),
-      tarHeader({ path: 'link', type: 'symlink', mode: 0o777, uid: 0, gid: 0, size: 0, mtime: 0, linkname: long }),
-      Buffer.alloc(1024),
-    ]));
+    writeFileSync(
+      file,
+      Buffer.concat([
+        tarHeader({ path: long, type: 'file', mode: 0o640, uid: 1000, gid: 100, size: body.length, mtime: 1_700_000_000 }),
+        body,
+        Buffer.alloc(512 - body.length),
+        tarHeader({ path: 'link', type: 'symlink', mode: 0o777, uid: 0, gid: 0, size: 0, mtime: 0, linkname: long }),
+        Buffer.alloc(1024),
+      ]),
+    );
     const listing = execFileSync('tar', ['-tvf', file, '--numeric-owner'], { encoding: 'utf8' }).trim().split('\n');
     expect(listing[0]).toMatch(new RegExp(`^-rw-r----- 1000/100 +6 2023-11-1\\d \\d\\d:\\d\\d ${long.replace(/\//g, '\\/')}$`));
     expect(listing[1]).toContain(`link -> ${long}`);
@@ -42,11 +47,17 @@ describe.skipIf(!isRoot)('writeLayerTar (root: owners, device nodes, trusted.* a
     writeFileSync(join(layer, 'ping'), 'binary');
     lsetxattr(join(layer, 'ping'), 'security.capability', Buffer.from([1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
     const chunks: Buffer[] = [];
-    writeLayerTar(layer, (c) => { chunks.push(c); });
+    writeLayerTar(layer, (c) => {
+      chunks.push(c);
+    });
     const tar = join(work, 'layer.tar');
     writeFileSync(tar, Buffer.concat(chunks));
     const names = execFileSync('tar', ['-tf', tar], { encoding: 'utf8' }).trim().split('\n');
-    expect(names).toEqual(['etc/', 'etc/gone', 'etc/link', 'etc/opaque/', 'etc/opaque/.wh..wh..opq', 'etc/passwd', 'etc/passwd-hard', 'ping'].map((n) => (n === 'etc/gone' ? 'etc/.wh.gone' : n)));
+    expect(names).toEqual(
+      ['etc/', 'etc/gone', 'etc/link', 'etc/opaque/', 'etc/opaque/.wh..wh..opq', 'etc/passwd', 'etc/passwd-hard', 'ping'].map((n) =>
+        n === 'etc/gone' ? 'etc/.wh.gone' : n,
+      ),
+    );
     const back = join(work, 'back');
     mkdirSync(back);
     await extractLayer(tar, back);
@@ -64,7 +75,14 @@ describe.skipIf(!isRoot)('writeLayerTar (root: owners, device nodes, trusted.* a
 describe('the references an image store keeps', () => {
   it('tags, looks up, moves a reference (the image left becomes untagged), and forgets those of an image removed', () => {
     const store = new ImageStore(join(work, 'state'));
-    const image = (name: string) => ({ name, layers: [], config: { Cmd: [name] }, source: 'test', created: '2024-01-01T00:00:00Z', size: 0 });
+    const image = (name: string) => ({
+      name,
+      layers: [],
+      config: { Cmd: [name] },
+      source: 'test',
+      created: '2024-01-01T00:00:00Z',
+      size: 0,
+    });
     store.saveImage(image('a'));
     store.saveImage(image('b'));
     store.tag('docker.io/library/busybox:latest', 'a');

@@ -79,9 +79,17 @@ function parse(archive: Buffer, size = archive.length): Read[] {
   let body: Buffer[] = [];
   let ended = 0;
   const parser = new TarParser({
-    entry: (header) => { body = []; entries.push({ header, body: '' }); },
-    data: (chunk) => { body.push(Buffer.from(chunk)); },
-    end: () => { ended++; (entries.at(-1) as Read).body = Buffer.concat(body).toString(); },
+    entry: (header) => {
+      body = [];
+      entries.push({ header, body: '' });
+    },
+    data: (chunk) => {
+      body.push(Buffer.from(chunk));
+    },
+    end: () => {
+      ended++;
+      (entries.at(-1) as Read).body = Buffer.concat(body).toString();
+    },
   });
   for (let i = 0; i < archive.length; i += size) parser.write(archive.subarray(i, i + size));
   parser.end();
@@ -107,27 +115,42 @@ describe('TarParser: the kinds of header', () => {
   it.each(CHUNKINGS)('reads files, directories, links, devices and FIFOs, in chunks of %i bytes', (size) => {
     const read = parse(archive, size);
     expect(read.map((r) => [r.header.type, r.header.path, r.body])).toEqual([
-      ['5', 'dir/', ''], ['0', 'dir/file', 'hello, world'], ['1', 'dir/hard', ''], ['2', 'dir/soft', ''],
-      ['3', 'dev/null', ''], ['4', 'dev/sda', ''], ['6', 'fifo', ''], ['7', 'contiguous', 'abc'],
+      ['5', 'dir/', ''],
+      ['0', 'dir/file', 'hello, world'],
+      ['1', 'dir/hard', ''],
+      ['2', 'dir/soft', ''],
+      ['3', 'dev/null', ''],
+      ['4', 'dev/sda', ''],
+      ['6', 'fifo', ''],
+      ['7', 'contiguous', 'abc'],
     ]);
     expect(read[1]?.header).toMatchObject({ uid: 1234, gid: 5678, mode: 0o4750, mtime: 981_173_106, size: 12, xattrs: null });
     expect(read[2]?.header.linkpath).toBe('dir/file');
     expect(read[3]?.header.linkpath).toBe('../etc/passwd');
-    expect(read.slice(4, 6).map((r) => [r.header.devmajor, r.header.devminor])).toEqual([[1, 3], [8, 0]]);
+    expect(read.slice(4, 6).map((r) => [r.header.devmajor, r.header.devminor])).toEqual([
+      [1, 3],
+      [8, 0],
+    ]);
   });
 
   it('joins the ustar prefix and name, and reads GNU long names (L) and long link names (K)', () => {
     const long = `${'d'.repeat(120)}/${'f'.repeat(90)}`;
     const target = `${'t'.repeat(150)}/x`;
-    const read = parse(Buffer.concat([
-      member({ name: 'f'.repeat(90), prefix: 'd'.repeat(120) }),
-      member({ name: '././@LongLink', type: 'L', format: 'gnu' }, `${long}\0`),
-      member({ name: long.slice(0, 100), format: 'gnu' }, 'x'),
-      member({ name: '././@LongLink', type: 'K', format: 'gnu' }, `${target}\0`),
-      member({ name: 'link', type: '2', linkname: target.slice(0, 100), format: 'gnu' }),
-      END,
-    ]));
-    expect(read.map((r) => [r.header.path, r.header.linkpath, r.body])).toEqual([[long, '', ''], [long, '', 'x'], ['link', target, '']]);
+    const read = parse(
+      Buffer.concat([
+        member({ name: 'f'.repeat(90), prefix: 'd'.repeat(120) }),
+        member({ name: '././@LongLink', type: 'L', format: 'gnu' }, `${long}\0`),
+        member({ name: long.slice(0, 100), format: 'gnu' }, 'x'),
+        member({ name: '././@LongLink', type: 'K', format: 'gnu' }, `${target}\0`),
+        member({ name: 'link', type: '2', linkname: target.slice(0, 100), format: 'gnu' }),
+        END,
+      ]),
+    );
+    expect(read.map((r) => [r.header.path, r.header.linkpath, r.body])).toEqual([
+      [long, '', ''],
+      [long, '', 'x'],
+      ['link', target, ''],
+    ]);
   });
 
   it('does not read a prefix from a GNU header, whose bytes there mean something else', () => {
@@ -167,7 +190,15 @@ describe('TarParser: the kinds of header', () => {
   });
 
   it('stops at two zero blocks, and reads past one', () => {
-    const read = parse(Buffer.concat([member({ name: 'a' }, 'a'), Buffer.alloc(512), member({ name: 'b' }, 'b'), END, Buffer.from('trailing garbage, as a tape record pads')]));
+    const read = parse(
+      Buffer.concat([
+        member({ name: 'a' }, 'a'),
+        Buffer.alloc(512),
+        member({ name: 'b' }, 'b'),
+        END,
+        Buffer.from('trailing garbage, as a tape record pads'),
+      ]),
+    );
     expect(read.map((r) => r.header.path)).toEqual(['a', 'b']);
   });
 });
@@ -176,10 +207,19 @@ describe('TarParser: pax extended headers', () => {
   it('lets a pax header override the ustar name, link, size, times and owner of the next entry only', () => {
     const name = `deep/${'n'.repeat(200)}`;
     const archive = Buffer.concat([
-      pax('x', paxRecord('path', name), paxRecord('size', '4'), paxRecord('mtime', '1700000000.25'), paxRecord('atime', '1600000000'),
-        paxRecord('uid', '3000000000'), paxRecord('gid', '7'), paxRecord('uname', 'ignored')),
+      pax(
+        'x',
+        paxRecord('path', name),
+        paxRecord('size', '4'),
+        paxRecord('mtime', '1700000000.25'),
+        paxRecord('atime', '1600000000'),
+        paxRecord('uid', '3000000000'),
+        paxRecord('gid', '7'),
+        paxRecord('uname', 'ignored'),
+      ),
       // The ustar header's own size field says 0: the pax size is the one that counts.
-      header({ name: 'truncated-name', size: 0, mode: 0o1777 }), pad(Buffer.from('body')),
+      header({ name: 'truncated-name', size: 0, mode: 0o1777 }),
+      pad(Buffer.from('body')),
       pax('x', paxRecord('linkpath', 'a/b/c'), paxRecord('path', 'link')),
       member({ name: 'x', type: '2', linkname: 'ustar-target' }),
       member({ name: 'plain', mtime: 5 }, 'p'),
@@ -187,8 +227,19 @@ describe('TarParser: pax extended headers', () => {
     ]);
     for (const size of CHUNKINGS) {
       const read = parse(archive, size);
-      expect(read.map((r) => [r.header.path, r.header.linkpath, r.body])).toEqual([[name, '', 'body'], ['link', 'a/b/c', ''], ['plain', '', 'p']]);
-      expect(read[0]?.header).toMatchObject({ size: 4, mtime: 1_700_000_000.25, atime: 1_600_000_000, uid: 3_000_000_000, gid: 7, mode: 0o1777 });
+      expect(read.map((r) => [r.header.path, r.header.linkpath, r.body])).toEqual([
+        [name, '', 'body'],
+        ['link', 'a/b/c', ''],
+        ['plain', '', 'p'],
+      ]);
+      expect(read[0]?.header).toMatchObject({
+        size: 4,
+        mtime: 1_700_000_000.25,
+        atime: 1_600_000_000,
+        uid: 3_000_000_000,
+        gid: 7,
+        mode: 0o1777,
+      });
       expect(read[2]?.header).toMatchObject({ mtime: 5, atime: undefined, uid: 0 });
     }
   });
@@ -206,30 +257,47 @@ describe('TarParser: pax extended headers', () => {
     for (const size of CHUNKINGS) {
       const read = parse(archive, size);
       expect(read.map((r) => (r.header.xattrs ? Object.fromEntries(r.header.xattrs) : null))).toEqual([
-        null, { 'security.capability': cap, 'user.x': Buffer.from('1') }, { 'user.with space': Buffer.from('bin\0ary') },
+        null,
+        { 'security.capability': cap, 'user.x': Buffer.from('1') },
+        { 'user.with space': Buffer.from('bin\0ary') },
       ]);
     }
   });
 
   it('applies a global header to every entry after it, but never its path', () => {
-    const read = parse(Buffer.concat([
-      member({ name: 'before', uid: 1 }),
-      pax('g', paxRecord('uid', '42'), paxRecord('path', 'everything'), paxRecord('mtime', '99')),
-      member({ name: 'after1', uid: 1 }),
-      pax('x', paxRecord('uid', '43')),
-      member({ name: 'after2', uid: 1 }),
-      END,
-    ]));
-    expect(read.map((r) => [r.header.path, r.header.uid, r.header.mtime])).toEqual([['before', 1, 1_700_000_000], ['after1', 42, 99], ['after2', 43, 99]]);
+    const read = parse(
+      Buffer.concat([
+        member({ name: 'before', uid: 1 }),
+        pax('g', paxRecord('uid', '42'), paxRecord('path', 'everything'), paxRecord('mtime', '99')),
+        member({ name: 'after1', uid: 1 }),
+        pax('x', paxRecord('uid', '43')),
+        member({ name: 'after2', uid: 1 }),
+        END,
+      ]),
+    );
+    expect(read.map((r) => [r.header.path, r.header.uid, r.header.mtime])).toEqual([
+      ['before', 1, 1_700_000_000],
+      ['after1', 42, 99],
+      ['after2', 43, 99],
+    ]);
   });
 
-  it('marks an entry of GNU tar\'s pax sparse format as one to refuse', () => {
-    const [read] = parse(Buffer.concat([pax('x', paxRecord('GNU.sparse.major', '1'), paxRecord('GNU.sparse.minor', '0')), member({ name: 'GNUSparseFile.0/disk.img' }, 'map'), END]));
+  it("marks an entry of GNU tar's pax sparse format as one to refuse", () => {
+    const [read] = parse(
+      Buffer.concat([
+        pax('x', paxRecord('GNU.sparse.major', '1'), paxRecord('GNU.sparse.minor', '0')),
+        member({ name: 'GNUSparseFile.0/disk.img' }, 'map'),
+        END,
+      ]),
+    );
     expect(read?.header.type).toBe('S');
   });
 
   it('refuses a malformed pax record, and a size that is not a number', () => {
-    const bad = (records: Buffer): (() => Read[]) => () => parse(Buffer.concat([member({ name: 'PaxHeader', type: 'x' }, records), member({ name: 'f' }), END]));
+    const bad =
+      (records: Buffer): (() => Read[]) =>
+      () =>
+        parse(Buffer.concat([member({ name: 'PaxHeader', type: 'x' }, records), member({ name: 'f' }), END]));
     expect(bad(Buffer.from('99 path=short\n'))).toThrow(/corrupt: a pax extended header has a malformed record/);
     expect(bad(Buffer.from('12 path=abc'))).toThrow(/malformed record/);
     expect(bad(paxRecord('size', 'lots'))).toThrow(/gives size as 'lots', which is not a number/);
@@ -262,7 +330,9 @@ describe('TarParser: archives it refuses', () => {
   });
 
   it('refuses an archive cut inside a body, naming the entry', () => {
-    expect(() => parse(good.subarray(0, 1024 + 512 + 100))).toThrow("the archive is corrupt: Truncated input: entry 'second' needs 924 more bytes");
+    expect(() => parse(good.subarray(0, 1024 + 512 + 100))).toThrow(
+      "the archive is corrupt: Truncated input: entry 'second' needs 924 more bytes",
+    );
   });
 
   it('refuses a size that lies: larger than the archive, or smaller than the body (what follows is no header)', () => {
@@ -282,6 +352,8 @@ describe('TarParser: archives it refuses', () => {
   it('refuses an entry without a path, a link without a target, and a target on what is not a link', () => {
     expect(() => parse(Buffer.concat([member({ name: '' }), END]))).toThrow('an entry has no path');
     expect(() => parse(Buffer.concat([member({ name: 'l', type: '2' }), END]))).toThrow("entry 'l' is a link without a target");
-    expect(() => parse(Buffer.concat([member({ name: 'f', linkname: 'smuggled' }), END]))).toThrow("entry 'f' is not a link but names a link target");
+    expect(() => parse(Buffer.concat([member({ name: 'f', linkname: 'smuggled' }), END]))).toThrow(
+      "entry 'f' is not a link but names a link target",
+    );
   });
 });

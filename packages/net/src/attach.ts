@@ -34,7 +34,11 @@ export const netnsPath = (name: string, root: string = stateRoot()): string => `
  */
 export function vethName(bridge: string, name: string, root: string = stateRoot()): string {
   const tag = rootTag(root);
-  return `dv${crypto().createHash('sha256').update(tag === '' ? `${bridge}\0${name}` : `${bridge}\0${tag}\0${name}`).digest('hex').slice(0, 11)}`;
+  return `dv${crypto()
+    .createHash('sha256')
+    .update(tag === '' ? `${bridge}\0${name}` : `${bridge}\0${tag}\0${name}`)
+    .digest('hex')
+    .slice(0, 11)}`;
 }
 
 export interface Attachment {
@@ -69,7 +73,10 @@ function checkHostPorts(publish: Publish[], savedNat: string, ownComment: string
     const taken = others.find((o) => publishOverlaps(p, o));
     if (taken) {
       const port = Math.max(p.hostPort, taken.hostPort);
-      throw new DiycError('exists', `host port ${port}/${p.protocol} is already published by another container${taken.hostIp ? ` (on ${taken.hostIp})` : ''}`);
+      throw new DiycError(
+        'exists',
+        `host port ${port}/${p.protocol} is already published by another container${taken.hostIp ? ` (on ${taken.hostIp})` : ''}`,
+      );
     }
   }
   requireFreeHostPorts(publish);
@@ -106,28 +113,46 @@ export function attach(config: NetConfig, name: string, options: AttachOptions =
       clearLinks(runner, config, name, root);
       // The port's filter first: the port never carries a frame unfiltered.
       nftBatch(runner, attachRuleset(config.bridge, { veth: host, mac, ip }));
-      mustRun(runner, 'ip', ['-batch', '-'], [
-        `netns add ${ns}`,
-        `link add ${host} type veth peer name eth0 address ${mac} netns ${ns}`,
-      ].join('\n') + '\n');
-      mustRun(runner, 'ip', ['-n', ns, '-batch', '-'], [
-        'link set lo up',
-        `addr add ${ip}/${config.subnet.prefix} dev eth0`,
-        'link set eth0 up',
-        `route add default via ${gw}`,
-      ].join('\n') + '\n');
+      mustRun(
+        runner,
+        'ip',
+        ['-batch', '-'],
+        `${[`netns add ${ns}`, `link add ${host} type veth peer name eth0 address ${mac} netns ${ns}`].join('\n')}\n`,
+      );
+      mustRun(
+        runner,
+        'ip',
+        ['-n', ns, '-batch', '-'],
+        `${['link set lo up', `addr add ${ip}/${config.subnet.prefix} dev eth0`, 'link set eth0 up', `route add default via ${gw}`].join(
+          '\n',
+        )}\n`,
+      );
       mustRun(runner, 'ip', ['link', 'set', host, 'master', config.bridge, 'up']);
     }
     if (publish.length > 0) {
       // Rules of an earlier run of NAME that was killed are replaced, not doubled.
       removeRules(runner, comment, false, savedNat);
-      addRules(runner, publish.flatMap((p) => publishRules(p, ip)), comment);
+      addRules(
+        runner,
+        publish.flatMap((p) => publishRules(p, ip)),
+        comment,
+      );
     }
   } catch (err) {
     detach(config, name, { runner, root, ...(options.runDir ? { runDir: options.runDir } : {}) });
     throw err;
   }
-  return { name, ip, gateway: gw, prefix: config.subnet.prefix, mac, netns: ns, netnsPath: netnsPath(name, root), hostInterface: host, published: publish.map(formatPublish) };
+  return {
+    name,
+    ip,
+    gateway: gw,
+    prefix: config.subnet.prefix,
+    mac,
+    netns: ns,
+    netnsPath: netnsPath(name, root),
+    hostInterface: host,
+    published: publish.map(formatPublish),
+  };
 }
 
 /** Deletes NAME's veth and namespace, those that exist, in one `ip` process. */
@@ -141,7 +166,8 @@ function clearLinks(runner: Runner, config: NetConfig, name: string, root: strin
   if (commands.length === 0) return;
   // -force: on through a failed line (a veth its namespace took along), judged below.
   const r = runner.run('ip', ['-force', '-batch', '-'], `${commands.join('\n')}\n`);
-  if (r.status !== 0 && (existsSync(netnsPath(name, root)) || linkExists(host))) throw commandError(`ip -batch (${commands.join('; ')})`, r);
+  if (r.status !== 0 && (existsSync(netnsPath(name, root)) || linkExists(host)))
+    throw commandError(`ip -batch (${commands.join('; ')})`, r);
 }
 
 /**
@@ -157,7 +183,8 @@ export function detach(config: NetConfig, name: string, options: { runner?: Runn
   // Its lease says whether it published ports; without one (detached already, or an
   // attach killed early), the rules are looked for anyway.
   const held = leases.holder(owner);
-  if (held === undefined || held.published === true) removeRules(runner, ruleComment(config.bridge, name, rootTag(root)), false, mustRun(runner, 'iptables-save', ['-t', 'nat']));
+  if (held === undefined || held.published === true)
+    removeRules(runner, ruleComment(config.bridge, name, rootTag(root)), false, mustRun(runner, 'iptables-save', ['-t', 'nat']));
   clearLinks(runner, config, name, root);
   const host = vethName(config.bridge, name, root);
   // Under the leases' lock: with the bridge's last lease, its table goes, and no attach

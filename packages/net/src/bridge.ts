@@ -49,14 +49,24 @@ export function bridgeRules(config: NetConfig): Rule[] {
     // which reached the host's loopback-only servers (CVE-2020-8558). Dropped here, as
     // kube-proxy drops it, unless the connection is one the host made (ESTABLISHED, the
     // replies to a published port's connections) or one diyc DNAT'd.
-    { table: 'filter', chain: 'INPUT', spec: ['-i', bridge, '-d', '127.0.0.0/8', '-m', 'conntrack', '!', '--ctstate', 'RELATED,ESTABLISHED,DNAT', '-j', 'DROP'], insert: true },
+    {
+      table: 'filter',
+      chain: 'INPUT',
+      spec: ['-i', bridge, '-d', '127.0.0.0/8', '-m', 'conntrack', '!', '--ctstate', 'RELATED,ESTABLISHED,DNAT', '-j', 'DROP'],
+      insert: true,
+    },
     // Into the bridge, a connection is let in only if it is a reply or was DNAT'd to a
     // published port: not from a container of another bridge (Docker's ISOLATION chains),
     // nor from the LAN to a port nobody published (as Docker 28). The host's own
     // connections go out by OUTPUT, not FORWARD. In mangle, which the kernel walks before
     // filter: an ACCEPT another bridge's setup inserts at the top of filter's FORWARD later
     // cannot come before it.
-    { table: 'mangle', chain: 'FORWARD', spec: ['!', '-i', bridge, '-o', bridge, '-m', 'conntrack', '!', '--ctstate', 'RELATED,ESTABLISHED,DNAT', '-j', 'DROP'], insert: true },
+    {
+      table: 'mangle',
+      chain: 'FORWARD',
+      spec: ['!', '-i', bridge, '-o', bridge, '-m', 'conntrack', '!', '--ctstate', 'RELATED,ESTABLISHED,DNAT', '-j', 'DROP'],
+      insert: true,
+    },
   ];
 }
 
@@ -73,7 +83,7 @@ const stateFile = (config: NetConfig, dir: string): string => join(dir, `${confi
 const oldStateFile = (config: NetConfig, root: string): string => join(runDir(root), 'net', `${config.bridge}.json`);
 
 function readSetupState(file: string): SetupState | undefined {
-  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) as SetupState : undefined;
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as SetupState) : undefined;
 }
 
 /** Runs `fn` holding the bridge's setup lock: one setup or clean of a bridge at a time. */
@@ -130,7 +140,8 @@ export function setupNetwork(config: NetConfig, options: NetOptions = {}): Setup
     }
     const commands: string[] = [];
     if (created) commands.push(`link add ${config.bridge} type bridge`);
-    if (created || !bridgeHasAddress(runner, config)) commands.push(`addr add ${formatIp(config.gateway)}/${config.subnet.prefix} dev ${config.bridge}`);
+    if (created || !bridgeHasAddress(runner, config))
+      commands.push(`addr add ${formatIp(config.gateway)}/${config.subnet.prefix} dev ${config.bridge}`);
     commands.push(`link set ${config.bridge} up`);
     mustRun(runner, 'ip', ['-batch', '-'], `${commands.join('\n')}\n`);
     writeFileSync(IP_FORWARD, '1');
@@ -159,7 +170,8 @@ export interface EnsureResult extends SetupResult {
  * start at once set it up once.
  */
 export function ensureNetwork(config: NetConfig, options: NetOptions = {}): EnsureResult {
-  if (linkExists(config.bridge) && existsSync(stateFile(config, options.runDir ?? NET_RUN_DIR))) return { createdBridge: false, rulesAdded: 0, changed: false };
+  if (linkExists(config.bridge) && existsSync(stateFile(config, options.runDir ?? NET_RUN_DIR)))
+    return { createdBridge: false, rulesAdded: 0, changed: false };
   const result = setupNetwork(config, options);
   return { ...result, changed: result.createdBridge || result.rulesAdded > 0 };
 }
@@ -189,7 +201,8 @@ export function cleanNetwork(config: NetConfig, options: NetOptions = {}): Clean
     } else if (linkExists(config.bridge) && state) {
       // Not ours: its settings as they were.
       if (state.routeLocalnetBefore !== undefined) writeFileSync(routeLocalnet(config.bridge), state.routeLocalnetBefore);
-      if (state.acceptRaBefore !== undefined && existsSync(acceptRa(config.bridge))) writeFileSync(acceptRa(config.bridge), state.acceptRaBefore);
+      if (state.acceptRaBefore !== undefined && existsSync(acceptRa(config.bridge)))
+        writeFileSync(acceptRa(config.bridge), state.acceptRaBefore);
     }
     if (state) {
       const saved = mustRun(runner, 'iptables-save', []);
@@ -231,7 +244,11 @@ export function networkStatus(config: NetConfig, options: NetOptions = {}): Stat
   const runner = options.runner ?? systemRunner;
   const items: StatusItem[] = [];
   const setup = `sudo diyc-net setup${config.bridge === 'diyc0' ? '' : ` --bridge ${config.bridge} --subnet ${formatSubnet(config.subnet)}`}`;
-  for (const [tool, pkg] of [['ip', 'iproute2'], ['iptables', 'iptables'], ['nft', 'nftables']] as const) {
+  for (const [tool, pkg] of [
+    ['ip', 'iproute2'],
+    ['iptables', 'iptables'],
+    ['nft', 'nftables'],
+  ] as const) {
     const ok = which(tool) !== undefined;
     items.push({ ok, what: `${tool} installed`, ...(ok ? {} : { fix: `apt-get install ${pkg}` }) });
     if (!ok) return items;
@@ -240,7 +257,11 @@ export function networkStatus(config: NetConfig, options: NetOptions = {}): Stat
   items.push({ ok: bridge, what: `bridge ${config.bridge}`, ...(bridge ? {} : { fix: setup }) });
   if (bridge) {
     const addr = bridgeHasAddress(runner, config);
-    items.push({ ok: addr, what: `gateway ${formatIp(config.gateway)}/${config.subnet.prefix} on ${config.bridge}`, ...(addr ? {} : { fix: setup }) });
+    items.push({
+      ok: addr,
+      what: `gateway ${formatIp(config.gateway)}/${config.subnet.prefix} on ${config.bridge}`,
+      ...(addr ? {} : { fix: setup }),
+    });
     const up = /state (UP|UNKNOWN)|<[^>]*\bUP\b/.test(runner.run('ip', ['link', 'show', 'dev', config.bridge]).stdout);
     items.push({ ok: up, what: `${config.bridge} up`, ...(up ? {} : { fix: setup }) });
   }

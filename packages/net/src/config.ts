@@ -20,7 +20,10 @@ export function bridgeProblem(name: string): string | null {
   return null;
 }
 
-export function netConfig(options: { bridge?: string | undefined; subnet?: string | undefined } = {}, env: NodeJS.ProcessEnv = process.env): NetConfig {
+export function netConfig(
+  options: { bridge?: string | undefined; subnet?: string | undefined } = {},
+  env: NodeJS.ProcessEnv = process.env,
+): NetConfig {
   const bridge = options.bridge ?? env.DIYC_BRIDGE ?? DEFAULT_BRIDGE;
   const problem = bridgeProblem(bridge);
   if (problem) throw new DiycError('usage', problem);

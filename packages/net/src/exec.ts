@@ -21,7 +21,13 @@ export function commandError(command: string, result: CommandResult): DiycError 
   return new DiycError('system', `${command} failed: ${result.stderr.trim().split('\n')[0] || `exit ${result.status}`}`, { cause: result });
 }
 
-const PACKAGES: Record<string, string> = { ip: 'iproute2', iptables: 'iptables', 'iptables-save': 'iptables', 'iptables-restore': 'iptables', nft: 'nftables' };
+const PACKAGES: Record<string, string> = {
+  ip: 'iproute2',
+  iptables: 'iptables',
+  'iptables-save': 'iptables',
+  'iptables-restore': 'iptables',
+  nft: 'nftables',
+};
 
 /** The path of `tool` in PATH (and the sbin directories root has), or undefined. */
 export function which(tool: string): string | undefined {
@@ -31,7 +37,9 @@ export function which(tool: string): string | undefined {
     try {
       accessSync(path, constants.X_OK);
       return path;
-    } catch { /* not here */ }
+    } catch {
+      /* not here */
+    }
   }
   return undefined;
 }
@@ -44,7 +52,8 @@ let childProcess: typeof import('node:child_process') | undefined;
 export const systemRunner: Runner = {
   run(command, args, input) {
     const path = which(command);
-    if (!path) throw new DiycError('missing', `${command} is not installed: install it with \`apt-get install ${PACKAGES[command] ?? command}\``);
+    if (!path)
+      throw new DiycError('missing', `${command} is not installed: install it with \`apt-get install ${PACKAGES[command] ?? command}\``);
     childProcess ??= require('node:child_process') as typeof import('node:child_process');
     const r = childProcess.spawnSync(path, args, { input: input ?? '', encoding: 'utf8' });
     if (r.error) throw r.error;

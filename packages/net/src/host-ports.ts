@@ -67,8 +67,10 @@ export function hostSockets(): HostSocket[] {
     }
   };
   return [
-    ...listeningSockets(read('tcp'), 'tcp'), ...listeningSockets(read('tcp6'), 'tcp'),
-    ...listeningSockets(read('udp'), 'udp'), ...listeningSockets(read('udp6'), 'udp'),
+    ...listeningSockets(read('tcp'), 'tcp'),
+    ...listeningSockets(read('tcp6'), 'tcp'),
+    ...listeningSockets(read('udp'), 'udp'),
+    ...listeningSockets(read('udp6'), 'udp'),
   ];
 }
 
@@ -98,7 +100,9 @@ function socketOwner(inode: number): string | undefined {
       try {
         if (readlinkSync(`/proc/${pid}/fd/${fd}`) !== link) continue;
         return `${readFileSync(`/proc/${pid}/comm`, 'utf8').trim()}, pid ${pid}`;
-      } catch { /* gone */ }
+      } catch {
+        /* gone */
+      }
     }
   }
   return undefined;
@@ -112,13 +116,18 @@ export function requireFreeHostPorts(publish: Publish[], sockets: HostSocket[] =
     const one = expandPublish(p).find((q) => q.hostPort === taken.port) ?? p;
     const owner = taken.inode > 0 ? socketOwner(taken.inode) : undefined;
     const where = taken.address.includes(':') ? `[${taken.address}]:${taken.port}` : `${taken.address}:${taken.port}`;
-    throw new DiycError('exists', `host port ${one.hostPort}/${p.protocol} is already in use by another program (${owner ? `${owner}, ` : ''}listening on ${where}): stop it, or publish another port`);
+    throw new DiycError(
+      'exists',
+      `host port ${one.hostPort}/${p.protocol} is already in use by another program (${owner ? `${owner}, ` : ''}listening on ${where}): stop it, or publish another port`,
+    );
   }
 }
 
 /** Throws unless `ip` is an address of this host (all of 127.0.0.0/8 is). */
 export function requireHostAddress(ip: string, spec: string): void {
   if (isLoopback(parseIp(ip))) return;
-  const local = Object.values(os().networkInterfaces()).some((addresses) => addresses?.some((a) => a.family === 'IPv4' && a.address === ip));
+  const local = Object.values(os().networkInterfaces()).some((addresses) =>
+    addresses?.some((a) => a.family === 'IPv4' && a.address === ip),
+  );
   if (!local) throw new DiycError('invalid', `--publish ${spec}: ${ip} is not an address of this host`);
 }

@@ -33,7 +33,15 @@ export function ensureRules(runner: Runner, rules: Rule[], comment: string): num
   let added = 0;
   for (const rule of rules) {
     if (ruleExists(runner, rule, comment)) continue;
-    mustRun(runner, 'iptables', ['-w', '-t', rule.table, rule.insert ? '-I' : '-A', rule.chain, ...(rule.insert ? ['1'] : []), ...withComment(rule, comment)]);
+    mustRun(runner, 'iptables', [
+      '-w',
+      '-t',
+      rule.table,
+      rule.insert ? '-I' : '-A',
+      rule.chain,
+      ...(rule.insert ? ['1'] : []),
+      ...withComment(rule, comment),
+    ]);
     added++;
   }
   return added;
@@ -68,7 +76,11 @@ const restoreWord = (word: string): string => (/^[\w.:/,!+=@%-]+$/.test(word) ? 
 /** An iptables-restore --noflush batch: `lines` ("-A CHAIN ...", "-D CHAIN ...") by table. */
 export function restoreBatch(lines: { table: string; line: string[] }[]): string {
   const tables = [...new Set(lines.map((l) => l.table))];
-  return tables.map((table) => [`*${table}`, ...lines.filter((l) => l.table === table).map((l) => l.line.map(restoreWord).join(' ')), 'COMMIT'].join('\n')).join('\n') + '\n';
+  return `${tables
+    .map((table) =>
+      [`*${table}`, ...lines.filter((l) => l.table === table).map((l) => l.line.map(restoreWord).join(' ')), 'COMMIT'].join('\n'),
+    )
+    .join('\n')}\n`;
 }
 
 /**
@@ -77,10 +89,17 @@ export function restoreBatch(lines: { table: string; line: string[] }[]): string
  */
 export function addRules(runner: Runner, rules: Rule[], comment: string): void {
   if (rules.length === 0) return;
-  mustRun(runner, 'iptables-restore', ['-w', '--noflush'], restoreBatch(rules.map((rule) => ({
-    table: rule.table,
-    line: [rule.insert ? '-I' : '-A', rule.chain, ...(rule.insert ? ['1'] : []), ...withComment(rule, comment)],
-  }))));
+  mustRun(
+    runner,
+    'iptables-restore',
+    ['-w', '--noflush'],
+    restoreBatch(
+      rules.map((rule) => ({
+        table: rule.table,
+        line: [rule.insert ? '-I' : '-A', rule.chain, ...(rule.insert ? ['1'] : []), ...withComment(rule, comment)],
+      })),
+    ),
+  );
 }
 
 /**
@@ -109,7 +128,10 @@ export function removeRules(runner: Runner, comment: string, prefix = false, sav
 
 /** Names of the tables in an iptables-save output. */
 export function tablesIn(saved: string): string[] {
-  return saved.split('\n').filter((l) => l.startsWith('*')).map((l) => l.slice(1).trim());
+  return saved
+    .split('\n')
+    .filter((l) => l.startsWith('*'))
+    .map((l) => l.slice(1).trim());
 }
 
 /** True when a table has no rules at all (its chains may exist, empty). */
@@ -118,7 +140,8 @@ export function tableIsEmpty(saved: string, table: string): boolean {
   for (const line of saved.split('\n')) {
     if (line.startsWith('*')) current = line.slice(1).trim();
     else if (current === table && line.startsWith('-A ')) return false;
-    else if (current === table && line.startsWith(':') && !/^:(INPUT|FORWARD|OUTPUT|PREROUTING|POSTROUTING) ACCEPT/.test(line)) return false;
+    else if (current === table && line.startsWith(':') && !/^:(INPUT|FORWARD|OUTPUT|PREROUTING|POSTROUTING) ACCEPT/.test(line))
+      return false;
   }
   return true;
 }

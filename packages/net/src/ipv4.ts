@@ -9,7 +9,8 @@ export interface Subnet {
 
 export function parseIp(text: string): number {
   const parts = text.split('.');
-  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) throw new DiycError('usage', `'${text}' is not an IPv4 address`);
+  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255))
+    throw new DiycError('usage', `'${text}' is not an IPv4 address`);
   return parts.reduce((n, p) => n * 256 + Number(p), 0);
 }
 

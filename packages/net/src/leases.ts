@@ -100,7 +100,12 @@ export class LeaseStore {
     const tag = rootTag(owner.root);
     return this.#locked((leases) => {
       const held = find(leases, owner.name, tag);
-      const entry: LeaseEntry = { name: owner.name, tag, root: owner.root, ...(held?.published || options.published ? { published: true } : {}) };
+      const entry: LeaseEntry = {
+        name: owner.name,
+        tag,
+        root: owner.root,
+        ...(held?.published || options.published ? { published: true } : {}),
+      };
       let ip: number | undefined = want ?? (held ? parseIp(held.address) : undefined);
       if (held !== undefined) delete leases[held.address];
       if (ip !== undefined) {

@@ -86,7 +86,8 @@ export function detachRuleset(bridge: string, veth: string, last: boolean): stri
 }
 
 /** The batch that removes the bridge's table, whether or not it is there. */
-export const dropTableRuleset = (bridge: string): string => `add table bridge ${nftTable(bridge)}\ndelete table bridge ${nftTable(bridge)}\n`;
+export const dropTableRuleset = (bridge: string): string =>
+  `add table bridge ${nftTable(bridge)}\ndelete table bridge ${nftTable(bridge)}\n`;
 
 /** Runs one batch: one `nft` process, one transaction (all of it or nothing). */
 export function nftBatch(runner: Runner, batch: string): void {
@@ -95,5 +96,9 @@ export function nftBatch(runner: Runner, batch: string): void {
 
 /** Throws the one-line error a user needs when nft is missing: checked before anything is made. */
 export function requireNft(config: NetConfig): void {
-  if (!which('nft')) throw new DiycError('missing', `nft is not installed: install it with \`apt-get install nftables\` (diyc filters each container's port on ${config.bridge} with it)`);
+  if (!which('nft'))
+    throw new DiycError(
+      'missing',
+      `nft is not installed: install it with \`apt-get install nftables\` (diyc filters each container's port on ${config.bridge} with it)`,
+    );
 }

@@ -42,12 +42,16 @@ function portRange(text: string, what: string, spec: string): [number, number] {
  */
 export function parsePublish(spec: string): Publish {
   if (spec.startsWith('[') || (spec.split('/')[0] as string).split(':').length > 3) {
-    throw new DiycError('usage', `--publish ${spec}: an IPv6 host address cannot be published on (containers have IPv4 only): give an IPv4 one, or none`);
+    throw new DiycError(
+      'usage',
+      `--publish ${spec}: an IPv6 host address cannot be published on (containers have IPv4 only): give an IPv4 one, or none`,
+    );
   }
   const m = /^(?:([^:/]+):)?([^:/]+):([^:/]+)(?:\/([^:/]+))?$/.exec(spec);
   if (!m) throw new DiycError('usage', `--publish ${spec}: ${USAGE}`);
   const [, host, hostPorts, containerPorts, protocol] = m as unknown as [string, string | undefined, string, string, string | undefined];
-  if (protocol !== undefined && protocol !== 'tcp' && protocol !== 'udp') throw new DiycError('usage', `--publish ${spec}: the protocol is tcp or udp, not ${protocol}`);
+  if (protocol !== undefined && protocol !== 'tcp' && protocol !== 'udp')
+    throw new DiycError('usage', `--publish ${spec}: the protocol is tcp or udp, not ${protocol}`);
   let hostIp: string | undefined;
   if (host !== undefined) {
     let address: number;
@@ -61,10 +65,20 @@ export function parsePublish(spec: string): Publish {
   const [hostPort, hostCount] = portRange(hostPorts, 'the host port', spec);
   const [containerPort, count] = portRange(containerPorts, 'the container port', spec);
   if (hostCount !== count) {
-    throw new DiycError('usage', `--publish ${spec}: the host range has ${hostCount} port${hostCount === 1 ? '' : 's'} and the container's ${count}: give ranges of the same length`);
+    throw new DiycError(
+      'usage',
+      `--publish ${spec}: the host range has ${hostCount} port${hostCount === 1 ? '' : 's'} and the container's ${count}: give ranges of the same length`,
+    );
   }
-  if (hostPort + count - 1 > 65535 || containerPort + count - 1 > 65535) throw new DiycError('usage', `--publish ${spec}: a range ends past port 65535`);
-  return { ...(hostIp !== undefined ? { hostIp } : {}), hostPort, containerPort, protocol: protocol ?? 'tcp', ...(count > 1 ? { count } : {}) };
+  if (hostPort + count - 1 > 65535 || containerPort + count - 1 > 65535)
+    throw new DiycError('usage', `--publish ${spec}: a range ends past port 65535`);
+  return {
+    ...(hostIp !== undefined ? { hostIp } : {}),
+    hostPort,
+    containerPort,
+    protocol: protocol ?? 'tcp',
+    ...(count > 1 ? { count } : {}),
+  };
 }
 
 const range = (first: number, count: number): string => (count > 1 ? `${first}-${first + count - 1}` : String(first));
@@ -75,7 +89,10 @@ export const formatPublish = (p: Publish): string =>
 /** A range as its single ports, in order. */
 export function expandPublish(p: Publish): Publish[] {
   return Array.from({ length: p.count ?? 1 }, (_, i) => ({
-    ...(p.hostIp !== undefined ? { hostIp: p.hostIp } : {}), hostPort: p.hostPort + i, containerPort: p.containerPort + i, protocol: p.protocol,
+    ...(p.hostIp !== undefined ? { hostIp: p.hostIp } : {}),
+    hostPort: p.hostPort + i,
+    containerPort: p.containerPort + i,
+    protocol: p.protocol,
   }));
 }
 
@@ -91,9 +108,10 @@ export function publishOverlaps(a: Publish, b: Publish): boolean {
 export function publishRules(p: Publish, ip: string): Rule[] {
   return expandPublish(p).flatMap((one) => {
     const to = ['-j', 'DNAT', '--to-destination', `${ip}:${one.containerPort}`];
-    const match = one.hostIp === undefined
-      ? ['-p', one.protocol, '-m', 'addrtype', '--dst-type', 'LOCAL', '--dport', String(one.hostPort)]
-      : ['-p', one.protocol, '-d', `${one.hostIp}/32`, '--dport', String(one.hostPort)];
+    const match =
+      one.hostIp === undefined
+        ? ['-p', one.protocol, '-m', 'addrtype', '--dst-type', 'LOCAL', '--dport', String(one.hostPort)]
+        : ['-p', one.protocol, '-d', `${one.hostIp}/32`, '--dport', String(one.hostPort)];
     const loopback = one.hostIp !== undefined && isLoopback(parseIp(one.hostIp));
     const rules: Rule[] = [];
     // A loopback address is the host's own: no packet from the network may be sent on.
@@ -101,7 +119,12 @@ export function publishRules(p: Publish, ip: string): Rule[] {
     rules.push({ table: 'nat', chain: 'OUTPUT', spec: [...match, ...to] });
     // The host's connections to 127.0.0.1 leave with that source: masqueraded to the
     // gateway's address, so the container's reply comes back over the bridge.
-    if (one.hostIp === undefined || loopback) rules.push({ table: 'nat', chain: 'POSTROUTING', spec: ['-p', one.protocol, '-s', '127.0.0.0/8', '-d', `${ip}/32`, '--dport', String(one.containerPort), '-j', 'MASQUERADE'] });
+    if (one.hostIp === undefined || loopback)
+      rules.push({
+        table: 'nat',
+        chain: 'POSTROUTING',
+        spec: ['-p', one.protocol, '-s', '127.0.0.0/8', '-d', `${ip}/32`, '--dport', String(one.containerPort), '-j', 'MASQUERADE'],
+      });
     return rules;
   });
 }
@@ -118,10 +141,13 @@ export function publishOfRule(words: string[]): Publish | undefined {
   const protocol = at('-p');
   const dport = Number(at('--dport'));
   const target = at('--to-destination');
-  if (!words.includes('DNAT') || (protocol !== 'tcp' && protocol !== 'udp') || !Number.isInteger(dport) || target === undefined) return undefined;
+  if (!words.includes('DNAT') || (protocol !== 'tcp' && protocol !== 'udp') || !Number.isInteger(dport) || target === undefined)
+    return undefined;
   const dest = at('-d');
   return {
     ...(dest !== undefined ? { hostIp: dest.replace(/\/32$/, '') } : {}),
-    hostPort: dport, containerPort: Number(target.split(':')[1]), protocol,
+    hostPort: dport,
+    containerPort: Number(target.split(':')[1]),
+    protocol,
   };
 }

@@ -24,7 +24,10 @@ export const IPV6_OFF: Readonly<Record<string, string>> = {
  * wins), where the record says nothing of disable_ipv6 for any interface; a record that
  * does has asked for IPv6 its own way. A kernel without IPv6 has no such keys to write.
  */
-export function withIpv6Off(sysctl: Record<string, string> | undefined, kernelHasIpv6 = existsSync('/proc/sys/net/ipv6/conf/all/disable_ipv6')): Record<string, string> | undefined {
+export function withIpv6Off(
+  sysctl: Record<string, string> | undefined,
+  kernelHasIpv6 = existsSync('/proc/sys/net/ipv6/conf/all/disable_ipv6'),
+): Record<string, string> | undefined {
   if (!kernelHasIpv6 || Object.keys(sysctl ?? {}).some((key) => /^net\.ipv6\.conf\.[^.]+\.disable_ipv6$/.test(key))) return sysctl;
   return { ...IPV6_OFF, ...sysctl };
 }
@@ -39,7 +42,9 @@ export const netStage: Stage = {
     const config = netConfig({ bridge: record.annotations[ANNOTATION.bridge] });
     const ip = record.annotations[ANNOTATION.ip];
     const attachment = attach(config, ctx.name, { ...(ip !== undefined ? { ip } : {}), publish: publishOf(record), root: ctx.root });
-    ctx.trace(`net: ${attachment.ip}/${attachment.prefix} on ${config.bridge}, netns ${attachment.netns}, host end ${attachment.hostInterface}`);
+    ctx.trace(
+      `net: ${attachment.ip}/${attachment.prefix} on ${config.bridge}, netns ${attachment.netns}, host end ${attachment.hostInterface}`,
+    );
     const next = structuredClone(record);
     setNamespace(next, 'network', attachment.netnsPath);
     const sysctl = withIpv6Off(next.linux.sysctl);

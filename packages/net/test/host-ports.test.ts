@@ -20,7 +20,7 @@ const UDP = [
   '  2: 0A00000A:9C40 0100000A:0035 01 00000000:00000000 00:00000000 00000000     0        0 3002 2 0000000000000000 0',
 ].join('\n');
 
-describe('the host\'s listening sockets', () => {
+describe("the host's listening sockets", () => {
   it('reads /proc/net addresses, IPv4-mapped IPv6 as IPv4', () => {
     expect(procAddress('0100007F', true)).toBe('127.0.0.1');
     expect(procAddress('7F000001', false)).toBe('127.0.0.1');
@@ -34,7 +34,11 @@ describe('the host\'s listening sockets', () => {
       { protocol: 'tcp', address: '127.0.0.1', port: 8091, inode: 1001 },
       { protocol: 'tcp', address: '0.0.0.0', port: 22, inode: 1002 },
     ]);
-    expect(listeningSockets(TCP6, 'tcp', true).map((s) => `${s.address} ${s.port}`)).toEqual([':: 8080', '10.0.0.2 80', '0:0:0:0:0:0:0:1 81']);
+    expect(listeningSockets(TCP6, 'tcp', true).map((s) => `${s.address} ${s.port}`)).toEqual([
+      ':: 8080',
+      '10.0.0.2 80',
+      '0:0:0:0:0:0:0:1 81',
+    ]);
     expect(listeningSockets(UDP, 'udp', true)).toEqual([{ protocol: 'udp', address: '127.0.0.1', port: 53, inode: 3001 }]);
   });
 
@@ -55,7 +59,9 @@ describe('the host\'s listening sockets', () => {
 
   it('refuses in one line that names the port', () => {
     const sockets: HostSocket[] = [{ protocol: 'tcp', address: '127.0.0.1', port: 8091, inode: 0 }];
-    expect(() => requireFreeHostPorts([parsePublish('8091:80')], sockets)).toThrow('host port 8091/tcp is already in use by another program (listening on 127.0.0.1:8091): stop it, or publish another port');
+    expect(() => requireFreeHostPorts([parsePublish('8091:80')], sockets)).toThrow(
+      'host port 8091/tcp is already in use by another program (listening on 127.0.0.1:8091): stop it, or publish another port',
+    );
     expect(() => requireFreeHostPorts([parsePublish('8085-8095:85-95')], sockets)).toThrow(/^host port 8091\/tcp is already in use/);
     expect(() => requireFreeHostPorts([parsePublish('8092:80')], sockets)).not.toThrow();
   });

@@ -7,7 +7,9 @@ import { leaseOwner, LeaseStore, netConfig } from '../src/index.js';
 
 describe('LeaseStore', () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'diyc-lease-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'diyc-lease-'));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
   const store = () => new LeaseStore(netConfig({ bridge: 'tb', subnet: '10.1.2.0/29' }, {}), dir);
   const a = (name: string) => leaseOwner(name, '/tmp/root-a');
@@ -44,7 +46,11 @@ describe('LeaseStore', () => {
     });
     expect(() => s.lease(a('other'), '10.1.2.3')).toThrow('10.1.2.3 is in use by container web of state root /tmp/root-b');
     let left = -1;
-    expect(s.release(b('web'), (n) => { left = n; })?.address).toBe('10.1.2.3');
+    expect(
+      s.release(b('web'), (n) => {
+        left = n;
+      })?.address,
+    ).toBe('10.1.2.3');
     expect(left).toBe(1);
     expect(s.release(b('web'))).toBeUndefined();
     expect(s.holder(a('web'))?.address).toBe('10.1.2.2');
@@ -57,7 +63,9 @@ describe('LeaseStore', () => {
     expect(s.lease(a('web'))).toBe('10.1.2.2');
     expect(s.holder(a('web'))?.published).toBe(true);
     let left = -1;
-    s.release(a('web'), (n) => { left = n; });
+    s.release(a('web'), (n) => {
+      left = n;
+    });
     expect(left).toBe(0);
     expect(existsSync(s.file)).toBe(false);
     expect(s.lease(a('web'))).toBe('10.1.2.2');

@@ -22,9 +22,17 @@ describe('parsePublish', () => {
 
   it('reads port ranges of the same length, as docker does', () => {
     expect(parsePublish('8080-8090:80-90')).toEqual({ hostPort: 8080, containerPort: 80, protocol: 'tcp', count: 11 });
-    expect(parsePublish('127.0.0.1:5000-5001:6000-6001/udp')).toEqual({ hostIp: '127.0.0.1', hostPort: 5000, containerPort: 6000, protocol: 'udp', count: 2 });
+    expect(parsePublish('127.0.0.1:5000-5001:6000-6001/udp')).toEqual({
+      hostIp: '127.0.0.1',
+      hostPort: 5000,
+      containerPort: 6000,
+      protocol: 'udp',
+      count: 2,
+    });
     expect(parsePublish('8080-8080:80')).toEqual({ hostPort: 8080, containerPort: 80, protocol: 'tcp' });
-    expect(() => parsePublish('8080-8090:80-85')).toThrow('--publish 8080-8090:80-85: the host range has 11 ports and the container\'s 6: give ranges of the same length');
+    expect(() => parsePublish('8080-8090:80-85')).toThrow(
+      "--publish 8080-8090:80-85: the host range has 11 ports and the container's 6: give ranges of the same length",
+    );
     expect(() => parsePublish('8080-8090:80')).toThrow(/same length/);
     expect(() => parsePublish('8090-8080:90-80')).toThrow(/range must go up \(8080-8090\)/);
     expect(() => parsePublish('65535-65535:1-1')).not.toThrow();
@@ -38,7 +46,11 @@ describe('parsePublish', () => {
   });
 
   it('expands a range into its ports', () => {
-    expect(expandPublish(parsePublish('127.0.0.1:8080-8082:80-82')).map(formatPublish)).toEqual(['127.0.0.1:8080:80/tcp', '127.0.0.1:8081:81/tcp', '127.0.0.1:8082:82/tcp']);
+    expect(expandPublish(parsePublish('127.0.0.1:8080-8082:80-82')).map(formatPublish)).toEqual([
+      '127.0.0.1:8080:80/tcp',
+      '127.0.0.1:8081:81/tcp',
+      '127.0.0.1:8082:82/tcp',
+    ]);
   });
 });
 
@@ -53,7 +65,7 @@ describe('publishRules', () => {
     ]);
   });
 
-  it('on 127.0.0.1: the host\'s own connections only (OUTPUT), never a packet that came in (PREROUTING)', () => {
+  it("on 127.0.0.1: the host's own connections only (OUTPUT), never a packet that came in (PREROUTING)", () => {
     expect(text('127.0.0.1:8080:80/udp')).toEqual([
       'nat OUTPUT -p udp -d 127.0.0.1/32 --dport 8080 -j DNAT --to-destination 172.16.0.2:80',
       'nat POSTROUTING -p udp -s 127.0.0.0/8 -d 172.16.0.2/32 --dport 80 -j MASQUERADE',
@@ -74,11 +86,17 @@ describe('publishRules', () => {
   });
 
   it('reads a publication back from its rule, as iptables-save prints it', () => {
-    const all = splitRuleLine('-A PREROUTING -p tcp -m addrtype --dst-type LOCAL -m tcp --dport 8080 -m comment --comment "diyc:b:web" -j DNAT --to-destination 172.16.0.2:80');
+    const all = splitRuleLine(
+      '-A PREROUTING -p tcp -m addrtype --dst-type LOCAL -m tcp --dport 8080 -m comment --comment "diyc:b:web" -j DNAT --to-destination 172.16.0.2:80',
+    );
     expect(publishOfRule(all)).toEqual({ hostPort: 8080, containerPort: 80, protocol: 'tcp' });
-    const one = splitRuleLine('-A OUTPUT -d 127.0.0.1/32 -p udp -m udp --dport 53 -m comment --comment "diyc:b:dns" -j DNAT --to-destination 172.16.0.3:53');
+    const one = splitRuleLine(
+      '-A OUTPUT -d 127.0.0.1/32 -p udp -m udp --dport 53 -m comment --comment "diyc:b:dns" -j DNAT --to-destination 172.16.0.3:53',
+    );
     expect(publishOfRule(one)).toEqual({ hostIp: '127.0.0.1', hostPort: 53, containerPort: 53, protocol: 'udp' });
-    expect(publishOfRule(splitRuleLine('-A POSTROUTING -s 127.0.0.0/8 -d 172.16.0.2/32 -p tcp -m tcp --dport 80 -j MASQUERADE'))).toBeUndefined();
+    expect(
+      publishOfRule(splitRuleLine('-A POSTROUTING -s 127.0.0.0/8 -d 172.16.0.2/32 -p tcp -m tcp --dport 80 -j MASQUERADE')),
+    ).toBeUndefined();
   });
 
   it('tells which publications catch the same packets', () => {

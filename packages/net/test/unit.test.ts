@@ -1,7 +1,18 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
-  findRules, formatIp, macOf, netConfig, netnsName, parseIp, parseSubnet, restoreBatch, ruleComment, splitRuleLine, vethName, withIpv6Off,
+  findRules,
+  formatIp,
+  macOf,
+  netConfig,
+  netnsName,
+  parseIp,
+  parseSubnet,
+  restoreBatch,
+  ruleComment,
+  splitRuleLine,
+  vethName,
+  withIpv6Off,
 } from '../src/index.js';
 
 describe('addresses', () => {
@@ -13,7 +24,7 @@ describe('addresses', () => {
     expect(() => parseSubnet('10.0.0.0/31')).toThrow(/N from 8 to 30/);
   });
 
-  it('takes the bridge and subnet from flags, then the environment, then diyC\'s defaults', () => {
+  it("takes the bridge and subnet from flags, then the environment, then diyC's defaults", () => {
     expect(formatIp(netConfig({}, {}).gateway)).toBe('172.16.0.1');
     expect(netConfig({}, {}).bridge).toBe('diyc0');
     expect(netConfig({}, { DIYC_BRIDGE: 'b1', DIYC_SUBNET: '10.9.0.0/16' }).bridge).toBe('b1');
@@ -28,7 +39,7 @@ describe('addresses', () => {
     expect(vethName('diyc0', 'a')).not.toBe(vethName('other', 'a'));
   });
 
-  it('names a state root\'s kernel objects apart from another root\'s: netns, veth, rule comments', () => {
+  it("names a state root's kernel objects apart from another root's: netns, veth, rule comments", () => {
     // The default root keeps diyC's names (and the veth names diyc always gave it).
     expect(netnsName('web', '/var/lib/diyc')).toBe('diyc-web');
     expect(vethName('diyc0', 'web', '/var/lib/diyc')).toBe(`dv${createHash('sha256').update('diyc0\0web').digest('hex').slice(0, 11)}`);
@@ -41,7 +52,7 @@ describe('addresses', () => {
     expect(ruleComment('diyc0')).toBe('diyc:diyc0');
   });
 
-  it('gives eth0 a MAC made of 02:42 and the address\'s bytes, as docker does', () => {
+  it("gives eth0 a MAC made of 02:42 and the address's bytes, as docker does", () => {
     expect(macOf('172.16.0.2')).toBe('02:42:ac:10:00:02');
     expect(macOf('10.231.255.254')).toBe('02:42:0a:e7:ff:fe');
   });
@@ -69,27 +80,38 @@ describe('iptables-save parsing', () => {
   });
 
   it('writes an iptables-restore batch, table by table, quoting what needs it', () => {
-    expect(restoreBatch([
-      { table: 'nat', line: ['-A', 'OUTPUT', '-p', 'tcp', '-m', 'comment', '--comment', 'diyc:b:web', '-j', 'DNAT'] },
-      { table: 'filter', line: ['-I', 'INPUT', '1', '!', '--ctstate', 'RELATED,ESTABLISHED', '-m', 'comment', '--comment', 'a "b"', '-j', 'DROP'] },
-      { table: 'nat', line: ['-D', 'POSTROUTING', '-s', '127.0.0.0/8', '-j', 'MASQUERADE'] },
-    ])).toBe([
-      '*nat',
-      '-A OUTPUT -p tcp -m comment --comment diyc:b:web -j DNAT',
-      '-D POSTROUTING -s 127.0.0.0/8 -j MASQUERADE',
-      'COMMIT',
-      '*filter',
-      '-I INPUT 1 ! --ctstate RELATED,ESTABLISHED -m comment --comment "a \\"b\\"" -j DROP',
-      'COMMIT',
-      '',
-    ].join('\n'));
+    expect(
+      restoreBatch([
+        { table: 'nat', line: ['-A', 'OUTPUT', '-p', 'tcp', '-m', 'comment', '--comment', 'diyc:b:web', '-j', 'DNAT'] },
+        {
+          table: 'filter',
+          line: ['-I', 'INPUT', '1', '!', '--ctstate', 'RELATED,ESTABLISHED', '-m', 'comment', '--comment', 'a "b"', '-j', 'DROP'],
+        },
+        { table: 'nat', line: ['-D', 'POSTROUTING', '-s', '127.0.0.0/8', '-j', 'MASQUERADE'] },
+      ]),
+    ).toBe(
+      [
+        '*nat',
+        '-A OUTPUT -p tcp -m comment --comment diyc:b:web -j DNAT',
+        '-D POSTROUTING -s 127.0.0.0/8 -j MASQUERADE',
+        'COMMIT',
+        '*filter',
+        '-I INPUT 1 ! --ctstate RELATED,ESTABLISHED -m comment --comment "a \\"b\\"" -j DROP',
+        'COMMIT',
+        '',
+      ].join('\n'),
+    );
   });
 });
 
-describe('the net stage\'s sysctls', () => {
+describe("the net stage's sysctls", () => {
   it('turns IPv6 off in the container unless the record speaks of disable_ipv6 itself', () => {
     expect(withIpv6Off(undefined, true)).toEqual({ 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1' });
-    expect(Object.keys(withIpv6Off({ 'net.ipv4.ip_unprivileged_port_start': '0' }, true) ?? {})).toEqual(['net.ipv6.conf.all.disable_ipv6', 'net.ipv6.conf.default.disable_ipv6', 'net.ipv4.ip_unprivileged_port_start']);
+    expect(Object.keys(withIpv6Off({ 'net.ipv4.ip_unprivileged_port_start': '0' }, true) ?? {})).toEqual([
+      'net.ipv6.conf.all.disable_ipv6',
+      'net.ipv6.conf.default.disable_ipv6',
+      'net.ipv4.ip_unprivileged_port_start',
+    ]);
     expect(withIpv6Off({ 'net.ipv6.conf.all.disable_ipv6': '0' }, true)).toEqual({ 'net.ipv6.conf.all.disable_ipv6': '0' });
     expect(withIpv6Off({ 'net.ipv6.conf.eth0.disable_ipv6': '0' }, true)).toEqual({ 'net.ipv6.conf.eth0.disable_ipv6': '0' });
     expect(withIpv6Off(undefined, false)).toBeUndefined();

@@ -15,7 +15,8 @@ export const EXIT_RUNTIME_ERROR = 125;
 export const nsexecCommand = defineCli({
   meta: {
     name: 'nsexec',
-    description: 'Run a command in new Linux namespaces (always a new mount namespace with a fresh /proc). Exit status is the command\'s; 128+N when signal N ended it; 125 when nsexec itself failed; 126 not executable; 127 not found.',
+    description:
+      "Run a command in new Linux namespaces (always a new mount namespace with a fresh /proc). Exit status is the command's; 128+N when signal N ended it; 125 when nsexec itself failed; 126 not executable; 127 not found.",
   },
   stopAtOperand: true,
   failureCode: EXIT_RUNTIME_ERROR,
@@ -79,7 +80,9 @@ export async function runNsexec(ctx: CliContext): Promise<number> {
 export function traceRecord(record: ContainerRecord, trace: Trace): void {
   if (!trace.enabled) return;
   const plan = planFromRecord(record);
-  trace(`namespaces: new ${plan.create?.join(', ') || 'none'}${plan.join?.length ? `; join ${plan.join.map((j) => `${j.type} ${j.path}`).join(', ')}` : ''}`);
+  trace(
+    `namespaces: new ${plan.create?.join(', ') || 'none'}${plan.join?.length ? `; join ${plan.join.map((j) => `${j.type} ${j.path}`).join(', ')}` : ''}`,
+  );
   for (const file of plan.cgroupProcs ?? []) trace(`enter cgroup ${file}`, 'CONTAINER');
   if (plan.hostname) trace(`sethostname ${plan.hostname}`, 'CONTAINER');
   if (plan.create?.includes('mount')) trace('make / private', 'CONTAINER');

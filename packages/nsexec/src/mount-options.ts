@@ -32,7 +32,8 @@ const FLAG_OPTIONS: Record<string, { set?: number; clear?: number }> = {
   rbind: { set: MS.BIND | MS.REC },
 };
 
-const PROPAGATION: Record<string, number> = {
+/** The propagation options, as mount(2)'s flags (plan-fs.ts reads rootfsPropagation with them too). */
+export const PROPAGATION: Record<string, number> = {
   private: MS.PRIVATE,
   rprivate: MS.PRIVATE | MS.REC,
   slave: MS.SLAVE,

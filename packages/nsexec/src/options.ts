@@ -34,7 +34,8 @@ export function recordFromOptions(command: string[], opts: NsexecOptions): Conta
     const problem = hostnameProblem(opts.uts);
     if (problem) throw new DiycError('usage', problem);
   }
-  if (opts.net && opts.netns !== undefined) throw new DiycError('usage', '--net and --netns exclude each other: make a namespace, or join one');
+  if (opts.net && opts.netns !== undefined)
+    throw new DiycError('usage', '--net and --netns exclude each other: make a namespace, or join one');
   const record = emptyRecord(command);
   record.process.env = opts.env ?? Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
   record.process.cwd = opts.cwd ?? (opts.root !== undefined ? '/' : process.cwd());

@@ -8,7 +8,7 @@ import { detectLayout } from '@diyc/cgroup';
 import { DiycError, type ContainerRecord, type RecordDevice, type RecordMount } from '@diyc/record';
 import { MOUNT_ATTR, MS, type MountStep } from '@diyc/syscalls';
 import { DEV_SYMLINKS } from './container-mounts.js';
-import { parseMountOptions } from './mount-options.js';
+import { PROPAGATION, parseMountOptions } from './mount-options.js';
 
 export interface FsPlanOptions {
   /** Relative bind sources are relative to this (an OCI bundle); default the cwd. */
@@ -34,15 +34,24 @@ interface Context extends FsPlanOptions {
  * top mount only (mount(2), "Creating a bind mount").
  */
 const RECURSIVE_OPTIONS: Record<string, { set?: number; clear?: number }> = {
-  rro: { set: MOUNT_ATTR.RDONLY }, rrw: { clear: MOUNT_ATTR.RDONLY },
-  rnosuid: { set: MOUNT_ATTR.NOSUID }, rsuid: { clear: MOUNT_ATTR.NOSUID },
-  rnodev: { set: MOUNT_ATTR.NODEV }, rdev: { clear: MOUNT_ATTR.NODEV },
-  rnoexec: { set: MOUNT_ATTR.NOEXEC }, rexec: { clear: MOUNT_ATTR.NOEXEC },
-  rnodiratime: { set: MOUNT_ATTR.NODIRATIME }, rdiratime: { clear: MOUNT_ATTR.NODIRATIME },
-  rrelatime: { set: MOUNT_ATTR.RELATIME }, rnorelatime: { clear: MOUNT_ATTR.RELATIME },
-  rnoatime: { set: MOUNT_ATTR.NOATIME }, ratime: { clear: MOUNT_ATTR.NOATIME },
-  rstrictatime: { set: MOUNT_ATTR.STRICTATIME }, rnostrictatime: { clear: MOUNT_ATTR.STRICTATIME },
-  rnosymfollow: { set: MOUNT_ATTR.NOSYMFOLLOW }, rsymfollow: { clear: MOUNT_ATTR.NOSYMFOLLOW },
+  rro: { set: MOUNT_ATTR.RDONLY },
+  rrw: { clear: MOUNT_ATTR.RDONLY },
+  rnosuid: { set: MOUNT_ATTR.NOSUID },
+  rsuid: { clear: MOUNT_ATTR.NOSUID },
+  rnodev: { set: MOUNT_ATTR.NODEV },
+  rdev: { clear: MOUNT_ATTR.NODEV },
+  rnoexec: { set: MOUNT_ATTR.NOEXEC },
+  rexec: { clear: MOUNT_ATTR.NOEXEC },
+  rnodiratime: { set: MOUNT_ATTR.NODIRATIME },
+  rdiratime: { clear: MOUNT_ATTR.NODIRATIME },
+  rrelatime: { set: MOUNT_ATTR.RELATIME },
+  rnorelatime: { clear: MOUNT_ATTR.RELATIME },
+  rnoatime: { set: MOUNT_ATTR.NOATIME },
+  ratime: { clear: MOUNT_ATTR.NOATIME },
+  rstrictatime: { set: MOUNT_ATTR.STRICTATIME },
+  rnostrictatime: { clear: MOUNT_ATTR.STRICTATIME },
+  rnosymfollow: { set: MOUNT_ATTR.NOSYMFOLLOW },
+  rsymfollow: { clear: MOUNT_ATTR.NOSYMFOLLOW },
 };
 
 /** The recursive mount options (runc 1.1's rro, rnosuid...): what `features` lists. */
@@ -76,7 +85,10 @@ function checkKernelMountPoint(mount: RecordMount, ctx: Context): void {
   if ((mount.type !== 'proc' && mount.type !== 'sysfs') || ctx.root === undefined) return;
   try {
     if (!lstatSync(join(ctx.root, mount.destination)).isDirectory()) {
-      throw new DiycError('invalid', `filesystem "${mount.type}" must be mounted on ordinary directory (${mount.destination} in the root is not one)`);
+      throw new DiycError(
+        'invalid',
+        `filesystem "${mount.type}" must be mounted on ordinary directory (${mount.destination} in the root is not one)`,
+      );
     }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
@@ -108,7 +120,7 @@ function mountSteps(mount: RecordMount, options: Context): MountStep[] {
   const bind = (flags & MS.BIND) !== 0 || mount.type === 'bind';
   // A tmpfs (or /dev) asked read-only is made read-write, filled (the devices, links and
   // directories of the steps after it), and made read-only at the end, as runc does.
-  if (!bind && (flags & MS.RDONLY) && (mount.type === 'tmpfs' || mount.destination === '/dev')) {
+  if (!bind && flags & MS.RDONLY && (mount.type === 'tmpfs' || mount.destination === '/dev')) {
     flags &= ~MS.RDONLY;
     options.readonlyLater.push({ op: 'mount', target: mount.destination, flags: MS.REMOUNT | MS.BIND | MS.RDONLY, keepFlags: true });
   }
@@ -152,7 +164,12 @@ function deviceSteps(devices: readonly RecordDevice[], userns: boolean): MountSt
   return devices.map((d) => {
     if (!d.path.startsWith('/dev/')) throw new DiycError('invalid', `linux.devices: ${d.path} is not under /dev`);
     const step: MountStep = {
-      op: 'mknod', target: d.path, type: DEVICE_TYPES[d.type], major: d.major ?? 0, minor: d.minor ?? 0, mode: d.fileMode ?? 0o666,
+      op: 'mknod',
+      target: d.path,
+      type: DEVICE_TYPES[d.type],
+      major: d.major ?? 0,
+      minor: d.minor ?? 0,
+      mode: d.fileMode ?? 0o666,
     };
     if (d.uid !== undefined) step.uid = d.uid;
     if (d.gid !== undefined) step.gid = d.gid;
@@ -161,7 +178,15 @@ function deviceSteps(devices: readonly RecordDevice[], userns: boolean): MountSt
 }
 
 /** The /proc/self/ns name of each OCI namespace type. */
-const NS_FILE: Record<string, string> = { network: 'net', ipc: 'ipc', uts: 'uts', mount: 'mnt', pid: 'pid', cgroup: 'cgroup', user: 'user' };
+const NS_FILE: Record<string, string> = {
+  network: 'net',
+  ipc: 'ipc',
+  uts: 'uts',
+  mount: 'mnt',
+  pid: 'pid',
+  cgroup: 'cgroup',
+  user: 'user',
+};
 
 /** Whether `path` (a namespace a config joins) is this process's own, the host's. */
 function isHostNamespace(type: string, path: string): boolean {
@@ -193,9 +218,11 @@ export function hasOwnNamespace(record: ContainerRecord, type: string, hostNames
 export function sysctlProblem(key: string, record: ContainerRecord, hostNamespace: HostNamespaceCheck = isHostNamespace): string | null {
   if (!/^[a-z0-9_]+(\.[a-z0-9_*-]+)+$/i.test(key)) return `sysctl '${key}' is not a sysctl name`;
   const inOne = (type: string): boolean => hasOwnNamespace(record, type, hostNamespace);
-  if (/^kernel\.(msg|sem|shm)/.test(key) || key.startsWith('fs.mqueue.')) return inOne('ipc') ? null : `sysctl ${key} needs an IPC namespace of the container's own`;
+  if (/^kernel\.(msg|sem|shm)/.test(key) || key.startsWith('fs.mqueue.'))
+    return inOne('ipc') ? null : `sysctl ${key} needs an IPC namespace of the container's own`;
   if (key.startsWith('net.')) return inOne('network') ? null : `sysctl ${key} needs a network namespace of the container's own`;
-  if (key === 'kernel.hostname' || key === 'kernel.domainname') return inOne('uts') ? null : `sysctl ${key} needs a UTS namespace of the container's own`;
+  if (key === 'kernel.hostname' || key === 'kernel.domainname')
+    return inOne('uts') ? null : `sysctl ${key} needs a UTS namespace of the container's own`;
   return `sysctl ${key} is not namespaced: setting it in a container would change the host`;
 }
 
@@ -218,7 +245,7 @@ function cgroupMountSteps(mount: RecordMount, ctx: Context): MountStep[] {
   const steps: MountStep[] = [{ op: 'mkdir', target, mode: 0o755 }];
   const attach = (dir: string, hostMount: string, fstype: string, data?: string): void => {
     steps.push({ op: 'mkdir', target: dir, mode: 0o755 });
-    if (fresh || ctx.userns && fstype === 'cgroup2') {
+    if (fresh || (ctx.userns && fstype === 'cgroup2')) {
       const step: MountStep = { op: 'mount', source: 'cgroup', target: dir, fstype, flags: flags & ~MS.RDONLY };
       if (data !== undefined) step.data = data;
       steps.push(step);
@@ -239,14 +266,10 @@ function cgroupMountSteps(mount: RecordMount, ctx: Context): MountStep[] {
   for (const [point, controllers] of hierarchies) attach(join(target, basename(point)), point, 'cgroup', controllers.join(','));
   // A hybrid host's unified tree is left out: the container has no cgroup of its own
   // there, and the host's would show.
-  if (flags & MS.RDONLY) steps.push({ op: 'mount', target, flags: MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, data: 'mode=755' });
+  if (flags & MS.RDONLY)
+    steps.push({ op: 'mount', target, flags: MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, data: 'mode=755' });
   return steps;
 }
-
-const PROPAGATION: Record<string, number> = {
-  private: MS.PRIVATE, rprivate: MS.PRIVATE | MS.REC, slave: MS.SLAVE, rslave: MS.SLAVE | MS.REC,
-  shared: MS.SHARED, rshared: MS.SHARED | MS.REC, unbindable: MS.UNBINDABLE, runbindable: MS.UNBINDABLE | MS.REC,
-};
 
 /** The record's filesystem as the child's steps, in the order they must run. */
 export function fsSteps(record: ContainerRecord, options: FsPlanOptions = {}): MountStep[] {
@@ -274,7 +297,8 @@ export function fsSteps(record: ContainerRecord, options: FsPlanOptions = {}): M
       if (ctx.readonlyLater.some((s) => s.target === '/dev')) steps.push({ op: 'mkfile', target: '/dev/console', mode: 0o600 });
     }
   }
-  if (!record.mounts.some((m) => m.destination === '/dev' && m.type === 'tmpfs')) steps.push(...deviceSteps(linux.devices ?? [], ctx.userns));
+  if (!record.mounts.some((m) => m.destination === '/dev' && m.type === 'tmpfs'))
+    steps.push(...deviceSteps(linux.devices ?? [], ctx.userns));
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
     const problem = sysctlProblem(key, record);
     if (problem) throw new DiycError('invalid', `linux.sysctl: ${problem}`);
@@ -312,7 +336,9 @@ export function describeMountStep(step: MountStep): string | null {
   if (flags & MS.REMOUNT) return `remount ${step.target} ${flags & MS.RDONLY ? 'read-only' : 'read-write'}`;
   if (flags & MS.BIND) return `${rec}bind ${step.source ?? '?'} on ${step.target}`;
   // The name mount(8) and OCI's rootfsPropagation give these flags (rprivate...).
-  const propagation = Object.entries(PROPAGATION).find(([, bits]) => bits === (flags & (MS.PRIVATE | MS.SLAVE | MS.SHARED | MS.UNBINDABLE | MS.REC)));
+  const propagation = Object.entries(PROPAGATION).find(
+    ([, bits]) => bits === (flags & (MS.PRIVATE | MS.SLAVE | MS.SHARED | MS.UNBINDABLE | MS.REC)),
+  );
   if (propagation && step.fstype === undefined) return `make ${step.target} ${propagation[0]}`;
   return `mount ${step.fstype ?? step.source ?? '?'} on ${step.target}${flags & MS.RDONLY ? ' read-only' : ''}`;
 }

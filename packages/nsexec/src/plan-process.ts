@@ -4,7 +4,20 @@
 import { createRequire } from 'node:module';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CAPABILITIES, RLIMITS, compileSeccomp, hasNotifyRules, isSyscallError, seccompFlags, seccompVersion, SeccompError, type Capability, type CapabilitySets, type RlimitType, type SpawnPlan } from '@diyc/syscalls';
+import {
+  CAPABILITIES,
+  RLIMITS,
+  compileSeccomp,
+  hasNotifyRules,
+  isSyscallError,
+  seccompFlags,
+  seccompVersion,
+  SeccompError,
+  type Capability,
+  type CapabilitySets,
+  type RlimitType,
+  type SpawnPlan,
+} from '@diyc/syscalls';
 import { DiycError, type RecordProcess } from '@diyc/record';
 import type { Trace } from '@diyc/record';
 
@@ -23,7 +36,8 @@ export function capabilityPlan(process: RecordProcess): CapabilitySets | undefin
   for (const set of SETS) {
     const names = caps[set] ?? [];
     for (const name of names) {
-      if (!CAPABILITIES.includes(name as Capability)) throw new DiycError('invalid', `process.capabilities.${set}: unknown capability ${name}`);
+      if (!CAPABILITIES.includes(name as Capability))
+        throw new DiycError('invalid', `process.capabilities.${set}: unknown capability ${name}`);
     }
     sets[set] = names as Capability[];
   }
@@ -41,7 +55,12 @@ function rlimitPlan(process: RecordProcess): SpawnPlan['rlimits'] {
 }
 
 /** The parts of a spawn plan that a process (first or exec'd) brings. */
-export function processPlan(process: RecordProcess): Pick<SpawnPlan, 'argv' | 'env' | 'cwd' | 'uid' | 'gid' | 'groups' | 'umask' | 'capabilities' | 'noNewPrivileges' | 'rlimits' | 'oomScoreAdj'> {
+export function processPlan(
+  process: RecordProcess,
+): Pick<
+  SpawnPlan,
+  'argv' | 'env' | 'cwd' | 'uid' | 'gid' | 'groups' | 'umask' | 'capabilities' | 'noNewPrivileges' | 'rlimits' | 'oomScoreAdj'
+> {
   if (process.args.length === 0) throw new DiycError('invalid', 'the record has no command (process.args is empty)');
   const plan: ReturnType<typeof processPlan> = { argv: process.args, env: process.env, cwd: process.cwd };
   if (process.user) {
@@ -78,19 +97,26 @@ function cached(seccomp: Parameters<typeof compileSeccomp>[0], options: SeccompP
     return { program: compiled.program, flags: compiled.flags };
   };
   if (options.cacheDir === undefined) return compile();
-  const key = crypto().createHash('sha256').update(`${COMPILED_FORM}\0${seccompVersion()}\0${process.arch}\0${JSON.stringify(seccomp)}`).digest('hex');
+  const key = crypto()
+    .createHash('sha256')
+    .update(`${COMPILED_FORM}\0${seccompVersion()}\0${process.arch}\0${JSON.stringify(seccomp)}`)
+    .digest('hex');
   const file = join(options.cacheDir, `${key}.bpf`);
   try {
     const program = readFileSync(file);
     return { program, flags: seccompFlags(seccomp) };
-  } catch { /* not compiled yet */ }
+  } catch {
+    /* not compiled yet */
+  }
   const plan = compile();
   try {
     mkdirSync(options.cacheDir, { recursive: true });
     const temp = `${file}.${process.pid}`;
     writeFileSync(temp, plan.program);
     renameSync(temp, file);
-  } catch { /* a cache that cannot be written only costs time */ }
+  } catch {
+    /* a cache that cannot be written only costs time */
+  }
   return plan;
 }
 
@@ -100,7 +126,10 @@ function cached(seccomp: Parameters<typeof compileSeccomp>[0], options: SeccompP
  * container's state is the caller's to add (`listener.state`): without it, the agent is
  * told the process's pid and little else.
  */
-export function seccompPlan(seccomp: Parameters<typeof compileSeccomp>[0] | undefined, options: SeccompPlanOptions = {}): SpawnPlan['seccomp'] {
+export function seccompPlan(
+  seccomp: Parameters<typeof compileSeccomp>[0] | undefined,
+  options: SeccompPlanOptions = {},
+): SpawnPlan['seccomp'] {
   if (!seccomp) return undefined;
   try {
     const plan = cached(seccomp, options);

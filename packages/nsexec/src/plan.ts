@@ -75,7 +75,8 @@ export function planFromRecord(record: ContainerRecord, options: PlanOptions = {
   }
   const plan: SpawnPlan = { ...processPlan(record.process), create, join, mounts };
   const seccomp = seccompPlan(linux.seccomp, {
-    ...(options.trace ? { trace: options.trace } : {}), ...(options.seccompCache !== undefined ? { cacheDir: options.seccompCache } : {}),
+    ...(options.trace ? { trace: options.trace } : {}),
+    ...(options.seccompCache !== undefined ? { cacheDir: options.seccompCache } : {}),
   });
   if (seccomp) plan.seccomp = seccomp;
   const procs = record.annotations[ANNOTATION.cgroupProcs];
@@ -103,7 +104,10 @@ export function planFromRecord(record: ContainerRecord, options: PlanOptions = {
     const hooks = record.hooks?.startContainer ?? [];
     if (hooks.length > 0) {
       plan.startHooks = hooks.map((h) => ({
-        path: h.path, ...(h.args ? { args: h.args } : {}), ...(h.env ? { env: h.env } : {}), ...(h.timeout !== undefined ? { timeout: h.timeout } : {}),
+        path: h.path,
+        ...(h.args ? { args: h.args } : {}),
+        ...(h.env ? { env: h.env } : {}),
+        ...(h.timeout !== undefined ? { timeout: h.timeout } : {}),
       }));
     }
   }

@@ -1,6 +1,16 @@
 // runRecord(): start a record's command, pass signals and the terminal to it, and
 // report how it ended.
-import { isSyscallError, spawn, forwardSignals, getpgrp, tcsetpgrp, SIGNALS_FORWARDED, type Child, type ExitStatus, type SyscallError } from '@diyc/syscalls';
+import {
+  isSyscallError,
+  spawn,
+  forwardSignals,
+  getpgrp,
+  tcsetpgrp,
+  SIGNALS_FORWARDED,
+  type Child,
+  type ExitStatus,
+  type SyscallError,
+} from '@diyc/syscalls';
 import { DiycError, type ContainerRecord } from '@diyc/record';
 import { planFromRecord, type PlanOptions } from './plan.js';
 import type { StdioProxy } from './stdio.js';
@@ -14,9 +24,15 @@ export function startError(err: SyscallError, command: string): DiycError {
     return new DiycError('start', `${command}: command not found`, { exitCode: 127, cause: err });
   }
   if (err.step === 'execve' && (err.code === 'EACCES' || err.code === 'ENOEXEC' || err.code === 'EISDIR' || err.code === 'EPERM')) {
-    return new DiycError('start', `${command}: cannot execute: ${err.code === 'ENOEXEC' ? 'exec format error' : 'permission denied'}`, { exitCode: 126, cause: err });
+    return new DiycError('start', `${command}: cannot execute: ${err.code === 'ENOEXEC' ? 'exec format error' : 'permission denied'}`, {
+      exitCode: 126,
+      cause: err,
+    });
   }
-  return new DiycError('start', `cannot start ${command}: ${err.step ?? err.syscall} failed: ${err.message}`, { exitCode: 125, cause: err });
+  return new DiycError('start', `cannot start ${command}: ${err.step ?? err.syscall} failed: ${err.message}`, {
+    exitCode: 125,
+    cause: err,
+  });
 }
 
 /** Starts the record's command. Throws a 'start' DiycError if any step before exec fails. */
@@ -49,7 +65,10 @@ export async function releaseChild(child: Child, command: string): Promise<void>
  * With `stdio`, its terminal or pipes are proxied from the moment it runs until its last
  * output is out; a pty passes window changes on itself, so SIGWINCH is not forwarded.
  */
-export async function superviseChild(child: Child, options: { foreground?: boolean; release?: () => void | Promise<unknown>; stdio?: StdioProxy } = {}): Promise<ExitStatus> {
+export async function superviseChild(
+  child: Child,
+  options: { foreground?: boolean; release?: () => void | Promise<unknown>; stdio?: StdioProxy } = {},
+): Promise<ExitStatus> {
   const { stdio } = options;
   const stop = forwardSignals(child, stdio?.terminal ? SIGNALS_FORWARDED.filter((s) => s !== 'SIGWINCH') : SIGNALS_FORWARDED);
   try {
@@ -65,7 +84,11 @@ export async function superviseChild(child: Child, options: { foreground?: boole
     stop();
     await stdio?.finish();
     if (options.foreground) {
-      try { tcsetpgrp(0, getpgrp()); } catch { /* the terminal is gone: nothing to take back */ }
+      try {
+        tcsetpgrp(0, getpgrp());
+      } catch {
+        /* the terminal is gone: nothing to take back */
+      }
     }
   }
 }
@@ -75,7 +98,8 @@ export async function runRecord(record: ContainerRecord, options: PlanOptions = 
   const child = startRecord(record, { ...options, hold: true });
   options.stdioProxy?.spawned();
   return superviseChild(child, {
-    ...(options.foreground ? { foreground: true } : {}), ...(options.stdioProxy ? { stdio: options.stdioProxy } : {}),
+    ...(options.foreground ? { foreground: true } : {}),
+    ...(options.stdioProxy ? { stdio: options.stdioProxy } : {}),
     release: () => releaseChild(child, record.process.args[0] ?? ''),
   });
 }

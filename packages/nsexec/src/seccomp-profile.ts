@@ -61,7 +61,8 @@ const BY_ARCH: Record<string, string> = {
 /** Allowed when the container holds the capability. */
 const BY_CAPABILITY: Record<string, string> = {
   CAP_DAC_READ_SEARCH: 'open_by_handle_at',
-  CAP_SYS_ADMIN: 'bpf clone clone3 fanotify_init fsconfig fsmount fsopen fspick lookup_dcookie mount mount_setattr move_mount open_tree perf_event_open quotactl quotactl_fd setdomainname sethostname setns syslog umount umount2 unshare',
+  CAP_SYS_ADMIN:
+    'bpf clone clone3 fanotify_init fsconfig fsmount fsopen fspick lookup_dcookie mount mount_setattr move_mount open_tree perf_event_open quotactl quotactl_fd setdomainname sethostname setns syslog umount umount2 unshare',
   CAP_SYS_BOOT: 'reboot',
   CAP_SYS_CHROOT: 'chroot',
   CAP_SYS_MODULE: 'delete_module init_module finit_module',
@@ -101,8 +102,11 @@ export function defaultSeccompProfile(capabilities: readonly string[], arch: str
     // socket, but not AF_VSOCK (a way to the host's hypervisor).
     { names: ['socket'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: AF_VSOCK, op: 'SCMP_CMP_NE' }] },
     // personality(2) only for the harmless personas (Linux, and with ADDR_NO_RANDOMIZE...).
-    ...[0x0, 0x0008, 0x20000, 0x20008, 0xffffffff].map((value) => (
-      { names: ['personality'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value, op: 'SCMP_CMP_EQ' }] })),
+    ...[0x0, 0x0008, 0x20000, 0x20008, 0xffffffff].map((value) => ({
+      names: ['personality'],
+      action: 'SCMP_ACT_ALLOW',
+      args: [{ index: 0, value, op: 'SCMP_CMP_EQ' }],
+    })),
   ];
   const byCapability = new Set<string>();
   for (const [cap, names] of Object.entries(BY_CAPABILITY)) if (has.has(cap)) for (const n of words(names)) byCapability.add(n);
@@ -110,7 +114,11 @@ export function defaultSeccompProfile(capabilities: readonly string[], arch: str
   if (!has.has('CAP_SYS_ADMIN')) {
     // clone without namespace flags (a thread, a fork) is fine; clone3 hides its flags
     // in memory a filter cannot read, so it says "not implemented" and libc falls back.
-    syscalls.push({ names: ['clone'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: CLONE_NAMESPACE_FLAGS, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }] });
+    syscalls.push({
+      names: ['clone'],
+      action: 'SCMP_ACT_ALLOW',
+      args: [{ index: 0, value: CLONE_NAMESPACE_FLAGS, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }],
+    });
     syscalls.push({ names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: ENOSYS });
   }
   return { defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: EPERM, architectures: architectures(arch), syscalls };

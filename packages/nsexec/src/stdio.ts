@@ -51,7 +51,9 @@ function hostConsole(): { fd: number; opened: boolean } | undefined {
     const fd = openSync('/dev/tty', constants.O_RDWR | constants.O_NOCTTY);
     if (isTerminal(fd)) return { fd, opened: true };
     closeSync(fd);
-  } catch { /* no controlling terminal */ }
+  } catch {
+    /* no controlling terminal */
+  }
   return undefined;
 }
 
@@ -62,7 +64,9 @@ function hostConsole(): { fd: number; opened: boolean } | undefined {
 function clearOnlcr(master: number): void {
   try {
     childProcess().spawnSync('stty', ['-onlcr'], { stdio: [master, 'ignore', 'ignore'], timeout: 5000 });
-  } catch { /* no stty: "\r\n" it is */ }
+  } catch {
+    /* no stty: "\r\n" it is */
+  }
 }
 
 export interface StdioProxyOptions {
@@ -152,19 +156,31 @@ export class StdioProxy {
       const console = host.fd === 0 && input.isTTY ? input : new (tty().ReadStream)(host.fd);
       try {
         console.setRawMode(true);
-        const restore = (): void => { try { console.setRawMode(false); } catch { /* the terminal is gone */ } };
+        const restore = (): void => {
+          try {
+            console.setRawMode(false);
+          } catch {
+            /* the terminal is gone */
+          }
+        };
         this.#restore = restore;
         // Raw mode is put back however this process ends: an error, process.exit, a signal
         // Node turns into an exit.
         process.once('exit', restore);
-      } catch { /* not a terminal after all */ }
+      } catch {
+        /* not a terminal after all */
+      }
     }
     input.on('data', this.#forward);
     input.resume();
     const resize = (): void => {
       const size = host ? getWindowSize(host.fd) : null;
       if (size && this.#master) {
-        try { setWindowSize(master, size.rows, size.cols); } catch { /* closed */ }
+        try {
+          setWindowSize(master, size.rows, size.cols);
+        } catch {
+          /* closed */
+        }
       }
     };
     this.#onResize = resize;
@@ -186,11 +202,22 @@ export class StdioProxy {
    */
   async finish(): Promise<void> {
     if (this.#socket) {
-      for (const fd of this.#socket) { try { closeSync(fd); } catch { /* closed */ } }
+      for (const fd of this.#socket) {
+        try {
+          closeSync(fd);
+        } catch {
+          /* closed */
+        }
+      }
       this.#socket = undefined;
     }
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(this.#ended), new Promise<void>((resolve) => { timer = setTimeout(resolve, DRAIN_MS); })]);
+    await Promise.race([
+      Promise.all(this.#ended),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, DRAIN_MS);
+      }),
+    ]);
     if (timer) clearTimeout(timer);
     for (const stream of this.#streams) stream.destroy();
     if (this.#onResize) process.off('SIGWINCH', this.#onResize);
@@ -201,7 +228,11 @@ export class StdioProxy {
       process.off('exit', this.#restore);
     }
     if (this.#console?.opened) {
-      try { closeSync(this.#console.fd); } catch { /* closed */ }
+      try {
+        closeSync(this.#console.fd);
+      } catch {
+        /* closed */
+      }
     }
     this.#console = undefined;
     this.#master = undefined;

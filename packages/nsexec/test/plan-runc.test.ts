@@ -44,23 +44,39 @@ describe('read-only tmpfs mounts (runc: mounted read-write, filled, made read-on
     const r = record();
     r.mounts.push({ destination: '/data', type: 'tmpfs', source: 'tmpfs', options: ['ro', 'nosuid'] });
     const steps = planFromRecord(r).mounts ?? [];
-    expect(steps.find((s) => s.target === '/data' && s.op === 'mount')).toEqual({ op: 'mount', target: '/data', source: 'tmpfs', fstype: 'tmpfs', flags: MS.NOSUID });
+    expect(steps.find((s) => s.target === '/data' && s.op === 'mount')).toEqual({
+      op: 'mount',
+      target: '/data',
+      source: 'tmpfs',
+      fstype: 'tmpfs',
+      flags: MS.NOSUID,
+    });
     expect(steps.at(-1)).toEqual({ op: 'mount', target: '/data', flags: MS.REMOUNT | MS.BIND | MS.RDONLY, keepFlags: true });
     expect(steps.some((s) => s.target === '/dev/console')).toBe(false);
     // sysfs is not a tmpfs: read-only from the start.
-    expect(steps.find((s) => s.target === '/sys' && s.op === 'mount')).toMatchObject({ flags: MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC });
+    expect(steps.find((s) => s.target === '/sys' && s.op === 'mount')).toMatchObject({
+      flags: MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC,
+    });
   });
 });
 
 describe('recursive mount attributes (rro, rnosuid, ...)', () => {
   it('are mount_setattr(2) masks, an access-time one clearing the field as the man page asks', () => {
-    expect(recursiveAttributes(['rbind', 'rro', 'rnosuid', 'size=1m'])).toEqual({ set: MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID, clear: 0, rest: ['rbind', 'size=1m'] });
+    expect(recursiveAttributes(['rbind', 'rro', 'rnosuid', 'size=1m'])).toEqual({
+      set: MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID,
+      clear: 0,
+      rest: ['rbind', 'size=1m'],
+    });
     expect(recursiveAttributes(['rnoatime'])).toEqual({ set: MOUNT_ATTR.NOATIME, clear: MOUNT_ATTR._ATIME, rest: [] });
     expect(recursiveAttributes(['rrelatime'])).toEqual({ set: 0, clear: MOUNT_ATTR._ATIME, rest: [] });
-    expect(recursiveAttributes(['rrw', 'rexec', 'rsymfollow'])).toEqual({ set: 0, clear: MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOEXEC | MOUNT_ATTR.NOSYMFOLLOW, rest: [] });
+    expect(recursiveAttributes(['rrw', 'rexec', 'rsymfollow'])).toEqual({
+      set: 0,
+      clear: MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOEXEC | MOUNT_ATTR.NOSYMFOLLOW,
+      rest: [],
+    });
   });
 
-  it('are set on the mount and all under it once it is made, after a bind\'s remount', () => {
+  it("are set on the mount and all under it once it is made, after a bind's remount", () => {
     const r = record();
     r.mounts.push({ destination: '/mnt', source: '/srv', options: ['rbind', 'ro', 'rro'] });
     const steps = (planFromRecord(r).mounts ?? []).filter((s) => s.target === '/mnt');
@@ -74,7 +90,7 @@ describe('recursive mount attributes (rro, rnosuid, ...)', () => {
 });
 
 describe('proc and sysfs are mounted on real directories only', () => {
-  it('refuses a root whose /proc or /sys is a symlink, in runc\'s words, and takes a missing one', () => {
+  it("refuses a root whose /proc or /sys is a symlink, in runc's words, and takes a missing one", () => {
     const root = mkdtempSync(join(tmpdir(), 'diyc-plan-'));
     try {
       mkdirSync(join(root, 'sys'));
@@ -93,7 +109,7 @@ describe('proc and sysfs are mounted on real directories only', () => {
 });
 
 describe('bind mounts in a new user namespace', () => {
-  it('have their source opened by the runtime (runc\'s mount sources); the rest is unchanged', () => {
+  it("have their source opened by the runtime (runc's mount sources); the rest is unchanged", () => {
     const r = record();
     r.mounts.push({ destination: '/data', source: 'data', options: ['bind'] });
     const without = (planFromRecord(r, { base: '/bundle' }).mounts ?? []).find((s) => s.target === '/data' && s.op === 'mount');
@@ -102,7 +118,13 @@ describe('bind mounts in a new user namespace', () => {
     r.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
     r.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
     const steps = planFromRecord(r, { base: '/bundle' }).mounts ?? [];
-    expect(steps.find((s) => s.target === '/data' && s.op === 'mount')).toEqual({ op: 'mount', target: '/data', source: '/bundle/data', flags: MS.BIND, sourceByParent: true });
+    expect(steps.find((s) => s.target === '/data' && s.op === 'mount')).toEqual({
+      op: 'mount',
+      target: '/data',
+      source: '/bundle/data',
+      flags: MS.BIND,
+      sourceByParent: true,
+    });
     // Read-only paths bind a path of the root itself: nothing to open for them.
     expect(steps.filter((s) => s.op === 'mount' && s.sourceByParent).map((s) => s.target)).toEqual(['/data']);
   });
@@ -111,9 +133,13 @@ describe('bind mounts in a new user namespace', () => {
 describe('startContainer hooks and the seccomp agent', () => {
   it('gives the startContainer hooks to the process that waits on the start FIFO', () => {
     const r = record();
-    r.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'true'], env: ['A=1'], timeout: 5 }, { path: '/bin/true' }], prestart: [{ path: '/x' }] };
+    r.hooks = {
+      startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'true'], env: ['A=1'], timeout: 5 }, { path: '/bin/true' }],
+      prestart: [{ path: '/x' }],
+    };
     expect(planFromRecord(r, { startFifo: '/run/x/exec.fifo' }).startHooks).toEqual([
-      { path: '/bin/sh', args: ['sh', '-c', 'true'], env: ['A=1'], timeout: 5 }, { path: '/bin/true' },
+      { path: '/bin/sh', args: ['sh', '-c', 'true'], env: ['A=1'], timeout: 5 },
+      { path: '/bin/true' },
     ]);
     // No FIFO, no start: nothing runs them (diyc-run's nsexec).
     expect(planFromRecord(r).startHooks).toBeUndefined();
@@ -121,13 +147,17 @@ describe('startContainer hooks and the seccomp agent', () => {
 
   it('names the agent of a profile with SCMP_ACT_NOTIFY rules, and none without them', () => {
     const profile = {
-      defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/agent.sock', listenerMetadata: 'bar',
+      defaultAction: 'SCMP_ACT_ALLOW',
+      listenerPath: '/run/agent.sock',
+      listenerMetadata: 'bar',
       syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }],
     };
     expect(seccompPlan(profile)).toMatchObject({ flags: 8, listener: { path: '/run/agent.sock', metadata: 'bar' } });
     const quiet = seccompPlan({ ...profile, syscalls: [] });
     expect(quiet?.listener).toBeUndefined();
     expect(quiet?.flags).toBe(0);
-    expect(() => seccompPlan({ ...profile, syscalls: [{ names: ['write'], action: 'SCMP_ACT_NOTIFY' }] })).toThrow('SCMP_ACT_NOTIFY cannot be used for the write syscall');
+    expect(() => seccompPlan({ ...profile, syscalls: [{ names: ['write'], action: 'SCMP_ACT_NOTIFY' }] })).toThrow(
+      'SCMP_ACT_NOTIFY cannot be used for the write syscall',
+    );
   });
 });

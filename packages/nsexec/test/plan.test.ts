@@ -2,7 +2,19 @@
 import { ANNOTATION, DiycError, emptyRecord, type ContainerRecord } from '@diyc/record';
 import { MS } from '@diyc/syscalls';
 import { describe, expect, it } from 'vitest';
-import { containerDevices, containerMounts, DEFAULT_CAPABILITIES, describeMountStep, hasOwnNamespace, sysctlProblem, defaultSeccompProfile, parseMountOptions, planFromRecord, recordFromOptions, seccompPlan } from '../src/index.js';
+import {
+  containerDevices,
+  containerMounts,
+  DEFAULT_CAPABILITIES,
+  describeMountStep,
+  hasOwnNamespace,
+  sysctlProblem,
+  defaultSeccompProfile,
+  parseMountOptions,
+  planFromRecord,
+  recordFromOptions,
+  seccompPlan,
+} from '../src/index.js';
 
 describe('parseMountOptions', () => {
   it('splits flags, propagation and filesystem data', () => {
@@ -150,7 +162,7 @@ describe('isolation in the plan', () => {
     expect(() => planFromRecord(record)).toThrow('is not a sysctl name');
   });
 
-  it('takes a namespace joined by path that is the host\'s own as the host\'s: no sysctl, hostname or pivot there', () => {
+  it("takes a namespace joined by path that is the host's own as the host's: no sysctl, hostname or pivot there", () => {
     // /proc/self/ns/* are this test process's namespaces: the host's, as far as a config can tell.
     const record = base();
     record.linux.namespaces.push({ type: 'network', path: '/proc/self/ns/net' });
@@ -174,14 +186,20 @@ describe('isolation in the plan', () => {
     record.process.capabilities = { bounding: ['CAP_CHOWN', 'CAP_TEST'] };
     expect(() => planFromRecord(record)).toThrow('process.capabilities.bounding: unknown capability CAP_TEST');
     record.process.capabilities = { bounding: ['CAP_CHOWN'], effective: ['CAP_CHOWN'] };
-    expect(planFromRecord(record).capabilities).toEqual({ bounding: ['CAP_CHOWN'], effective: ['CAP_CHOWN'], permitted: [], inheritable: [], ambient: [] });
+    expect(planFromRecord(record).capabilities).toEqual({
+      bounding: ['CAP_CHOWN'],
+      effective: ['CAP_CHOWN'],
+      permitted: [],
+      inheritable: [],
+      ambient: [],
+    });
     record.process.rlimits = [{ type: 'RLIMIT_BOGUS', soft: 1, hard: 1 }];
     expect(() => planFromRecord(record)).toThrow('unknown resource RLIMIT_BOGUS');
     record.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 2048, hard: 1024 }];
     expect(() => planFromRecord(record)).toThrow('soft 2048 is above hard 1024');
   });
 
-  it('mounts the container\'s cgroup once, even when a spec lists it twice (cgroup2 refuses a second mount on itself)', () => {
+  it("mounts the container's cgroup once, even when a spec lists it twice (cgroup2 refuses a second mount on itself)", () => {
     const record = base();
     record.linux.namespaces.push({ type: 'cgroup' });
     record.linux.cgroupsPath = '/diyc/box';
@@ -196,7 +214,7 @@ describe('isolation in the plan', () => {
     expect(planFromRecord(record).mounts ?? []).toEqual([]);
   });
 
-  it('makes a file to bind a file onto, and passes a bind mount\'s data on as runc does (mount(2) ignores it)', () => {
+  it("makes a file to bind a file onto, and passes a bind mount's data on as runc does (mount(2) ignores it)", () => {
     const record = base();
     record.mounts = [{ destination: '/etc/hostname', source: '/etc/hostname', options: ['bind', 'ro'] }];
     expect(planFromRecord(record).mounts?.[0]).toEqual({ op: 'mkfile', target: '/etc/hostname' });
@@ -204,7 +222,7 @@ describe('isolation in the plan', () => {
     expect(planFromRecord(record).mounts?.[1]).toEqual({ op: 'mount', target: '/data', source: '/tmp', flags: MS.BIND, data: 'size=1m' });
   });
 
-  it('becomes root of a new user namespace only with its maps, and binds the host\'s device nodes there', () => {
+  it("becomes root of a new user namespace only with its maps, and binds the host's device nodes there", () => {
     const record = base();
     record.linux.namespaces.push({ type: 'user' });
     record.mounts = [{ destination: '/dev', type: 'tmpfs', source: 'tmpfs' }];
@@ -222,19 +240,46 @@ describe('isolation in the plan', () => {
 });
 
 describe('the default seccomp profile', () => {
-  const allowed = (caps: readonly string[]) => new Set(defaultSeccompProfile(caps).syscalls?.filter((r) => r.action === 'SCMP_ACT_ALLOW' && !r.args).flatMap((r) => r.names));
+  const allowed = (caps: readonly string[]) =>
+    new Set(
+      defaultSeccompProfile(caps)
+        .syscalls?.filter((r) => r.action === 'SCMP_ACT_ALLOW' && !r.args)
+        .flatMap((r) => r.names),
+    );
 
-  it('allows what programs use and keeps out the calls that reach the kernel\'s shared state', () => {
+  it("allows what programs use and keeps out the calls that reach the kernel's shared state", () => {
     const names = allowed(DEFAULT_CAPABILITIES);
-    for (const name of ['read', 'openat', 'execve', 'chown', 'setuid', 'capset', 'prctl', 'ptrace']) expect(names.has(name), name).toBe(true);
-    for (const name of ['io_uring_setup', 'io_uring_enter', 'io_uring_register', 'keyctl', 'add_key', 'request_key', 'bpf', 'userfaultfd', 'perf_event_open', 'kexec_load', 'open_by_handle_at', 'init_module', 'mount', 'unshare', 'setns', 'settimeofday', 'reboot']) expect(names.has(name), name).toBe(false);
+    for (const name of ['read', 'openat', 'execve', 'chown', 'setuid', 'capset', 'prctl', 'ptrace'])
+      expect(names.has(name), name).toBe(true);
+    for (const name of [
+      'io_uring_setup',
+      'io_uring_enter',
+      'io_uring_register',
+      'keyctl',
+      'add_key',
+      'request_key',
+      'bpf',
+      'userfaultfd',
+      'perf_event_open',
+      'kexec_load',
+      'open_by_handle_at',
+      'init_module',
+      'mount',
+      'unshare',
+      'setns',
+      'settimeofday',
+      'reboot',
+    ])
+      expect(names.has(name), name).toBe(false);
   });
 
   it('follows the capabilities: CAP_SYS_ADMIN brings mount and a free clone, CAP_SYS_TIME settimeofday', () => {
     const names = allowed([...DEFAULT_CAPABILITIES, 'CAP_SYS_ADMIN', 'CAP_SYS_TIME']);
     expect(names.has('mount') && names.has('unshare') && names.has('clone') && names.has('settimeofday')).toBe(true);
     const plain = defaultSeccompProfile(DEFAULT_CAPABILITIES).syscalls ?? [];
-    expect(plain.find((r) => r.names.includes('clone'))?.args).toEqual([{ index: 0, value: 0x7e020000, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }]);
+    expect(plain.find((r) => r.names.includes('clone'))?.args).toEqual([
+      { index: 0, value: 0x7e020000, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' },
+    ]);
     expect(plain.find((r) => r.names.includes('clone3'))).toMatchObject({ action: 'SCMP_ACT_ERRNO', errnoRet: 38 });
   });
 

@@ -24,7 +24,10 @@ const UNSUPPORTED: Record<string, readonly string[]> = {
 
 /** Is `value` absent, or an empty string/array/object: a field that asks nothing. */
 const empty = (value: unknown): boolean =>
-  value === undefined || value === null || value === '' || (Array.isArray(value) && value.length === 0) ||
+  value === undefined ||
+  value === null ||
+  value === '' ||
+  (Array.isArray(value) && value.length === 0) ||
   (typeof value === 'object' && !Array.isArray(value) && Object.keys(value as object).length === 0);
 
 /**
@@ -39,7 +42,11 @@ export function unsupportedFields(raw: Record<string, unknown>, warn: (m: string
   for (const [prefix, keys] of Object.entries(UNSUPPORTED)) {
     for (const key of keys) if (!empty(places[prefix]?.[key])) refused.push(`${prefix}${key}`);
   }
-  for (const [path, value] of [['process.apparmorProfile', process?.apparmorProfile], ['process.selinuxLabel', process?.selinuxLabel], ['linux.mountLabel', linux?.mountLabel]] as const) {
+  for (const [path, value] of [
+    ['process.apparmorProfile', process?.apparmorProfile],
+    ['process.selinuxLabel', process?.selinuxLabel],
+    ['linux.mountLabel', linux?.mountLabel],
+  ] as const) {
     if (value === undefined) continue;
     if (value === '') warn(`${path} is empty: diyc has no AppArmor or SELinux, and nothing is asked`);
     else refused.push(`${path} (diyc has no AppArmor or SELinux)`);
@@ -52,8 +59,21 @@ export function unsupportedFields(raw: Record<string, unknown>, warn: (m: string
 
 /** The devices every container gets (runtime-spec "Default Devices"), unless the config lists them. */
 const DEFAULT_DEVICES: RecordDevice[] = [
-  ['/dev/null', 1, 3], ['/dev/zero', 1, 5], ['/dev/full', 1, 7], ['/dev/random', 1, 8], ['/dev/urandom', 1, 9], ['/dev/tty', 5, 0],
-].map(([path, major, minor]) => ({ path: path as string, type: 'c', major: major as number, minor: minor as number, fileMode: 0o666, uid: 0, gid: 0 }));
+  ['/dev/null', 1, 3],
+  ['/dev/zero', 1, 5],
+  ['/dev/full', 1, 7],
+  ['/dev/random', 1, 8],
+  ['/dev/urandom', 1, 9],
+  ['/dev/tty', 5, 0],
+].map(([path, major, minor]) => ({
+  path: path as string,
+  type: 'c',
+  major: major as number,
+  minor: minor as number,
+  fileMode: 0o666,
+  uid: 0,
+  gid: 0,
+}));
 
 export interface Bundle {
   dir: string;
@@ -77,14 +97,16 @@ export function loadBundle(bundle: string, warn: (m: string) => void = () => {})
   }
   if (raw.process === undefined) throw new DiycError('invalid', `${file}: process is missing (diyc-oci runs a process)`);
   const version = String(raw.ociVersion ?? '');
-  if (Number(version.split('.')[0]) !== SUPPORTED_MAJOR) throw new DiycError('unsupported', `${file}: ociVersion '${version}' is not a 1.x spec`);
+  if (Number(version.split('.')[0]) !== SUPPORTED_MAJOR)
+    throw new DiycError('unsupported', `${file}: ociVersion '${version}' is not a 1.x spec`);
   const refused = unsupportedFields(raw, warn);
   if (refused.length > 0) throw new DiycError('unsupported', `diyc-oci cannot honour ${refused.join(', ')}`);
   const record = parseRecord(text);
   // org.diyc.* annotations are how diyc's stages talk to each other (a bridge to attach
   // to, ports to publish, an image to mount): a config from outside cannot give them orders.
   const internal = Object.keys(record.annotations).filter((key) => key.startsWith(ANNOTATION_PREFIX));
-  if (internal.length > 0) throw new DiycError('invalid', `${file}: annotations ${internal.join(', ')} are diyc's own: a config cannot set them`);
+  if (internal.length > 0)
+    throw new DiycError('invalid', `${file}: annotations ${internal.join(', ')} are diyc's own: a config cannot set them`);
   if (!record.root?.path) throw new DiycError('invalid', `${file}: root.path is missing`);
   const rootfs = isAbsolute(record.root.path) ? record.root.path : join(dir, record.root.path);
   if (!existsSync(rootfs)) throw new DiycError('not-found', `root.path ${rootfs} does not exist`);
@@ -108,5 +130,8 @@ export function loadBundle(bundle: string, warn: (m: string) => void = () => {})
  * a node it cannot open (runc's dev.bats).
  */
 export function deviceRules(record: ContainerRecord): DeviceRule[] {
-  return ociDeviceRules(record.linux.resources?.devices ?? [], (record.linux.devices ?? []).map((d) => d.path));
+  return ociDeviceRules(
+    record.linux.resources?.devices ?? [],
+    (record.linux.devices ?? []).map((d) => d.path),
+  );
 }

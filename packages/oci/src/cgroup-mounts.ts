@@ -13,7 +13,11 @@ export function cgroupMounts(mountinfo = readFileSync('/proc/self/mountinfo', 'u
     const point = left.split(' ')[4] as string;
     const [fstype, , options = ''] = right.split(' ');
     if (fstype === 'cgroup2') mounts.set(point, ['']);
-    else if (fstype === 'cgroup') mounts.set(point, options.split(',').filter((o) => o !== 'rw' && o !== 'ro'));
+    else if (fstype === 'cgroup')
+      mounts.set(
+        point,
+        options.split(',').filter((o) => o !== 'rw' && o !== 'ro'),
+      );
   }
   return mounts;
 }
@@ -25,4 +29,3 @@ export function controllersOf(procsFile: string, mounts: Map<string, string[]>):
   for (const point of mounts.keys()) if ((dir === point || dir.startsWith(`${point}/`)) && point.length > best.length) best = point;
   return mounts.get(best) ?? [];
 }
-

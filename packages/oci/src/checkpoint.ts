@@ -37,7 +37,8 @@ export function prepareImagePaths(flags: ParsedFlags, cwd = process.cwd()): { im
   } catch (err) {
     problem = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message;
   }
-  if (problem) throw new DiycError('invalid', `invalid --parent-path: stat ${join(one(flags['image-path']) || 'checkpoint', parentPath)}: ${problem}`);
+  if (problem)
+    throw new DiycError('invalid', `invalid --parent-path: stat ${join(one(flags['image-path']) || 'checkpoint', parentPath)}: ${problem}`);
   return { imagePath, parentPath };
 }
 
@@ -46,7 +47,14 @@ const MANAGE_CGROUPS = ['soft', 'full', 'strict'];
 /** The options both a dump and a restore take (CRIU's command line for runc's CriuOpts). */
 function commonOptions(flags: ParsedFlags, log: string): string[] {
   const args = ['-v4', '-o', log];
-  for (const [flag, option] of [['tcp-established', '--tcp-established'], ['ext-unix-sk', '--ext-unix-sk'], ['shell-job', '--shell-job'], ['file-locks', '--file-locks'], ['auto-dedup', '--auto-dedup'], ['lazy-pages', '--lazy-pages']] as const) {
+  for (const [flag, option] of [
+    ['tcp-established', '--tcp-established'],
+    ['ext-unix-sk', '--ext-unix-sk'],
+    ['shell-job', '--shell-job'],
+    ['file-locks', '--file-locks'],
+    ['auto-dedup', '--auto-dedup'],
+    ['lazy-pages', '--lazy-pages'],
+  ] as const) {
     if (flags[flag] === true) args.push(option);
   }
   const mode = one(flags['manage-cgroups-mode']) ?? '';
@@ -62,19 +70,28 @@ function commonOptions(flags: ParsedFlags, log: string): string[] {
 function externalMounts(record: ContainerRecord, pid: number): string[] {
   const args: string[] = [];
   const dests = new Set<string>();
-  for (const m of record.mounts) if (m.type === 'bind' || m.options?.includes('bind') || m.options?.includes('rbind')) dests.add(m.destination);
+  for (const m of record.mounts)
+    if (m.type === 'bind' || m.options?.includes('bind') || m.options?.includes('rbind')) dests.add(m.destination);
   for (const d of record.linux.devices ?? []) dests.add(d.path);
   for (const dest of dests) args.push('--external', `mnt[${dest}]:${dest}`);
   for (const path of record.linux.maskedPaths ?? []) {
     try {
       if (!statSync(`/proc/${pid}/root${path}`).isDirectory()) args.push('--external', `mnt[${path}]:/dev/null`);
-    } catch { /* not there */ }
+    } catch {
+      /* not there */
+    }
   }
   return args;
 }
 
 /** The criu command line of a dump (or pre-dump) of `record`'s container, whose first process is `pid`. */
-export function dumpArgs(flags: ParsedFlags, paths: { imagePath: string; parentPath: string; workPath?: string }, record: ContainerRecord, pid: number, freezer: string | undefined): string[] {
+export function dumpArgs(
+  flags: ParsedFlags,
+  paths: { imagePath: string; parentPath: string; workPath?: string },
+  record: ContainerRecord,
+  pid: number,
+  freezer: string | undefined,
+): string[] {
   const args = [flags['pre-dump'] === true ? 'pre-dump' : 'dump', '-t', String(pid), '-D', paths.imagePath];
   if (paths.workPath) args.push('-W', paths.workPath);
   args.push(...commonOptions(flags, 'dump.log'), '--root', record.root?.path ?? '/', '--orphan-pts-master');
@@ -107,11 +124,22 @@ async function criu(ctx: OciContext, args: string[], log: string): Promise<void>
   const r = spawnSync(ctx.criu, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   if (r.error) {
     const code = (r.error as NodeJS.ErrnoException).code;
-    throw new DiycError('missing', code === 'ENOENT' ? `${ctx.criu} not found: checkpoint and restore need CRIU (apt install criu)` : `${ctx.criu}: ${r.error.message}`);
+    throw new DiycError(
+      'missing',
+      code === 'ENOENT' ? `${ctx.criu} not found: checkpoint and restore need CRIU (apt install criu)` : `${ctx.criu}: ${r.error.message}`,
+    );
   }
   if (r.status !== 0) {
-    const said = `${r.stderr}${r.stdout}`.trim().split('\n').filter((l) => /Error|error/.test(l)).slice(-2).join('; ');
-    throw new DiycError('system', `criu failed: type ${args[0]?.toUpperCase().replace('-', '_')} exit ${r.status ?? r.signal}${said ? `: ${said}` : ''}\nlog file: ${log}`);
+    const said = `${r.stderr}${r.stdout}`
+      .trim()
+      .split('\n')
+      .filter((l) => /Error|error/.test(l))
+      .slice(-2)
+      .join('; ');
+    throw new DiycError(
+      'system',
+      `criu failed: type ${args[0]?.toUpperCase().replace('-', '_')} exit ${r.status ?? r.signal}${said ? `: ${said}` : ''}\nlog file: ${log}`,
+    );
   }
 }
 
@@ -151,10 +179,19 @@ export async function checkpointCommand(ctx: OciContext, id: string, flags: Pars
   const record = container.record();
   const pid = container.state()?.pid;
   if (!record || pid === undefined) throw new DiycError('state', `container ${id} has no record`);
-  const freezer = (record.annotations['org.diyc.cgroup.procs'] ?? '').split(':').find((f) => f.includes('/freezer/'))?.replace(/\/cgroup\.procs$/, '');
+  const freezer = (record.annotations['org.diyc.cgroup.procs'] ?? '')
+    .split(':')
+    .find((f) => f.includes('/freezer/'))
+    ?.replace(/\/cgroup\.procs$/, '');
   const args = dumpArgs(flags, { ...paths, ...(workPath ? { workPath } : {}) }, record, pid, freezer);
   if (flags['pre-dump'] !== true) {
-    const fds = [0, 1, 2].map((fd) => { try { return readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { return '/dev/null'; } });
+    const fds = [0, 1, 2].map((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        return '/dev/null';
+      }
+    });
     writeFileSync(join(paths.imagePath, 'descriptors.json'), JSON.stringify(fds), { mode: 0o600 });
   }
   await criu(ctx, args, join(workPath ?? paths.imagePath, 'dump.log'));
@@ -164,18 +201,29 @@ export async function checkpointCommand(ctx: OciContext, id: string, flags: Pars
 }
 
 /** The criu command line of a restore of `record` from `imagePath`, its new pid written to `pidFile`. */
-export function restoreArgs(flags: ParsedFlags, imagePath: string, workPath: string | undefined, record: ContainerRecord, pidFile: string, descriptors: string[]): string[] {
+export function restoreArgs(
+  flags: ParsedFlags,
+  imagePath: string,
+  workPath: string | undefined,
+  record: ContainerRecord,
+  pidFile: string,
+  descriptors: string[],
+): string[] {
   const args = ['restore', '-D', imagePath];
   if (workPath) args.push('-W', workPath);
   args.push(...commonOptions(flags, 'restore.log'), '--root', record.root?.path ?? '/', '--pidfile', pidFile);
   // Detached, criu leaves the restored process to the caller's subreaper; else criu stays its
   // parent and exits as it does, which is how `restore` learns its status.
   if (flags.detach === true) args.push('--restore-detached');
-  for (const m of record.mounts) if (m.type === 'bind' || m.options?.includes('bind') || m.options?.includes('rbind')) args.push('--external', `mnt[${m.destination}]:${m.source}`);
+  for (const m of record.mounts)
+    if (m.type === 'bind' || m.options?.includes('bind') || m.options?.includes('rbind'))
+      args.push('--external', `mnt[${m.destination}]:${m.source}`);
   for (const d of record.linux.devices ?? []) args.push('--external', `mnt[${d.path}]:${d.path}`);
   for (const path of record.linux.maskedPaths ?? []) args.push('--external', `mnt[${path}]:/dev/null`);
   // The process's old pipes and files: this restore's own stdio in their place.
-  descriptors.forEach((old, fd) => { if (/^(pipe|socket):\[\d+\]$/.test(old)) args.push('--inherit-fd', `fd[${fd}]:${old}`); });
+  descriptors.forEach((old, fd) => {
+    if (/^(pipe|socket):\[\d+\]$/.test(old)) args.push('--inherit-fd', `fd[${fd}]:${old}`);
+  });
   return args;
 }
 
@@ -184,9 +232,12 @@ export async function restoreCommand(ctx: OciContext, id: string, flags: ParsedF
   const { imagePath } = prepareImagePaths(flags);
   const workFlag = one(flags['work-path']) ?? '';
   const workPath = workFlag === '' ? undefined : resolve(workFlag);
-  if (one(flags['lsm-profile']) || one(flags['lsm-mount-context'])) throw new DiycError('unsupported', 'diyc has no AppArmor or SELinux: --lsm-profile and --lsm-mount-context cannot be honoured');
-  if (one(flags['console-socket']) !== undefined) throw new DiycError('unsupported', '--console-socket: a restored process keeps the terminal it was dumped with (--shell-job)');
-  if (!existsSync(join(imagePath, 'inventory.img'))) throw new DiycError('not-found', `${imagePath} holds no checkpoint (no inventory.img): give --image-path`);
+  if (one(flags['lsm-profile']) || one(flags['lsm-mount-context']))
+    throw new DiycError('unsupported', 'diyc has no AppArmor or SELinux: --lsm-profile and --lsm-mount-context cannot be honoured');
+  if (one(flags['console-socket']) !== undefined)
+    throw new DiycError('unsupported', '--console-socket: a restored process keeps the terminal it was dumped with (--shell-job)');
+  if (!existsSync(join(imagePath, 'inventory.img')))
+    throw new DiycError('not-found', `${imagePath} holds no checkpoint (no inventory.img): give --image-path`);
   const container = ociContainer(ctx.root, id);
   if (container.state()) throw new DiycError('exists', `container with id ${id} already exists`);
   const { dir, record } = loadBundle(one(flags.bundle) ?? process.cwd(), ctx.warn);
@@ -196,7 +247,9 @@ export async function restoreCommand(ctx: OciContext, id: string, flags: ParsedF
   try {
     const { readFileSync } = await import('node:fs');
     descriptors = JSON.parse(readFileSync(join(imagePath, 'descriptors.json'), 'utf8')) as string[];
-  } catch { /* a dump without it: nothing to give back */ }
+  } catch {
+    /* a dump without it: nothing to give back */
+  }
   container.saveRecord(record);
   container.begin({ name: id, command: record.process.args, createdAt: core.rfc3339Nano(), bundle: dir, owner: '' });
   try {
@@ -209,7 +262,12 @@ export async function restoreCommand(ctx: OciContext, id: string, flags: ParsedF
     const { readFileSync } = await import('node:fs');
     const restored = (): void => {
       const pid = Number(readFileSync(pidFile, 'utf8').trim());
-      container.transition('created', { pid, pidStart: core.processStart(pid) ?? '', supervisorPid: undefined, supervisorStart: undefined });
+      container.transition('created', {
+        pid,
+        pidStart: core.processStart(pid) ?? '',
+        supervisorPid: undefined,
+        supervisorStart: undefined,
+      });
       container.transition('running', { startedAt: new Date().toISOString() });
       const pidFlag = one(flags['pid-file']);
       if (pidFlag) core.writePidFile(resolve(pidFlag), pid);
@@ -223,7 +281,11 @@ export async function restoreCommand(ctx: OciContext, id: string, flags: ParsedF
     await core.remove(rt, container, { force: true });
     return code;
   } catch (err) {
-    try { core.teardown(container.record(), rt); } catch { /* the first error is the one to report */ }
+    try {
+      core.teardown(container.record(), rt);
+    } catch {
+      /* the first error is the one to report */
+    }
     const { rmSync } = await import('node:fs');
     rmSync(container.dir, { recursive: true, force: true });
     throw err;

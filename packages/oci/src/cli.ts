@@ -10,7 +10,20 @@ import type { ArgsDef } from 'citty';
 import { drained, guardStdio, writeErr, type CliCommand, type CliContext } from '@diyc/cli';
 import { DiycError, type Trace } from '@diyc/record';
 import { Logger } from './log.js';
-import { appHelp, commandHelp, dispatch, IncorrectUsage, many, NoHelpTopic, one, parseGlobalLine, print, usageText, type AppInfo, type OciCommand } from './shell.js';
+import {
+  appHelp,
+  commandHelp,
+  dispatch,
+  IncorrectUsage,
+  many,
+  NoHelpTopic,
+  one,
+  parseGlobalLine,
+  print,
+  usageText,
+  type AppInfo,
+  type OciCommand,
+} from './shell.js';
 
 /** Where podman and containerd look when they give no --root: it must not change. */
 export const DEFAULT_ROOT = '/run/diyc-oci';
@@ -39,15 +52,40 @@ export type OciContext = ReturnType<typeof context>;
 
 // ---- flags shared by several commands ----
 
-const bundle = { type: 'string', alias: 'b', valueHint: 'DIR', description: 'path to the root of the bundle directory, defaults to the current directory' } as const;
-const consoleSocket = { type: 'string', valueHint: 'SOCKET', description: 'path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console\'s pseudoterminal' } as const;
+const bundle = {
+  type: 'string',
+  alias: 'b',
+  valueHint: 'DIR',
+  description: 'path to the root of the bundle directory, defaults to the current directory',
+} as const;
+const consoleSocket = {
+  type: 'string',
+  valueHint: 'SOCKET',
+  description: "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal",
+} as const;
 const pidFile = { type: 'string', valueHint: 'FILE', description: 'specify the file to write the process id to' } as const;
-const noPivot = { type: 'boolean', description: 'do not use pivot root to jail process inside rootfs (chroot; for a root on ramfs)' } as const;
-const noNewKeyring = { type: 'boolean', description: 'do not create a new session keyring for the container: it inherits the caller\'s' } as const;
-const preserveFds = { type: 'string', valueHint: 'N', description: 'pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)' } as const;
-const format = { type: 'string', alias: 'f', valueHint: 'table|json', default: 'table', description: 'select one of: table or json' } as const;
+const noPivot = {
+  type: 'boolean',
+  description: 'do not use pivot root to jail process inside rootfs (chroot; for a root on ramfs)',
+} as const;
+const noNewKeyring = {
+  type: 'boolean',
+  description: "do not create a new session keyring for the container: it inherits the caller's",
+} as const;
+const preserveFds = {
+  type: 'string',
+  valueHint: 'N',
+  description: 'pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)',
+} as const;
+const format = {
+  type: 'string',
+  alias: 'f',
+  valueHint: 'table|json',
+  default: 'table',
+  description: 'select one of: table or json',
+} as const;
 const id = { type: 'positional', description: 'the container ID' } as const;
-const detach = { type: 'boolean', alias: 'd', description: 'detach from the container\'s process' } as const;
+const detach = { type: 'boolean', alias: 'd', description: "detach from the container's process" } as const;
 const WHERE_ID = '<container-id>\n\nWhere "<container-id>" is the name for the instance of the container.';
 
 /** A flag's number: runc's int flags ("invalid value" otherwise). */
@@ -73,12 +111,16 @@ function createFlags(flags: CliContext['flags']) {
 const checkpoint: OciCommand = {
   meta: { name: 'checkpoint', description: 'checkpoint a running container (CRIU)' },
   argsUsage: `<container-id>\n\nWhere "<container-id>" is the name for the instance of the container to be\ncheckpointed.`,
-  details: 'The checkpoint command saves the state of the container instance (CRIU\'s images, in --image-path).',
+  details: "The checkpoint command saves the state of the container instance (CRIU's images, in --image-path).",
   argCount: { exact: 1 },
   args: {
     'image-path': { type: 'string', valueHint: 'DIR', description: 'path for saving criu image files' },
     'work-path': { type: 'string', valueHint: 'DIR', description: 'path for saving work files and logs' },
-    'parent-path': { type: 'string', valueHint: 'DIR', description: 'path for previous criu image files in pre-dump (relative to --image-path)' },
+    'parent-path': {
+      type: 'string',
+      valueHint: 'DIR',
+      description: 'path for previous criu image files in pre-dump (relative to --image-path)',
+    },
     'leave-running': { type: 'boolean', description: 'leave the process running after checkpointing' },
     'tcp-established': { type: 'boolean', description: 'allow open tcp connections' },
     'ext-unix-sk': { type: 'boolean', description: 'allow external unix sockets' },
@@ -87,9 +129,9 @@ const checkpoint: OciCommand = {
     'status-fd': { type: 'string', valueHint: 'FD', description: 'criu writes \\0 to this FD once lazy-pages is ready' },
     'page-server': { type: 'string', valueHint: 'ADDRESS:PORT', description: 'ADDRESS:PORT of the page server' },
     'file-locks': { type: 'boolean', description: 'handle file locks, for safety' },
-    'pre-dump': { type: 'boolean', description: 'dump container\'s memory information only, leave the container running after this' },
-    'manage-cgroups-mode': { type: 'string', valueHint: 'MODE', description: 'cgroups mode: \'soft\' (default), \'full\' and \'strict\'' },
-    'empty-ns': { type: 'string', valueHint: 'NS', description: 'create a namespace, but don\'t restore its properties (repeatable)' },
+    'pre-dump': { type: 'boolean', description: "dump container's memory information only, leave the container running after this" },
+    'manage-cgroups-mode': { type: 'string', valueHint: 'MODE', description: "cgroups mode: 'soft' (default), 'full' and 'strict'" },
+    'empty-ns': { type: 'string', valueHint: 'NS', description: "create a namespace, but don't restore its properties (repeatable)" },
     'auto-dedup': { type: 'boolean', description: 'enable auto deduplication of memory images' },
     id,
   },
@@ -99,9 +141,18 @@ const checkpoint: OciCommand = {
 const create: OciCommand = {
   meta: { name: 'create', description: 'create a container' },
   argsUsage: `<container-id>\n\nWhere "<container-id>" is your name for the instance of the container that you\nare starting. The name you provide for the container instance must be unique on\nyour host.`,
-  details: 'The create command creates an instance of a container for a bundle. The bundle\n   is a directory with a specification file named "config.json" and a root filesystem.\n   Its process is made and held before execve(2) until `start`.',
+  details:
+    'The create command creates an instance of a container for a bundle. The bundle\n   is a directory with a specification file named "config.json" and a root filesystem.\n   Its process is made and held before execve(2) until `start`.',
   argCount: { exact: 1 },
-  args: { bundle, 'console-socket': consoleSocket, 'pid-file': pidFile, 'no-pivot': noPivot, 'no-new-keyring': noNewKeyring, 'preserve-fds': preserveFds, id },
+  args: {
+    bundle,
+    'console-socket': consoleSocket,
+    'pid-file': pidFile,
+    'no-pivot': noPivot,
+    'no-new-keyring': noNewKeyring,
+    'preserve-fds': preserveFds,
+    id,
+  },
   main: async ({ flags, operands }) => {
     const { createContainer } = await import('./lifecycle.js');
     await createContainer(context(), operands[0], createFlags(flags));
@@ -123,16 +174,20 @@ const events: OciCommand = {
   argCount: { exact: 1 },
   args: {
     interval: { type: 'string', valueHint: 'DURATION', default: '5s', description: 'set the stats collection interval' },
-    stats: { type: 'boolean', description: 'display the container\'s stats then exit' },
+    stats: { type: 'boolean', description: "display the container's stats then exit" },
     id,
   },
-  main: async ({ flags, operands }) => (await import('./events.js')).eventsCommand(context(), operands[0] as string, { interval: one(flags.interval) ?? '5s', stats: flags.stats === true }),
+  main: async ({ flags, operands }) =>
+    (await import('./events.js')).eventsCommand(context(), operands[0] as string, {
+      interval: one(flags.interval) ?? '5s',
+      stats: flags.stats === true,
+    }),
 };
 
 const exec: OciCommand = {
   meta: { name: 'exec', description: 'execute new process inside the container' },
   argsUsage: '<container-id> <command> [command options]  || -p process.json <container-id>',
-  details: 'The exec command runs a new process in the container\'s namespaces and cgroup, under its policy.',
+  details: "The exec command runs a new process in the container's namespaces and cgroup, under its policy.",
   argCount: { min: 1 },
   skipArgReorder: true,
   stopAtOperand: true,
@@ -146,12 +201,20 @@ const exec: OciCommand = {
     process: { type: 'string', alias: 'p', valueHint: 'FILE', description: 'path to the process.json' },
     detach,
     'pid-file': pidFile,
-    'process-label': { type: 'string', valueHint: 'LABEL', description: 'set the asm process label for the process commonly used with selinux (refused: no SELinux)' },
+    'process-label': {
+      type: 'string',
+      valueHint: 'LABEL',
+      description: 'set the asm process label for the process commonly used with selinux (refused: no SELinux)',
+    },
     apparmor: { type: 'string', valueHint: 'PROFILE', description: 'set the apparmor profile for the process (refused: no AppArmor)' },
     'no-new-privs': { type: 'boolean', description: 'set the no new privileges value for the process' },
     cap: { type: 'string', alias: 'c', valueHint: 'CAP', description: 'add a capability to the bounding set for the process (repeatable)' },
     'preserve-fds': preserveFds,
-    cgroup: { type: 'string', valueHint: '[CONTROLLER[,CONTROLLER]:]PATH', description: 'run the process in an (existing) sub-cgroup(s). Format is [<controller>:]<cgroup>.' },
+    cgroup: {
+      type: 'string',
+      valueHint: '[CONTROLLER[,CONTROLLER]:]PATH',
+      description: 'run the process in an (existing) sub-cgroup(s). Format is [<controller>:]<cgroup>.',
+    },
     'ignore-paused': { type: 'boolean', description: 'allow exec in a paused container' },
     id,
     command: { type: 'positional', description: 'the command and its arguments', required: false },
@@ -161,17 +224,26 @@ const exec: OciCommand = {
       return await (await import('./exec.js')).execCommand(context(), ctx);
     } catch (err) {
       // runc: any failure of exec itself is 255, so it is never taken for the process's status.
-      throw new DiycError(err instanceof DiycError ? err.kind : 'system', `exec failed: ${err instanceof Error ? err.message : String(err)}`, { exitCode: 255, cause: err });
+      throw new DiycError(
+        err instanceof DiycError ? err.kind : 'system',
+        `exec failed: ${err instanceof Error ? err.message : String(err)}`,
+        { exitCode: 255, cause: err },
+      );
     }
   },
 };
 
 const kill: OciCommand = {
-  meta: { name: 'kill', description: 'kill sends the specified signal (default: SIGTERM) to the container\'s init process' },
+  meta: { name: 'kill', description: "kill sends the specified signal (default: SIGTERM) to the container's init process" },
   argsUsage: `<container-id> [signal]\n\nWhere "<container-id>" is the name for the instance of the container and\n"[signal]" is the signal to be sent to the init process.`,
   argCount: { min: 1, max: 2 },
-  args: { all: { type: 'boolean', alias: 'a', description: 'send the specified signal to all processes inside the container' }, id, signal: { type: 'positional', description: 'the signal', required: false } },
-  main: async ({ flags, operands }) => (await import('./control.js')).killContainer(context(), operands[0], operands[1], flags.all === true),
+  args: {
+    all: { type: 'boolean', alias: 'a', description: 'send the specified signal to all processes inside the container' },
+    id,
+    signal: { type: 'positional', description: 'the signal', required: false },
+  },
+  main: async ({ flags, operands }) =>
+    (await import('./control.js')).killContainer(context(), operands[0], operands[1], flags.all === true),
 };
 
 const list: OciCommand = {
@@ -198,7 +270,8 @@ const ps: OciCommand = {
   skipArgReorder: true,
   stopAtOperand: true,
   args: { format, id, options: { type: 'positional', description: 'options for ps(1) (default: -ef)', required: false } },
-  main: async ({ flags, operands }) => (await import('./ps.js')).psCommand(session.root, operands[0] as string, one(flags.format) ?? 'table', operands.slice(1)),
+  main: async ({ flags, operands }) =>
+    (await import('./ps.js')).psCommand(session.root, operands[0] as string, one(flags.format) ?? 'table', operands.slice(1)),
 };
 
 const restore: OciCommand = {
@@ -214,16 +287,20 @@ const restore: OciCommand = {
     'ext-unix-sk': { type: 'boolean', description: 'allow external unix sockets' },
     'shell-job': { type: 'boolean', description: 'allow shell jobs' },
     'file-locks': { type: 'boolean', description: 'handle file locks, for safety' },
-    'manage-cgroups-mode': { type: 'string', valueHint: 'MODE', description: 'cgroups mode: \'soft\' (default), \'full\' and \'strict\'' },
+    'manage-cgroups-mode': { type: 'string', valueHint: 'MODE', description: "cgroups mode: 'soft' (default), 'full' and 'strict'" },
     bundle,
     detach,
     'pid-file': pidFile,
     'no-subreaper': { type: 'boolean', description: 'disable the use of the subreaper used to reap reparented processes' },
     'no-pivot': noPivot,
-    'empty-ns': { type: 'string', valueHint: 'NS', description: 'create a namespace, but don\'t restore its properties (repeatable)' },
+    'empty-ns': { type: 'string', valueHint: 'NS', description: "create a namespace, but don't restore its properties (repeatable)" },
     'auto-dedup': { type: 'boolean', description: 'enable auto deduplication of memory images' },
     'lazy-pages': { type: 'boolean', description: 'use userfaultfd to lazily restore memory pages' },
-    'lsm-profile': { type: 'string', valueHint: 'TYPE:NAME', description: 'Specify an LSM profile to be used during restore in the form of TYPE:NAME.' },
+    'lsm-profile': {
+      type: 'string',
+      valueHint: 'TYPE:NAME',
+      description: 'Specify an LSM profile to be used during restore in the form of TYPE:NAME.',
+    },
     'lsm-mount-context': { type: 'string', valueHint: 'CONTEXT', description: 'Specify an LSM mount context to be used during restore.' },
     id,
   },
@@ -241,34 +318,50 @@ const resume: OciCommand = {
 const run: OciCommand = {
   meta: { name: 'run', description: 'create and run a container' },
   argsUsage: `<container-id>\n\nWhere "<container-id>" is your name for the instance of the container that you\nare starting. The name you provide for the container instance must be unique on\nyour host.`,
-  details: 'The run command creates an instance of a container for a bundle, starts it, waits\n   for its process and deletes it (unless --keep), and exits as the process did.',
+  details:
+    'The run command creates an instance of a container for a bundle, starts it, waits\n   for its process and deletes it (unless --keep), and exits as the process did.',
   argCount: { exact: 1 },
   args: {
-    bundle, 'console-socket': consoleSocket, detach,
+    bundle,
+    'console-socket': consoleSocket,
+    detach,
     keep: { type: 'boolean', description: 'do not delete the container after it exits' },
     'pid-file': pidFile,
-    'no-subreaper': { type: 'boolean', description: 'disable the use of the subreaper used to reap reparented processes (diyc-oci never is one)' },
-    'no-pivot': noPivot, 'no-new-keyring': noNewKeyring, 'preserve-fds': preserveFds, id,
+    'no-subreaper': {
+      type: 'boolean',
+      description: 'disable the use of the subreaper used to reap reparented processes (diyc-oci never is one)',
+    },
+    'no-pivot': noPivot,
+    'no-new-keyring': noNewKeyring,
+    'preserve-fds': preserveFds,
+    id,
   },
-  main: async ({ flags, operands }) => (await import('./run.js')).runContainer(context(), operands[0], { ...createFlags(flags), detach: flags.detach === true, keep: flags.keep === true }),
+  main: async ({ flags, operands }) =>
+    (await import('./run.js')).runContainer(context(), operands[0], {
+      ...createFlags(flags),
+      detach: flags.detach === true,
+      keep: flags.keep === true,
+    }),
 };
 
 const spec: OciCommand = {
   meta: { name: 'spec', description: 'create a new specification file' },
   argsUsage: '',
-  details: 'The spec command creates the new specification file named "config.json" for\n   the bundle: the one runc spec writes (three capabilities, no seccomp profile), a\n   starter file to edit. diyc-run\'s stricter defaults are diyc-run\'s.',
+  details:
+    'The spec command creates the new specification file named "config.json" for\n   the bundle: the one runc spec writes (three capabilities, no seccomp profile), a\n   starter file to edit. diyc-run\'s stricter defaults are diyc-run\'s.',
   argCount: { exact: 0 },
   args: {
     bundle: { type: 'string', alias: 'b', valueHint: 'DIR', description: 'path to the root of the bundle directory' },
     rootless: { type: 'boolean', description: 'generate a configuration for a rootless container' },
-    'no-terminal': { type: 'boolean', description: 'process.terminal false (diyc\'s addition)' },
+    'no-terminal': { type: 'boolean', description: "process.terminal false (diyc's addition)" },
   },
   main: async ({ flags }) => {
     const { existsSync, statSync, writeFileSync } = await import('node:fs');
     const { join, resolve } = await import('node:path');
     const { specText } = await import('./spec.js');
     const dir = resolve(one(flags.bundle) ?? '.');
-    if (one(flags.bundle) !== undefined && !(existsSync(dir) && statSync(dir).isDirectory())) throw new DiycError('not-found', `chdir ${one(flags.bundle)}: no such file or directory`);
+    if (one(flags.bundle) !== undefined && !(existsSync(dir) && statSync(dir).isDirectory()))
+      throw new DiycError('not-found', `chdir ${one(flags.bundle)}: no such file or directory`);
     const file = join(dir, 'config.json');
     if (existsSync(file)) throw new DiycError('exists', 'File config.json exists. Remove it first');
     const rootless = flags.rootless === true ? { uid: process.geteuid?.() ?? 0, gid: process.getegid?.() ?? 0 } : undefined;
@@ -296,26 +389,61 @@ const state: OciCommand = {
 const update: OciCommand = {
   meta: { name: 'update', description: 'update container resource constraints' },
   argsUsage: WHERE_ID,
-  details: 'The update command changes the cgroup limits of a running (or paused) container.\n   A value of 0 (or a flag not given) leaves a limit as it is; -1 removes it.',
+  details:
+    'The update command changes the cgroup limits of a running (or paused) container.\n   A value of 0 (or a flag not given) leaves a limit as it is; -1 removes it.',
   argCount: { exact: 1 },
   args: {
-    resources: { type: 'string', alias: 'r', valueHint: 'FILE|-', description: 'path to the file containing the resources to update or \'-\' to read from the standard input (the other flags are then ignored)' },
+    resources: {
+      type: 'string',
+      alias: 'r',
+      valueHint: 'FILE|-',
+      description:
+        "path to the file containing the resources to update or '-' to read from the standard input (the other flags are then ignored)",
+    },
     'blkio-weight': { type: 'string', valueHint: 'N', description: 'Specifies per cgroup weight, range is from 10 to 1000' },
-    'cpu-period': { type: 'string', valueHint: 'N', description: 'CPU CFS period to be used for hardcapping (in usecs). 0 to use system default' },
+    'cpu-period': {
+      type: 'string',
+      valueHint: 'N',
+      description: 'CPU CFS period to be used for hardcapping (in usecs). 0 to use system default',
+    },
     'cpu-quota': { type: 'string', valueHint: 'N', description: 'CPU CFS hardcap limit (in usecs). Allowed cpu time in a given period' },
     'cpu-share': { type: 'string', valueHint: 'N', description: 'CPU shares (relative weight vs. other containers)' },
-    'cpu-rt-period': { type: 'string', valueHint: 'N', description: 'CPU realtime period to be used for hardcapping (in usecs). 0 to use system default' },
-    'cpu-rt-runtime': { type: 'string', valueHint: 'N', description: 'CPU realtime hardcap limit (in usecs). Allowed cpu time in a given period' },
+    'cpu-rt-period': {
+      type: 'string',
+      valueHint: 'N',
+      description: 'CPU realtime period to be used for hardcapping (in usecs). 0 to use system default',
+    },
+    'cpu-rt-runtime': {
+      type: 'string',
+      valueHint: 'N',
+      description: 'CPU realtime hardcap limit (in usecs). Allowed cpu time in a given period',
+    },
     'cpuset-cpus': { type: 'string', valueHint: 'CPUS', description: 'CPU(s) to use' },
     'cpuset-mems': { type: 'string', valueHint: 'MEMS', description: 'Memory node(s) to use' },
     'kernel-memory': { type: 'string', valueHint: 'SIZE', description: 'Kernel memory limit (in bytes): ignored, as by runc' },
-    'kernel-memory-tcp': { type: 'string', valueHint: 'SIZE', description: 'Kernel memory limit (in bytes) for tcp buffer: ignored, as by runc' },
+    'kernel-memory-tcp': {
+      type: 'string',
+      valueHint: 'SIZE',
+      description: 'Kernel memory limit (in bytes) for tcp buffer: ignored, as by runc',
+    },
     memory: { type: 'string', valueHint: 'SIZE', description: 'Memory limit (in bytes, or with a unit: 50M)' },
     'memory-reservation': { type: 'string', valueHint: 'SIZE', description: 'Memory reservation or soft_limit (in bytes)' },
-    'memory-swap': { type: 'string', valueHint: 'SIZE', description: 'Total memory usage (memory + swap); set \'-1\' to enable unlimited swap' },
+    'memory-swap': {
+      type: 'string',
+      valueHint: 'SIZE',
+      description: "Total memory usage (memory + swap); set '-1' to enable unlimited swap",
+    },
     'pids-limit': { type: 'string', valueHint: 'N', description: 'Maximum number of pids allowed in the container' },
-    'l3-cache-schema': { type: 'string', valueHint: 'SCHEMA', description: 'The string of Intel RDT/CAT L3 cache schema (refused: no Intel RDT)' },
-    'mem-bw-schema': { type: 'string', valueHint: 'SCHEMA', description: 'The string of Intel RDT/MBA memory bandwidth schema (refused: no Intel RDT)' },
+    'l3-cache-schema': {
+      type: 'string',
+      valueHint: 'SCHEMA',
+      description: 'The string of Intel RDT/CAT L3 cache schema (refused: no Intel RDT)',
+    },
+    'mem-bw-schema': {
+      type: 'string',
+      valueHint: 'SCHEMA',
+      description: 'The string of Intel RDT/MBA memory bandwidth schema (refused: no Intel RDT)',
+    },
     id,
   },
   main: async ({ flags, operands }) => (await import('./update.js')).updateCommand(context(), operands[0] as string, flags),
@@ -327,26 +455,62 @@ const features: OciCommand = {
   details: 'Show the enabled features (runtime-spec features.md), as JSON.',
   argCount: { exact: 0 },
   args: {},
-  main: async () => { print(`${JSON.stringify((await import('./info.js')).features(), null, '    ')}\n`); },
+  main: async () => {
+    print(`${JSON.stringify((await import('./info.js')).features(), null, '    ')}\n`);
+  },
 };
 
 const GLOBALS: ArgsDef = {
   debug: { type: 'boolean', description: 'enable debug logging' },
-  log: { type: 'string', valueHint: 'FILE', description: 'set the log file to write diyc-oci logs to (default is \'/dev/stderr\')' },
-  'log-format': { type: 'string', valueHint: 'text|json', default: 'text', description: 'set the log format (\'text\' (default), or \'json\')' },
-  root: { type: 'string', valueHint: 'DIR', default: DEFAULT_ROOT, description: 'root directory for storage of container state (this should be located in tmpfs)' },
+  log: { type: 'string', valueHint: 'FILE', description: "set the log file to write diyc-oci logs to (default is '/dev/stderr')" },
+  'log-format': {
+    type: 'string',
+    valueHint: 'text|json',
+    default: 'text',
+    description: "set the log format ('text' (default), or 'json')",
+  },
+  root: {
+    type: 'string',
+    valueHint: 'DIR',
+    default: DEFAULT_ROOT,
+    description: 'root directory for storage of container state (this should be located in tmpfs)',
+  },
   criu: { type: 'string', valueHint: 'PATH', default: 'criu', description: 'path to the criu binary used for checkpoint and restore' },
-  'systemd-cgroup': { type: 'boolean', description: 'enable systemd cgroup support, expects cgroupsPath to be of form "slice:prefix:name" for e.g. "system.slice:runc:434234"' },
-  rootless: { type: 'string', valueHint: 'true|false|auto', default: 'auto', description: 'ignore cgroup permission errors (\'true\', \'false\', or \'auto\'): diyc-oci runs as root only' },
+  'systemd-cgroup': {
+    type: 'boolean',
+    description: 'enable systemd cgroup support, expects cgroupsPath to be of form "slice:prefix:name" for e.g. "system.slice:runc:434234"',
+  },
+  rootless: {
+    type: 'string',
+    valueHint: 'true|false|auto',
+    default: 'auto',
+    description: "ignore cgroup permission errors ('true', 'false', or 'auto'): diyc-oci runs as root only",
+  },
 };
 
 const COMMANDS: Record<string, OciCommand> = {
-  checkpoint, create, delete: del, events, exec, kill, list, pause, ps, restore, resume, run, spec, start, state, update, features,
+  checkpoint,
+  create,
+  delete: del,
+  events,
+  exec,
+  kill,
+  list,
+  pause,
+  ps,
+  restore,
+  resume,
+  run,
+  spec,
+  start,
+  state,
+  update,
+  features,
 };
 
 /** The command tree, for the man page and the completions (gen-cli-docs) and for the shell. */
 export const ociCommand: CliCommand = {
-  meta: { name: 'diyc-oci', description: 'An OCI runtime with runc\'s command line, for containerd, podman and Kubernetes' },
+  meta: { name: 'diyc-oci', description: "An OCI runtime with runc's command line, for containerd, podman and Kubernetes" },
   globalArgs: GLOBALS,
   subCommands: COMMANDS,
 };
@@ -364,11 +528,13 @@ export async function versionText(): Promise<string> {
   let seccomp = 'none';
   try {
     seccomp = (await import('@diyc/syscalls')).seccompVersion() ?? 'none';
-  } catch { /* the addon is not built: no libseccomp to name */ }
+  } catch {
+    /* the addon is not built: no libseccomp to name */
+  }
   return `runc version 1.1.5 (diyc-oci ${version})\ncommit: diyc-oci-${version}\nspec: ${OCI_VERSION}\nnode: ${process.version}\nlibseccomp: ${seccomp}\n`;
 }
 
-const APP_USAGE = 'diyc\'s runtime, a drop-in for runc - Open Container Initiative runtime';
+const APP_USAGE = "diyc's runtime, a drop-in for runc - Open Container Initiative runtime";
 const APP_ABOUT = `diyc-oci runs applications packaged according to the Open Container Initiative
 (OCI) format, with the command line of runc 1.1: containerd, podman, CRI-O and
 Kubernetes drive it as they drive runc. A bundle is a directory with a config.json
@@ -382,13 +548,18 @@ To start a new instance of a container:
 function applyGlobals(globals: CliContext['globals']): void {
   const logFormat = one(globals['log-format']) ?? 'text';
   const file = one(globals.log);
-  const log = new Logger({ format: logFormat === 'json' ? 'json' : 'text', debug: globals.debug === true, ...(file !== undefined && file !== '' ? { file } : {}) });
+  const log = new Logger({
+    format: logFormat === 'json' ? 'json' : 'text',
+    debug: globals.debug === true,
+    ...(file !== undefined && file !== '' ? { file } : {}),
+  });
   session = { root: resolve(one(globals.root) ?? DEFAULT_ROOT), log, criu: one(globals.criu) ?? 'criu' };
   if (logFormat !== 'text' && logFormat !== 'json') throw new DiycError('usage', `invalid log-format: ${logFormat}`);
   // runc's flag: cgroups are transient scopes of systemd's (cgroupsPath slice:prefix:name).
   if (globals['systemd-cgroup'] === true) process.env.DIYC_CGROUP_DRIVER = 'systemd';
   const rootless = one(globals.rootless) ?? 'auto';
-  if (!['auto', 'false'].includes(rootless)) throw new DiycError('unsupported', `--rootless ${rootless}: diyc-oci runs as root only (use auto or false)`);
+  if (!['auto', 'false'].includes(rootless))
+    throw new DiycError('unsupported', `--rootless ${rootless}: diyc-oci runs as root only (use auto or false)`);
 }
 
 /** The error of a failed command, as runc's fatal(): logged, and bare on stderr when the log is a file. */

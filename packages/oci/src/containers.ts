@@ -9,7 +9,8 @@ import type { OciContext } from './cli.js';
 /** Container IDs as runc takes them: letters, digits, _ . + -, as one path component. */
 export function checkId(id: string | undefined): string {
   if (id === undefined || id === '') throw new DiycError('usage', 'container id cannot be empty');
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(id) || id.length > 255) throw new DiycError('invalid', `invalid container ID '${id}': use letters, digits, '_', '.', '+' and '-'`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(id) || id.length > 255)
+    throw new DiycError('invalid', `invalid container ID '${id}': use letters, digits, '_', '.', '+' and '-'`);
   return id;
 }
 
@@ -32,5 +33,13 @@ export function listIds(root: string): string[] {
 
 /** The runtime of container `id` under the OCI policy. */
 export function ociRuntime(ctx: OciContext, id: string): Runtime {
-  return { name: id, root: ctx.root, trace: ctx.trace, warn: ctx.warn, policy: OCI_POLICY, strict: true, seccompCache: join(ctx.root, 'seccomp') };
+  return {
+    name: id,
+    root: ctx.root,
+    trace: ctx.trace,
+    warn: ctx.warn,
+    policy: OCI_POLICY,
+    strict: true,
+    seccompCache: join(ctx.root, 'seccomp'),
+  };
 }

@@ -15,7 +15,7 @@ import type { OciContext } from './cli.js';
 import { existingContainer } from './containers.js';
 import { cgroupDirs, containerStats, goJson, oomCount, type CgroupDirs } from './stats.js';
 
-const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, μs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 
 /** Go's time.ParseDuration ("5s", "100ms", "1m30s", "1.5h"), in milliseconds. */
 export function parseDuration(text: string): number {
@@ -23,7 +23,8 @@ export function parseDuration(text: string): number {
   const m = /^([-+]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/.exec(text);
   if (!m) throw new DiycError('usage', `invalid value "${text}" for flag -interval: parse error`);
   let ns = 0;
-  for (const part of text.replace(/^[-+]/, '').matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) ns += Number(part[1]) * (UNIT_NS[part[2] as string] as number);
+  for (const part of text.replace(/^[-+]/, '').matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g))
+    ns += Number(part[1]) * (UNIT_NS[part[2] as string] as number);
   return (m[1] === '-' ? -ns : ns) / 1e6;
 }
 
@@ -40,7 +41,8 @@ export async function eventsCommand(ctx: OciContext, id: string, options: { inte
   if (container.status() === 'stopped') throw new DiycError('state', `container with id ${id} is not running`);
   const record = container.record();
   const path = record?.linux.cgroupsPath;
-  const procs = record?.annotations[ANNOTATION.cgroupProcs]?.split(':').filter(Boolean) ?? (path ? managerForPath(path).procsFiles(path) : []);
+  const procs =
+    record?.annotations[ANNOTATION.cgroupProcs]?.split(':').filter(Boolean) ?? (path ? managerForPath(path).procsFiles(path) : []);
   const dirs = cgroupDirs(procs);
   if (options.stats) {
     writeOut(statsLine(id, dirs));

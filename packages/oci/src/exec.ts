@@ -71,7 +71,8 @@ export function processFromArgs(base: RecordProcess, args: string[], flags: Exec
     if (gid < 0) throw new DiycError('usage', `additional-gids must be a positive number ${gid}`);
     user.additionalGids = [...(user.additionalGids ?? []), gid];
   }
-  if (process.cwd === '' || !process.cwd.startsWith('/')) throw new DiycError('invalid', process.cwd === '' ? 'Cwd property must not be empty' : 'Cwd must be an absolute path');
+  if (process.cwd === '' || !process.cwd.startsWith('/'))
+    throw new DiycError('invalid', process.cwd === '' ? 'Cwd property must not be empty' : 'Cwd must be an absolute path');
   return process;
 }
 
@@ -81,7 +82,10 @@ export function readProcessFile(file: string, warn: (m: string) => void): Record
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new DiycError('not-found', `open ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
+    throw new DiycError(
+      'not-found',
+      `open ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`,
+    );
   }
   return parseProcess(text, warn);
 }
@@ -91,7 +95,11 @@ export function readProcessFile(file: string, warn: (m: string) => void): Record
  * process joins, each of the container's own moved to PATH under it for the controllers
  * named (all of them without a prefix, which may then be given once). runc's words.
  */
-export function subCgroupProcs(procs: readonly string[], args: readonly string[], mounts: Map<string, string[]> = cgroupMounts()): string[] {
+export function subCgroupProcs(
+  procs: readonly string[],
+  args: readonly string[],
+  mounts: Map<string, string[]> = cgroupMounts(),
+): string[] {
   if (args.length === 0) return [...procs];
   const paths = new Map<string, string>();
   for (const arg of args) {
@@ -116,7 +124,9 @@ export function subCgroupProcs(procs: readonly string[], args: readonly string[]
   const known = new Set(procs.flatMap(controllers));
   for (const ctrl of paths.keys()) if (!known.has(ctrl)) throw new DiycError('usage', `unknown controller ${ctrl} in SubCgroupPaths`);
   return procs.map((file) => {
-    const sub = controllers(file).map((c) => paths.get(c)).find((p) => p !== undefined);
+    const sub = controllers(file)
+      .map((c) => paths.get(c))
+      .find((p) => p !== undefined);
     return sub === undefined ? file : joined(file, sub);
   });
 }
@@ -128,10 +138,14 @@ export async function execCommand(ctx: OciContext, { flags, operands }: CliConte
   const status = container.status();
   const ignorePaused = flags['ignore-paused'] === true;
   if (status === 'stopped') throw new DiycError('state', 'cannot exec in a stopped container');
-  if (status === 'paused' && !ignorePaused) throw new DiycError('state', 'cannot exec in a paused container (use --ignore-paused to override)');
+  if (status === 'paused' && !ignorePaused)
+    throw new DiycError('state', 'cannot exec in a paused container (use --ignore-paused to override)');
   const file = one(flags.process);
   if (file === undefined && command.length === 0) throw new DiycError('usage', 'process args cannot be empty');
-  for (const [flag, what] of [['apparmor', 'AppArmor'], ['process-label', 'SELinux']] as const) {
+  for (const [flag, what] of [
+    ['apparmor', 'AppArmor'],
+    ['process-label', 'SELinux'],
+  ] as const) {
     if (one(flags[flag]) !== undefined && one(flags[flag]) !== '') throw new DiycError('unsupported', `--${flag}: diyc has no ${what}`);
   }
   const record = container.record();
@@ -143,8 +157,12 @@ export async function execCommand(ctx: OciContext, { flags, operands }: CliConte
     const cwd = one(flags.cwd);
     const user = one(flags.user);
     proc = processFromArgs(record.process, command, {
-      env: many(flags.env), tty: flags.tty === true, additionalGids: many(flags['additional-gids']), caps: many(flags.cap),
-      ...(cwd !== undefined ? { cwd } : {}), ...(user !== undefined ? { user } : {}),
+      env: many(flags.env),
+      tty: flags.tty === true,
+      additionalGids: many(flags['additional-gids']),
+      caps: many(flags.cap),
+      ...(cwd !== undefined ? { cwd } : {}),
+      ...(user !== undefined ? { user } : {}),
       ...(flags['no-new-privs'] !== undefined ? { noNewPrivs: flags['no-new-privs'] === true } : {}),
     });
   }
@@ -157,7 +175,8 @@ export async function execCommand(ctx: OciContext, { flags, operands }: CliConte
   if (cgroupArgs.length > 0) {
     // The process writes itself into these: say which is missing as runc does, before it is made.
     const missing = cgroupProcs.find((f) => !existsSync(f));
-    if (missing) throw new DiycError('not-found', `error adding pid to cgroups: failed to write: openat2 ${missing}: no such file or directory`);
+    if (missing)
+      throw new DiycError('not-found', `error adding pid to cgroups: failed to write: openat2 ${missing}: no such file or directory`);
   }
   const pidFile = one(flags['pid-file']);
   return exec(ociRuntime(ctx, container.name), container, proc, {
@@ -167,13 +186,15 @@ export async function execCommand(ctx: OciContext, { flags, operands }: CliConte
     ...(cgroupArgs.length > 0 ? { cgroupProcs } : {}),
     ...(pidFile !== undefined ? { pidFile: resolve(pidFile) } : {}),
     ...(consoleSocket !== undefined ? { consoleSocket } : {}),
-    ...(ctx.log.debugging ? {
-      onSpawn: (pid: number) => {
-        // runc's debug lines for an exec (its suite greps them), at the points they are true.
-        ctx.log.debug(`nsexec container setup: pid ${pid} cloned to join ${container.name}`, { pid });
-        ctx.log.debug('child process in init(): let go to join the namespaces and the cgroup, and take the policy', { pid });
-        ctx.log.debug(`setns_init: about to exec ${proc.args[0] ?? ''}`, { pid });
-      },
-    } : {}),
+    ...(ctx.log.debugging
+      ? {
+          onSpawn: (pid: number) => {
+            // runc's debug lines for an exec (its suite greps them), at the points they are true.
+            ctx.log.debug(`nsexec container setup: pid ${pid} cloned to join ${container.name}`, { pid });
+            ctx.log.debug('child process in init(): let go to join the namespaces and the cgroup, and take the policy', { pid });
+            ctx.log.debug(`setns_init: about to exec ${proc.args[0] ?? ''}`, { pid });
+          },
+        }
+      : {}),
   });
 }

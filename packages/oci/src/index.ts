@@ -14,7 +14,17 @@ export type { OciContext, Session } from './cli.js';
 export { runcSpec, specText } from './spec.js';
 export { Logger, formatLine, goQuote, rfc3339 } from './log.js';
 export type { Level, LogOptions } from './log.js';
-export { appHelp, commandHelp, dispatch, parseFlags, parseGlobalLine, reorderArgs, IncorrectUsage, NoHelpTopic, usageText } from './shell.js';
+export {
+  appHelp,
+  commandHelp,
+  dispatch,
+  parseFlags,
+  parseGlobalLine,
+  reorderArgs,
+  IncorrectUsage,
+  NoHelpTopic,
+  usageText,
+} from './shell.js';
 export type { AppInfo, OciCommand } from './shell.js';
 export { listStates, runcState, tabwriter } from './state.js';
 export type { RuncState } from './state.js';

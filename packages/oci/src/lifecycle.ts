@@ -33,8 +33,10 @@ export interface OciCreateOptions extends Omit<CreateOptions, 'bundle' | 'descri
  * console socket to send the pty to, and a console socket needs both.
  */
 export function checkTerminal(terminal: boolean, detach: boolean, consoleSocket: string | undefined): void {
-  if (detach && terminal && consoleSocket === undefined) throw new DiycError('usage', 'cannot allocate tty if diyc-oci will detach without setting console socket');
-  if ((!detach || !terminal) && consoleSocket !== undefined) throw new DiycError('usage', 'cannot use console socket if diyc-oci will not detach or allocate tty');
+  if (detach && terminal && consoleSocket === undefined)
+    throw new DiycError('usage', 'cannot allocate tty if diyc-oci will detach without setting console socket');
+  if ((!detach || !terminal) && consoleSocket !== undefined)
+    throw new DiycError('usage', 'cannot use console socket if diyc-oci will not detach or allocate tty');
 }
 
 /** `create`: the bundle's config.json read and checked, then the core's create. */
@@ -88,6 +90,10 @@ export async function deleteContainer(ctx: OciContext, id: string | undefined, f
   // share) goes with its last container: a test's root leaves no cgroup behind.
   const tag = rootTag(ctx.root, DEFAULT_ROOT);
   if (tag !== '' && path?.startsWith(`/diyc-oci-${tag}/`) && cgroupDriver() === 'cgroupfs') {
-    try { createCgroupManager({ parent: `diyc-oci-${tag}` }).pruneParent(); } catch { /* busy: another container of this root */ }
+    try {
+      createCgroupManager({ parent: `diyc-oci-${tag}` }).pruneParent();
+    } catch {
+      /* busy: another container of this root */
+    }
   }
 }

@@ -68,7 +68,14 @@ const goJson = (value: unknown): string =>
   JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 /** One line in `format`, as logrus's formatter writes it. */
-export function formatLine(format: 'text' | 'json' | 'tty', level: Level, msg: string, fields: Fields = {}, now = new Date(), started = now): string {
+export function formatLine(
+  format: 'text' | 'json' | 'tty',
+  level: Level,
+  msg: string,
+  fields: Fields = {},
+  now = new Date(),
+  started = now,
+): string {
   const keys = Object.keys(fields).sort();
   if (format === 'json') {
     const data: Record<string, unknown> = {};
@@ -87,7 +94,9 @@ export function formatLine(format: 'text' | 'json' | 'tty', level: Level, msg: s
   return `time=${goQuote(rfc3339(now))} level=${level} msg=${textValue(msg)}${rest}\n`;
 }
 
-const sleep = (ms: number): void => { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms); };
+const sleep = (ms: number): void => {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+};
 
 /**
  * Appends all of `text` to the --log file: a failure (the disk full) drops the rest. Lines
@@ -133,7 +142,9 @@ export class Logger {
       this.#opened = true;
       try {
         this.#fd = openSync(this.options.file, constants.O_CREAT | constants.O_WRONLY | constants.O_APPEND | constants.O_SYNC, 0o644);
-      } catch { /* the message still reaches stderr (fatal) */ }
+      } catch {
+        /* the message still reaches stderr (fatal) */
+      }
     }
     return this.#fd;
   }
@@ -149,14 +160,26 @@ export class Logger {
     else writeFile(fd, line);
   }
 
-  debug(msg: string, fields?: Fields): void { this.log('debug', msg, fields); }
-  info(msg: string, fields?: Fields): void { this.log('info', msg, fields); }
-  warn(msg: string, fields?: Fields): void { this.log('warning', msg, fields); }
-  error(msg: string, fields?: Fields): void { this.log('error', msg, fields); }
+  debug(msg: string, fields?: Fields): void {
+    this.log('debug', msg, fields);
+  }
+  info(msg: string, fields?: Fields): void {
+    this.log('info', msg, fields);
+  }
+  warn(msg: string, fields?: Fields): void {
+    this.log('warning', msg, fields);
+  }
+  error(msg: string, fields?: Fields): void {
+    this.log('error', msg, fields);
+  }
 
   close(): void {
     if (this.#fd !== undefined) {
-      try { closeSync(this.#fd); } catch { /* closed */ }
+      try {
+        closeSync(this.#fd);
+      } catch {
+        /* closed */
+      }
       this.#fd = undefined;
     }
   }

@@ -10,7 +10,7 @@ export function filterPs(output: string, pids: readonly number[]): string {
   const lines = output.split('\n');
   const header = lines[0] ?? '';
   const index = header.trim().split(/\s+/).indexOf('PID');
-  if (index < 0) throw new DiycError('system', 'couldn\'t find PID field in ps output');
+  if (index < 0) throw new DiycError('system', "couldn't find PID field in ps output");
   const wanted = new Set(pids);
   const kept = [header];
   for (const line of lines.slice(1)) {

@@ -94,7 +94,20 @@ export function reorderArgs(args: readonly string[]): string[] {
   return [...flags, ...rest];
 }
 
-const BOOL: Record<string, boolean> = { 1: true, t: true, T: true, true: true, TRUE: true, True: true, 0: false, f: false, F: false, false: false, FALSE: false, False: false };
+const BOOL: Record<string, boolean> = {
+  1: true,
+  t: true,
+  T: true,
+  true: true,
+  TRUE: true,
+  True: true,
+  0: false,
+  f: false,
+  F: false,
+  false: false,
+  FALSE: false,
+  False: false,
+};
 
 export interface ParsedLine {
   flags: ParsedFlags;
@@ -195,25 +208,48 @@ function description(cmd: CliCommand): string {
 export function appHelp(app: AppInfo): string {
   const cmds = Object.entries(app.commands).map(([n, c]): [string, string] => [n, description(c)]);
   cmds.push(['help, h', 'Shows a list of commands or help for one command']);
-  const flags = Object.entries(app.globals).filter(([, d]) => d.type !== 'positional').map(([n, d]) => flagLine(n, d));
+  const flags = Object.entries(app.globals)
+    .filter(([, d]) => d.type !== 'positional')
+    .map(([n, d]) => flagLine(n, d));
   flags.push(['--help, -h', 'show help'], ['--version, -v', 'print the version']);
   return [
-    'NAME:', `   ${app.name} - ${app.usage}`, '', app.about, '',
-    'USAGE:', `   ${app.name} [global options] command [command options] [arguments...]`, '',
-    'VERSION:', app.version.trimEnd().split('\n').map((l, i) => (i === 0 ? `   ${l}` : l)).join('\n'), '',
-    'COMMANDS:', columns(cmds, '   '), '',
-    'GLOBAL OPTIONS:', columns(flags, '   '), '',
+    'NAME:',
+    `   ${app.name} - ${app.usage}`,
+    '',
+    app.about,
+    '',
+    'USAGE:',
+    `   ${app.name} [global options] command [command options] [arguments...]`,
+    '',
+    'VERSION:',
+    app.version
+      .trimEnd()
+      .split('\n')
+      .map((l, i) => (i === 0 ? `   ${l}` : l))
+      .join('\n'),
+    '',
+    'COMMANDS:',
+    columns(cmds, '   '),
+    '',
+    'GLOBAL OPTIONS:',
+    columns(flags, '   '),
+    '',
   ].join('\n');
 }
 
 export function commandHelp(app: AppInfo, name: string): string {
   const cmd = app.commands[name];
   if (!cmd) throw new NoHelpTopic(name);
-  const flags = Object.entries(cmd.args ?? {}).filter(([, d]) => d.type !== 'positional').map(([n, d]) => flagLine(n, d));
+  const flags = Object.entries(cmd.args ?? {})
+    .filter(([, d]) => d.type !== 'positional')
+    .map(([n, d]) => flagLine(n, d));
   // runc's NAME line is "runc NAME - usage": diyc-oci names itself, and the runc command it stands for.
   const lines = [
-    'NAME:', `   ${app.name} ${name} - ${description(cmd)} (as runc ${name})`, '',
-    'USAGE:', `   ${app.name} ${name}${flags.length > 0 ? ' [command options]' : ''} ${cmd.argsUsage ?? '[arguments...]'}`.trimEnd(),
+    'NAME:',
+    `   ${app.name} ${name} - ${description(cmd)} (as runc ${name})`,
+    '',
+    'USAGE:',
+    `   ${app.name} ${name}${flags.length > 0 ? ' [command options]' : ''} ${cmd.argsUsage ?? '[arguments...]'}`.trimEnd(),
   ];
   if (cmd.details) lines.push('', 'DESCRIPTION:', `   ${cmd.details}`);
   if (flags.length > 0) lines.push('', 'OPTIONS:', columns(flags, '   '));

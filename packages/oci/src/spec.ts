@@ -27,7 +27,12 @@ export function runcSpec(options: SpecOptions = {}): { [key: string]: Json } {
   const mounts: { [key: string]: Json }[] = [
     { destination: '/proc', type: 'proc', source: 'proc' },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+    {
+      destination: '/dev/pts',
+      type: 'devpts',
+      source: 'devpts',
+      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
+    },
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
@@ -38,7 +43,18 @@ export function runcSpec(options: SpecOptions = {}): { [key: string]: Json } {
   const linux: { [key: string]: Json } = {
     resources: { devices: [{ allow: false, access: 'rwm' }] },
     namespaces,
-    maskedPaths: ['/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi'],
+    maskedPaths: [
+      '/proc/acpi',
+      '/proc/asound',
+      '/proc/kcore',
+      '/proc/keys',
+      '/proc/latency_stats',
+      '/proc/timer_list',
+      '/proc/timer_stats',
+      '/proc/sched_debug',
+      '/sys/firmware',
+      '/proc/scsi',
+    ],
     readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
   };
   const spec: { [key: string]: Json } = {
@@ -63,7 +79,8 @@ export function runcSpec(options: SpecOptions = {}): { [key: string]: Json } {
     // (a fresh sysfs needs the network namespace's owner), no gid=/uid= on mounts, no resources.
     const { uid, gid } = options.rootless;
     spec.mounts = mounts.map((m): { [key: string]: Json } => {
-      if (m.destination === '/sys') return { destination: '/sys', type: 'none', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] };
+      if (m.destination === '/sys')
+        return { destination: '/sys', type: 'none', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] };
       const kept = (m.options as string[] | undefined)?.filter((o) => !o.startsWith('gid=') && !o.startsWith('uid='));
       return kept === undefined ? m : { ...m, options: kept };
     });

@@ -32,7 +32,7 @@ export function runcState(container: Container, owner = ''): RuncState {
   const out: RuncState = {
     ociVersion: record?.ociVersion ?? '',
     id: container.name,
-    pid: status === 'stopped' ? 0 : state?.pid ?? 0,
+    pid: status === 'stopped' ? 0 : (state?.pid ?? 0),
     status,
     bundle: state?.bundle ?? '',
     rootfs: record?.root?.path ?? '',
@@ -59,7 +59,9 @@ function userName(uid: number): string {
       const [name, , id] = line.split(':');
       if (name && Number(id) === uid && id !== '') return name;
     }
-  } catch { /* no passwd */ }
+  } catch {
+    /* no passwd */
+  }
   return `#${uid}`;
 }
 
@@ -69,7 +71,11 @@ export function listStates(root: string): RuncState[] {
   return listIds(root).map((id) => {
     const container = ociContainer(root, id);
     let uid = 0;
-    try { uid = statSync(container.dir).uid; } catch { /* gone meanwhile */ }
+    try {
+      uid = statSync(container.dir).uid;
+    } catch {
+      /* gone meanwhile */
+    }
     if (!names.has(uid)) names.set(uid, userName(uid));
     return runcState(container, names.get(uid));
   });
@@ -78,8 +84,14 @@ export function listStates(root: string): RuncState[] {
 /** Go's text/tabwriter with (minwidth 12, tabwidth 1, padding 3, ' '): the cells before each tab aligned. */
 export function tabwriter(rows: string[][], minwidth = 12, padding = 3): string {
   const widths: number[] = [];
-  for (const row of rows) row.slice(0, -1).forEach((cell, i) => { widths[i] = Math.max(widths[i] ?? 0, cell.length + padding, minwidth); });
-  return rows.map((row) => row.map((cell, i) => (i < row.length - 1 ? cell.padEnd(widths[i] ?? 0) : cell)).join('')).map((l) => `${l}\n`).join('');
+  for (const row of rows)
+    row.slice(0, -1).forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, cell.length + padding, minwidth);
+    });
+  return rows
+    .map((row) => row.map((cell, i) => (i < row.length - 1 ? cell.padEnd(widths[i] ?? 0) : cell)).join(''))
+    .map((l) => `${l}\n`)
+    .join('');
 }
 
 export function listCommand(root: string, format: string, quiet: boolean): void {
@@ -94,6 +106,9 @@ export function listCommand(root: string, format: string, quiet: boolean): void 
     return;
   }
   if (format !== 'table') throw new Error('invalid format option');
-  const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'], ...states.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, s.owner])];
+  const rows = [
+    ['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'],
+    ...states.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, s.owner]),
+  ];
   print(tabwriter(rows));
 }

@@ -13,7 +13,10 @@ export type GoValue = bigint | number | string | boolean | null | GoValue[] | { 
 export function goJson(value: GoValue): string {
   if (typeof value === 'bigint') return value.toString();
   if (Array.isArray(value)) return `[${value.map(goJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}:${goJson(v)}`).join(',')}}`;
+  if (value !== null && typeof value === 'object')
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${JSON.stringify(k)}:${goJson(v)}`)
+      .join(',')}}`;
   return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
@@ -48,7 +51,7 @@ export function cpuList(text: string | undefined): number[] {
   for (const part of (text ?? '').trim().split(',')) {
     if (part === '') continue;
     const [a, b] = part.split('-').map(Number);
-    for (let i = a as number; i <= (b ?? a as number); i++) out.push(i);
+    for (let i = a as number; i <= (b ?? (a as number)); i++) out.push(i);
   }
   return out;
 }
@@ -90,12 +93,30 @@ function statsV1(dirs: CgroupDirs): { [key: string]: GoValue } {
   const cpuacct = dirs.get('cpuacct');
   if (cpuacct) {
     put(usage, 'total', num(join(cpuacct, 'cpuacct.usage')), true);
-    const percpu = (read(join(cpuacct, 'cpuacct.usage_percpu')) ?? '').trim().split(/\s+/).filter(Boolean).map((v) => BigInt(v));
+    const percpu = (read(join(cpuacct, 'cpuacct.usage_percpu')) ?? '')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((v) => BigInt(v));
     put(usage, 'percpu', percpu, true);
     // cpuacct.usage_all: "cpu user system" per CPU.
-    const rows = (read(join(cpuacct, 'cpuacct.usage_all')) ?? '').trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/));
-    put(usage, 'percpu_kernel', rows.filter((r) => r.length === 3).map((r) => BigInt(r[2] as string)), true);
-    put(usage, 'percpu_user', rows.filter((r) => r.length === 3).map((r) => BigInt(r[1] as string)), true);
+    const rows = (read(join(cpuacct, 'cpuacct.usage_all')) ?? '')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/));
+    put(
+      usage,
+      'percpu_kernel',
+      rows.filter((r) => r.length === 3).map((r) => BigInt(r[2] as string)),
+      true,
+    );
+    put(
+      usage,
+      'percpu_user',
+      rows.filter((r) => r.length === 3).map((r) => BigInt(r[1] as string)),
+      true,
+    );
     const stat = keyed(read(join(cpuacct, 'cpuacct.stat')));
     usage.kernel = (stat.get('system') ?? 0n) * TICK_NS;
     usage.user = (stat.get('user') ?? 0n) * TICK_NS;
@@ -144,7 +165,10 @@ function statsV1(dirs: CgroupDirs): { [key: string]: GoValue } {
   const blkio: { [key: string]: GoValue } = {};
   const bl = dirs.get('blkio');
   if (bl) {
-    for (const [key, file] of [['ioServiceBytesRecursive', 'blkio.throttle.io_service_bytes_recursive'], ['ioServicedRecursive', 'blkio.throttle.io_serviced_recursive']] as const) {
+    for (const [key, file] of [
+      ['ioServiceBytesRecursive', 'blkio.throttle.io_service_bytes_recursive'],
+      ['ioServicedRecursive', 'blkio.throttle.io_serviced_recursive'],
+    ] as const) {
       const entries = blkioEntries(read(join(bl, file)));
       if (entries.length > 0) blkio[key] = entries;
     }
@@ -225,8 +249,24 @@ function statsV2(dir: string): { [key: string]: GoValue } {
   put(pids, 'current', num(join(dir, 'pids.current')), true);
   put(pids, 'limit', num(join(dir, 'pids.max')), true);
   return {
-    cpu: { usage, throttling }, cpuset: { cpu_exclusive: 0n, mem_hardwall: 0n, mem_exclusive: 0n, memory_migrate: 0n, memory_spread_page: 0n, memory_spread_slab: 0n, memory_pressure: 0n, sched_load_balance: 0n, sched_relax_domain_level: 0 },
-    memory, pids, blkio: {}, hugetlb: {}, intel_rdt: {}, network_interfaces: null,
+    cpu: { usage, throttling },
+    cpuset: {
+      cpu_exclusive: 0n,
+      mem_hardwall: 0n,
+      mem_exclusive: 0n,
+      memory_migrate: 0n,
+      memory_spread_page: 0n,
+      memory_spread_slab: 0n,
+      memory_pressure: 0n,
+      sched_load_balance: 0n,
+      sched_relax_domain_level: 0,
+    },
+    memory,
+    pids,
+    blkio: {},
+    hugetlb: {},
+    intel_rdt: {},
+    network_interfaces: null,
   };
 }
 
@@ -244,10 +284,10 @@ export function oomCount(dirs: CgroupDirs): bigint | undefined {
   const v2 = dirs.get('');
   if (v2 !== undefined && dirs.size === 1) {
     const text = read(join(v2, 'memory.events'));
-    return text === undefined ? undefined : keyed(text).get('oom') ?? 0n;
+    return text === undefined ? undefined : (keyed(text).get('oom') ?? 0n);
   }
   const mem = dirs.get('memory');
   if (mem === undefined) return existsSync([...dirs.values()][0] ?? '/nonexistent') ? 0n : undefined;
   const text = read(join(mem, 'memory.oom_control'));
-  return text === undefined ? undefined : keyed(text).get('oom_kill') ?? 0n;
+  return text === undefined ? undefined : (keyed(text).get('oom_kill') ?? 0n);
 }

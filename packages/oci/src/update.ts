@@ -27,7 +27,7 @@ const UNITS: Record<string, number> = { k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 
 export function ramInBytes(text: string): number {
   const m = /^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$/.exec(text);
   if (!m) throw new DiycError('usage', `invalid size: '${text}'`);
-  return Math.trunc(Number.parseFloat(m[1] as string) * (m[2] ? UNITS[m[2].toLowerCase()] as number : 1));
+  return Math.trunc(Number.parseFloat(m[1] as string) * (m[2] ? (UNITS[m[2].toLowerCase()] as number) : 1));
 }
 
 /** The numbers runc reads with strconv: ParseUint for `unsigned`, ParseInt otherwise. */
@@ -48,7 +48,10 @@ export interface Asked {
 }
 
 /** What the flags (or -r's JSON, which replaces them) ask, as runc reads them. */
-export function askedResources(flags: ParsedFlags, readInput: (source: string) => string = (s) => readFileSync(s === '-' ? 0 : s, 'utf8')): Asked {
+export function askedResources(
+  flags: ParsedFlags,
+  readInput: (source: string) => string = (s) => readFileSync(s === '-' ? 0 : s, 'utf8'),
+): Asked {
   const asked: Asked = {
     memory: { limit: 0, reservation: 0, swap: 0, kernel: 0, kernelTCP: 0 },
     cpu: { shares: 0, quota: 0, period: 0, realtimeRuntime: 0, realtimePeriod: 0, cpus: '', mems: '' },
@@ -61,7 +64,12 @@ export function askedResources(flags: ParsedFlags, readInput: (source: string) =
     try {
       json = JSON.parse(readInput(source)) as typeof json;
     } catch (err) {
-      throw new DiycError('invalid', source === '-' ? `reading the resources from stdin: ${(err as Error).message}` : `${(err as NodeJS.ErrnoException).code === 'ENOENT' ? `open ${source}: no such file or directory` : (err as Error).message}`);
+      throw new DiycError(
+        'invalid',
+        source === '-'
+          ? `reading the resources from stdin: ${(err as Error).message}`
+          : `${(err as NodeJS.ErrnoException).code === 'ENOENT' ? `open ${source}: no such file or directory` : (err as Error).message}`,
+      );
     }
     for (const part of ['memory', 'cpu', 'blockIO', 'pids'] as const) Object.assign(asked[part], json[part] ?? {});
     if (json.unified) asked.unified = json.unified as Record<string, string>;
@@ -75,15 +83,28 @@ export function askedResources(flags: ParsedFlags, readInput: (source: string) =
   if (weight !== undefined) asked.blockIO.weight = number('blkio-weight', weight, false);
   asked.cpu.cpus = value('cpuset-cpus') ?? '';
   asked.cpu.mems = value('cpuset-mems') ?? '';
-  for (const [flag, key] of [['cpu-period', 'period'], ['cpu-rt-period', 'realtimePeriod'], ['cpu-share', 'shares']] as const) {
+  for (const [flag, key] of [
+    ['cpu-period', 'period'],
+    ['cpu-rt-period', 'realtimePeriod'],
+    ['cpu-share', 'shares'],
+  ] as const) {
     const v = value(flag);
     if (v !== undefined) asked.cpu[key] = number(flag, v, true);
   }
-  for (const [flag, key] of [['cpu-quota', 'quota'], ['cpu-rt-runtime', 'realtimeRuntime']] as const) {
+  for (const [flag, key] of [
+    ['cpu-quota', 'quota'],
+    ['cpu-rt-runtime', 'realtimeRuntime'],
+  ] as const) {
     const v = value(flag);
     if (v !== undefined) asked.cpu[key] = number(flag, v, false);
   }
-  for (const [flag, key] of [['memory', 'limit'], ['memory-swap', 'swap'], ['kernel-memory', 'kernel'], ['kernel-memory-tcp', 'kernelTCP'], ['memory-reservation', 'reservation']] as const) {
+  for (const [flag, key] of [
+    ['memory', 'limit'],
+    ['memory-swap', 'swap'],
+    ['kernel-memory', 'kernel'],
+    ['kernel-memory-tcp', 'kernelTCP'],
+    ['memory-reservation', 'reservation'],
+  ] as const) {
     const v = value(flag);
     if (v === undefined) continue;
     try {
@@ -120,13 +141,14 @@ export function updateSteps(asked: Asked, current: Resources | undefined, v1: bo
     else if (m.limit === -1) memory.swap = -1;
     // A new memory limit keeps the swap limit there was; a swap limit alone is set against the current memory limit.
     else if (m.limit !== 0 && current?.memory?.swap !== undefined) memory.swap = current.memory.swap;
-    if (m.limit === 0 && memory.swap !== undefined && memory.swap !== -1 && current?.memory?.limit !== undefined) memory.limit = current.memory.limit;
+    if (m.limit === 0 && memory.swap !== undefined && memory.swap !== -1 && current?.memory?.limit !== undefined)
+      memory.limit = current.memory.limit;
     steps.push({ memory });
   }
   const c = asked.cpu;
   // Quota and period are one limit: one given alone keeps the other's value from before.
-  const period = c.period !== 0 ? c.period : c.quota !== 0 ? current?.cpu?.period ?? 0 : 0;
-  const quota = c.quota !== 0 ? c.quota : c.period !== 0 ? current?.cpu?.quota ?? 0 : 0;
+  const period = c.period !== 0 ? c.period : c.quota !== 0 ? (current?.cpu?.period ?? 0) : 0;
+  const quota = c.quota !== 0 ? c.quota : c.period !== 0 ? (current?.cpu?.quota ?? 0) : 0;
   if (c.shares !== 0) steps.push({ cpu: { shares: c.shares } });
   if (v1) {
     if (period !== 0) steps.push({ cpu: { period }, retryPeriodAfterQuota: quota !== 0 });
@@ -136,7 +158,8 @@ export function updateSteps(asked: Asked, current: Resources | undefined, v1: bo
   }
   if (c.realtimePeriod !== 0) steps.push({ cpu: { realtimePeriod: c.realtimePeriod } });
   if (c.realtimeRuntime !== 0) steps.push({ cpu: { realtimeRuntime: c.realtimeRuntime } });
-  if (c.cpus !== '' || c.mems !== '') steps.push({ cpu: { ...(c.cpus !== '' ? { cpus: c.cpus } : {}), ...(c.mems !== '' ? { mems: c.mems } : {}) } });
+  if (c.cpus !== '' || c.mems !== '')
+    steps.push({ cpu: { ...(c.cpus !== '' ? { cpus: c.cpus } : {}), ...(c.mems !== '' ? { mems: c.mems } : {}) } });
   if (asked.pids.limit !== 0) steps.push({ pids: { limit: asked.pids.limit < 0 ? -1 : asked.pids.limit } });
   if (asked.blockIO.weight !== 0) steps.push({ blockIO: { weight: asked.blockIO.weight } });
   if (asked.unified && Object.keys(asked.unified).length > 0) steps.push({ unified: asked.unified });
@@ -163,7 +186,8 @@ export function applyUpdate(container: Container, asked: Asked): void {
   const path = record?.linux.cgroupsPath;
   if (!record || !path) throw new DiycError('state', `container ${container.name} has no cgroup`);
   const cgroups = managerForPath(path);
-  if (asked.unified && Object.keys(asked.unified).length > 0 && cgroups.version === 1) throw new DiycError('invalid', 'invalid configuration: cannot use unified on cgroup v1');
+  if (asked.unified && Object.keys(asked.unified).length > 0 && cgroups.version === 1)
+    throw new DiycError('invalid', 'invalid configuration: cannot use unified on cgroup v1');
   const steps = updateSteps(asked, record.linux.resources, cgroups.version === 1);
   let retryPeriod: number | undefined;
   for (const { retryPeriodAfterQuota, ...step } of steps) {
@@ -190,7 +214,10 @@ export function applyUpdate(container: Container, asked: Asked): void {
 export function updateCommand(ctx: OciContext, id: string, flags: ParsedFlags): void {
   const container = existingContainer(ctx.root, id);
   if (container.status() === 'stopped') throw new DiycError('state', 'container not running');
-  for (const [flag, what] of [['l3-cache-schema', 'Intel RDT/CAT: l3 cache schema is not enabled'], ['mem-bw-schema', 'Intel RDT/MBA: memory bandwidth schema is not enabled']] as const) {
+  for (const [flag, what] of [
+    ['l3-cache-schema', 'Intel RDT/CAT: l3 cache schema is not enabled'],
+    ['mem-bw-schema', 'Intel RDT/MBA: memory bandwidth schema is not enabled'],
+  ] as const) {
     if ((one(flags[flag]) ?? '') !== '') throw new DiycError('unsupported', what);
   }
   const asked = askedResources(flags);

@@ -10,9 +10,39 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { emptyRecord, isDiycError } from '@diyc/record';
 import { rfc3339Nano } from '@diyc/container';
 import {
-  appHelp, askedResources, checkId, checkTerminal, commandHelp, cpuList, deviceRules, dispatch, dumpArgs, filterPs, formatLine, goJson, goQuote, IncorrectUsage,
-  NoHelpTopic, ociCommand, parseDuration, parseGlobalLine, parseSignal, prepareImagePaths, processFromArgs, ramInBytes, reorderArgs, runcSpec, specText,
-  runOci, subCgroupProcs, tabwriter, usageText, unsupportedFields, updateSteps, type AppInfo, type OciCommand,
+  appHelp,
+  askedResources,
+  checkId,
+  checkTerminal,
+  commandHelp,
+  cpuList,
+  deviceRules,
+  dispatch,
+  dumpArgs,
+  filterPs,
+  formatLine,
+  goJson,
+  goQuote,
+  IncorrectUsage,
+  NoHelpTopic,
+  ociCommand,
+  parseDuration,
+  parseGlobalLine,
+  parseSignal,
+  prepareImagePaths,
+  processFromArgs,
+  ramInBytes,
+  reorderArgs,
+  runcSpec,
+  specText,
+  runOci,
+  subCgroupProcs,
+  tabwriter,
+  usageText,
+  unsupportedFields,
+  updateSteps,
+  type AppInfo,
+  type OciCommand,
 } from '../src/index.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
@@ -20,17 +50,25 @@ const work = mkdtempSync(join(tmpdir(), 'diyc-oci-unit-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const app: AppInfo = {
-  name: 'diyc-oci', usage: 'a drop-in for runc - Open Container Initiative runtime', about: 'about', version: 'runc version 1.1.5 (diyc-oci 0.0.0)\ncommit: x\n',
-  commands: ociCommand.subCommands as Record<string, OciCommand>, globals: ociCommand.globalArgs ?? {},
+  name: 'diyc-oci',
+  usage: 'a drop-in for runc - Open Container Initiative runtime',
+  about: 'about',
+  version: 'runc version 1.1.5 (diyc-oci 0.0.0)\ncommit: x\n',
+  commands: ociCommand.subCommands as Record<string, OciCommand>,
+  globals: ociCommand.globalArgs ?? {},
 };
 const line = (...argv: string[]) => dispatch(app, parseGlobalLine(app, argv));
 
-describe('runc\'s command line', () => {
+describe("runc's command line", () => {
   it('takes the global flags before the command, with one dash or two, and = or a word for a value', () => {
     const g = parseGlobalLine(app, ['--root', '/x', '-log=/l', '--log-format', 'json', '--debug', 'create', '--bundle', 'b', 'id']);
     expect(g.globals).toEqual({ root: '/x', log: '/l', 'log-format': 'json', debug: true });
     expect(g.rest).toEqual(['create', '--bundle', 'b', 'id']);
-    expect(parseGlobalLine(app, ['--rootless', 'false', '--criu', '/usr/sbin/criu', '--systemd-cgroup', 'list']).globals).toEqual({ rootless: 'false', criu: '/usr/sbin/criu', 'systemd-cgroup': true });
+    expect(parseGlobalLine(app, ['--rootless', 'false', '--criu', '/usr/sbin/criu', '--systemd-cgroup', 'list']).globals).toEqual({
+      rootless: 'false',
+      criu: '/usr/sbin/criu',
+      'systemd-cgroup': true,
+    });
   });
 
   it('moves flags typed after the arguments to the front (update ID --memory 1M), except for exec and ps', () => {
@@ -53,9 +91,18 @@ describe('runc\'s command line', () => {
   });
 
   it('checks the argument count as runc does, and says "Incorrect Usage."', () => {
-    for (const [argv, text] of [[['state'], '"state" requires exactly 1 argument(s)'], [['kill', 'a', 'b', 'c'], '"kill" requires a maximum of 2 argument(s)'], [['exec'], '"exec" requires a minimum of 1 argument(s)'], [['list', 'x'], '"list" requires exactly 0 argument(s)']] as const) {
+    for (const [argv, text] of [
+      [['state'], '"state" requires exactly 1 argument(s)'],
+      [['kill', 'a', 'b', 'c'], '"kill" requires a maximum of 2 argument(s)'],
+      [['exec'], '"exec" requires a minimum of 1 argument(s)'],
+      [['list', 'x'], '"list" requires exactly 0 argument(s)'],
+    ] as const) {
       let err: unknown;
-      try { line(...argv); } catch (e) { err = e; }
+      try {
+        line(...argv);
+      } catch (e) {
+        err = e;
+      }
       expect(err).toBeInstanceOf(IncorrectUsage);
       expect((err as Error).message).toBe(`diyc-oci: ${text}`);
       expect((err as IncorrectUsage).exitCode).toBe(1);
@@ -64,7 +111,11 @@ describe('runc\'s command line', () => {
 
   it('words a flag error as urfave/cli: "Incorrect Usage." for a global flag, "Incorrect Usage:" for a command\'s', () => {
     const caught = (...argv: string[]): IncorrectUsage => {
-      try { line(...argv); } catch (e) { return e as IncorrectUsage; }
+      try {
+        line(...argv);
+      } catch (e) {
+        return e as IncorrectUsage;
+      }
       throw new Error(`${argv.join(' ')} was taken`);
     };
     expect(usageText(app, caught('--nope'))).toMatch(/^Incorrect Usage\. flag provided but not defined: -nope\n\nNAME:\n/);
@@ -77,7 +128,22 @@ describe('runc\'s command line', () => {
     expect(top[1]).toMatch(/runc - Open Container Initiative runtime/);
     expect(line('-h').print).toBe(appHelp(app));
     expect(line('--help').print).toBe(appHelp(app));
-    for (const name of ['checkpoint', 'delete', 'events', 'exec', 'kill', 'list', 'pause', 'restore', 'resume', 'spec', 'start', 'run', 'state', 'update']) {
+    for (const name of [
+      'checkpoint',
+      'delete',
+      'events',
+      'exec',
+      'kill',
+      'list',
+      'pause',
+      'restore',
+      'resume',
+      'spec',
+      'start',
+      'run',
+      'state',
+      'update',
+    ]) {
       const help = line(name, '-h').print?.split('\n') ?? [];
       expect(help[0], name).toBe('NAME:');
       expect(help[1], name).toMatch(new RegExp(`runc ${name}`));
@@ -123,7 +189,9 @@ describe('runc\'s command line', () => {
 describe('the log, as logrus writes it', () => {
   const now = new Date('2026-12-05T03:00:18Z');
   it('text: time, level, msg quoted as Go quotes, fields sorted', () => {
-    expect(formatLine('text', 'debug', 'nsexec container setup', { pid: 42 }, now)).toMatch(/^time="2026-12-05T\d\d:00:18(Z|[+-]\d\d:\d\d)" level=debug msg="nsexec container setup" pid=42\n$/);
+    expect(formatLine('text', 'debug', 'nsexec container setup', { pid: 42 }, now)).toMatch(
+      /^time="2026-12-05T\d\d:00:18(Z|[+-]\d\d:\d\d)" level=debug msg="nsexec container setup" pid=42\n$/,
+    );
     expect(formatLine('text', 'error', 'a "b"\n', {}, now)).toContain('level=error msg="a \\"b\\"\\n"');
     expect(formatLine('text', 'info', 'bare', {}, now)).toContain(' msg=bare\n');
   });
@@ -161,10 +229,19 @@ describe('spec', () => {
     expect(runc.endsWith('}')).toBe(true);
   });
   it('writes runc spec --rootless for the user given', () => {
-    expect(specText({ unified: false, rootless: { uid: 0, gid: 0 } }).replace(/"ociVersion": "[^"]*"/, '"ociVersion": "1.0.2-dev"')).toBe(fixture('runc-spec-rootless.json'));
+    expect(specText({ unified: false, rootless: { uid: 0, gid: 0 } }).replace(/"ociVersion": "[^"]*"/, '"ociVersion": "1.0.2-dev"')).toBe(
+      fixture('runc-spec-rootless.json'),
+    );
   });
-  it('adds a cgroup namespace on a cgroup v2 machine, as runc; --no-terminal is diyc\'s', () => {
-    expect((runcSpec({ unified: true }).linux as { namespaces: { type: string }[] }).namespaces.map((n) => n.type)).toEqual(['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup']);
+  it("adds a cgroup namespace on a cgroup v2 machine, as runc; --no-terminal is diyc's", () => {
+    expect((runcSpec({ unified: true }).linux as { namespaces: { type: string }[] }).namespaces.map((n) => n.type)).toEqual([
+      'pid',
+      'network',
+      'ipc',
+      'uts',
+      'mount',
+      'cgroup',
+    ]);
     expect((runcSpec({ terminal: false }).process as { terminal: boolean }).terminal).toBe(false);
   });
   it('is a config diyc-oci reads without refusing anything', () => {
@@ -189,7 +266,13 @@ describe('unsupportedFields', () => {
     spec.linux.intelRdt = { closID: 'x' };
     spec.linux.namespaces.push({ type: 'time' });
     spec.process.apparmorProfile = 'docker-default';
-    expect(unsupportedFields(spec, () => {})).toEqual(['windows', 'process.scheduler', 'linux.intelRdt', 'process.apparmorProfile (diyc has no AppArmor or SELinux)', 'linux.namespaces: time']);
+    expect(unsupportedFields(spec, () => {})).toEqual([
+      'windows',
+      'process.scheduler',
+      'linux.intelRdt',
+      'process.apparmorProfile (diyc has no AppArmor or SELinux)',
+      'linux.namespaces: time',
+    ]);
   });
 
   it('lets an empty field pass, and warns when an empty label says there is none', () => {
@@ -203,14 +286,31 @@ describe('unsupportedFields', () => {
 });
 
 describe('deviceRules', () => {
-  it('are runc\'s: deny all, the config\'s rules in order, then runc\'s fixed list; a device the config lists is made, not allowed', () => {
+  it("are runc's: deny all, the config's rules in order, then runc's fixed list; a device the config lists is made, not allowed", () => {
     const record = emptyRecord();
-    record.linux.resources = { devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 10, minor: 200, access: 'rwm' }] };
+    record.linux.resources = {
+      devices: [
+        { allow: false, access: 'rwm' },
+        { allow: true, type: 'c', major: 10, minor: 200, access: 'rwm' },
+      ],
+    };
     record.linux.devices = [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }];
     const rules = deviceRules(record);
     expect(rules.slice(0, 3)).toEqual([{ allow: false, access: 'rwm' }, ...(record.linux.resources.devices ?? [])]);
     const rest = rules.slice(3).map((r) => `${r.type} ${r.major ?? '*'}:${r.minor ?? '*'} ${r.access}`);
-    expect(rest).toEqual(['c *:* m', 'b *:* m', 'c 1:3 rwm', 'c 1:8 rwm', 'c 1:7 rwm', 'c 5:0 rwm', 'c 1:5 rwm', 'c 1:9 rwm', 'c 136:* rwm', 'c 5:2 rwm', 'c 10:200 rwm']);
+    expect(rest).toEqual([
+      'c *:* m',
+      'b *:* m',
+      'c 1:3 rwm',
+      'c 1:8 rwm',
+      'c 1:7 rwm',
+      'c 5:0 rwm',
+      'c 1:5 rwm',
+      'c 1:9 rwm',
+      'c 136:* rwm',
+      'c 5:2 rwm',
+      'c 10:200 rwm',
+    ]);
   });
 
   it('never lets a block device be read or written unless the config says so: only mknod', () => {
@@ -218,32 +318,60 @@ describe('deviceRules', () => {
   });
 });
 
-describe('exec\'s process (runc\'s getProcess)', () => {
-  const base = { args: ['sh'], env: ['PATH=/bin', 'A=1'], cwd: '/', terminal: true, user: { uid: 0, gid: 5 }, capabilities: { bounding: ['CAP_KILL'], effective: ['CAP_KILL'], permitted: ['CAP_KILL'] } };
+describe("exec's process (runc's getProcess)", () => {
+  const base = {
+    args: ['sh'],
+    env: ['PATH=/bin', 'A=1'],
+    cwd: '/',
+    terminal: true,
+    user: { uid: 0, gid: 5 },
+    capabilities: { bounding: ['CAP_KILL'], effective: ['CAP_KILL'], permitted: ['CAP_KILL'] },
+  };
 
-  it('runs the command with the container\'s process, changing only what the flags ask', () => {
+  it("runs the command with the container's process, changing only what the flags ask", () => {
     const p = processFromArgs(base, ['ls', '-l'], { env: ['A=2', 'B=3'], cwd: '/tmp', user: '1000:100', tty: true });
-    expect(p).toMatchObject({ args: ['ls', '-l'], env: ['PATH=/bin', 'A=2', 'B=3'], cwd: '/tmp', terminal: true, user: { uid: 1000, gid: 100 } });
+    expect(p).toMatchObject({
+      args: ['ls', '-l'],
+      env: ['PATH=/bin', 'A=2', 'B=3'],
+      cwd: '/tmp',
+      terminal: true,
+      user: { uid: 1000, gid: 100 },
+    });
     // runc: a uid alone keeps the config's gid; no --tty, no terminal.
     expect(processFromArgs(base, ['id'], { env: [], user: '7', tty: false })).toMatchObject({ terminal: false, user: { uid: 7, gid: 5 } });
   });
 
   it('adds supplementary groups, capabilities (to all four sets, ambient too) and no_new_privs', () => {
-    const p = processFromArgs(base, ['id'], { env: [], tty: false, additionalGids: ['100', '65534'], caps: ['CAP_SYS_ADMIN'], noNewPrivs: false });
+    const p = processFromArgs(base, ['id'], {
+      env: [],
+      tty: false,
+      additionalGids: ['100', '65534'],
+      caps: ['CAP_SYS_ADMIN'],
+      noNewPrivs: false,
+    });
     expect(p.user?.additionalGids).toEqual([100, 65534]);
-    expect(p.capabilities).toEqual({ bounding: ['CAP_KILL', 'CAP_SYS_ADMIN'], effective: ['CAP_KILL', 'CAP_SYS_ADMIN'], permitted: ['CAP_KILL', 'CAP_SYS_ADMIN'], ambient: ['CAP_SYS_ADMIN'] });
+    expect(p.capabilities).toEqual({
+      bounding: ['CAP_KILL', 'CAP_SYS_ADMIN'],
+      effective: ['CAP_KILL', 'CAP_SYS_ADMIN'],
+      permitted: ['CAP_KILL', 'CAP_SYS_ADMIN'],
+      ambient: ['CAP_SYS_ADMIN'],
+    });
     expect(p.noNewPrivileges).toBe(false);
     expect(base.capabilities.bounding).toEqual(['CAP_KILL']);
   });
 
   it('refuses what runc refuses, in its words', () => {
     expect(() => processFromArgs(base, ['id'], { env: [], user: 'root', tty: false })).toThrow('parsing root as int for uid failed');
-    expect(() => processFromArgs(base, ['id'], { env: [], tty: false, additionalGids: ['-1'] })).toThrow('additional-gids must be a positive number -1');
+    expect(() => processFromArgs(base, ['id'], { env: [], tty: false, additionalGids: ['-1'] })).toThrow(
+      'additional-gids must be a positive number -1',
+    );
     expect(() => processFromArgs(base, ['id'], { env: [], tty: false, cwd: 'rel' })).toThrow('Cwd must be an absolute path');
   });
 
   it('checks the terminal as runc: a detached one needs a console socket, a console socket needs both', () => {
-    expect(() => checkTerminal(true, true, undefined)).toThrow('cannot allocate tty if diyc-oci will detach without setting console socket');
+    expect(() => checkTerminal(true, true, undefined)).toThrow(
+      'cannot allocate tty if diyc-oci will detach without setting console socket',
+    );
     expect(() => checkTerminal(false, true, '/s')).toThrow('cannot use console socket if diyc-oci will not detach or allocate tty');
     expect(() => checkTerminal(true, false, '/s')).toThrow('cannot use console socket');
     checkTerminal(true, false, undefined);
@@ -252,15 +380,28 @@ describe('exec\'s process (runc\'s getProcess)', () => {
 });
 
 describe('exec --cgroup', () => {
-  const mounts = new Map([['/sys/fs/cgroup/memory', ['memory']], ['/sys/fs/cgroup/cpu,cpuacct', ['cpu', 'cpuacct']], ['/sys/fs/cgroup/systemd', ['xattr', 'name=systemd']], ['/sys/fs/cgroup/unified', ['']]]);
-  const procs = ['/sys/fs/cgroup/memory/ct/cgroup.procs', '/sys/fs/cgroup/cpu,cpuacct/ct/cgroup.procs', '/sys/fs/cgroup/systemd/ct/cgroup.procs', '/sys/fs/cgroup/unified/ct/cgroup.procs'];
+  const mounts = new Map([
+    ['/sys/fs/cgroup/memory', ['memory']],
+    ['/sys/fs/cgroup/cpu,cpuacct', ['cpu', 'cpuacct']],
+    ['/sys/fs/cgroup/systemd', ['xattr', 'name=systemd']],
+    ['/sys/fs/cgroup/unified', ['']],
+  ]);
+  const procs = [
+    '/sys/fs/cgroup/memory/ct/cgroup.procs',
+    '/sys/fs/cgroup/cpu,cpuacct/ct/cgroup.procs',
+    '/sys/fs/cgroup/systemd/ct/cgroup.procs',
+    '/sys/fs/cgroup/unified/ct/cgroup.procs',
+  ];
 
-  it('moves every hierarchy, or those named, to a sub-cgroup of the container\'s', () => {
+  it("moves every hierarchy, or those named, to a sub-cgroup of the container's", () => {
     expect(subCgroupProcs(procs, [], mounts)).toEqual(procs);
     expect(subCgroupProcs(procs, ['/'], mounts)).toEqual(procs);
     expect(subCgroupProcs(procs, ['sub'], mounts)).toEqual(procs.map((p) => p.replace('/ct/', '/ct/sub/')));
     expect(subCgroupProcs(procs, ['memory:submem', 'cpu,cpuacct:subcpu'], mounts)).toEqual([
-      '/sys/fs/cgroup/memory/ct/submem/cgroup.procs', '/sys/fs/cgroup/cpu,cpuacct/ct/subcpu/cgroup.procs', procs[2], procs[3],
+      '/sys/fs/cgroup/memory/ct/submem/cgroup.procs',
+      '/sys/fs/cgroup/cpu,cpuacct/ct/subcpu/cgroup.procs',
+      procs[2],
+      procs[3],
     ]);
   });
 
@@ -273,34 +414,68 @@ describe('exec --cgroup', () => {
 });
 
 describe('update', () => {
-  const none = { memory: { limit: 0, reservation: 0, swap: 0, kernel: 0, kernelTCP: 0 }, cpu: { shares: 0, quota: 0, period: 0, realtimeRuntime: 0, realtimePeriod: 0, cpus: '', mems: '' }, blockIO: { weight: 0 }, pids: { limit: 0 } };
+  const none = {
+    memory: { limit: 0, reservation: 0, swap: 0, kernel: 0, kernelTCP: 0 },
+    cpu: { shares: 0, quota: 0, period: 0, realtimeRuntime: 0, realtimePeriod: 0, cpus: '', mems: '' },
+    blockIO: { weight: 0 },
+    pids: { limit: 0 },
+  };
 
-  it('reads runc\'s flags: sizes with units, -1, numbers; -r replaces every flag', () => {
-    const asked = askedResources({ memory: '50M', 'memory-swap': '-1', 'cpu-quota': '-1', 'cpu-period': '900000', 'pids-limit': '-1', 'cpuset-cpus': '1' });
+  it("reads runc's flags: sizes with units, -1, numbers; -r replaces every flag", () => {
+    const asked = askedResources({
+      memory: '50M',
+      'memory-swap': '-1',
+      'cpu-quota': '-1',
+      'cpu-period': '900000',
+      'pids-limit': '-1',
+      'cpuset-cpus': '1',
+    });
     expect(asked.memory).toMatchObject({ limit: 52428800, swap: -1 });
     expect(asked.cpu).toMatchObject({ quota: -1, period: 900000, cpus: '1' });
     expect(asked.pids.limit).toBe(-1);
-    expect(askedResources({ resources: '-', memory: '1M' }, () => '{"pids":{"limit":20},"cpu":{"cpus":"0"}}')).toMatchObject({ pids: { limit: 20 }, cpu: { cpus: '0' }, memory: { limit: 0 } });
-    expect(() => askedResources({ 'cpu-share': 'x' })).toThrow('invalid value for cpu-share: strconv.ParseUint: parsing "x": invalid syntax');
+    expect(askedResources({ resources: '-', memory: '1M' }, () => '{"pids":{"limit":20},"cpu":{"cpus":"0"}}')).toMatchObject({
+      pids: { limit: 20 },
+      cpu: { cpus: '0' },
+      memory: { limit: 0 },
+    });
+    expect(() => askedResources({ 'cpu-share': 'x' })).toThrow(
+      'invalid value for cpu-share: strconv.ParseUint: parsing "x": invalid syntax',
+    );
     expect(() => askedResources({ memory: '1x' })).toThrow("invalid value for memory: invalid size: '1x'");
   });
 
   it('sizes as docker/go-units: binary units, any case', () => {
-    expect([ramInBytes('67108864'), ramInBytes('50M'), ramInBytes('1.5g'), ramInBytes('512KiB'), ramInBytes('2kb')]).toEqual([67108864, 52428800, 1610612736, 524288, 2048]);
+    expect([ramInBytes('67108864'), ramInBytes('50M'), ramInBytes('1.5g'), ramInBytes('512KiB'), ramInBytes('2kb')]).toEqual([
+      67108864, 52428800, 1610612736, 524288, 2048,
+    ]);
   });
 
   it('keeps the other of quota and period when one is given; v1 writes the period first, retried after the quota', () => {
     const current = { cpu: { quota: 500000, period: 1000000 } };
-    expect(updateSteps({ ...none, cpu: { ...none.cpu, period: 900000 } }, current, true)).toEqual([{ cpu: { period: 900000 }, retryPeriodAfterQuota: true }, { cpu: { quota: 500000 } }]);
+    expect(updateSteps({ ...none, cpu: { ...none.cpu, period: 900000 } }, current, true)).toEqual([
+      { cpu: { period: 900000 }, retryPeriodAfterQuota: true },
+      { cpu: { quota: 500000 } },
+    ]);
     expect(updateSteps({ ...none, cpu: { ...none.cpu, quota: 30000 } }, {}, true)).toEqual([{ cpu: { quota: 30000 } }]);
-    expect(updateSteps({ ...none, cpu: { ...none.cpu, period: 50000 } }, {}, true)).toEqual([{ cpu: { period: 50000 }, retryPeriodAfterQuota: false }]);
-    expect(updateSteps({ ...none, cpu: { ...none.cpu, quota: 3000, period: 10000, shares: 200 } }, current, false)).toEqual([{ cpu: { shares: 200 } }, { cpu: { quota: 3000, period: 10000 } }]);
+    expect(updateSteps({ ...none, cpu: { ...none.cpu, period: 50000 } }, {}, true)).toEqual([
+      { cpu: { period: 50000 }, retryPeriodAfterQuota: false },
+    ]);
+    expect(updateSteps({ ...none, cpu: { ...none.cpu, quota: 3000, period: 10000, shares: 200 } }, current, false)).toEqual([
+      { cpu: { shares: 200 } },
+      { cpu: { quota: 3000, period: 10000 } },
+    ]);
   });
 
   it('memory: -1 alone lifts swap too; a new limit keeps the swap limit; swap alone is set with the current limit', () => {
-    expect(updateSteps({ ...none, memory: { ...none.memory, limit: -1 } }, { memory: { limit: 1, swap: 2 } }, true)).toEqual([{ memory: { limit: -1, swap: -1 } }]);
-    expect(updateSteps({ ...none, memory: { ...none.memory, limit: 100 } }, { memory: { limit: 1, swap: 200 } }, true)).toEqual([{ memory: { limit: 100, swap: 200 } }]);
-    expect(updateSteps({ ...none, memory: { ...none.memory, swap: 300 } }, { memory: { limit: 100 } }, true)).toEqual([{ memory: { swap: 300, limit: 100 } }]);
+    expect(updateSteps({ ...none, memory: { ...none.memory, limit: -1 } }, { memory: { limit: 1, swap: 2 } }, true)).toEqual([
+      { memory: { limit: -1, swap: -1 } },
+    ]);
+    expect(updateSteps({ ...none, memory: { ...none.memory, limit: 100 } }, { memory: { limit: 1, swap: 200 } }, true)).toEqual([
+      { memory: { limit: 100, swap: 200 } },
+    ]);
+    expect(updateSteps({ ...none, memory: { ...none.memory, swap: 300 } }, { memory: { limit: 100 } }, true)).toEqual([
+      { memory: { swap: 300, limit: 100 } },
+    ]);
     expect(updateSteps({ ...none, pids: { limit: -5 } }, {}, true)).toEqual([{ pids: { limit: -1 } }]);
     expect(updateSteps(none, {}, true)).toEqual([]);
   });
@@ -308,30 +483,54 @@ describe('update', () => {
 
 describe('events', () => {
   it('reads Go durations', () => {
-    expect([parseDuration('5s'), parseDuration('1s'), parseDuration('100ms'), parseDuration('1m30s'), parseDuration('1.5h'), parseDuration('0')]).toEqual([5000, 1000, 100, 90000, 5400000, 0]);
+    expect([
+      parseDuration('5s'),
+      parseDuration('1s'),
+      parseDuration('100ms'),
+      parseDuration('1m30s'),
+      parseDuration('1.5h'),
+      parseDuration('0'),
+    ]).toEqual([5000, 1000, 100, 90000, 5400000, 0]);
     expect(() => parseDuration('5')).toThrow('invalid value "5" for flag -interval');
   });
   it('writes JSON as Go does: counters past 2^53 exact', () => {
-    expect(goJson({ type: 'stats', id: 'x', data: { limit: 9223372036854771712n, cpus: [0, 1], s: '<&>' } })).toBe('{"type":"stats","id":"x","data":{"limit":9223372036854771712,"cpus":[0,1],"s":"\\u003c\\u0026\\u003e"}}');
+    expect(goJson({ type: 'stats', id: 'x', data: { limit: 9223372036854771712n, cpus: [0, 1], s: '<&>' } })).toBe(
+      '{"type":"stats","id":"x","data":{"limit":9223372036854771712,"cpus":[0,1],"s":"\\u003c\\u0026\\u003e"}}',
+    );
     expect(cpuList('0-2,5')).toEqual([0, 1, 2, 5]);
   });
 });
 
 describe('list and ps', () => {
-  it('lays the list out as Go\'s tabwriter(12, 1, 3)', () => {
-    expect(tabwriter([['ID', 'PID', 'STATUS'], ['a-much-longer-id', '1', 'running']])).toBe(`ID${' '.repeat(17)}PID${' '.repeat(9)}STATUS\na-much-longer-id   1${' '.repeat(11)}running\n`);
+  it("lays the list out as Go's tabwriter(12, 1, 3)", () => {
+    expect(
+      tabwriter([
+        ['ID', 'PID', 'STATUS'],
+        ['a-much-longer-id', '1', 'running'],
+      ]),
+    ).toBe(`ID${' '.repeat(17)}PID${' '.repeat(9)}STATUS\na-much-longer-id   1${' '.repeat(11)}running\n`);
   });
-  it('keeps ps\'s header and the lines whose PID column is the container\'s', () => {
-    const out = 'UID        PID  PPID  C STIME TTY          TIME CMD\nroot         1     0  0 03:00 ?        00:00:01 /sbin/init\nroot      8809     1  0 03:00 ?        00:00:00 sleep 1000\n';
-    expect(filterPs(out, [8809])).toBe('UID        PID  PPID  C STIME TTY          TIME CMD\nroot      8809     1  0 03:00 ?        00:00:00 sleep 1000\n');
+  it("keeps ps's header and the lines whose PID column is the container's", () => {
+    const out =
+      'UID        PID  PPID  C STIME TTY          TIME CMD\nroot         1     0  0 03:00 ?        00:00:01 /sbin/init\nroot      8809     1  0 03:00 ?        00:00:00 sleep 1000\n';
+    expect(filterPs(out, [8809])).toBe(
+      'UID        PID  PPID  C STIME TTY          TIME CMD\nroot      8809     1  0 03:00 ?        00:00:00 sleep 1000\n',
+    );
     expect(filterPs('  PID TTY      STAT   TIME COMMAND\n 8809 ?        Ss     0:00 sleep\n', [8809])).toContain(' 8809 ?');
     expect(() => filterPs('USER COMMAND\n', [1])).toThrow("couldn't find PID field in ps output");
   });
 });
 
-describe('kill\'s signals', () => {
+describe("kill's signals", () => {
   it('are numbers (0 too) or names with or without SIG, any case', () => {
-    expect([parseSignal(undefined), parseSignal('0'), parseSignal('9'), parseSignal('KILL'), parseSignal('sigusr1'), parseSignal('Term')]).toEqual([15, 0, 9, 9, 10, 15]);
+    expect([
+      parseSignal(undefined),
+      parseSignal('0'),
+      parseSignal('9'),
+      parseSignal('KILL'),
+      parseSignal('sigusr1'),
+      parseSignal('Term'),
+    ]).toEqual([15, 0, 9, 9, 10, 15]);
     expect(() => parseSignal('NOPE')).toThrow('unknown signal "NOPE"');
   });
 });
@@ -340,10 +539,17 @@ describe('checkpoint', () => {
   it('checks --parent-path as runc: relative, and a directory under --image-path', () => {
     const cwd = join(work, 'cp');
     mkdirSync(cwd);
-    expect(() => prepareImagePaths({ 'image-path': './image-dir', 'parent-path': '/abs/parent-dir' }, cwd)).toThrow('--parent-path must be relative');
-    expect(() => prepareImagePaths({ 'image-path': './image-dir', 'parent-path': './parent-dir' }, cwd)).toThrow('invalid --parent-path: stat image-dir/parent-dir: no such file or directory');
+    expect(() => prepareImagePaths({ 'image-path': './image-dir', 'parent-path': '/abs/parent-dir' }, cwd)).toThrow(
+      '--parent-path must be relative',
+    );
+    expect(() => prepareImagePaths({ 'image-path': './image-dir', 'parent-path': './parent-dir' }, cwd)).toThrow(
+      'invalid --parent-path: stat image-dir/parent-dir: no such file or directory',
+    );
     mkdirSync(join(cwd, 'image-dir', 'parent-dir'));
-    expect(prepareImagePaths({ 'image-path': './image-dir', 'parent-path': './parent-dir' }, cwd)).toEqual({ imagePath: join(cwd, 'image-dir'), parentPath: './parent-dir' });
+    expect(prepareImagePaths({ 'image-path': './image-dir', 'parent-path': './parent-dir' }, cwd)).toEqual({
+      imagePath: join(cwd, 'image-dir'),
+      parentPath: './parent-dir',
+    });
     writeFileSync(join(cwd, 'image-dir', 'file'), '');
     expect(() => prepareImagePaths({ 'image-path': './image-dir', 'parent-path': 'file' }, cwd)).toThrow('not a directory');
     expect(prepareImagePaths({}, cwd).imagePath).toBe(join(cwd, 'checkpoint'));
@@ -353,17 +559,28 @@ describe('checkpoint', () => {
     const record = emptyRecord();
     record.root = { path: '/b/rootfs' };
     record.mounts = [{ destination: '/data', type: 'bind', source: '/srv', options: ['rbind'] }];
-    const args = dumpArgs({ 'leave-running': true, 'tcp-established': true, 'manage-cgroups-mode': 'full' }, { imagePath: '/img', parentPath: '../parent', workPath: '/work' }, record, 42, '/sys/fs/cgroup/freezer/ct');
+    const args = dumpArgs(
+      { 'leave-running': true, 'tcp-established': true, 'manage-cgroups-mode': 'full' },
+      { imagePath: '/img', parentPath: '../parent', workPath: '/work' },
+      record,
+      42,
+      '/sys/fs/cgroup/freezer/ct',
+    );
     expect(args.slice(0, 7)).toEqual(['dump', '-t', '42', '-D', '/img', '-W', '/work']);
-    for (const a of ['--tcp-established', '--manage-cgroups=full', '--leave-running', '--orphan-pts-master', '--track-mem']) expect(args).toContain(a);
+    for (const a of ['--tcp-established', '--manage-cgroups=full', '--leave-running', '--orphan-pts-master', '--track-mem'])
+      expect(args).toContain(a);
     expect(args.join(' ')).toContain('--root /b/rootfs');
     expect(args.join(' ')).toContain('--freeze-cgroup /sys/fs/cgroup/freezer/ct');
     expect(args.join(' ')).toContain('--prev-images-dir ../parent');
     expect(args.join(' ')).toContain('--external mnt[/data]:/data');
     expect(args.join(' ')).toContain('--empty-ns net');
     expect(dumpArgs({ 'pre-dump': true }, { imagePath: '/img', parentPath: '' }, record, 42, undefined)[0]).toBe('pre-dump');
-    expect(() => dumpArgs({ 'manage-cgroups-mode': 'odd' }, { imagePath: '/i', parentPath: '' }, record, 1, undefined)).toThrow('Invalid manage cgroups mode');
-    expect(() => dumpArgs({ 'page-server': 'nohost' }, { imagePath: '/i', parentPath: '' }, record, 1, undefined)).toThrow('--page-server ADDRESS:PORT');
+    expect(() => dumpArgs({ 'manage-cgroups-mode': 'odd' }, { imagePath: '/i', parentPath: '' }, record, 1, undefined)).toThrow(
+      'Invalid manage cgroups mode',
+    );
+    expect(() => dumpArgs({ 'page-server': 'nohost' }, { imagePath: '/i', parentPath: '' }, record, 1, undefined)).toThrow(
+      '--page-server ADDRESS:PORT',
+    );
   });
 });
 

@@ -5,7 +5,11 @@ import { removeRootfs, umountRootfs } from './overlay.js';
 import { overlayStage } from './stage.js';
 
 const mountCommand = defineCli({
-  meta: { name: 'mount', description: 'Mount a container\'s root filesystem (image layers + its own upper layer) on $DIYC_ROOT/containers/NAME/merged; prints the record' },
+  meta: {
+    name: 'mount',
+    description:
+      "Mount a container's root filesystem (image layers + its own upper layer) on $DIYC_ROOT/containers/NAME/merged; prints the record",
+  },
   args: {
     name: { type: 'positional', description: 'the container' },
     image: { type: 'string', valueHint: 'IMAGE', description: 'the image (default: from the record on stdin)' },
@@ -22,7 +26,7 @@ const mountCommand = defineCli({
 });
 
 const umountCommand = defineCli({
-  meta: { name: 'umount', description: 'Unmount a container\'s root filesystem; its upper layer (its files) stays' },
+  meta: { name: 'umount', description: "Unmount a container's root filesystem; its upper layer (its files) stays" },
   args: { name: { type: 'positional', description: 'the container' } },
   main({ operands }) {
     umountRootfs(operands[0] as string);
@@ -30,7 +34,7 @@ const umountCommand = defineCli({
 });
 
 const rmCommand = defineCli({
-  meta: { name: 'rm', description: 'Unmount and remove a container\'s upper layer, work and mount directories' },
+  meta: { name: 'rm', description: "Unmount and remove a container's upper layer, work and mount directories" },
   args: { name: { type: 'positional', description: 'the container' } },
   main({ operands }) {
     removeRootfs(operands[0] as string);
@@ -38,6 +42,6 @@ const rmCommand = defineCli({
 });
 
 export const overlayCommand = defineCli({
-  meta: { name: 'diyc-overlay', description: 'Mount and unmount containers\' root filesystems with overlayfs' },
+  meta: { name: 'diyc-overlay', description: "Mount and unmount containers' root filesystems with overlayfs" },
   subCommands: { mount: mountCommand, umount: umountCommand, rm: rmCommand },
 });

@@ -11,7 +11,7 @@ export interface MountInfo {
 }
 
 /** Mountinfo escapes space, tab, newline and backslash as octal (\040). */
-const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+const unescapeOctal = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 
 export function parseMountinfo(text: string): MountInfo[] {
   const mounts: MountInfo[] = [];
@@ -20,7 +20,13 @@ export function parseMountinfo(text: string): MountInfo[] {
     const [left, right] = line.split(' - ');
     const f = left?.split(' ') ?? [];
     const r = right?.split(' ') ?? [];
-    mounts.push({ root: unescape(f[3] ?? ''), mountPoint: unescape(f[4] ?? ''), fstype: r[0] ?? '', source: unescape(r[1] ?? ''), options: r[2] ?? '' });
+    mounts.push({
+      root: unescapeOctal(f[3] ?? ''),
+      mountPoint: unescapeOctal(f[4] ?? ''),
+      fstype: r[0] ?? '',
+      source: unescapeOctal(r[1] ?? ''),
+      options: r[2] ?? '',
+    });
   }
   return mounts;
 }

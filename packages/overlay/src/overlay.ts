@@ -14,13 +14,13 @@ export const PAGE_SIZE = 4096;
 const OVERLAYFS_SUPER_MAGIC = 0x794c7630;
 const FS_NAMES: Record<number, string> = {
   [OVERLAYFS_SUPER_MAGIC]: 'overlayfs',
-  0x6969: 'nfs',
-  0x65735546: 'fuse',
-  0xff534d42: 'cifs',
-  0x01021994: 'tmpfs',
-  0xef53: 'ext4',
-  0x58465342: 'xfs',
-  0x9123683e: 'btrfs',
+  26985: 'nfs',
+  1702057286: 'fuse',
+  4283649346: 'cifs',
+  16914836: 'tmpfs',
+  61267: 'ext4',
+  1481003842: 'xfs',
+  2435016766: 'btrfs',
 };
 
 export interface RootfsPaths {
@@ -54,7 +54,10 @@ function kernelHasOverlay(): boolean {
  * chdir(2) is needed to make them short (Node's threads share the working directory).
  */
 export function overlayOptions(store: ImageStore, image: Image, paths: RootfsPaths, layers = store.layersDir): string {
-  const lower = [...image.layers].reverse().map((l) => `${layers}/${store.layerShortPath(l)}`).join(':');
+  const lower = [...image.layers]
+    .reverse()
+    .map((l) => `${layers}/${store.layerShortPath(l)}`)
+    .join(':');
   return `lowerdir=${lower},upperdir=${paths.upper},workdir=${paths.work}`;
 }
 
@@ -73,7 +76,8 @@ export function mountRootfs(name: string, imageName: string, options: { root?: s
   }
   const paths = rootfsPaths(name, root);
   if (isMounted(name, root)) return { ...paths, mounted: false };
-  if (!kernelHasOverlay()) throw new DiycError('missing', 'this kernel has no overlayfs: load it with `modprobe overlay` (or enable CONFIG_OVERLAY_FS)');
+  if (!kernelHasOverlay())
+    throw new DiycError('missing', 'this kernel has no overlayfs: load it with `modprobe overlay` (or enable CONFIG_OVERLAY_FS)');
   // The layers and containers directories are root's alone: an image's device node or
   // setuid-root program, or one a container writes in its upper layer, must not be
   // reachable by the host's users (this also narrows those of an older install).
@@ -82,19 +86,29 @@ export function mountRootfs(name: string, imageName: string, options: { root?: s
   for (const dir of [paths.upper, paths.work, paths.merged]) mkdirSync(dir, { recursive: true, mode: 0o755 });
   const fstype = statfsType(paths.upper);
   if (fstype === OVERLAYFS_SUPER_MAGIC) {
-    throw new DiycError('unsupported', `${paths.upper} is itself on overlayfs, which cannot be an upper layer: set DIYC_ROOT to a directory on ext4, xfs, btrfs or tmpfs`);
+    throw new DiycError(
+      'unsupported',
+      `${paths.upper} is itself on overlayfs, which cannot be an upper layer: set DIYC_ROOT to a directory on ext4, xfs, btrfs or tmpfs`,
+    );
   }
   const layers = openSync(store.layersDir, constants.O_RDONLY | constants.O_DIRECTORY);
   try {
     const data = overlayOptions(store, image, paths, `/proc/self/fd/${layers}`);
     if (data.length + 1 > PAGE_SIZE) {
-      throw new DiycError('unsupported', `image '${imageName}' has ${image.layers.length} layers: their mount options take ${data.length + 1} bytes, more than one page (${PAGE_SIZE}); use a shorter DIYC_ROOT`);
+      throw new DiycError(
+        'unsupported',
+        `image '${imageName}' has ${image.layers.length} layers: their mount options take ${data.length + 1} bytes, more than one page (${PAGE_SIZE}); use a shorter DIYC_ROOT`,
+      );
     }
     mount('overlay', paths.merged, 'overlay', 0, data);
   } catch (err) {
     if (isSyscallError(err, 'EINVAL')) {
       const fs = FS_NAMES[fstype] ?? `filesystem 0x${fstype.toString(16)}`;
-      throw new DiycError('system', `overlayfs refused to mount on ${paths.merged} (upper layer on ${fs}): see \`dmesg | grep overlay\` for the kernel's reason`, { cause: err });
+      throw new DiycError(
+        'system',
+        `overlayfs refused to mount on ${paths.merged} (upper layer on ${fs}): see \`dmesg | grep overlay\` for the kernel's reason`,
+        { cause: err },
+      );
     }
     throw err;
   } finally {
@@ -128,4 +142,3 @@ export function removeRootfs(name: string, options: { root?: string } = {}): voi
   umountRootfs(name, options);
   for (const dir of [paths.merged, paths.work, paths.upper]) rmSync(dir, { recursive: true, force: true });
 }
-

@@ -16,10 +16,15 @@ describe('parseMountinfo', () => {
 });
 
 describe('overlayOptions', () => {
-  it('lists 40 layers top first by their short links under the store\'s descriptor, within one page', () => {
+  it("lists 40 layers top first by their short links under the store's descriptor, within one page", () => {
     const store = new ImageStore('/var/lib/diyc');
     const layers = Array.from({ length: 40 }, (_, i) => `sha256:${i.toString(16).padStart(2, '0')}${'a'.repeat(62)}`);
-    const options = overlayOptions(store, { name: 'x', layers, config: {}, source: '', created: '', size: 0 }, rootfsPaths('box', '/var/lib/diyc'), '/proc/self/fd/23');
+    const options = overlayOptions(
+      store,
+      { name: 'x', layers, config: {}, source: '', created: '', size: 0 },
+      rootfsPaths('box', '/var/lib/diyc'),
+      '/proc/self/fd/23',
+    );
     const lower = /lowerdir=([^,]*)/.exec(options)?.[1]?.split(':') ?? [];
     expect(lower).toHaveLength(40);
     expect(lower[0]).toBe(`/proc/self/fd/23/l/27${'a'.repeat(10)}`);

@@ -5,15 +5,15 @@
 
 /** What went wrong, for programs (tests, the OCI CLI's error text, exit codes). */
 export type ErrorKind =
-  | 'usage'         // bad flags or operands: exit 2
-  | 'invalid'       // a bad value in input (a config.json, an image, a name)
-  | 'not-found'     // no such container, image, cgroup, file
-  | 'exists'        // already there, or in use
-  | 'state'         // not in a state for this (not running, still running)
-  | 'unsupported'   // asked for something diyc cannot honour
-  | 'missing'       // a tool or a kernel feature is missing on this machine
-  | 'system'        // a system call or a command failed
-  | 'start';        // the container's command could not start (exit 126 or 127)
+  | 'usage' // bad flags or operands: exit 2
+  | 'invalid' // a bad value in input (a config.json, an image, a name)
+  | 'not-found' // no such container, image, cgroup, file
+  | 'exists' // already there, or in use
+  | 'state' // not in a state for this (not running, still running)
+  | 'unsupported' // asked for something diyc cannot honour
+  | 'missing' // a tool or a kernel feature is missing on this machine
+  | 'system' // a system call or a command failed
+  | 'start'; // the container's command could not start (exit 126 or 127)
 
 const EXIT_CODES: Partial<Record<ErrorKind, number>> = { usage: 2 };
 

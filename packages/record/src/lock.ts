@@ -30,12 +30,20 @@ export function withLock<T>(path: string, fn: () => T, timeoutMs = 10_000): T {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       let holder = 0;
-      try { holder = Number(readFileSync(join(path, 'pid'), 'utf8')); } catch { /* being written */ }
+      try {
+        holder = Number(readFileSync(join(path, 'pid'), 'utf8'));
+      } catch {
+        /* being written */
+      }
       if (holder > 0 && !isProcessAlive(holder)) {
         rmSync(path, { recursive: true, force: true });
         continue;
       }
-      if (Date.now() > end) throw new DiycError('state', `timed out waiting for the lock ${path}, held by pid ${holder || 'unknown'}: try again, or end that process`);
+      if (Date.now() > end)
+        throw new DiycError(
+          'state',
+          `timed out waiting for the lock ${path}, held by pid ${holder || 'unknown'}: try again, or end that process`,
+        );
       sleepSync(5 + Math.random() * 10);
     }
   }

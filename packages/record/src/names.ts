@@ -12,7 +12,8 @@ export function hostnameProblem(name: string): string | null {
   if (name.length === 0) return 'a hostname cannot be empty';
   if (Buffer.byteLength(name) > HOST_NAME_MAX) return `a hostname is at most ${HOST_NAME_MAX} bytes (got ${Buffer.byteLength(name)})`;
   for (const label of name.split('.')) {
-    if (!LABEL.test(label)) return `'${name}' is not a valid hostname: use letters, digits, '-' and '.', starting and ending with a letter or digit`;
+    if (!LABEL.test(label))
+      return `'${name}' is not a valid hostname: use letters, digits, '-' and '.', starting and ending with a letter or digit`;
   }
   return null;
 }
@@ -25,7 +26,8 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 export function nameProblem(name: string, what = 'name'): string | null {
   if (name.length === 0) return `${what} cannot be empty`;
   if (name.length > NAME_MAX) return `${what} '${name}' is longer than ${NAME_MAX} characters`;
-  if (!NAME.test(name) || name === '.' || name === '..') return `${what} '${name}' may hold only letters, digits, '_', '.' and '-', and must start with a letter or digit`;
+  if (!NAME.test(name) || name === '.' || name === '..')
+    return `${what} '${name}' may hold only letters, digits, '_', '.' and '-', and must start with a letter or digit`;
   return null;
 }
 

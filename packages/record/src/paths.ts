@@ -6,7 +6,8 @@ import { checkName } from './names.js';
 
 // node:crypto costs about 3 ms to load: only when a root other than the default is named.
 const require = createRequire(import.meta.url);
-const sha256 = (text: string): string => (require('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(text).digest('hex');
+const sha256 = (text: string): string =>
+  (require('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(text).digest('hex');
 
 export const DEFAULT_ROOT = '/var/lib/diyc';
 

@@ -40,13 +40,27 @@ export interface DeviceRule {
 
 export interface Resources {
   memory?: {
-    limit?: number; reservation?: number; swap?: number; kernel?: number; kernelTCP?: number;
-    swappiness?: number; disableOOMKiller?: boolean; useHierarchy?: boolean; checkBeforeUpdate?: boolean;
+    limit?: number;
+    reservation?: number;
+    swap?: number;
+    kernel?: number;
+    kernelTCP?: number;
+    swappiness?: number;
+    disableOOMKiller?: boolean;
+    useHierarchy?: boolean;
+    checkBeforeUpdate?: boolean;
   };
   pids?: { limit: number };
   cpu?: {
-    shares?: number; quota?: number; period?: number; burst?: number; realtimeRuntime?: number;
-    realtimePeriod?: number; cpus?: string; mems?: string; idle?: number;
+    shares?: number;
+    quota?: number;
+    period?: number;
+    burst?: number;
+    realtimeRuntime?: number;
+    realtimePeriod?: number;
+    cpus?: string;
+    mems?: string;
+    idle?: number;
   };
   devices?: DeviceRule[];
   blockIO?: Record<string, unknown>;

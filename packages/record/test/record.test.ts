@@ -17,8 +17,12 @@ describe('parseRecord', () => {
     expect(() => parseRecord('{"process":{"args":"sh"}}')).toThrow('process.args');
     expect(() => parseRecord('{"linux":{"namespaces":[{"type":"users"}]}}')).toThrow('linux.namespaces[0].type must be one of');
     expect(() => parseRecord('{"mounts":[{"destination":"proc"}]}')).toThrow('mounts[0].destination must be an absolute path');
-    expect(() => parseRecord('{"process":{"args":["sh"],"env":[],"cwd":"/","rlimits":[{"type":"RLIMIT_NOFILE","hard":-1,"soft":1}]}}')).toThrow('process.rlimits[0].hard must be a whole number, 0 or more');
-    expect(() => parseRecord('{"linux":{"namespaces":[],"resources":{"devices":[{"allow":true,"access":"rwx"}]}}}')).toThrow('linux.resources.devices[0].access must be made of r, w and m');
+    expect(() =>
+      parseRecord('{"process":{"args":["sh"],"env":[],"cwd":"/","rlimits":[{"type":"RLIMIT_NOFILE","hard":-1,"soft":1}]}}'),
+    ).toThrow('process.rlimits[0].hard must be a whole number, 0 or more');
+    expect(() => parseRecord('{"linux":{"namespaces":[],"resources":{"devices":[{"allow":true,"access":"rwx"}]}}}')).toThrow(
+      'linux.resources.devices[0].access must be made of r, w and m',
+    );
     expect(() => parseRecord('{"process":{"args":["sh"],"env":["NOEQUALS"],"cwd":"/"}}')).toThrow('process.env[0] must be KEY=VALUE');
   });
 });
@@ -43,7 +47,7 @@ describe('names', () => {
 });
 
 describe('rootTag and kernelName', () => {
-  it('keep diyC\'s names for the default root and give every other root its own', async () => {
+  it("keep diyC's names for the default root and give every other root its own", async () => {
     const { kernelName, rootTag } = await import('../src/index.js');
     expect(rootTag('/var/lib/diyc')).toBe('');
     expect(kernelName('box', '/var/lib/diyc')).toBe('diyc-box');

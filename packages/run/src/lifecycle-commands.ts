@@ -1,7 +1,23 @@
 // diyc-ps, diyc-exec, diyc-logs, diyc-stop, diyc-rm: thin shells over @diyc/container
 // (and logs.ts): a name in, the core's operation, its output formatted.
 import { createTrace, defineCli, many, one, parseSignal, printTable, writeOut } from '@diyc/cli';
-import { checkUser, checkWorkdir, envFlags, exec, execProcess, listContainers, parseTail, showLogs, recoverIfStaleLocked, remove, stop, type Container, type ContainerState, type ExecOverrides, type Runtime } from '@diyc/container';
+import {
+  checkUser,
+  checkWorkdir,
+  envFlags,
+  exec,
+  execProcess,
+  listContainers,
+  parseTail,
+  showLogs,
+  recoverIfStaleLocked,
+  remove,
+  stop,
+  type Container,
+  type ContainerState,
+  type ExecOverrides,
+  type Runtime,
+} from '@diyc/container';
 import { ANNOTATION, containersDir, DiycError, stateRoot } from '@diyc/record';
 import { EXIT_RUNTIME } from './run-command.js';
 import { containerAt, runtimeFor } from './runtime.js';
@@ -36,8 +52,16 @@ function stopSignal(container: Container, rt: Runtime): number {
 }
 
 export const psCommand = defineCli({
-  meta: { name: 'diyc-ps', description: 'List containers: name, image, status, address, published ports, pid, command, exit code. Stale ones (their diyc-run was killed) are cleaned up first.' },
-  args: { all: { type: 'boolean', alias: 'a', description: 'also list containers that are not running' }, json: { type: 'boolean', description: 'print JSON' }, verbose },
+  meta: {
+    name: 'diyc-ps',
+    description:
+      'List containers: name, image, status, address, published ports, pid, command, exit code. Stale ones (their diyc-run was killed) are cleaned up first.',
+  },
+  args: {
+    all: { type: 'boolean', alias: 'a', description: 'also list containers that are not running' },
+    json: { type: 'boolean', description: 'print JSON' },
+    verbose,
+  },
   main({ flags }) {
     const root = stateRoot();
     const states = listContainers(containersDir(root)).flatMap((n) => {
@@ -54,10 +78,15 @@ export const psCommand = defineCli({
       return 0;
     }
     const rows = shown.map((s) => [
-      s.name, s.image ?? '-', s.status + (s.reason ? ` (${s.reason})` : ''), s.ip ?? (s.net === 'host' ? 'host' : '-'),
+      s.name,
+      s.image ?? '-',
+      s.status + (s.reason ? ` (${s.reason})` : ''),
+      s.ip ?? (s.net === 'host' ? 'host' : '-'),
       // As docker shows them: 8080->80/tcp.
       s.ports?.map((p) => p.replace(':', '->')).join(', ') || '-',
-      s.status === 'running' ? String(s.pid ?? '-') : '-', s.command.join(' '), s.exitCode === undefined ? '-' : String(s.exitCode),
+      s.status === 'running' ? String(s.pid ?? '-') : '-',
+      s.command.join(' '),
+      s.exitCode === undefined ? '-' : String(s.exitCode),
     ]);
     printTable(['NAME', 'IMAGE', 'STATUS', 'ADDRESS', 'PORTS', 'PID', 'COMMAND', 'EXIT'], rows);
     return 0;
@@ -65,13 +94,27 @@ export const psCommand = defineCli({
 });
 
 export const execCommand = defineCli({
-  meta: { name: 'diyc-exec', description: 'Run a command inside a running container: its namespaces, cgroup, environment and working directory, and its capabilities and seccomp filter. Exit status is the command\'s.' },
+  meta: {
+    name: 'diyc-exec',
+    description:
+      "Run a command inside a running container: its namespaces, cgroup, environment and working directory, and its capabilities and seccomp filter. Exit status is the command's.",
+  },
   stopAtOperand: true,
   failureCode: EXIT_RUNTIME,
   args: {
-    env: { type: 'string', alias: 'e', valueHint: 'K=V', description: 'set an environment variable; a bare K takes the host\'s value (repeatable)' },
-    workdir: { type: 'string', alias: 'w', valueHint: 'DIR', description: 'the working directory inside (default: the container\'s)' },
-    user: { type: 'string', alias: 'u', valueHint: 'USER[:GROUP]', description: 'run as this user of the container\'s /etc/passwd, with its groups and HOME (default: the container\'s)' },
+    env: {
+      type: 'string',
+      alias: 'e',
+      valueHint: 'K=V',
+      description: "set an environment variable; a bare K takes the host's value (repeatable)",
+    },
+    workdir: { type: 'string', alias: 'w', valueHint: 'DIR', description: "the working directory inside (default: the container's)" },
+    user: {
+      type: 'string',
+      alias: 'u',
+      valueHint: 'USER[:GROUP]',
+      description: "run as this user of the container's /etc/passwd, with its groups and HOME (default: the container's)",
+    },
     verbose,
     name,
     command: { type: 'positional', description: 'the command and its arguments' },
@@ -87,13 +130,17 @@ export const execCommand = defineCli({
     const { container, rt } = open(target, flags.verbose, 'diyc-exec');
     const state = existing(container, rt);
     const record = container.record();
-    if (!container.isRunning() || !record) throw new DiycError('state', `container ${container.name} is not running (${state.status}): start it with diyc-run`);
+    if (!container.isRunning() || !record)
+      throw new DiycError('state', `container ${container.name} is not running (${state.status}): start it with diyc-run`);
     return exec(rt, container, execProcess(record, command, overrides, process.stdin.isTTY === true));
   },
 });
 
 export const logsCommand = defineCli({
-  meta: { name: 'diyc-logs', description: 'Print what a container run with -d wrote (stdout and stderr, each run appended); -f follows it until the container ends' },
+  meta: {
+    name: 'diyc-logs',
+    description: 'Print what a container run with -d wrote (stdout and stderr, each run appended); -f follows it until the container ends',
+  },
   args: {
     follow: { type: 'boolean', alias: 'f', description: 'keep printing new output until the container ends' },
     tail: { type: 'string', alias: 'n', valueHint: 'N', description: 'only the last N lines (default all)' },
@@ -114,11 +161,20 @@ export const logsCommand = defineCli({
 });
 
 export const stopCommand = defineCli({
-  meta: { name: 'diyc-stop', description: 'Stop a container: its image\'s StopSignal (else SIGTERM), then SIGKILL after the timeout. Its files stay; diyc-run NAME starts it again.' },
+  meta: {
+    name: 'diyc-stop',
+    description:
+      "Stop a container: its image's StopSignal (else SIGTERM), then SIGKILL after the timeout. Its files stay; diyc-run NAME starts it again.",
+  },
   args: {
     verbose,
     time: { type: 'string', alias: 't', valueHint: 'SECONDS', description: 'how long to wait after the signal (default 10)' },
-    signal: { type: 'string', alias: 's', valueHint: 'SIGNAL', description: 'the signal to send first (a name or a number; default the image\'s StopSignal, else TERM)' },
+    signal: {
+      type: 'string',
+      alias: 's',
+      valueHint: 'SIGNAL',
+      description: "the signal to send first (a name or a number; default the image's StopSignal, else TERM)",
+    },
     name,
   },
   async main({ flags, operands }) {
@@ -134,12 +190,17 @@ export const stopCommand = defineCli({
 });
 
 export const rmCommand = defineCli({
-  meta: { name: 'diyc-rm', description: 'Remove a container: unmount, delete its cgroup, detach its network, remove its files. A running one only with -f, which stops it first.' },
+  meta: {
+    name: 'diyc-rm',
+    description:
+      'Remove a container: unmount, delete its cgroup, detach its network, remove its files. A running one only with -f, which stops it first.',
+  },
   args: { verbose, force: { type: 'boolean', alias: 'f', description: 'stop it first if it runs' }, name },
   async main({ flags, operands }) {
     const { container, rt } = open(operands[0], flags.verbose, 'diyc-rm');
     existing(container, rt);
-    if (container.isRunning() && flags.force !== true) throw new DiycError('state', `container ${container.name} is running: stop it first (diyc-stop ${container.name}), or use -f`);
+    if (container.isRunning() && flags.force !== true)
+      throw new DiycError('state', `container ${container.name} is running: stop it first (diyc-stop ${container.name}), or use -f`);
     await remove(rt, container, { force: true });
     return 0;
   },

@@ -4,8 +4,22 @@ import { resolve } from 'node:path';
 import { many, one, type ParsedFlags } from '@diyc/cli';
 import { resourcesFromFlags } from '@diyc/cgroup';
 import {
-  checkUser, checkWorkdir, envFlags, parseAddHost, parseDnsSearch, parseDnsServer, parseEnvFile, parseSysctl, parseTmpfs,
-  parseUlimit, parseVolume, readEnvFile, securityOptions, type ContainerSpec, type DnsOptions, type NetMode,
+  checkUser,
+  checkWorkdir,
+  envFlags,
+  parseAddHost,
+  parseDnsSearch,
+  parseDnsServer,
+  parseEnvFile,
+  parseSysctl,
+  parseTmpfs,
+  parseUlimit,
+  parseVolume,
+  readEnvFile,
+  securityOptions,
+  type ContainerSpec,
+  type DnsOptions,
+  type NetMode,
 } from '@diyc/container';
 import { netConfig, parseIp, parsePublish } from '@diyc/net';
 import { DiycError, hostnameFor, hostnameProblem, nameProblem } from '@diyc/record';
@@ -62,7 +76,10 @@ export function runOptions(flags: ParsedFlags, operands: string[], env: NodeJS.P
   if (hostIssue) throw usage(`container name '${name}' cannot be a hostname: ${hostIssue}`);
   const ip = one(flags.ip);
   // docker's `-it` reads here as diyC's -i (--ip) with the address "t".
-  if (ip === 't') throw usage('-it: -i is diyC\'s --ip here (an address); the command gets a terminal of its own whenever stdin is one: leave out -i, or give -t alone');
+  if (ip === 't')
+    throw usage(
+      "-it: -i is diyC's --ip here (an address); the command gets a terminal of its own whenever stdin is one: leave out -i, or give -t alone",
+    );
   const publish = many(flags.publish).map(parsePublish);
   // A network namespace of its own on the bridge, unless --net says otherwise (as Docker
   // and podman): sharing the host's reached its 127.0.0.1-only servers, its loopback
@@ -72,7 +89,10 @@ export function runOptions(flags: ParsedFlags, operands: string[], env: NodeJS.P
   if (net !== 'bridge' && publish.length > 0) throw usage(`--publish needs --net bridge (not --net ${net})`);
   if (ip !== undefined) parseIp(ip);
   // -m as diyC's: a bare number is megabytes.
-  const resources = resourcesFromFlags({ memory: one(flags.mem), pids: pidsLimit(one(flags.pids) ?? one(flags['pids-limit'])), cpus: one(flags.cpus) }, 'm');
+  const resources = resourcesFromFlags(
+    { memory: one(flags.mem), pids: pidsLimit(one(flags.pids) ?? one(flags['pids-limit'])), cpus: one(flags.cpus) },
+    'm',
+  );
   const vars = envFlags(many(flags.env), env);
   // Absolute: the --dry-run pipeline that replays them may run from another directory.
   const envFiles = many(flags['env-file']).map((file) => resolve(file));
@@ -86,8 +106,12 @@ export function runOptions(flags: ParsedFlags, operands: string[], env: NodeJS.P
     hosts: many(flags['add-host']).map(parseAddHost),
   };
   const sysctls = Object.fromEntries(many(flags.sysctl).map(parseSysctl));
-  if (net === 'host' && Object.keys(sysctls).some((k) => k.startsWith('net.'))) throw usage('--sysctl net.*: with --net host the container shares the host\'s network: leave out --net host, or it would change the host');
-  if (net === 'host' && (dns.servers.length > 0 || dns.search.length > 0)) throw usage('--dns and --dns-search need the container\'s own network (not --net host, which keeps the host\'s resolv.conf)');
+  if (net === 'host' && Object.keys(sysctls).some((k) => k.startsWith('net.')))
+    throw usage(
+      "--sysctl net.*: with --net host the container shares the host's network: leave out --net host, or it would change the host",
+    );
+  if (net === 'host' && (dns.servers.length > 0 || dns.search.length > 0))
+    throw usage("--dns and --dns-search need the container's own network (not --net host, which keeps the host's resolv.conf)");
   const options: RunOptions = {
     name,
     image,
@@ -108,8 +132,11 @@ export function runOptions(flags: ParsedFlags, operands: string[], env: NodeJS.P
     logFiles: count(one(flags['log-files']), '--log-files', DEFAULT_LOG_FILES),
     netConfig: netConfig({}, env),
     security: securityOptions({
-      privileged: flags.privileged === true, capAdd: many(flags['cap-add']), capDrop: many(flags['cap-drop']),
-      noNewPrivileges: flags['no-new-privileges'] === true, securityOpt: many(flags['security-opt']),
+      privileged: flags.privileged === true,
+      capAdd: many(flags['cap-add']),
+      capDrop: many(flags['cap-drop']),
+      noNewPrivileges: flags['no-new-privileges'] === true,
+      securityOpt: many(flags['security-opt']),
     }),
     volumes: many(flags.volume).map(parseVolume),
     tmpfs: many(flags.tmpfs).map(parseTmpfs),
@@ -122,4 +149,3 @@ export function runOptions(flags: ParsedFlags, operands: string[], env: NodeJS.P
   if (entrypoint !== undefined) options.entrypoint = entrypoint === '' ? [] : [entrypoint];
   return options;
 }
-

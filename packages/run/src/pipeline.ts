@@ -22,7 +22,11 @@ export interface StageCommand {
 
 /** The commands that prepare a container from its base record, ending with its record on stdout. */
 export function pipelineStages(options: RunOptions, base: ContainerRecord): StageCommand[] {
-  const spec: StageCommand = { bin: 'diyc-run', package: '@diyc/run', args: ['--spec', ...specFlags(options), '--', options.name, options.image, ...options.command] };
+  const spec: StageCommand = {
+    bin: 'diyc-run',
+    package: '@diyc/run',
+    args: ['--spec', ...specFlags(options), '--', options.name, options.image, ...options.command],
+  };
   return [spec, ...STAGES.filter((s) => s.applies(base)).map((s) => ({ ...s.command(base, { name: options.name }), package: s.package }))];
 }
 
@@ -69,7 +73,7 @@ export function shellLine(options: RunOptions, base: ContainerRecord, root: stri
 }
 
 function writeAll(fd: number, data: Buffer): void {
-  for (let off = 0; off < data.length;) off += writeSync(fd, data, off);
+  for (let off = 0; off < data.length; ) off += writeSync(fd, data, off);
 }
 
 /**
@@ -100,7 +104,10 @@ export async function runPipeline(options: RunOptions, base: ContainerRecord, ro
       child.stdout.on('error', () => {});
       const next = children[i + 1];
       if (next) child.stdout.pipe(next.stdin);
-      else child.stdout.on('data', (d: Buffer) => { writeAll(out, d); });
+      else
+        child.stdout.on('data', (d: Buffer) => {
+          writeAll(out, d);
+        });
     });
     children[0]?.stdin.end();
     const codes = await Promise.all(children.map((c) => new Promise<number>((resolve) => c.on('close', (code) => resolve(code ?? 1)))));

@@ -13,7 +13,12 @@ export function containerAt(name: string, root: string = stateRoot()): Container
 /** The runtime of container NAME, with warnings to stderr as `tool: ...`. */
 export function runtimeFor(name: string, trace: Trace, root: string = stateRoot(), tool = 'diyc-run'): Runtime {
   return {
-    name, root, trace, policy: RUN_POLICY, strict: RUN_POLICY.strict, seccompCache: join(runDir(root), 'seccomp'),
+    name,
+    root,
+    trace,
+    policy: RUN_POLICY,
+    strict: RUN_POLICY.strict,
+    seccompCache: join(runDir(root), 'seccomp'),
     warn: (m) => writeErr(`${tool}: ${m}\n`),
   };
 }

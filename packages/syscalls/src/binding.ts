@@ -146,7 +146,9 @@ export function native(): NativeBinding {
     const load = require('node-gyp-build') as (dir: string) => NativeBinding;
     loaded = load(fileURLToPath(new URL('..', import.meta.url)));
   } catch (err) {
-    throw new AddonMissingError(`the native part of @diyc/syscalls is not built for this system (${(err as Error).message.split('\n')[0]}): build it with \`npm rebuild @diyc/syscalls\` (needs g++, make and python3)`);
+    throw new AddonMissingError(
+      `the native part of @diyc/syscalls is not built for this system (${(err as Error).message.split('\n')[0]}): build it with \`npm rebuild @diyc/syscalls\` (needs g++, make and python3)`,
+    );
   }
   if (makeError) loaded.setErrorFactory(makeError);
   return loaded;
@@ -174,7 +176,10 @@ function executablePath(name: 'diyc-init' | 'diyc-shim'): string {
   const built = join(dir, 'build', 'Release', name);
   if (existsSync(built)) return built;
   const prebuilt = join(dir, 'prebuilds', `${process.platform}-${process.arch}`, name);
-  if (!existsSync(prebuilt)) throw new AddonMissingError(`${name} is not built for this system: build it with \`npm rebuild @diyc/syscalls\` (needs g++, make and python3)`);
+  if (!existsSync(prebuilt))
+    throw new AddonMissingError(
+      `${name} is not built for this system: build it with \`npm rebuild @diyc/syscalls\` (needs g++, make and python3)`,
+    );
   // Package managers pack every file but a package's bins as 0644 (pnpm pack, npm): the
   // shipped executable loses its x bits on the way, and install scripts may not run to
   // restore them. The file is this package's own: give them back on first use.
@@ -183,7 +188,9 @@ function executablePath(name: 'diyc-init' | 'diyc-shim'): string {
     try {
       chmodSync(prebuilt, mode | 0o555);
     } catch (err) {
-      throw new AddonMissingError(`${prebuilt} is not executable and cannot be made so (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): chmod 755 it`);
+      throw new AddonMissingError(
+        `${prebuilt} is not executable and cannot be made so (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): chmod 755 it`,
+      );
     }
   }
   return prebuilt;

@@ -47,6 +47,10 @@ setErrorFactory((errno, syscall, path) => syscallError(errno, syscall, path));
 /** True for errors carrying an errno code, such as those thrown here and by node:fs. */
 export function isSyscallError(err: unknown, code?: string): err is SyscallError {
   // A system call's error names it; an error with only a code (a missing addon) is not one.
-  return err instanceof Error && typeof (err as Partial<SyscallError>).code === 'string' && typeof (err as Partial<SyscallError>).syscall === 'string' &&
-    (code === undefined || (err as SyscallError).code === code);
+  return (
+    err instanceof Error &&
+    typeof (err as Partial<SyscallError>).code === 'string' &&
+    typeof (err as Partial<SyscallError>).syscall === 'string' &&
+    (code === undefined || (err as SyscallError).code === code)
+  );
 }

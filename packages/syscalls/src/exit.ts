@@ -17,9 +17,13 @@ export const SIGNALS_FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'
  */
 export function forwardSignals(child: Child, signals: readonly NodeJS.Signals[] = SIGNALS_FORWARDED): () => void {
   const handlers = signals.map((sig) => {
-    const handler = (): void => { child.kill(constants.signals[sig]); };
+    const handler = (): void => {
+      child.kill(constants.signals[sig]);
+    };
     process.on(sig, handler);
     return [sig, handler] as const;
   });
-  return () => { for (const [sig, handler] of handlers) process.off(sig, handler); };
+  return () => {
+    for (const [sig, handler] of handlers) process.off(sig, handler);
+  };
 }

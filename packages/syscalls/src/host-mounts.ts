@@ -6,7 +6,7 @@
 // https://man7.org/linux/man-pages/man5/proc_pid_mountinfo.5.html
 
 /** mountinfo's octal escapes (\040 is a space) turned back into characters. */
-function unescape(field: string): string {
+function unescapeOctal(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
 }
 
@@ -22,8 +22,8 @@ export function hostKernelMounts(mountinfo: string, root: string): string[] {
     const fields = line.split(' ');
     const dash = fields.indexOf('-');
     if (dash < 6) continue;
-    const mountRoot = unescape(fields[3] ?? '');
-    const point = unescape(fields[4] ?? '');
+    const mountRoot = unescapeOctal(fields[3] ?? '');
+    const point = unescapeOctal(fields[4] ?? '');
     const fstype = fields[dash + 1];
     if (mountRoot !== '/' || (fstype !== 'proc' && fstype !== 'sysfs')) continue;
     if (rootDir !== '' && (point === rootDir || point.startsWith(`${rootDir}/`))) continue;

@@ -1,11 +1,53 @@
 export { spawn, spawnWithSync, Child, CHILD_STEPS } from './spawn.js';
-export type { SpawnPlan, MountStep, CapabilitySets, Rlimit, ExitStatus, ChildStep, Released, IdMapping, SeccompListener, StepTime } from './spawn.js';
+export type {
+  SpawnPlan,
+  MountStep,
+  CapabilitySets,
+  Rlimit,
+  ExitStatus,
+  ChildStep,
+  Released,
+  IdMapping,
+  SeccompListener,
+  StepTime,
+} from './spawn.js';
 export {
-  mount, umount2, setns, pivotRoot, sethostname, setdomainname, mknod,
-  lsetxattr, lgetxattr, llistxattr, statfsType, tcsetpgrp, getpgrp,
-  resolveInRoot, mkdirInRoot, mkdirat, unlinkat, openat, attachDeviceFilter, socketpair, recvFd, setWindowSize, getWindowSize, pipe,
+  mount,
+  umount2,
+  setns,
+  pivotRoot,
+  sethostname,
+  setdomainname,
+  mknod,
+  lsetxattr,
+  lgetxattr,
+  llistxattr,
+  statfsType,
+  tcsetpgrp,
+  getpgrp,
+  resolveInRoot,
+  mkdirInRoot,
+  mkdirat,
+  unlinkat,
+  openat,
+  attachDeviceFilter,
+  socketpair,
+  recvFd,
+  setWindowSize,
+  getWindowSize,
+  pipe,
 } from './wrappers.js';
-export { compileSeccomp, seccompVersion, seccompFlags, hasNotifyRules, SeccompError, SECCOMP_ACTIONS, SECCOMP_OPERATORS, SECCOMP_ARCHES, SECCOMP_FLAGS } from './seccomp.js';
+export {
+  compileSeccomp,
+  seccompVersion,
+  seccompFlags,
+  hasNotifyRules,
+  SeccompError,
+  SECCOMP_ACTIONS,
+  SECCOMP_OPERATORS,
+  SECCOMP_ARCHES,
+  SECCOMP_FLAGS,
+} from './seccomp.js';
 export type { Seccomp, SeccompRule, SeccompArg, SeccompAction, SeccompOperator, CompiledSeccomp } from './seccomp.js';
 export { CLONE_NEW, MS, MNT, MOUNT_ATTR, O, CAPABILITIES, RLIMITS } from './constants.js';
 export type { Namespace, Capability, RlimitType } from './constants.js';

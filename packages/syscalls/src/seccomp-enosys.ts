@@ -39,10 +39,23 @@ const ret = (value: number): Insn => ({ code: BPF_RET_K, jt: 0, jf: 0, k: value 
 
 /** The kernel's AUDIT_ARCH_* for each libseccomp architecture name (x32 shares x86_64's). */
 export const AUDIT_ARCH: Readonly<Record<string, number>> = {
-  x86: 0x40000003, x86_64: 0xc000003e, x32: 0xc000003e, arm: 0x40000028, aarch64: 0xc00000b7,
-  mips: 0x00000008, mips64: 0x80000008, mips64n32: 0xa0000008, mipsel: 0x40000008, mipsel64: 0xc0000008,
-  mipsel64n32: 0xe0000008, ppc: 0x00000014, ppc64: 0x80000015, ppc64le: 0xc0000015, s390: 0x00000016,
-  s390x: 0x80000016, riscv64: 0xc00000f3,
+  x86: 0x40000003,
+  x86_64: 0xc000003e,
+  x32: 0xc000003e,
+  arm: 0x40000028,
+  aarch64: 0xc00000b7,
+  mips: 0x00000008,
+  mips64: 0x80000008,
+  mips64n32: 0xa0000008,
+  mipsel: 0x40000008,
+  mipsel64: 0xc0000008,
+  mipsel64n32: 0xe0000008,
+  ppc: 0x00000014,
+  ppc64: 0x80000015,
+  ppc64le: 0xc0000015,
+  s390: 0x00000016,
+  s390x: 0x80000016,
+  riscv64: 0xc00000f3,
 };
 
 /** Whether a profile gets the stub: not when its default lets calls through or says ENOSYS. */
@@ -79,9 +92,10 @@ export function enosysStub(lastSyscalls: Readonly<Record<string, number>>): Insn
       // s390 multiplexes large call numbers through number 0 (setup), which is never
       // used for itself any more: unknown calls arrive as 0.
       if (arch === 's390' || arch === 's390x') section.push(jumpIf(BPF_JEQ, 0, 0, 1), ret(RET_ERRNO_ENOSYS));
-      let rest: Insn[] = toEnosys + 1 <= 255
-        ? [jumpIf(BPF_JGT, last, toEnosys + 1), jump(toFilter)]
-        : [jumpIf(BPF_JGT, last, 0, 1), jump(toEnosys + 1), jump(toFilter)];
+      let rest: Insn[] =
+        toEnosys + 1 <= 255
+          ? [jumpIf(BPF_JGT, last, toEnosys + 1), jump(toFilter)]
+          : [jumpIf(BPF_JGT, last, 0, 1), jump(toEnosys + 1), jump(toFilter)];
       // x86_64 alone: an x32 call skips to the filter; x32 alone: an x86_64 call does.
       if (arch === 'x86_64') rest = [jumpIf(BPF_JSET, X32_BIT, rest.length - 1), ...rest];
       if (arch === 'x32') rest = [jumpIf(BPF_JSET, X32_BIT, 0, rest.length - 1), ...rest];
@@ -89,10 +103,13 @@ export function enosysStub(lastSyscalls: Readonly<Record<string, number>>): Insn
     } else {
       const x86 = group.get('x86_64');
       const x32 = group.get('x32');
-      if (group.size !== 2 || x86 === undefined || x32 === undefined) throw new Error(`seccomp: architectures ${[...group.keys()].join(', ')} overlap`);
-      section.push(...(toEnosys + 2 <= 255
-        ? [jumpIf(BPF_JSET, X32_BIT, 1), jumpIf(BPF_JGT, x86, toEnosys + 2, 1), jumpIf(BPF_JGT, x32, toEnosys + 1), jump(toFilter)]
-        : [jumpIf(BPF_JSET, X32_BIT, 1), jumpIf(BPF_JGT, x86, 1, 2), jumpIf(BPF_JGT, x32, 0, 1), jump(toEnosys + 1), jump(toFilter)]));
+      if (group.size !== 2 || x86 === undefined || x32 === undefined)
+        throw new Error(`seccomp: architectures ${[...group.keys()].join(', ')} overlap`);
+      section.push(
+        ...(toEnosys + 2 <= 255
+          ? [jumpIf(BPF_JSET, X32_BIT, 1), jumpIf(BPF_JGT, x86, toEnosys + 2, 1), jumpIf(BPF_JGT, x32, toEnosys + 1), jump(toFilter)]
+          : [jumpIf(BPF_JSET, X32_BIT, 1), jumpIf(BPF_JGT, x86, 1, 2), jumpIf(BPF_JGT, x32, 0, 1), jump(toEnosys + 1), jump(toFilter)]),
+      );
     }
     tail = [...section, ...tail];
     sectionEnd.set(audit, tail.length);

@@ -6,11 +6,24 @@ import { native } from './binding.js';
 import { assemble, enosysStub, needsEnosysStub } from './seccomp-enosys.js';
 
 export type SeccompAction =
-  | 'SCMP_ACT_KILL' | 'SCMP_ACT_KILL_PROCESS' | 'SCMP_ACT_KILL_THREAD' | 'SCMP_ACT_TRAP'
-  | 'SCMP_ACT_ERRNO' | 'SCMP_ACT_TRACE' | 'SCMP_ACT_ALLOW' | 'SCMP_ACT_LOG' | 'SCMP_ACT_NOTIFY';
+  | 'SCMP_ACT_KILL'
+  | 'SCMP_ACT_KILL_PROCESS'
+  | 'SCMP_ACT_KILL_THREAD'
+  | 'SCMP_ACT_TRAP'
+  | 'SCMP_ACT_ERRNO'
+  | 'SCMP_ACT_TRACE'
+  | 'SCMP_ACT_ALLOW'
+  | 'SCMP_ACT_LOG'
+  | 'SCMP_ACT_NOTIFY';
 
 export type SeccompOperator =
-  | 'SCMP_CMP_NE' | 'SCMP_CMP_LT' | 'SCMP_CMP_LE' | 'SCMP_CMP_EQ' | 'SCMP_CMP_GE' | 'SCMP_CMP_GT' | 'SCMP_CMP_MASKED_EQ';
+  | 'SCMP_CMP_NE'
+  | 'SCMP_CMP_LT'
+  | 'SCMP_CMP_LE'
+  | 'SCMP_CMP_EQ'
+  | 'SCMP_CMP_GE'
+  | 'SCMP_CMP_GT'
+  | 'SCMP_CMP_MASKED_EQ';
 
 /** The OCI form. Names are strings here: compileSeccomp checks each and names a bad one. */
 export interface SeccompArg {
@@ -54,16 +67,34 @@ const ACTIONS: Record<SeccompAction, number> = {
 };
 
 const OPERATORS: Record<SeccompOperator, number> = {
-  SCMP_CMP_NE: 1, SCMP_CMP_LT: 2, SCMP_CMP_LE: 3, SCMP_CMP_EQ: 4, SCMP_CMP_GE: 5, SCMP_CMP_GT: 6, SCMP_CMP_MASKED_EQ: 7,
+  SCMP_CMP_NE: 1,
+  SCMP_CMP_LT: 2,
+  SCMP_CMP_LE: 3,
+  SCMP_CMP_EQ: 4,
+  SCMP_CMP_GE: 5,
+  SCMP_CMP_GT: 6,
+  SCMP_CMP_MASKED_EQ: 7,
 };
 
 /** OCI architecture names, as libseccomp names them. */
 export const SECCOMP_ARCHES: Readonly<Record<string, string>> = {
-  SCMP_ARCH_X86: 'x86', SCMP_ARCH_X86_64: 'x86_64', SCMP_ARCH_X32: 'x32', SCMP_ARCH_ARM: 'arm',
-  SCMP_ARCH_AARCH64: 'aarch64', SCMP_ARCH_MIPS: 'mips', SCMP_ARCH_MIPS64: 'mips64', SCMP_ARCH_MIPS64N32: 'mips64n32',
-  SCMP_ARCH_MIPSEL: 'mipsel', SCMP_ARCH_MIPSEL64: 'mipsel64', SCMP_ARCH_MIPSEL64N32: 'mipsel64n32',
-  SCMP_ARCH_PPC: 'ppc', SCMP_ARCH_PPC64: 'ppc64', SCMP_ARCH_PPC64LE: 'ppc64le', SCMP_ARCH_S390: 's390',
-  SCMP_ARCH_S390X: 's390x', SCMP_ARCH_RISCV64: 'riscv64',
+  SCMP_ARCH_X86: 'x86',
+  SCMP_ARCH_X86_64: 'x86_64',
+  SCMP_ARCH_X32: 'x32',
+  SCMP_ARCH_ARM: 'arm',
+  SCMP_ARCH_AARCH64: 'aarch64',
+  SCMP_ARCH_MIPS: 'mips',
+  SCMP_ARCH_MIPS64: 'mips64',
+  SCMP_ARCH_MIPS64N32: 'mips64n32',
+  SCMP_ARCH_MIPSEL: 'mipsel',
+  SCMP_ARCH_MIPSEL64: 'mipsel64',
+  SCMP_ARCH_MIPSEL64N32: 'mipsel64n32',
+  SCMP_ARCH_PPC: 'ppc',
+  SCMP_ARCH_PPC64: 'ppc64',
+  SCMP_ARCH_PPC64LE: 'ppc64le',
+  SCMP_ARCH_S390: 's390',
+  SCMP_ARCH_S390X: 's390x',
+  SCMP_ARCH_RISCV64: 'riscv64',
 };
 
 /** seccomp(2) filter flags a profile may ask for. */
@@ -108,7 +139,8 @@ function checkNotify(profile: Seccomp): void {
   if (profile.defaultAction === 'SCMP_ACT_NOTIFY') throw new SeccompError('SCMP_ACT_NOTIFY cannot be used as default action');
   if (!hasNotifyRules(profile)) return;
   for (const rule of profile.syscalls ?? []) {
-    if (rule.action === 'SCMP_ACT_NOTIFY' && rule.names.includes('write')) throw new SeccompError('SCMP_ACT_NOTIFY cannot be used for the write syscall');
+    if (rule.action === 'SCMP_ACT_NOTIFY' && rule.names.includes('write'))
+      throw new SeccompError('SCMP_ACT_NOTIFY cannot be used for the write syscall');
   }
   if (!profile.listenerPath) throw new SeccompError('linux.seccomp.listenerPath is not set: SCMP_ACT_NOTIFY rules need a seccomp agent');
 }
@@ -153,7 +185,8 @@ export function compileSeccomp(profile: Seccomp): CompiledSeccomp {
       args: (rule.args ?? []).map((arg, k) => {
         const op = OPERATORS[arg.op as SeccompOperator];
         if (op === undefined) throw new SeccompError(`${where}.args[${k}]: unknown operator '${arg.op}'`);
-        if (!Number.isInteger(arg.index) || arg.index < 0 || arg.index > 5) throw new SeccompError(`${where}.args[${k}]: index must be 0 to 5`);
+        if (!Number.isInteger(arg.index) || arg.index < 0 || arg.index > 5)
+          throw new SeccompError(`${where}.args[${k}]: index must be 0 to 5`);
         return { index: arg.index, value: BigInt(arg.value), valueTwo: BigInt(arg.valueTwo ?? 0), op };
       }),
     };
@@ -162,7 +195,8 @@ export function compileSeccomp(profile: Seccomp): CompiledSeccomp {
   const { program, skipped, lastSyscalls } = native().compileSeccomp({ defaultAction, architectures, syscalls });
   const stub = needsEnosysStub(profile.defaultAction, profile.defaultErrnoRet) ? assemble(enosysStub(lastSyscalls)) : Buffer.alloc(0);
   // seccomp(2) takes at most BPF_MAXINSNS (4096) instructions.
-  if ((stub.length + program.length) / 8 > 4096) throw new SeccompError(`linux.seccomp: the filter is ${(stub.length + program.length) / 8} instructions long, above the kernel's 4096`);
+  if ((stub.length + program.length) / 8 > 4096)
+    throw new SeccompError(`linux.seccomp: the filter is ${(stub.length + program.length) / 8} instructions long, above the kernel's 4096`);
   return { program: Buffer.concat([stub, program]), skipped, flags: seccompFlags(profile) };
 }
 

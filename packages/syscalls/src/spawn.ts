@@ -13,20 +13,25 @@ import { hostKernelMounts } from './host-mounts.js';
  */
 export type MountStep =
   | {
-    op: 'mount'; source?: string; target: string; fstype?: string; flags?: number; data?: string;
-    /** Skip the step when the target does not exist (masked paths). */
-    optional?: boolean;
-    /** The source is a path inside the root too (a bind of one of its own paths). */
-    sourceInRoot?: boolean;
-    /** A remount keeps the flags the mount has now (nosuid, nodev, noexec...). */
-    keepFlags?: boolean;
-    /**
-     * In a new user namespace: the source is opened by this process, the host's root, in
-     * the child's mount namespace while the child is held, and handed to it (runc's mount
-     * sources): the user namespace's root need not be able to reach it.
-     */
-    sourceByParent?: boolean;
-  }
+      op: 'mount';
+      source?: string;
+      target: string;
+      fstype?: string;
+      flags?: number;
+      data?: string;
+      /** Skip the step when the target does not exist (masked paths). */
+      optional?: boolean;
+      /** The source is a path inside the root too (a bind of one of its own paths). */
+      sourceInRoot?: boolean;
+      /** A remount keeps the flags the mount has now (nosuid, nodev, noexec...). */
+      keepFlags?: boolean;
+      /**
+       * In a new user namespace: the source is opened by this process, the host's root, in
+       * the child's mount namespace while the child is held, and handed to it (runc's mount
+       * sources): the user namespace's root need not be able to reach it.
+       */
+      sourceByParent?: boolean;
+    }
   /**
    * mount_setattr(2) of target and every mount under it (AT_RECURSIVE): MOUNT_ATTR_* bits
    * to set and to clear (OCI's rro, rnosuid, rnodev...). Linux 5.12.
@@ -35,7 +40,16 @@ export type MountStep =
   | { op: 'mkdir'; target: string; mode?: number }
   | { op: 'mkfile'; target: string; mode?: number }
   | { op: 'symlink'; source: string; target: string }
-  | { op: 'mknod'; target: string; type: 'char' | 'block' | 'fifo'; major?: number; minor?: number; mode?: number; uid?: number; gid?: number }
+  | {
+      op: 'mknod';
+      target: string;
+      type: 'char' | 'block' | 'fifo';
+      major?: number;
+      minor?: number;
+      mode?: number;
+      uid?: number;
+      gid?: number;
+    }
   | { op: 'write'; target: string; data: string; optional?: boolean }
   /** Hides target: a read-only, empty tmpfs over a directory, /dev/null over a file. */
   | { op: 'mask'; target: string; optional?: boolean };
@@ -172,11 +186,44 @@ export interface ExitStatus {
 
 /** The names of the child's steps, in the order of `enum Step` in native/child.h. */
 export const CHILD_STEPS = [
-  'hold', 'open_ns', 'setns', 'fork', 'cgroup', 'unshare', 'sethostname', 'setdomainname',
-  'make_private', 'mount', 'mkdir', 'symlink', 'mknod', 'pivot_root', 'chdir', 'setgroups',
-  'setgid', 'setuid', 'stdio', 'setsid', 'terminal', 'execve', 'resolve', 'write', 'oom_score_adj',
-  'console', 'keyring', 'rlimit', 'capabilities', 'no_new_privs', 'seccomp', 'close_fds',
-  'start_fifo', 'umask', 'dumpable', 'supervisor', 'hook', 'seccomp_notify',
+  'hold',
+  'open_ns',
+  'setns',
+  'fork',
+  'cgroup',
+  'unshare',
+  'sethostname',
+  'setdomainname',
+  'make_private',
+  'mount',
+  'mkdir',
+  'symlink',
+  'mknod',
+  'pivot_root',
+  'chdir',
+  'setgroups',
+  'setgid',
+  'setuid',
+  'stdio',
+  'setsid',
+  'terminal',
+  'execve',
+  'resolve',
+  'write',
+  'oom_score_adj',
+  'console',
+  'keyring',
+  'rlimit',
+  'capabilities',
+  'no_new_privs',
+  'seccomp',
+  'close_fds',
+  'start_fifo',
+  'umask',
+  'dumpable',
+  'supervisor',
+  'hook',
+  'seccomp_notify',
 ] as const;
 export type ChildStep = (typeof CHILD_STEPS)[number];
 
@@ -235,7 +282,11 @@ export class Child {
   /** Bind sources the child will mount, opened for it at its first "go" (sourceByParent). */
   #sources: string[];
 
-  constructor(plan: SpawnPlan, spawned: { pid: number; pidfd: number; holdFd: number; errorFd: number; times?: ArrayBuffer }, sources: string[] = []) {
+  constructor(
+    plan: SpawnPlan,
+    spawned: { pid: number; pidfd: number; holdFd: number; errorFd: number; times?: ArrayBuffer },
+    sources: string[] = [],
+  ) {
     const { pid, pidfd } = spawned;
     this.#pid = pid;
     this.supervisorPid = plan.supervisor ? pid : undefined;
@@ -342,7 +393,13 @@ export class Child {
       const state = { ...(listener.state ?? { ociVersion: '1.0.2', id: '', status: 'creating', bundle: '' }) };
       state.pid ??= pid;
       // specs-go's ContainerProcessState, its fields in its order; metadata only when given.
-      const message = { ociVersion: state.ociVersion, fds: ['seccompFd'], pid, ...(listener.metadata ? { metadata: listener.metadata } : {}), state };
+      const message = {
+        ociVersion: state.ociVersion,
+        fds: ['seccompFd'],
+        pid,
+        ...(listener.metadata ? { metadata: listener.metadata } : {}),
+        state,
+      };
       try {
         native().sendWithFd(listener.path, Buffer.from(JSON.stringify(message)), fd);
       } catch (err) {
@@ -374,10 +431,17 @@ export class Child {
     const marks: { step: ChildStep; index: number; ns: bigint }[] = [];
     for (let i = 0; i < count; i++) {
       const at = 16 + i * 16;
-      marks.push({ ns: view.getBigInt64(at, le), step: CHILD_STEPS[view.getInt32(at + 8, le)] ?? 'execve', index: view.getInt32(at + 12, le) });
+      marks.push({
+        ns: view.getBigInt64(at, le),
+        step: CHILD_STEPS[view.getInt32(at + 8, le)] ?? 'execve',
+        index: view.getInt32(at + 12, le),
+      });
     }
     return marks.map((m, i) => ({
-      step: m.step, index: m.index, startNs: m.ns - cloneNs, atNs: m.ns,
+      step: m.step,
+      index: m.index,
+      startNs: m.ns - cloneNs,
+      atNs: m.ns,
       durationNs: i + 1 < marks.length ? (marks[i + 1] as { ns: bigint }).ns - m.ns : null,
     }));
   }
@@ -462,7 +526,9 @@ function setUpUserNamespace(plan: SpawnPlan, pid: number): void {
 /** The bind sources the parent opens for a child in a new user namespace, in step order. */
 function sourcesByParent(plan: SpawnPlan): string[] {
   if (!makesUserNamespace(plan)) return [];
-  return (plan.mounts ?? []).flatMap((m) => (m.op === 'mount' && m.sourceByParent && m.source !== undefined && !m.sourceInRoot ? [m.source] : []));
+  return (plan.mounts ?? []).flatMap((m) =>
+    m.op === 'mount' && m.sourceByParent && m.source !== undefined && !m.sourceInRoot ? [m.source] : [],
+  );
 }
 
 /**
@@ -506,7 +572,7 @@ export function toNativePlan(plan: SpawnPlan): NativePlan {
   const joins = [...(plan.join ?? [])].sort((a, b) => Number(b.type === 'user') - Number(a.type === 'user'));
   const userns = create.has('user') || joins.some((j) => j.type === 'user');
   if (create.has('user') && joins.some((j) => j.type !== 'user')) {
-    throw new TypeError('spawn: joining namespaces from a new user namespace is not supported (they belong to the host\'s)');
+    throw new TypeError("spawn: joining namespaces from a new user namespace is not supported (they belong to the host's)");
   }
   let cloneFlags = 0;
   // A cgroup namespace is made after entering the cgroup, so that the cgroup is its root.
@@ -517,7 +583,7 @@ export function toNativePlan(plan: SpawnPlan): NativePlan {
     detachAfterFork: plan.detachAfterFork ?? false,
     usernsRoot: userns,
     // In a new user namespace the parent joins the cgroups for the child (setUpUserNamespace).
-    cgroupProcs: create.has('user') ? [] : plan.cgroupProcs ?? [],
+    cgroupProcs: create.has('user') ? [] : (plan.cgroupProcs ?? []),
     newCgroupns: create.has('cgroup'),
     makeRootPrivate: create.has('mount'),
     noPivot: plan.noPivot ?? false,
@@ -551,10 +617,14 @@ export function toNativePlan(plan: SpawnPlan): NativePlan {
     return out;
   });
   if (sourceFds > 0) native.sourceFds = sourceFds;
-  if (plan.noPivot && plan.root !== undefined && !plan.chrootOnly) native.hostKernelMounts = hostKernelMounts(readFileSync('/proc/self/mountinfo', 'utf8'), plan.root);
+  if (plan.noPivot && plan.root !== undefined && !plan.chrootOnly)
+    native.hostKernelMounts = hostKernelMounts(readFileSync('/proc/self/mountinfo', 'utf8'), plan.root);
   if (plan.startHooks?.length) {
     native.startHooks = plan.startHooks.map((h) => ({
-      path: h.path, argv: h.args?.length ? h.args : [h.path], env: h.env ?? [], ...(h.timeout !== undefined ? { timeout: h.timeout } : {}),
+      path: h.path,
+      argv: h.args?.length ? h.args : [h.path],
+      env: h.env ?? [],
+      ...(h.timeout !== undefined ? { timeout: h.timeout } : {}),
     }));
   }
   const path = plan.env.find((e) => e.startsWith('PATH='));
@@ -576,18 +646,24 @@ export function toNativePlan(plan: SpawnPlan): NativePlan {
   if (plan.capabilities) {
     const c = plan.capabilities;
     native.capabilities = {
-      bounding: capabilityMask(c.bounding), effective: capabilityMask(c.effective), permitted: capabilityMask(c.permitted),
-      inheritable: capabilityMask(c.inheritable), ambient: capabilityMask(c.ambient),
+      bounding: capabilityMask(c.bounding),
+      effective: capabilityMask(c.effective),
+      permitted: capabilityMask(c.permitted),
+      inheritable: capabilityMask(c.inheritable),
+      ambient: capabilityMask(c.ambient),
     };
   }
   if (plan.seccomp) {
     native.seccomp = plan.seccomp.program;
     native.seccompFlags = plan.seccomp.flags ?? 0;
-    if ((native.seccompFlags & NEW_LISTENER) !== 0 && !plan.seccomp.listener) throw new TypeError('spawn: the seccomp filter makes a listener (SECCOMP_FILTER_FLAG_NEW_LISTENER) but seccomp.listener names no agent for it');
+    if ((native.seccompFlags & NEW_LISTENER) !== 0 && !plan.seccomp.listener)
+      throw new TypeError(
+        'spawn: the seccomp filter makes a listener (SECCOMP_FILTER_FLAG_NEW_LISTENER) but seccomp.listener names no agent for it',
+      );
   }
   if (plan.startFifo !== undefined) native.startFifo = plan.startFifo;
   if (plan.supervisor) {
-    if (plan.supervisor.argv.length === 0) throw new TypeError('spawn: the supervisor\'s argv must not be empty');
+    if (plan.supervisor.argv.length === 0) throw new TypeError("spawn: the supervisor's argv must not be empty");
     native.supervisorArgv = plan.supervisor.argv;
     native.supervisorFds = plan.supervisor.keepFds;
   }
@@ -613,8 +689,12 @@ function toNativeStep(step: MountStep): NativeFsStep {
       return { op: FS_OPS.symlink, opts: 0, source: step.source, target: step.target };
     case 'mknod': {
       const out: NativeFsStep = {
-        op: FS_OPS.mknod, opts: 0, target: step.target, mode: S_IF[step.type] | ((step.mode ?? 0o666) & 0o7777),
-        major: step.major ?? 0, minor: step.minor ?? 0,
+        op: FS_OPS.mknod,
+        opts: 0,
+        target: step.target,
+        mode: S_IF[step.type] | ((step.mode ?? 0o666) & 0o7777),
+        major: step.major ?? 0,
+        minor: step.minor ?? 0,
       };
       if (step.uid !== undefined) out.uid = step.uid;
       if (step.gid !== undefined) out.gid = step.gid;
@@ -650,7 +730,9 @@ function stepError(plan: SpawnPlan, stepIndex: number, index: number, errno: num
       return syscallError(errno, 'openat2', fsTarget(), step);
     case 'pivot_root':
       // index >= 0: a host proc or sysfs mount hidden before a no_pivot move.
-      return index >= 0 ? syscallError(errno, 'umount2', 'a proc or sysfs mount of the host', step) : syscallError(errno, 'pivot_root', plan.root, step);
+      return index >= 0
+        ? syscallError(errno, 'umount2', 'a proc or sysfs mount of the host', step)
+        : syscallError(errno, 'pivot_root', plan.root, step);
     case 'chdir':
       return syscallError(errno, 'chdir', plan.cwd ?? plan.root, step);
     case 'execve':

@@ -22,9 +22,9 @@ describe('paths inside a root', () => {
     mkdirSync(outside);
     writeFileSync(join(root, 'etc', 'passwd'), 'inside\n');
     writeFileSync(join(outside, 'passwd'), 'host\n');
-    symlinkSync(outside, join(root, 'abs'));              // absolute, to a host path
-    symlinkSync('../../outside', join(root, 'rel'));      // relative, climbing out
-    symlinkSync('/etc', join(root, 'etclink'));           // absolute, to the root's own /etc
+    symlinkSync(outside, join(root, 'abs')); // absolute, to a host path
+    symlinkSync('../../outside', join(root, 'rel')); // relative, climbing out
+    symlinkSync('/etc', join(root, 'etclink')); // absolute, to the root's own /etc
     symlinkSync('loop', join(root, 'loop'));
     symlinkSync('/proc/self/root/etc', join(root, 'magic'));
     rootFd = openSync(root, O.PATH | O.DIRECTORY);
@@ -44,7 +44,10 @@ describe('paths inside a root', () => {
     }
   };
 
-  for (const [how, open] of [['openat2', resolveInRoot], ['the walk (kernels before 5.6)', (...a: [number, string, number, number]) => native().walkInRoot(...a)]] as const) {
+  for (const [how, open] of [
+    ['openat2', resolveInRoot],
+    ['the walk (kernels before 5.6)', (...a: [number, string, number, number]) => native().walkInRoot(...a)],
+  ] as const) {
     describe(how, () => {
       it('resolves symlinks and .. as if the root were /', () => {
         expect(read(open, '/etc/passwd')).toBe('inside\n');

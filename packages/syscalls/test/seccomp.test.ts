@@ -41,26 +41,75 @@ function run(program: Buffer, arch: number, nr: number, args: number[] = []): nu
     const k = LE ? program.readUInt32LE(at + 4) : program.readUInt32BE(at + 4);
     const src = (code & 0x08) !== 0 ? x : k;
     switch (code & 0x07) {
-      case 0x00: a = (code & 0xe0) === 0x20 ? word(k) : (code & 0xe0) === 0x60 ? mem[k] as number : k; pc++; break; // LD
-      case 0x01: x = (code & 0xe0) === 0x60 ? mem[k] as number : (code & 0xe0) === 0x20 ? word(k) : k; pc++; break; // LDX
-      case 0x02: mem[k] = a; pc++; break; // ST
-      case 0x03: mem[k] = x; pc++; break; // STX
-      case 0x04: { // ALU
+      case 0x00:
+        a = (code & 0xe0) === 0x20 ? word(k) : (code & 0xe0) === 0x60 ? (mem[k] as number) : k;
+        pc++;
+        break; // LD
+      case 0x01:
+        x = (code & 0xe0) === 0x60 ? (mem[k] as number) : (code & 0xe0) === 0x20 ? word(k) : k;
+        pc++;
+        break; // LDX
+      case 0x02:
+        mem[k] = a;
+        pc++;
+        break; // ST
+      case 0x03:
+        mem[k] = x;
+        pc++;
+        break; // STX
+      case 0x04: {
+        // ALU
         const op = code & 0xf0;
-        a = op === 0x50 ? (a & src) >>> 0 : op === 0x40 ? (a | src) >>> 0 : op === 0x00 ? (a + src) >>> 0 : op === 0x10 ? (a - src) >>> 0 : op === 0x80 ? (-a) >>> 0 : op === 0xa0 ? (a ^ src) >>> 0 : (() => { throw new Error(`alu ${code}`); })();
+        a =
+          op === 0x50
+            ? (a & src) >>> 0
+            : op === 0x40
+              ? (a | src) >>> 0
+              : op === 0x00
+                ? (a + src) >>> 0
+                : op === 0x10
+                  ? (a - src) >>> 0
+                  : op === 0x80
+                    ? -a >>> 0
+                    : op === 0xa0
+                      ? (a ^ src) >>> 0
+                      : (() => {
+                          throw new Error(`alu ${code}`);
+                        })();
         pc++;
         break;
       }
-      case 0x05: { // JMP
+      case 0x05: {
+        // JMP
         const op = code & 0xf0;
-        if (op === 0x00) { pc += 1 + k; break; }
-        const taken = op === 0x10 ? a === src : op === 0x20 ? a > src : op === 0x30 ? a >= src : op === 0x40 ? (a & src) !== 0 : (() => { throw new Error(`jmp ${code}`); })();
+        if (op === 0x00) {
+          pc += 1 + k;
+          break;
+        }
+        const taken =
+          op === 0x10
+            ? a === src
+            : op === 0x20
+              ? a > src
+              : op === 0x30
+                ? a >= src
+                : op === 0x40
+                  ? (a & src) !== 0
+                  : (() => {
+                      throw new Error(`jmp ${code}`);
+                    })();
         pc += 1 + (taken ? jt : jf);
         break;
       }
-      case 0x06: return ((code & 0x18) === 0x10 ? a : k) >>> 0; // RET
-      case 0x07: if ((code & 0xf8) === 0x00) x = a; else a = x; pc++; break; // MISC: TAX / TXA
-      default: throw new Error(`instruction ${code}`);
+      case 0x06:
+        return ((code & 0x18) === 0x10 ? a : k) >>> 0; // RET
+      case 0x07:
+        if ((code & 0xf8) === 0x00) x = a;
+        else a = x;
+        pc++;
+        break; // MISC: TAX / TXA
+      default:
+        throw new Error(`instruction ${code}`);
     }
   }
   throw new Error('the program ran off its end');
@@ -143,11 +192,13 @@ describe('the -ENOSYS stub (runc patchbpf)', () => {
 
 describe('compileSeccomp', () => {
   const profile = (change: Partial<Seccomp> = {}): Seccomp => ({
-    defaultAction: 'SCMP_ACT_ERRNO', architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
-    syscalls: [{ names: ['read', 'write', 'exit_group', 'clone'], action: 'SCMP_ACT_ALLOW' }], ...change,
+    defaultAction: 'SCMP_ACT_ERRNO',
+    architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+    syscalls: [{ names: ['read', 'write', 'exit_group', 'clone'], action: 'SCMP_ACT_ALLOW' }],
+    ...change,
   });
 
-  it('puts the stub in front of libseccomp\'s filter: unknown calls ENOSYS, known refused ones EPERM', () => {
+  it("puts the stub in front of libseccomp's filter: unknown calls ENOSYS, known refused ones EPERM", () => {
     const { program } = compileSeccomp(profile());
     if (process.arch !== 'x64') return;
     expect(run(program, X86_64, 0)).toBe(ALLOW); // read
@@ -158,27 +209,37 @@ describe('compileSeccomp', () => {
   });
 
   it('adds no stub to a profile whose default allows', () => {
-    const allow = compileSeccomp(profile({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_KILL_PROCESS' }] }));
+    const allow = compileSeccomp(
+      profile({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_KILL_PROCESS' }] }),
+    );
     if (process.arch !== 'x64') return;
     expect(run(allow.program, X86_64, 1000)).toBe(ALLOW);
     expect(run(allow.program, X86_64, 83)).toBe(KILL_PROCESS); // mkdir
   });
 
-  it('answers a profile\'s own ENOSYS default without a stub', () => {
+  it("answers a profile's own ENOSYS default without a stub", () => {
     const enosys = compileSeccomp(profile({ defaultErrnoRet: 38 }));
     const plain = compileSeccomp(profile());
     expect(enosys.program.length).toBeLessThan(plain.program.length);
   });
 
-  it('compiles SCMP_ACT_NOTIFY rules with a listener, and refuses what runc refuses, in runc\'s words', () => {
-    const notify = profile({ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/agent.sock', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] });
+  it("compiles SCMP_ACT_NOTIFY rules with a listener, and refuses what runc refuses, in runc's words", () => {
+    const notify = profile({
+      defaultAction: 'SCMP_ACT_ALLOW',
+      listenerPath: '/run/agent.sock',
+      syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }],
+    });
     expect(hasNotifyRules(notify)).toBe(true);
     expect(seccompFlags(notify)).toBe(8);
     const compiled = compileSeccomp(notify);
     expect(compiled.flags).toBe(8);
     if (process.arch === 'x64') expect(run(compiled.program, X86_64, 83)).toBe(0x7fc00000); // SECCOMP_RET_USER_NOTIF
-    expect(() => compileSeccomp({ ...notify, syscalls: [{ names: ['read', 'write'], action: 'SCMP_ACT_NOTIFY' }] })).toThrow('SCMP_ACT_NOTIFY cannot be used for the write syscall');
-    expect(() => compileSeccomp({ ...notify, defaultAction: 'SCMP_ACT_NOTIFY', syscalls: [] })).toThrow('SCMP_ACT_NOTIFY cannot be used as default action');
+    expect(() => compileSeccomp({ ...notify, syscalls: [{ names: ['read', 'write'], action: 'SCMP_ACT_NOTIFY' }] })).toThrow(
+      'SCMP_ACT_NOTIFY cannot be used for the write syscall',
+    );
+    expect(() => compileSeccomp({ ...notify, defaultAction: 'SCMP_ACT_NOTIFY', syscalls: [] })).toThrow(
+      'SCMP_ACT_NOTIFY cannot be used as default action',
+    );
     expect(() => compileSeccomp({ ...notify, listenerPath: '' })).toThrow('listenerPath is not set');
     // A listener path without NOTIFY rules is no listener at all.
     const none = profile({ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/agent.sock', syscalls: [] });

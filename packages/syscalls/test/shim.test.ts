@@ -2,7 +2,18 @@
 // would: its log, rotation, exit file, exit command, signals and both ways of being given
 // a child. None of it needs root.
 import { spawn as spawnProcess, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -35,14 +46,20 @@ function childrenOf(pid: number): number[] {
   }
 }
 
-interface Ended { code: number | null; signal: NodeJS.Signals | null; stderr: string }
+interface Ended {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+}
 
 /** Starts the shim (or `argv[0]` when `program` is given) and returns it with its end. */
 function start(argv: string[], options: { stdio?: StdioOptions; program?: string } = {}): { proc: ChildProcess; ended: Promise<Ended> } {
   const proc = spawnProcess(options.program ?? shim, argv, { stdio: options.stdio ?? ['ignore', 'ignore', 'pipe'] });
   started.push(proc);
   let stderr = '';
-  proc.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  proc.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
   const ended = new Promise<Ended>((resolve, reject) => {
     proc.on('error', reject);
     proc.on('close', (code, signal) => resolve({ code, signal, stderr }));
@@ -90,7 +107,7 @@ describe('diyc-shim -- CMD', () => {
     expect(status).toMatchObject({ code: 3, signal: null });
     expect(status?.finishedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     const at = Date.parse(status?.finishedAt ?? '');
-    expect(at).toBeGreaterThanOrEqual(before - 1000);  // the shim's clock, rounded to ms
+    expect(at).toBeGreaterThanOrEqual(before - 1000); // the shim's clock, rounded to ms
     expect(at).toBeLessThanOrEqual(Date.now());
     expect(existsSync(`${exit}.tmp`)).toBe(false);
   });
@@ -144,20 +161,39 @@ describe('diyc-shim -- CMD', () => {
     const exit = join(dir, 'exit');
     const copy = join(dir, 'copy');
     const r = await run([
-      '--exit-file', exit,
-      '--exit-command', '/bin/sh', '-c', 'cat "$0" > "$1"; echo "$#" >> "$1"', exit, copy, '--',
-      '--', 'sh', '-c', 'exit 5',
+      '--exit-file',
+      exit,
+      '--exit-command',
+      '/bin/sh',
+      '-c',
+      'cat "$0" > "$1"; echo "$#" >> "$1"',
+      exit,
+      copy,
+      '--',
+      '--',
+      'sh',
+      '-c',
+      'exit 5',
     ]);
-    expect(r.code).toBe(0);  // the exit command's own status: it replaced the shim
+    expect(r.code).toBe(0); // the exit command's own status: it replaced the shim
     const [json, argc] = read(copy).trim().split('\n');
     expect(JSON.parse(json ?? '')).toMatchObject({ code: 5, signal: null });
-    expect(argc).toBe('1');  // $0 and $1: nothing appended
+    expect(argc).toBe('1'); // $0 and $1: nothing appended
   });
 
   it('passes SIGTERM on to the child and goes on supervising it', async () => {
     const log = join(dir, 'log');
     const exit = join(dir, 'exit');
-    const { proc, ended } = start(['--log', log, '--exit-file', exit, '--', 'sh', '-c', 'trap "echo got TERM; exit 7" TERM; echo ready; while :; do sleep 0.05; done']);
+    const { proc, ended } = start([
+      '--log',
+      log,
+      '--exit-file',
+      exit,
+      '--',
+      'sh',
+      '-c',
+      'trap "echo got TERM; exit 7" TERM; echo ready; while :; do sleep 0.05; done',
+    ]);
     await waitFor('the command to start', () => existsSync(log) && read(log) === 'ready\n');
     proc.kill('SIGTERM');
     const r = await ended;
@@ -169,7 +205,9 @@ describe('diyc-shim -- CMD', () => {
   it('signals readiness on --ready-fd, which the command does not inherit, and writes --pid-file', async () => {
     const pidFile = join(dir, 'pid');
     const exit = join(dir, 'exit');
-    const { proc, ended } = start(['--ready-fd', '3', '--pid-file', pidFile, '--exit-file', exit, '--', 'sleep', '1000'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+    const { proc, ended } = start(['--ready-fd', '3', '--pid-file', pidFile, '--exit-file', exit, '--', 'sleep', '1000'], {
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+    });
     // One byte, then end of file while `sleep` still runs: nothing else holds the pipe.
     const ready = await readAll(proc.stdio[3] as Readable);
     expect(ready).toBe('1');
@@ -230,7 +268,7 @@ describe('diyc-shim --pid', () => {
     ].join('\n');
     const r = await run(['-c', python], { program: 'python3' });
     expect(r).toEqual({ code: 0, signal: null, stderr: '' });
-    expect(read(log)).toBe('first\r\nagain\r\n');  // the terminal's ONLCR
+    expect(read(log)).toBe('first\r\nagain\r\n'); // the terminal's ONLCR
     expect(exitOf(exit)).toMatchObject({ code: 3, signal: null });
   });
 
@@ -244,7 +282,10 @@ describe('diyc-shim --pid', () => {
   it('passes SIGTERM on to the supervised child', async () => {
     const exit = join(dir, 'exit');
     // The child must not hold the ready pipe (3>&-), or its end of file would wait for it.
-    const { proc, ended } = start(['-c', `sleep 1000 3>&- & exec ${shim} --pid $! --exit-file ${exit} --ready-fd 3`], { program: 'sh', stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+    const { proc, ended } = start(['-c', `sleep 1000 3>&- & exec ${shim} --pid $! --exit-file ${exit} --ready-fd 3`], {
+      program: 'sh',
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+    });
     expect(await readAll(proc.stdio[3] as Readable)).toBe('1');
     proc.kill('SIGTERM');
     await ended;
@@ -283,7 +324,11 @@ describe('diyc-shim: bad flags and failed starts', () => {
   it('exits 125 with one line when the log cannot be opened, and runs nothing', async () => {
     const marker = join(dir, 'ran');
     const r = await run(['--log', join(dir, 'missing', 'log'), '--', 'touch', marker]);
-    expect(r).toEqual({ code: 125, signal: null, stderr: `diyc-shim: open the directory of ${join(dir, 'missing', 'log')}: No such file or directory\n` });
+    expect(r).toEqual({
+      code: 125,
+      signal: null,
+      stderr: `diyc-shim: open the directory of ${join(dir, 'missing', 'log')}: No such file or directory\n`,
+    });
     expect(existsSync(marker)).toBe(false);
   });
 
@@ -301,13 +346,43 @@ describe('shimPath, shimArgv, parseShimExit', () => {
   });
 
   it('builds the flags the shim takes', () => {
-    expect(shimArgv({
-      pid: 42, stdoutFd: 3, stderrFd: 4, log: '/l', logSize: 1048576, logFiles: 2, exitFile: '/e',
-      pidFile: '/p', exitCommand: ['/bin/node', 'cleanup.js', 'box'], readyFd: 5,
-    })).toEqual([
-      '--pid', '42', '--stdout-fd', '3', '--stderr-fd', '4', '--log', '/l', '--log-size', '1048576',
-      '--log-files', '2', '--exit-file', '/e', '--pid-file', '/p', '--exit-command', '/bin/node', 'cleanup.js', 'box', '--',
-      '--ready-fd', '5',
+    expect(
+      shimArgv({
+        pid: 42,
+        stdoutFd: 3,
+        stderrFd: 4,
+        log: '/l',
+        logSize: 1048576,
+        logFiles: 2,
+        exitFile: '/e',
+        pidFile: '/p',
+        exitCommand: ['/bin/node', 'cleanup.js', 'box'],
+        readyFd: 5,
+      }),
+    ).toEqual([
+      '--pid',
+      '42',
+      '--stdout-fd',
+      '3',
+      '--stderr-fd',
+      '4',
+      '--log',
+      '/l',
+      '--log-size',
+      '1048576',
+      '--log-files',
+      '2',
+      '--exit-file',
+      '/e',
+      '--pid-file',
+      '/p',
+      '--exit-command',
+      '/bin/node',
+      'cleanup.js',
+      'box',
+      '--',
+      '--ready-fd',
+      '5',
     ]);
     expect(shimArgv({ command: ['sleep', '1'], keepStdio: true })).toEqual(['--keep-stdio', '--', 'sleep', '1']);
   });
@@ -323,8 +398,11 @@ describe('shimPath, shimArgv, parseShimExit', () => {
   });
 
   it('reads an exit file back, and nothing else', () => {
-    expect(parseShimExit('{"code":3,"signal":null,"finishedAt":"2025-01-02T03:04:05.678Z"}\n'))
-      .toEqual({ code: 3, signal: null, finishedAt: '2025-01-02T03:04:05.678Z' });
+    expect(parseShimExit('{"code":3,"signal":null,"finishedAt":"2025-01-02T03:04:05.678Z"}\n')).toEqual({
+      code: 3,
+      signal: null,
+      finishedAt: '2025-01-02T03:04:05.678Z',
+    });
     expect(parseShimExit('{"code":null,"signal":9,"finishedAt":"x"}')).toMatchObject({ code: null, signal: 9 });
     expect(parseShimExit('{"code":"3","signal":null,"finishedAt":"x"}')).toBeNull();
     expect(parseShimExit('{"code":3}')).toBeNull();
@@ -335,7 +413,9 @@ describe('shimPath, shimArgv, parseShimExit', () => {
 function readAll(stream: Readable): Promise<string> {
   return new Promise((resolve, reject) => {
     let text = '';
-    stream.on('data', (chunk: Buffer) => { text += chunk.toString(); });
+    stream.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
     stream.on('end', () => resolve(text));
     stream.on('error', reject);
   });

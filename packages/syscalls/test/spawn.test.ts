@@ -13,9 +13,14 @@ describe.skipIf(!isRoot)('spawn (root: creates namespaces)', () => {
     expect(r).toMatchObject({ code: 0, signal: null, output: '1\n' });
   });
 
-  it('sets the hostname in a new UTS namespace and leaves the host\'s alone', async () => {
+  it("sets the hostname in a new UTS namespace and leaves the host's alone", async () => {
     const before = hostname();
-    const r = await capture({ argv: ['sh', '-c', 'hostname; domainname 2>/dev/null || cat /proc/sys/kernel/domainname'], create: ['uts'], hostname: 'inner', domainname: 'diyc' });
+    const r = await capture({
+      argv: ['sh', '-c', 'hostname; domainname 2>/dev/null || cat /proc/sys/kernel/domainname'],
+      create: ['uts'],
+      hostname: 'inner',
+      domainname: 'diyc',
+    });
     expect(r.output).toBe('inner\ndiyc\n');
     expect(hostname()).toBe(before);
   });
@@ -23,7 +28,10 @@ describe.skipIf(!isRoot)('spawn (root: creates namespaces)', () => {
   it('gives a new network namespace only a loopback interface', async () => {
     const r = await capture({ argv: ['ip', '-o', 'link'], create: ['network'] });
     expect(r.code).toBe(0);
-    const names = r.output.trim().split('\n').map((l) => l.split(':')[1]?.trim());
+    const names = r.output
+      .trim()
+      .split('\n')
+      .map((l) => l.split(':')[1]?.trim());
     expect(names).toEqual(['lo']);
   });
 
@@ -48,7 +56,10 @@ describe.skipIf(!isRoot)('spawn (root: creates namespaces)', () => {
     execFileSync('ip', ['netns', 'add', name]);
     try {
       const want = statSync(`/run/netns/${name}`).ino;
-      const r = await capture({ argv: ['stat', '-L', '-c', '%i', '/proc/self/ns/net'], join: [{ type: 'network', path: `/run/netns/${name}` }] });
+      const r = await capture({
+        argv: ['stat', '-L', '-c', '%i', '/proc/self/ns/net'],
+        join: [{ type: 'network', path: `/run/netns/${name}` }],
+      });
       expect(Number(r.output.trim())).toBe(want);
     } finally {
       execFileSync('ip', ['netns', 'delete', name]);
@@ -96,7 +107,12 @@ describe.skipIf(!isRoot)('spawn (root: creates namespaces)', () => {
   it('reports the step, syscall, code and path of a failed mount', () => {
     let error: SyscallError | undefined;
     try {
-      spawn({ argv: ['true'], env: [PATH], create: ['mount'], mounts: [{ op: 'mount', source: 'tmpfs', target: '/nonexistent/diyc', fstype: 'tmpfs' }] });
+      spawn({
+        argv: ['true'],
+        env: [PATH],
+        create: ['mount'],
+        mounts: [{ op: 'mount', source: 'tmpfs', target: '/nonexistent/diyc', fstype: 'tmpfs' }],
+      });
     } catch (err) {
       error = err as SyscallError;
     }
@@ -106,9 +122,14 @@ describe.skipIf(!isRoot)('spawn (root: creates namespaces)', () => {
 
 describe('spawn', () => {
   it('reports a command that is not found as ENOENT from execve, with its name', () => {
-    expect(() => spawn({ argv: ['no-such-command-diyc'], env: [PATH] })).toThrow(expect.objectContaining({
-      code: 'ENOENT', syscall: 'execve', step: 'execve', path: 'no-such-command-diyc',
-    }));
+    expect(() => spawn({ argv: ['no-such-command-diyc'], env: [PATH] })).toThrow(
+      expect.objectContaining({
+        code: 'ENOENT',
+        syscall: 'execve',
+        step: 'execve',
+        path: 'no-such-command-diyc',
+      }),
+    );
   });
 
   it('reports a file that is not executable as EACCES', () => {
@@ -134,7 +155,9 @@ describe('spawn', () => {
   it('waits without blocking the event loop', async () => {
     const child = spawn({ argv: ['sleep', '0.4'], env: [PATH] });
     let ticks = 0;
-    const timer = setInterval(() => { ticks++; }, 20);
+    const timer = setInterval(() => {
+      ticks++;
+    }, 20);
     await child.exited;
     clearInterval(timer);
     expect(ticks).toBeGreaterThan(5);

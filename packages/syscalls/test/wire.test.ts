@@ -14,15 +14,26 @@ function enumOf(name: string): [string, number][] {
   const body = new RegExp(`enum ${name}\\b[^{]*\\{([^}]*)\\}`).exec(header)?.[1];
   if (body === undefined) throw new Error(`child.h has no enum ${name}`);
   let next = 0;
-  return body.split('\n').map((line) => line.replace(/\/\/.*$/, '').trim()).filter(Boolean).flatMap((line) => line.split(',')).map((e) => e.trim()).filter(Boolean).map((entry) => {
-    const [key, value] = entry.split('=').map((s) => s.trim());
-    next = value === undefined ? next : Number(value);
-    return [key as string, next++] as [string, number];
-  });
+  return body
+    .split('\n')
+    .map((line) => line.replace(/\/\/.*$/, '').trim())
+    .filter(Boolean)
+    .flatMap((line) => line.split(','))
+    .map((e) => e.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const [key, value] = entry.split('=').map((s) => s.trim());
+      next = value === undefined ? next : Number(value);
+      return [key as string, next++] as [string, number];
+    });
 }
 
 /** kStepOpenNs -> open_ns, kFsMkfile -> mkfile, kMsgSyncBeforePivot -> sync_before_pivot. */
-const snake = (name: string, prefix: string): string => name.slice(prefix.length).replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+const snake = (name: string, prefix: string): string =>
+  name
+    .slice(prefix.length)
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase();
 
 describe('the wire between spawn.ts and child.h', () => {
   it('names every step of enum Step, in its order', () => {

@@ -9,10 +9,15 @@ const TMPFS_MAGIC = 0x01021994;
 
 describe('system call wrappers', () => {
   it('throws errors shaped like node:fs errors', () => {
-    expect(() => umount2('/nonexistent/diyc')).toThrow(expect.objectContaining({
-      code: 'ENOENT', errno: -2, syscall: 'umount2', path: '/nonexistent/diyc',
-      message: "ENOENT: no such file or directory, umount2 '/nonexistent/diyc'",
-    }));
+    expect(() => umount2('/nonexistent/diyc')).toThrow(
+      expect.objectContaining({
+        code: 'ENOENT',
+        errno: -2,
+        syscall: 'umount2',
+        path: '/nonexistent/diyc',
+        message: "ENOENT: no such file or directory, umount2 '/nonexistent/diyc'",
+      }),
+    );
   });
 
   it.skipIf(!isRoot)('mounts and unmounts a tmpfs (root)', () => {

@@ -107,7 +107,9 @@ function libraryPath(): string {
   let from: string = import.meta.url;
   try {
     from = import.meta.resolve('@diyc/cgroup');
-  } catch { /* this file, unbundled */ }
+  } catch {
+    /* this file, unbundled */
+  }
   return createRequire(from).resolve('@homebridge/dbus-native');
 }
 
@@ -128,21 +130,36 @@ class WorkerBus implements SystemdBus {
   #call(op: string, ...args: unknown[]): unknown {
     Atomics.store(this.#flag, 0, 0);
     this.#worker.postMessage({ op, args });
-    if (Atomics.wait(this.#flag, 0, 0, 60_000) === 'timed-out') throw new DiycError('system', `systemd did not answer ${op} over D-Bus in 60 s`);
+    if (Atomics.wait(this.#flag, 0, 0, 60_000) === 'timed-out')
+      throw new DiycError('system', `systemd did not answer ${op} over D-Bus in 60 s`);
     const reply = receiveMessageOnPort(this.#port)?.message as { result?: unknown; error?: string } | undefined;
     if (reply?.error !== undefined) {
-      const hint = /ENOENT|ECONNREFUSED/.test(reply.error) ? ': is systemd PID 1, with dbus running? (without it, leave out --systemd-cgroup)' : '';
+      const hint = /ENOENT|ECONNREFUSED/.test(reply.error)
+        ? ': is systemd PID 1, with dbus running? (without it, leave out --systemd-cgroup)'
+        : '';
       throw new DiycError('system', `systemd ${op}: ${reply.error}${hint}`);
     }
     return reply?.result;
   }
 
-  startUnit(name: string, props: Property[]): void { this.#call('startUnit', name, props); }
-  stopUnit(name: string): void { this.#call('stopUnit', name); }
-  setUnitProperties(name: string, props: Property[]): void { this.#call('setUnitProperties', name, props); }
-  attachProcesses(name: string, pids: number[]): void { this.#call('attachProcesses', name, pids); }
-  unitState(name: string): UnitState { return this.#call('unitState', name) as UnitState; }
-  close(): void { void this.#worker.terminate(); }
+  startUnit(name: string, props: Property[]): void {
+    this.#call('startUnit', name, props);
+  }
+  stopUnit(name: string): void {
+    this.#call('stopUnit', name);
+  }
+  setUnitProperties(name: string, props: Property[]): void {
+    this.#call('setUnitProperties', name, props);
+  }
+  attachProcesses(name: string, pids: number[]): void {
+    this.#call('attachProcesses', name, pids);
+  }
+  unitState(name: string): UnitState {
+    return this.#call('unitState', name) as UnitState;
+  }
+  close(): void {
+    void this.#worker.terminate();
+  }
 }
 
 let shared: SystemdBus | undefined;

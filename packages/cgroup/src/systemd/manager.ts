@@ -30,7 +30,8 @@ export interface SystemdOptions {
 function cgroupfsPart(r: Resources): Resources {
   const rest: Resources = {};
   if (r.memory?.swap !== undefined && r.memory.limit !== undefined) rest.memory = { limit: r.memory.limit, swap: r.memory.swap };
-  if (r.cpu?.cpus !== undefined || r.cpu?.mems !== undefined) rest.cpu = { ...(r.cpu.cpus !== undefined ? { cpus: r.cpu.cpus } : {}), ...(r.cpu.mems !== undefined ? { mems: r.cpu.mems } : {}) };
+  if (r.cpu?.cpus !== undefined || r.cpu?.mems !== undefined)
+    rest.cpu = { ...(r.cpu.cpus !== undefined ? { cpus: r.cpu.cpus } : {}), ...(r.cpu.mems !== undefined ? { mems: r.cpu.mems } : {}) };
   if (r.devices !== undefined) rest.devices = r.devices;
   if (r.blockIO !== undefined) rest.blockIO = r.blockIO;
   if (r.hugepageLimits !== undefined) rest.hugepageLimits = r.hugepageLimits;
@@ -52,7 +53,10 @@ export class SystemdCgroup implements CgroupManager {
   constructor(options: SystemdOptions) {
     this.#root = options.root;
     this.#bus = options.bus ?? systemdBus;
-    this.#v2 = new CgroupV2({ root: options.root, ...(options.attachDeviceFilter ? { attachDeviceFilter: options.attachDeviceFilter } : {}) });
+    this.#v2 = new CgroupV2({
+      root: options.root,
+      ...(options.attachDeviceFilter ? { attachDeviceFilter: options.attachDeviceFilter } : {}),
+    });
   }
 
   /** diyc's own name for container NAME: system.slice:diyc:NAME. */

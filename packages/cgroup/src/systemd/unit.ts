@@ -30,7 +30,11 @@ export function isSystemdPath(cgroupsPath: string | undefined): boolean {
 export function parseSystemdPath(cgroupsPath: string | undefined, id: string): SystemdPath {
   if (cgroupsPath === undefined || cgroupsPath === '') return { slice: 'system.slice', prefix: 'diyc', name: id };
   const m = FORM.exec(cgroupsPath);
-  if (!m) throw new DiycError('invalid', `expected cgroupsPath to be of format "slice:prefix:name" for systemd cgroups, got "${cgroupsPath}" instead`);
+  if (!m)
+    throw new DiycError(
+      'invalid',
+      `expected cgroupsPath to be of format "slice:prefix:name" for systemd cgroups, got "${cgroupsPath}" instead`,
+    );
   const [, slice = '', prefix = '', name = ''] = m;
   if (slice !== '') expandSlice(slice);
   if (!/^[A-Za-z0-9_.@-]+$/.test(name) || (prefix !== '' && !/^[A-Za-z0-9_.@-]+$/.test(prefix))) {
@@ -50,7 +54,9 @@ export function unitName(path: SystemdPath): string {
  * (systemd.slice(5)); "-.slice" is the root.
  */
 export function expandSlice(slice: string): string {
-  const bad = (): never => { throw new DiycError('invalid', `invalid slice name: ${slice}`); };
+  const bad = (): never => {
+    throw new DiycError('invalid', `invalid slice name: ${slice}`);
+  };
   if (!slice.endsWith('.slice') || slice.includes('/')) bad();
   const base = slice.slice(0, -'.slice'.length);
   if (base === '-') return '/';
@@ -92,7 +98,10 @@ export function unitProperties(path: SystemdPath, resources: Resources, options:
   else props.push(['Slice', ['s', path.slice]], ['Delegate', ['b', true]]);
   if (options.pid !== undefined) props.push(['PIDs', ['au', [options.pid]]]);
   props.push(
-    ['MemoryAccounting', ['b', true]], ['CPUAccounting', ['b', true]], ['IOAccounting', ['b', true]], ['TasksAccounting', ['b', true]],
+    ['MemoryAccounting', ['b', true]],
+    ['CPUAccounting', ['b', true]],
+    ['IOAccounting', ['b', true]],
+    ['TasksAccounting', ['b', true]],
     ['DefaultDependencies', ['b', false]],
   );
   return [...props, ...resourceProperties(resources)];

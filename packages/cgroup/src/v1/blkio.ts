@@ -34,12 +34,16 @@ export const blkio: Controller = {
     if (b.weight !== undefined) weight('weight', ['blkio.weight', 'blkio.bfq.weight'], b.weight);
     if (b.leafWeight !== undefined) weight('leafWeight', ['blkio.leaf_weight'], b.leafWeight);
     for (const d of b.weightDevice ?? []) {
-      if (d.weight !== undefined) weight('weightDevice', ['blkio.weight_device', 'blkio.bfq.weight_device'], `${d.major}:${d.minor} ${d.weight}`);
-      if (d.leafWeight !== undefined) weight('weightDevice.leafWeight', ['blkio.leaf_weight_device'], `${d.major}:${d.minor} ${d.leafWeight}`);
+      if (d.weight !== undefined)
+        weight('weightDevice', ['blkio.weight_device', 'blkio.bfq.weight_device'], `${d.major}:${d.minor} ${d.weight}`);
+      if (d.leafWeight !== undefined)
+        weight('weightDevice.leafWeight', ['blkio.leaf_weight_device'], `${d.major}:${d.minor} ${d.leafWeight}`);
     }
     const throttles = [
-      ['throttleReadBpsDevice', 'blkio.throttle.read_bps_device'], ['throttleWriteBpsDevice', 'blkio.throttle.write_bps_device'],
-      ['throttleReadIOPSDevice', 'blkio.throttle.read_iops_device'], ['throttleWriteIOPSDevice', 'blkio.throttle.write_iops_device'],
+      ['throttleReadBpsDevice', 'blkio.throttle.read_bps_device'],
+      ['throttleWriteBpsDevice', 'blkio.throttle.write_bps_device'],
+      ['throttleReadIOPSDevice', 'blkio.throttle.read_iops_device'],
+      ['throttleWriteIOPSDevice', 'blkio.throttle.write_iops_device'],
     ] as const;
     for (const [key, file] of throttles) for (const d of b[key] ?? []) weight(key, [file], `${d.major}:${d.minor} ${d.rate}`);
   },

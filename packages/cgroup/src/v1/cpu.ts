@@ -24,14 +24,23 @@ export const cpu: Controller = {
     }
     if (c.burst !== undefined) {
       if (!existsSync(join(dir, 'cpu.cfs_burst_us'))) out.skipped.push('cpu.burst: this kernel has no cpu.cfs_burst_us');
-      else { writeValue(join(dir, 'cpu.cfs_burst_us'), c.burst); out.applied.push(`cpu burst ${c.burst}`); }
+      else {
+        writeValue(join(dir, 'cpu.cfs_burst_us'), c.burst);
+        out.applied.push(`cpu burst ${c.burst}`);
+      }
     }
     // Real-time time: period before runtime, as the kernel checks the runtime against it.
-    for (const [key, file] of [['realtimePeriod', 'cpu.rt_period_us'], ['realtimeRuntime', 'cpu.rt_runtime_us']] as const) {
+    for (const [key, file] of [
+      ['realtimePeriod', 'cpu.rt_period_us'],
+      ['realtimeRuntime', 'cpu.rt_runtime_us'],
+    ] as const) {
       const value = c[key];
       if (value === undefined) continue;
       if (!existsSync(join(dir, file))) out.skipped.push(`cpu.${key}: this kernel has no real-time group scheduling (${file})`);
-      else { writeValue(join(dir, file), value); out.applied.push(`${key} ${value}`); }
+      else {
+        writeValue(join(dir, file), value);
+        out.applied.push(`${key} ${value}`);
+      }
     }
     if (c.idle !== undefined) out.skipped.push('cpu.idle: only cgroup v2 has it');
   },

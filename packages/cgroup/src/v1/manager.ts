@@ -24,8 +24,15 @@ const JOINED = ['memory', 'pids', 'cpu', 'cpuacct', 'cpuset', 'devices', 'freeze
 const CONTROLLERS: Controller[] = [memory, cpu, cpuset, pidsController, devices, blkio, hugetlb, netCls, netPrio];
 /** What each controller's fields are called in a config, for "not applied" reports. */
 const FIELDS: Record<string, string> = {
-  memory: 'memory', cpu: 'cpu', cpuset: 'cpu.cpus/mems', pids: 'pids', devices: 'devices', blkio: 'blockIO',
-  hugetlb: 'hugepageLimits', net_cls: 'network.classID', net_prio: 'network.priorities',
+  memory: 'memory',
+  cpu: 'cpu',
+  cpuset: 'cpu.cpus/mems',
+  pids: 'pids',
+  devices: 'devices',
+  blkio: 'blockIO',
+  hugetlb: 'hugepageLimits',
+  net_cls: 'network.classID',
+  net_prio: 'network.priorities',
 };
 
 export interface V1Options {
@@ -111,7 +118,9 @@ export class CgroupV1 implements CgroupManager {
   }
 
   procsFiles(path: string): string[] {
-    return this.#dirs(path).filter((d) => existsSync(d)).map((d) => join(d, 'cgroup.procs'));
+    return this.#dirs(path)
+      .filter((d) => existsSync(d))
+      .map((d) => join(d, 'cgroup.procs'));
   }
 
   add(path: string, pid: number): void {
@@ -137,7 +146,9 @@ export class CgroupV1 implements CgroupManager {
 
   stats(path: string): Stats {
     const stats: Stats = {};
-    const set = <K extends keyof Stats>(key: K, value: Stats[K] | undefined): void => { if (value !== undefined) stats[key] = value; };
+    const set = <K extends keyof Stats>(key: K, value: Stats[K] | undefined): void => {
+      if (value !== undefined) stats[key] = value;
+    };
     const mem = this.#dir('memory', path);
     if (mem) {
       set('memoryBytes', readNumber(join(mem, 'memory.usage_in_bytes')));
@@ -162,7 +173,8 @@ export class CgroupV1 implements CgroupManager {
     const want = frozen ? 'FROZEN' : 'THAWED';
     writeValue(join(dir, 'freezer.state'), want);
     // FREEZING is the way to FROZEN: it is done when the kernel says so.
-    if (!waitUntil(() => readValue(join(dir, 'freezer.state')) === want, 5000)) throw new DiycError('system', `${path} did not become ${want}`);
+    if (!waitUntil(() => readValue(join(dir, 'freezer.state')) === want, 5000))
+      throw new DiycError('system', `${path} did not become ${want}`);
   }
 
   list(): string[] {

@@ -19,7 +19,8 @@ export const memory: Controller = {
       out.applied.push(unlimited(m.limit) ? 'memory unlimited' : `memory ${formatSize(m.limit)}`);
     }
     if (m.swap !== undefined) {
-      if (!hasMemsw) out.skipped.push('memory.swap: swap accounting is off in this kernel (boot with swapaccount=1), so swap is not limited');
+      if (!hasMemsw)
+        out.skipped.push('memory.swap: swap accounting is off in this kernel (boot with swapaccount=1), so swap is not limited');
       else if (m.limit === undefined && !unlimited(m.swap)) out.skipped.push('memory.swap: a swap limit needs a memory limit');
       else {
         writeValue(memsw, unlimited(m.swap) ? -1 : m.swap);
@@ -39,11 +40,15 @@ export const memory: Controller = {
       writeValue(join(dir, 'memory.oom_control'), 1);
       out.applied.push('OOM killer off');
     }
-    for (const [key, file] of [['kernel', 'memory.kmem.limit_in_bytes'], ['kernelTCP', 'memory.kmem.tcp.limit_in_bytes']] as const) {
+    for (const [key, file] of [
+      ['kernel', 'memory.kmem.limit_in_bytes'],
+      ['kernelTCP', 'memory.kmem.tcp.limit_in_bytes'],
+    ] as const) {
       const value = m[key];
       if (value === undefined) continue;
       // Ignored, as runc ignores kernel memory settings ("will be removed"), with a warning.
-      if (!existsSync(join(dir, file))) (out.ignored ??= []).push(`memory.${key}: this kernel has no ${file} (kernel memory limits are gone since Linux 6.1)`);
+      if (!existsSync(join(dir, file)))
+        (out.ignored ??= []).push(`memory.${key}: this kernel has no ${file} (kernel memory limits are gone since Linux 6.1)`);
       else {
         writeValue(join(dir, file), unlimited(value) ? -1 : value);
         out.applied.push(`${key} memory ${unlimited(value) ? 'unlimited' : formatSize(value)}`);

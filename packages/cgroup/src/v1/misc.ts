@@ -16,7 +16,10 @@ export const hugetlb: Controller = {
   },
 };
 
-interface Network { classID?: number; priorities?: { name: string; priority: number }[] }
+interface Network {
+  classID?: number;
+  priorities?: { name: string; priority: number }[];
+}
 
 export const netCls: Controller = {
   name: 'net_cls',

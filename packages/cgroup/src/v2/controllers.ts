@@ -19,9 +19,12 @@ export const memory: Controller = {
     }
     if (m.swap !== undefined) {
       // OCI's swap is memory + swap; v2's memory.swap.max is the swap alone.
-      if (!existsSync(join(dir, 'memory.swap.max'))) out.skipped.push('memory.swap: swap accounting is off in this kernel, so swap is not limited');
-      else if (unlimited(m.swap)) { writeValue(join(dir, 'memory.swap.max'), 'max'); out.applied.push('swap unlimited'); }
-      else if (m.limit === undefined || unlimited(m.limit)) out.skipped.push('memory.swap: a swap limit needs a memory limit');
+      if (!existsSync(join(dir, 'memory.swap.max')))
+        out.skipped.push('memory.swap: swap accounting is off in this kernel, so swap is not limited');
+      else if (unlimited(m.swap)) {
+        writeValue(join(dir, 'memory.swap.max'), 'max');
+        out.applied.push('swap unlimited');
+      } else if (m.limit === undefined || unlimited(m.limit)) out.skipped.push('memory.swap: a swap limit needs a memory limit');
       else {
         const swap = Math.max(0, m.swap - m.limit);
         writeValue(join(dir, 'memory.swap.max'), swap);
@@ -33,7 +36,9 @@ export const memory: Controller = {
       out.applied.push(`memory reservation ${unlimited(m.reservation) ? 'none' : formatSize(m.reservation)}`);
     }
     // runc's v2 manager ignores these (and warns for kernel memory): so does diyc, saying so.
-    const ignore = (why: string): void => { (out.ignored ??= []).push(why); };
+    const ignore = (why: string): void => {
+      (out.ignored ??= []).push(why);
+    };
     if (m.swappiness !== undefined) ignore('memory.swappiness: cgroup v2 has no per-cgroup swappiness');
     if (m.disableOOMKiller) ignore('memory.disableOOMKiller: cgroup v2 cannot turn the OOM killer off');
     if (m.kernel !== undefined) ignore('memory.kernel: cgroup v2 has no separate kernel memory limit');
@@ -59,16 +64,34 @@ export const cpu: Controller = {
       writeValue(join(dir, 'cpu.max'), `${quota} ${period}`);
       out.applied.push(quota === 'max' ? `cpu period ${period}` : `cpus ${+(Number(quota) / period).toFixed(3)}`);
     }
-    if (c.burst !== undefined) { writeValue(join(dir, 'cpu.max.burst'), c.burst); out.applied.push(`cpu burst ${c.burst}`); }
-    if (c.idle !== undefined) { writeValue(join(dir, 'cpu.idle'), c.idle); out.applied.push(`cpu idle ${c.idle}`); }
-    if (c.realtimeRuntime !== undefined || c.realtimePeriod !== undefined) out.skipped.push('cpu.realtimeRuntime/realtimePeriod: cgroup v2 has no real-time group scheduling');
+    if (c.burst !== undefined) {
+      writeValue(join(dir, 'cpu.max.burst'), c.burst);
+      out.applied.push(`cpu burst ${c.burst}`);
+    }
+    if (c.idle !== undefined) {
+      writeValue(join(dir, 'cpu.idle'), c.idle);
+      out.applied.push(`cpu idle ${c.idle}`);
+    }
+    if (c.realtimeRuntime !== undefined || c.realtimePeriod !== undefined)
+      out.skipped.push('cpu.realtimeRuntime/realtimePeriod: cgroup v2 has no real-time group scheduling');
   },
 };
 
 export { cpuset, pids } from '../shared-controllers.js';
 
-interface Rate { major: number; minor: number; rate: number }
-interface BlockIO { weight?: number; leafWeight?: number; throttleReadBpsDevice?: Rate[]; throttleWriteBpsDevice?: Rate[]; throttleReadIOPSDevice?: Rate[]; throttleWriteIOPSDevice?: Rate[] }
+interface Rate {
+  major: number;
+  minor: number;
+  rate: number;
+}
+interface BlockIO {
+  weight?: number;
+  leafWeight?: number;
+  throttleReadBpsDevice?: Rate[];
+  throttleWriteBpsDevice?: Rate[];
+  throttleReadIOPSDevice?: Rate[];
+  throttleWriteIOPSDevice?: Rate[];
+}
 
 export const io: Controller = {
   name: 'io',
@@ -78,12 +101,23 @@ export const io: Controller = {
     if (b.weight !== undefined) {
       const file = ['io.weight', 'io.bfq.weight'].find((f) => existsSync(join(dir, f)));
       if (file === undefined) out.skipped.push('blockIO.weight: this kernel has no io.weight');
-      else { writeValue(join(dir, file), file === 'io.weight' ? `default ${b.weight}` : b.weight); out.applied.push(`io weight ${b.weight}`); }
+      else {
+        writeValue(join(dir, file), file === 'io.weight' ? `default ${b.weight}` : b.weight);
+        out.applied.push(`io weight ${b.weight}`);
+      }
     }
     if (b.leafWeight !== undefined) out.skipped.push('blockIO.leafWeight: cgroup v2 has no leaf weight');
-    const keys = [['throttleReadBpsDevice', 'rbps'], ['throttleWriteBpsDevice', 'wbps'], ['throttleReadIOPSDevice', 'riops'], ['throttleWriteIOPSDevice', 'wiops']] as const;
+    const keys = [
+      ['throttleReadBpsDevice', 'rbps'],
+      ['throttleWriteBpsDevice', 'wbps'],
+      ['throttleReadIOPSDevice', 'riops'],
+      ['throttleWriteIOPSDevice', 'wiops'],
+    ] as const;
     for (const [key, name] of keys) {
-      for (const d of b[key] ?? []) { writeValue(join(dir, 'io.max'), `${d.major}:${d.minor} ${name}=${d.rate}`); out.applied.push(`io ${name} ${d.major}:${d.minor} ${d.rate}`); }
+      for (const d of b[key] ?? []) {
+        writeValue(join(dir, 'io.max'), `${d.major}:${d.minor} ${name}=${d.rate}`);
+        out.applied.push(`io ${name} ${d.major}:${d.minor} ${d.rate}`);
+      }
     }
   },
 };
@@ -92,7 +126,10 @@ export const hugetlb: Controller = {
   name: 'hugetlb',
   wants: (r) => (r.hugepageLimits ?? []).length > 0,
   apply(dir: string, r: Resources, out: Applied) {
-    for (const h of r.hugepageLimits ?? []) { writeValue(join(dir, `hugetlb.${h.pageSize}.max`), h.limit); out.applied.push(`hugetlb ${h.pageSize} ${h.limit}`); }
+    for (const h of r.hugepageLimits ?? []) {
+      writeValue(join(dir, `hugetlb.${h.pageSize}.max`), h.limit);
+      out.applied.push(`hugetlb ${h.pageSize} ${h.limit}`);
+    }
   },
 };
 
@@ -115,7 +152,8 @@ export const unified: Controller = {
   apply(dir: string, r: Resources, out: Applied) {
     for (const [key, value] of Object.entries(r.unified ?? {})) {
       // A controller's file (memory.high), never a path: the name stays in this directory.
-      if (!/^[a-z0-9_]+\.[a-z0-9_.]+$/.test(key) || key.startsWith('cgroup.')) throw new Error(`linux.resources.unified: '${key}' is not a controller file`);
+      if (!/^[a-z0-9_]+\.[a-z0-9_.]+$/.test(key) || key.startsWith('cgroup.'))
+        throw new Error(`linux.resources.unified: '${key}' is not a controller file`);
       writeValue(join(dir, key), value);
       out.applied.push(`${key} ${value}`);
     }

@@ -12,7 +12,14 @@ import { cpu, cpuset, devices, hugetlb, io, memory, pids as pidsController, unif
 
 /** The controllers diyc gives its cgroups, when the machine delegates them. */
 const WANTED = ['memory', 'pids', 'cpu', 'cpuset', 'io', 'hugetlb'];
-const FIELDS: Record<string, string> = { memory: 'memory', cpu: 'cpu', cpuset: 'cpu.cpus/mems', pids: 'pids', io: 'blockIO', hugetlb: 'hugepageLimits' };
+const FIELDS: Record<string, string> = {
+  memory: 'memory',
+  cpu: 'cpu',
+  cpuset: 'cpu.cpus/mems',
+  pids: 'pids',
+  io: 'blockIO',
+  hugetlb: 'hugepageLimits',
+};
 
 export interface V2Options {
   /** Mount point of the unified hierarchy (/sys/fs/cgroup). */
@@ -76,7 +83,9 @@ export class CgroupV2 implements CgroupManager {
     for (const controller of this.#controllers) {
       if (!controller.wants(resources)) continue;
       if (controller.name !== '' && !own.has(controller.name)) {
-        out.skipped.push(`${FIELDS[controller.name]}: the ${controller.name} controller is not delegated to ${join(dir, '..')} (enable it in ${this.#root}/cgroup.subtree_control)`);
+        out.skipped.push(
+          `${FIELDS[controller.name]}: the ${controller.name} controller is not delegated to ${join(dir, '..')} (enable it in ${this.#root}/cgroup.subtree_control)`,
+        );
         continue;
       }
       controller.apply(dir, resources, out);
@@ -113,7 +122,9 @@ export class CgroupV2 implements CgroupManager {
   stats(path: string): Stats {
     const dir = this.#dir(path);
     const stats: Stats = {};
-    const put = <K extends keyof Stats>(key: K, value: Stats[K] | undefined): void => { if (value !== undefined) stats[key] = value; };
+    const put = <K extends keyof Stats>(key: K, value: Stats[K] | undefined): void => {
+      if (value !== undefined) stats[key] = value;
+    };
     put('memoryBytes', readNumber(join(dir, 'memory.current')));
     put('memoryPeakBytes', readNumber(join(dir, 'memory.peak')));
     put('memoryLimitBytes', readNumber(join(dir, 'memory.max')));
@@ -127,15 +138,20 @@ export class CgroupV2 implements CgroupManager {
 
   freeze(path: string, frozen: boolean): void {
     const dir = this.#dir(path);
-    if (!existsSync(join(dir, 'cgroup.freeze'))) throw new DiycError('missing', 'this kernel has no cgroup.freeze (Linux 5.2): pausing needs it');
+    if (!existsSync(join(dir, 'cgroup.freeze')))
+      throw new DiycError('missing', 'this kernel has no cgroup.freeze (Linux 5.2): pausing needs it');
     writeValue(join(dir, 'cgroup.freeze'), frozen ? 1 : 0);
-    if (!waitUntil(() => readKey(join(dir, 'cgroup.events'), 'frozen') === (frozen ? 1 : 0), 5000)) throw new DiycError('system', `${path} did not ${frozen ? 'freeze' : 'thaw'}`);
+    if (!waitUntil(() => readKey(join(dir, 'cgroup.events'), 'frozen') === (frozen ? 1 : 0), 5000))
+      throw new DiycError('system', `${path} did not ${frozen ? 'freeze' : 'thaw'}`);
   }
 
   list(): string[] {
     const dir = join(this.#root, this.#parent);
     if (!existsSync(dir)) return [];
-    return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
   }
 
   remove(path: string, options: { force?: boolean } = {}): void {
@@ -143,7 +159,12 @@ export class CgroupV2 implements CgroupManager {
     if (!existsSync(dir)) return;
     const killFile = join(dir, 'cgroup.kill');
     // cgroup.kill (Linux 5.14) kills every process at once, forks included.
-    evacuate(cgroupPath(path), () => this.pids(path), options.force, (pids) => (existsSync(killFile) ? writeValue(killFile, 1) : killPids(pids)));
+    evacuate(
+      cgroupPath(path),
+      () => this.pids(path),
+      options.force,
+      (pids) => (existsSync(killFile) ? writeValue(killFile, 1) : killPids(pids)),
+    );
     // The cgroup and what the container made under it, deepest first.
     removeCgroupTree(dir, this.#removeDir);
   }

@@ -20,7 +20,10 @@ export function requireRoot(): void {
  * Runs `fn` on each container named, as docker does: what it returns is printed (the name
  * as given), an error is said on stderr and the others still run; exit 1 if one failed.
  */
-export async function eachContainer(targets: string[], fn: (view: ContainerView, text: string) => Promise<string | undefined> | string | undefined): Promise<number> {
+export async function eachContainer(
+  targets: string[],
+  fn: (view: ContainerView, text: string) => Promise<string | undefined> | string | undefined,
+): Promise<number> {
   let failed = false;
   for (const text of targets) {
     try {

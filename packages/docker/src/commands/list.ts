@@ -13,18 +13,27 @@ import { findContainer } from '../containers.js';
 import { viewOf } from '../view.js';
 import { allViews } from './common.js';
 
-const format = { type: 'string', valueHint: 'FORMAT', description: 'table (the default), table TEMPLATE, json, or a Go template: \'{{.Names}}\'' } as const;
+const format = {
+  type: 'string',
+  valueHint: 'FORMAT',
+  description: "table (the default), table TEMPLATE, json, or a Go template: '{{.Names}}'",
+} as const;
 
 /** ps's filter keys. */
 export const PS_FILTERS = ['id', 'name', 'label', 'status', 'exited'] as const;
 
 /** Whether a container passes ps's --filter. */
-export function psFilterMatches(view: Pick<ContainerView, 'id' | 'name' | 'labels' | 'status' | 'state'>, filters: ReturnType<typeof parseFilters>): boolean {
-  return anyOf(filters, 'id', (v) => view.id.startsWith(v))
-    && anyOf(filters, 'name', (v) => nameMatches(view.name, v))
-    && [...(filters.get('label') ?? [])].every((v) => labelMatches(view.labels, v))
-    && anyOf(filters, 'status', (v) => view.status === v)
-    && anyOf(filters, 'exited', (v) => view.status === 'exited' && String(view.state.exitCode ?? 0) === v);
+export function psFilterMatches(
+  view: Pick<ContainerView, 'id' | 'name' | 'labels' | 'status' | 'state'>,
+  filters: ReturnType<typeof parseFilters>,
+): boolean {
+  return (
+    anyOf(filters, 'id', (v) => view.id.startsWith(v)) &&
+    anyOf(filters, 'name', (v) => nameMatches(view.name, v)) &&
+    [...(filters.get('label') ?? [])].every((v) => labelMatches(view.labels, v)) &&
+    anyOf(filters, 'status', (v) => view.status === v) &&
+    anyOf(filters, 'exited', (v) => view.status === 'exited' && String(view.state.exitCode ?? 0) === v)
+  );
 }
 
 /** What a ps --format template sees of a container: docker's fields. */
@@ -40,7 +49,9 @@ export function psRow(view: ContainerView, noTrunc: boolean, now: number = Date.
     State: view.status,
     Status: statusText(view, now),
     Names: view.name,
-    Labels: Object.entries(view.labels).map(([k, v]) => `${k}=${v}`).join(','),
+    Labels: Object.entries(view.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
     Label: (key: string) => view.labels[key] ?? '',
     Networks: view.state.net ?? '',
     Mounts: '',
@@ -49,7 +60,21 @@ export function psRow(view: ContainerView, noTrunc: boolean, now: number = Date.
 }
 
 export const PS_COLUMNS: Columns<Record<string, unknown>> = {
-  headers: { ID: 'CONTAINER ID', Image: 'IMAGE', Command: 'COMMAND', CreatedAt: 'CREATED AT', RunningFor: 'CREATED', Ports: 'PORTS', State: 'STATE', Status: 'STATUS', Names: 'NAMES', Labels: 'LABELS', Networks: 'NETWORKS', Mounts: 'MOUNTS', Size: 'SIZE' },
+  headers: {
+    ID: 'CONTAINER ID',
+    Image: 'IMAGE',
+    Command: 'COMMAND',
+    CreatedAt: 'CREATED AT',
+    RunningFor: 'CREATED',
+    Ports: 'PORTS',
+    State: 'STATE',
+    Status: 'STATUS',
+    Names: 'NAMES',
+    Labels: 'LABELS',
+    Networks: 'NETWORKS',
+    Mounts: 'MOUNTS',
+    Size: 'SIZE',
+  },
   fields: ['ID', 'Image', 'Command', 'RunningFor', 'Status', 'Ports', 'Names'],
   cell: (row, field) => String(row[field] ?? ''),
 };
@@ -61,18 +86,33 @@ export const psCommand = defineCli({
     quiet: { type: 'boolean', alias: 'q', description: 'only their IDs' },
     'no-trunc': { type: 'boolean', description: 'do not cut IDs and commands short' },
     latest: { type: 'boolean', alias: 'l', description: 'only the one made last' },
-    filter: { type: 'string', alias: 'f', valueHint: 'KEY=VALUE', description: `keep those that match: ${PS_FILTERS.join(', ')} (repeatable)` },
+    filter: {
+      type: 'string',
+      alias: 'f',
+      valueHint: 'KEY=VALUE',
+      description: `keep those that match: ${PS_FILTERS.join(', ')} (repeatable)`,
+    },
     format,
   },
   main({ flags }) {
     const filters = parseFilters(many(flags.filter), PS_FILTERS);
     const noTrunc = flags['no-trunc'] === true;
-    let views = allViews().filter((v) => (flags.all === true || filters.has('status') || filters.has('exited') || v.status === 'running' || v.status === 'paused' || v.status === 'restarting') && psFilterMatches(v, filters));
+    let views = allViews().filter(
+      (v) =>
+        (flags.all === true ||
+          filters.has('status') ||
+          filters.has('exited') ||
+          v.status === 'running' ||
+          v.status === 'paused' ||
+          v.status === 'restarting') &&
+        psFilterMatches(v, filters),
+    );
     // Newest first, as docker lists them.
     views.sort((a, b) => (b.state.createdAt ?? '').localeCompare(a.state.createdAt ?? ''));
     if (flags.latest === true) views = views.slice(0, 1);
     const rows = views.map((v) => psRow(v, noTrunc));
-    const text = flags.quiet === true ? rows.map((r) => `${String(r.ID)}\n`).join('') : formatList(rows, one(flags.format), PS_COLUMNS, (r) => r);
+    const text =
+      flags.quiet === true ? rows.map((r) => `${String(r.ID)}\n`).join('') : formatList(rows, one(flags.format), PS_COLUMNS, (r) => r);
     writeOut(text);
     return 0;
   },
@@ -92,10 +132,21 @@ export interface ImageRow {
 export function imageRows(image: Image, references: string[], noTrunc: boolean, now: number = Date.now()): ImageRow[] {
   const id = imageId(image);
   const common = {
-    ID: noTrunc ? id : shortId(id), CreatedSince: image.created ? ago(now - Date.parse(image.created)) : 'N/A', CreatedAt: goTime(image.created), Size: humanSize(image.size),
+    ID: noTrunc ? id : shortId(id),
+    CreatedSince: image.created ? ago(now - Date.parse(image.created)) : 'N/A',
+    CreatedAt: goTime(image.created),
+    Size: humanSize(image.size),
   };
   const tags = references.filter((r) => !r.includes('@'));
-  if (tags.length === 0) return [{ Repository: references.length === 0 ? image.name : '<none>', Tag: references.length === 0 ? 'latest' : '<none>', Digest: '<none>', ...common }];
+  if (tags.length === 0)
+    return [
+      {
+        Repository: references.length === 0 ? image.name : '<none>',
+        Tag: references.length === 0 ? 'latest' : '<none>',
+        Digest: '<none>',
+        ...common,
+      },
+    ];
   return tags.map((r) => {
     const rt = repoTag(r);
     return { Repository: rt.repository, Tag: rt.tag, Digest: '<none>', ...common };
@@ -103,7 +154,15 @@ export function imageRows(image: Image, references: string[], noTrunc: boolean, 
 }
 
 const IMAGE_COLUMNS: Columns<ImageRow> = {
-  headers: { Repository: 'REPOSITORY', Tag: 'TAG', Digest: 'DIGEST', ID: 'IMAGE ID', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', Size: 'SIZE' },
+  headers: {
+    Repository: 'REPOSITORY',
+    Tag: 'TAG',
+    Digest: 'DIGEST',
+    ID: 'IMAGE ID',
+    CreatedSince: 'CREATED',
+    CreatedAt: 'CREATED AT',
+    Size: 'SIZE',
+  },
   fields: ['Repository', 'Tag', 'ID', 'CreatedSince', 'Size'],
   cell: (row, field) => String(row[field as keyof ImageRow] ?? ''),
 };
@@ -135,7 +194,10 @@ export const imagesCommand = defineCli({
 });
 
 export const pullCommand = defineCli({
-  meta: { name: 'pull', description: 'Pull an image from a registry (Docker Hub through DIYC_REGISTRY_MIRROR or /etc/diyc/daemon.json\'s registry-mirrors)' },
+  meta: {
+    name: 'pull',
+    description: "Pull an image from a registry (Docker Hub through DIYC_REGISTRY_MIRROR or /etc/diyc/daemon.json's registry-mirrors)",
+  },
   args: {
     quiet: { type: 'boolean', alias: 'q', description: 'print only the reference' },
     platform: { type: 'string', valueHint: 'OS/ARCH', description: 'which image of a multi-platform one' },
@@ -144,13 +206,16 @@ export const pullCommand = defineCli({
   async main({ flags, operands }) {
     const store = new ImageStore(stateRoot());
     const platform = one(flags.platform);
-    await pull(store, operands[0] as string, { ...(platform !== undefined ? { platform } : {}), out: { write: (l) => writeOut(l), quiet: flags.quiet === true, reference: true } });
+    await pull(store, operands[0] as string, {
+      ...(platform !== undefined ? { platform } : {}),
+      out: { write: (l) => writeOut(l), quiet: flags.quiet === true, reference: true },
+    });
     return 0;
   },
 });
 
 export const inspectCommand = defineCli({
-  meta: { name: 'inspect', description: 'Show containers or images as docker\'s JSON (a list), or --format TEMPLATE for each' },
+  meta: { name: 'inspect', description: "Show containers or images as docker's JSON (a list), or --format TEMPLATE for each" },
   // Several operands; the flags come before them (docker takes them after too).
   stopAtOperand: true,
   args: {

@@ -1,9 +1,7 @@
 // diyc stop, kill, rm, wait, exec, logs, port: a container named by
 // its name, ID or ID prefix, the core's operation, docker's output.
 import { defineCli, many, one, parseSignal, writeOut } from '@diyc/cli';
-import {
-  checkUser, checkWorkdir, envFlags, exec, execProcess, kill, parseTail, showLogs, type ExecOverrides,
-} from '@diyc/container';
+import { checkUser, checkWorkdir, envFlags, exec, execProcess, kill, parseTail, showLogs, type ExecOverrides } from '@diyc/container';
 import { expandPublish } from '@diyc/net';
 import { DiycError } from '@diyc/record';
 import { findContainer, runtimeFor } from '../containers.js';
@@ -16,11 +14,20 @@ const containers = { type: 'positional', description: 'the containers: names, ID
 const container = { type: 'positional', description: 'the container: its name, ID or an ID prefix' } as const;
 
 export const stopCommand = defineCli({
-  meta: { name: 'stop', description: 'Stop running containers: the stop signal (--stop-signal, the image\'s STOPSIGNAL, else SIGTERM), then SIGKILL after the timeout.' },
+  meta: {
+    name: 'stop',
+    description:
+      "Stop running containers: the stop signal (--stop-signal, the image's STOPSIGNAL, else SIGTERM), then SIGKILL after the timeout.",
+  },
   // Several operands; the flags come before them (docker takes them after too).
   stopAtOperand: true,
   args: {
-    time: { type: 'string', alias: 't', valueHint: 'SECONDS', description: 'seconds to wait before SIGKILL (default the container\'s --stop-timeout, else 10)' },
+    time: {
+      type: 'string',
+      alias: 't',
+      valueHint: 'SECONDS',
+      description: "seconds to wait before SIGKILL (default the container's --stop-timeout, else 10)",
+    },
     signal: { type: 'string', alias: 's', valueHint: 'SIGNAL', description: 'the signal to send first' },
     containers,
   },
@@ -40,13 +47,22 @@ export const killCommand = defineCli({
   meta: { name: 'kill', description: 'Send a signal to running containers (default SIGKILL).' },
   // Several operands; the flags come before them (docker takes them after too).
   stopAtOperand: true,
-  args: { signal: { type: 'string', alias: 's', valueHint: 'SIGNAL', description: 'the signal: a name (KILL, SIGHUP) or a number (default KILL)' }, containers },
+  args: {
+    signal: {
+      type: 'string',
+      alias: 's',
+      valueHint: 'SIGNAL',
+      description: 'the signal: a name (KILL, SIGHUP) or a number (default KILL)',
+    },
+    containers,
+  },
   async main({ flags, operands }) {
     const targets = need(operands, 'CONTAINER [CONTAINER...]', 'kill');
     requireRoot();
     const signal = parseSignal(one(flags.signal), 9);
     return eachContainer(targets, async (view, text) => {
-      if (view.status !== 'running' && view.status !== 'paused') throw new DiycError('state', `cannot kill container: ${text}: container ${view.id.slice(0, 12)} is not running`);
+      if (view.status !== 'running' && view.status !== 'paused')
+        throw new DiycError('state', `cannot kill container: ${text}: container ${view.id.slice(0, 12)} is not running`);
       await markStoppedByUser(view.container);
       kill(view.container, signal, { all: signal === 9 });
       return text;
@@ -55,7 +71,10 @@ export const killCommand = defineCli({
 });
 
 export const rmCommand = defineCli({
-  meta: { name: 'rm', description: 'Remove containers: their files, cgroup, network and mounts. A running one only with -f, which kills it first.' },
+  meta: {
+    name: 'rm',
+    description: 'Remove containers: their files, cgroup, network and mounts. A running one only with -f, which kills it first.',
+  },
   // Several operands; the flags come before them (docker takes them after too).
   stopAtOperand: true,
   args: {
@@ -80,7 +99,11 @@ export const waitCommand = defineCli({
   // Several operands; the flags come before them (docker takes them after too).
   stopAtOperand: true,
   args: {
-    condition: { type: 'enum', options: ['not-running', 'next-exit', 'removed'], description: 'wait until it is not running (the default), has ended once more, or is removed' },
+    condition: {
+      type: 'enum',
+      options: ['not-running', 'next-exit', 'removed'],
+      description: 'wait until it is not running (the default), has ended once more, or is removed',
+    },
     containers,
   },
   async main({ flags, operands }) {
@@ -97,7 +120,8 @@ export const waitCommand = defineCli({
           // Ended once its supervisor has recorded the exit (state.json says stopped): the
           // process alone gone is too early, its exit code not written yet.
           const ended = (now.status === 'exited' || now.status === 'created') && now.state.status === 'stopped';
-          if (ended && (condition === 'not-running' || now.state.startedAt !== started || now.state.finishedAt !== view.state.finishedAt)) return String(now.state.exitCode ?? 0);
+          if (ended && (condition === 'not-running' || now.state.startedAt !== started || now.state.finishedAt !== view.state.finishedAt))
+            return String(now.state.exitCode ?? 0);
         }
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -106,7 +130,11 @@ export const waitCommand = defineCli({
 });
 
 export const execCommand = defineCli({
-  meta: { name: 'exec', description: 'Run a command in a running container: its namespaces, cgroup, environment, capabilities and seccomp filter. Exit status is the command\'s.' },
+  meta: {
+    name: 'exec',
+    description:
+      "Run a command in a running container: its namespaces, cgroup, environment, capabilities and seccomp filter. Exit status is the command's.",
+  },
   stopAtOperand: true,
   failureCode: EXIT_RUNTIME,
   args: {
@@ -116,15 +144,20 @@ export const execCommand = defineCli({
     env: { type: 'string', alias: 'e', valueHint: 'KEY=VALUE', description: 'set an environment variable (repeatable)' },
     workdir: { type: 'string', alias: 'w', valueHint: 'DIR', description: 'the working directory inside' },
     user: { type: 'string', alias: 'u', valueHint: 'USER[:GROUP]', description: 'run as this user of the container' },
-    privileged: { type: 'boolean', description: 'refused: an exec has the container\'s own privileges' },
+    privileged: { type: 'boolean', description: "refused: an exec has the container's own privileges" },
     debug,
     container,
     command: { type: 'positional', description: 'the command and its arguments' },
   },
   async main({ flags, operands }) {
     const [target, ...command] = operands;
-    if (target === undefined || command.length === 0) throw new DiycError('usage', '"diyc exec" requires at least 2 arguments: CONTAINER COMMAND [ARG...]');
-    if (flags.privileged === true) throw new DiycError('usage', '--privileged: diyc runs an exec with the container\'s own privileges; run the container with --privileged');
+    if (target === undefined || command.length === 0)
+      throw new DiycError('usage', '"diyc exec" requires at least 2 arguments: CONTAINER COMMAND [ARG...]');
+    if (flags.privileged === true)
+      throw new DiycError(
+        'usage',
+        "--privileged: diyc runs an exec with the container's own privileges; run the container with --privileged",
+      );
     requireRoot();
     const overrides: ExecOverrides = { env: envFlags(many(flags.env)) };
     const cwd = checkWorkdir(one(flags.workdir));
@@ -132,7 +165,8 @@ export const execCommand = defineCli({
     if (cwd !== undefined) overrides.cwd = cwd;
     if (user !== undefined) overrides.user = user;
     const tty = flags.tty === true;
-    if (tty && flags.interactive === true && process.stdin.isTTY !== true) throw new DiycError('usage', 'the input device is not a TTY', { exitCode: 1 });
+    if (tty && flags.interactive === true && process.stdin.isTTY !== true)
+      throw new DiycError('usage', 'the input device is not a TTY', { exitCode: 1 });
     const { container: found } = findContainer(target);
     const record = found.record();
     if (!found.isRunning() || !record) throw new DiycError('state', `container ${found.name} is not running`);
@@ -144,16 +178,23 @@ export const execCommand = defineCli({
 });
 
 export const logsCommand = defineCli({
-  meta: { name: 'logs', description: 'Print what a container wrote (stdout and stderr of its runs in the background); -f follows it until it ends' },
+  meta: {
+    name: 'logs',
+    description: 'Print what a container wrote (stdout and stderr of its runs in the background); -f follows it until it ends',
+  },
   args: {
     follow: { type: 'boolean', alias: 'f', description: 'keep printing what it writes until it stops' },
     tail: { type: 'string', alias: 'n', valueHint: 'N', description: 'only the last N lines (default all)' },
-    timestamps: { type: 'boolean', alias: 't', description: 'refused: diyc\'s log keeps no times' },
-    since: { type: 'string', valueHint: 'TIME', description: 'refused: diyc\'s log keeps no times' },
+    timestamps: { type: 'boolean', alias: 't', description: "refused: diyc's log keeps no times" },
+    since: { type: 'string', valueHint: 'TIME', description: "refused: diyc's log keeps no times" },
     container,
   },
   async main({ flags, operands }) {
-    if (flags.timestamps === true || one(flags.since) !== undefined) throw new DiycError('usage', `${flags.timestamps === true ? '--timestamps' : '--since'}: diyc's log holds the bytes written, with no times`);
+    if (flags.timestamps === true || one(flags.since) !== undefined)
+      throw new DiycError(
+        'usage',
+        `${flags.timestamps === true ? '--timestamps' : '--since'}: diyc's log holds the bytes written, with no times`,
+      );
     const tail = parseTail(one(flags.tail));
     const { container: found } = findContainer(operands[0] as string);
     try {

@@ -12,7 +12,11 @@ export const EXIT_RUNTIME = 125;
 
 export function runCommand(script: string) {
   return defineCli({
-    meta: { name: 'run', description: 'Create and run a new container from an image, pulling it when it is missing. Exit status is the container\'s (125: diyc failed; 126, 127: the command cannot run).' },
+    meta: {
+      name: 'run',
+      description:
+        "Create and run a new container from an image, pulling it when it is missing. Exit status is the container's (125: diyc failed; 126, 127: the command cannot run).",
+    },
     stopAtOperand: true,
     failureCode: EXIT_RUNTIME,
     hints: RUN_HINTS,
@@ -40,7 +44,10 @@ export function runCommand(script: string) {
 }
 
 export const createCommand = defineCli({
-  meta: { name: 'create', description: 'Create a new container from an image (pulled when missing) without starting it; prints its ID. `diyc start` runs it.' },
+  meta: {
+    name: 'create',
+    description: 'Create a new container from an image (pulled when missing) without starting it; prints its ID. `diyc start` runs it.',
+  },
   stopAtOperand: true,
   failureCode: EXIT_RUNTIME,
   hints: RUN_HINTS,
@@ -60,7 +67,11 @@ export function startCommand(script: string) {
     // Several operands; the flags come before them (docker takes them after too).
     stopAtOperand: true,
     args: {
-      attach: { type: 'boolean', alias: 'a', description: 'run it in the foreground, its output here, and exit with its status (one container)' },
+      attach: {
+        type: 'boolean',
+        alias: 'a',
+        description: 'run it in the foreground, its output here, and exit with its status (one container)',
+      },
       interactive: { type: 'boolean', alias: 'i', description: 'with -a: your stdin is its stdin' },
       debug,
       containers: { type: 'positional', description: 'the containers: names, IDs or ID prefixes' },
@@ -73,7 +84,8 @@ export function startCommand(script: string) {
         if (targets.length > 1) throw new DiycError('usage', 'you cannot start and attach multiple containers at once');
         let code = 0;
         const failed = await eachContainer(targets, async (view) => {
-          if (view.status === 'running' || view.status === 'paused') throw new DiycError('state', `container ${view.name} is already running`);
+          if (view.status === 'running' || view.status === 'paused')
+            throw new DiycError('state', `container ${view.name} is already running`);
           code = await startForeground(view.container, script, trace, { interactive: flags.interactive === true });
           return undefined;
         });
@@ -81,7 +93,8 @@ export function startCommand(script: string) {
       }
       return eachContainer(targets, async (view, text) => {
         if (view.status === 'running' || view.status === 'paused') return text;
-        if (!readMeta(view.container)) throw new DiycError('invalid', `container ${view.name} was made by diyc-run: run it again with diyc-run`);
+        if (!readMeta(view.container))
+          throw new DiycError('invalid', `container ${view.name} was made by diyc-run: run it again with diyc-run`);
         await startDetached(view.container, script, trace);
         return text;
       });

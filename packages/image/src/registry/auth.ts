@@ -61,7 +61,10 @@ export function dockerConfigCredentials(registry: string, env: NodeJS.ProcessEnv
   } catch {
     throw new DiycError('invalid', `${file} is not valid JSON: fix it, or give --user`);
   }
-  const keys = registry === DOCKER_HUB ? ['https://index.docker.io/v1/', 'index.docker.io', DOCKER_HUB] : [registry, `https://${registry}`, `http://${registry}`];
+  const keys =
+    registry === DOCKER_HUB
+      ? ['https://index.docker.io/v1/', 'index.docker.io', DOCKER_HUB]
+      : [registry, `https://${registry}`, `http://${registry}`];
   const helper = keys.map((key) => config.credHelpers?.[key]).find((name) => name !== undefined) ?? config.credsStore;
   if (helper) return helperCredentials(helper, keys[0] as string, file, env);
   for (const key of keys) {
@@ -84,20 +87,33 @@ export function dockerConfigCredentials(registry: string, env: NodeJS.ProcessEnv
  */
 function helperCredentials(name: string, server: string, file: string, env: NodeJS.ProcessEnv): Credentials | undefined {
   // The name becomes a command: a config.json must not name a path (`../../bin/sh`).
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) throw new DiycError('invalid', `${file}: credential helper '${name}' is not a helper name (docker-credential-NAME)`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name))
+    throw new DiycError('invalid', `${file}: credential helper '${name}' is not a helper name (docker-credential-NAME)`);
   const command = `docker-credential-${name}`;
-  const answer = childProcess().spawnSync(command, ['get'], { input: server, env, encoding: 'utf8', stdio: ['pipe', 'pipe', 'inherit'], timeout: 60_000 });
+  const answer = childProcess().spawnSync(command, ['get'], {
+    input: server,
+    env,
+    encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'inherit'],
+    timeout: 60_000,
+  });
   // EPIPE: the helper ended without reading the server name from its stdin, which it need
   // not do (one with no credentials at all may answer at once). Its answer still counts.
   if (answer.error && (answer.error as NodeJS.ErrnoException).code !== 'EPIPE') {
     const missing = (answer.error as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new DiycError(missing ? 'missing' : 'system', missing
-      ? `${file} names the credential helper ${name}, but ${command} is not on PATH: install it, or give --user`
-      : `${command} get failed: ${answer.error.message}`);
+    throw new DiycError(
+      missing ? 'missing' : 'system',
+      missing
+        ? `${file} names the credential helper ${name}, but ${command} is not on PATH: install it, or give --user`
+        : `${command} get failed: ${answer.error.message}`,
+    );
   }
   if (answer.status !== 0) {
     if (/credentials not found/i.test(answer.stdout)) return undefined;
-    throw new DiycError('system', `${command} get exited with ${answer.status ?? answer.signal}: ${answer.stdout.trim() || 'no message'}; give --user`);
+    throw new DiycError(
+      'system',
+      `${command} get exited with ${answer.status ?? answer.signal}: ${answer.stdout.trim() || 'no message'}; give --user`,
+    );
   }
   let found: { Username?: unknown; Secret?: unknown };
   try {
@@ -105,9 +121,14 @@ function helperCredentials(name: string, server: string, file: string, env: Node
   } catch {
     throw new DiycError('system', `${command} get printed no JSON; give --user`);
   }
-  if (typeof found.Username !== 'string' || typeof found.Secret !== 'string') throw new DiycError('system', `${command} get gave no Username and Secret; give --user`);
+  if (typeof found.Username !== 'string' || typeof found.Secret !== 'string')
+    throw new DiycError('system', `${command} get gave no Username and Secret; give --user`);
   // "<token>" marks an identity token (an OAuth refresh token), not a password.
-  if (found.Username === '<token>') throw new DiycError('unsupported', `${command} holds an identity token for ${server}, which diyc cannot use yet: give --user USER:PASSWORD (or a personal access token)`);
+  if (found.Username === '<token>')
+    throw new DiycError(
+      'unsupported',
+      `${command} holds an identity token for ${server}, which diyc cannot use yet: give --user USER:PASSWORD (or a personal access token)`,
+    );
   return { username: found.Username, password: found.Secret };
 }
 

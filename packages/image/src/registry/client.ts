@@ -59,7 +59,9 @@ export class RegistryClient {
     } catch (err) {
       if ((err as Error).name === 'AbortError') throw err;
       const hint = url.startsWith('https:') && !this.#options.insecure ? ' (if it serves plain HTTP, add --insecure)' : '';
-      throw new DiycError('system', `registry ${this.#ref.registry} is not reachable at ${url}: ${networkReason(err)}${hint}`, { cause: err });
+      throw new DiycError('system', `registry ${this.#ref.registry} is not reachable at ${url}: ${networkReason(err)}${hint}`, {
+        cause: err,
+      });
     }
   }
 
@@ -79,7 +81,10 @@ export class RegistryClient {
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw this.#unauthorized(`its token service ${realm} is not an HTTP URL`);
     // The credentials go to the token service: never in clear across a network.
     if (credentials && url.protocol === 'http:' && !this.#options.insecure && !isLoopbackRegistry(url.host)) {
-      throw new DiycError('invalid', `${this.#ref.registry} sends the credentials to a token service over plain HTTP (${url.origin}), where anyone on the way could read them: refused (--insecure allows it)`);
+      throw new DiycError(
+        'invalid',
+        `${this.#ref.registry} sends the credentials to a token service over plain HTTP (${url.origin}), where anyone on the way could read them: refused (--insecure allows it)`,
+      );
     }
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
     url.searchParams.set('scope', challenge.params.scope ?? `repository:${this.#ref.repository}:pull`);
@@ -89,11 +94,17 @@ export class RegistryClient {
     try {
       response = await this.#fetch(url, { headers, ...(signal ? { signal } : {}) });
     } catch (err) {
-      throw new DiycError('system', `the token service of ${this.#ref.registry} is not reachable at ${url.origin}${url.pathname}: ${networkReason(err)}`, { cause: err });
+      throw new DiycError(
+        'system',
+        `the token service of ${this.#ref.registry} is not reachable at ${url.origin}${url.pathname}: ${networkReason(err)}`,
+        { cause: err },
+      );
     }
     if (!response.ok) {
       await response.body?.cancel();
-      throw this.#unauthorized(`its token service refused${credentials ? ' these credentials' : ' an anonymous pull'} (HTTP ${response.status})`);
+      throw this.#unauthorized(
+        `its token service refused${credentials ? ' these credentials' : ' an anonymous pull'} (HTTP ${response.status})`,
+      );
     }
     const body = (await response.json()) as { token?: string; access_token?: string };
     const token = body.token ?? body.access_token;
@@ -102,7 +113,9 @@ export class RegistryClient {
   }
 
   #unauthorized(why: string): DiycError {
-    const fix = this.#options.credentials ? 'check the user name and password' : `log in: give --user USER:PASSWORD, or save them with docker login ${this.#ref.registry}`;
+    const fix = this.#options.credentials
+      ? 'check the user name and password'
+      : `log in: give --user USER:PASSWORD, or save them with docker login ${this.#ref.registry}`;
     return new DiycError('missing', `unauthorized: ${this.#ref.registry} refused to serve ${this.#ref.repository}: ${why}; ${fix}`);
   }
 
@@ -110,12 +123,18 @@ export class RegistryClient {
     let body: ErrorBody = {};
     try {
       body = (await response.json()) as ErrorBody;
-    } catch { /* not JSON */ }
+    } catch {
+      /* not JSON */
+    }
     const code = body.errors?.[0]?.code;
     const message = body.errors?.[0]?.message;
     const what = `${this.#ref.registry}/${this.#ref.repository}`;
     if (response.status === 401 || response.status === 403) return this.#unauthorized(message ?? `HTTP ${response.status}`);
-    if (code === 'NAME_UNKNOWN') return new DiycError('not-found', `image ${what} not found: no such repository in ${this.#ref.registry} (if it is private, give --user)`);
+    if (code === 'NAME_UNKNOWN')
+      return new DiycError(
+        'not-found',
+        `image ${what} not found: no such repository in ${this.#ref.registry} (if it is private, give --user)`,
+      );
     if (response.status === 404 || code === 'MANIFEST_UNKNOWN' || code === 'BLOB_UNKNOWN') {
       const [kind, name] = path.split('/') as [string, string];
       if (kind === 'blobs') return new DiycError('invalid', `${what}: the registry has no blob ${name}, which its manifest names`);
@@ -123,7 +142,10 @@ export class RegistryClient {
     }
     if (response.status === 429) {
       const after = response.headers.get('retry-after');
-      return new DiycError('system', `rate limited by ${this.#ref.registry}${after ? `: retry after ${after} seconds` : ': retry later'}${this.#options.credentials ? '' : ' (logged-in pulls have higher limits)'}`);
+      return new DiycError(
+        'system',
+        `rate limited by ${this.#ref.registry}${after ? `: retry after ${after} seconds` : ': retry later'}${this.#options.credentials ? '' : ' (logged-in pulls have higher limits)'}`,
+      );
     }
     return new DiycError('system', `${this.#ref.registry} answered HTTP ${response.status} for ${path}${message ? `: ${message}` : ''}`);
   }

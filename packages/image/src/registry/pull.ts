@@ -119,7 +119,8 @@ const NODE_ARCH: Record<string, Platform> = {
 export function parsePlatform(text: string | undefined): Platform {
   if (text === undefined) return NODE_ARCH[process.arch] ?? { os: 'linux', architecture: process.arch };
   const [os, architecture, variant] = text.split('/');
-  if (!os || !architecture || text.split('/').length > 3) throw new DiycError('usage', `--platform ${text}: use OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64/v8`);
+  if (!os || !architecture || text.split('/').length > 3)
+    throw new DiycError('usage', `--platform ${text}: use OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64/v8`);
   return variant ? { os, architecture, variant } : { os, architecture };
 }
 
@@ -130,7 +131,10 @@ export function choosePlatform(manifests: Descriptor[], want: Platform): Descrip
   const candidates = manifests.filter((m) => m.platform?.os === want.os && m.platform.architecture === want.architecture);
   if (want.variant === undefined) return candidates[0];
   // arm64 images often omit their variant v8.
-  return candidates.find((m) => m.platform?.variant === want.variant) ?? candidates.find((m) => m.platform?.variant === undefined && want.variant === 'v8');
+  return (
+    candidates.find((m) => m.platform?.variant === want.variant) ??
+    candidates.find((m) => m.platform?.variant === undefined && want.variant === 'v8')
+  );
 }
 
 /**
@@ -139,20 +143,27 @@ export function choosePlatform(manifests: Descriptor[], want: Platform): Descrip
  */
 function checkedDigest(descriptor: Descriptor | undefined, what: string): string {
   const digest = descriptor?.digest;
-  if (typeof digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(digest)) throw new DiycError('invalid', `${what} names '${String(digest)}', which is not a sha256 digest: refused`);
+  if (typeof digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(digest))
+    throw new DiycError('invalid', `${what} names '${String(digest)}', which is not a sha256 digest: refused`);
   return digest;
 }
 
 const sha256 = (data: Buffer): string => `sha256:${crypto().createHash('sha256').update(data).digest('hex')}`;
 
 /** A small document (manifest, config) read whole, at most `limit` bytes, checked against `digest`. */
-async function readVerified(response: Response, digest: string | undefined, what: string, limit = 8 * 1024 * 1024): Promise<{ body: Buffer; digest: string }> {
+async function readVerified(
+  response: Response,
+  digest: string | undefined,
+  what: string,
+  limit = 8 * 1024 * 1024,
+): Promise<{ body: Buffer; digest: string }> {
   const declared = Number(response.headers.get('content-length') ?? 0);
   if (declared > limit) throw new DiycError('invalid', `${what} is ${declared} bytes: more than a ${what} can be (${limit})`);
   const body = Buffer.from(await response.arrayBuffer());
   if (body.length > limit) throw new DiycError('invalid', `${what} is more than ${limit} bytes`);
   const actual = sha256(body);
-  if (digest !== undefined && actual !== digest) throw new DiycError('invalid', `${what}: the registry sent content whose digest is ${actual}, not ${digest}: refused`);
+  if (digest !== undefined && actual !== digest)
+    throw new DiycError('invalid', `${what}: the registry sent content whose digest is ${actual}, not ${digest}: refused`);
   return { body, digest: actual };
 }
 
@@ -165,11 +176,20 @@ function parseJson<T>(body: Buffer, what: string): T {
 }
 
 /** Bytes of a response body, hashed and counted as they pass, refused beyond `size`. */
-async function* verifiedBody(body: ReadableStream<Uint8Array>, layer: LayerProgress, hash: Hash, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
+async function* verifiedBody(
+  body: ReadableStream<Uint8Array>,
+  layer: LayerProgress,
+  hash: Hash,
+  onBytes: (n: number) => void,
+): AsyncGenerator<Buffer> {
   for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
     const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     layer.bytes += buf.length;
-    if (layer.size > 0 && layer.bytes > layer.size) throw new DiycError('invalid', `layer ${layer.digest}: the registry sent more than the ${layer.size} bytes its manifest gives: refused`);
+    if (layer.size > 0 && layer.bytes > layer.size)
+      throw new DiycError(
+        'invalid',
+        `layer ${layer.digest}: the registry sent more than the ${layer.size} bytes its manifest gives: refused`,
+      );
     hash.update(buf);
     onBytes(buf.length);
     yield buf;
@@ -195,33 +215,60 @@ async function pool<T>(items: T[], limit: number, job: (item: T) => Promise<void
 }
 
 /** The image manifest for `ref`: the one it names, or this platform's from the index it names. */
-async function resolveManifest(client: RegistryClient, ref: ImageReference, platform: string | undefined): Promise<{ manifest: Manifest; digest: string }> {
+async function resolveManifest(
+  client: RegistryClient,
+  ref: ImageReference,
+  platform: string | undefined,
+): Promise<{ manifest: Manifest; digest: string }> {
   const reference = ref.digest ?? (ref.tag as string);
   let { body, digest } = await readVerified(await client.get(`manifests/${reference}`, MANIFEST_TYPES), ref.digest, 'the manifest');
   let manifest = parseJson<Manifest>(body, 'the manifest');
-  if (manifest.schemaVersion === 1) throw new DiycError('unsupported', `${formatReference(ref)} has a schema 1 manifest, which registries stopped serving: push it again with a current tool`);
+  if (manifest.schemaVersion === 1)
+    throw new DiycError(
+      'unsupported',
+      `${formatReference(ref)} has a schema 1 manifest, which registries stopped serving: push it again with a current tool`,
+    );
   if (manifest.manifests) {
     const want = parsePlatform(platform);
     const chosen = choosePlatform(manifest.manifests, want);
     if (!chosen) {
-      const have = manifest.manifests.map((m) => m.platform).filter((p): p is Platform => p !== undefined && p.os !== 'unknown').map(formatPlatform);
-      throw new DiycError('not-found', `${formatReference(ref)} has no ${formatPlatform(want)} image (it has ${have.join(', ') || 'none'}): choose one with --platform`);
+      const have = manifest.manifests
+        .map((m) => m.platform)
+        .filter((p): p is Platform => p !== undefined && p.os !== 'unknown')
+        .map(formatPlatform);
+      throw new DiycError(
+        'not-found',
+        `${formatReference(ref)} has no ${formatPlatform(want)} image (it has ${have.join(', ') || 'none'}): choose one with --platform`,
+      );
     }
     const chosenDigest = checkedDigest(chosen, 'the index');
-    ({ body, digest } = await readVerified(await client.get(`manifests/${chosenDigest}`, [MEDIA.ociManifest, MEDIA.dockerManifest]), chosenDigest, 'the platform\'s manifest'));
-    manifest = parseJson<Manifest>(body, 'the platform\'s manifest');
+    ({ body, digest } = await readVerified(
+      await client.get(`manifests/${chosenDigest}`, [MEDIA.ociManifest, MEDIA.dockerManifest]),
+      chosenDigest,
+      "the platform's manifest",
+    ));
+    manifest = parseJson<Manifest>(body, "the platform's manifest");
   }
   return { manifest, digest };
 }
 
 /** The manifest's layers and the image config, checked: sha256 digests, one diff_id per layer. */
-async function readImageConfig(client: RegistryClient, ref: ImageReference, manifest: Manifest): Promise<{ layers: Descriptor[]; config: ImageConfig; diffIds: string[]; id: string }> {
-  if (!manifest.config || !manifest.layers) throw new DiycError('invalid', `${formatReference(ref)}: the manifest has no config or no layers`);
-  const configDigest = checkedDigest(manifest.config, 'the manifest\'s config');
-  for (const layer of manifest.layers) checkedDigest(layer, 'the manifest\'s layers');
+async function readImageConfig(
+  client: RegistryClient,
+  ref: ImageReference,
+  manifest: Manifest,
+): Promise<{ layers: Descriptor[]; config: ImageConfig; diffIds: string[]; id: string }> {
+  if (!manifest.config || !manifest.layers)
+    throw new DiycError('invalid', `${formatReference(ref)}: the manifest has no config or no layers`);
+  const configDigest = checkedDigest(manifest.config, "the manifest's config");
+  for (const layer of manifest.layers) checkedDigest(layer, "the manifest's layers");
   const configDoc = await readVerified(await client.get(`blobs/${configDigest}`), configDigest, 'the image config');
   const { config, diffIds } = fromConfig(parseJson<OciConfigFile>(configDoc.body, 'the image config'));
-  if (diffIds.length !== manifest.layers.length) throw new DiycError('invalid', `${formatReference(ref)}: the manifest has ${manifest.layers.length} layers and the config ${diffIds.length} diff_ids`);
+  if (diffIds.length !== manifest.layers.length)
+    throw new DiycError(
+      'invalid',
+      `${formatReference(ref)}: the manifest has ${manifest.layers.length} layers and the config ${diffIds.length} diff_ids`,
+    );
   return { layers: manifest.layers, config, diffIds, id: configDigest };
 }
 
@@ -259,7 +306,11 @@ class LayerFetcher {
   async fetchAll(concurrency: number): Promise<void> {
     this.report();
     try {
-      await pool(this.#pull.descriptors.map((_, i) => i), concurrency, (i) => this.#fetch(i));
+      await pool(
+        this.#pull.descriptors.map((_, i) => i),
+        concurrency,
+        (i) => this.#fetch(i),
+      );
     } catch (err) {
       this.#abort.abort();
       throw err;
@@ -270,8 +321,13 @@ class LayerFetcher {
     const descriptor = this.#pull.descriptors[index] as Descriptor;
     const layer = this.progress.layers[index] as LayerProgress;
     const diffId = this.#pull.diffIds[index] as string;
-    if (descriptor.mediaType && /zstd/.test(descriptor.mediaType)) throw new DiycError('unsupported', `layer ${descriptor.digest} is zstd-compressed, which diyc cannot read yet`);
-    if (descriptor.urls?.length) throw new DiycError('unsupported', `layer ${descriptor.digest} is a foreign layer (served from ${descriptor.urls[0]}), which diyc does not fetch`);
+    if (descriptor.mediaType && /zstd/.test(descriptor.mediaType))
+      throw new DiycError('unsupported', `layer ${descriptor.digest} is zstd-compressed, which diyc cannot read yet`);
+    if (descriptor.urls?.length)
+      throw new DiycError(
+        'unsupported',
+        `layer ${descriptor.digest} is a foreign layer (served from ${descriptor.urls[0]}), which diyc does not fetch`,
+      );
     // Two layers of one image with the same content: the second waits for the first.
     const same = this.#inFlight.get(diffId);
     if (same || this.#pull.store.hasLayer(diffId)) {
@@ -296,10 +352,24 @@ class LayerFetcher {
     const dir = store.makeTemp();
     temps.add(dir);
     const hash = crypto().createHash('sha256');
-    const result = await extractLayer(verifiedBody(response.body, layer, hash, (n) => { this.progress.bytes += n; this.report(); }), dir);
+    const result = await extractLayer(
+      verifiedBody(response.body, layer, hash, (n) => {
+        this.progress.bytes += n;
+        this.report();
+      }),
+      dir,
+    );
     const blobDigest = `sha256:${hash.digest('hex')}`;
-    if (blobDigest !== descriptor.digest) throw new DiycError('invalid', `layer ${descriptor.digest}: the registry sent content whose digest is ${blobDigest}: refused, nothing kept`);
-    if (result.diffId !== diffId) throw new DiycError('invalid', `layer ${descriptor.digest}: its content is ${result.diffId}, the image config says ${diffId}: refused, nothing kept`);
+    if (blobDigest !== descriptor.digest)
+      throw new DiycError(
+        'invalid',
+        `layer ${descriptor.digest}: the registry sent content whose digest is ${blobDigest}: refused, nothing kept`,
+      );
+    if (result.diffId !== diffId)
+      throw new DiycError(
+        'invalid',
+        `layer ${descriptor.digest}: its content is ${result.diffId}, the image config says ${diffId}: refused, nothing kept`,
+      );
     store.commitLayer(dir, diffId);
     temps.delete(dir);
     this.sizes[diffId] = result.bytes;
@@ -328,7 +398,9 @@ export async function pullImage(text: string, options: PullOptions = {}): Promis
   // Docker Hub's saved credentials are Docker Hub's: a mirror gets its own, if any.
   const credentials = options.credentials ?? dockerConfigCredentials(source.ref === ref ? ref.registry : source.ref.apiHost, options.env);
   const client = new RegistryClient(source.ref, {
-    ...(credentials ? { credentials } : {}), ...(options.insecure || source.insecure ? { insecure: true } : {}), ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(credentials ? { credentials } : {}),
+    ...(options.insecure || source.insecure ? { insecure: true } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
   });
   store.removeStaleTemps();
   try {

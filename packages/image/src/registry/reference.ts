@@ -22,7 +22,11 @@ const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
-const refError = (text: string, why: string): DiycError => new DiycError('usage', `'${text}' is not an image reference: ${why} (e.g. alpine, alpine:3.19, ghcr.io/owner/name:tag, host:5000/name@sha256:...)`);
+const refError = (text: string, why: string): DiycError =>
+  new DiycError(
+    'usage',
+    `'${text}' is not an image reference: ${why} (e.g. alpine, alpine:3.19, ghcr.io/owner/name:tag, host:5000/name@sha256:...)`,
+  );
 
 export function parseReference(text: string): ImageReference {
   let rest = text;
@@ -49,7 +53,8 @@ export function parseReference(text: string): ImageReference {
     parts.shift();
   }
   if (!/^[A-Za-z0-9.-]+(:\d+)?$|^\[[0-9a-fA-F:]+\](:\d+)?$/.test(registry)) throw refError(text, `'${registry}' is not a registry host`);
-  if (parts.length === 0 || parts.some((p) => !COMPONENT.test(p))) throw refError(text, 'a repository is lower-case letters, digits and . _ - separated by /');
+  if (parts.length === 0 || parts.some((p) => !COMPONENT.test(p)))
+    throw refError(text, 'a repository is lower-case letters, digits and . _ - separated by /');
   if (registry === DOCKER_HUB && parts.length === 1) parts.unshift('library');
   const ref: ImageReference = { registry, apiHost: registry === DOCKER_HUB ? DOCKER_HUB_API : registry, repository: parts.join('/') };
   if (tag === undefined && digest === undefined) tag = 'latest';
