@@ -45,6 +45,11 @@ export interface ContainerState {
   /** OCI: the bundle it was created from, and who created it. */
   bundle?: string;
   owner?: string;
+  /**
+   * OCI: the cgroup driver it was created with (runc's --systemd-cgroup, or not), which
+   * every later command uses whatever its flags say, as runc keeps it in its own state.
+   */
+  cgroupDriver?: 'cgroupfs' | 'systemd';
 }
 
 /**

@@ -4,6 +4,7 @@
 // capabilities, rlimits...) and the container's seccomp filter, so that it can do no more
 // than the container's own processes. In the foreground this process waits for it and
 // proxies its stdio; detached, it is left to the caller's subreaper.
+import { type CgroupManager, managerForPath } from '@diyc/cgroup';
 import { seccompPlan, processPlan, startError, StdioProxy, superviseChild } from '@diyc/nsexec';
 import { ANNOTATION, DiycError, type ContainerRecord, type RecordProcess } from '@diyc/record';
 import { closeSync, constants, openSync, rmSync, writeSync } from 'node:fs';
@@ -43,9 +44,26 @@ export function execPlan(rt: Runtime, record: ContainerRecord, pid: number, proc
   const plan: SpawnPlan = { ...processPlan(proc), join: joinedNamespaces(record, pid), newKeyring: true, hold: true };
   const seccomp = seccompPlan(record.linux.seccomp, { trace: rt.trace, cacheDir: rt.seccompCache });
   if (seccomp) plan.seccomp = seccomp;
-  const procs = record.annotations[ANNOTATION.cgroupProcs];
-  if (procs) plan.cgroupProcs = procs.split(':').filter(Boolean);
+  const procs = execCgroupProcs(record);
+  if (procs.length > 0) plan.cgroupProcs = procs;
   return plan;
+}
+
+/**
+ * The cgroup.procs files a process exec'd in the container of `record` enters: those the
+ * cgroup stage wrote down, or, when it could write none, its cgroup's as they are now. The
+ * systemd driver starts the scope only with the first process, after the stage: without
+ * this an exec'd process stayed in the caller's cgroup, outside the container's limits.
+ */
+export function execCgroupProcs(
+  record: ContainerRecord,
+  manager: (path: string) => Pick<CgroupManager, 'exists' | 'procsFiles'> = managerForPath,
+): string[] {
+  const noted = (record.annotations[ANNOTATION.cgroupProcs] ?? '').split(':').filter(Boolean);
+  const path = record.linux.cgroupsPath;
+  if (noted.length > 0 || path === undefined || path === '') return noted;
+  const cgroups = manager(path);
+  return cgroups.exists(path) ? cgroups.procsFiles(path) : [];
 }
 
 export interface ExecOptions {

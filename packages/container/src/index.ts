@@ -10,7 +10,7 @@ export type { TeardownOptions, TeardownResult } from './stages.js';
 export { create, recordNamespaces, recoverIfStaleLocked, unmountHostMounts, writePidFile } from './create.js';
 export type { CreateOptions, Created } from './create.js';
 export { start } from './start.js';
-export { exec, execPlan, joinedNamespaces } from './exec.js';
+export { exec, execCgroupProcs, execPlan, joinedNamespaces } from './exec.js';
 export type { ExecOptions } from './exec.js';
 export { kill, killAll, stop } from './signal.js';
 export { finish, remove, wait } from './finish.js';

@@ -14,6 +14,7 @@ import {
   canStart,
   canTransition,
   Container,
+  execCgroupProcs,
   prepare,
   processStart,
   teardown,
@@ -153,5 +154,36 @@ describe('the stage table', () => {
     log.length = 0;
     teardown(undefined, ctx, { remove: true }, stages);
     expect(log).toEqual(['why b', 'undo c', 'undo b', 'undo a', 'remove a']);
+  });
+});
+
+describe('execCgroupProcs', () => {
+  const withCgroup = (cgroupsPath: string, noted?: string): ContainerRecord => {
+    const record = emptyRecord();
+    record.linux.cgroupsPath = cgroupsPath;
+    if (noted !== undefined) record.annotations['org.diyc.cgroup.procs'] = noted;
+    return record;
+  };
+  const scope = '/sys/fs/cgroup/machine.slice/libpod-1.scope/cgroup.procs';
+  const manager = (exists: boolean) => (path: string) => ({
+    exists: () => exists,
+    procsFiles: () => (path === 'machine.slice:libpod:1' ? [scope] : []),
+  });
+
+  it('takes the files the cgroup stage noted (cgroupfs: one per hierarchy)', () => {
+    expect(execCgroupProcs(withCgroup('/diyc-oci/1', '/a/cgroup.procs:/b/cgroup.procs'), manager(true))).toEqual([
+      '/a/cgroup.procs',
+      '/b/cgroup.procs',
+    ]);
+  });
+
+  it('asks the driver when none were noted: a systemd scope starts after the stage, with the first process', () => {
+    expect(execCgroupProcs(withCgroup('machine.slice:libpod:1', ''), manager(true))).toEqual([scope]);
+    expect(execCgroupProcs(withCgroup('machine.slice:libpod:1'), manager(true))).toEqual([scope]);
+  });
+
+  it('enters nothing when there is no cgroup to enter', () => {
+    expect(execCgroupProcs(withCgroup('machine.slice:libpod:1', ''), manager(false))).toEqual([]);
+    expect(execCgroupProcs(emptyRecord(), manager(true))).toEqual([]);
   });
 });

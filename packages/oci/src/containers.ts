@@ -19,11 +19,25 @@ export function ociContainer(root: string, id: string | undefined): Container {
   return new Container(checked, join(root, checked));
 }
 
-/** The container, which must exist (the words engines match: "does not exist"). */
+/**
+ * Makes this process use the cgroup driver `container` was created with. podman gives
+ * --systemd-cgroup only to what conmon runs (create, exec), not to its own calls of
+ * state, pause, resume, update, kill and delete: without this, those took a systemd
+ * scope's "slice:prefix:name" for a cgroupfs path, found no cgroup, and left it frozen
+ * or alive. A container from before the driver was recorded keeps the flag's.
+ */
+export function adoptCgroupDriver(container: Container): Container {
+  const driver = container.state()?.cgroupDriver;
+  if (driver === 'systemd') process.env.DIYC_CGROUP_DRIVER = 'systemd';
+  else if (driver === 'cgroupfs') delete process.env.DIYC_CGROUP_DRIVER;
+  return container;
+}
+
+/** The container, which must exist (the words engines match: "does not exist"), with its cgroup driver adopted. */
 export function existingContainer(root: string, id: string | undefined): Container {
   const container = ociContainer(root, id);
   if (!container.state()) throw new DiycError('not-found', `container ${id} does not exist`);
-  return container;
+  return adoptCgroupDriver(container);
 }
 
 /** The IDs of the containers under `root`. */

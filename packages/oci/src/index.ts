@@ -2,7 +2,7 @@
 // operations, the answers in the form engines and runc's own test suite read.
 export { loadBundle, unsupportedFields, deviceRules } from './bundle.js';
 export type { Bundle } from './bundle.js';
-export { checkId, existingContainer, listIds, ociContainer, ociRuntime } from './containers.js';
+export { adoptCgroupDriver, checkId, existingContainer, listIds, ociContainer, ociRuntime } from './containers.js';
 export { checkTerminal, createContainer, deleteContainer, startContainer } from './lifecycle.js';
 export { killContainer, pauseContainer } from './control.js';
 export type { OciCreateOptions } from './lifecycle.js';

@@ -7,7 +7,7 @@ import type { Created, CreateOptions } from '@diyc/container';
 import { DiycError, rootTag } from '@diyc/record';
 import { loadBundle } from './bundle.js';
 import { DEFAULT_ROOT, type OciContext } from './cli.js';
-import { existingContainer, ociContainer, ociRuntime } from './containers.js';
+import { adoptCgroupDriver, existingContainer, ociContainer, ociRuntime } from './containers.js';
 
 export { DEFAULT_ROOT };
 export { checkId, existingContainer, listIds, ociContainer, ociRuntime } from './containers.js';
@@ -50,7 +50,11 @@ export async function createContainer(ctx: OciContext, id: string | undefined, o
     throw new DiycError('invalid', 'invalid configuration: cannot use unified on cgroup v1');
   }
   record.linux.cgroupsPath = cgroupsPathOf(record.linux.cgroupsPath, ctx.root, container.name);
-  const created = await core.create(ociRuntime(ctx, container.name), container, record, { ...options, bundle: dir });
+  const created = await core.create(ociRuntime(ctx, container.name), container, record, {
+    ...options,
+    bundle: dir,
+    describe: { cgroupDriver: cgroupDriver() },
+  });
   // runc's debug lines at these points (its integration suite greps them): by now the
   // process was cloned into its namespaces, ran its setup, and told us so on its sync pipe.
   if (ctx.log.debugging) {
@@ -77,7 +81,7 @@ export async function startContainer(ctx: OciContext, id: string | undefined): P
  * its state is removed too, as runc does.
  */
 export async function deleteContainer(ctx: OciContext, id: string | undefined, force: boolean): Promise<void> {
-  const container = ociContainer(ctx.root, id);
+  const container = adoptCgroupDriver(ociContainer(ctx.root, id));
   if (!container.state()) {
     const { rmSync } = await import('node:fs');
     rmSync(container.dir, { recursive: true, force: true });

@@ -9,7 +9,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { ANNOTATION_PREFIX } from '@diyc/record';
 import type { Container } from '@diyc/container';
-import { existingContainer, listIds, ociContainer } from './containers.js';
+import { adoptCgroupDriver, existingContainer, listIds, ociContainer } from './containers.js';
 import { print } from './shell.js';
 
 export interface RuncState {
@@ -68,8 +68,15 @@ function userName(uid: number): string {
 /** Every container under `root`, with the owner of its directory. */
 export function listStates(root: string): RuncState[] {
   const names = new Map<number, string>();
-  return listIds(root).map((id) => {
-    const container = ociContainer(root, id);
+  const asked = process.env.DIYC_CGROUP_DRIVER;
+  const restore = () => {
+    if (asked === undefined) delete process.env.DIYC_CGROUP_DRIVER;
+    else process.env.DIYC_CGROUP_DRIVER = asked;
+  };
+  // Each read through the cgroup driver it was created with, then the flag's again.
+  const states = listIds(root).map((id) => {
+    restore();
+    const container = adoptCgroupDriver(ociContainer(root, id));
     let uid = 0;
     try {
       uid = statSync(container.dir).uid;
@@ -79,6 +86,8 @@ export function listStates(root: string): RuncState[] {
     if (!names.has(uid)) names.set(uid, userName(uid));
     return runcState(container, names.get(uid));
   });
+  restore();
+  return states;
 }
 
 /** Go's text/tabwriter with (minwidth 12, tabwidth 1, padding 3, ' '): the cells before each tab aligned. */

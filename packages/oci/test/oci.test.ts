@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { emptyRecord, isDiycError } from '@diyc/record';
 import { rfc3339Nano } from '@diyc/container';
 import {
@@ -19,11 +19,13 @@ import {
   deviceRules,
   dispatch,
   dumpArgs,
+  existingContainer,
   filterPs,
   formatLine,
   goJson,
   goQuote,
   IncorrectUsage,
+  listStates,
   NoHelpTopic,
   ociCommand,
   parseDuration,
@@ -34,15 +36,15 @@ import {
   ramInBytes,
   reorderArgs,
   runcSpec,
-  specText,
   runOci,
+  specText,
   subCgroupProcs,
   tabwriter,
-  usageText,
-  unsupportedFields,
-  updateSteps,
   type AppInfo,
   type OciCommand,
+  unsupportedFields,
+  updateSteps,
+  usageText,
 } from '../src/index.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
@@ -588,5 +590,51 @@ describe('errors', () => {
   it('usage errors are 1 as in runc (not 2)', () => {
     expect(isDiycError(new IncorrectUsage('x', 'state', false), 'usage')).toBe(true);
     expect(new IncorrectUsage('x', 'state', false).exitCode).toBe(1);
+  });
+});
+
+describe('the cgroup driver a container was created with', () => {
+  const asked = process.env.DIYC_CGROUP_DRIVER;
+  const roots: string[] = [];
+  afterEach(() => {
+    if (asked === undefined) delete process.env.DIYC_CGROUP_DRIVER;
+    else process.env.DIYC_CGROUP_DRIVER = asked;
+    for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true });
+  });
+  /** A root holding stopped containers, each with the driver given in its state.json. */
+  const rootWith = (containers: Record<string, 'cgroupfs' | 'systemd' | undefined>): string => {
+    const root = mkdtempSync(join(tmpdir(), 'diyc-oci-driver-'));
+    roots.push(root);
+    for (const [id, cgroupDriver] of Object.entries(containers)) {
+      mkdirSync(join(root, id));
+      writeFileSync(
+        join(root, id, 'state.json'),
+        JSON.stringify({ name: id, status: 'stopped', command: ['sh'], ...(cgroupDriver ? { cgroupDriver } : {}) }),
+      );
+    }
+    return root;
+  };
+
+  it("is used by a later command without --systemd-cgroup (podman's pause, kill, delete), and wins over the flag", () => {
+    const root = rootWith({ sd: 'systemd', fs: 'cgroupfs', old: undefined });
+    delete process.env.DIYC_CGROUP_DRIVER;
+    existingContainer(root, 'sd');
+    expect(process.env.DIYC_CGROUP_DRIVER).toBe('systemd');
+    existingContainer(root, 'fs');
+    expect(process.env.DIYC_CGROUP_DRIVER).toBeUndefined();
+    // A container from before the driver was recorded keeps what the flag says.
+    process.env.DIYC_CGROUP_DRIVER = 'systemd';
+    existingContainer(root, 'old');
+    expect(process.env.DIYC_CGROUP_DRIVER).toBe('systemd');
+  });
+
+  it("is taken per container by list, and the flag's is back after it", () => {
+    const root = rootWith({ a: 'systemd', b: 'cgroupfs' });
+    delete process.env.DIYC_CGROUP_DRIVER;
+    expect(listStates(root).map((s) => s.id)).toEqual(['a', 'b']);
+    expect(process.env.DIYC_CGROUP_DRIVER).toBeUndefined();
+    process.env.DIYC_CGROUP_DRIVER = 'systemd';
+    listStates(root);
+    expect(process.env.DIYC_CGROUP_DRIVER).toBe('systemd');
   });
 });
