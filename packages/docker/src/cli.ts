@@ -5,6 +5,7 @@ import { defineCli } from '@diyc/cli';
 import { inspectCommand, imagesCommand, psCommand, pullCommand } from './commands/list.js';
 import { execCommand, killCommand, logsCommand, portCommand, rmCommand, stopCommand, waitCommand } from './commands/manage.js';
 import { createCommand, EXIT_RUNTIME, runCommand, startCommand } from './commands/run.js';
+import { infoCommand, versionCommand } from './commands/system.js';
 
 /** The command tree; `script` is the bin's path, for the exit command a detached container's shim runs. */
 export function diycCommand(script: string = process.argv[1] ?? 'diyc') {
@@ -32,6 +33,8 @@ export function diycCommand(script: string = process.argv[1] ?? 'diyc') {
       images: imagesCommand,
       pull: pullCommand,
       inspect: inspectCommand,
+      version: versionCommand,
+      info: infoCommand,
     },
   });
 }
