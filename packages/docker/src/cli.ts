@@ -5,6 +5,7 @@ import { defineCli } from '@diyc/cli';
 import { inspectCommand, imagesCommand, psCommand, pullCommand } from './commands/list.js';
 import { execCommand, killCommand, logsCommand, portCommand, rmCommand, stopCommand, waitCommand } from './commands/manage.js';
 import { createCommand, EXIT_RUNTIME, runCommand, startCommand } from './commands/run.js';
+import { pauseCommand, restartCommand, statsCommand, topCommand, unpauseCommand } from './commands/control.js';
 import { infoCommand, versionCommand } from './commands/system.js';
 
 /** The command tree; `script` is the bin's path, for the exit command a detached container's shim runs. */
@@ -23,11 +24,16 @@ export function diycCommand(script: string = process.argv[1] ?? 'diyc') {
       create: createCommand,
       start: startCommand(script),
       stop: stopCommand,
+      restart: restartCommand(script),
       kill: killCommand,
       rm: rmCommand,
       exec: execCommand,
       logs: logsCommand,
       wait: waitCommand,
+      pause: pauseCommand,
+      unpause: unpauseCommand,
+      top: topCommand,
+      stats: statsCommand,
       port: portCommand,
       ps: psCommand,
       images: imagesCommand,
