@@ -7,6 +7,7 @@ import { execCommand, killCommand, logsCommand, portCommand, rmCommand, stopComm
 import { createCommand, EXIT_RUNTIME, runCommand, startCommand } from './commands/run.js';
 import { pauseCommand, restartCommand, statsCommand, topCommand, unpauseCommand } from './commands/control.js';
 import { infoCommand, versionCommand } from './commands/system.js';
+import { rmiCommand, tagCommand } from './commands/tags.js';
 
 /** The command tree; `script` is the bin's path, for the exit command a detached container's shim runs. */
 export function diycCommand(script: string = process.argv[1] ?? 'diyc') {
@@ -38,6 +39,8 @@ export function diycCommand(script: string = process.argv[1] ?? 'diyc') {
       ps: psCommand,
       images: imagesCommand,
       pull: pullCommand,
+      rmi: rmiCommand,
+      tag: tagCommand,
       inspect: inspectCommand,
       version: versionCommand,
       info: infoCommand,
