@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCgroupManager } from '@diyc/cgroup';
+import { createCgroupManager, detectLayout } from '@diyc/cgroup';
 import { busyboxTarball, isRoot, onTerminal, rootReason, runBin, runCommand, tempDir, testNetwork } from './helpers.js';
 import { dockerArchive, push, startRegistry, type Registry } from './registry.js';
 
@@ -312,6 +312,141 @@ describe.skipIf(!isRoot)(`diyc, docker's commands (${rootReason})`, () => {
     const image = JSON.parse((await diyc(['inspect', '--type', 'image', 'busybox'])).stdout) as { Id: string; RepoTags: string[] }[];
     expect(image[0]?.Id).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(image[0]?.RepoTags).toEqual(['busybox:latest']);
+  });
+
+  it("version and info: diyc's version, the containers and images counted, the cgroup version, the state root", async () => {
+    const version = await diyc(['version', '--format', '{{.Server.Version}} {{.Client.Os}}']);
+    expect([version.code, version.stdout]).toEqual([0, expect.stringMatching(/^\d+\.\d+\.\d+\S* linux\n$/)]);
+    expect((await diyc(['version'])).stdout).toMatch(/^Client: diyc\n Version: +\d/);
+    expect((await diyc(['create', '--name', 'counted', '--net', 'none', 'busybox', 'true'])).code).toBe(0);
+    const info = await diyc(['info', '--format', '{{.Containers}} {{.ContainersStopped}} {{.Images}} {{.DockerRootDir}}']);
+    expect([info.code, info.stdout]).toEqual([0, `1 1 1 ${root}\n`]);
+    const text = (await diyc(['info'])).stdout.split('\n');
+    const v2 = detectLayout().mode === 'unified';
+    expect(text).toEqual(
+      expect.arrayContaining([
+        ' Containers: 1',
+        '  Stopped: 1',
+        ' Images: 1',
+        ` Cgroup Version: ${v2 ? 2 : 1}`,
+        ` Docker Root Dir: ${root}`,
+      ]),
+    );
+    expect((await diyc(['rm', 'counted'])).code).toBe(0);
+  });
+
+  it('pause freezes every process (its output stops), unpause lets it go on; ps, inspect and exec see it', async () => {
+    const run = await diyc(['run', '-d', '--name', 'pz', '--net', 'none', 'busybox', 'sh', '-c', 'while :; do echo x; sleep 0.05; done']);
+    expect(run.code, run.stderr).toBe(0);
+    const lines = async () => (await diyc(['logs', 'pz'])).stdout.split('\n').length;
+    expect((await diyc(['pause', 'pz'])).stdout).toBe('pz\n');
+    expect((await diyc(['ps', '--format', '{{.Names}} {{.Status}}'])).stdout).toMatch(/^pz Up .* \(Paused\)\n$/);
+    expect((await inspect('pz')).State).toMatchObject({ Status: 'paused', Paused: true, Running: true });
+    const before = await lines();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await lines()).toBe(before);
+    const exec = await diyc(['exec', 'pz', 'true']);
+    expect([exec.code, exec.stderr]).toEqual([125, expect.stringContaining('is paused, unpause the container before exec')]);
+    const twice = await diyc(['pause', 'pz']);
+    expect([twice.code, twice.stderr]).toEqual([1, expect.stringMatching(/container [0-9a-f]{64} is already paused/)]);
+    expect((await diyc(['unpause', 'pz'])).stdout).toBe('pz\n');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await lines()).toBeGreaterThan(before);
+    const again = await diyc(['unpause', 'pz']);
+    expect([again.code, again.stderr]).toEqual([1, expect.stringMatching(/Container [0-9a-f]{64} is not paused/)]);
+    expect((await diyc(['pause', 'nosuch'])).code).toBe(1);
+    expect((await diyc(['rm', '-f', 'pz'])).code).toBe(0);
+  });
+
+  it("top: the container's processes as ps -ef (or the ps options given) prints them, and nothing else", async () => {
+    expect((await diyc(['run', '-d', '--name', 'tp', '--net', 'none', 'busybox', 'sh', '-c', 'sleep 1000 & sleep 999'])).code).toBe(0);
+    const pid = (await inspect('tp')).State.Pid as number;
+    let top = await diyc(['top', 'tp']);
+    for (let i = 0; i < 50 && !top.stdout.includes('sleep 1000'); i++) top = await diyc(['top', 'tp']);
+    const rows = top.stdout.trimEnd().split('\n');
+    expect(rows[0]?.split(/\s+/)).toEqual(['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD']);
+    // sh runs sleep 1000 in the background, then execs sleep 999: two processes.
+    expect(
+      rows
+        .slice(1)
+        .map((r) => r.split(/\s+/).slice(7).join(' '))
+        .sort(),
+    ).toEqual(['sleep 1000', 'sleep 999']);
+    expect(rows.some((r) => r.split(/\s+/)[1] === String(pid))).toBe(true);
+    const custom = await diyc(['top', 'tp', '-o', 'pid,comm']);
+    expect(custom.stdout.split('\n')[0]?.split(/\s+/)).toEqual(['PID', 'COMMAND']);
+    expect(custom.stdout.trimEnd().split('\n')).toHaveLength(3);
+    expect((await diyc(['stop', '-t', '0', 'tp'])).code).toBe(0);
+    const stopped = await diyc(['top', 'tp']);
+    expect([stopped.code, stopped.stderr]).toEqual([1, expect.stringMatching(/container [0-9a-f]{64} is not running/)]);
+    expect((await diyc(['rm', 'tp'])).code).toBe(0);
+  });
+
+  it('stats --no-stream: CPU %, memory against -m, PIDs, for the running containers', async () => {
+    expect(
+      (await diyc(['run', '-d', '--name', 'busy', '--net', 'none', '-m', '64m', 'busybox', 'sh', '-c', 'while :; do :; done'])).code,
+    ).toBe(0);
+    expect((await diyc(['create', '--name', 'idle', '--net', 'none', 'busybox', 'true'])).code).toBe(0);
+    const table = await diyc(['stats', '--no-stream']);
+    expect(table.code, table.stderr).toBe(0);
+    const [header, row, ...rest] = table.stdout.trimEnd().split('\n');
+    expect(header).toMatch(/^CONTAINER ID {3}NAME {3}CPU % {3,}MEM USAGE \/ LIMIT {3}MEM % {3,}NET I\/O {3}BLOCK I\/O {3}PIDS$/);
+    expect(rest).toEqual([]);
+    const cells = row?.split(/ {3,}/) ?? [];
+    expect(cells[0]).toBe((await inspect('busy')).Id.slice(0, 12));
+    expect(cells[1]).toBe('busy');
+    // A loop that never sleeps: most of a CPU (the machine is shared with other work).
+    expect(Number.parseFloat(cells[2] ?? '')).toBeGreaterThan(20);
+    expect(cells[3]).toMatch(/^\d+(\.\d+)?[KM]iB \/ 64MiB$/);
+    expect(cells[7]).toBe('1');
+    const all = await diyc(['stats', '--no-stream', '-a', '--format', '{{.Name}} {{.PIDs}} {{.MemPerc}}']);
+    expect(all.stdout).toMatch(/^idle -- --\nbusy 1 \d+\.\d\d%\n$/);
+    expect((await diyc(['stats', '--no-stream', 'nosuch'])).code).toBe(1);
+    expect((await diyc(['rm', '-f', 'busy', 'idle'])).code).toBe(0);
+  });
+
+  it('restart: a new process (stopped with the signal first), running again; a stopped container is started', async () => {
+    expect((await diyc(['run', '-d', '--name', 'rs', '--net', 'none', 'busybox', 'sleep', '1000'])).code).toBe(0);
+    const first = (await inspect('rs')).State;
+    expect((await diyc(['restart', '-t', '0', 'rs'])).stdout).toBe('rs\n');
+    const second = (await inspect('rs')).State;
+    expect(second.Status).toBe('running');
+    expect(second.Pid).not.toBe(first.Pid);
+    expect(alive(first.Pid)).toBe(false);
+    expect(second.StartedAt > first.StartedAt).toBe(true);
+    expect((await diyc(['stop', '-t', '0', 'rs'])).code).toBe(0);
+    expect((await diyc(['restart', 'rs'])).stdout).toBe('rs\n');
+    expect((await inspect('rs')).State.Status).toBe('running');
+    expect((await diyc(['restart', 'nosuch'])).code).toBe(1);
+    expect((await diyc(['rm', '-f', 'rs'])).code).toBe(0);
+  });
+
+  it('tag gives an image another name; rmi takes a name away, or the image with its last one, not while a container uses it', async () => {
+    expect((await diyc(['tag', 'busybox', 'mine/box:1'])).code).toBe(0);
+    expect((await diyc(['tag', 'busybox', 'busybox:latest'])).code).toBe(0);
+    expect((await diyc(['images', '--format', '{{.Repository}}:{{.Tag}}'])).stdout).toBe('busybox:latest\nmine/box:1\n');
+    expect((await diyc(['run', '--rm', '--net', 'none', 'mine/box:1', 'echo', 'tagged'])).stdout).toBe('tagged\n');
+    expect((await diyc(['tag', 'nosuch', 'x:1'])).code).toBe(1);
+    expect((await diyc(['rmi', 'mine/box:1'])).stdout).toBe('Untagged: mine/box:1\n');
+    expect((await diyc(['images', '--format', '{{.Repository}}:{{.Tag}}'])).stdout).toBe('busybox:latest\n');
+
+    // A second image (the same tarball under another name): removed with its last name.
+    expect((await runBin('diyc-image', ['unpack', '--name', 'bb2', busyboxTarball()], { env })).code).toBe(0);
+    expect((await diyc(['tag', 'bb2', 'bb2:v1'])).code).toBe(0);
+    expect((await diyc(['run', '-d', '--name', 'user', '--net', 'none', 'bb2:v1', 'sleep', '1000'])).code).toBe(0);
+    const used = await diyc(['rmi', 'bb2:v1']);
+    expect([used.code, used.stderr]).toEqual([
+      1,
+      expect.stringMatching(/unable to remove repository reference "bb2:v1" \(must force\) - container [0-9a-f]{12} is using/),
+    ]);
+    expect((await diyc(['rm', '-f', 'user'])).code).toBe(0);
+    const gone = await diyc(['rmi', 'bb2:v1']);
+    expect([gone.code, gone.stdout]).toEqual([0, expect.stringMatching(/^Untagged: bb2:v1\nDeleted: sha256:[0-9a-f]{64}\n/)]);
+    expect((await diyc(['images', '--format', '{{.Repository}}'])).stdout).toBe('busybox\n');
+    const missing = await diyc(['rmi', 'bb2:v1', 'nosuch']);
+    expect([missing.code, missing.stderr]).toEqual([1, expect.stringContaining('No such image: nosuch')]);
+    // busybox's layers were shared, and stay.
+    expect((await diyc(['run', '--rm', '--net', 'none', 'busybox', 'echo', 'still'])).stdout).toBe('still\n');
   });
 });
 

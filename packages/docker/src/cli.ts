@@ -5,6 +5,9 @@ import { defineCli } from '@diyc/cli';
 import { inspectCommand, imagesCommand, psCommand, pullCommand } from './commands/list.js';
 import { execCommand, killCommand, logsCommand, portCommand, rmCommand, stopCommand, waitCommand } from './commands/manage.js';
 import { createCommand, EXIT_RUNTIME, runCommand, startCommand } from './commands/run.js';
+import { pauseCommand, restartCommand, statsCommand, topCommand, unpauseCommand } from './commands/control.js';
+import { infoCommand, versionCommand } from './commands/system.js';
+import { rmiCommand, tagCommand } from './commands/tags.js';
 
 /** The command tree; `script` is the bin's path, for the exit command a detached container's shim runs. */
 export function diycCommand(script: string = process.argv[1] ?? 'diyc') {
@@ -22,16 +25,25 @@ export function diycCommand(script: string = process.argv[1] ?? 'diyc') {
       create: createCommand,
       start: startCommand(script),
       stop: stopCommand,
+      restart: restartCommand(script),
       kill: killCommand,
       rm: rmCommand,
       exec: execCommand,
       logs: logsCommand,
       wait: waitCommand,
+      pause: pauseCommand,
+      unpause: unpauseCommand,
+      top: topCommand,
+      stats: statsCommand,
       port: portCommand,
       ps: psCommand,
       images: imagesCommand,
       pull: pullCommand,
+      rmi: rmiCommand,
+      tag: tagCommand,
       inspect: inspectCommand,
+      version: versionCommand,
+      info: infoCommand,
     },
   });
 }
