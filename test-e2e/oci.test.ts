@@ -9,6 +9,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, wr
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCgroupManager } from '@diyc/cgroup';
+import { rootTag } from '@diyc/record';
 import { busyboxTarball, isRoot, onTerminal, rootReason, runBin, runCommand, tempDir, userEnv } from './helpers.js';
 
 describe.skipIf(!isRoot)(`diyc-oci (${rootReason})`, () => {
@@ -552,6 +553,19 @@ describe.skipIf(!isRoot)(`diyc-oci (${rootReason})`, () => {
         lines.some((l) => l.msg.includes(phrase)),
         phrase,
       ).toBe(true);
+  });
+
+  it("a run that fails at create (a command not in the root) leaves no cgroup: not its own, nor its --root's parent", async () => {
+    const dir = await bundle('nocmd', 'true', (c) => {
+      c.process.args = ['nosuch'];
+      delete c.linux.cgroupsPath; // diyc-oci's own parent for this --root, diyc-oci-TAG
+    });
+    const r = await oci('run', '--bundle', dir, 'nocmd');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('nosuch: command not found');
+    expect(
+      createCgroupManager({ parent: `diyc-oci-${rootTag(root, '/run/diyc-oci')}` }).exists(`/diyc-oci-${rootTag(root, '/run/diyc-oci')}`),
+    ).toBe(false);
   });
 
   it('spec writes what runc spec writes (but the spec version), and refuses to overwrite one', async () => {

@@ -50,11 +50,18 @@ export async function createContainer(ctx: OciContext, id: string | undefined, o
     throw new DiycError('invalid', 'invalid configuration: cannot use unified on cgroup v1');
   }
   record.linux.cgroupsPath = cgroupsPathOf(record.linux.cgroupsPath, ctx.root, container.name);
-  const created = await core.create(ociRuntime(ctx, container.name), container, record, {
-    ...options,
-    bundle: dir,
-    describe: { cgroupDriver: cgroupDriver() },
-  });
+  let created: Created;
+  try {
+    created = await core.create(ociRuntime(ctx, container.name), container, record, {
+      ...options,
+      bundle: dir,
+      describe: { cgroupDriver: cgroupDriver() },
+    });
+  } catch (err) {
+    // The core undid its stages; the parent made for this --root goes too, if it was the last.
+    pruneRootParent(ctx, record.linux.cgroupsPath);
+    throw err;
+  }
   // runc's debug lines at these points (its integration suite greps them): by now the
   // process was cloned into its namespaces, ran its setup, and told us so on its sync pipe.
   if (ctx.log.debugging) {
@@ -90,14 +97,20 @@ export async function deleteContainer(ctx: OciContext, id: string | undefined, f
   }
   const path = container.record()?.linux.cgroupsPath;
   await core.remove(ociRuntime(ctx, container.name), container, { force });
-  // The parent diyc-oci made for this --root (tagged, not the default's, which engines
-  // share) goes with its last container: a test's root leaves no cgroup behind.
+  pruneRootParent(ctx, path);
+}
+
+/**
+ * The parent diyc-oci made for this --root (tagged, not the default's, which engines
+ * share) goes with its last container, deleted or failed at create: a test's root leaves
+ * no cgroup behind.
+ */
+function pruneRootParent(ctx: OciContext, path: string | undefined): void {
   const tag = rootTag(ctx.root, DEFAULT_ROOT);
-  if (tag !== '' && path?.startsWith(`/diyc-oci-${tag}/`) && cgroupDriver() === 'cgroupfs') {
-    try {
-      createCgroupManager({ parent: `diyc-oci-${tag}` }).pruneParent();
-    } catch {
-      /* busy: another container of this root */
-    }
+  if (tag === '' || !path?.startsWith(`/diyc-oci-${tag}/`) || cgroupDriver() !== 'cgroupfs') return;
+  try {
+    createCgroupManager({ parent: `diyc-oci-${tag}` }).pruneParent();
+  } catch {
+    /* busy: another container of this root */
   }
 }
