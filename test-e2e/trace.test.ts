@@ -1,7 +1,8 @@
 // `diyc-run --trace FILE` and `-v`: the run as Chrome trace-event JSON (what Perfetto opens)
 // holds every step, the host's and the container process's own, and -v prints each timed
 // step with its duration.
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCgroupManager } from '@diyc/cgroup';
@@ -64,6 +65,24 @@ describe.skipIf(!isRoot)(`diyc-run --trace (${rootReason})`, () => {
     const pivot = slices(child).find((e) => e.name.startsWith('pivot_root')) as Required<TraceEvent>;
     expect(pivot.ts).toBeGreaterThanOrEqual(ready.ts);
     expect(pivot.ts).toBeLessThanOrEqual(ready.ts + ready.dur);
+  });
+
+  it("diyc-oci --trace FILE: the same tracks for an engine's run of a bundle", async () => {
+    const dir = join(work.path, 'bundle');
+    mkdirSync(join(dir, 'rootfs'), { recursive: true });
+    execFileSync('tar', ['-xpf', busyboxTarball(), '-C', join(dir, 'rootfs')]);
+    expect((await runBin('diyc-oci', ['spec', '--no-terminal', '--bundle', dir])).code).toBe(0);
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    config.process.args = ['true'];
+    config.linux.cgroupsPath = `/${parent}/ocitraced`;
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    const file = join(work.path, 'oci.json');
+    const r = await runBin('diyc-oci', ['--root', join(work.path, 'oci'), '--trace', file, 'run', '--bundle', dir, 'ocitraced'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const { traceEvents } = JSON.parse(readFileSync(file, 'utf8')) as { traceEvents: TraceEvent[] };
+    const names = traceEvents.filter((e) => e.ph === 'X').map((e) => e.name.replace(/ \d+$/, ''));
+    for (const step of ['stage cgroup', 'the child: clone to ready', 'teardown: undo cgroup', 'pivot_root', 'capabilities'])
+      expect(names, step).toContain(step);
   });
 
   it("-v prints each timed step with its duration, the container's too", async () => {

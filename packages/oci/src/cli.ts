@@ -7,7 +7,7 @@
 // Node's own start (issue 22).
 import { resolve } from 'node:path';
 import type { ArgsDef } from 'citty';
-import { drained, guardStdio, writeErr, type CliCommand, type CliContext } from '@diyc/cli';
+import { createTrace, drained, guardStdio, writeErr, type CliCommand, type CliContext } from '@diyc/cli';
 import { DiycError, type Trace } from '@diyc/record';
 import { Logger } from './log.js';
 import {
@@ -33,15 +33,18 @@ export interface Session {
   root: string;
   log: Logger;
   criu: string;
+  /** --trace FILE: the timed steps (stages, the child's own), as Chrome trace-event JSON. */
+  timing?: Trace;
 }
 
 let session: Session = { root: DEFAULT_ROOT, log: new Logger({ format: 'text', debug: false }), criu: 'criu' };
 
 /** The -v trace of the core, as logrus debug lines (--debug); the container's steps say so. */
 function trace(): Trace {
-  const { log } = session;
+  const { log, timing } = session;
   const fn = (message: string, tag?: string): void => log.debug(tag === 'CONTAINER' ? `container: ${message}` : message);
-  return Object.assign(fn, { enabled: log.debugging });
+  const timed = timing?.begin && timing.slices ? { begin: timing.begin, slices: timing.slices } : {};
+  return Object.assign(fn, { enabled: log.debugging, ...timed });
 }
 
 /** What every command's core call gets from the global flags. */
@@ -476,6 +479,11 @@ const GLOBALS: ArgsDef = {
     description: 'root directory for storage of container state (this should be located in tmpfs)',
   },
   criu: { type: 'string', valueHint: 'PATH', default: 'criu', description: 'path to the criu binary used for checkpoint and restore' },
+  trace: {
+    type: 'string',
+    valueHint: 'FILE',
+    description: "diyc's own: write the command's timed steps as Chrome trace-event JSON (open it in ui.perfetto.dev)",
+  },
   'systemd-cgroup': {
     type: 'boolean',
     description: 'enable systemd cgroup support, expects cgroupsPath to be of form "slice:prefix:name" for e.g. "system.slice:runc:434234"',
@@ -553,7 +561,9 @@ function applyGlobals(globals: CliContext['globals']): void {
     debug: globals.debug === true,
     ...(file !== undefined && file !== '' ? { file } : {}),
   });
+  const traceFile = one(globals.trace);
   session = { root: resolve(one(globals.root) ?? DEFAULT_ROOT), log, criu: one(globals.criu) ?? 'criu' };
+  if (traceFile !== undefined && traceFile !== '') session.timing = createTrace({ verbose: false, file: traceFile, process: 'diyc-oci' });
   if (logFormat !== 'text' && logFormat !== 'json') throw new DiycError('usage', `invalid log-format: ${logFormat}`);
   // runc's flag: cgroups are transient scopes of systemd's (cgroupsPath slice:prefix:name).
   if (globals['systemd-cgroup'] === true) process.env.DIYC_CGROUP_DRIVER = 'systemd';
