@@ -8,6 +8,7 @@ import { createCommand, EXIT_RUNTIME, runCommand, startCommand } from './command
 import { pauseCommand, restartCommand, statsCommand, topCommand, unpauseCommand } from './commands/control.js';
 import { infoCommand, versionCommand } from './commands/system.js';
 import { rmiCommand, tagCommand } from './commands/tags.js';
+import { cpCommand, loadCommand, saveCommand } from './commands/files.js';
 
 /** The command tree; `script` is the bin's path, for the exit command a detached container's shim runs. */
 export function diycCommand(script: string = process.argv[1] ?? 'diyc') {
@@ -41,6 +42,9 @@ export function diycCommand(script: string = process.argv[1] ?? 'diyc') {
       pull: pullCommand,
       rmi: rmiCommand,
       tag: tagCommand,
+      cp: cpCommand,
+      save: saveCommand,
+      load: loadCommand,
       inspect: inspectCommand,
       version: versionCommand,
       info: infoCommand,

@@ -35,7 +35,12 @@ interface Descriptor {
   platform?: { os?: string; architecture?: string };
 }
 
+/** The most a manifest, index or config may take: they are read whole. */
+const MAX_JSON = 16 * 1024 * 1024;
+
 function readJson<T>(file: string, what: string): T {
+  const size = statSync(file).size;
+  if (size > MAX_JSON) throw formatError(`${what} is ${size} bytes, more than the ${MAX_JSON} diyc reads`);
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as T;
   } catch (err) {
@@ -155,28 +160,69 @@ function readOci(dir: string, ref?: string): LayeredImage {
   return result;
 }
 
-function readDocker(dir: string): LayeredImage {
-  const manifest = readJson<{ Config: string; RepoTags?: string[] | null; Layers: string[] }[]>(
-    inside(dir, 'manifest.json', 'manifest.json'),
-    'manifest.json',
-  );
-  const first = manifest[0];
-  if (!first) throw formatError('manifest.json lists no image');
-  if (manifest.length > 1) throw formatError(`the archive holds ${manifest.length} images: diyc unpacks one at a time`);
-  const { config, diffIds } = fromConfig(readJson<OciConfigFile>(inside(dir, first.Config, 'config'), 'the image config'));
-  const configFile = inside(dir, first.Config, 'config');
+/** One entry of a docker save manifest.json. */
+interface DockerManifestEntry {
+  Config: string;
+  RepoTags?: string[] | null;
+  Layers: string[];
+}
+
+function readDockerManifest(dir: string): DockerManifestEntry[] {
+  const manifest = readJson<unknown>(inside(dir, 'manifest.json', 'manifest.json'), 'manifest.json');
+  if (!Array.isArray(manifest)) throw formatError('manifest.json is not a list of images');
+  for (const entry of manifest as Partial<DockerManifestEntry>[]) {
+    if (typeof entry?.Config !== 'string' || !Array.isArray(entry.Layers) || !entry.Layers.every((l) => typeof l === 'string'))
+      throw formatError('manifest.json has an image without a Config and its Layers');
+  }
+  return manifest as DockerManifestEntry[];
+}
+
+function readDockerEntry(dir: string, entry: DockerManifestEntry): LayeredImage {
+  const configFile = inside(dir, entry.Config, 'config');
+  const { config, diffIds } = fromConfig(readJson<OciConfigFile>(configFile, 'the image config'));
   const result: LayeredImage = {
     format: 'docker',
-    layerFiles: first.Layers.map((l) => inside(dir, l, 'layer')),
-    diffIds: first.Layers.map((_, i) => diffIds[i]),
+    layerFiles: entry.Layers.map((l) => inside(dir, l, 'layer')),
+    diffIds: entry.Layers.map((_, i) => diffIds[i]),
     config,
     id: fileDigest(configFile),
   };
-  const tag = tagToName(first.RepoTags?.[0]);
+  const tag = tagToName(entry.RepoTags?.[0]);
   if (tag) result.tagName = tag;
-  const references = (first.RepoTags ?? []).filter((t): t is string => typeof t === 'string' && t !== '');
+  const references = (entry.RepoTags ?? []).filter((t): t is string => typeof t === 'string' && t !== '');
   if (references.length > 0) result.references = references;
   return result;
+}
+
+function readDocker(dir: string): LayeredImage {
+  const manifest = readDockerManifest(dir);
+  const first = manifest[0];
+  if (!first) throw formatError('manifest.json lists no image');
+  if (manifest.length > 1) throw formatError(`the archive holds ${manifest.length} images: diyc unpacks one at a time`);
+  return readDockerEntry(dir, first);
+}
+
+/**
+ * Every image of an archive's contents, as `docker load` takes them: a docker save
+ * manifest.json's (docker 25 writes an OCI layout beside it: manifest.json names the
+ * tags), else each tagged image of an OCI layout's index.json.
+ */
+export function readArchiveImages(dir: string): LayeredImage[] {
+  if (existsSync(join(dir, 'manifest.json'))) {
+    const manifest = readDockerManifest(dir);
+    if (manifest.length === 0) throw formatError('manifest.json lists no image');
+    return manifest.map((entry) => readDockerEntry(dir, entry));
+  }
+  if (existsSync(join(dir, 'oci-layout')) && existsSync(join(dir, 'index.json'))) {
+    const index = readJson<{ manifests?: Descriptor[] }>(inside(dir, 'index.json', 'index.json'), 'index.json');
+    const refs = [...new Set((index.manifests ?? []).map((m) => m.annotations?.['org.opencontainers.image.ref.name']))];
+    if (refs.length <= 1) return [readOci(dir)];
+    return refs.map((ref) => {
+      if (ref === undefined) throw formatError('index.json mixes tagged and untagged images: diyc loads tagged ones alone');
+      return readOci(dir, ref);
+    });
+  }
+  throw formatError('the archive holds no image: neither a manifest.json (docker save) nor an index.json (an OCI image layout)');
 }
 
 /** The layered image in `dir`, or undefined when `dir` is a plain root filesystem. */
