@@ -100,7 +100,7 @@ export function planCopy(src: SrcInfo, dest: DestInfo): CopyPlan {
   const srcBase = splitPathDirEntry(src.path).base;
   const { dir: destDir, base: destBase } = splitPathDirEntry(dest.path);
   if (dest.exists && dest.isDir) {
-    return { dir: posix.normalize(dest.path), name: srcBase === '.' ? '' : srcBase };
+    return { dir: posix.normalize(dest.path.replace(/\/+\.?$/, '') || '/'), name: srcBase === '.' ? '' : srcBase };
   }
   if (dest.exists && src.isDir) throw new DiycError('invalid', 'cannot copy directory');
   if (dest.exists || src.isDir) return { dir: destDir, name: destBase };
