@@ -61,6 +61,15 @@ describe.skipIf(!isRoot)(`diyc cp, save, load (${rootReason})`, () => {
     expect((await diyc(['exec', box, 'cat', '/tmp/renamed'])).stdout).toBe('hello from the host\n');
   });
 
+  it('gives the files to root, or with -a keeps their uid and gid', async () => {
+    writeFileSync(host('owned'), 'mine\n');
+    execFileSync('chown', ['1234:2345', host('owned')]);
+    expect((await diyc(['cp', host('owned'), `${box}:/tmp/plain`])).code).toBe(0);
+    expect((await diyc(['cp', '-a', host('owned'), `${box}:/tmp/kept`])).code).toBe(0);
+    const owners = await diyc(['exec', box, 'stat', '-c', '%u:%g', '/tmp/plain', '/tmp/kept']);
+    expect(owners.stdout).toBe('0:0\n1234:2345\n');
+  });
+
   it('copies a directory out, and its contents alone with SRC/.', async () => {
     const made = await diyc([
       'exec',

@@ -27,7 +27,7 @@ import { planCopy, splitPathDirEntry, type DestInfo } from './cp-plan.js';
 import { DirSink, fdPath, nodeAt, nodeOfFd, TarOut, tarInto, walk, type EntrySink, type Node } from './cp-tree.js';
 
 export interface CpOptions {
-  /** -a: the files keep their owners (into a container; else they are root's). */
+  /** -a: the files copied into a container keep their owners (else they are root's). */
   archive: boolean;
   /** -L: SRC, when a symlink, is followed (inside the container, for a container's SRC). */
   followLink: boolean;
@@ -259,8 +259,9 @@ export function copyOut(rootFd: number, src: string, dest: string, label: string
       if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new DiycError('invalid', 'not a directory');
       throw err;
     }
+    // Owned by the caller, -a or not, as docker's client extracts (NoLchown): a container's uid means nothing here.
     const sink = new DirSink(dirFd, {
-      keepOwner: options.archive,
+      keepOwner: false,
       host: true,
       show: (rel) => posix.join(plan.dir, rel),
       warn: options.warn,

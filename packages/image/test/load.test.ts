@@ -120,6 +120,50 @@ describe('loadImages', () => {
     await expect(loadImages(odd, { store, nameFor })).rejects.toThrow(/not a list of images/);
   });
 
+  it('loads each tagged image of an OCI image layout', async () => {
+    const blobs: Member[] = [
+      { path: 'blobs/', type: 'dir' },
+      { path: 'blobs/sha256/', type: 'dir' },
+    ];
+    const blob = (data: Buffer) => {
+      const hex = sha256(data);
+      blobs.push({ path: `blobs/sha256/${hex}`, body: data });
+      return { digest: `sha256:${hex}`, size: data.length };
+    };
+    const manifests = ['one', 'two'].map((text) => {
+      const body = layer(text);
+      const cfg = blob(config([`sha256:${sha256(body)}`]));
+      const lay = blob(body);
+      const manifest = blob(
+        Buffer.from(
+          JSON.stringify({
+            schemaVersion: 2,
+            config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...cfg },
+            layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...lay }],
+          }),
+        ),
+      );
+      return {
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        ...manifest,
+        annotations: { 'org.opencontainers.image.ref.name': `example.test/${text}:1` },
+      };
+    });
+    const file = join(work, 'oci.tar');
+    writeFileSync(
+      file,
+      tar([
+        { path: 'oci-layout', body: Buffer.from('{"imageLayoutVersion":"1.0.0"}') },
+        { path: 'index.json', body: Buffer.from(JSON.stringify({ schemaVersion: 2, manifests })) },
+        ...blobs,
+      ]),
+    );
+    const store = freshStore();
+    const loaded = await loadImages(file, { store, nameFor });
+    expect(loaded.map((l) => l.references)).toEqual([['example.test/one:1'], ['example.test/two:1']]);
+    expect(new Set(loaded.flatMap((l) => l.image.layers)).size).toBe(2);
+  });
+
   it('round-trips two images saved together, their shared layer written once', async () => {
     const store = freshStore();
     const [one] = await loadImages(archive({ tags: ['example.test/one:1'] }), { store, nameFor });
