@@ -70,6 +70,34 @@ describe.skipIf(!isRoot)(`diyc cp, save, load (${rootReason})`, () => {
     expect(owners.stdout).toBe('0:0\n1234:2345\n');
   });
 
+  it("reaches a running container's volumes, as docker does: a file copied to the mount point lands in the host directory", async () => {
+    mkdirSync(host('vol'));
+    const name = `dcp-vol-${process.pid}`;
+    expect(
+      (
+        await diyc([
+          'run',
+          '-d',
+          '--name',
+          name,
+          '--net',
+          'none',
+          '--pull',
+          'never',
+          '-v',
+          `${host('vol')}:/data`,
+          'busybox',
+          'sleep',
+          '300',
+        ])
+      ).code,
+    ).toBe(0);
+    writeFileSync(host('to-volume'), 'in the volume\n');
+    expect((await diyc(['cp', host('to-volume'), `${name}:/data/`])).code).toBe(0);
+    expect(readFileSync(host('vol/to-volume'), 'utf8')).toBe('in the volume\n');
+    expect((await diyc(['rm', '-f', name])).code).toBe(0);
+  });
+
   it('copies a directory out, and its contents alone with SRC/.', async () => {
     const made = await diyc([
       'exec',
