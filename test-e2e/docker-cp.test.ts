@@ -9,7 +9,7 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, w
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCgroupManager } from '@diyc/cgroup';
-import { busyboxTarball, isRoot, rootReason, runBin, runCommand, tempDir, testNetwork, userEnv } from './helpers.js';
+import { busyboxTarball, isRoot, onTerminal, rootReason, runBin, runCommand, tempDir, testNetwork, userEnv } from './helpers.js';
 
 describe.skipIf(!isRoot)(`diyc cp, save, load (${rootReason})`, () => {
   const { bridge, subnet } = testNetwork('p');
@@ -221,6 +221,21 @@ describe.skipIf(!isRoot)(`diyc cp, save, load (${rootReason})`, () => {
     // To stdout, as a pipe: the same archive a second load takes.
     const piped = await sh(`diyc save busybox | diyc load`);
     expect([piped.code, piped.stdout]).toEqual([0, 'Loaded image: busybox:latest\n']);
+  });
+
+  it('save refuses a terminal, as docker does, and load a terminal for its stdin', async () => {
+    const vars = { DIYC_ROOT: root, DIYC_BRIDGE: bridge, DIYC_SUBNET: subnet, DIYC_CGROUP_PARENT: parent };
+    // The command ends at once, and its terminal with it: its error line goes to a file.
+    await onTerminal(['diyc', 'save', 'busybox', `2>${host('save.err')}`], vars, async (t) => {
+      expect(await t.exitStatus()).toBe('1');
+    });
+    expect(readFileSync(host('save.err'), 'utf8')).toBe(
+      'diyc save: cowardly refusing to save to a terminal. Use the -o flag or redirect\n',
+    );
+    await onTerminal(['diyc', 'load', `2>${host('load.err')}`], vars, async (t) => {
+      expect(await t.exitStatus()).toBe('1');
+    });
+    expect(readFileSync(host('load.err'), 'utf8')).toBe('diyc load: requested load from stdin, but stdin is empty\n');
   });
 
   it('refuses a hostile archive: a layer named ../, and a layer whose digest is not its diff_id', async () => {

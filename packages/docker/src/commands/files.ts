@@ -81,7 +81,7 @@ export const saveCommand = defineCli({
     if (operands.length === 0) throw new DiycError('usage', '"diyc save" requires at least 1 argument: IMAGE [IMAGE...]');
     const output = one(flags.output);
     if (output === undefined && process.stdout.isTTY === true)
-      throw new DiycError('usage', 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
+      throw new DiycError('invalid', 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
     const store = new ImageStore(stateRoot());
     // One entry per image, with every name it was asked by (an ID adds none).
     const byName = new Map<string, SavedImage>();
@@ -126,7 +126,8 @@ export const loadCommand = defineCli({
   async main({ flags, operands }) {
     if (operands.length > 0) throw new DiycError('usage', '"diyc load" accepts no arguments: give the archive with -i FILE or on stdin');
     const input = one(flags.input);
-    if (input === undefined && process.stdin.isTTY === true) throw new DiycError('usage', 'requested load from stdin, but stdin is empty');
+    if (input === undefined && process.stdin.isTTY === true)
+      throw new DiycError('invalid', 'requested load from stdin, but stdin is empty');
     requireRoot();
     const store = new ImageStore(stateRoot());
     const loaded = await loadImages(input ?? process.stdin, {
