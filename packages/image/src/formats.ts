@@ -23,6 +23,8 @@ export interface LayeredImage {
   id?: string;
   /** The references it was saved under (docker save's RepoTags, an OCI layout's full ref.name). */
   references?: string[];
+  /** When it was made, as its config says (RFC 3339), when it says. */
+  created?: string;
 }
 
 /** An image whose manifest or layout does not hold together. */
@@ -73,6 +75,7 @@ function blobPath(dir: string, digest: string): string {
 }
 
 export interface OciConfigFile {
+  created?: unknown;
   config?: ImageConfig & { Labels?: unknown; Healthcheck?: unknown };
   rootfs?: { diff_ids?: string[] };
 }
@@ -139,7 +142,8 @@ function readOci(dir: string, ref?: string): LayeredImage {
     if (!chosen) throw formatError('the nested image index lists no manifest');
   }
   const manifest = readJson<{ config: Descriptor; layers?: Descriptor[] }>(blobPath(dir, chosen.digest), 'the image manifest');
-  const { config, diffIds } = fromConfig(readJson<OciConfigFile>(blobPath(dir, manifest.config.digest), 'the image config'));
+  const configFile = readJson<OciConfigFile>(blobPath(dir, manifest.config.digest), 'the image config');
+  const { config, diffIds } = fromConfig(configFile);
   const layers = manifest.layers ?? [];
   for (const layer of layers) {
     if (layer.mediaType && /zstd/.test(layer.mediaType))
@@ -151,6 +155,7 @@ function readOci(dir: string, ref?: string): LayeredImage {
     diffIds: layers.map((_, i) => diffIds[i]),
     config,
     id: fileDigest(blobPath(dir, manifest.config.digest)),
+    ...createdOf(configFile),
   };
   // ref.name is often a bare tag ("v2"): only a full reference (repo:tag) names the image.
   const refName = chosen.annotations?.[REF];
@@ -158,6 +163,12 @@ function readOci(dir: string, ref?: string): LayeredImage {
   if (tag) result.tagName = tag;
   if (tag && refName) result.references = [refName];
   return result;
+}
+
+/** The config's creation time, when it is one (it is the image maker's text). */
+function createdOf(file: OciConfigFile): { created?: string } {
+  const created = file.created;
+  return typeof created === 'string' && !Number.isNaN(Date.parse(created)) ? { created: new Date(Date.parse(created)).toISOString() } : {};
 }
 
 /** One entry of a docker save manifest.json. */
@@ -179,13 +190,15 @@ function readDockerManifest(dir: string): DockerManifestEntry[] {
 
 function readDockerEntry(dir: string, entry: DockerManifestEntry): LayeredImage {
   const configFile = inside(dir, entry.Config, 'config');
-  const { config, diffIds } = fromConfig(readJson<OciConfigFile>(configFile, 'the image config'));
+  const file = readJson<OciConfigFile>(configFile, 'the image config');
+  const { config, diffIds } = fromConfig(file);
   const result: LayeredImage = {
     format: 'docker',
     layerFiles: entry.Layers.map((l) => inside(dir, l, 'layer')),
     diffIds: entry.Layers.map((_, i) => diffIds[i]),
     config,
     id: fileDigest(configFile),
+    ...createdOf(file),
   };
   const tag = tagToName(entry.RepoTags?.[0]);
   if (tag) result.tagName = tag;

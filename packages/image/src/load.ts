@@ -92,7 +92,7 @@ export async function loadImages(source: string | Readable, options: LoadOptions
         layers: layered.diffIds as string[],
         config: layered.config,
         source: typeof source === 'string' ? source : 'stdin',
-        created: new Date().toISOString(),
+        created: layered.created ?? new Date().toISOString(),
         size: Object.values(sizes).reduce((a, b) => a + b, 0),
         layerSizes: sizes,
       };

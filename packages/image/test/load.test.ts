@@ -43,6 +43,7 @@ const config = (diffIds: string[] | undefined) =>
     JSON.stringify({
       architecture: 'amd64',
       os: 'linux',
+      created: '2024-01-02T03:04:05Z',
       config: { Cmd: ['sh'] },
       rootfs: { type: 'layers', ...(diffIds ? { diff_ids: diffIds } : {}) },
     }),
@@ -83,6 +84,7 @@ describe('loadImages', () => {
     expect(store.hasLayer(`sha256:${sha256(layer('hi'))}`)).toBe(true);
     expect(store.lookUpReference('example.test/app:1')).toBe(loaded?.image.name);
     expect(store.getImage(loaded?.image.name as string)?.config.Cmd).toEqual(['sh']);
+    expect(loaded?.image.created).toBe('2024-01-02T03:04:05.000Z');
   });
 
   it('refuses a layer path with ../ or an absolute one, and a layer that is a link out of the archive', async () => {
