@@ -104,13 +104,24 @@ const sameFile = (a: Stats, b: Stats): boolean => a.dev === b.dev && a.ino === b
 
 /**
  * Sends `node` and, for a directory, everything below it to `sink`, the top named `path`
- * ('' for a directory: its contents alone, at the top). Children are sorted by name.
+ * ('' for a directory: its contents alone, at the top). Children are sorted by name; a
+ * file met again (hard links) is sent as a link to its first path, as tar does.
  */
-export function walk(node: Node, path: string, sink: EntrySink): void {
+export function walk(node: Node, path: string, sink: EntrySink, seen = new Map<string, string>()): void {
   const { st } = node;
   const type = typeOf(st);
   if (type === undefined) return;
   const base = { path, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: 0, mtime: Math.floor(st.mtimeMs / 1000) };
+  if (type === 'file' && st.nlink > 1) {
+    const key = `${st.dev}:${st.ino}`;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      sink.entry({ ...base, type: 'link', linkname: first });
+      sink.end();
+      return;
+    }
+    seen.set(key, path);
+  }
   if (type === 'dir') {
     const fd = node.open(constants.O_RDONLY | constants.O_DIRECTORY);
     try {
@@ -119,7 +130,7 @@ export function walk(node: Node, path: string, sink: EntrySink): void {
         sink.entry({ ...base, path: `${path}/` });
         sink.end();
       }
-      for (const name of readdirSync(fdPath(fd)).sort()) walk(nodeAt(fd, name), path === '' ? name : `${path}/${name}`, sink);
+      for (const name of readdirSync(fdPath(fd)).sort()) walk(nodeAt(fd, name), path === '' ? name : `${path}/${name}`, sink, seen);
     } finally {
       closeSync(fd);
     }

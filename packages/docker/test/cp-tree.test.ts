@@ -5,6 +5,7 @@ import {
   chmodSync,
   closeSync,
   existsSync,
+  linkSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
@@ -115,6 +116,7 @@ describe('walk', () => {
   writeFileSync(join(src, 'sub', 'b'), 'B');
   chmodSync(join(src, 'sub', 'b'), 0o600);
   symlinkSync('/etc/shadow', join(src, 'link'));
+  linkSync(join(src, 'a'), join(src, 'sub', 'hard'));
 
   it('copies a tree, a symlink as a symlink (never the file it names)', () => {
     const dest = join(work, 'copy');
@@ -128,6 +130,8 @@ describe('walk', () => {
     expect(readFileSync(join(dest, 'renamed', 'sub', 'b'), 'utf8')).toBe('B');
     expect(lstatSync(join(dest, 'renamed', 'sub', 'b')).mode & 0o777).toBe(0o600);
     expect(readlinkSync(join(dest, 'renamed', 'link'))).toBe('/etc/shadow');
+    // A hard link stays one: the same file under both names.
+    expect(lstatSync(join(dest, 'renamed', 'sub', 'hard')).ino).toBe(lstatSync(join(dest, 'renamed', 'a')).ino);
   });
 
   it("with '' as the top name, copies a directory's contents alone (SRC/.)", () => {
@@ -152,7 +156,7 @@ describe('walk', () => {
     closeSync(fd);
     closeSync(parent);
     const listing = execFileSync('tar', ['-tf', out], { encoding: 'utf8' }).trim().split('\n');
-    expect(listing).toEqual(['src/', 'src/a', 'src/link', 'src/sub/', 'src/sub/b']);
+    expect(listing).toEqual(['src/', 'src/a', 'src/link', 'src/sub/', 'src/sub/b', 'src/sub/hard']);
     expect(execFileSync('tar', ['-xOf', out, 'src/sub/b'], { encoding: 'utf8' })).toBe('B');
   });
 });
