@@ -33,6 +33,8 @@ import { ANNOTATION, DiycError, stateRoot, type Trace } from '@diyc/record';
 import { allContainers, containerAt, idOf, readMeta, runtimeFor, updateMeta, writeMeta, type DockerMeta } from './containers.js';
 import { ensureImage, familiar, fullReference, findImage } from './images.js';
 import { generateName } from './names.js';
+import { resolveHealthcheck } from './health.js';
+import { spawnHealthMonitor } from './health-monitor.js';
 import { restartDelay, shouldRestart } from './restart.js';
 import type { PortFlag, RunRequest } from './run-options.js';
 import { createVolume, removeVolume, volumeData } from './volumes.js';
@@ -147,6 +149,7 @@ export async function makeContainer(request: RunRequest, root: string = stateRoo
     quiet: request.quiet,
     ...(request.platform !== undefined ? { platform: request.platform } : {}),
   });
+  const healthcheck = resolveHealthcheck(found.image.config.Healthcheck, request.health);
   const id = newContainerId();
   const { volumes, tmpfs, anonymous } = volumesOf(request, root);
   const publish = await resolvePorts(request.ports, root);
@@ -185,6 +188,7 @@ export async function makeContainer(request: RunRequest, root: string = stateRoo
     restartCount: 0,
     autoRemove: request.remove,
     labels: { ...found.image.config.Labels, ...request.labels },
+    ...(healthcheck ? { healthcheck } : {}),
     tty: request.tty,
     openStdin: request.interactive,
     ...(request.stopTimeout !== undefined ? { stopTimeout: request.stopTimeout } : {}),
@@ -260,6 +264,7 @@ export async function startDetached(container: Container, script: string, trace:
     exitCommand: [process.execPath, script, '--reap', container.name],
     describe: describe(meta, idOf(state ?? { name: container.name })),
   });
+  spawnHealthMonitor(container, script, root);
 }
 
 /** Runs the container in this process (run without -d, start -a); its exit code. A restart policy then starts it in the background. */
@@ -279,6 +284,8 @@ export async function startForeground(
   const rt = runtimeFor(container.name, trace, root);
   markStarted(container);
   const { devnull, close } = nullInput(!options.interactive && !terminal);
+  // The monitor waits for the container to run, then checks it while this process waits.
+  spawnHealthMonitor(container, script, root);
   let result: Awaited<ReturnType<typeof runForeground>>;
   try {
     result = await runForeground(rt, container, record, {
