@@ -422,6 +422,24 @@ describe.skipIf(!isRoot)(`diyc, docker's commands (${rootReason})`, () => {
     expect((await diyc(['rm', '-f', 'rs'])).code).toBe(0);
   });
 
+  it("keeps a foreground run's output for logs, as docker does; its stdin is an empty pipe, not the host's /dev/null", async () => {
+    const r = await diyc([
+      'run',
+      '--name',
+      'fg',
+      '--net',
+      'none',
+      'busybox',
+      'sh',
+      '-c',
+      'echo out; echo err >&2; readlink /proc/self/fd/0; exit 3',
+    ]);
+    expect([r.code, r.stdout, r.stderr]).toEqual([3, expect.stringMatching(/^out\npipe:\[\d+\]\n$/), 'err\n']);
+    const logs = await diyc(['logs', 'fg']);
+    expect(`${logs.stdout}${logs.stderr}`.split('\n').filter(Boolean).sort()).toEqual(['err', 'out', expect.stringMatching(/^pipe:/)]);
+    expect((await diyc(['rm', 'fg'])).code).toBe(0);
+  });
+
   it('ps -q piped to rm -f removes every running container; flags may follow the names (rm a b -f)', async () => {
     for (const n of ['q1', 'q2'])
       expect((await diyc(['run', '-d', '--name', n, '--net', 'none', 'busybox', 'sleep', '1000'])).code).toBe(0);

@@ -11,7 +11,7 @@
 //   stop      marks it stopped by the user (no restart), then the core's stop
 //   remove    the core's remove, and the anonymous volumes with -v or --rm
 import { createServer } from 'node:net';
-import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { parseSignal, writeErr } from '@diyc/cli';
 import {
   baseRecord,
@@ -30,10 +30,12 @@ import {
 import { imageId, ImageStore } from '@diyc/image';
 import { describeConfig, ensureNetwork, expandPublish, netConfig, type Publish } from '@diyc/net';
 import { ANNOTATION, DiycError, stateRoot, type Trace } from '@diyc/record';
+import { pipe } from '@diyc/syscalls';
 import { allContainers, containerAt, idOf, readMeta, runtimeFor, updateMeta, writeMeta, type DockerMeta } from './containers.js';
 import { ensureImage, familiar, fullReference, findImage } from './images.js';
 import { generateName } from './names.js';
 import { resolveHealthcheck } from './health.js';
+import { ForegroundLog } from './foreground-log.js';
 import { spawnHealthMonitor } from './health-monitor.js';
 import { restartDelay, shouldRestart } from './restart.js';
 import type { PortFlag, RunRequest } from './run-options.js';
@@ -283,7 +285,14 @@ export async function startForeground(
   const record = prepareStart(container, meta, root, terminal);
   const rt = runtimeFor(container.name, trace, root);
   markStarted(container);
-  const { devnull, close } = nullInput(!options.interactive && !terminal);
+  // Without -i, stdin is an empty pipe: not the host's /dev/null, whose inode root inside
+  // could chmod for the whole host through /proc/1/fd/0. Without -t, stdout and stderr
+  // are copied to yours and kept in its log (docker logs), as a detached one's are.
+  const input = options.interactive || terminal ? undefined : emptyInput();
+  const log = terminal ? undefined : new ForegroundLog(container.dir, meta.logSize, meta.logFiles);
+  const stdio: [number | null, number | null, number | null] | undefined = log
+    ? [input ?? null, log.pipeTo(process.stdout), log.pipeTo(process.stderr)]
+    : undefined;
   // The monitor waits for the container to run, then checks it while this process waits.
   spawnHealthMonitor(container, script, root);
   let result: Awaited<ReturnType<typeof runForeground>>;
@@ -291,10 +300,11 @@ export async function startForeground(
     result = await runForeground(rt, container, record, {
       remove: meta.autoRemove,
       describe: describe(meta, idOf(container.state() ?? { name: container.name })),
-      ...(devnull !== undefined ? { stdio: [devnull, null, null] } : {}),
+      ...(stdio ? { stdio } : {}),
     });
   } finally {
-    close();
+    if (input !== undefined) closeSync(input);
+    await log?.close();
   }
   if (meta.autoRemove) {
     for (const v of meta.anonymousVolumes) removeQuietly(v, root);
@@ -308,11 +318,11 @@ export async function startForeground(
   return result.exitCode;
 }
 
-/** /dev/null for stdin when -i is not given (docker gives the container no stdin then). */
-function nullInput(want: boolean): { devnull?: number; close: () => void } {
-  if (!want) return { close: () => {} };
-  const fd = openSync('/dev/null', 'r');
-  return { devnull: fd, close: () => closeSync(fd) };
+/** An empty pipe for stdin when -i is not given: end of file at the first read. */
+function emptyInput(): number {
+  const [read, write] = pipe();
+  closeSync(write);
+  return read;
 }
 
 function removeQuietly(volume: string, root: string): void {
