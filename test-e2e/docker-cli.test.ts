@@ -440,6 +440,27 @@ describe.skipIf(!isRoot)(`diyc, docker's commands (${rootReason})`, () => {
     expect((await diyc(['rm', 'fg'])).code).toBe(0);
   });
 
+  it('logs -f follows what a detached container writes until it ends', async () => {
+    const r = await diyc([
+      'run',
+      '-d',
+      '--name',
+      'ticker',
+      '--net',
+      'none',
+      'busybox',
+      'sh',
+      '-c',
+      'for i in 1 2 3 4 5; do echo tick $i; sleep 0.3; done',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    // Started while the container has written one line or two: the rest arrive as it writes them.
+    const followed = await diyc(['logs', '-f', 'ticker']);
+    expect([followed.code, followed.stdout]).toEqual([0, 'tick 1\ntick 2\ntick 3\ntick 4\ntick 5\n']);
+    expect((await inspect('ticker')).State.Status).toBe('exited');
+    expect((await diyc(['rm', 'ticker'])).code).toBe(0);
+  });
+
   it('ps -q piped to rm -f removes every running container; flags may follow the names (rm a b -f)', async () => {
     for (const n of ['q1', 'q2'])
       expect((await diyc(['run', '-d', '--name', n, '--net', 'none', 'busybox', 'sleep', '1000'])).code).toBe(0);
@@ -659,6 +680,10 @@ describe.skipIf(!isRoot || !have('docker-registry') || !have('skopeo'))(
         `docker-archive:${await dockerArchive(work.path, [readFileSync(busyboxTarball())], 'busybox:latest')}`,
         `${registry.host}/library/busybox:latest`,
       );
+      await push(
+        `docker-archive:${await dockerArchive(work.path, [readFileSync(busyboxTarball())], 'busybox:1.36')}`,
+        `${registry.host}/library/busybox:1.36`,
+      );
       env = {
         ...process.env,
         DIYC_ROOT: join(work.path, 'state'),
@@ -692,6 +717,16 @@ describe.skipIf(!isRoot || !have('docker-registry') || !have('skopeo'))(
       expect((await diyc('pull', '-q', 'busybox')).stdout).toBe('docker.io/library/busybox:latest\n');
       expect((await diyc('images', '--format', '{{.Repository}} {{.Tag}}')).stdout).toBe('busybox latest\n');
       expect((await diyc('inspect', '-f', '{{.RepoTags}}', 'busybox')).stdout).toBe('[busybox:latest]\n');
+    });
+
+    it('pulls a tagged image (busybox:1.36), lists it by its tag, and runs it by that name', async () => {
+      const r = await diyc('pull', 'busybox:1.36');
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.split('\n')[0]).toBe('1.36: Pulling from library/busybox');
+      expect(r.stdout).toContain('docker.io/library/busybox:1.36');
+      expect((await diyc('images', '--format', '{{.Repository}}:{{.Tag}}')).stdout.split('\n')).toContain('busybox:1.36');
+      const ran = await diyc('run', '--rm', '--net', 'none', '--pull', 'never', 'busybox:1.36', 'echo', 'tagged');
+      expect([ran.code, ran.stdout]).toEqual([0, 'tagged\n']);
     });
 
     it('run pulls an image it does not have, saying so on stderr, and runs it', async () => {
