@@ -8,11 +8,11 @@
 import { spawn } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { exec, execProcess, processStart, type Container } from '@diyc/container';
+import { exec, execProcess, processStart, sameProcess, type Container } from '@diyc/container';
 import { noTrace } from '@diyc/cli';
 import { stateRoot } from '@diyc/record';
 import { pipe } from '@diyc/syscalls';
-import { containerAt, readMeta, runtimeFor, updateMeta, type HealthLog } from './containers.js';
+import { containerAt, readMeta, runtimeFor, updateMeta, type DockerMeta, type HealthLog } from './containers.js';
 import { HEALTH_OUTPUT_MAX, healthArgv, nextDelay, nextHealth, type Healthcheck } from './health.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -31,6 +31,17 @@ export function spawnHealthMonitor(container: Container, script: string, root: s
     env: { ...process.env, DIYC_ROOT: root },
   });
   child.unref();
+}
+
+/** Ends the monitor of a container that `stop`, `kill` or `rm` ends, rather than at its next check. */
+export function endHealthMonitor(meta: DockerMeta | undefined): void {
+  const monitor = meta?.healthMonitor;
+  if (!monitor || monitor.pid === process.pid || !sameProcess(monitor.pid, monitor.start)) return;
+  try {
+    process.kill(monitor.pid, 'SIGTERM');
+  } catch {
+    /* gone already */
+  }
 }
 
 /** Runs the checks of container `name` until it stops; the monitor's whole life. */

@@ -36,7 +36,7 @@ import { ensureImage, familiar, fullReference, findImage } from './images.js';
 import { generateName } from './names.js';
 import { resolveHealthcheck } from './health.js';
 import { ForegroundLog } from './foreground-log.js';
-import { spawnHealthMonitor } from './health-monitor.js';
+import { endHealthMonitor, spawnHealthMonitor } from './health-monitor.js';
 import { restartDelay, shouldRestart } from './restart.js';
 import type { PortFlag, RunRequest } from './run-options.js';
 import { createVolume, removeVolume, volumeData } from './volumes.js';
@@ -389,6 +389,7 @@ export async function markStoppedByUser(container: Container): Promise<void> {
   const meta = updateMeta(container, (m) => {
     m.stoppedByUser = true;
   });
+  endHealthMonitor(meta);
   if (!meta?.restarter) return;
   for (let i = 0; i < 200 && sameProcess(meta.restarter.pid, meta.restarter.start); i++) await sleep(25);
 }
