@@ -403,6 +403,15 @@ describe.skipIf(!isRoot)(`diyc, docker's commands (${rootReason})`, () => {
     const all = await diyc(['stats', '--no-stream', '-a', '--format', '{{.Name}} {{.PIDs}} {{.MemPerc}}']);
     expect(all.stdout).toMatch(/^idle -- --\nbusy 1 \d+\.\d\d%\n$/);
     expect((await diyc(['stats', '--no-stream', 'nosuch'])).code).toBe(1);
+    // Streaming: the table again each second, the screen cleared before each, until interrupted.
+    const stream = spawnSync('timeout', ['-s', 'INT', '3.5', 'diyc', 'stats', '--format', '{{.Name}} {{.PIDs}}', 'busy'], {
+      env,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    const frames = stream.stdout.split('\x1b[2J\x1b[H').filter(Boolean);
+    expect(frames.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(frames)).toEqual(new Set(['busy 1\n']));
     expect((await diyc(['rm', '-f', 'busy', 'idle'])).code).toBe(0);
   });
 
