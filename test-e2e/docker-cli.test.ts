@@ -470,6 +470,99 @@ describe.skipIf(!isRoot)(`diyc, docker's commands (${rootReason})`, () => {
     expect((await diyc(['rm', 'ticker'])).code).toBe(0);
   });
 
+  it("run's flags, checked from inside: --read-only, --tmpfs, --mount, -w, -u, --entrypoint, --init, --hostname, --add-host, --dns, caps, no-new-privileges, --ulimit, --sysctl", async () => {
+    const inside = async (...args: string[]) => {
+      const r = await diyc(['run', '--rm', '--net', 'none', ...args]);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout;
+    };
+    expect(
+      await inside(
+        '--read-only',
+        '--tmpfs',
+        '/scratch',
+        'busybox',
+        'sh',
+        '-c',
+        'touch /x 2>/dev/null || echo ro; touch /scratch/y && echo rw',
+      ),
+    ).toBe('ro\nrw\n');
+    expect(await inside('--mount', 'type=tmpfs,target=/t,tmpfs-size=1m', 'busybox', 'sh', '-c', "df -k /t | awk 'NR==2{print $2}'")).toBe(
+      '1024\n',
+    );
+    expect(
+      await inside(
+        '--mount',
+        `type=bind,source=${work.path},target=/w,readonly`,
+        'busybox',
+        'sh',
+        '-c',
+        'touch /w/x 2>/dev/null || echo ro',
+      ),
+    ).toBe('ro\n');
+    expect(await inside('-w', '/tmp', '-u', '1000:1000', 'busybox', 'sh', '-c', 'echo $PWD $(id -u):$(id -g)')).toBe('/tmp 1000:1000\n');
+    expect(await inside('--entrypoint', 'echo', 'busybox', 'hi', 'there')).toBe('hi there\n');
+    expect(await inside('--init', 'busybox', 'sh', '-c', 'head -c 9 /proc/1/cmdline')).toBe('/dev/init');
+    expect(
+      await inside(
+        '--hostname',
+        'h1',
+        '--add-host',
+        'db:10.1.2.3',
+        '--dns',
+        '10.9.9.9',
+        'busybox',
+        'sh',
+        '-c',
+        'hostname; grep -w db /etc/hosts; grep nameserver /etc/resolv.conf',
+      ),
+    ).toBe('h1\n10.1.2.3\tdb\nnameserver 10.9.9.9\n');
+    expect(await inside('--cap-drop', 'ALL', '--cap-add', 'NET_ADMIN', 'busybox', 'grep', 'CapEff', '/proc/self/status')).toBe(
+      'CapEff:\t0000000000001000\n',
+    );
+    expect(await inside('--security-opt', 'no-new-privileges', 'busybox', 'grep', 'NoNewPrivs', '/proc/self/status')).toBe(
+      'NoNewPrivs:\t1\n',
+    );
+    expect(await inside('--ulimit', 'nofile=100:200', 'busybox', 'sh', '-c', 'ulimit -n; ulimit -Hn')).toBe('100\n200\n');
+    expect(await inside('--sysctl', 'net.ipv4.ip_forward=1', 'busybox', 'cat', '/proc/sys/net/ipv4/ip_forward')).toBe('1\n');
+    // What create recorded, as inspect's HostConfig and Config show it.
+    const made = await diyc([
+      'create',
+      '--name',
+      'flags',
+      '-m',
+      '64m',
+      '--cpus',
+      '0.5',
+      '--pids-limit',
+      '50',
+      '-l',
+      'team=a',
+      '--stop-signal',
+      'SIGINT',
+      '--stop-timeout',
+      '3',
+      '-p',
+      `127.0.0.1:${port + 1}-${port + 2}:80-81`,
+      'busybox',
+      'true',
+    ]);
+    expect(made.code, made.stderr).toBe(0);
+    const info = await inspect('flags');
+    expect([info.HostConfig.Memory, info.HostConfig.NanoCpus, info.HostConfig.PidsLimit, info.Config.Labels.team]).toEqual([
+      64 * 1024 * 1024,
+      500_000_000,
+      50,
+      'a',
+    ]);
+    expect([info.Config.StopSignal, info.Config.StopTimeout]).toEqual(['SIGINT', 3]);
+    expect(info.HostConfig.PortBindings).toEqual({
+      '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port + 1) }],
+      '81/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port + 2) }],
+    });
+    expect((await diyc(['rm', 'flags'])).code).toBe(0);
+  });
+
   it('ps -q piped to rm -f removes every running container; flags may follow the names (rm a b -f)', async () => {
     for (const n of ['q1', 'q2'])
       expect((await diyc(['run', '-d', '--name', n, '--net', 'none', 'busybox', 'sleep', '1000'])).code).toBe(0);

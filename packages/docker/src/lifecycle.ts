@@ -28,7 +28,7 @@ import {
   type Volume,
 } from '@diyc/container';
 import { imageId, ImageStore } from '@diyc/image';
-import { describeConfig, ensureNetwork, expandPublish, netConfig, type Publish } from '@diyc/net';
+import { describeConfig, ensureNetwork, expandPublish, formatPublish, netConfig, type Publish } from '@diyc/net';
 import { ANNOTATION, DiycError, stateRoot, type Trace } from '@diyc/record';
 import { pipe } from '@diyc/syscalls';
 import { allContainers, containerAt, idOf, readMeta, runtimeFor, updateMeta, writeMeta, type DockerMeta } from './containers.js';
@@ -198,7 +198,7 @@ export async function makeContainer(request: RunRequest, root: string = stateRoo
     logFiles: request.logFiles,
     anonymousVolumes: anonymous,
     started: false,
-    publish: publish.map((p) => `${p.hostIp !== undefined ? `${p.hostIp}:` : ''}${p.hostPort}:${p.containerPort}/${p.protocol}`),
+    publish: publish.map(formatPublish),
   };
   container.locked(() => {
     container.saveRecord(record);
