@@ -75,7 +75,8 @@ describe.skipIf(!isRoot)(`diyc, docker's commands (${rootReason})`, () => {
     const image = await diyc(['run', '--rm', '--pull', 'never', 'no-such-image', 'true']);
     expect([image.code, image.stderr.trim()]).toEqual([125, 'diyc run: No such image: no-such-image']);
     expect((await diyc(['run', '--bogus', 'busybox', 'true'])).code).toBe(125);
-    expect((await diyc(['run', '--restart', 'always', 'busybox', 'true'])).code).toBe(125);
+    expect((await diyc(['run', '--gpus', 'all', 'busybox', 'true'])).code).toBe(125);
+    expect((await diyc(['run', '--rm', '--restart', 'always', 'busybox', 'true'])).code).toBe(125);
     expect((await diyc(['ps', '--bogus'])).code).toBe(125);
     expect(await names()).toEqual([]);
   });
@@ -402,6 +403,15 @@ describe.skipIf(!isRoot)(`diyc, docker's commands (${rootReason})`, () => {
     const all = await diyc(['stats', '--no-stream', '-a', '--format', '{{.Name}} {{.PIDs}} {{.MemPerc}}']);
     expect(all.stdout).toMatch(/^idle -- --\nbusy 1 \d+\.\d\d%\n$/);
     expect((await diyc(['stats', '--no-stream', 'nosuch'])).code).toBe(1);
+    // Streaming: the table again each second, the screen cleared before each, until interrupted.
+    const stream = spawnSync('timeout', ['-s', 'INT', '3.5', 'diyc', 'stats', '--format', '{{.Name}} {{.PIDs}}', 'busy'], {
+      env,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    const frames = stream.stdout.split('\x1b[2J\x1b[H').filter(Boolean);
+    expect(frames.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(frames)).toEqual(new Set(['busy 1\n']));
     expect((await diyc(['rm', '-f', 'busy', 'idle'])).code).toBe(0);
   });
 
@@ -419,6 +429,311 @@ describe.skipIf(!isRoot)(`diyc, docker's commands (${rootReason})`, () => {
     expect((await inspect('rs')).State.Status).toBe('running');
     expect((await diyc(['restart', 'nosuch'])).code).toBe(1);
     expect((await diyc(['rm', '-f', 'rs'])).code).toBe(0);
+  });
+
+  it("keeps a foreground run's output for logs, as docker does; its stdin is an empty pipe, not the host's /dev/null", async () => {
+    const r = await diyc([
+      'run',
+      '--name',
+      'fg',
+      '--net',
+      'none',
+      'busybox',
+      'sh',
+      '-c',
+      'echo out; echo err >&2; readlink /proc/self/fd/0; exit 3',
+    ]);
+    expect([r.code, r.stdout, r.stderr]).toEqual([3, expect.stringMatching(/^out\npipe:\[\d+\]\n$/), 'err\n']);
+    const logs = await diyc(['logs', 'fg']);
+    expect(`${logs.stdout}${logs.stderr}`.split('\n').filter(Boolean).sort()).toEqual(['err', 'out', expect.stringMatching(/^pipe:/)]);
+    expect((await diyc(['rm', 'fg'])).code).toBe(0);
+  });
+
+  it('logs -f follows what a detached container writes until it ends', async () => {
+    const r = await diyc([
+      'run',
+      '-d',
+      '--name',
+      'ticker',
+      '--net',
+      'none',
+      'busybox',
+      'sh',
+      '-c',
+      'for i in 1 2 3 4 5; do echo tick $i; sleep 0.3; done',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    // Started while the container has written one line or two: the rest arrive as it writes them.
+    const followed = await diyc(['logs', '-f', 'ticker']);
+    expect([followed.code, followed.stdout]).toEqual([0, 'tick 1\ntick 2\ntick 3\ntick 4\ntick 5\n']);
+    expect((await inspect('ticker')).State.Status).toBe('exited');
+    expect((await diyc(['rm', 'ticker'])).code).toBe(0);
+  });
+
+  it("run's flags, checked from inside: --read-only, --tmpfs, --mount, -w, -u, --entrypoint, --init, --hostname, --add-host, --dns, caps, no-new-privileges, --ulimit, --sysctl", async () => {
+    const inside = async (...args: string[]) => {
+      const r = await diyc(['run', '--rm', '--net', 'none', ...args]);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout;
+    };
+    expect(
+      await inside(
+        '--read-only',
+        '--tmpfs',
+        '/scratch',
+        'busybox',
+        'sh',
+        '-c',
+        'touch /x 2>/dev/null || echo ro; touch /scratch/y && echo rw',
+      ),
+    ).toBe('ro\nrw\n');
+    expect(await inside('--mount', 'type=tmpfs,target=/t,tmpfs-size=1m', 'busybox', 'sh', '-c', "df -k /t | awk 'NR==2{print $2}'")).toBe(
+      '1024\n',
+    );
+    expect(
+      await inside(
+        '--mount',
+        `type=bind,source=${work.path},target=/w,readonly`,
+        'busybox',
+        'sh',
+        '-c',
+        'touch /w/x 2>/dev/null || echo ro',
+      ),
+    ).toBe('ro\n');
+    expect(await inside('-w', '/tmp', '-u', '1000:1000', 'busybox', 'sh', '-c', 'echo $PWD $(id -u):$(id -g)')).toBe('/tmp 1000:1000\n');
+    expect(await inside('--entrypoint', 'echo', 'busybox', 'hi', 'there')).toBe('hi there\n');
+    expect(await inside('--init', 'busybox', 'sh', '-c', 'head -c 9 /proc/1/cmdline')).toBe('/dev/init');
+    expect(
+      await inside(
+        '--hostname',
+        'h1',
+        '--add-host',
+        'db:10.1.2.3',
+        '--dns',
+        '10.9.9.9',
+        'busybox',
+        'sh',
+        '-c',
+        'hostname; grep -w db /etc/hosts; grep nameserver /etc/resolv.conf',
+      ),
+    ).toBe('h1\n10.1.2.3\tdb\nnameserver 10.9.9.9\n');
+    expect(await inside('--cap-drop', 'ALL', '--cap-add', 'NET_ADMIN', 'busybox', 'grep', 'CapEff', '/proc/self/status')).toBe(
+      'CapEff:\t0000000000001000\n',
+    );
+    expect(await inside('--security-opt', 'no-new-privileges', 'busybox', 'grep', 'NoNewPrivs', '/proc/self/status')).toBe(
+      'NoNewPrivs:\t1\n',
+    );
+    expect(await inside('--ulimit', 'nofile=100:200', 'busybox', 'sh', '-c', 'ulimit -n; ulimit -Hn')).toBe('100\n200\n');
+    expect(await inside('--sysctl', 'net.ipv4.ip_forward=1', 'busybox', 'cat', '/proc/sys/net/ipv4/ip_forward')).toBe('1\n');
+    // What create recorded, as inspect's HostConfig and Config show it.
+    const made = await diyc([
+      'create',
+      '--name',
+      'flags',
+      '-m',
+      '64m',
+      '--cpus',
+      '0.5',
+      '--pids-limit',
+      '50',
+      '-l',
+      'team=a',
+      '--stop-signal',
+      'SIGINT',
+      '--stop-timeout',
+      '3',
+      '-p',
+      `127.0.0.1:${port + 1}-${port + 2}:80-81`,
+      'busybox',
+      'true',
+    ]);
+    expect(made.code, made.stderr).toBe(0);
+    const info = await inspect('flags');
+    expect([info.HostConfig.Memory, info.HostConfig.NanoCpus, info.HostConfig.PidsLimit, info.Config.Labels.team]).toEqual([
+      64 * 1024 * 1024,
+      500_000_000,
+      50,
+      'a',
+    ]);
+    expect([info.Config.StopSignal, info.Config.StopTimeout]).toEqual(['SIGINT', 3]);
+    expect(info.HostConfig.PortBindings).toEqual({
+      '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port + 1) }],
+      '81/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port + 2) }],
+    });
+    expect((await diyc(['rm', 'flags'])).code).toBe(0);
+  });
+
+  it('ps -q piped to rm -f removes every running container; flags may follow the names (rm a b -f)', async () => {
+    for (const n of ['q1', 'q2'])
+      expect((await diyc(['run', '-d', '--name', n, '--net', 'none', 'busybox', 'sleep', '1000'])).code).toBe(0);
+    expect((await diyc(['create', '--name', 'q3', '--net', 'none', 'busybox', 'true'])).code).toBe(0);
+    const piped = spawnSync('sh', ['-c', 'diyc ps -q | xargs -r diyc rm -f'], { env, encoding: 'utf8', timeout: 60_000 });
+    expect(piped.status, piped.stderr).toBe(0);
+    expect(piped.stdout.split('\n').filter(Boolean)).toHaveLength(2);
+    expect(await names()).toEqual(['q3']);
+    // docker's CLI reads flags anywhere for commands whose operands are names.
+    expect((await diyc(['run', '-d', '--name', 'q4', '--net', 'none', 'busybox', 'sleep', '1000'])).code).toBe(0);
+    const after = await diyc(['rm', 'q3', 'q4', '-f']);
+    expect([after.code, after.stdout]).toEqual([0, 'q3\nq4\n']);
+    expect(await names()).toEqual([]);
+  });
+
+  it('--restart on-failure:3 runs it again three times, then leaves it exited; stop ends an always one for good', async () => {
+    const r = await diyc([
+      'run',
+      '-d',
+      '--name',
+      'flaky',
+      '--net',
+      'none',
+      '--restart',
+      'on-failure:3',
+      'busybox',
+      'sh',
+      '-c',
+      'echo try; exit 3',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    // The delays are docker's: 100, 200, 400 ms between runs.
+    let state: Record<string, any> = {};
+    for (let i = 0; i < 100; i++) {
+      const info = await inspect('flaky');
+      state = { status: info.State.Status, count: info.RestartCount, code: info.State.ExitCode };
+      if (state.status === 'exited' && state.count === 3) break;
+      await new Promise((done) => setTimeout(done, 100));
+    }
+    await new Promise((done) => setTimeout(done, 1000));
+    const info = await inspect('flaky');
+    expect([info.State.Status, info.RestartCount, info.State.ExitCode, info.HostConfig.RestartPolicy]).toEqual([
+      'exited',
+      3,
+      3,
+      { Name: 'on-failure', MaximumRetryCount: 3 },
+    ]);
+    expect((await diyc(['logs', 'flaky'])).stdout).toBe('try\n'.repeat(4));
+    // A success is not a failure: on-failure leaves it.
+    expect((await diyc(['run', '-d', '--name', 'fine', '--net', 'none', '--restart', 'on-failure', 'busybox', 'true'])).code).toBe(0);
+    await diyc(['wait', 'fine']);
+    await new Promise((done) => setTimeout(done, 500));
+    expect((await inspect('fine')).RestartCount).toBe(0);
+    // always: running again after each end; `stop` ends it, and no restart comes after.
+    expect((await diyc(['run', '-d', '--name', 'again', '--net', 'none', '--restart', 'always', 'busybox', 'sleep', '0.2'])).code).toBe(0);
+    for (let i = 0; i < 50 && (await inspect('again')).RestartCount < 2; i++) await new Promise((done) => setTimeout(done, 100));
+    expect((await inspect('again')).RestartCount).toBeGreaterThanOrEqual(2);
+    expect((await diyc(['stop', '-t', '1', 'again'])).code).toBe(0);
+    const stopped = await inspect('again');
+    await new Promise((done) => setTimeout(done, 1500));
+    const later = await inspect('again');
+    expect([later.State.Status, later.RestartCount]).toEqual(['exited', stopped.RestartCount]);
+    expect((await diyc(['rm', 'flaky', 'fine', 'again'])).code).toBe(0);
+  });
+
+  it('named volumes outlive their container: volume create, -v NAME:/path, ls, inspect, rm refused while in use, prune', async () => {
+    expect((await diyc(['volume', 'create', 'notes'])).stdout).toBe('notes\n');
+    const wrote = await diyc(['run', '--rm', '--net', 'none', '-v', 'notes:/data', 'busybox', 'sh', '-c', 'echo kept > /data/note']);
+    expect(wrote.code, wrote.stderr).toBe(0);
+    expect(await names()).toEqual([]);
+    const read = await diyc([
+      'run',
+      '--rm',
+      '--net',
+      'none',
+      '-v',
+      'notes:/data:ro',
+      'busybox',
+      'sh',
+      '-c',
+      'cat /data/note; touch /data/x',
+    ]);
+    expect([read.stdout, read.code]).toEqual(['kept\n', 1]);
+    // -v with a new name makes the volume; an anonymous one (-v /path) goes with --rm.
+    expect(
+      (await diyc(['run', '-d', '--name', 'holder', '--net', 'none', '-v', 'made:/m', '-v', '/anon', 'busybox', 'sleep', '1000'])).code,
+    ).toBe(0);
+    const listed = (await diyc(['volume', 'ls', '--format', '{{.Name}}'])).stdout.split('\n').filter(Boolean);
+    expect(listed.filter((n) => !/^[0-9a-f]{64}$/.test(n))).toEqual(['made', 'notes']);
+    expect(listed.filter((n) => /^[0-9a-f]{64}$/.test(n))).toHaveLength(1);
+    expect((await diyc(['volume', 'ls', '-q', '--filter', 'dangling=true'])).stdout).toBe('notes\n');
+    const mountpoint = (await diyc(['volume', 'inspect', '-f', '{{.Mountpoint}}', 'notes'])).stdout.trim();
+    expect(readFileSync(join(mountpoint, 'note'), 'utf8')).toBe('kept\n');
+    const inUse = await diyc(['volume', 'rm', 'made']);
+    expect([inUse.code, inUse.stderr]).toEqual([1, expect.stringContaining('volume is in use - [holder]')]);
+    expect((await diyc(['rm', '-f', '-v', 'holder'])).code).toBe(0);
+    expect((await diyc(['volume', 'ls', '-q'])).stdout).toBe('made\nnotes\n');
+    expect((await diyc(['volume', 'rm', 'made', 'notes'])).stdout).toBe('made\nnotes\n');
+    expect(existsSync(mountpoint)).toBe(false);
+    expect((await diyc(['volume', 'rm', 'notes'])).code).toBe(1);
+    expect((await diyc(['volume', 'rm', '-f', 'notes'])).code).toBe(0);
+    expect((await diyc(['volume', 'create', '../evil'])).code).toBe(1);
+  });
+
+  it('--health-cmd: starting, then unhealthy after the retries, healthy once the check passes; ps and inspect show it', async () => {
+    const r = await diyc([
+      'run',
+      '-d',
+      '--name',
+      'checked',
+      '--net',
+      'none',
+      '--health-cmd',
+      'cat /tmp/ready',
+      '--health-interval',
+      '300ms',
+      '--health-retries',
+      '2',
+      'busybox',
+      'sleep',
+      '1000',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const health = async () => (await inspect('checked')).State.Health as { Status: string; FailingStreak: number; Log: any[] };
+    const until = async (status: string) => {
+      for (let i = 0; i < 100 && (await health()).Status !== status; i++) await new Promise((done) => setTimeout(done, 100));
+      return health();
+    };
+    const bad = await until('unhealthy');
+    expect(bad.Status).toBe('unhealthy');
+    expect(bad.FailingStreak).toBeGreaterThanOrEqual(2);
+    expect(bad.Log.at(-1)).toMatchObject({ ExitCode: 1, Output: expect.stringContaining('No such file') });
+    expect((await diyc(['ps', '--format', '{{.Status}}'])).stdout).toMatch(/^Up .* \(unhealthy\)\n$/);
+    expect((await diyc(['exec', 'checked', 'sh', '-c', 'echo ok > /tmp/ready'])).code).toBe(0);
+    const good = await until('healthy');
+    expect([good.Status, good.FailingStreak, good.Log.at(-1).Output]).toEqual(['healthy', 0, 'ok\n']);
+    expect((await diyc(['inspect', '-f', '{{.Config.Healthcheck.Test}}', 'checked'])).stdout).toBe('[CMD-SHELL cat /tmp/ready]\n');
+    expect((await diyc(['rm', '-f', 'checked'])).code).toBe(0);
+  });
+
+  it('rename: a stopped container under its new name, its ID and files kept; a running one refused', async () => {
+    expect((await diyc(['run', '--name', 'before', '--net', 'none', 'busybox', 'sh', '-c', 'echo kept > /k'])).code).toBe(0);
+    const id = (await inspect('before')).Id;
+    expect((await diyc(['rename', 'before', 'after'])).code).toBe(0);
+    expect(await names()).toEqual(['after']);
+    expect((await inspect('after')).Id).toBe(id);
+    expect((await diyc(['start', '-a', 'after'])).code).toBe(0);
+    expect((await diyc(['run', '-d', '--name', 'busy', '--net', 'none', 'busybox', 'sleep', '1000'])).code).toBe(0);
+    const refused = await diyc(['rename', 'busy', 'other']);
+    expect([refused.code, refused.stderr]).toEqual([1, expect.stringContaining('stop it first')]);
+    expect((await diyc(['rename', 'after', 'busy'])).code).toBe(1);
+    expect((await diyc(['rm', '-f', 'after', 'busy'])).code).toBe(0);
+    expect(mounts()).toEqual([]);
+  });
+
+  it('network ls lists bridge (our bridge), host and none; system prune -f removes stopped containers and keeps running ones', async () => {
+    const nets = await diyc(['network', 'ls', '--format', '{{.Name}} {{.Driver}}']);
+    expect(nets.stdout).toBe('bridge bridge\nhost host\nnone null\n');
+    expect((await diyc(['network', 'inspect', '-f', '{{index .Options "com.docker.network.bridge.name"}}', 'bridge'])).stdout).toBe(
+      `${bridge}\n`,
+    );
+    expect((await diyc(['run', '-d', '--name', 'stays', '--net', 'none', 'busybox', 'sleep', '1000'])).code).toBe(0);
+    expect((await diyc(['run', '--name', 'goes', '--net', 'none', 'busybox', 'true'])).code).toBe(0);
+    const goes = (await inspect('goes')).Id;
+    const pruned = await diyc(['system', 'prune', '-f']);
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(pruned.stdout).toMatch(new RegExp(`^Deleted Containers:\n${goes}\n\nTotal reclaimed space: `));
+    expect(await names()).toEqual(['stays']);
+    // Without -f it asks; no answer is no.
+    expect((await diyc(['container', 'prune'], '')).stdout).toContain('Are you sure you want to continue? [y/N]');
+    expect((await diyc(['rm', '-f', 'stays'])).code).toBe(0);
   });
 
   it('tag gives an image another name; rmi takes a name away, or the image with its last one, not while a container uses it', async () => {
@@ -467,6 +782,10 @@ describe.skipIf(!isRoot || !have('docker-registry') || !have('skopeo'))(
         `docker-archive:${await dockerArchive(work.path, [readFileSync(busyboxTarball())], 'busybox:latest')}`,
         `${registry.host}/library/busybox:latest`,
       );
+      await push(
+        `docker-archive:${await dockerArchive(work.path, [readFileSync(busyboxTarball())], 'busybox:1.36')}`,
+        `${registry.host}/library/busybox:1.36`,
+      );
       env = {
         ...process.env,
         DIYC_ROOT: join(work.path, 'state'),
@@ -500,6 +819,16 @@ describe.skipIf(!isRoot || !have('docker-registry') || !have('skopeo'))(
       expect((await diyc('pull', '-q', 'busybox')).stdout).toBe('docker.io/library/busybox:latest\n');
       expect((await diyc('images', '--format', '{{.Repository}} {{.Tag}}')).stdout).toBe('busybox latest\n');
       expect((await diyc('inspect', '-f', '{{.RepoTags}}', 'busybox')).stdout).toBe('[busybox:latest]\n');
+    });
+
+    it('pulls a tagged image (busybox:1.36), lists it by its tag, and runs it by that name', async () => {
+      const r = await diyc('pull', 'busybox:1.36');
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.split('\n')[0]).toBe('1.36: Pulling from library/busybox');
+      expect(r.stdout).toContain('docker.io/library/busybox:1.36');
+      expect((await diyc('images', '--format', '{{.Repository}}:{{.Tag}}')).stdout.split('\n')).toContain('busybox:1.36');
+      const ran = await diyc('run', '--rm', '--net', 'none', '--pull', 'never', 'busybox:1.36', 'echo', 'tagged');
+      expect([ran.code, ran.stdout]).toEqual([0, 'tagged\n']);
     });
 
     it('run pulls an image it does not have, saying so on stderr, and runs it', async () => {

@@ -37,6 +37,8 @@ export interface CommandDoc {
   operands: OperandDoc[];
   /** Options end at the first operand, and the last operand takes the rest of the line. */
   stopAtOperand: boolean;
+  /** The last operand takes any number of words, flags among them. */
+  manyOperands: boolean;
   commands: CommandDoc[];
   failureCode: number;
 }
@@ -85,6 +87,7 @@ export function describeCommand(cmd: CliCommand, parent?: { path: string; failur
       .filter(([, def]) => def.type === 'positional')
       .map(([name, def]) => ({ name, required: def.required !== false, description: def.description ?? '' })),
     stopAtOperand: cmd.stopAtOperand ?? false,
+    manyOperands: cmd.manyOperands ?? false,
     commands: Object.entries(cmd.subCommands ?? {}).map(([key, sub]) => describeCommand(sub, { path, failureCode }, key)),
     failureCode,
   };
@@ -94,7 +97,7 @@ export function describeCommand(cmd: CliCommand, parent?: { path: string; failur
 export function synopsis(doc: CommandDoc): string {
   if (doc.commands.length > 0) return `${doc.globals.length > 0 ? '[GLOBAL OPTIONS] ' : ''}COMMAND [OPTIONS]`;
   const operands = doc.operands.map((o, i) => {
-    const rest = doc.stopAtOperand && i === doc.operands.length - 1 ? '...' : '';
+    const rest = (doc.stopAtOperand || doc.manyOperands) && i === doc.operands.length - 1 ? '...' : '';
     return o.required ? `${o.name.toUpperCase()}${rest}` : `[${o.name.toUpperCase()}${rest}]`;
   });
   return [...(doc.flags.length > 0 ? ['[OPTIONS]'] : []), ...operands].join(' ');

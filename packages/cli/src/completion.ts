@@ -126,8 +126,10 @@ function zshArguments(doc: CommandDoc, top: boolean, indent: string): string {
   if (doc.commands.length > 0) specs.push(sq('1:command:->command'), sq('*::argument:->argument'));
   else {
     doc.operands.forEach((o, i) => {
-      const rest = doc.stopAtOperand && i === doc.operands.length - 1;
-      specs.push(sq(rest ? `*::${o.name}:_normal` : `${o.required ? '' : ':'}:${o.name}:( )`));
+      const last = i === doc.operands.length - 1;
+      if (last && doc.stopAtOperand) specs.push(sq(`*::${o.name}:_normal`));
+      else if (last && doc.manyOperands) specs.push(sq(`*:${o.name}:( )`));
+      else specs.push(sq(`${o.required ? '' : ':'}:${o.name}:( )`));
     });
   }
   const options = doc.stopAtOperand ? "-S -A '-*'" : '-S';

@@ -19,6 +19,11 @@ export interface CliCommand extends Omit<CommandDef<ArgsDef>, 'args' | 'subComma
   args?: ArgsDef;
   /** Options end at the first operand: the rest is a command to run. */
   stopAtOperand?: boolean;
+  /**
+   * The last operand takes any number of words, and flags may come among them, as docker's
+   * CLI reads `rm web -f` (for commands whose operands are names, not a command to run).
+   */
+  manyOperands?: boolean;
   /** Runs the command; a number returned is the exit code. */
   main?: (ctx: CliContext) => Promise<number | void> | number | void;
   subCommands?: Record<string, CliCommand>;
@@ -147,7 +152,7 @@ export async function runCliCode(top: CliCommand, argv: readonly string[]): Prom
       const missing = required[parsed.operands.length]?.[0] ?? 'argument';
       throw new DiycError('usage', `missing ${missing.toUpperCase()}`);
     }
-    if (!cmd.stopAtOperand && parsed.operands.length > positionals.length) {
+    if (!cmd.stopAtOperand && !cmd.manyOperands && parsed.operands.length > positionals.length) {
       throw new DiycError('usage', `unexpected argument '${parsed.operands[positionals.length]}'`);
     }
     const result = await cmd.main?.({ flags: parsed.flags, operands: parsed.operands, globals: at.globals });

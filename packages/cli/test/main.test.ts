@@ -103,6 +103,19 @@ describe('runCliCode', () => {
     expect(err.join('')).toBe('diyc-run: -v is verbose here (diyC); use --volume\n');
   });
 
+  it('reads flags among the operands with manyOperands (docker rm web -f), not after stopAtOperand', async () => {
+    const seen: { flags: unknown; operands: string[] }[] = [];
+    const args = { force: { type: 'boolean', alias: 'f' }, names: { type: 'positional' } } as const;
+    const rm = defineCli({ meta: { name: 'rm' }, manyOperands: true, args, main: (ctx) => void seen.push(ctx) });
+    expect(await runCliCode(rm, ['web', '-f', 'db'])).toBe(0);
+    expect(seen[0]).toMatchObject({ flags: { force: true }, operands: ['web', 'db'] });
+    const exec = defineCli({ meta: { name: 'exec' }, stopAtOperand: true, args, main: (ctx) => void seen.push(ctx) });
+    expect(await runCliCode(exec, ['web', '-f', 'db'])).toBe(0);
+    expect(seen[1]).toMatchObject({ flags: {}, operands: ['web', '-f', 'db'] });
+    const one = defineCli({ meta: { name: 'one' }, args, main: () => 0 });
+    expect(await runCliCode(one, ['web', 'db'])).toBe(2);
+  });
+
   it("gives the top command's usageCode for a usage error (docker's 125), else 2", async () => {
     const docker = defineCli({ ...tool, usageCode: 125 });
     expect(await runCliCode(docker, ['start', '--bogus'])).toBe(125);

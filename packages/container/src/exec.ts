@@ -78,6 +78,11 @@ export interface ExecOptions {
   ignorePaused?: boolean;
   /** The cgroup.procs files to join instead of the container's own (OCI exec --cgroup: its sub-cgroups). */
   cgroupProcs?: string[];
+  /**
+   * Descriptors for its 0, 1, 2 in the foreground (null: this process's own, proxied when
+   * a terminal): a health check's output goes to a file of its container's.
+   */
+  stdio?: [number | null, number | null, number | null];
   /** Called once the process is cloned, as it is let go to join the container and exec. */
   onSpawn?: (pid: number) => void;
 }
@@ -97,7 +102,10 @@ export async function exec(rt: Runtime, container: Container, proc: RecordProces
   if (options.cgroupProcs) plan.cgroupProcs = options.cgroupProcs;
   // In the foreground without a console socket, the process never gets the caller's
   // terminal: a pty of its own proxied to it (process.terminal), else pipes and a session.
-  const proxy = !options.detach && options.consoleSocket === undefined ? new StdioProxy({ terminal }) : undefined;
+  const proxy =
+    !options.detach && options.consoleSocket === undefined
+      ? new StdioProxy({ terminal, ...(options.stdio ? { stdio: options.stdio } : {}) })
+      : undefined;
   if (proxy) Object.assign(plan, proxy.plan());
   if (options.consoleSocket !== undefined) {
     plan.consoleSocket = options.consoleSocket;

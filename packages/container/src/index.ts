@@ -48,6 +48,7 @@ export {
   securityOptions,
 } from './spec-values.js';
 export { runDetached, reap, LOG_FILE, EXIT_FILE } from './detach.js';
+export { renameContainer } from './rename.js';
 export type { DetachOptions } from './detach.js';
 export { showLogs, parseTail, tailOffset, logFiles } from './logs.js';
 export type { LogsOptions } from './logs.js';

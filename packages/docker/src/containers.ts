@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { noTrace, writeErr } from '@diyc/cli';
 import { Container, listContainers, recoverIfStaleLocked, RUN_POLICY, type ContainerState, type Runtime } from '@diyc/container';
 import { containerDir, containersDir, DiycError, runDir, stateRoot, type ContainerRecord, type Trace } from '@diyc/record';
-import type { Healthcheck } from './run-options.js';
+import type { Healthcheck } from './health.js';
 import type { RestartPolicy } from './restart.js';
 
 export interface HealthLog {
@@ -55,6 +55,8 @@ export interface DockerMeta {
   labels: Record<string, string>;
   healthcheck?: Healthcheck;
   health?: Health;
+  /** The process that runs its health checks (health-monitor.ts): a newer one takes over. */
+  healthMonitor?: { pid: number; start: string };
   tty: boolean;
   openStdin: boolean;
   stopTimeout?: number;

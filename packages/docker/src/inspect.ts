@@ -5,7 +5,7 @@
 // docker has and diyc does not are given as docker gives them when unset (empty, 0, null).
 import { join } from 'node:path';
 import { imageId, type Image, type ImageStore } from '@diyc/image';
-import { macOf, parseSubnet } from '@diyc/net';
+import { macOf, parsePublish, parseSubnet, type Publish } from '@diyc/net';
 import { ANNOTATION, type ContainerRecord } from '@diyc/record';
 import { rootfsPaths } from '@diyc/overlay';
 import { asMap } from './template.js';
@@ -51,9 +51,9 @@ function mountsOf(record: ContainerRecord | undefined, root: string): object[] {
 }
 
 /** {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}, each port of a range on its own. */
-function portMap(view: ContainerView): Record<string, { HostIp: string; HostPort: string }[]> {
+function portMap(published: Publish[]): Record<string, { HostIp: string; HostPort: string }[]> {
   const ports: Record<string, { HostIp: string; HostPort: string }[]> = {};
-  for (const p of view.ports) {
+  for (const p of published) {
     for (let i = 0; i < (p.count ?? 1); i++) {
       const key = `${p.containerPort + i}/${p.protocol}`;
       (ports[key] ??= []).push({ HostIp: p.hostIp ?? '0.0.0.0', HostPort: String(p.hostPort + i) });
@@ -141,7 +141,8 @@ export function inspectContainer(view: ContainerView, root: string, images: Imag
         Config: asMap({ 'max-size': String(meta?.logSize ?? 0), 'max-file': String((meta?.logFiles ?? 0) + 1) }),
       },
       NetworkMode: net,
-      PortBindings: portMap(view),
+      // What -p asked for (the host ports chosen when it was made), running or not.
+      PortBindings: portMap((meta?.publish ?? []).map(parsePublish)),
       RestartPolicy: meta?.restart ?? { Name: 'no', MaximumRetryCount: 0 },
       AutoRemove: meta?.autoRemove ?? false,
       CapAdd: null,
@@ -190,7 +191,7 @@ export function inspectContainer(view: ContainerView, root: string, images: Imag
       AttachStdin: meta?.openStdin ?? false,
       AttachStdout: true,
       AttachStderr: true,
-      ExposedPorts: asMap(Object.fromEntries(Object.keys(portMap(view)).map((k) => [k, asMap({})]))),
+      ExposedPorts: asMap(Object.fromEntries(Object.keys(portMap((meta?.publish ?? []).map(parsePublish))).map((k) => [k, asMap({})]))),
       Tty: meta?.tty ?? false,
       OpenStdin: meta?.openStdin ?? false,
       StdinOnce: false,
@@ -220,7 +221,7 @@ export function inspectContainer(view: ContainerView, root: string, images: Imag
       Bridge: '',
       SandboxID: '',
       SandboxKey: record?.linux.namespaces.find((n) => n.type === 'network')?.path ?? '',
-      Ports: portMap(view),
+      Ports: portMap(view.ports),
       Gateway: gateway,
       IPAddress: ip,
       IPPrefixLen: prefix,

@@ -11,7 +11,7 @@
 //   stop      marks it stopped by the user (no restart), then the core's stop
 //   remove    the core's remove, and the anonymous volumes with -v or --rm
 import { createServer } from 'node:net';
-import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { parseSignal, writeErr } from '@diyc/cli';
 import {
   baseRecord,
@@ -28,11 +28,15 @@ import {
   type Volume,
 } from '@diyc/container';
 import { imageId, ImageStore } from '@diyc/image';
-import { describeConfig, ensureNetwork, expandPublish, netConfig, type Publish } from '@diyc/net';
+import { describeConfig, ensureNetwork, expandPublish, formatPublish, netConfig, type Publish } from '@diyc/net';
 import { ANNOTATION, DiycError, stateRoot, type Trace } from '@diyc/record';
+import { pipe } from '@diyc/syscalls';
 import { allContainers, containerAt, idOf, readMeta, runtimeFor, updateMeta, writeMeta, type DockerMeta } from './containers.js';
 import { ensureImage, familiar, fullReference, findImage } from './images.js';
 import { generateName } from './names.js';
+import { resolveHealthcheck } from './health.js';
+import { ForegroundLog } from './foreground-log.js';
+import { endHealthMonitor, spawnHealthMonitor } from './health-monitor.js';
 import { restartDelay, shouldRestart } from './restart.js';
 import type { PortFlag, RunRequest } from './run-options.js';
 import { createVolume, removeVolume, volumeData } from './volumes.js';
@@ -147,6 +151,7 @@ export async function makeContainer(request: RunRequest, root: string = stateRoo
     quiet: request.quiet,
     ...(request.platform !== undefined ? { platform: request.platform } : {}),
   });
+  const healthcheck = resolveHealthcheck(found.image.config.Healthcheck, request.health);
   const id = newContainerId();
   const { volumes, tmpfs, anonymous } = volumesOf(request, root);
   const publish = await resolvePorts(request.ports, root);
@@ -185,6 +190,7 @@ export async function makeContainer(request: RunRequest, root: string = stateRoo
     restartCount: 0,
     autoRemove: request.remove,
     labels: { ...found.image.config.Labels, ...request.labels },
+    ...(healthcheck ? { healthcheck } : {}),
     tty: request.tty,
     openStdin: request.interactive,
     ...(request.stopTimeout !== undefined ? { stopTimeout: request.stopTimeout } : {}),
@@ -192,7 +198,7 @@ export async function makeContainer(request: RunRequest, root: string = stateRoo
     logFiles: request.logFiles,
     anonymousVolumes: anonymous,
     started: false,
-    publish: publish.map((p) => `${p.hostIp !== undefined ? `${p.hostIp}:` : ''}${p.hostPort}:${p.containerPort}/${p.protocol}`),
+    publish: publish.map(formatPublish),
   };
   container.locked(() => {
     container.saveRecord(record);
@@ -260,6 +266,7 @@ export async function startDetached(container: Container, script: string, trace:
     exitCommand: [process.execPath, script, '--reap', container.name],
     describe: describe(meta, idOf(state ?? { name: container.name })),
   });
+  spawnHealthMonitor(container, script, root);
 }
 
 /** Runs the container in this process (run without -d, start -a); its exit code. A restart policy then starts it in the background. */
@@ -278,16 +285,26 @@ export async function startForeground(
   const record = prepareStart(container, meta, root, terminal);
   const rt = runtimeFor(container.name, trace, root);
   markStarted(container);
-  const { devnull, close } = nullInput(!options.interactive && !terminal);
+  // Without -i, stdin is an empty pipe: not the host's /dev/null, whose inode root inside
+  // could chmod for the whole host through /proc/1/fd/0. Without -t, stdout and stderr
+  // are copied to yours and kept in its log (docker logs), as a detached one's are.
+  const input = options.interactive || terminal ? undefined : emptyInput();
+  const log = terminal ? undefined : new ForegroundLog(container.dir, meta.logSize, meta.logFiles);
+  const stdio: [number | null, number | null, number | null] | undefined = log
+    ? [input ?? null, log.pipeTo(process.stdout), log.pipeTo(process.stderr)]
+    : undefined;
+  // The monitor waits for the container to run, then checks it while this process waits.
+  spawnHealthMonitor(container, script, root);
   let result: Awaited<ReturnType<typeof runForeground>>;
   try {
     result = await runForeground(rt, container, record, {
       remove: meta.autoRemove,
       describe: describe(meta, idOf(container.state() ?? { name: container.name })),
-      ...(devnull !== undefined ? { stdio: [devnull, null, null] } : {}),
+      ...(stdio ? { stdio } : {}),
     });
   } finally {
-    close();
+    if (input !== undefined) closeSync(input);
+    await log?.close();
   }
   if (meta.autoRemove) {
     for (const v of meta.anonymousVolumes) removeQuietly(v, root);
@@ -301,11 +318,11 @@ export async function startForeground(
   return result.exitCode;
 }
 
-/** /dev/null for stdin when -i is not given (docker gives the container no stdin then). */
-function nullInput(want: boolean): { devnull?: number; close: () => void } {
-  if (!want) return { close: () => {} };
-  const fd = openSync('/dev/null', 'r');
-  return { devnull: fd, close: () => closeSync(fd) };
+/** An empty pipe for stdin when -i is not given: end of file at the first read. */
+function emptyInput(): number {
+  const [read, write] = pipe();
+  closeSync(write);
+  return read;
 }
 
 function removeQuietly(volume: string, root: string): void {
@@ -372,6 +389,7 @@ export async function markStoppedByUser(container: Container): Promise<void> {
   const meta = updateMeta(container, (m) => {
     m.stoppedByUser = true;
   });
+  endHealthMonitor(meta);
   if (!meta?.restarter) return;
   for (let i = 0; i < 200 && sameProcess(meta.restarter.pid, meta.restarter.start); i++) await sleep(25);
 }

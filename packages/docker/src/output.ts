@@ -4,7 +4,7 @@
 // `json` (one object a line), or a TEMPLATE run once per row. What a container or an image
 // wrote (a command, a label) is shown with its control characters escaped, so that it
 // cannot move the cursor or add lines.
-import { printable } from '@diyc/cli';
+import { printable, writeOut } from '@diyc/cli';
 import { compileTemplate } from './template.js';
 
 /** A list's columns: the header of each, and how a row fills it. */
@@ -80,4 +80,14 @@ function headerRow(headers: Record<string, string>): object {
       },
     },
   );
+}
+
+/** What inspect commands print: docker's JSON list (indented by four), or `format` run on each object. */
+export function printInspected(found: object[], format: string | undefined): void {
+  if (format === undefined || format === '' || format === 'json') {
+    writeOut(`${JSON.stringify(found, null, 4)}\n`);
+    return;
+  }
+  const template = compileTemplate(format);
+  writeOut(found.map((o) => `${template(o)}\n`).join(''));
 }

@@ -26,6 +26,8 @@ import { parseIp, parsePublish, type Publish } from '@diyc/net';
 import { DiycError, hostnameProblem, nameProblem, type RecordRlimit, type Resources } from '@diyc/record';
 import type { PullPolicy } from './images.js';
 import { parseMountFlag, parseVolumeFlag, type MountSpec } from './mounts.js';
+import { checkHealthFlags, parseRetries, type HealthFlags } from './health.js';
+import { parseGoDuration } from './human.js';
 import { parseRestartPolicy, type RestartPolicy } from './restart.js';
 
 const usage = (message: string): DiycError => new DiycError('usage', message);
@@ -48,14 +50,6 @@ export interface RandomPort {
 export type PortFlag = { publish: Publish } | { random: RandomPort };
 
 /** docker's HEALTHCHECK, durations in milliseconds (kept in docker.json; diyc runs no checks yet). */
-export interface Healthcheck {
-  Test: string[];
-  Interval: number;
-  Timeout: number;
-  StartPeriod: number;
-  Retries: number;
-}
-
 export interface RunRequest {
   image: string;
   command: string[];
@@ -86,6 +80,8 @@ export interface RunRequest {
   /** Seconds `stop` waits before SIGKILL (docker's default 10). */
   stopTimeout?: number;
   restart: RestartPolicy;
+  /** The --health-* flags, merged with the image's HEALTHCHECK when it is made. */
+  health: HealthFlags;
   labels: Record<string, string>;
   pull: PullPolicy;
   platform?: string;
@@ -182,6 +178,26 @@ export const RUN_ARGS: ArgsDef = {
     description: "what `stop` sends first (default the image's STOPSIGNAL, else SIGTERM)",
   },
   'stop-timeout': { type: 'string', valueHint: 'SECONDS', description: 'how long `stop` waits before SIGKILL (default 10)' },
+  restart: {
+    type: 'string',
+    valueHint: 'no|on-failure[:N]|always|unless-stopped',
+    description: "start it again when it ends (no daemon: its supervisor's exit command does); not after stop or kill (default no)",
+  },
+  'health-cmd': {
+    type: 'string',
+    valueHint: 'COMMAND',
+    description: 'a command that checks its health (run with /bin/sh -c; exit 0: healthy)',
+  },
+  'health-interval': { type: 'string', valueHint: 'DURATION', description: 'time between checks (default 30s)' },
+  'health-timeout': { type: 'string', valueHint: 'DURATION', description: 'how long a check may run (default 30s)' },
+  'health-retries': { type: 'string', valueHint: 'N', description: 'failures in a row that make it unhealthy (default 3)' },
+  'health-start-period': {
+    type: 'string',
+    valueHint: 'DURATION',
+    description: 'failures in this time after a start do not count (default 0s)',
+  },
+  'health-start-interval': { type: 'string', valueHint: 'DURATION', description: 'time between checks during the start period' },
+  'no-healthcheck': { type: 'boolean', description: "no health check, not even the image's" },
   label: { type: 'string', alias: 'l', valueHint: 'KEY=VALUE', description: 'a label (repeatable)' },
   pull: {
     type: 'enum',
@@ -209,13 +225,6 @@ export const RUN_ARGS: ArgsDef = {
 /** Flags docker has and diyc has not: a line that says so, rather than "unknown option". */
 export const RUN_HINTS: FlagHint[] = [
   ...[
-    '--restart',
-    '--health-cmd',
-    '--health-interval',
-    '--health-timeout',
-    '--health-retries',
-    '--health-start-period',
-    '--no-healthcheck',
     '--gpus',
     '--device',
     '--device-cgroup-rule',
@@ -249,7 +258,6 @@ export const RUN_HINTS: FlagHint[] = [
     '--env-host',
     '--domainname',
     '--label-file',
-    '--health-start-interval',
     '--disable-content-trust',
     '--use-api-socket',
   ].map((flag) => ({ flag, hint: `${flag} is not supported by diyc yet (diyc run --help lists what it takes)` })),
@@ -442,6 +450,7 @@ export function runRequest(flags: ParsedFlags, operands: string[], env: NodeJS.P
     ulimits: many(flags.ulimit).map(parseUlimit),
     sysctls,
     restart,
+    health: healthFlags(flags),
     labels: parseLabels(many(flags.label)),
     pull: (one(flags.pull) as PullPolicy | undefined) ?? 'missing',
     quiet: flags.quiet === true,
@@ -461,4 +470,27 @@ export function runRequest(flags: ParsedFlags, operands: string[], env: NodeJS.P
   const twice = mountTargets.find((t, i) => mountTargets.indexOf(t) !== i);
   if (twice !== undefined) throw usage(`Duplicate mount point: ${twice}`);
   return request;
+}
+
+/** The --health-* flags as given (the image's HEALTHCHECK fills the rest when the container is made). */
+function healthFlags(flags: ParsedFlags): HealthFlags {
+  const duration = (flag: string): number | undefined => {
+    const text = one(flags[flag]);
+    return text === undefined ? undefined : parseGoDuration(text, `--${flag}`);
+  };
+  const health: HealthFlags = { none: flags['no-healthcheck'] === true };
+  const cmd = one(flags['health-cmd']);
+  const retries = one(flags['health-retries']);
+  if (cmd !== undefined) health.cmd = cmd;
+  if (retries !== undefined) health.retries = parseRetries(retries);
+  for (const [key, flag] of [
+    ['interval', 'health-interval'],
+    ['timeout', 'health-timeout'],
+    ['startPeriod', 'health-start-period'],
+    ['startInterval', 'health-start-interval'],
+  ] as const) {
+    const ms = duration(flag);
+    if (ms !== undefined) health[key] = ms;
+  }
+  return checkHealthFlags(health);
 }

@@ -33,7 +33,7 @@ export function volumesDir(root: string = stateRoot()): string {
 /** A volume's name, checked: it becomes a directory name, never `..` or a path. */
 export function checkVolumeName(name: string): string {
   if (!NAME.test(name))
-    throw new DiycError('usage', `volume name '${name}': use letters, digits, '_', '.' and '-', starting with a letter or digit`);
+    throw new DiycError('invalid', `volume name '${name}': use letters, digits, '_', '.' and '-', starting with a letter or digit`);
   return name;
 }
 

@@ -73,11 +73,26 @@ describe("docker run's flags", () => {
   });
 
   it('refuses what diyc does not do yet with a line that says so, rather than doing half of it', () => {
-    expect(() => parseArgv(['--restart', 'always', 'busybox'], RUN_ARGS, true, RUN_HINTS)).toThrow(
-      /--restart is not supported by diyc yet/,
-    );
-    expect(() => parseArgv(['--health-cmd', 'true', 'busybox'], RUN_ARGS, true, RUN_HINTS)).toThrow(/--health-cmd is not supported/);
+    expect(() => parseArgv(['--gpus', 'all', 'busybox'], RUN_ARGS, true, RUN_HINTS)).toThrow(/--gpus is not supported by diyc yet/);
     expect(() => request('--no-sig-proxy', 'busybox')).toThrow(/--sig-proxy=false is not supported/);
+  });
+
+  it('reads --restart and the --health-* flags as docker does', () => {
+    expect(request('--restart', 'on-failure:3', 'busybox').restart).toEqual({ Name: 'on-failure', MaximumRetryCount: 3 });
+    expect(() => request('--restart', 'always', '--rm', 'busybox')).toThrow(/Conflicting options: --restart and --rm/);
+    expect(() => request('--restart', 'always:2', 'busybox')).toThrow(/only on-failure takes a count/);
+    const health = request(
+      '--health-cmd',
+      'wget -q -O- localhost',
+      '--health-interval',
+      '1m30s',
+      '--health-retries',
+      '5',
+      'busybox',
+    ).health;
+    expect(health).toEqual({ none: false, cmd: 'wget -q -O- localhost', interval: 90_000, retries: 5 });
+    expect(() => request('--health-interval', '30', 'busybox')).toThrow(/--health-interval 30: give a duration/);
+    expect(() => request('--no-healthcheck', '--health-cmd', 'true', 'busybox')).toThrow(/conflicts/);
   });
 
   it('checks names and needs an image', () => {

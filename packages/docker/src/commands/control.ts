@@ -19,7 +19,7 @@ const notRunning = (id: string): DiycError => new DiycError('state', `container 
 
 export const pauseCommand = defineCli({
   meta: { name: 'pause', description: "Pause every process of running containers (the cgroup's freezer)" },
-  stopAtOperand: true,
+  manyOperands: true,
   args: { containers },
   main({ operands }) {
     const targets = need(operands, 'CONTAINER [CONTAINER...]', 'pause');
@@ -35,7 +35,7 @@ export const pauseCommand = defineCli({
 
 export const unpauseCommand = defineCli({
   meta: { name: 'unpause', description: 'Let the processes of paused containers run again' },
-  stopAtOperand: true,
+  manyOperands: true,
   args: { containers },
   main({ operands }) {
     const targets = need(operands, 'CONTAINER [CONTAINER...]', 'unpause');
@@ -51,7 +51,7 @@ export const unpauseCommand = defineCli({
 export function restartCommand(script: string) {
   return defineCli({
     meta: { name: 'restart', description: 'Restart containers: stop them (as stop does) if they run, then start them in the background' },
-    stopAtOperand: true,
+    manyOperands: true,
     args: {
       time: { type: 'string', alias: 't', valueHint: 'SECONDS', description: 'seconds to wait before SIGKILL (default 10)' },
       signal: { type: 'string', alias: 's', valueHint: 'SIGNAL', description: 'the signal to stop it with' },

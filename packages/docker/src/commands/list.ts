@@ -6,8 +6,7 @@ import { anyOf, labelMatches, nameMatches, parseFilters } from '../filters.js';
 import { ago, humanSize } from '../human.js';
 import { findImage, pull, repoTag, shortId } from '../images.js';
 import { inspectContainer, inspectImage } from '../inspect.js';
-import { formatList, type Columns } from '../output.js';
-import { compileTemplate } from '../template.js';
+import { formatList, printInspected, type Columns } from '../output.js';
 import { commandText, goTime, portsText, statusText, type ContainerView } from '../view.js';
 import { findContainer } from '../containers.js';
 import { viewOf } from '../view.js';
@@ -216,8 +215,8 @@ export const pullCommand = defineCli({
 
 export const inspectCommand = defineCli({
   meta: { name: 'inspect', description: "Show containers or images as docker's JSON (a list), or --format TEMPLATE for each" },
-  // Several operands; the flags come before them (docker takes them after too).
-  stopAtOperand: true,
+  // Several operands, flags among them (docker rm web -f).
+  manyOperands: true,
   args: {
     format: { ...format, alias: 'f' },
     type: { type: 'enum', options: ['container', 'image'], description: 'look only for a container, or only for an image' },
@@ -239,13 +238,7 @@ export const inspectCommand = defineCli({
         writeErr(`Error: No such object: ${text}\n`);
       }
     }
-    const asked = one(flags.format);
-    if (asked === undefined || asked === '' || asked === 'json') {
-      writeOut(`${JSON.stringify(found, null, 4)}\n`);
-    } else {
-      const template = compileTemplate(asked);
-      writeOut(found.map((o) => `${template(o)}\n`).join(''));
-    }
+    printInspected(found, one(flags.format));
     return failed ? 1 : 0;
   },
 });

@@ -1,10 +1,21 @@
 // diyc stop, kill, rm, wait, exec, logs, port: a container named by
 // its name, ID or ID prefix, the core's operation, docker's output.
 import { defineCli, many, one, parseSignal, writeOut } from '@diyc/cli';
-import { checkUser, checkWorkdir, envFlags, exec, execProcess, kill, parseTail, showLogs, type ExecOverrides } from '@diyc/container';
+import {
+  checkUser,
+  checkWorkdir,
+  envFlags,
+  exec,
+  execProcess,
+  kill,
+  parseTail,
+  renameContainer,
+  showLogs,
+  type ExecOverrides,
+} from '@diyc/container';
 import { expandPublish } from '@diyc/net';
-import { DiycError } from '@diyc/record';
-import { findContainer, runtimeFor } from '../containers.js';
+import { ANNOTATION, DiycError } from '@diyc/record';
+import { findContainer, runtimeFor, updateMeta } from '../containers.js';
 import { markStoppedByUser, removeContainer, stopContainer } from '../lifecycle.js';
 import { viewOf } from '../view.js';
 import { debug, eachContainer, need, requireRoot, traceOf } from './common.js';
@@ -19,8 +30,8 @@ export const stopCommand = defineCli({
     description:
       "Stop running containers: the stop signal (--stop-signal, the image's STOPSIGNAL, else SIGTERM), then SIGKILL after the timeout.",
   },
-  // Several operands; the flags come before them (docker takes them after too).
-  stopAtOperand: true,
+  // Several operands, flags among them (docker rm web -f).
+  manyOperands: true,
   args: {
     time: {
       type: 'string',
@@ -45,8 +56,8 @@ export const stopCommand = defineCli({
 
 export const killCommand = defineCli({
   meta: { name: 'kill', description: 'Send a signal to running containers (default SIGKILL).' },
-  // Several operands; the flags come before them (docker takes them after too).
-  stopAtOperand: true,
+  // Several operands, flags among them (docker rm web -f).
+  manyOperands: true,
   args: {
     signal: {
       type: 'string',
@@ -75,8 +86,8 @@ export const rmCommand = defineCli({
     name: 'rm',
     description: 'Remove containers: their files, cgroup, network and mounts. A running one only with -f, which kills it first.',
   },
-  // Several operands; the flags come before them (docker takes them after too).
-  stopAtOperand: true,
+  // Several operands, flags among them (docker rm web -f).
+  manyOperands: true,
   args: {
     force: { type: 'boolean', alias: 'f', description: 'kill it first if it runs' },
     volumes: { type: 'boolean', alias: 'v', description: 'remove its anonymous volumes too (named ones stay)' },
@@ -96,8 +107,8 @@ export const rmCommand = defineCli({
 
 export const waitCommand = defineCli({
   meta: { name: 'wait', description: 'Wait until containers stop, then print their exit codes' },
-  // Several operands; the flags come before them (docker takes them after too).
-  stopAtOperand: true,
+  // Several operands, flags among them (docker rm web -f).
+  manyOperands: true,
   args: {
     condition: {
       type: 'enum',
@@ -223,6 +234,27 @@ export const portCommand = defineCli({
       return 0;
     }
     for (const p of ports) writeOut(`${p.containerPort}/${p.protocol} -> ${p.hostIp ?? '0.0.0.0'}:${p.hostPort}\n`);
+    return 0;
+  },
+});
+
+export const renameCommand = defineCli({
+  meta: {
+    name: 'rename',
+    description: "Rename a stopped container (its directory is named for it; a running one's cgroup and network are too: stop it first)",
+  },
+  args: {
+    container: { type: 'positional', description: 'the container: a name, an ID or a prefix of one' },
+    name: { type: 'positional', description: 'its new name' },
+  },
+  main({ operands }) {
+    const [target, name] = operands as [string, string];
+    requireRoot();
+    const { container: found } = findContainer(target);
+    const renamed = renameContainer(found, name.replace(/^\//, ''));
+    updateMeta(renamed, (m) => {
+      m.record.annotations[ANNOTATION.name] = renamed.name;
+    });
     return 0;
   },
 });

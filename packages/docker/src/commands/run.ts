@@ -64,8 +64,8 @@ export const createCommand = defineCli({
 export function startCommand(script: string) {
   return defineCli({
     meta: { name: 'start', description: 'Start stopped or created containers (in the background, or attached with -a)' },
-    // Several operands; the flags come before them (docker takes them after too).
-    stopAtOperand: true,
+    // Several operands, flags among them (docker rm web -f).
+    manyOperands: true,
     args: {
       attach: {
         type: 'boolean',

@@ -31,7 +31,7 @@ export const rmiCommand = defineCli({
     name: 'rmi',
     description: 'Remove images: a name of one that has several, else the image and its unused layers (not while a container uses it)',
   },
-  stopAtOperand: true,
+  manyOperands: true,
   args: {
     force: { type: 'boolean', alias: 'f', description: "remove it even when it has several names or a stopped container's uses it" },
     images: { type: 'positional', description: 'the images: references or IDs' },
@@ -56,7 +56,7 @@ export const rmiCommand = defineCli({
 const isRunning = (status: string): boolean => status === 'running' || status === 'paused' || status === 'restarting';
 
 /** docker rmi's work for one operand; its lines (Untagged: ..., Deleted: ...). */
-function removeImage(store: ImageStore, text: string, force: boolean, root: string): string {
+export function removeImage(store: ImageStore, text: string, force: boolean, root: string): string {
   const found = requireImage(store, text);
   const id = imageId(found.image);
   const references = store.referencesOf(found.name);
