@@ -20,6 +20,7 @@ import { networkCommand } from './commands/network.js';
 import { containerPruneCommand, imagePruneCommand, systemPruneCommand } from './commands/prune.js';
 import { rmiCommand, tagCommand } from './commands/tags.js';
 import { volumeCommand } from './commands/volume.js';
+import { cpCommand, loadCommand, saveCommand } from './commands/files.js';
 
 /** The command tree; `script` is the bin's path, for the exit command a detached container's shim runs. */
 export function diycCommand(script: string = process.argv[1] ?? 'diyc') {
@@ -54,6 +55,9 @@ export function diycCommand(script: string = process.argv[1] ?? 'diyc') {
       pull: pullCommand,
       rmi: rmiCommand,
       tag: tagCommand,
+      cp: cpCommand,
+      save: saveCommand,
+      load: loadCommand,
       inspect: inspectCommand,
       version: versionCommand,
       info: infoCommand,

@@ -23,6 +23,8 @@ export interface LayeredImage {
   id?: string;
   /** The references it was saved under (docker save's RepoTags, an OCI layout's full ref.name). */
   references?: string[];
+  /** When it was made, as its config says (RFC 3339), when it says. */
+  created?: string;
 }
 
 /** An image whose manifest or layout does not hold together. */
@@ -35,7 +37,12 @@ interface Descriptor {
   platform?: { os?: string; architecture?: string };
 }
 
+/** The most a manifest, index or config may take: they are read whole. */
+const MAX_JSON = 16 * 1024 * 1024;
+
 function readJson<T>(file: string, what: string): T {
+  const size = statSync(file).size;
+  if (size > MAX_JSON) throw formatError(`${what} is ${size} bytes, more than the ${MAX_JSON} diyc reads`);
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as T;
   } catch (err) {
@@ -68,6 +75,7 @@ function blobPath(dir: string, digest: string): string {
 }
 
 export interface OciConfigFile {
+  created?: unknown;
   config?: ImageConfig & { Labels?: unknown; Healthcheck?: unknown };
   rootfs?: { diff_ids?: string[] };
 }
@@ -134,7 +142,8 @@ function readOci(dir: string, ref?: string): LayeredImage {
     if (!chosen) throw formatError('the nested image index lists no manifest');
   }
   const manifest = readJson<{ config: Descriptor; layers?: Descriptor[] }>(blobPath(dir, chosen.digest), 'the image manifest');
-  const { config, diffIds } = fromConfig(readJson<OciConfigFile>(blobPath(dir, manifest.config.digest), 'the image config'));
+  const configFile = readJson<OciConfigFile>(blobPath(dir, manifest.config.digest), 'the image config');
+  const { config, diffIds } = fromConfig(configFile);
   const layers = manifest.layers ?? [];
   for (const layer of layers) {
     if (layer.mediaType && /zstd/.test(layer.mediaType))
@@ -146,6 +155,7 @@ function readOci(dir: string, ref?: string): LayeredImage {
     diffIds: layers.map((_, i) => diffIds[i]),
     config,
     id: fileDigest(blobPath(dir, manifest.config.digest)),
+    ...createdOf(configFile),
   };
   // ref.name is often a bare tag ("v2"): only a full reference (repo:tag) names the image.
   const refName = chosen.annotations?.[REF];
@@ -155,28 +165,77 @@ function readOci(dir: string, ref?: string): LayeredImage {
   return result;
 }
 
+/** The config's creation time, when it is one (it is the image maker's text). */
+function createdOf(file: OciConfigFile): { created?: string } {
+  const created = file.created;
+  return typeof created === 'string' && !Number.isNaN(Date.parse(created)) ? { created: new Date(Date.parse(created)).toISOString() } : {};
+}
+
+/** One entry of a docker save manifest.json. */
+interface DockerManifestEntry {
+  Config: string;
+  RepoTags?: string[] | null;
+  Layers: string[];
+}
+
+function readDockerManifest(dir: string): DockerManifestEntry[] {
+  const manifest = readJson<unknown>(inside(dir, 'manifest.json', 'manifest.json'), 'manifest.json');
+  if (!Array.isArray(manifest)) throw formatError('manifest.json is not a list of images');
+  for (const entry of manifest as Partial<DockerManifestEntry>[]) {
+    if (typeof entry?.Config !== 'string' || !Array.isArray(entry.Layers) || !entry.Layers.every((l) => typeof l === 'string'))
+      throw formatError('manifest.json has an image without a Config and its Layers');
+  }
+  return manifest as DockerManifestEntry[];
+}
+
+function readDockerEntry(dir: string, entry: DockerManifestEntry): LayeredImage {
+  const configFile = inside(dir, entry.Config, 'config');
+  const file = readJson<OciConfigFile>(configFile, 'the image config');
+  const { config, diffIds } = fromConfig(file);
+  const result: LayeredImage = {
+    format: 'docker',
+    layerFiles: entry.Layers.map((l) => inside(dir, l, 'layer')),
+    diffIds: entry.Layers.map((_, i) => diffIds[i]),
+    config,
+    id: fileDigest(configFile),
+    ...createdOf(file),
+  };
+  const tag = tagToName(entry.RepoTags?.[0]);
+  if (tag) result.tagName = tag;
+  const references = (entry.RepoTags ?? []).filter((t): t is string => typeof t === 'string' && t !== '');
+  if (references.length > 0) result.references = references;
+  return result;
+}
+
 function readDocker(dir: string): LayeredImage {
-  const manifest = readJson<{ Config: string; RepoTags?: string[] | null; Layers: string[] }[]>(
-    inside(dir, 'manifest.json', 'manifest.json'),
-    'manifest.json',
-  );
+  const manifest = readDockerManifest(dir);
   const first = manifest[0];
   if (!first) throw formatError('manifest.json lists no image');
   if (manifest.length > 1) throw formatError(`the archive holds ${manifest.length} images: diyc unpacks one at a time`);
-  const { config, diffIds } = fromConfig(readJson<OciConfigFile>(inside(dir, first.Config, 'config'), 'the image config'));
-  const configFile = inside(dir, first.Config, 'config');
-  const result: LayeredImage = {
-    format: 'docker',
-    layerFiles: first.Layers.map((l) => inside(dir, l, 'layer')),
-    diffIds: first.Layers.map((_, i) => diffIds[i]),
-    config,
-    id: fileDigest(configFile),
-  };
-  const tag = tagToName(first.RepoTags?.[0]);
-  if (tag) result.tagName = tag;
-  const references = (first.RepoTags ?? []).filter((t): t is string => typeof t === 'string' && t !== '');
-  if (references.length > 0) result.references = references;
-  return result;
+  return readDockerEntry(dir, first);
+}
+
+/**
+ * Every image of an archive's contents, as `docker load` takes them: a docker save
+ * manifest.json's (docker 25 writes an OCI layout beside it: manifest.json names the
+ * tags), else each tagged image of an OCI layout's index.json.
+ */
+export function readArchiveImages(dir: string): LayeredImage[] {
+  if (existsSync(join(dir, 'manifest.json'))) {
+    const manifest = readDockerManifest(dir);
+    if (manifest.length === 0) throw formatError('manifest.json lists no image');
+    return manifest.map((entry) => readDockerEntry(dir, entry));
+  }
+  if (existsSync(join(dir, 'oci-layout')) && existsSync(join(dir, 'index.json'))) {
+    const index = readJson<{ manifests?: Descriptor[] }>(inside(dir, 'index.json', 'index.json'), 'index.json');
+    const refs = [...new Set((index.manifests ?? []).map((m) => m.annotations?.['org.opencontainers.image.ref.name']))];
+    if (refs.length <= 1) return [readOci(dir)];
+    return refs.map((ref) => {
+      if (ref === undefined) throw formatError('index.json mixes tagged and untagged images: diyc loads tagged ones alone');
+      return readOci(dir, ref);
+    });
+  }
+  throw formatError('the archive holds no image: neither a manifest.json (docker save) nor an index.json (an OCI image layout)');
 }
 
 /** The layered image in `dir`, or undefined when `dir` is a plain root filesystem. */

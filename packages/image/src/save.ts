@@ -127,79 +127,100 @@ const goArch: Record<string, string> = {
   riscv64: 'riscv64',
 };
 
+/** One image of an archive, and the names it is saved under (RepoTags: busybox:latest). */
+export interface SavedImage {
+  image: Image;
+  repoTags: string[];
+}
+
 /** Writes `image` as a docker save archive through `sink`; returns the archive's new image ID. */
 export async function saveImage(image: Image, sink: ArchiveSink, options: SaveOptions = {}): Promise<string> {
+  const [id] = await saveImages([{ image, repoTags: options.repoTags ?? [] }], sink, options.store ? { store: options.store } : {});
+  return id as string;
+}
+
+/**
+ * Writes images as one docker save archive (`docker save A B`): a layer two images share
+ * is written once, manifest.json lists each image, `repositories` (docker's older index)
+ * each name's top layer. Returns the images' new IDs, in order.
+ */
+export async function saveImages(images: SavedImage[], sink: ArchiveSink, options: { store?: ImageStore } = {}): Promise<string[]> {
   const store = options.store ?? new ImageStore();
   const temp = store.makeTemp();
   const sha256 = (data: Buffer): string => crypto().createHash('sha256').update(data).digest('hex');
-  const member = async (path: string, data: Buffer): Promise<void> => {
-    await sink(
-      tarHeader({
-        path,
-        type: 'file',
-        mode: 0o644,
-        uid: 0,
-        gid: 0,
-        size: data.length,
-        mtime: Math.floor(Date.parse(image.created) / 1000) || 0,
-      }),
-    );
+  const member = async (path: string, data: Buffer, mtime: number): Promise<void> => {
+    await sink(tarHeader({ path, type: 'file', mode: 0o644, uid: 0, gid: 0, size: data.length, mtime }));
     await sink(data);
     await sink(tarPadding(data.length));
   };
-  try {
-    const layers: string[] = [];
-    const diffIds: string[] = [];
-    for (const [i, diffId] of image.layers.entries()) {
-      const file = join(temp, `layer-${i}.tar`);
-      const fd = openSync(file, 'w');
-      const hash = crypto().createHash('sha256');
-      try {
-        writeLayerTar(store.layerPath(diffId), (chunk) => {
-          hash.update(chunk);
-          for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off);
-        });
-      } finally {
-        closeSync(fd);
-      }
-      const hex = hash.digest('hex');
-      diffIds.push(`sha256:${hex}`);
-      layers.push(`${hex}/layer.tar`);
-      // The layer file is copied into the archive a block at a time: it may be large.
-      const size = lstatSync(file).size;
-      await sink(tarHeader({ path: `${hex}/`, type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: 0 }));
-      await sink(tarHeader({ path: `${hex}/layer.tar`, type: 'file', mode: 0o644, uid: 0, gid: 0, size, mtime: 0 }));
-      const read = openSync(file, 'r');
-      try {
-        const buf = Buffer.alloc(1024 * 1024);
-        for (;;) {
-          const n = readSync(read, buf, 0, buf.length, null);
-          if (n <= 0) break;
-          await sink(Buffer.from(buf.subarray(0, n)));
-        }
-      } finally {
-        closeSync(read);
-      }
-      await sink(tarPadding(size));
-      rmSync(file, { force: true });
+  /** Each stored layer written so far: its tar's digest (the archive's diff_id). */
+  const written = new Map<string, string>();
+  const writeLayer = async (diffId: string): Promise<string> => {
+    const done = written.get(diffId);
+    if (done !== undefined) return done;
+    const file = join(temp, `layer-${written.size}.tar`);
+    const fd = openSync(file, 'w');
+    const hash = crypto().createHash('sha256');
+    try {
+      writeLayerTar(store.layerPath(diffId), (chunk) => {
+        hash.update(chunk);
+        for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off);
+      });
+    } finally {
+      closeSync(fd);
     }
-    const config = Buffer.from(
-      JSON.stringify({
-        architecture: goArch[process.arch] ?? process.arch,
-        os: 'linux',
-        created: image.created,
-        config: image.config,
-        rootfs: { type: 'layers', diff_ids: diffIds },
-      }),
-    );
-    const configHex = sha256(config);
-    await member(`${configHex}.json`, config);
-    await member(
-      'manifest.json',
-      Buffer.from(JSON.stringify([{ Config: `${configHex}.json`, RepoTags: options.repoTags ?? [], Layers: layers }])),
-    );
+    const hex = hash.digest('hex');
+    // The layer file is copied into the archive a block at a time: it may be large.
+    const size = lstatSync(file).size;
+    await sink(tarHeader({ path: `${hex}/`, type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: 0 }));
+    await sink(tarHeader({ path: `${hex}/layer.tar`, type: 'file', mode: 0o644, uid: 0, gid: 0, size, mtime: 0 }));
+    const read = openSync(file, 'r');
+    try {
+      const buf = Buffer.alloc(1024 * 1024);
+      for (;;) {
+        const n = readSync(read, buf, 0, buf.length, null);
+        if (n <= 0) break;
+        await sink(Buffer.from(buf.subarray(0, n)));
+      }
+    } finally {
+      closeSync(read);
+    }
+    await sink(tarPadding(size));
+    rmSync(file, { force: true });
+    written.set(diffId, hex);
+    return hex;
+  };
+  try {
+    const manifest: { Config: string; RepoTags: string[]; Layers: string[] }[] = [];
+    const repositories: Record<string, Record<string, string>> = {};
+    const ids: string[] = [];
+    for (const { image, repoTags } of images) {
+      const hexes: string[] = [];
+      for (const diffId of image.layers) hexes.push(await writeLayer(diffId));
+      const config = Buffer.from(
+        JSON.stringify({
+          architecture: goArch[process.arch] ?? process.arch,
+          os: 'linux',
+          created: image.created,
+          config: image.config,
+          rootfs: { type: 'layers', diff_ids: hexes.map((h) => `sha256:${h}`) },
+        }),
+      );
+      const configHex = sha256(config);
+      await member(`${configHex}.json`, config, Math.floor(Date.parse(image.created) / 1000) || 0);
+      manifest.push({ Config: `${configHex}.json`, RepoTags: repoTags, Layers: hexes.map((h) => `${h}/layer.tar`) });
+      const top = hexes[hexes.length - 1];
+      for (const tag of repoTags) {
+        const colon = tag.lastIndexOf(':');
+        if (colon <= tag.lastIndexOf('/') || top === undefined) continue;
+        (repositories[tag.slice(0, colon)] ??= {})[tag.slice(colon + 1)] = top;
+      }
+      ids.push(`sha256:${configHex}`);
+    }
+    await member('manifest.json', Buffer.from(JSON.stringify(manifest)), 0);
+    if (Object.keys(repositories).length > 0) await member('repositories', Buffer.from(JSON.stringify(repositories)), 0);
     await sink(TAR_END);
-    return `sha256:${configHex}`;
+    return ids;
   } finally {
     rmSync(temp, { recursive: true, force: true });
   }
