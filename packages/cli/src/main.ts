@@ -158,8 +158,21 @@ export async function runCliCode(top: CliCommand, argv: readonly string[]): Prom
     const result = await cmd.main?.({ flags: parsed.flags, operands: parsed.operands, globals: at.globals });
     return typeof result === 'number' ? result : 0;
   } catch (err) {
-    return await report(err, at, top.onError, argv.includes('-v') || argv.includes('--verbose'));
+    return await report(err, at, top.onError, asksForStack(at.cmd, argv));
   }
+}
+
+/**
+ * Whether the error's stack is wanted too: the command has a verbose flag and it was given.
+ * Only then: `-v` means a volume to docker's `diyc run`, and a user naming one wants no
+ * stack trace.
+ */
+function asksForStack(cmd: CliCommand, argv: readonly string[]): boolean {
+  const def = cmd.args?.verbose;
+  if (!def || def.type !== 'boolean') return false;
+  const aliases = 'alias' in def && def.alias !== undefined ? [def.alias].flat() : [];
+  const forms = ['--verbose', ...aliases.map((a) => (a.length === 1 ? `-${a}` : `--${a}`))];
+  return argv.some((a) => forms.includes(a));
 }
 
 /** "unknown command 'stat': did you mean 'state'?", or the list of commands. */

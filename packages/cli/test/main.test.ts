@@ -116,6 +116,23 @@ describe('runCliCode', () => {
     expect(await runCliCode(one, ['web', 'db'])).toBe(2);
   });
 
+  it("prints an error's stack only for a command's own verbose flag, not for docker's -v VOLUME", async () => {
+    const failing = (args: Record<string, unknown>) =>
+      defineCli({
+        meta: { name: 'x' },
+        stopAtOperand: true,
+        args: { ...(args as object), image: { type: 'positional' } },
+        main: () => {
+          throw new DiycError('invalid', 'it failed');
+        },
+      });
+    expect(await runCliCode(failing({ volume: { type: 'string', alias: 'v' } }), ['-v', 'a:/b', 'img'])).toBe(1);
+    expect(err.join('')).toBe('x: it failed\n');
+    err.length = 0;
+    expect(await runCliCode(failing({ verbose: { type: 'boolean', alias: 'v' } }), ['-v', 'img'])).toBe(1);
+    expect(err.join('')).toMatch(/^x: it failed\nDiycError: it failed\n {4}at /);
+  });
+
   it("gives the top command's usageCode for a usage error (docker's 125), else 2", async () => {
     const docker = defineCli({ ...tool, usageCode: 125 });
     expect(await runCliCode(docker, ['start', '--bogus'])).toBe(125);
