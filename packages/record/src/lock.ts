@@ -1,6 +1,6 @@
 // A lock between processes: a directory made with mkdir(2), which is atomic. The
 // holder's pid is written inside, so a lock left by a killed process is taken over.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DiycError } from './errors.js';
 
@@ -50,6 +50,16 @@ export function withLock<T>(path: string, fn: () => T, timeoutMs = 10_000): T {
   try {
     return fn();
   } finally {
+    release(path);
+  }
+}
+
+/** The lock's pid file, then the lock: two calls where rmSync's walk makes six (a start takes the lock a few times). */
+function release(path: string): void {
+  try {
+    unlinkSync(join(path, 'pid'));
+    rmdirSync(path);
+  } catch {
     rmSync(path, { recursive: true, force: true });
   }
 }
