@@ -309,6 +309,32 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
     expect(leases()).not.toHaveProperty([state.ip]);
   });
 
+  it("--rm mounts the root volatile (nothing synced for a layer that goes), a kept one is not; a killed --rm run's layer does not block the name", async () => {
+    const rootLine = "grep ' / ' /proc/mounts";
+    const removed = await run(['--rm', '--net', 'none', name('vol'), 'busybox', 'sh', '-c', rootLine]);
+    expect(removed.stdout).toMatch(/^overlay \/ overlay .*volatile/);
+    const kept = await run(['--net', 'none', name('synced'), 'busybox', 'sh', '-c', rootLine]);
+    expect(kept.stdout).toMatch(/^overlay \/ overlay /);
+    expect(kept.stdout).not.toContain('volatile');
+    // overlayfs refuses to mount a work directory a volatile mount used until it is
+    // cleared: a --rm run killed before its removal leaves one.
+    const child = spawn('diyc-run', ['--rm', '--net', 'none', 'vol', 'busybox', 'sleep', '300'], { env: userEnv(env), stdio: 'ignore' });
+    await waitFor(() => {
+      try {
+        return readFileSync(join(root, 'containers', 'vol', 'state.json'), 'utf8').includes('"running"');
+      } catch {
+        return false;
+      }
+    });
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('close', r));
+    expect(existsSync(join(root, 'containers', 'vol', 'work', 'work', 'incompat', 'volatile'))).toBe(true);
+    const again = await run(['--rm', '--net', 'none', 'vol', 'busybox', 'true']);
+    expect([again.code, again.stderr]).toEqual([0, '']);
+    expect(existsSync(join(root, 'containers', 'vol'))).toBe(false);
+    expect(mounts('vol')).toEqual([]);
+  });
+
   describe("the same container by --dry-run's pipeline, by --pipeline, and in one process", () => {
     /** Runs a container that reports itself, and reads its memory limit from the host while it runs. */
     const observe = async (start: () => Promise<{ code: number | null; stdout: string; stderr: string }>, who: string) => {

@@ -2,10 +2,10 @@
 // machine is hybrid (v1 controllers), so a real v2 tree cannot be had here. The fake
 // tree holds the files the kernel would show; rmdir is replaced by rm -r, since a
 // plain directory, unlike a cgroup, is not empty while it has those files.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   CgroupV1,
   CgroupV2,
@@ -382,6 +382,45 @@ describe('CgroupV1 on a cgroupfs-shaped directory', () => {
     writeFileSync(join(root, 'memory/pod/box/foo/cgroup.procs'), '');
     manager.remove('/pod/box');
     expect(removed).toEqual(['/memory/pod/box/foo/bar', '/memory/pod/box/foo', '/memory/pod/box', '/freezer/pod/box']);
+  });
+});
+
+describe('cgroup v1 removal', () => {
+  const work = mkdtempSync(join(tmpdir(), 'diyc-cgroup-v1-rm-'));
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it('removes an emptied cgroup with one rmdir per hierarchy; one with a sub-cgroup the long way, deepest first', () => {
+    const root = mkdtempSync(join(work, 't-'));
+    const hierarchies = new Map(['memory', 'pids', 'freezer'].map((c) => [c, join(root, c)] as [string, string]));
+    for (const dir of hierarchies.values()) mkdirSync(dir);
+    const calls: string[] = [];
+    // As the kernel's rmdir(2) of a cgroup: refused (EBUSY) while it has a child.
+    const removeDir = (p: string): void => {
+      calls.push(p.slice(root.length));
+      if (readdirSync(p, { withFileTypes: true }).some((e) => e.isDirectory()))
+        throw Object.assign(new Error(`EBUSY: ${p}`), { code: 'EBUSY' });
+      rmSync(p, { recursive: true });
+    };
+    const manager = new CgroupV1({ hierarchies, removeDir });
+    manager.create('/pod/box');
+    manager.remove('/pod/box', { force: true });
+    expect(calls).toEqual(['/memory/pod/box', '/pids/pod/box', '/freezer/pod/box']);
+    expect(manager.exists('/pod/box')).toBe(false);
+
+    manager.create('/pod/box');
+    mkdirSync(join(root, 'pids/pod/box/sub'));
+    calls.length = 0;
+    manager.remove('/pod/box', { force: true });
+    // Refused in pids: the long way from there, for all (memory's is gone already).
+    expect(calls).toEqual([
+      '/memory/pod/box',
+      '/pids/pod/box',
+      '/memory/pod/box',
+      '/pids/pod/box/sub',
+      '/pids/pod/box',
+      '/freezer/pod/box',
+    ]);
+    expect(existsSync(join(root, 'pids/pod/box'))).toBe(false);
   });
 });
 

@@ -5,7 +5,7 @@
 //
 //   DIR/config.json   the record it was created from, as the stages prepared it
 //   DIR/state.json    its status, pids, times and exit (ContainerState)
-//   DIR.lock/         the lock (a directory: mkdir(2) is atomic)
+//   DIR.lock          the lock (a symlink to its holder's pid: symlink(2) is atomic)
 //   DIR/exec.fifo     while it is created: its process waits for a byte here (start)
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -256,7 +256,9 @@ export async function create(rt: Runtime, container: Container, record: Containe
   let prepared: ContainerRecord | undefined;
   try {
     prepared = options.prepared ? record : prepare(record, rt);
-    container.update(reported(prepared));
+    // --net none reports nothing: no state to write again.
+    const report = reported(prepared);
+    if (Object.keys(report).length > 0) container.update(report);
     if (rt.policy.prepareRootfs) {
       applyUser(prepared);
       writeEtcFiles(prepared, { trace: rt.trace });

@@ -3,11 +3,15 @@
 // --security-opt. Each is checked once, at the edge; a bad one is a 'usage' error that
 // names the flag.
 import { existsSync, readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
+import { createRequire } from 'node:module';
 import { isAbsolute, posix, resolve } from 'node:path';
 import { DiycError, type RecordRlimit } from '@diyc/record';
 import { CAPABILITIES, RLIMITS, type Capability, type RlimitType } from '@diyc/syscalls';
 import type { SecurityOptions, TmpfsMount, Volume } from './spec.js';
+
+// node:net is loaded only to check --dns and --add-host: loading it costs every start ~1.5 ms.
+const require = createRequire(import.meta.url);
+const isIP = (text: string): number => (require('node:net') as typeof import('node:net')).isIP(text);
 
 const usage = (message: string): DiycError => new DiycError('usage', message);
 

@@ -78,6 +78,8 @@ export interface DnsOptions {
  */
 export interface ContainerSpec {
   name: string;
+  /** --rm: its files go when it ends, so its root filesystem is mounted volatile (no sync). */
+  remove?: boolean;
   /** The container's hostname (docker's --hostname); default: its name. */
   hostname?: string;
   image: string;
@@ -155,6 +157,7 @@ export function baseRecord(options: ContainerSpec, image: Image, terminal: boole
   applySecurity(record, options.security);
   record.linux.resources = { ...options.resources, ...record.linux.resources };
   record.annotations[ANNOTATION.name] = options.name;
+  if (options.remove === true) record.annotations[ANNOTATION.volatileRootfs] = 'true';
   if (image.config.User) record.annotations[ANNOTATION.imageUser] = image.config.User;
   if (image.config.StopSignal) record.annotations[ANNOTATION.stopSignal] = image.config.StopSignal;
   if (options.user !== undefined) record.annotations[ANNOTATION.user] = options.user;

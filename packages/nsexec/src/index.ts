@@ -11,5 +11,5 @@ export { containerMounts, containerDevices, DEV_SYMLINKS } from './container-mou
 export { parseMountOptions } from './mount-options.js';
 export type { ParsedMountOptions } from './mount-options.js';
 export { nsexecCommand, runNsexec, traceRecord, EXIT_RUNTIME_ERROR } from './cli.js';
-export { StdioProxy } from './stdio.js';
+export { isTerminal, StdioProxy } from './stdio.js';
 export type { StdioProxyOptions } from './stdio.js';

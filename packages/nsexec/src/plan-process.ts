@@ -1,7 +1,6 @@
 // A record's process as the child's plan: the command, its environment and directory,
 // its user and groups, capabilities, no_new_privs, rlimits, OOM score and seccomp filter.
 // The same for a container's first process and for a command exec'd into it later.
-import { createRequire } from 'node:module';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -20,11 +19,6 @@ import {
 } from '@diyc/syscalls';
 import { DiycError, type RecordProcess } from '@diyc/record';
 import type { Trace } from '@diyc/record';
-
-// node:crypto costs about 3 ms to load: only when a filter is compiled, so that the
-// commands that compile none (diyc-oci state, kill, delete) never pay for it.
-const require = createRequire(import.meta.url);
-const crypto = (): typeof import('node:crypto') => require('node:crypto') as typeof import('node:crypto');
 
 const SETS = ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'] as const;
 
@@ -81,14 +75,48 @@ export function processPlan(
 export interface SeccompPlanOptions {
   trace?: Trace;
   /**
-   * Where compiled filters are kept, by the hash of their profile and of the libseccomp
-   * version: compiling Docker's profile takes about 6 ms, reading it back a tenth of one.
+   * Where compiled filters are kept, by their profile and the libseccomp version:
+   * compiling Docker's profile takes about 6 ms, reading it back a tenth of one.
    */
   cacheDir?: string;
 }
 
 /** Changes when @diyc/syscalls compiles differently (the binary tree, the -ENOSYS stub): old files go unused. */
 const COMPILED_FORM = 'tree-2-enosys';
+
+/**
+ * A file name for a cache key: two 32-bit FNV-1a hashes of it, in hex. Not node:crypto,
+ * whose loading cost every container start about 4 ms: the file holds the whole key, which
+ * is compared before its program is used, so two keys of one name only miss the cache.
+ */
+export function cacheName(key: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ key.length;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  return `${(a >>> 0).toString(16).padStart(8, '0')}${(b >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+/** A cache file: the key's length (u32, little-endian), the key, then the program. */
+export function encodeCached(key: string, program: Uint8Array): Buffer {
+  const text = Buffer.from(key);
+  const head = Buffer.alloc(4);
+  head.writeUInt32LE(text.length);
+  return Buffer.concat([head, text, program]);
+}
+
+/** The program a cache file holds for `key`, or undefined when it holds another key's (or is torn). */
+export function decodeCached(file: Buffer, key: string): Buffer | undefined {
+  if (file.length < 4) return undefined;
+  const length = file.readUInt32LE(0);
+  if (file.length < 4 + length || file.toString('utf8', 4, 4 + length) !== key) return undefined;
+  const program = file.subarray(4 + length);
+  return program.length > 0 && program.length % 8 === 0 ? Buffer.from(program) : undefined;
+}
 
 function cached(seccomp: Parameters<typeof compileSeccomp>[0], options: SeccompPlanOptions): NonNullable<SpawnPlan['seccomp']> {
   const compile = (): NonNullable<SpawnPlan['seccomp']> => {
@@ -97,14 +125,11 @@ function cached(seccomp: Parameters<typeof compileSeccomp>[0], options: SeccompP
     return { program: compiled.program, flags: compiled.flags };
   };
   if (options.cacheDir === undefined) return compile();
-  const key = crypto()
-    .createHash('sha256')
-    .update(`${COMPILED_FORM}\0${seccompVersion()}\0${process.arch}\0${JSON.stringify(seccomp)}`)
-    .digest('hex');
-  const file = join(options.cacheDir, `${key}.bpf`);
+  const key = `${COMPILED_FORM}\0${seccompVersion()}\0${process.arch}\0${JSON.stringify(seccomp)}`;
+  const file = join(options.cacheDir, `${cacheName(key)}.filter`);
   try {
-    const program = readFileSync(file);
-    return { program, flags: seccompFlags(seccomp) };
+    const program = decodeCached(readFileSync(file), key);
+    if (program) return { program, flags: seccompFlags(seccomp) };
   } catch {
     /* not compiled yet */
   }
@@ -112,7 +137,7 @@ function cached(seccomp: Parameters<typeof compileSeccomp>[0], options: SeccompP
   try {
     mkdirSync(options.cacheDir, { recursive: true });
     const temp = `${file}.${process.pid}`;
-    writeFileSync(temp, plan.program);
+    writeFileSync(temp, encodeCached(key, plan.program));
     renameSync(temp, file);
   } catch {
     /* a cache that cannot be written only costs time */

@@ -1,7 +1,11 @@
 // planFromRecord is pure: a record in, a spawn plan out. No root needed.
 import { ANNOTATION, DiycError, emptyRecord, type ContainerRecord } from '@diyc/record';
 import { MS } from '@diyc/syscalls';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { cacheName, decodeCached, encodeCached } from '../src/plan-process.js';
 import {
   containerDevices,
   containerMounts,
@@ -288,5 +292,33 @@ describe('the default seccomp profile', () => {
     // struct sock_filter is 8 bytes; the allowlist makes a program of some hundreds.
     expect(compiled?.program.length).toBeGreaterThan(8 * 100);
     expect((compiled?.program.length ?? 0) % 8).toBe(0);
+  });
+
+  it('keeps a compiled filter in the cache under its whole key, and uses it only for that key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'diyc-seccomp-cache-'));
+    try {
+      const profile = defaultSeccompProfile(DEFAULT_CAPABILITIES);
+      const first = seccompPlan(profile, { cacheDir: dir });
+      const [file] = readdirSync(dir);
+      expect(file).toMatch(/^[0-9a-f]{16}\.filter$/);
+      expect(seccompPlan(profile, { cacheDir: dir })?.program).toEqual(first?.program);
+      // Another key's file under this name (a hash collision, or a torn write) is a miss,
+      // never a wrong filter: the profile is compiled again and the file replaced.
+      writeFileSync(join(dir, file as string), encodeCached('another profile', Buffer.alloc(16)));
+      expect(seccompPlan(profile, { cacheDir: dir })?.program).toEqual(first?.program);
+      expect(readFileSync(join(dir, file as string)).length).toBeGreaterThan(first?.program.length ?? 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads back only the program of the key a cache file holds', () => {
+    const program = Buffer.from([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(decodeCached(encodeCached('key', program), 'key')).toEqual(program);
+    expect(decodeCached(encodeCached('key', program), 'kez')).toBeUndefined();
+    expect(decodeCached(encodeCached('key', program).subarray(0, 9), 'key')).toBeUndefined();
+    expect(decodeCached(Buffer.alloc(2), 'key')).toBeUndefined();
+    expect(cacheName('a')).not.toBe(cacheName('b'));
+    expect(cacheName('a')).toMatch(/^[0-9a-f]{16}$/);
   });
 });

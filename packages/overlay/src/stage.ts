@@ -11,8 +11,9 @@ export const overlayStage: Stage = {
   apply(record: ContainerRecord, ctx: StageContext): ContainerRecord {
     const image = record.annotations[ANNOTATION.image];
     if (!image) throw new DiycError('usage', 'which image? give --image IMAGE (or pipe in the record diyc-image unpack prints)');
-    const { merged } = mountRootfs(ctx.name, image, { root: ctx.root });
-    ctx.trace(`overlay: ${merged} (image ${image})`);
+    const volatile = record.annotations[ANNOTATION.volatileRootfs] === 'true';
+    const { merged } = mountRootfs(ctx.name, image, { root: ctx.root, volatile });
+    ctx.trace(`overlay: ${merged} (image ${image}${volatile ? ', volatile' : ''})`);
     const next = structuredClone(record);
     next.root = { ...next.root, path: merged };
     next.annotations[ANNOTATION.name] = ctx.name;

@@ -1,6 +1,6 @@
-// A lock between processes: a directory made with mkdir(2), which is atomic. The
-// holder's pid is written inside, so a lock left by a killed process is taken over.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// A lock between processes: a symbolic link to the holder's pid, made with symlink(2),
+// which is atomic; a lock left by a killed process is taken over.
+import { readFileSync, readlinkSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { DiycError } from './errors.js';
 
@@ -19,22 +19,24 @@ export function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** Runs `fn` holding the lock at `path`. */
+/**
+ * Runs `fn` holding the lock at `path`: a symbolic link whose target is the holder's pid,
+ * made by symlink(2), which is atomic (EEXIST while another holds it). Taking and releasing
+ * it are one call each, where a directory with a pid file in it took four: a start takes
+ * the lock four times, and each of those calls can wait behind the filesystem's journal
+ * on a busy disk. A lock of that older form, a directory, is still waited for, and taken
+ * over once its holder is gone; one of this form stops an older diyc's mkdir(2) as well.
+ * https://man7.org/linux/man-pages/man2/symlink.2.html
+ */
 export function withLock<T>(path: string, fn: () => T, timeoutMs = 10_000): T {
   const end = Date.now() + timeoutMs;
   for (;;) {
     try {
-      mkdirSync(path, { recursive: false });
-      writeFileSync(join(path, 'pid'), String(process.pid));
+      symlinkSync(String(process.pid), path);
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      let holder = 0;
-      try {
-        holder = Number(readFileSync(join(path, 'pid'), 'utf8'));
-      } catch {
-        /* being written */
-      }
+      const holder = lockHolder(path);
       if (holder > 0 && !isProcessAlive(holder)) {
         rmSync(path, { recursive: true, force: true });
         continue;
@@ -50,6 +52,25 @@ export function withLock<T>(path: string, fn: () => T, timeoutMs = 10_000): T {
   try {
     return fn();
   } finally {
-    rmSync(path, { recursive: true, force: true });
+    try {
+      unlinkSync(path);
+    } catch {
+      rmSync(path, { recursive: true, force: true });
+    }
+  }
+}
+
+/** The pid holding the lock at `path`, or 0 while it cannot be told (a directory lock being made). */
+function lockHolder(path: string): number {
+  try {
+    return Number(readlinkSync(path)) || 0;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EINVAL') return 0;
+  }
+  // EINVAL: not a link, a directory lock (an older diyc's): its pid file.
+  try {
+    return Number(readFileSync(join(path, 'pid'), 'utf8')) || 0;
+  } catch {
+    return 0;
   }
 }

@@ -179,6 +179,8 @@ export const ANNOTATION_PREFIX = 'org.diyc.';
 export const ANNOTATION = {
   name: 'org.diyc.name',
   image: 'org.diyc.image',
+  /** 'true' when the container's own layer goes when it ends (--rm): overlayfs need not sync it. */
+  volatileRootfs: 'org.diyc.rootfs.volatile',
   /** cgroup.procs files to enter, joined by ':' (one per v1 hierarchy, or the v2 one). */
   cgroupProcs: 'org.diyc.cgroup.procs',
   ip: 'org.diyc.net.ip',

@@ -1,5 +1,8 @@
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DiycError, hostnameProblem, nameProblem, parseRecord } from '../src/index.js';
+import { DiycError, hostnameProblem, nameProblem, parseRecord, withLock } from '../src/index.js';
 
 describe('parseRecord', () => {
   it('reads empty input as an empty record, so a stage can start a pipeline', () => {
@@ -57,5 +60,41 @@ describe('rootTag and kernelName', () => {
     expect(b).not.toBe(a);
     expect(kernelName('box', '/tmp/diyc-root-a')).toBe(`diyc-${a}-box`);
     expect(rootTag('/tmp/../tmp/diyc-root-a')).toBe(a);
+  });
+});
+
+describe('withLock', () => {
+  // A pid no process has: above the kernel's largest (pid_max is at most 2^22).
+  const DEAD = 4_194_305;
+
+  it('holds a symlink to its pid while fn runs, and leaves nothing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'diyc-lock-'));
+    try {
+      const path = join(dir, 'box.lock');
+      const seen = withLock(path, () => readlinkSync(path));
+      expect(seen).toBe(String(process.pid));
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("takes over a dead holder's lock, of either form; waits for a live one until its time is up", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'diyc-lock-'));
+    try {
+      const path = join(dir, 'box.lock');
+      symlinkSync(String(DEAD), path);
+      expect(withLock(path, () => 'taken')).toBe('taken');
+      // The older form: a directory holding the pid.
+      mkdirSync(path);
+      writeFileSync(join(path, 'pid'), String(DEAD));
+      expect(withLock(path, () => 'taken')).toBe('taken');
+      expect(readdirSync(dir)).toEqual([]);
+      symlinkSync(String(process.pid), path);
+      expect(() => withLock(path, () => 'never', 50)).toThrow(`held by pid ${process.pid}`);
+      expect(readlinkSync(path)).toBe(String(process.pid));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

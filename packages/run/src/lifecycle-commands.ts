@@ -18,6 +18,7 @@ import {
   type ExecOverrides,
   type Runtime,
 } from '@diyc/container';
+import { isTerminal } from '@diyc/nsexec';
 import { ANNOTATION, containersDir, DiycError, stateRoot } from '@diyc/record';
 import { EXIT_RUNTIME } from './run-command.js';
 import { containerAt, runtimeFor } from './runtime.js';
@@ -132,7 +133,7 @@ export const execCommand = defineCli({
     const record = container.record();
     if (!container.isRunning() || !record)
       throw new DiycError('state', `container ${container.name} is not running (${state.status}): start it with diyc-run`);
-    return exec(rt, container, execProcess(record, command, overrides, process.stdin.isTTY === true));
+    return exec(rt, container, execProcess(record, command, overrides, isTerminal(0)));
   },
 });
 

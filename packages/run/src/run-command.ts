@@ -15,6 +15,7 @@ import {
 } from '@diyc/container';
 import { ImageStore } from '@diyc/image';
 import { describeConfig, ensureNetwork, type NetConfig } from '@diyc/net';
+import { isTerminal } from '@diyc/nsexec';
 import { DiycError, formatRecord, stateRoot, type ContainerRecord } from '@diyc/record';
 import { DEFAULT_LOG_FILES, DEFAULT_LOG_SIZE, DEFAULT_PIDS_LIMIT, runOptions, type RunOptions } from './options.js';
 import { runPipeline, shellLine } from './pipeline.js';
@@ -208,16 +209,16 @@ export async function runMain({ flags, operands }: CliContext, script: string): 
     const record = container.record();
     if (!record) throw new DiycError('not-found', `container ${name} has no config.json: prepare it first`);
     // A pty of its own when this is a terminal (the --spec stage said so for its own stdin).
-    record.process.terminal = process.stdin.isTTY === true;
+    record.process.terminal = isTerminal(0);
     return runAttached(rt, container, record, { remove, prepared: true });
   }
   const options = runOptions(flags, operands);
   const image = new ImageStore(root).requireImage(options.image);
   if (flags.spec === true) {
-    writeOut(formatRecord(baseRecord(options, image, process.stdin.isTTY === true)));
+    writeOut(formatRecord(baseRecord(options, image, isTerminal(0))));
     return 0;
   }
-  const terminal = !options.detach && process.stdin.isTTY === true;
+  const terminal = !options.detach && isTerminal(0);
   if (flags.tty === true && !terminal)
     throw new DiycError(
       'usage',

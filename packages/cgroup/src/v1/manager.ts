@@ -88,7 +88,12 @@ export class CgroupV1 implements CgroupManager {
   #make(controller: string, path: string, mount = this.#hierarchies.get(controller) as string): void {
     for (const level of levels(path)) {
       const dir = join(mount, level);
-      if (!existsSync(dir)) mkdirSync(dir);
+      // mkdir(2) says whether it was there: no access(2) before it (twenty of a start).
+      try {
+        mkdirSync(dir);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
       // An empty cpuset takes no process, whoever made it: each level gets its parent's.
       if (controller === 'cpuset') inheritCpuset(dir);
     }
@@ -188,6 +193,7 @@ export class CgroupV1 implements CgroupManager {
   }
 
   remove(path: string, options: { force?: boolean } = {}): void {
+    if (options.force && this.#removeEmpty(path)) return;
     // A v1 frozen cgroup's processes do not die of SIGKILL until thawed (OCI delete of a
     // paused container): thaw it first. One frozen by a parent stays so: not ours to thaw.
     const freezer = this.#dir('freezer', path);
@@ -198,6 +204,24 @@ export class CgroupV1 implements CgroupManager {
     // The cgroup and what was made under it (a container's own sub-cgroups), deepest
     // first; the parents it was made under stay.
     for (const dir of this.#dirs(path)) removeCgroupTree(dir, this.#removeDir);
+  }
+
+  /**
+   * What a container's teardown finds: its processes gone and no sub-cgroup, when one
+   * rmdir(2) per hierarchy is the whole removal (the kernel refuses, EBUSY, a cgroup that
+   * still has a process or a child). Without reading each cgroup.procs and walking each
+   * tree first, as remove() does otherwise: a start's teardown did that in ten hierarchies.
+   * False as soon as one is refused: remove() goes on the long way for those left.
+   */
+  #removeEmpty(path: string): boolean {
+    for (const dir of this.#dirs(path)) {
+      try {
+        this.#removeDir(dir);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return false;
+      }
+    }
+    return true;
   }
 
   pruneParent(): void {

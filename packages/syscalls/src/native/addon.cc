@@ -125,6 +125,14 @@ struct PlanStorage {
   std::vector<gid_t> groups;
   std::vector<int> keep_fds;
   std::vector<sock_filter> seccomp;
+  int cgroup_fd = -1;  // the v2 cgroup the child is cloned into, closed with the storage
+
+  PlanStorage() = default;
+  PlanStorage(const PlanStorage&) = delete;
+  PlanStorage& operator=(const PlanStorage&) = delete;
+  ~PlanStorage() {
+    if (cgroup_fd >= 0) close(cgroup_fd);
+  }
 
   const char* Keep(std::string s) {
     strings.push_back(std::move(s));
@@ -156,6 +164,28 @@ void ConvertNamespaces(const Napi::Object& o, PlanStorage& s, diyc::ChildPlan& p
   p.userns_root = BoolField(o, "usernsRoot");
 
   s.cgroup_procs = s.StringArray(o, "cgroupProcs");
+  // Writing a cgroup.procs takes the kernel's cgroup_threadgroup_rwsem for writing, which
+  // waits for an RCU grace period (5 to 20 ms here) unless another writer just had it:
+  // - a cgroup v1 hierarchy's `tasks` takes "0" without that lock (the writing thread
+  //   moves, and the child is one thread), so the child writes there instead;
+  // - a v2 cgroup (pure v2, or a hybrid machine's unified tree) has no `tasks`: the child
+  //   is cloned into it (clone3's CLONE_INTO_CGROUP, Linux 5.7), which takes no such lock.
+  // https://docs.kernel.org/admin-guide/cgroup-v1/cgroups.html  https://man7.org/linux/man-pages/man2/clone3.2.html
+  p.cgroup_fd = -1;
+  p.cgroup_fd_index = -1;
+  const std::string procs = "/cgroup.procs";
+  for (size_t i = 0; i < s.cgroup_procs.size(); i++) {
+    std::string file = s.cgroup_procs[i];
+    if (file.size() <= procs.size() || file.compare(file.size() - procs.size(), procs.size(), procs) != 0) continue;
+    std::string dir = file.substr(0, file.size() - procs.size());
+    if (access((dir + "/tasks").c_str(), W_OK) == 0) {
+      s.cgroup_procs[i] = s.Keep(dir + "/tasks");
+    } else if (s.cgroup_fd < 0) {
+      s.cgroup_fd = open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (s.cgroup_fd >= 0) p.cgroup_fd_index = static_cast<int>(i);
+    }
+  }
+  p.cgroup_fd = s.cgroup_fd;
   p.cgroup_procs = s.cgroup_procs.data();
   p.n_cgroup_procs = static_cast<int>(s.cgroup_procs.size());
   p.new_cgroupns = BoolField(o, "newCgroupns");

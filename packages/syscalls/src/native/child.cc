@@ -20,7 +20,8 @@
 //   console           socket(2), connect(2)                  a console socket is given
 //   start_fifo        open(2) the FIFO                       OCI create
 //   open_ns           open(2)                                for each namespace to join
-//   cgroup            write "0" to cgroup.procs              for each cgroup file
+//   cgroup            write "0" to cgroup.procs              for each cgroup file (v1: to tasks;
+//                                                          v2: none when cloned into it)
 //   setns             setns(2)                               for each namespace to join
 //   (userns root)     setresgid(2), setresuid(2) to 0        in a user namespace
 //   fork              clone(2) as fork                       a PID namespace was joined
@@ -362,6 +363,8 @@ int WriteFile(int fd, const char* text) {
 
 void EnterCgroups(const ChildPlan& plan) {
   for (int i = 0; i < plan.n_cgroup_procs; i++) {
+    // Cloned into it already (CLONE_INTO_CGROUP): writing again would wait for a grace period.
+    if (plan.in_cgroup && i == plan.cgroup_fd_index) continue;
     int fd = open(plan.cgroup_procs[i], O_WRONLY | O_CLOEXEC);
     if (fd < 0) Fail(plan, kStepCgroup, i, errno);
     // "0" is the writing process itself, whatever PID namespace it is in (cgroups(7)).
@@ -1487,11 +1490,36 @@ void CheckCommand(const ChildPlan& plan) {
 // clone(2) without a new stack behaves as fork(2): the child runs on a copy of ours.
 long CloneLikeFork(unsigned long flags) { return syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr); }
 
+// clone3(2)'s arguments, as linux/sched.h has them (not included: its CLONE_* clash with glibc's).
+struct CloneArgs {
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+constexpr uint64_t kCloneIntoCgroup = 0x200000000ULL;
+
+// The container's process, made in its v2 cgroup when the plan names one: clone3(2) with
+// CLONE_INTO_CGROUP and no stack, a fork(2) as above. A kernel without it (before 5.7),
+// or one that refuses the cgroup, gets clone(2): the child writes cgroup.procs then, and
+// that write says what is wrong.
+long CloneContainer(const ChildPlan& plan, unsigned long flags) {
+  if (plan.cgroup_fd >= 0) {
+    CloneArgs args;
+    memset(&args, 0, sizeof args);
+    args.flags = flags | kCloneIntoCgroup;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = static_cast<uint64_t>(plan.cgroup_fd);
+    plan.in_cgroup = true;  // the child's copy of the plan says so
+    long pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid >= 0) return pid;
+    plan.in_cgroup = false;
+  }
+  return CloneLikeFork(flags);
+}
+
 // The process S of a supervised container (see the top of the file). It holds nothing of
 // the container's but what the supervisor needs: the container's own ends of its pipes and
 // every descriptor of Node's are closed at its execve.
 [[noreturn]] void SupervisorMain(const ChildPlan& plan) {
-  long pid = CloneLikeFork(static_cast<unsigned long>(plan.clone_flags));
+  long pid = CloneContainer(plan, static_cast<unsigned long>(plan.clone_flags));
   if (pid == 0) ChildMain(plan);
   if (pid < 0) Fail(plan, kStepSupervisor, 0, errno);
   Send(plan, kMsgPid, static_cast<int32_t>(pid), 0);
@@ -1525,7 +1553,7 @@ pid_t SpawnChild(const ChildPlan& plan) {
   sigset_t all, old;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, &old);
-  long pid = plan.supervisor_argv ? CloneLikeFork(0) : CloneLikeFork(static_cast<unsigned long>(plan.clone_flags));
+  long pid = plan.supervisor_argv ? CloneLikeFork(0) : CloneContainer(plan, static_cast<unsigned long>(plan.clone_flags));
   if (pid == 0 && plan.supervisor_argv) SupervisorMain(plan);
   if (pid == 0) ChildMain(plan);
   int err = errno;

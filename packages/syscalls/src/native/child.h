@@ -99,7 +99,10 @@ struct ChildPlan {
   bool detach_after_fork;         // joined a PID namespace: hand the grandchild over, exit
   bool userns_root;               // in a new or joined user namespace: become its root (uid 0)
   const char* const* cgroup_procs;  // cgroup.procs files the child writes itself into
-  int n_cgroup_procs;
+  int n_cgroup_procs;             // (a v1 hierarchy's `tasks` instead: see EnterCgroups)
+  int cgroup_fd;                  // a cgroup v2 directory to clone(3) into, or -1
+  int cgroup_fd_index;            // which of cgroup_procs it is
+  mutable bool in_cgroup;         // set for the child: clone3 put it in cgroup_fd already
   bool new_cgroupns;              // unshare(CLONE_NEWCGROUP) once inside the cgroup
   const char* hostname;           // null: unchanged
   const char* domainname;
