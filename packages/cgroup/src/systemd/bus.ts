@@ -7,7 +7,7 @@
 // JavaScript that no cgroupfs container pays for.
 // https://www.freedesktop.org/wiki/Software/systemd/dbus/
 import { createRequire } from 'node:module';
-import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import type { MessageChannel, Worker } from 'node:worker_threads';
 import { DiycError } from '@diyc/record';
 import type { Property } from './unit.js';
 
@@ -113,12 +113,18 @@ function libraryPath(): string {
   return createRequire(from).resolve('@homebridge/dbus-native');
 }
 
+// node:worker_threads loads Node's stream modules (~3 ms): only when a bus is opened, not
+// for every call that imports the cgroup managers (`diyc-oci state`, issue 22).
+const workerThreads = (): typeof import('node:worker_threads') =>
+  createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
+
 class WorkerBus implements SystemdBus {
   readonly #worker: Worker;
   readonly #port: MessageChannel['port1'];
   readonly #flag: Int32Array;
 
   constructor() {
+    const { MessageChannel, Worker } = workerThreads();
     const { port1, port2 } = new MessageChannel();
     const shared = new SharedArrayBuffer(4);
     this.#port = port1;
@@ -132,7 +138,7 @@ class WorkerBus implements SystemdBus {
     this.#worker.postMessage({ op, args });
     if (Atomics.wait(this.#flag, 0, 0, 60_000) === 'timed-out')
       throw new DiycError('system', `systemd did not answer ${op} over D-Bus in 60 s`);
-    const reply = receiveMessageOnPort(this.#port)?.message as { result?: unknown; error?: string } | undefined;
+    const reply = workerThreads().receiveMessageOnPort(this.#port)?.message as { result?: unknown; error?: string } | undefined;
     if (reply?.error !== undefined) {
       const hint = /ENOENT|ECONNREFUSED/.test(reply.error)
         ? ': is systemd PID 1, with dbus running? (without it, leave out --systemd-cgroup)'
