@@ -20,7 +20,8 @@
 // +11.2 through the shell script a bin would need to give it), minifying (no change).
 //
 // A bundle is CommonJS, so what the sources take from ES modules is given another way:
-// - import.meta.url is the loader's URL, and createRequire(import.meta.url) the loader's
+// - import.meta.url is the loader's URL (made on first use: pathToFileURL costs ~0.5 ms
+//   that most commands need not pay), and createRequire(import.meta.url) the loader's
 //   own require (the same directory); import.meta.resolve(x) resolves as require does;
 // - a package with native parts (a binding.gyp: @diyc/syscalls) finds them beside itself:
 //   in its files, import.meta.url is where that package is installed, found on first use
@@ -70,7 +71,7 @@ function mainOf(name, from) {
 
 // Defined in every bundle, before its code; see the header.
 const banner = `"use strict";
-var __diycUrl = require("node:url").pathToFileURL(__filename).href, __diycRequire = require;
+var __diycHref, __diycUrl = () => (__diycHref ??= require("node:url").pathToFileURL(__filename).href), __diycRequire = require;
 var __diycResolve = (id) => require("node:url").pathToFileURL(require.resolve(id)).href;
 var __diycCreateRequire = (url) => require("node:module").createRequire(url);
 var __diycRoots = {};
@@ -113,7 +114,7 @@ function resolvePlugin(bundled, natives) {
             const here = `__diycPackageUrl(${JSON.stringify(owner.pkg.name)}, ${JSON.stringify(mainOf(owner.pkg.name, args.path))}, ${JSON.stringify(relative(owner.dir, args.path))})`;
             text = text.replaceAll('createRequire(import.meta.url)', `__diycCreateRequire(${here})`).replaceAll('import.meta.url', here);
           } else {
-            text = text.replaceAll('createRequire(import.meta.url)', '__diycRequire').replaceAll('import.meta.url', '__diycUrl');
+            text = text.replaceAll('createRequire(import.meta.url)', '__diycRequire').replaceAll('import.meta.url', '__diycUrl()');
           }
           text = text.replaceAll('import.meta.resolve(', '__diycResolve(');
         }
