@@ -1,6 +1,6 @@
 // create, start and delete: runc's lifecycle as calls of @diyc/container (which then loads
 // all of the stages), with runc's checks and words around them.
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { cgroupDriver, createCgroupManager, defaultCgroupsPath } from '@diyc/cgroup';
 import * as core from '@diyc/container';
 import type { Created, CreateOptions } from '@diyc/container';
@@ -19,8 +19,10 @@ export { checkId, existingContainer, listIds, ociContainer, ociRuntime } from '.
  */
 function cgroupsPathOf(asked: string | undefined, root: string, id: string): string {
   const path = defaultCgroupsPath(asked, id);
+  // The tag is a hash (node:crypto, ~5 ms to load): made only for the default's path.
+  if (asked || cgroupDriver() === 'systemd') return path;
   const tag = rootTag(root, DEFAULT_ROOT);
-  if (asked || tag === '' || cgroupDriver() === 'systemd') return path;
+  if (tag === '') return path;
   return path.replace(/^\/diyc-oci\//, `/diyc-oci-${tag}/`);
 }
 
@@ -90,8 +92,8 @@ export async function startContainer(ctx: OciContext, id: string | undefined): P
 export async function deleteContainer(ctx: OciContext, id: string | undefined, force: boolean): Promise<void> {
   const container = adoptCgroupDriver(ociContainer(ctx.root, id));
   if (!container.state()) {
-    const { rmSync } = await import('node:fs');
-    rmSync(container.dir, { recursive: true, force: true });
+    // containerd's `delete --force` after a `delete` finds nothing: no rm of what is not there.
+    if (existsSync(container.dir)) rmSync(container.dir, { recursive: true, force: true });
     if (force) return;
     throw new DiycError('not-found', `container ${id} does not exist`);
   }
@@ -106,8 +108,10 @@ export async function deleteContainer(ctx: OciContext, id: string | undefined, f
  * no cgroup behind.
  */
 function pruneRootParent(ctx: OciContext, path: string | undefined): void {
+  // An engine's own cgroupsPath (containerd's, podman's) needs no tag, nor its hash.
+  if (!path?.startsWith('/diyc-oci-') || cgroupDriver() !== 'cgroupfs') return;
   const tag = rootTag(ctx.root, DEFAULT_ROOT);
-  if (tag === '' || !path?.startsWith(`/diyc-oci-${tag}/`) || cgroupDriver() !== 'cgroupfs') return;
+  if (tag === '' || !path.startsWith(`/diyc-oci-${tag}/`)) return;
   try {
     createCgroupManager({ parent: `diyc-oci-${tag}` }).pruneParent();
   } catch {
