@@ -2,7 +2,7 @@
 // Makes a package's bins cheap to load: each entry (tsc's output, an ES module) becomes
 // one CommonJS bundle and a small loader that runs it from V8's code cache.
 //
-//   node tools/bundle-bin.mjs dist/bin.js [dist/other-bin.js ...]
+//   node tools/bundle-bin.mjs [--commands-of=dist/cli.js#EXPORT] dist/bin.js [dist/other-bin.js ...]
 //
 // For dist/NAME.js it writes dist/NAME.bundle.cjs (the code) and dist/NAME.cjs (the
 // loader, from tools/bin-loader.cjs), and removes dist/NAME.js and its declaration: a
@@ -33,7 +33,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 const loaderTemplate = readFileSync(fileURLToPath(new URL('bin-loader.cjs', import.meta.url)), 'utf8');
@@ -118,6 +118,9 @@ function resolvePlugin(bundled, natives) {
           }
           text = text.replaceAll('import.meta.resolve(', '__diycResolve(');
         }
+        // Any other createRequire(x) goes through the banner's, which loads node:module (~1 ms)
+        // on first use, not at the start of every command.
+        text = text.replace(/\bcreateRequire\(/g, '__diycCreateRequire(');
         if (args.path === entryPath) text = text.replace(/^await (.+);$/gm, '$1;');
         return { contents: text, loader: 'js', resolveDir: dirname(args.path) };
       });
@@ -138,9 +141,19 @@ function licenceText(name, { dir, pkg }) {
 }
 
 let entryPath;
-const files = process.argv.slice(2);
+// --commands-of=dist/cli.js#ociCommand: the subcommands of that command tree (as
+// gen-cli-docs reads it), each given a code cache of its own (bin-loader.cjs).
+const commandsOf = process.argv.slice(2).find((a) => a.startsWith('--commands-of='));
+let commandNames = [];
+if (commandsOf) {
+  const [module, name] = commandsOf.slice('--commands-of='.length).split('#');
+  const tree = (await import(pathToFileURL(resolve(module)).href))[name];
+  if (!tree?.subCommands) throw new Error(`${commandsOf}: no command tree with subcommands there`);
+  commandNames = Object.keys(tree.subCommands);
+}
+const files = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 if (files.length === 0) {
-  console.error('usage: bundle-bin.mjs FILE...');
+  console.error('usage: bundle-bin.mjs [--commands-of=MODULE#EXPORT] FILE...');
   process.exit(2);
 }
 const licences = new Map(); // directory -> (package -> its text)
@@ -183,7 +196,10 @@ for (const file of files) {
   writeFileSync(join(dirname(entryPath), `${base}.bundle.cjs`), code);
   writeFileSync(
     join(dirname(entryPath), `${base}.cjs`),
-    loaderTemplate.replaceAll('__BUNDLE__', `${base}.bundle.cjs`).replaceAll('__BUILD__', hash),
+    loaderTemplate
+      .replaceAll('__BUNDLE__', `${base}.bundle.cjs`)
+      .replaceAll('__BUILD__', hash)
+      .replaceAll('__COMMANDS__', JSON.stringify(commandNames)),
   );
   // tsc's module and declaration: the bundle is what runs, and a bin exports nothing.
   rmSync(entryPath);
