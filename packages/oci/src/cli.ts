@@ -167,7 +167,11 @@ const del: OciCommand = {
   argsUsage: WHERE_ID,
   argCount: { exact: 1 },
   args: { force: { type: 'boolean', alias: 'f', description: 'Forcibly deletes the container if it is still running (uses SIGKILL)' }, id },
-  main: async ({ flags, operands }) => (await import('./lifecycle.js')).deleteContainer(context(), operands[0], flags.force === true),
+  main: async ({ flags, operands }) => {
+    // One without state needs none of the stages that lifecycle.js loads.
+    if ((await import('./containers.js')).deleteStateless(session.root, operands[0], flags.force === true)) return;
+    await (await import('./lifecycle.js')).deleteContainer(context(), operands[0], flags.force === true);
+  },
 };
 
 const events: OciCommand = {

@@ -1,13 +1,13 @@
 // create, start and delete: runc's lifecycle as calls of @diyc/container (which then loads
 // all of the stages), with runc's checks and words around them.
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { cgroupDriver, createCgroupManager, defaultCgroupsPath } from '@diyc/cgroup';
 import * as core from '@diyc/container';
 import type { Created, CreateOptions } from '@diyc/container';
 import { DiycError, rootTag } from '@diyc/record';
 import { loadBundle } from './bundle.js';
 import { DEFAULT_ROOT, type OciContext } from './cli.js';
-import { adoptCgroupDriver, existingContainer, ociContainer, ociRuntime } from './containers.js';
+import { adoptCgroupDriver, deleteStateless, existingContainer, ociContainer, ociRuntime } from './containers.js';
 
 export { DEFAULT_ROOT };
 export { checkId, existingContainer, listIds, ociContainer, ociRuntime } from './containers.js';
@@ -90,13 +90,8 @@ export async function startContainer(ctx: OciContext, id: string | undefined): P
  * its state is removed too, as runc does.
  */
 export async function deleteContainer(ctx: OciContext, id: string | undefined, force: boolean): Promise<void> {
+  if (deleteStateless(ctx.root, id, force)) return;
   const container = adoptCgroupDriver(ociContainer(ctx.root, id));
-  if (!container.state()) {
-    // containerd's `delete --force` after a `delete` finds nothing: no rm of what is not there.
-    if (existsSync(container.dir)) rmSync(container.dir, { recursive: true, force: true });
-    if (force) return;
-    throw new DiycError('not-found', `container ${id} does not exist`);
-  }
   const path = container.record()?.linux.cgroupsPath;
   await core.remove(ociRuntime(ctx, container.name), container, { force });
   pruneRootParent(ctx, path);
