@@ -27,7 +27,10 @@ const run = (argv) => execFileSync(argv[0], argv.slice(1), { env, encoding: 'utf
 
 let daemon;
 try {
-  const archive = run([process.execPath, join(repo, 'tools', 'make-docker-archive.mjs'), join(work, 'busybox-docker.tar'), image]).trim();
+  const archive = run([process.execPath, join(repo, 'tools', 'make-docker-archive.mjs'), join(work, 'busybox-docker.tar'), image])
+    .trim()
+    .split('\n')
+    .at(-1); // a first run also says it made busybox.tar
   writeFileSync(
     join(work, 'config.toml'),
     [
