@@ -10,11 +10,18 @@
 // another build is never used (V8 checks only the source's length), and the Node version
 // and architecture, which V8 checks too. A cache that cannot be written (a read-only
 // install, another user's) costs nothing but the cache.
+//
+// A bin with subcommands (bundle-bin's --commands-of) keeps one cache per subcommand, named
+// by the first argument that is one: a cache holds the functions its first run compiled,
+// so one made by `create` left `state`, `kill` and `delete` compiling theirs at every
+// call (~4 ms each, diyc-oci, issue 22). Any other command line uses the bin's own cache.
 const { readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
 const { Script } = require('node:vm');
 
+const commands = __COMMANDS__;
+const command = commands.length === 0 ? undefined : process.argv.slice(2).find((arg) => commands.includes(arg));
 const file = `${__dirname}/__BUNDLE__`;
-const cacheFile = `${__dirname}/__BUNDLE__.__BUILD__.${process.version}-${process.arch}.cache`;
+const cacheFile = `${__dirname}/__BUNDLE__.__BUILD__.${process.version}-${process.arch}${command === undefined ? '' : `.${command}`}.cache`;
 let cached;
 try {
   cached = readFileSync(cacheFile);

@@ -2,7 +2,7 @@
 // Makes a package's bins cheap to load: each entry (tsc's output, an ES module) becomes
 // one CommonJS bundle and a small loader that runs it from V8's code cache.
 //
-//   node tools/bundle-bin.mjs dist/bin.js [dist/other-bin.js ...]
+//   node tools/bundle-bin.mjs [--commands-of=dist/cli.js#EXPORT] dist/bin.js [dist/other-bin.js ...]
 //
 // For dist/NAME.js it writes dist/NAME.bundle.cjs (the code) and dist/NAME.cjs (the
 // loader, from tools/bin-loader.cjs), and removes dist/NAME.js and its declaration: a
@@ -20,7 +20,8 @@
 // +11.2 through the shell script a bin would need to give it), minifying (no change).
 //
 // A bundle is CommonJS, so what the sources take from ES modules is given another way:
-// - import.meta.url is the loader's URL, and createRequire(import.meta.url) the loader's
+// - import.meta.url is the loader's URL (made on first use: pathToFileURL costs ~0.5 ms
+//   that most commands need not pay), and createRequire(import.meta.url) the loader's
 //   own require (the same directory); import.meta.resolve(x) resolves as require does;
 // - a package with native parts (a binding.gyp: @diyc/syscalls) finds them beside itself:
 //   in its files, import.meta.url is where that package is installed, found on first use
@@ -32,7 +33,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 const loaderTemplate = readFileSync(fileURLToPath(new URL('bin-loader.cjs', import.meta.url)), 'utf8');
@@ -70,7 +71,7 @@ function mainOf(name, from) {
 
 // Defined in every bundle, before its code; see the header.
 const banner = `"use strict";
-var __diycUrl = require("node:url").pathToFileURL(__filename).href, __diycRequire = require;
+var __diycHref, __diycUrl = () => (__diycHref ??= require("node:url").pathToFileURL(__filename).href), __diycRequire = require;
 var __diycResolve = (id) => require("node:url").pathToFileURL(require.resolve(id)).href;
 var __diycCreateRequire = (url) => require("node:module").createRequire(url);
 var __diycRoots = {};
@@ -113,10 +114,13 @@ function resolvePlugin(bundled, natives) {
             const here = `__diycPackageUrl(${JSON.stringify(owner.pkg.name)}, ${JSON.stringify(mainOf(owner.pkg.name, args.path))}, ${JSON.stringify(relative(owner.dir, args.path))})`;
             text = text.replaceAll('createRequire(import.meta.url)', `__diycCreateRequire(${here})`).replaceAll('import.meta.url', here);
           } else {
-            text = text.replaceAll('createRequire(import.meta.url)', '__diycRequire').replaceAll('import.meta.url', '__diycUrl');
+            text = text.replaceAll('createRequire(import.meta.url)', '__diycRequire').replaceAll('import.meta.url', '__diycUrl()');
           }
           text = text.replaceAll('import.meta.resolve(', '__diycResolve(');
         }
+        // Any other createRequire(x) goes through the banner's, which loads node:module (~1 ms)
+        // on first use, not at the start of every command.
+        text = text.replace(/\bcreateRequire\(/g, '__diycCreateRequire(');
         if (args.path === entryPath) text = text.replace(/^await (.+);$/gm, '$1;');
         return { contents: text, loader: 'js', resolveDir: dirname(args.path) };
       });
@@ -137,9 +141,19 @@ function licenceText(name, { dir, pkg }) {
 }
 
 let entryPath;
-const files = process.argv.slice(2);
+// --commands-of=dist/cli.js#ociCommand: the subcommands of that command tree (as
+// gen-cli-docs reads it), each given a code cache of its own (bin-loader.cjs).
+const commandsOf = process.argv.slice(2).find((a) => a.startsWith('--commands-of='));
+let commandNames = [];
+if (commandsOf) {
+  const [module, name] = commandsOf.slice('--commands-of='.length).split('#');
+  const tree = (await import(pathToFileURL(resolve(module)).href))[name];
+  if (!tree?.subCommands) throw new Error(`${commandsOf}: no command tree with subcommands there`);
+  commandNames = Object.keys(tree.subCommands);
+}
+const files = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 if (files.length === 0) {
-  console.error('usage: bundle-bin.mjs FILE...');
+  console.error('usage: bundle-bin.mjs [--commands-of=MODULE#EXPORT] FILE...');
   process.exit(2);
 }
 const licences = new Map(); // directory -> (package -> its text)
@@ -182,7 +196,10 @@ for (const file of files) {
   writeFileSync(join(dirname(entryPath), `${base}.bundle.cjs`), code);
   writeFileSync(
     join(dirname(entryPath), `${base}.cjs`),
-    loaderTemplate.replaceAll('__BUNDLE__', `${base}.bundle.cjs`).replaceAll('__BUILD__', hash),
+    loaderTemplate
+      .replaceAll('__BUNDLE__', `${base}.bundle.cjs`)
+      .replaceAll('__BUILD__', hash)
+      .replaceAll('__COMMANDS__', JSON.stringify(commandNames)),
   );
   // tsc's module and declaration: the bundle is what runs, and a bin exports nothing.
   rmSync(entryPath);

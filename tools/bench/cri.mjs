@@ -136,7 +136,10 @@ try {
   }
   const image = `${host}/diyc/busybox:latest`;
   const pauseImage = `${host}/diyc/pause:1`;
-  const archive = run([process.execPath, join(repo, 'tools', 'make-docker-archive.mjs'), join(work, 'busybox-docker.tar'), image]).trim();
+  const archive = run([process.execPath, join(repo, 'tools', 'make-docker-archive.mjs'), join(work, 'busybox-docker.tar'), image])
+    .trim()
+    .split('\n')
+    .at(-1); // a first run also says it made busybox.tar
   for (const [source, ref] of [
     [archive, image],
     [pauseArchive(pauseImage), pauseImage],

@@ -7,6 +7,9 @@
 // sandbox, and users' machines do not load one.
 //
 //   node tools/bench/oci.mjs [ROUNDS]      (root; containerd and runc from Debian)
+//   DIYC_OCI_BINARY=PATH                   the diyc-oci program (default node_modules/.bin's,
+//                                          pnpm's shell script: packages/oci/bin/diyc-oci.js
+//                                          is what an npm install links)
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +19,7 @@ import { alternate } from './lib.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const rounds = Number(process.argv[2] ?? 20);
-const diycOci = join(repo, 'node_modules', '.bin', 'diyc-oci');
+const diycOci = process.env.DIYC_OCI_BINARY ?? join(repo, 'node_modules', '.bin', 'diyc-oci');
 const diycOciScript = join(repo, 'packages', 'oci', 'bin', 'diyc-oci.js');
 const { NODE_EXTRA_CA_CERTS: _unset, ...env } = process.env;
 const work = mkdtempSync(join(tmpdir(), 'diyc-bench-oci-'));
@@ -27,7 +30,10 @@ const run = (argv) => execFileSync(argv[0], argv.slice(1), { env, encoding: 'utf
 
 let daemon;
 try {
-  const archive = run([process.execPath, join(repo, 'tools', 'make-docker-archive.mjs'), join(work, 'busybox-docker.tar'), image]).trim();
+  const archive = run([process.execPath, join(repo, 'tools', 'make-docker-archive.mjs'), join(work, 'busybox-docker.tar'), image])
+    .trim()
+    .split('\n')
+    .at(-1); // a first run also says it made busybox.tar
   writeFileSync(
     join(work, 'config.toml'),
     [

@@ -24,7 +24,6 @@ function signal(pid: number, sig: number): void {
  * is no error on one. A frozen cgroup is thawed after a SIGKILL, so the processes can die.
  */
 export function kill(container: Container, sig: number, options: { all?: boolean } = {}): void {
-  const status = container.status();
   if (options.all) {
     const path = container.record()?.linux.cgroupsPath;
     if (!path) return;
@@ -38,6 +37,9 @@ export function kill(container: Container, sig: number, options: { all?: boolean
     if (!paused || sig === 9) tryFreeze(cgroups, path, false);
     return;
   }
+  // Read here, not for --all: the status asks the freezer too (the record, the cgroup
+  // managers), which --all does once itself (issue 22).
+  const status = container.status();
   if (!canKill(status)) throw new DiycError('state', `container ${container.name} is ${status}: container not running`);
   signal(container.state()?.pid as number, sig);
   // A v1 frozen process dies of SIGKILL only once thawed (runc thaws for SIGKILL alone).

@@ -39,6 +39,8 @@ export interface TeardownOptions {
   remove?: boolean;
   /** The signal that ended the container's process, if one did: part of why it ended. */
   signal?: number | null;
+  /** false: the stages are not asked why it ended (delete, which records nothing after). */
+  why?: boolean;
 }
 
 export interface TeardownResult {
@@ -71,7 +73,7 @@ export function teardown(
   // A stage with nothing to undo for this record (no bridge, no image) is skipped.
   const asked = stages.filter((stage) => record === undefined || stage.applies(record));
   for (const stage of asked) {
-    if (!stage.why || result.reason !== undefined) continue;
+    if (options.why === false || !stage.why || result.reason !== undefined) continue;
     step(`read why it ended (${stage.name})`, () => {
       const reason = stage.why?.(base, ctx, options.signal ?? null);
       if (reason !== undefined) result.reason = reason;

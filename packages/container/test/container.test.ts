@@ -155,6 +155,12 @@ describe('the stage table', () => {
     teardown(undefined, ctx, { remove: true }, stages);
     expect(log).toEqual(['why b', 'undo c', 'undo b', 'undo a', 'remove a']);
   });
+
+  it('teardown with why: false asks no stage why (delete keeps no reason), and still undoes and removes', () => {
+    const stages = [stage('a', { removes: true }), stage('b', { why: 'out of memory' }), stage('c')];
+    expect(teardown(emptyRecord(['sh']), ctx, { remove: true, why: false }, stages)).toEqual({});
+    expect(log).toEqual(['undo c', 'undo b', 'undo a', 'remove a']);
+  });
 });
 
 describe('execCgroupProcs', () => {

@@ -7,8 +7,8 @@
 // Node's own start (issue 22).
 import { resolve } from 'node:path';
 import type { ArgsDef } from 'citty';
-import { createTrace, drained, guardStdio, writeErr, type CliCommand, type CliContext } from '@diyc/cli';
-import { DiycError, type Trace } from '@diyc/record';
+import { commandVersion, createTrace, drained, guardStdio, writeErr, type CliCommand, type CliContext } from '@diyc/cli';
+import { DiycError, OCI_VERSION, type Trace } from '@diyc/record';
 import { Logger } from './log.js';
 import {
   appHelp,
@@ -167,7 +167,11 @@ const del: OciCommand = {
   argsUsage: WHERE_ID,
   argCount: { exact: 1 },
   args: { force: { type: 'boolean', alias: 'f', description: 'Forcibly deletes the container if it is still running (uses SIGKILL)' }, id },
-  main: async ({ flags, operands }) => (await import('./lifecycle.js')).deleteContainer(context(), operands[0], flags.force === true),
+  main: async ({ flags, operands }) => {
+    // One without state needs none of the stages that lifecycle.js loads.
+    if ((await import('./containers.js')).deleteStateless(session.root, operands[0], flags.force === true)) return;
+    await (await import('./lifecycle.js')).deleteContainer(context(), operands[0], flags.force === true);
+  },
 };
 
 const events: OciCommand = {
@@ -530,12 +534,12 @@ export const ociCommand: CliCommand = {
  * it names there, then its own, which the "commit:" line repeats.
  */
 export async function versionText(): Promise<string> {
-  const { commandVersion } = await import('@diyc/cli');
-  const { OCI_VERSION } = await import('@diyc/record');
   const version = commandVersion();
   let seccomp = 'none';
   try {
-    seccomp = (await import('@diyc/syscalls')).seccompVersion() ?? 'none';
+    // Through a module of its own: import() of @diyc/syscalls itself would keep every export
+    // of it in the bundle, and build its namespace object at each start (tools/bundle-bin.mjs).
+    seccomp = (await import('./seccomp-version.js')).seccompVersion() ?? 'none';
   } catch {
     /* the addon is not built: no libseccomp to name */
   }

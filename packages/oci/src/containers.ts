@@ -1,8 +1,9 @@
 // diyc-oci's containers in the core's terms: IDs as runc takes them, one directory each
 // under --root (default /run/diyc-oci), and the OCI policy. What state, list, kill, ps,
 // update and events need, and no more: they load none of the stages (issue 22).
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Container, listContainers, OCI_POLICY, type Runtime } from '@diyc/container';
+import { Container, listContainers, OCI_POLICY, type Runtime } from '@diyc/container/lite';
 import { DiycError } from '@diyc/record';
 import type { OciContext } from './cli.js';
 
@@ -56,4 +57,18 @@ export function ociRuntime(ctx: OciContext, id: string): Runtime {
     strict: true,
     seccompCache: join(ctx.root, 'seccomp'),
   };
+}
+
+/**
+ * `delete` of a container that has no state: a directory left by a create that died before
+ * writing it is removed, as runc does; without --force it does not exist. Returns false
+ * when the container exists, for lifecycle.ts's delete, which loads the stages: containerd's
+ * `delete --force` after its `delete` loads none of them (issue 22).
+ */
+export function deleteStateless(root: string, id: string | undefined, force: boolean): boolean {
+  const container = ociContainer(root, id);
+  if (container.state()) return false;
+  if (existsSync(container.dir)) rmSync(container.dir, { recursive: true, force: true });
+  if (force) return true;
+  throw new DiycError('not-found', `container ${id} does not exist`);
 }

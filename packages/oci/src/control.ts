@@ -1,5 +1,5 @@
 // kill, pause and resume: signals and the freezer, as runc words them.
-import { kill, pause } from '@diyc/container';
+import { kill, pause } from '@diyc/container/lite';
 import { DiycError } from '@diyc/record';
 import type { OciContext } from './cli.js';
 import { existingContainer } from './containers.js';

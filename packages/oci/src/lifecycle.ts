@@ -7,7 +7,7 @@ import type { Created, CreateOptions } from '@diyc/container';
 import { DiycError, rootTag } from '@diyc/record';
 import { loadBundle } from './bundle.js';
 import { DEFAULT_ROOT, type OciContext } from './cli.js';
-import { adoptCgroupDriver, existingContainer, ociContainer, ociRuntime } from './containers.js';
+import { adoptCgroupDriver, deleteStateless, existingContainer, ociContainer, ociRuntime } from './containers.js';
 
 export { DEFAULT_ROOT };
 export { checkId, existingContainer, listIds, ociContainer, ociRuntime } from './containers.js';
@@ -19,8 +19,10 @@ export { checkId, existingContainer, listIds, ociContainer, ociRuntime } from '.
  */
 function cgroupsPathOf(asked: string | undefined, root: string, id: string): string {
   const path = defaultCgroupsPath(asked, id);
+  // The tag is a hash (node:crypto, ~5 ms to load): made only for the default's path.
+  if (asked || cgroupDriver() === 'systemd') return path;
   const tag = rootTag(root, DEFAULT_ROOT);
-  if (asked || tag === '' || cgroupDriver() === 'systemd') return path;
+  if (tag === '') return path;
   return path.replace(/^\/diyc-oci\//, `/diyc-oci-${tag}/`);
 }
 
@@ -88,13 +90,8 @@ export async function startContainer(ctx: OciContext, id: string | undefined): P
  * its state is removed too, as runc does.
  */
 export async function deleteContainer(ctx: OciContext, id: string | undefined, force: boolean): Promise<void> {
+  if (deleteStateless(ctx.root, id, force)) return;
   const container = adoptCgroupDriver(ociContainer(ctx.root, id));
-  if (!container.state()) {
-    const { rmSync } = await import('node:fs');
-    rmSync(container.dir, { recursive: true, force: true });
-    if (force) return;
-    throw new DiycError('not-found', `container ${id} does not exist`);
-  }
   const path = container.record()?.linux.cgroupsPath;
   await core.remove(ociRuntime(ctx, container.name), container, { force });
   pruneRootParent(ctx, path);
@@ -106,8 +103,10 @@ export async function deleteContainer(ctx: OciContext, id: string | undefined, f
  * no cgroup behind.
  */
 function pruneRootParent(ctx: OciContext, path: string | undefined): void {
+  // An engine's own cgroupsPath (containerd's, podman's) needs no tag, nor its hash.
+  if (!path?.startsWith('/diyc-oci-') || cgroupDriver() !== 'cgroupfs') return;
   const tag = rootTag(ctx.root, DEFAULT_ROOT);
-  if (tag === '' || !path?.startsWith(`/diyc-oci-${tag}/`) || cgroupDriver() !== 'cgroupfs') return;
+  if (tag === '' || !path.startsWith(`/diyc-oci-${tag}/`)) return;
   try {
     createCgroupManager({ parent: `diyc-oci-${tag}` }).pruneParent();
   } catch {

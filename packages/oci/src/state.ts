@@ -8,7 +8,7 @@
 // `list --format json` is one line; the table is Go's tabwriter(12, 1, 3, ' ').
 import { readFileSync, statSync } from 'node:fs';
 import { ANNOTATION_PREFIX } from '@diyc/record';
-import type { Container } from '@diyc/container';
+import type { Container } from '@diyc/container/lite';
 import { adoptCgroupDriver, existingContainer, listIds, ociContainer } from './containers.js';
 import { print } from './shell.js';
 
