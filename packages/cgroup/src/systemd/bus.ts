@@ -118,11 +118,6 @@ function libraryPath(): string {
   return createRequire(from).resolve('@homebridge/dbus-native');
 }
 
-// node:worker_threads loads Node's stream modules (~3 ms): only when a bus is opened, not
-// for every call that imports the cgroup managers (`diyc-oci state`, issue 22).
-const workerThreads = (): typeof import('node:worker_threads') =>
-  createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
-
 class WorkerBus implements SystemdBus {
   readonly #worker: Worker;
   readonly #port: MessageChannel['port1'];
