@@ -169,7 +169,7 @@ export async function runCliCode(top: CliCommand, argv: readonly string[]): Prom
  */
 function asksForStack(cmd: CliCommand, argv: readonly string[]): boolean {
   const def = cmd.args?.verbose;
-  if (!def || def.type !== 'boolean') return false;
+  if (def?.type !== 'boolean') return false;
   const aliases = 'alias' in def && def.alias !== undefined ? [def.alias].flat() : [];
   const forms = ['--verbose', ...aliases.map((a) => (a.length === 1 ? `-${a}` : `--${a}`))];
   return argv.some((a) => forms.includes(a));
