@@ -18,7 +18,7 @@ const out = join(repo, 'tools', 'out');
 const tarball = join(out, 'bench-layer-v1.tar');
 const gzipped = `${tarball}.gz`;
 const runs = Number(process.argv[2] ?? 5);
-const bin = join(repo, 'packages/image/dist/bin.js');
+const bin = join(repo, 'packages/image/bin/diyc-image.js'); // what a user runs: the bundle, from V8's code cache
 const { NODE_EXTRA_CA_CERTS: _unset, ...env } = process.env;
 
 /** mulberry32: a small seeded generator, so the layer is the same on every machine. */
