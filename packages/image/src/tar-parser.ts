@@ -414,10 +414,18 @@ export class TarParser {
   }
 }
 
+const POSIX_MAGIC = Buffer.from('ustar\u000000', 'latin1');
+
+/** True when the magic and version fields are POSIX's "ustar" NUL "00", compared a byte at a time (a string of them per entry cost more). */
+function isPosixUstar(block: Buffer, o: number): boolean {
+  for (let i = 0; i < 8; i++) if (block[o + 257 + i] !== POSIX_MAGIC[i]) return false;
+  return true;
+}
+
 /** The name field, under the prefix field of a POSIX ustar header ("ustar\0" "00"); GNU tar's "ustar  \0" has no prefix. */
 function ustarPath(block: Buffer, o: number): string {
   const name = headerString(block, o, 100);
-  if (block[o + 257] !== 0x75 || block.toString('latin1', o + 257, o + 265) !== 'ustar\u000000') return name;
+  if (!isPosixUstar(block, o)) return name;
   const prefix = headerString(block, o + 345, block[o + 475] !== 0 ? 155 : 130);
   return prefix === '' ? name : `${prefix}/${name}`;
 }
