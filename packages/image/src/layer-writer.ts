@@ -141,16 +141,16 @@ export class LayerWriter implements TarSink {
   }
 
   /** Body bytes of the current entry: written to the file, if the entry is one. */
-  data(chunk: Buffer): void {
+  data(chunk: Buffer, start: number, end: number): void {
     const file = this.#file;
     if (!file) return;
     try {
-      for (let off = 0; off < chunk.length; ) off += writeSync(file.fd, chunk, off, chunk.length - off);
+      for (let off = start; off < end; ) off += writeSync(file.fd, chunk, off, end - off);
     } catch (err) {
       this.abort();
       throw err;
     }
-    this.stats.bytes += chunk.length;
+    this.stats.bytes += end - start;
   }
 
   /** The end of the current entry's body: the file gets its owner, times and attributes. */
@@ -251,13 +251,13 @@ export class LayerWriter implements TarSink {
    * there, it is no longer one of the layer's symlinks.
    */
   #clear(rel: string, keepDir: boolean): boolean {
-    this.#symlinks.delete(rel);
-    // An archive names most paths once: a path not written yet cannot exist, and the
-    // lstat(2) it would take is a tenth of the cost of a small file.
+    // An archive names most paths once: a path not written yet cannot exist (nor be one of
+    // the layer's symlinks), and the lstat(2) it would take is a tenth of the cost of a small file.
     if (rel !== '' && !this.#written.has(rel) && !this.#madeDirs.has(rel)) {
       this.#written.add(rel);
       return false;
     }
+    this.#symlinks.delete(rel);
     this.#written.add(rel); // what comes next is written there
     const abs = `${this.#root}/${rel}`;
     let st: Stats;

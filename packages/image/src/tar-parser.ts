@@ -45,10 +45,14 @@ export interface TarHeader {
   xattrs: Xattrs | null;
 }
 
-/** Where the parser sends what it reads. `data` gets views of the parser's input: use them before returning. */
+/**
+ * Where the parser sends what it reads. `data` gets a chunk of the parser's input and the
+ * range of it that is body, [start, end): use it before returning. A range, not a view: a
+ * subarray per body was a tenth of the parser's time, and garbage to collect.
+ */
 export interface TarSink {
   entry(header: TarHeader): void;
-  data(chunk: Buffer): void;
+  data(chunk: Buffer, start: number, end: number): void;
   end(): void;
 }
 
@@ -318,10 +322,9 @@ export class TarParser {
   #consumeBody(chunk: Buffer, pos: number): number {
     if (this.#body > 0) {
       const n = Math.min(this.#body, chunk.length - pos);
-      const view = pos === 0 && n === chunk.length ? chunk : chunk.subarray(pos, pos + n);
       if (this.#meta)
-        this.#meta.push(Buffer.from(view)); // a copy: the chunk's memory is reused
-      else this.#sink.data(view);
+        this.#meta.push(Buffer.from(chunk.subarray(pos, pos + n))); // a copy: the chunk's memory is reused
+      else this.#sink.data(chunk, pos, pos + n);
       this.#body -= n;
       pos += n;
       if (this.#body > 0) return pos;

@@ -51,7 +51,7 @@ describe('LayerWriter', () => {
 
   const file = (path: string, body: string, extra: Partial<TarHeader> = {}): void => {
     writer.entry(header(path, '0', { size: body.length, ...extra }));
-    writer.data(Buffer.from(body));
+    writer.data(Buffer.from(`..${body}..`), 2, 2 + body.length); // a range of a larger chunk, as the parser gives
     writer.end();
   };
 

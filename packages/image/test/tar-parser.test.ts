@@ -83,8 +83,8 @@ function parse(archive: Buffer, size = archive.length): Read[] {
       body = [];
       entries.push({ header, body: '' });
     },
-    data: (chunk) => {
-      body.push(Buffer.from(chunk));
+    data: (chunk, start, end) => {
+      body.push(Buffer.from(chunk.subarray(start, end)));
     },
     end: () => {
       ended++;
