@@ -1,9 +1,10 @@
 // The diff_id of a layer: the sha256 of its uncompressed tar stream, computed on another
-// thread while this one extracts. Hashing 124 MB takes most of what GNU tar takes to write
+// core while this thread extracts. Hashing 124 MB takes as long as GNU tar takes to write
 // it out, and a container host has a second core.
 //
-// A plain layer file is read by the worker itself: reading it twice from the page cache
-// costs less on this thread than the page faults of memory shared with the worker. Bytes
+// A plain layer file is read and hashed by `openssl dgst` in a child process (fileDigest),
+// or, where openssl is missing, by a worker that reads it itself: reading it twice from the
+// page cache costs less on this thread than the page faults of memory shared with the worker. Bytes
 // that exist only here (a gunzipped layer) are copied into a ring of slots in shared
 // memory, which the worker hashes as they are published; a slot is filled again only once
 // the worker has hashed it. The ring is deep enough for this thread to run ahead while the
@@ -143,7 +144,7 @@ const HEX64 = /^[0-9a-f]{64}$/;
 
 /**
  * The sha256 of a file, by `openssl dgst` in a child process where openssl is installed,
- * else by a worker. The child starts in some 10 ms of this thread, where a Node worker
+ * else by a worker. The child starts in 5 to 10 ms of this thread, where a Node worker
  * takes 60 to 130 ms to boot on a loaded two-core machine, and its hashing (OpenSSL's
  * SHA-NI code, as Node's own) is the longest step of unpacking a plain layer: 124 MB take
  * 124 ms, as long as GNU tar takes to extract them. containerd calls unpigz the same way.

@@ -1,8 +1,9 @@
 // extractLayer(): one tar stream (plain or gzip) into one directory, with the sha256
 // of the uncompressed stream: the layer's diff_id in OCI terms.
 //
-// A layer file's diff_id is hashed on a worker (digest.ts) while this thread writes it out;
-// a stream's (stdin, a registry's response) is hashed here, as it comes.
+// A large layer file's diff_id is hashed elsewhere (digest.ts: openssl in a child process for
+// a plain file, a worker for a gzip one) while this thread writes it out; a small file's and
+// a stream's (stdin, a registry's response) are hashed here, as they come.
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { DiycError } from '@diyc/record';
