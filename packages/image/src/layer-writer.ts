@@ -141,7 +141,12 @@ export class LayerWriter implements TarSink {
   }
 
   /** Body bytes of the current entry: written to the file, if the entry is one. */
-  data(chunk: Buffer, start: number, end: number): void {
+  data(chunk: Buffer): void {
+    this.dataRange(chunk, 0, chunk.length);
+  }
+
+  /** Body bytes of the current entry, chunk[start, end): the parser gives ranges, not views. */
+  dataRange(chunk: Buffer, start: number, end: number): void {
     const file = this.#file;
     if (!file) return;
     try {

@@ -51,7 +51,10 @@ describe('LayerWriter', () => {
 
   const file = (path: string, body: string, extra: Partial<TarHeader> = {}): void => {
     writer.entry(header(path, '0', { size: body.length, ...extra }));
-    writer.data(Buffer.from(`..${body}..`), 2, 2 + body.length); // a range of a larger chunk, as the parser gives
+    // The first byte as a view (data), the rest as a range of a larger chunk (dataRange), as the parser gives them.
+    const rest = body.slice(1);
+    writer.data(Buffer.from(body.slice(0, 1)));
+    writer.dataRange(Buffer.from(`..${rest}..`), 2, 2 + rest.length);
     writer.end();
   };
 
