@@ -4,6 +4,9 @@
 // names, a whiteout and an opaque directory), plain and gzip.
 //
 //   node tools/bench/image.mjs [RUNS]        (root: diyc-image writes device nodes and owners)
+//   BASELINE=/other/checkout/packages/image/bin/diyc-image.js node tools/bench/image.mjs
+//                                            (a third row: another build, alternated in the same run)
+//   DISK=1 ...                               (into tools/out on the disk, not a tmpfs)
 //
 // The layer is made deterministically (a seeded generator, fixed owners and mtimes, GNU tar
 // --sort=name, gzip -n), so every machine measures the same bytes; its sha256 is printed.
@@ -18,8 +21,9 @@ const out = join(repo, 'tools', 'out');
 const tarball = join(out, 'bench-layer-v1.tar');
 const gzipped = `${tarball}.gz`;
 const runs = Number(process.argv[2] ?? 5);
-const bin = join(repo, 'packages/image/dist/bin.js');
+const bin = join(repo, 'packages/image/bin/diyc-image.js'); // what a user runs: the bundle, from V8's code cache
 const { NODE_EXTRA_CA_CERTS: _unset, ...env } = process.env;
+const baseline = process.env.BASELINE;
 
 /** mulberry32: a small seeded generator, so the layer is the same on every machine. */
 function rng(seed) {
@@ -139,24 +143,29 @@ const cases = [
 ];
 try {
   for (const c of cases) {
-    const rows = { tar: [], diyc: [] };
-    let peak = 0;
+    const rows = { tar: [], diyc: [], baseline: [] };
+    const peak = { diyc: 0, baseline: 0 };
+    const unpack = (which, file) => {
+      sh(`rm -rf ${scratch}/* && sync`);
+      const r = measure([process.execPath, file, 'unpack', c.file, '--name', 'bench'], {
+        env: { ...env, DIYC_ROOT: join(scratch, 'root') },
+      });
+      rows[which].push(r.ms);
+      peak[which] = Math.max(peak[which], r.mb);
+    };
     for (let i = 0; i < runs; i++) {
       sh(`rm -rf ${scratch}/* && mkdir ${scratch}/tar && sync`);
       rows.tar.push(measure([...c.tar, '-C', join(scratch, 'tar')], { env }).ms);
-      sh(`rm -rf ${scratch}/* && sync`);
-      const r = measure([process.execPath, bin, 'unpack', c.file, '--name', 'bench'], {
-        env: { ...env, DIYC_ROOT: join(scratch, 'root') },
-      });
-      rows.diyc.push(r.ms);
-      peak = Math.max(peak, r.mb);
+      if (baseline) unpack('baseline', baseline);
+      unpack('diyc', bin);
     }
     const tarName = `GNU ${c.tar.slice(0, 2).join(' ')}`;
     report(
       `unpack a ${c.title} layer into ${process.env.DISK ? 'the disk' : 'tmpfs'}, ${runs} runs each, alternating`,
       [
         { name: tarName, median: median(rows.tar) },
-        { name: 'diyc-image unpack', median: median(rows.diyc), mb: peak },
+        ...(baseline ? [{ name: 'diyc-image unpack (BASELINE)', median: median(rows.baseline), mb: peak.baseline }] : []),
+        { name: 'diyc-image unpack', median: median(rows.diyc), mb: peak.diyc },
       ],
       tarName,
     );

@@ -3,7 +3,7 @@ export type { UnpackOptions, UnpackResult, UnpackProgress } from './unpack.js';
 export { ImageStore, SHORT_LINK_LENGTH, imageId } from './store.js';
 export type { Image, ImageConfig, Repositories } from './store.js';
 export { extractLayer, detectCompression } from './extract.js';
-export { fileChunks, WorkerDigest } from './digest.js';
+export { fileChunks, fileDigest, type PendingDigest, WorkerDigest } from './digest.js';
 export type { ExtractResult, ExtractOptions } from './extract.js';
 export { LayerWriter } from './layer-writer.js';
 export { TarParser, parsePaxXattrs, headerNumber, checksumValid } from './tar-parser.js';

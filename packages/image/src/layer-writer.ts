@@ -66,6 +66,8 @@ interface OpenFile {
   fd: number;
   abs: string;
   header: TarHeader;
+  /** Made in a setgid directory: its group is the directory's until it is chowned. */
+  parentSetgid: boolean;
 }
 
 export class LayerWriter implements TarSink {
@@ -74,6 +76,13 @@ export class LayerWriter implements TarSink {
   readonly #symlinks = new Set<string>();
   /** Directories this layer made (never symlinks), with all the directories above them. */
   readonly #madeDirs = new Set<string>();
+  /**
+   * Directories of the layer with the setgid bit: what is made in one takes its group, not
+   * this process's (mkdir(2), open(2)), so the owner the archive gives is set even when it is ours.
+   */
+  readonly #setgidDirs = new Set<string>();
+  /** The current entry's parent is one of #setgidDirs. */
+  #parentSetgid = false;
   readonly #dirTimes: [path: string, atime: number, mtime: number][] = [];
   /** Paths this layer has written: anything else does not exist yet (the layer starts empty). */
   readonly #written = new Set<string>();
@@ -101,6 +110,7 @@ export class LayerWriter implements TarSink {
       return;
     }
     if (rel !== '') this.#ensureDir(parent);
+    this.#parentSetgid = this.#setgidDirs.size > 0 && rel !== '' && this.#setgidDirs.has(parent);
     const abs = rel === '' ? this.#root : `${this.#root}/${rel}`;
     switch (h.type) {
       case '5':
@@ -132,15 +142,20 @@ export class LayerWriter implements TarSink {
 
   /** Body bytes of the current entry: written to the file, if the entry is one. */
   data(chunk: Buffer): void {
+    this.dataRange(chunk, 0, chunk.length);
+  }
+
+  /** Body bytes of the current entry, chunk[start, end): the parser gives ranges, not views. */
+  dataRange(chunk: Buffer, start: number, end: number): void {
     const file = this.#file;
     if (!file) return;
     try {
-      for (let off = 0; off < chunk.length; ) off += writeSync(file.fd, chunk, off, chunk.length - off);
+      for (let off = start; off < end; ) off += writeSync(file.fd, chunk, off, end - off);
     } catch (err) {
       this.abort();
       throw err;
     }
-    this.stats.bytes += chunk.length;
+    this.stats.bytes += end - start;
   }
 
   /** The end of the current entry's body: the file gets its owner, times and attributes. */
@@ -152,7 +167,7 @@ export class LayerWriter implements TarSink {
     try {
       // Owner first: chown(2) clears setuid and setgid bits. The file was created with its
       // mode (the umask is 0 while a layer is written), so chmod is needed only after chown.
-      if (h.uid !== this.#uid || h.gid !== this.#gid) {
+      if (h.uid !== this.#uid || h.gid !== this.#gid || file.parentSetgid) {
         fchownSync(fd, h.uid, h.gid);
         fchmodSync(fd, h.mode);
       }
@@ -222,8 +237,17 @@ export class LayerWriter implements TarSink {
       if (code !== 'EEXIST' && code !== 'ENOTDIR') throw err;
       throw new DiycError('invalid', `the archive puts an entry under '${rel}', which an earlier entry made a file, not a directory`);
     }
-    for (let slash = rel.indexOf('/'); slash > 0; slash = rel.indexOf('/', slash + 1)) this.#madeDirs.add(rel.slice(0, slash));
-    this.#madeDirs.add(rel);
+    // mkdir(2) gives a directory made in a setgid one the setgid bit too.
+    let setgid = this.#setgidDirs.has('');
+    for (let slash = rel.indexOf('/'); ; slash = rel.indexOf('/', slash + 1)) {
+      const dir = slash < 0 ? rel : rel.slice(0, slash);
+      if (this.#madeDirs.has(dir)) setgid = this.#setgidDirs.has(dir);
+      else {
+        this.#madeDirs.add(dir);
+        if (setgid) this.#setgidDirs.add(dir);
+      }
+      if (slash < 0) break;
+    }
   }
 
   /**
@@ -232,13 +256,13 @@ export class LayerWriter implements TarSink {
    * there, it is no longer one of the layer's symlinks.
    */
   #clear(rel: string, keepDir: boolean): boolean {
-    this.#symlinks.delete(rel);
-    // An archive names most paths once: a path not written yet cannot exist, and the
-    // lstat(2) it would take is a tenth of the cost of a small file.
+    // An archive names most paths once: a path not written yet cannot exist (nor be one of
+    // the layer's symlinks), and the lstat(2) it would take is a tenth of the cost of a small file.
     if (rel !== '' && !this.#written.has(rel) && !this.#madeDirs.has(rel)) {
       this.#written.add(rel);
       return false;
     }
+    this.#symlinks.delete(rel);
     this.#written.add(rel); // what comes next is written there
     const abs = `${this.#root}/${rel}`;
     let st: Stats;
@@ -260,7 +284,7 @@ export class LayerWriter implements TarSink {
   /** A directory was removed: neither it nor anything under it is a directory or a symlink of the layer any more. */
   #forgetTree(rel: string): void {
     const under = `${rel}/`;
-    for (const set of [this.#madeDirs, this.#symlinks]) {
+    for (const set of [this.#madeDirs, this.#symlinks, this.#setgidDirs]) {
       for (const path of set) if (path === rel || path.startsWith(under)) set.delete(path);
     }
   }
@@ -285,17 +309,21 @@ export class LayerWriter implements TarSink {
   }
 
   #directory(h: TarHeader, rel: string, abs: string): void {
-    if (rel !== '' && !this.#clear(rel, true)) mkdirSync(abs, { mode: 0o700 });
+    const made = rel !== '' && !this.#clear(rel, true);
+    if (made) mkdirSync(abs, { mode: 0o700 });
     this.#madeDirs.add(rel);
-    chownSync(abs, h.uid, h.gid);
+    // A directory mkdir(2) just made is this process's already (unless its parent is setgid); one that was there may not be.
+    if (!made || h.uid !== this.#uid || h.gid !== this.#gid || this.#parentSetgid) chownSync(abs, h.uid, h.gid);
     chmodSync(abs, h.mode);
+    if (h.mode & 0o2000) this.#setgidDirs.add(rel);
+    else this.#setgidDirs.delete(rel);
     this.#setXattrs(abs, h.xattrs);
     this.#dirTimes.push([abs, h.atime ?? h.mtime, h.mtime]);
   }
 
   #openFile(h: TarHeader, rel: string, abs: string): void {
     this.#clear(rel, false);
-    this.#file = { fd: openSync(abs, CREATE, h.mode), abs, header: h };
+    this.#file = { fd: openSync(abs, CREATE, h.mode), abs, header: h, parentSetgid: this.#parentSetgid };
   }
 
   #hardlink(h: TarHeader, rel: string, abs: string): void {
@@ -316,7 +344,7 @@ export class LayerWriter implements TarSink {
     // root at run time. What matters is that this writer never follows it.
     symlinkSync(h.linkpath, abs);
     this.#symlinks.add(rel);
-    if (h.uid !== this.#uid || h.gid !== this.#gid) lchownSync(abs, h.uid, h.gid);
+    if (h.uid !== this.#uid || h.gid !== this.#gid || this.#parentSetgid) lchownSync(abs, h.uid, h.gid);
     lutimesSync(abs, h.atime ?? h.mtime, h.mtime);
     this.#setXattrs(abs, h.xattrs);
   }

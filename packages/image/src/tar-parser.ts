@@ -49,6 +49,12 @@ export interface TarHeader {
 export interface TarSink {
   entry(header: TarHeader): void;
   data(chunk: Buffer): void;
+  /**
+   * The same bytes as data(), as the range [start, end) of the parser's input: a sink that
+   * has this method is given ranges instead of views (a view per body was a tenth of the
+   * parser's time, and garbage to collect).
+   */
+  dataRange?(chunk: Buffer, start: number, end: number): void;
   end(): void;
 }
 
@@ -246,6 +252,8 @@ const NONE: Readonly<Overrides> = Object.freeze({});
 
 export class TarParser {
   readonly #sink: TarSink;
+  /** The sink takes bodies as ranges (dataRange). */
+  readonly #ranges: boolean;
   /** A header cut between two chunks, gathered here. */
   readonly #partial = Buffer.alloc(BLOCK);
   readonly #partialWords = wordsOf(this.#partial);
@@ -269,6 +277,7 @@ export class TarParser {
 
   constructor(sink: TarSink) {
     this.#sink = sink;
+    this.#ranges = typeof sink.dataRange === 'function';
   }
 
   /** File system entries read so far. */
@@ -318,10 +327,10 @@ export class TarParser {
   #consumeBody(chunk: Buffer, pos: number): number {
     if (this.#body > 0) {
       const n = Math.min(this.#body, chunk.length - pos);
-      const view = pos === 0 && n === chunk.length ? chunk : chunk.subarray(pos, pos + n);
       if (this.#meta)
-        this.#meta.push(Buffer.from(view)); // a copy: the chunk's memory is reused
-      else this.#sink.data(view);
+        this.#meta.push(Buffer.from(chunk.subarray(pos, pos + n))); // a copy: the chunk's memory is reused
+      else if (this.#ranges) this.#sink.dataRange?.(chunk, pos, pos + n);
+      else this.#sink.data(pos === 0 && n === chunk.length ? chunk : chunk.subarray(pos, pos + n));
       this.#body -= n;
       pos += n;
       if (this.#body > 0) return pos;
@@ -414,10 +423,18 @@ export class TarParser {
   }
 }
 
+const POSIX_MAGIC = Buffer.from('ustar\u000000', 'latin1');
+
+/** True when the magic and version fields are POSIX's "ustar" NUL "00", compared a byte at a time (a string of them per entry cost more). */
+function isPosixUstar(block: Buffer, o: number): boolean {
+  for (let i = 0; i < 8; i++) if (block[o + 257 + i] !== POSIX_MAGIC[i]) return false;
+  return true;
+}
+
 /** The name field, under the prefix field of a POSIX ustar header ("ustar\0" "00"); GNU tar's "ustar  \0" has no prefix. */
 function ustarPath(block: Buffer, o: number): string {
   const name = headerString(block, o, 100);
-  if (block[o + 257] !== 0x75 || block.toString('latin1', o + 257, o + 265) !== 'ustar\u000000') return name;
+  if (!isPosixUstar(block, o)) return name;
   const prefix = headerString(block, o + 345, block[o + 475] !== 0 ? 155 : 130);
   return prefix === '' ? name : `${prefix}/${name}`;
 }

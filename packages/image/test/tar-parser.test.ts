@@ -73,8 +73,8 @@ interface Read {
   body: string;
 }
 
-/** Parses `archive` fed in chunks of `size` bytes; returns each entry and its body. */
-function parse(archive: Buffer, size = archive.length): Read[] {
+/** Parses `archive` fed in chunks of `size` bytes; returns each entry and its body (given as ranges to a sink that takes them). */
+function parse(archive: Buffer, size = archive.length, ranges = false): Read[] {
   const entries: Read[] = [];
   let body: Buffer[] = [];
   let ended = 0;
@@ -84,8 +84,10 @@ function parse(archive: Buffer, size = archive.length): Read[] {
       entries.push({ header, body: '' });
     },
     data: (chunk) => {
+      if (ranges) throw new Error('data() called on a sink that takes ranges');
       body.push(Buffer.from(chunk));
     },
+    ...(ranges ? { dataRange: (chunk: Buffer, start: number, end: number) => body.push(Buffer.from(chunk.subarray(start, end))) } : {}),
     end: () => {
       ended++;
       (entries.at(-1) as Read).body = Buffer.concat(body).toString();
@@ -114,6 +116,7 @@ describe('TarParser: the kinds of header', () => {
 
   it.each(CHUNKINGS)('reads files, directories, links, devices and FIFOs, in chunks of %i bytes', (size) => {
     const read = parse(archive, size);
+    expect(parse(archive, size, true), 'as ranges').toEqual(read);
     expect(read.map((r) => [r.header.type, r.header.path, r.body])).toEqual([
       ['5', 'dir/', ''],
       ['0', 'dir/file', 'hello, world'],
