@@ -18,6 +18,7 @@ import {
   fchmodSync,
   fchownSync,
   fstatSync,
+  ftruncateSync,
   futimesSync,
   lchownSync,
   linkSync,
@@ -137,11 +138,22 @@ export function walk(node: Node, path: string, sink: EntrySink, seen = new Map<s
     return;
   }
   if (type === 'file') {
-    // O_NONBLOCK: a FIFO swapped in meanwhile must not hang the open; it is refused below.
-    const fd = node.open(constants.O_RDONLY | constants.O_NONBLOCK);
+    // What the name holds now is looked at before anything is opened: an O_PATH descriptor
+    // opens no driver. A device swapped in since lstat (opened here by the host's root,
+    // outside the container's device cgroup, a watchdog or a tape would act) or a FIFO (an
+    // open that would wait) is refused; the file itself is then opened through that
+    // descriptor, the very inode checked. https://man7.org/linux/man-pages/man2/open.2.html
+    const pathFd = node.open(O.PATH);
+    let fd: number;
+    try {
+      const seen = fstatSync(pathFd);
+      if (!seen.isFile() || !sameFile(seen, st)) throw changed(path);
+      fd = openSync(fdPath(pathFd), constants.O_RDONLY);
+    } finally {
+      closeSync(pathFd);
+    }
     try {
       const now = fstatSync(fd);
-      if (!now.isFile() || !sameFile(now, st)) throw changed(path);
       sink.entry({ ...base, size: now.size });
       const buf = Buffer.alloc(Math.min(1024 * 1024, Math.max(now.size, 1)));
       let left = now.size;
@@ -196,7 +208,8 @@ export class DirSink implements EntrySink {
   readonly #dirs = new Map<string, number>();
   /** Directories whose times are set last (writing into one changes its mtime). */
   readonly #times: { fd: number; mtime: number }[] = [];
-  #file: { fd: number; entry: TarEntry } | undefined;
+  /** The file being written, and where its next bytes go. */
+  #file: { fd: number; entry: TarEntry; at: number } | undefined;
   #bytes = 1024;
   readonly #umask: number;
 
@@ -262,7 +275,8 @@ export class DirSink implements EntrySink {
     }
     switch (entry.type) {
       case 'dir': {
-        if (!existing) mkdirSync(at, 0o700);
+        // A file or a symlink that stood there was removed above: the directory takes its place.
+        if (!existing?.isDirectory()) mkdirSync(at, 0o700);
         const fd = this.#dir(names, false);
         fchmodSync(fd, mode);
         if (this.#options.keepOwner) fchownSync(fd, entry.uid, entry.gid);
@@ -271,7 +285,7 @@ export class DirSink implements EntrySink {
       }
       case 'file': {
         const fd = openSync(at, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-        this.#file = { fd, entry: { ...entry, mode } };
+        this.#file = { fd, entry: { ...entry, mode }, at: 0 };
         return;
       }
       case 'symlink':
@@ -302,8 +316,12 @@ export class DirSink implements EntrySink {
   }
 
   data(chunk: Buffer): void {
-    if (!this.#file) return;
-    writeFully(this.#file.fd, chunk);
+    const file = this.#file;
+    if (!file) return;
+    // A run of zeros is left a hole, not written: a sparse file (a container's 1 TB of
+    // `truncate -s`, costing it nothing) must not fill the disk it lands on. end() sets the size.
+    if (!isZeros(chunk)) writeFully(file.fd, chunk, file.at);
+    file.at += chunk.length;
   }
 
   end(): void {
@@ -311,6 +329,8 @@ export class DirSink implements EntrySink {
     if (!file) return;
     this.#file = undefined;
     try {
+      // Its size, holes at the end included.
+      ftruncateSync(file.fd, file.at);
       fchmodSync(file.fd, file.entry.mode);
       if (this.#options.keepOwner) fchownSync(file.fd, file.entry.uid, file.entry.gid);
       futimesSync(file.fd, file.entry.mtime, file.entry.mtime);
@@ -337,11 +357,25 @@ export class DirSink implements EntrySink {
   }
 }
 
-/** Writes all of `chunk` to `fd`, synchronously; a non-blocking stdout (a pipe not yet emptied) is waited for. */
-export function writeFully(fd: number, chunk: Buffer): void {
+const ZEROS = Buffer.alloc(1024 * 1024);
+
+/** True when `chunk` holds only zero bytes (walk's chunks are at most 1 MiB). */
+function isZeros(chunk: Buffer): boolean {
+  for (let off = 0; off < chunk.length; off += ZEROS.length) {
+    const part = chunk.subarray(off, off + ZEROS.length);
+    if (!part.equals(ZEROS.subarray(0, part.length))) return false;
+  }
+  return true;
+}
+
+/**
+ * Writes all of `chunk` to `fd`, synchronously, at `position` (pwrite) or where the file
+ * is; a non-blocking stdout (a pipe not yet emptied) is waited for.
+ */
+export function writeFully(fd: number, chunk: Buffer, position?: number): void {
   for (let off = 0; off < chunk.length; ) {
     try {
-      off += writeSync(fd, chunk, off);
+      off += writeSync(fd, chunk, off, chunk.length - off, position === undefined ? null : position + off);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
       sleepSync(5);
