@@ -178,6 +178,9 @@ export function walk(node: Node, path: string, sink: EntrySink, seen = new Map<s
 
 const changed = (path: string): DiycError => new DiycError('state', `${path || '.'} changed while it was copied: try again`);
 
+/** How many directories a DirSink keeps open between entries. */
+const MAX_OPEN_DIRS = 256;
+
 const tarBytes = (size: number): number => 512 + size + ((512 - (size % 512)) % 512);
 
 export interface DirSinkOptions {
@@ -204,10 +207,14 @@ export function entryNames(path: string): string[] {
 /** Writes entries into the directory `baseFd` holds, as docker's extraction does (existing directories are merged). */
 export class DirSink implements EntrySink {
   readonly #options: DirSinkOptions;
-  /** Open directories by their path below the base ('' the base). */
+  /**
+   * Open directories by their path below the base ('' the base), the least recently used
+   * first: at most MAX_OPEN_DIRS stay open between entries (a tree of 25 000 directories
+   * must not run out of descriptors, EMFILE), the others opened again when met again.
+   */
   readonly #dirs = new Map<string, number>();
-  /** Directories whose times are set last (writing into one changes its mtime). */
-  readonly #times: { fd: number; mtime: number }[] = [];
+  /** Directories whose times are set last (writing into one changes its mtime), by their names below the base. */
+  readonly #times: { names: string[]; mtime: number }[] = [];
   /** The file being written, and where its next bytes go. */
   #file: { fd: number; entry: TarEntry; at: number } | undefined;
   #bytes = 1024;
@@ -228,7 +235,11 @@ export class DirSink implements EntrySink {
   #dir(names: string[], make: boolean): number {
     const key = names.join('/');
     const open = this.#dirs.get(key);
-    if (open !== undefined) return open;
+    if (open !== undefined) {
+      this.#dirs.delete(key);
+      this.#dirs.set(key, open);
+      return open;
+    }
     const parent = this.#dir(names.slice(0, -1), make);
     const name = names[names.length - 1] as string;
     if (make) {
@@ -251,7 +262,22 @@ export class DirSink implements EntrySink {
     return fd;
   }
 
+  /**
+   * Closes the least recently used directories past MAX_OPEN_DIRS. Only between entries:
+   * an entry's own descriptors (its parent's, in a /proc/self/fd/N/NAME path) must stay
+   * open while it uses them, or N could name another directory opened meanwhile.
+   */
+  #trim(): void {
+    for (const [key, fd] of this.#dirs) {
+      if (this.#dirs.size <= MAX_OPEN_DIRS) return;
+      if (key === '') continue;
+      closeSync(fd);
+      this.#dirs.delete(key);
+    }
+  }
+
   entry(entry: TarEntry): void {
+    this.#trim();
     const names = entryNames(entry.path);
     const name = names[names.length - 1];
     this.#bytes += tarBytes(entry.type === 'file' ? entry.size : 0);
@@ -280,7 +306,7 @@ export class DirSink implements EntrySink {
         const fd = this.#dir(names, false);
         fchmodSync(fd, mode);
         if (this.#options.keepOwner) fchownSync(fd, entry.uid, entry.gid);
-        this.#times.push({ fd, mtime: entry.mtime });
+        this.#times.push({ names, mtime: entry.mtime });
         return;
       }
       case 'file': {
@@ -341,7 +367,17 @@ export class DirSink implements EntrySink {
 
   finish(): void {
     try {
-      for (const { fd, mtime } of this.#times.reverse()) futimesSync(fd, mtime, mtime);
+      for (const { names, mtime } of this.#times.reverse()) {
+        this.#trim();
+        let fd: number;
+        try {
+          fd = this.#dir(names, false);
+        } catch {
+          // Gone or swapped for a symlink since (the container's doing): its time is not ours to set.
+          continue;
+        }
+        futimesSync(fd, mtime, mtime);
+      }
     } finally {
       this.close();
     }

@@ -10,6 +10,7 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   readFileSync,
   readlinkSync,
   rmSync,
@@ -146,6 +147,26 @@ describe('DirSink over what stands in the way', () => {
       expect(readFileSync(join(dest, name, 'inside'), 'utf8')).toBe('in');
     }
     expect(existsSync(join(work, 'inside'))).toBe(false);
+  });
+});
+
+describe('DirSink with many directories', () => {
+  it("keeps a bounded number of them open (25 000 ran out of descriptors, EMFILE), and still sets every one's time", () => {
+    const dest = join(work, 'many');
+    mkdirSync(dest);
+    const sink = sinkInto(dest, true);
+    const before = readdirSync('/proc/self/fd').length;
+    let most = 0;
+    for (let i = 0; i < 3000; i++) {
+      sink.entry({ path: `d${i}/`, type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: 1_600_000_000 + i });
+      sink.end();
+      write(sink, `d${i}/f`, 'f');
+      if (i % 100 === 0) most = Math.max(most, readdirSync('/proc/self/fd').length - before);
+    }
+    sink.finish();
+    expect(most).toBeLessThan(300);
+    expect(readdirSync(dest)).toHaveLength(3000);
+    expect([lstatSync(join(dest, 'd0')).mtimeMs, lstatSync(join(dest, 'd2999')).mtimeMs]).toEqual([1_600_000_000_000, 1_600_002_999_000]);
   });
 });
 
