@@ -114,6 +114,8 @@ export async function exec(rt: Runtime, container: Container, proc: RecordProces
   if (options.detach) {
     plan.detachAfterFork = true;
     if (!terminal) plan.setsid = true;
+    // Left running, it keeps what it is given: the caller's own descriptors only when it names none.
+    if (options.stdio) plan.stdio = options.stdio;
   }
   if (options.preserveFds) plan.keepFds = Array.from({ length: options.preserveFds }, (_, i) => 3 + i);
   // With a pty proxied here, the process waits on a FIFO before execve (as a created

@@ -18,6 +18,7 @@ import {
   fchmodSync,
   fchownSync,
   fstatSync,
+  ftruncateSync,
   futimesSync,
   lchownSync,
   linkSync,
@@ -137,11 +138,22 @@ export function walk(node: Node, path: string, sink: EntrySink, seen = new Map<s
     return;
   }
   if (type === 'file') {
-    // O_NONBLOCK: a FIFO swapped in meanwhile must not hang the open; it is refused below.
-    const fd = node.open(constants.O_RDONLY | constants.O_NONBLOCK);
+    // What the name holds now is looked at before anything is opened: an O_PATH descriptor
+    // opens no driver. A device swapped in since lstat (opened here by the host's root,
+    // outside the container's device cgroup, a watchdog or a tape would act) or a FIFO (an
+    // open that would wait) is refused; the file itself is then opened through that
+    // descriptor, the very inode checked. https://man7.org/linux/man-pages/man2/open.2.html
+    const pathFd = node.open(O.PATH);
+    let fd: number;
+    try {
+      const seen = fstatSync(pathFd);
+      if (!seen.isFile() || !sameFile(seen, st)) throw changed(path);
+      fd = openSync(fdPath(pathFd), constants.O_RDONLY);
+    } finally {
+      closeSync(pathFd);
+    }
     try {
       const now = fstatSync(fd);
-      if (!now.isFile() || !sameFile(now, st)) throw changed(path);
       sink.entry({ ...base, size: now.size });
       const buf = Buffer.alloc(Math.min(1024 * 1024, Math.max(now.size, 1)));
       let left = now.size;
@@ -165,6 +177,9 @@ export function walk(node: Node, path: string, sink: EntrySink, seen = new Map<s
 }
 
 const changed = (path: string): DiycError => new DiycError('state', `${path || '.'} changed while it was copied: try again`);
+
+/** How many directories a DirSink keeps open between entries. */
+const MAX_OPEN_DIRS = 256;
 
 const tarBytes = (size: number): number => 512 + size + ((512 - (size % 512)) % 512);
 
@@ -192,11 +207,16 @@ export function entryNames(path: string): string[] {
 /** Writes entries into the directory `baseFd` holds, as docker's extraction does (existing directories are merged). */
 export class DirSink implements EntrySink {
   readonly #options: DirSinkOptions;
-  /** Open directories by their path below the base ('' the base). */
+  /**
+   * Open directories by their path below the base ('' the base), the least recently used
+   * first: at most MAX_OPEN_DIRS stay open between entries (a tree of 25 000 directories
+   * must not run out of descriptors, EMFILE), the others opened again when met again.
+   */
   readonly #dirs = new Map<string, number>();
-  /** Directories whose times are set last (writing into one changes its mtime). */
-  readonly #times: { fd: number; mtime: number }[] = [];
-  #file: { fd: number; entry: TarEntry } | undefined;
+  /** Directories whose times are set last (writing into one changes its mtime), by their names below the base. */
+  readonly #times: { names: string[]; mtime: number }[] = [];
+  /** The file being written, and where its next bytes go. */
+  #file: { fd: number; entry: TarEntry; at: number } | undefined;
   #bytes = 1024;
   readonly #umask: number;
 
@@ -215,7 +235,11 @@ export class DirSink implements EntrySink {
   #dir(names: string[], make: boolean): number {
     const key = names.join('/');
     const open = this.#dirs.get(key);
-    if (open !== undefined) return open;
+    if (open !== undefined) {
+      this.#dirs.delete(key);
+      this.#dirs.set(key, open);
+      return open;
+    }
     const parent = this.#dir(names.slice(0, -1), make);
     const name = names[names.length - 1] as string;
     if (make) {
@@ -238,7 +262,22 @@ export class DirSink implements EntrySink {
     return fd;
   }
 
+  /**
+   * Closes the least recently used directories past MAX_OPEN_DIRS. Only between entries:
+   * an entry's own descriptors (its parent's, in a /proc/self/fd/N/NAME path) must stay
+   * open while it uses them, or N could name another directory opened meanwhile.
+   */
+  #trim(): void {
+    for (const [key, fd] of this.#dirs) {
+      if (this.#dirs.size <= MAX_OPEN_DIRS) return;
+      if (key === '') continue;
+      closeSync(fd);
+      this.#dirs.delete(key);
+    }
+  }
+
   entry(entry: TarEntry): void {
+    this.#trim();
     const names = entryNames(entry.path);
     const name = names[names.length - 1];
     this.#bytes += tarBytes(entry.type === 'file' ? entry.size : 0);
@@ -262,16 +301,17 @@ export class DirSink implements EntrySink {
     }
     switch (entry.type) {
       case 'dir': {
-        if (!existing) mkdirSync(at, 0o700);
+        // A file or a symlink that stood there was removed above: the directory takes its place.
+        if (!existing?.isDirectory()) mkdirSync(at, 0o700);
         const fd = this.#dir(names, false);
         fchmodSync(fd, mode);
         if (this.#options.keepOwner) fchownSync(fd, entry.uid, entry.gid);
-        this.#times.push({ fd, mtime: entry.mtime });
+        this.#times.push({ names, mtime: entry.mtime });
         return;
       }
       case 'file': {
         const fd = openSync(at, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-        this.#file = { fd, entry: { ...entry, mode } };
+        this.#file = { fd, entry: { ...entry, mode }, at: 0 };
         return;
       }
       case 'symlink':
@@ -302,8 +342,12 @@ export class DirSink implements EntrySink {
   }
 
   data(chunk: Buffer): void {
-    if (!this.#file) return;
-    writeFully(this.#file.fd, chunk);
+    const file = this.#file;
+    if (!file) return;
+    // A run of zeros is left a hole, not written: a sparse file (a container's 1 TB of
+    // `truncate -s`, costing it nothing) must not fill the disk it lands on. end() sets the size.
+    if (!isZeros(chunk)) writeFully(file.fd, chunk, file.at);
+    file.at += chunk.length;
   }
 
   end(): void {
@@ -311,6 +355,8 @@ export class DirSink implements EntrySink {
     if (!file) return;
     this.#file = undefined;
     try {
+      // Its size, holes at the end included.
+      ftruncateSync(file.fd, file.at);
       fchmodSync(file.fd, file.entry.mode);
       if (this.#options.keepOwner) fchownSync(file.fd, file.entry.uid, file.entry.gid);
       futimesSync(file.fd, file.entry.mtime, file.entry.mtime);
@@ -321,7 +367,17 @@ export class DirSink implements EntrySink {
 
   finish(): void {
     try {
-      for (const { fd, mtime } of this.#times.reverse()) futimesSync(fd, mtime, mtime);
+      for (const { names, mtime } of this.#times.reverse()) {
+        this.#trim();
+        let fd: number;
+        try {
+          fd = this.#dir(names, false);
+        } catch {
+          // Gone or swapped for a symlink since (the container's doing): its time is not ours to set.
+          continue;
+        }
+        futimesSync(fd, mtime, mtime);
+      }
     } finally {
       this.close();
     }
@@ -337,11 +393,25 @@ export class DirSink implements EntrySink {
   }
 }
 
-/** Writes all of `chunk` to `fd`, synchronously; a non-blocking stdout (a pipe not yet emptied) is waited for. */
-export function writeFully(fd: number, chunk: Buffer): void {
+const ZEROS = Buffer.alloc(1024 * 1024);
+
+/** True when `chunk` holds only zero bytes (walk's chunks are at most 1 MiB). */
+function isZeros(chunk: Buffer): boolean {
+  for (let off = 0; off < chunk.length; off += ZEROS.length) {
+    const part = chunk.subarray(off, off + ZEROS.length);
+    if (!part.equals(ZEROS.subarray(0, part.length))) return false;
+  }
+  return true;
+}
+
+/**
+ * Writes all of `chunk` to `fd`, synchronously, at `position` (pwrite) or where the file
+ * is; a non-blocking stdout (a pipe not yet emptied) is waited for.
+ */
+export function writeFully(fd: number, chunk: Buffer, position?: number): void {
   for (let off = 0; off < chunk.length; ) {
     try {
-      off += writeSync(fd, chunk, off);
+      off += writeSync(fd, chunk, off, chunk.length - off, position === undefined ? null : position + off);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
       sleepSync(5);

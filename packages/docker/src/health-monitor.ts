@@ -6,7 +6,7 @@
 // when a newer monitor (a restart's) has taken its place. Containers without a health
 // check cost nothing: no monitor.
 import { spawn } from 'node:child_process';
-import { closeSync } from 'node:fs';
+import { closeSync, readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { exec, execProcess, processStart, sameProcess, type Container } from '@diyc/container';
 import { noTrace } from '@diyc/cli';
@@ -103,7 +103,7 @@ async function runCheck(container: Container, check: Healthcheck, root: string):
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    if (pid !== undefined) process.kill(pid, 'SIGKILL');
+    if (pid !== undefined) killCheck(pid);
   }, check.Timeout);
   let ExitCode: number;
   let Output = '';
@@ -131,6 +131,30 @@ async function runCheck(container: Container, check: Healthcheck, root: string):
     Output = `Health check exceeded timeout (${check.Timeout / 1000}s)`;
   }
   return { Start, End: new Date().toISOString(), ExitCode, Output };
+}
+
+/**
+ * Ends a check that outlived its timeout. The pid exec reports is a relay left in our PID
+ * namespace (the command, forked after it joined the container's, is its child): SIGKILL
+ * cannot be passed on, and the relay killed alone would leave the command running in the
+ * container, one more at every interval. So the command first, found as the relay's child
+ * (the relay waits for it, so its pid is not reused meanwhile), then the relay.
+ * https://man7.org/linux/man-pages/man5/proc_pid_task.5.html (children)
+ */
+function killCheck(relay: number): void {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${relay}/task/${relay}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    /* gone already */
+  }
+  for (const pid of [...children, relay]) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone already */
+    }
+  }
 }
 
 /** Reads `fd` to its end (or DRAIN_MS after text() is asked), keeping only its last `max` bytes. */

@@ -74,10 +74,24 @@ export function resolveHealthcheck(image: ImageHealthcheck | undefined, flags: H
   return check;
 }
 
-/** --no-healthcheck with a --health-* flag: docker's error. */
+/** docker's containertypes.MinimumDuration: a duration given (not 0) may not be shorter. */
+const MINIMUM_MS = 1;
+
+/**
+ * --no-healthcheck with a --health-* flag, and durations under 1 ms: docker's errors.
+ * A 1ns interval would exec a check back to back for as long as the container runs.
+ */
 export function checkHealthFlags(flags: HealthFlags): HealthFlags {
   const given = flags.cmd !== undefined || [flags.interval, flags.timeout, flags.startPeriod, flags.retries].some((v) => v !== undefined);
   if (flags.none && given) throw new DiycError('usage', '--no-healthcheck conflicts with --health-* options');
+  for (const [name, ms] of [
+    ['Interval', flags.interval],
+    ['Timeout', flags.timeout],
+    ['StartPeriod', flags.startPeriod],
+    ['StartInterval', flags.startInterval],
+  ] as const) {
+    if (ms !== undefined && ms !== 0 && ms < MINIMUM_MS) throw new DiycError('usage', `${name} in Healthcheck cannot be less than 1ms`);
+  }
   return flags;
 }
 

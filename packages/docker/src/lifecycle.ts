@@ -11,7 +11,7 @@
 //   stop      marks it stopped by the user (no restart), then the core's stop
 //   remove    the core's remove, and the anonymous volumes with -v or --rm
 import { createServer } from 'node:net';
-import { closeSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { parseSignal, writeErr } from '@diyc/cli';
 import {
   baseRecord,
@@ -30,12 +30,12 @@ import {
 import { imageId, ImageStore } from '@diyc/image';
 import { describeConfig, ensureNetwork, expandPublish, formatPublish, netConfig, type Publish } from '@diyc/net';
 import { ANNOTATION, DiycError, stateRoot, type Trace } from '@diyc/record';
-import { pipe } from '@diyc/syscalls';
 import { allContainers, containerAt, idOf, readMeta, runtimeFor, updateMeta, writeMeta, type DockerMeta } from './containers.js';
 import { ensureImage, familiar, fullReference, findImage } from './images.js';
 import { generateName } from './names.js';
 import { resolveHealthcheck } from './health.js';
 import { ForegroundLog } from './foreground-log.js';
+import { hostStdio } from './host-stdio.js';
 import { endHealthMonitor, spawnHealthMonitor } from './health-monitor.js';
 import { restartDelay, shouldRestart } from './restart.js';
 import type { PortFlag, RunRequest } from './run-options.js';
@@ -285,13 +285,15 @@ export async function startForeground(
   const record = prepareStart(container, meta, root, terminal);
   const rt = runtimeFor(container.name, trace, root);
   markStarted(container);
-  // Without -i, stdin is an empty pipe: not the host's /dev/null, whose inode root inside
-  // could chmod for the whole host through /proc/1/fd/0. Without -t, stdout and stderr
-  // are copied to yours and kept in its log (docker logs), as a detached one's are.
-  const input = options.interactive || terminal ? undefined : emptyInput();
+  // Stdin is never a host file the container could reopen through /proc/1/fd/0 (your
+  // /dev/null, whose inode root inside could chmod for the whole host; a file given with
+  // -i < FILE): an empty pipe without -i, yours copied through a pipe with it
+  // (host-stdio.ts). Without -t, stdout and stderr are copied to yours and kept in its
+  // log (docker logs), as a detached one's are.
+  const input = terminal ? undefined : hostStdio({ interactive: options.interactive, outputs: false });
   const log = terminal ? undefined : new ForegroundLog(container.dir, meta.logSize, meta.logFiles);
   const stdio: [number | null, number | null, number | null] | undefined = log
-    ? [input ?? null, log.pipeTo(process.stdout), log.pipeTo(process.stderr)]
+    ? [input?.stdio[0] ?? null, log.pipeTo(process.stdout), log.pipeTo(process.stderr)]
     : undefined;
   // The monitor waits for the container to run, then checks it while this process waits.
   spawnHealthMonitor(container, script, root);
@@ -303,7 +305,7 @@ export async function startForeground(
       ...(stdio ? { stdio } : {}),
     });
   } finally {
-    if (input !== undefined) closeSync(input);
+    await input?.close();
     await log?.close();
   }
   if (meta.autoRemove) {
@@ -316,13 +318,6 @@ export async function startForeground(
   }
   if (result.reason) writeErr(`diyc: ${container.name}: ${result.reason}\n`);
   return result.exitCode;
-}
-
-/** An empty pipe for stdin when -i is not given: end of file at the first read. */
-function emptyInput(): number {
-  const [read, write] = pipe();
-  closeSync(write);
-  return read;
 }
 
 function removeQuietly(volume: string, root: string): void {

@@ -360,6 +360,8 @@ function logOptions(values: string[]): { logSize: number; logFiles: number } {
       } catch {
         throw usage(`--log-opt ${text}: give a size, as 10m`);
       }
+      // 0 would be a log never rotated, which a container's flood grows until the disk is full: docker refuses it.
+      if (logSize <= 0) throw usage(`--log-opt ${text}: max-size must be a positive number`);
     } else if (key === 'max-file') {
       logFiles = wholeNumber(value, '--log-opt max-file', 1) - 1;
     } else {

@@ -7,9 +7,10 @@
 // `-v NAME:/path` makes one when it is missing (docker does too); `-v /path` makes an
 // anonymous one (64 hex digits), removed with its container by `rm -v` and `--rm`. A
 // volume a container's record mounts is in use: `volume rm` refuses it.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { listContainers } from '@diyc/container';
+import { removeTree } from '@diyc/overlay';
 import { containersDir, DiycError, parseRecord, privateDir, stateRoot } from '@diyc/record';
 
 export interface VolumeInfo {
@@ -119,5 +120,6 @@ export function removeVolume(name: string, options: { force?: boolean; root?: st
       `remove ${name}: volume is in use - [${users.join(', ')}]: remove ${users.length > 1 ? 'them' : 'it'} first (diyc rm)`,
     );
   }
-  rmSync(volumeDir(name, root), { recursive: true, force: true });
+  // What a container wrote there may be any depth: removeTree copes.
+  removeTree(volumeDir(name, root));
 }

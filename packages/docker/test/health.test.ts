@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Health } from '../src/containers.js';
-import { healthArgv, nextDelay, nextHealth, resolveHealthcheck, type Healthcheck } from '../src/health.js';
+import { checkHealthFlags, healthArgv, nextDelay, nextHealth, resolveHealthcheck, type Healthcheck } from '../src/health.js';
 
 const none = { none: false };
 const check: Healthcheck = { Test: ['CMD-SHELL', 'true'], Interval: 1000, Timeout: 500, StartPeriod: 10_000, Retries: 2 };
@@ -20,6 +20,14 @@ describe('health checks', () => {
     expect(resolveHealthcheck({ Test: ['NONE'] }, none)).toBeUndefined();
     expect(resolveHealthcheck(undefined, none)).toBeUndefined();
     expect(() => resolveHealthcheck({ Test: ['RUN', 'x'] }, none)).toThrow(/neither CMD nor CMD-SHELL/);
+  });
+
+  it("refuses durations under docker's 1ms (a 1ns interval would exec checks back to back), 0 being the default", () => {
+    for (const key of ['interval', 'timeout', 'startPeriod', 'startInterval'] as const) {
+      expect(() => checkHealthFlags({ none: false, cmd: 'true', [key]: 1e-6 })).toThrow(/in Healthcheck cannot be less than 1ms/);
+      expect(checkHealthFlags({ none: false, cmd: 'true', [key]: 1 })).toMatchObject({ [key]: 1 });
+      expect(checkHealthFlags({ none: false, cmd: 'true', [key]: 0 })).toMatchObject({ [key]: 0 });
+    }
   });
 
   it('runs CMD as given and CMD-SHELL through /bin/sh -c', () => {

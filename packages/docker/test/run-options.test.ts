@@ -21,6 +21,11 @@ describe("docker run's flags", () => {
     expect(r.resources.pids).toEqual({ limit: DEFAULT_PIDS_LIMIT });
   });
 
+  it('reads --log-opt max-size and max-file, refusing max-size=0 as docker does (a log never rotated fills the disk)', () => {
+    expect(request('--log-opt', 'max-size=1k', '--log-opt', 'max-file=2', 'busybox')).toMatchObject({ logSize: 1024, logFiles: 1 });
+    expect(() => request('--log-opt', 'max-size=0', 'busybox')).toThrow(/max-size must be a positive number/);
+  });
+
   it("reads -e KEY=VALUE and a bare -e KEY from the caller's environment, as docker does", () => {
     expect(request('-e', 'A=1', '-e', 'FROM_HOST', '-e', 'NOT_SET', 'busybox').env).toEqual(['A=1', 'FROM_HOST=h']);
   });

@@ -1,12 +1,13 @@
 // A container's root filesystem: overlayfs with the image's layers as lowerdirs (top
 // first) and the container's own upper layer, mounted on containers/NAME/merged.
 // https://docs.kernel.org/filesystems/overlayfs.html
-import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ImageStore, type Image } from '@diyc/image';
 import { checkName, containerDir, DiycError, privateDir, stateRoot } from '@diyc/record';
 import { MNT, isSyscallError, mount, statfsType, umount2 } from '@diyc/syscalls';
 import { mountAt } from './mountinfo.js';
+import { removeTree } from './remove-tree.js';
 
 /** mount(2) options must fit one page, NUL included. */
 export const PAGE_SIZE = 4096;
@@ -102,7 +103,7 @@ export function mountRootfs(name: string, imageName: string, options: MountOptio
   privateDir(join(paths.dir, '..'));
   // A volatile mount's layer whose container was not removed (its diyc-run was killed)
   // cannot be mounted again, and was to go: it goes now.
-  if (existsSync(volatileMarker(paths))) for (const dir of [paths.upper, paths.work]) rmSync(dir, { recursive: true, force: true });
+  if (existsSync(volatileMarker(paths))) for (const dir of [paths.upper, paths.work]) removeTree(dir);
   for (const dir of [paths.upper, paths.work, paths.merged]) mkdirSync(dir, { recursive: true, mode: 0o755 });
   const fstype = statfsType(paths.upper);
   if (fstype === OVERLAYFS_SUPER_MAGIC) {
@@ -166,5 +167,6 @@ export function umountRootfs(name: string, options: { root?: string } = {}): boo
 export function removeRootfs(name: string, options: { root?: string } = {}): void {
   const paths = rootfsPaths(name, options.root);
   umountRootfs(name, options);
-  for (const dir of [paths.merged, paths.work, paths.upper]) rmSync(dir, { recursive: true, force: true });
+  // The upper layer's depth is the container's to choose: removeTree copes with any.
+  for (const dir of [paths.merged, paths.work, paths.upper]) removeTree(dir);
 }

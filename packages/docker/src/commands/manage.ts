@@ -1,5 +1,6 @@
 // diyc stop, kill, rm, wait, exec, logs, port: a container named by
 // its name, ID or ID prefix, the core's operation, docker's output.
+import { closeSync } from 'node:fs';
 import { defineCli, many, one, parseSignal, writeOut } from '@diyc/cli';
 import {
   checkUser,
@@ -16,6 +17,7 @@ import {
 import { expandPublish } from '@diyc/net';
 import { ANNOTATION, DiycError } from '@diyc/record';
 import { findContainer, runtimeFor, updateMeta } from '../containers.js';
+import { containerNull, hostStdio } from '../host-stdio.js';
 import { markStoppedByUser, removeContainer, stopContainer } from '../lifecycle.js';
 import { viewOf } from '../view.js';
 import { debug, eachContainer, need, requireRoot, traceOf } from './common.js';
@@ -184,7 +186,22 @@ export const execCommand = defineCli({
     if (found.status() === 'paused') throw new DiycError('state', `container ${found.name} is paused, unpause the container before exec`);
     const rt = runtimeFor(found.name, traceOf(flags));
     const proc = execProcess(record, command, overrides, tty && flags.detach !== true);
-    return exec(rt, found, proc, flags.detach === true ? { detach: true } : {});
+    // Never our descriptors as they are: a host file the container could reopen (host-stdio.ts).
+    if (flags.detach === true) {
+      const discard = containerNull(found);
+      try {
+        return await exec(rt, found, proc, { detach: true, stdio: [discard, discard, discard] });
+      } finally {
+        closeSync(discard);
+      }
+    }
+    if (tty) return exec(rt, found, proc, {});
+    const io = hostStdio({ interactive: flags.interactive === true, outputs: true, deferInput: true });
+    try {
+      return await exec(rt, found, proc, { stdio: io.stdio, onSpawn: () => io.spawned() });
+    } finally {
+      await io.close();
+    }
   },
 });
 
