@@ -848,9 +848,11 @@ int ConnectConsoleSocket(const ChildPlan& plan) {
   return sock;
 }
 
-// Opens a pty in the container's devpts, makes its other end our controlling terminal,
-// stdio and /dev/console, and sends the master to the console socket (SCM_RIGHTS), as
-// runc's docs/terminals.md describes.
+// Opens a pty in the container's devpts, makes its other end our controlling terminal and
+// stdio (and the container's /dev/console, for its first process only), and sends the
+// master to the console socket (SCM_RIGHTS), as runc's docs/terminals.md describes. A
+// process joining a running container (exec) leaves /dev/console alone, as runc's setns
+// init does: its pty goes when it ends, and a console bound over it stayed behind, deleted.
 void SetUpConsole(const ChildPlan& plan, int sock) {
   int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0) Fail(plan, kStepConsole, 1, errno);
@@ -868,9 +870,11 @@ void SetUpConsole(const ChildPlan& plan, int sock) {
     ws.ws_col = plan.console_cols;
     ioctl(slave, TIOCSWINSZ, &ws);
   }
-  int console = open("/dev/console", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (console >= 0) close(console);
-  if (mount(name, "/dev/console", nullptr, MS_BIND, nullptr) < 0) Fail(plan, kStepConsole, 3, errno);
+  if (plan.root) {
+    int console = open("/dev/console", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (console >= 0) close(console);
+    if (mount(name, "/dev/console", nullptr, MS_BIND, nullptr) < 0) Fail(plan, kStepConsole, 3, errno);
+  }
   char data[] = "/dev/ptmx";
   struct iovec iov = {data, sizeof data - 1};
   char control[CMSG_SPACE(sizeof(int))];
