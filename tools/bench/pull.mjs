@@ -7,6 +7,7 @@
 // sandbox, and users' machines do not load one.
 //
 //   node tools/bench/pull.mjs [ROUNDS]     (root; docker-registry, skopeo, debootstrap from Debian)
+//   BASELINE=DIR                           another checkout's diyc-image pull, alternated in the same run
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +19,6 @@ import { alternate } from './lib.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const rounds = Number(process.argv[2] ?? 5);
-const bin = join(repo, 'node_modules', '.bin');
 const { NODE_EXTRA_CA_CERTS: _unset, ...env } = process.env;
 const work = mkdtempSync(join(tmpdir(), 'diyc-bench-pull-'));
 const port = await new Promise((resolve) => {
@@ -73,12 +73,24 @@ try {
   const mb = (layer.length / 1048576).toFixed(0);
 
   const fresh = (dir) => `rm -rf ${work}/${dir} && mkdir -p ${work}/${dir}`;
-  const pull = `${fresh('s1')} && DIYC_ROOT=${work}/s1 ${bin}/diyc-image pull --name debian ${host}/bench/debian >/dev/null`;
-  const twoStep = `${fresh('s2')} && skopeo copy --quiet --src-tls-verify=false docker://${host}/bench/debian:latest oci:${work}/s2/layout:latest && DIYC_ROOT=${work}/s2 ${bin}/diyc-image unpack ${work}/s2/layout:latest --name debian >/dev/null`;
-  const times = alternate({ pull: ['sh', '-c', pull], 'skopeo copy + unpack': ['sh', '-c', twoStep] }, rounds, env);
+  const pull = `${fresh('s1')} && DIYC_ROOT=${work}/s1 node ${repo}/packages/image/bin/diyc-image.js pull --name debian ${host}/bench/debian >/dev/null`;
+  const twoStep = `${fresh('s2')} && skopeo copy --quiet --src-tls-verify=false docker://${host}/bench/debian:latest oci:${work}/s2/layout:latest && DIYC_ROOT=${work}/s2 node ${repo}/packages/image/bin/diyc-image.js unpack ${work}/s2/layout:latest --name debian >/dev/null`;
+  const baseline = process.env.BASELINE;
+  const basePull =
+    baseline &&
+    `${fresh('s3')} && DIYC_ROOT=${work}/s3 node ${baseline}/packages/image/bin/diyc-image.js pull --name debian ${host}/bench/debian >/dev/null`;
+  const times = alternate(
+    { pull: ['sh', '-c', pull], 'skopeo copy + unpack': ['sh', '-c', twoStep], ...(basePull ? { baseline: ['sh', '-c', basePull] } : {}) },
+    rounds,
+    env,
+  );
   console.log(`\npull of a ${mb} MB image (one gzip layer) from a local registry, ${rounds} rounds alternated (median ms)`);
   console.log(`  skopeo copy + diyc-image unpack   ${times['skopeo copy + unpack'].toFixed(0)}`);
   console.log(`  diyc-image pull                   ${times.pull.toFixed(0)}   x${(times.pull / times['skopeo copy + unpack']).toFixed(2)}`);
+  if (times.baseline !== undefined)
+    console.log(
+      `  diyc-image pull, ${baseline}   ${times.baseline.toFixed(0)}   x${(times.baseline / times['skopeo copy + unpack']).toFixed(2)}`,
+    );
 } finally {
   if (registry && registry.exitCode === null) {
     registry.kill('SIGTERM');
