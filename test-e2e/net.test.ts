@@ -69,6 +69,29 @@ describe.skipIf(!isRoot)(`diyc-net (${rootReason})`, () => {
     expect(status.stdout).toContain(`missing  bridge ${bridge}  (run: sudo diyc-net setup --bridge ${bridge} --subnet ${subnet})`);
   });
 
+  // Meaningful only where forwarding starts off, as on CI's machine.
+  it.skipIf(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8') !== '0\n')(
+    'two bridges set up, then cleaned in the order they were made, leave forwarding off as it was',
+    async () => {
+      const forwarding = () => readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8');
+      const other = testNetwork('n2');
+      const otherNet = (...args: string[]) =>
+        runBin('diyc-net', args, { env: { ...env, DIYC_BRIDGE: other.bridge, DIYC_SUBNET: other.subnet } });
+      try {
+        expect((await net('setup')).code).toBe(0);
+        expect((await otherNet('setup')).code).toBe(0);
+        expect(forwarding()).toBe('1\n');
+        expect((await net('clean')).code).toBe(0);
+        // The other bridge still forwards.
+        expect(forwarding()).toBe('1\n');
+        expect((await otherNet('clean')).code).toBe(0);
+        expect(forwarding()).toBe('0\n');
+      } finally {
+        await otherNet('clean');
+      }
+    },
+  );
+
   it('setup from five processes at once makes the bridge once; ensureNetwork sets it up, then costs no process', async () => {
     const results = await Promise.all(Array.from({ length: 5 }, () => net('setup')));
     for (const r of results) expect(r.code, r.stderr).toBe(0);

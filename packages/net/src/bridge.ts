@@ -12,7 +12,7 @@
 // A bridge belongs to the machine, not to a state root: what setup found, the leases and
 // the lock that keeps two setups (two containers starting at once) apart live in
 // /run/diyc/net, which goes when the machine restarts, as the bridge and its rules do.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DiycError, runDir, stateRoot, withLock } from '@diyc/record';
 import type { NetConfig } from './config.js';
@@ -86,6 +86,23 @@ function readSetupState(file: string): SetupState | undefined {
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as SetupState) : undefined;
 }
 
+/**
+ * Forwarding as the machine had it before diyc: what this bridge's clean may put back. When
+ * another diyc bridge (still there) turned forwarding on, its record says; else it is what
+ * it is now. Without this, with two bridges cleaned in the order they were made, the second
+ * one's record said "1" (the first had turned it on) and forwarding stayed on.
+ */
+function forwardingBefore(dir: string, bridge: string): string {
+  const now = readFileSync(IP_FORWARD, 'utf8').trim();
+  if (now === '0') return now;
+  for (const name of existsSync(dir) ? readdirSync(dir) : []) {
+    const other = name.endsWith('.setup.json') ? name.slice(0, -'.setup.json'.length) : undefined;
+    if (other === undefined || other === bridge || !linkExists(other)) continue;
+    if (readSetupState(join(dir, name))?.ipForwardBefore === '0') return '0';
+  }
+  return now;
+}
+
 /** Runs `fn` holding the bridge's setup lock: one setup or clean of a bridge at a time. */
 function withSetupLock<T>(config: NetConfig, dir: string, fn: () => T): T {
   mkdirSync(dir, { recursive: true });
@@ -128,7 +145,7 @@ export function setupNetwork(config: NetConfig, options: NetOptions = {}): Setup
         bridge: config.bridge,
         subnet: formatSubnet(config.subnet),
         createdBridge: created,
-        ipForwardBefore: readFileSync(IP_FORWARD, 'utf8').trim(),
+        ipForwardBefore: forwardingBefore(dir, config.bridge),
         tablesBefore: tablesIn(mustRun(runner, 'iptables-save', [])),
       };
       if (!created) {
