@@ -13,18 +13,8 @@ import { exitCodeOf, isSyscallError, mknod, spawn, type Child, type Namespace, t
 import type { Container } from './container.js';
 import { recordNamespaces, writePidFile } from './create.js';
 import type { Runtime } from './policy.js';
+import { nsPath } from './ns-path.js';
 import { canExec } from './status.js';
-
-/** /proc/PID/ns/NAME for each namespace type. */
-const NS_FILE: Record<Namespace, string> = {
-  mount: 'mnt',
-  uts: 'uts',
-  ipc: 'ipc',
-  pid: 'pid',
-  network: 'net',
-  cgroup: 'cgroup',
-  user: 'user',
-};
 
 /**
  * The namespaces a process joins to enter the container whose first process is `pid`:
@@ -36,7 +26,7 @@ export function joinedNamespaces(record: ContainerRecord, pid: number): { type: 
   const order = (t: Namespace): number => (t === 'user' ? 0 : t === 'mount' ? 2 : 1);
   return recordNamespaces(record)
     .sort((a, b) => order(a) - order(b))
-    .map((type) => ({ type, path: `/proc/${pid}/ns/${NS_FILE[type]}` }));
+    .map((type) => ({ type, path: nsPath(pid, type) }));
 }
 
 /** The spawn plan of `proc` in the container of `record`, whose first process is `pid`. */

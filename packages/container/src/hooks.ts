@@ -15,6 +15,7 @@
 import { createRequire } from 'node:module';
 import { DiycError, type Hook, type Hooks } from '@diyc/record';
 import { spawn, type Namespace } from '@diyc/syscalls';
+import { nsPath } from './ns-path.js';
 
 // node:child_process costs about 3 ms to load: only when a config has hooks.
 const require = createRequire(import.meta.url);
@@ -69,19 +70,10 @@ async function runInside(point: HookPoint, hook: Hook, state: string, inside: In
   const fd = openSync(input, 'r');
   const err = openSync(join(dir, 'stderr'), 'w');
   try {
-    const names: Record<Namespace, string> = {
-      mount: 'mnt',
-      uts: 'uts',
-      ipc: 'ipc',
-      pid: 'pid',
-      network: 'net',
-      cgroup: 'cgroup',
-      user: 'user',
-    };
     const child = spawn({
       argv: [hook.path, ...(hook.args ?? [hook.path]).slice(1)],
       env: hook.env ?? [],
-      join: namespaces.map((type) => ({ type, path: `/proc/${pid}/ns/${names[type]}` })),
+      join: namespaces.map((type) => ({ type, path: nsPath(pid, type) })),
       stdio: [fd, null, err],
       cwd: inside.cwd ?? '/',
     });

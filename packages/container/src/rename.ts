@@ -14,8 +14,11 @@ export function renameContainer(container: Container, name: string): Container {
   if (problem) throw new DiycError('usage', problem);
   if (name === container.name) throw new DiycError('usage', `renaming a container with the same name as its current name: ${name}`);
   const target = new Container(name, join(dirname(container.dir), name));
-  container.locked(() =>
-    target.locked(() => {
+  // Both locks, always in the order of the names: two renames the other way round cannot
+  // each hold one and wait for the other.
+  const [first, second] = container.name < target.name ? [container, target] : [target, container];
+  first.locked(() =>
+    second.locked(() => {
       if (target.exists() || existsSync(target.dir))
         throw new DiycError('exists', `the name "${name}" is already in use: remove that container first, or choose another name`);
       const status = container.refresh().status();

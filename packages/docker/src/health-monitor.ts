@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { exec, execProcess, processStart, sameProcess, type Container } from '@diyc/container';
-import { noTrace } from '@diyc/cli';
+import { noTrace, writeErr } from '@diyc/cli';
 import { stateRoot } from '@diyc/record';
 import { pipe } from '@diyc/syscalls';
 import { containerAt, readMeta, runtimeFor, updateMeta, type DockerMeta, type HealthLog } from './containers.js';
@@ -30,6 +30,9 @@ export function spawnHealthMonitor(container: Container, script: string, root: s
     stdio: 'ignore',
     env: { ...process.env, DIYC_ROOT: root },
   });
+  // A spawn that fails (no process left under a pids limit) is said, and the container
+  // keeps running unchecked: an 'error' event nobody listens to would end this process.
+  child.on('error', (err) => writeErr(`diyc: ${container.name}: its health checks cannot run: ${err.message}\n`));
   child.unref();
 }
 
