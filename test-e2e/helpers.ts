@@ -1,7 +1,7 @@
 // Helpers for the end-to-end suite: run the built bins as a user would, and make the
 // default busybox image once per run.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +71,33 @@ export function busyboxTarball(): string {
     if (r.status !== 0) throw new Error(`building the busybox image failed: ${r.stderr}`);
   }
   return tarball;
+}
+
+/** A config.json as a test changes it: any shape (a test may write what a schema refuses). */
+export type OciConfig = Record<string, any>;
+
+/**
+ * An OCI bundle at `dir`: the busybox rootfs (writable) and `diyc-oci spec`'s config running
+ * `sh -c SCRIPT` in cgroup `cgroupsPath`, then changed by `change`. Returns `dir`.
+ */
+export async function ociBundle(
+  dir: string,
+  script: string,
+  cgroupsPath: string,
+  change: (config: OciConfig) => void = () => {},
+): Promise<string> {
+  mkdirSync(join(dir, 'rootfs'), { recursive: true });
+  const untar = await runCommand('tar', ['-xpf', busyboxTarball(), '-C', join(dir, 'rootfs')]);
+  if (untar.code !== 0) throw new Error(`unpacking busybox into ${dir} failed: ${untar.stderr}`);
+  const spec = await runBin('diyc-oci', ['spec', '--no-terminal', '--bundle', dir]);
+  if (spec.code !== 0) throw new Error(`diyc-oci spec failed: ${spec.stderr}`);
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as OciConfig;
+  config.process.args = ['sh', '-c', script];
+  config.root.readonly = false;
+  config.linux.cgroupsPath = cgroupsPath;
+  change(config);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  return dir;
 }
 
 /** A temporary directory removed by the returned function. */

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCgroupManager } from '@diyc/cgroup';
 import { rootTag } from '@diyc/record';
-import { busyboxTarball, isRoot, onTerminal, rootReason, runBin, runCommand, tempDir, userEnv } from './helpers.js';
+import { isRoot, ociBundle, onTerminal, rootReason, runBin, runCommand, tempDir, userEnv, type OciConfig } from './helpers.js';
 
 describe.skipIf(!isRoot)(`diyc-oci (${rootReason})`, () => {
   const work = tempDir('diyc-oci-e2e-');
@@ -20,19 +20,8 @@ describe.skipIf(!isRoot)(`diyc-oci (${rootReason})`, () => {
   const oci = (...args: string[]) => runBin('diyc-oci', ['--root', root, ...args], { timeoutMs: 30_000 });
 
   /** A bundle running `script`, with diyc-oci's own default config and the changes asked. */
-  const bundle = async (name: string, script: string, change: (config: Record<string, any>) => void = () => {}): Promise<string> => {
-    const dir = join(work.path, name);
-    mkdirSync(join(dir, 'rootfs'), { recursive: true });
-    await runCommand('tar', ['-xpf', busyboxTarball(), '-C', join(dir, 'rootfs')]);
-    expect((await runBin('diyc-oci', ['spec', '--no-terminal', '--bundle', dir])).code).toBe(0);
-    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
-    config.process.args = ['sh', '-c', script];
-    config.root.readonly = false;
-    config.linux.cgroupsPath = `/${parent}/${name}`;
-    change(config);
-    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
-    return dir;
-  };
+  const bundle = (name: string, script: string, change?: (config: OciConfig) => void): Promise<string> =>
+    ociBundle(join(work.path, name), script, `/${parent}/${name}`, change);
   /**
    * create with the container's stdout and stderr in files, as runtime-tools and the shims give
    * them: the container keeps them open, so a pipe would never close while it lives.

@@ -2,11 +2,11 @@
 // linux.seccomp.listenerPath, with the container's state, as runc does; the agent answers the
 // calls it is asked about. The agent is test-e2e/seccomp-agent.c, run on the host.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCgroupManager } from '@diyc/cgroup';
-import { busyboxTarball, isRoot, repo, rootReason, runBin, runCommand, tempDir } from './helpers.js';
+import { isRoot, ociBundle, repo, rootReason, runBin, runCommand, tempDir } from './helpers.js';
 
 describe.skipIf(!isRoot)(`seccomp notify (${rootReason})`, () => {
   const work = tempDir('diyc-seccomp-e2e-');
@@ -28,21 +28,14 @@ describe.skipIf(!isRoot)(`seccomp notify (${rootReason})`, () => {
   /** Runs `script` in a container whose filter notifies the agent of chmod and mkdir calls. */
   const runNotified = async (id: string, socket: string, script: string) => {
     ids.add(id);
-    const dir = join(work.path, id);
-    mkdirSync(join(dir, 'rootfs'), { recursive: true });
-    await runCommand('tar', ['-xpf', busyboxTarball(), '-C', join(dir, 'rootfs')]);
-    expect((await runBin('diyc-oci', ['spec', '--no-terminal', '--bundle', dir])).code).toBe(0);
-    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
-    config.process.args = ['sh', '-c', script];
-    config.root.readonly = false;
-    config.linux.cgroupsPath = `/${parent}/${id}`;
-    config.linux.seccomp = {
-      defaultAction: 'SCMP_ACT_ALLOW',
-      listenerPath: socket,
-      listenerMetadata: 'from-the-test',
-      syscalls: [{ names: ['chmod', 'fchmod', 'fchmodat', 'mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }],
-    };
-    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    const dir = await ociBundle(join(work.path, id), script, `/${parent}/${id}`, (config) => {
+      config.linux.seccomp = {
+        defaultAction: 'SCMP_ACT_ALLOW',
+        listenerPath: socket,
+        listenerMetadata: 'from-the-test',
+        syscalls: [{ names: ['chmod', 'fchmod', 'fchmodat', 'mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }],
+      };
+    });
     return runBin('diyc-oci', ['--root', root, 'run', '--bundle', dir, id], { timeoutMs: 30_000 });
   };
 

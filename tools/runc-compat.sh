@@ -40,7 +40,7 @@ bin=$repo/packages/oci/dist/bin.cjs
 name=diyc-oci-$(basename "$repo" | tr -c 'A-Za-z0-9_.\n-' _ | cut -c1-7)
 wrapdir=$(mktemp -d /tmp/runc-compat.XXXXXX)
 trap 'rm -rf "$wrapdir"' EXIT
-printf '#!/bin/sh\nexec %q "$@"\n' "$repo/packages/oci/bin/diyc-oci.js" >"$wrapdir/$name"
+printf '#!/bin/sh\nexec %q "$@"\n' "$repo/packages/oci/bin/diyc-oci" >"$wrapdir/$name"
 chmod 755 "$wrapdir/$name"
 
 # The suite's "spec validator" test clones runtime-spec from GitHub and `go get`s a module:

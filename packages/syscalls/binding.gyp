@@ -39,6 +39,13 @@
       "sources": ["src/native/shim.c"],
       "cflags": ["-Wall", "-Wextra", "-O2"],
       "ldflags": ["-static", "-s"]
+    },
+    {
+      "target_name": "diyc-oci-front",
+      "type": "executable",
+      "sources": ["src/native/oci-front.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"],
+      "ldflags": ["-static", "-s"]
     }
   ]
 }

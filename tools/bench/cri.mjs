@@ -10,7 +10,7 @@
 //
 //   node tools/bench/cri.mjs [ROUNDS]      (root; crictl, containerd, runc, docker-registry,
 //                                           skopeo, containernetworking-plugins)
-//   DIYC_CRI_DIYC_BINARY=PATH              the program behind the diyc handler (default packages/oci/bin/diyc-oci.js,
+//   DIYC_CRI_DIYC_BINARY=PATH              the program behind the diyc handler (default packages/oci/bin/diyc-oci,
 //                                           what an npm install links; not pnpm's node_modules/.bin shell script)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -34,7 +34,7 @@ import { median } from './lib.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const rounds = Number(process.argv[2] ?? 10);
-const handlers = { runc: '/usr/sbin/runc', diyc: process.env.DIYC_CRI_DIYC_BINARY ?? join(repo, 'packages', 'oci', 'bin', 'diyc-oci.js') };
+const handlers = { runc: '/usr/sbin/runc', diyc: process.env.DIYC_CRI_DIYC_BINARY ?? join(repo, 'packages', 'oci', 'bin', 'diyc-oci') };
 const { NODE_EXTRA_CA_CERTS: _unset, ...env } = process.env;
 const steps = ['runp', 'create', 'start', 'exec', 'stop', 'rm', 'stopp', 'rmp'];
 // Timed too, outside the cycle: a streaming exec (through the stream server) and logs.

@@ -8,8 +8,9 @@
 //
 //   node tools/bench/oci.mjs [ROUNDS]      (root; containerd and runc from Debian)
 //   DIYC_OCI_BINARY=PATH                   the diyc-oci program (default packages/oci/bin/
-//                                          diyc-oci.js, what an npm install links; pnpm's
-//                                          node_modules/.bin script costs ~10 ms a call more)
+//                                          diyc-oci, what an npm install links: its native
+//                                          front does start, kill, delete and state; pnpm's
+//                                          node_modules/.bin script costs ~5 ms a call more)
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,8 +20,7 @@ import { alternate } from './lib.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const rounds = Number(process.argv[2] ?? 20);
-const diycOci = process.env.DIYC_OCI_BINARY ?? join(repo, 'packages', 'oci', 'bin', 'diyc-oci.js');
-const diycOciScript = join(repo, 'packages', 'oci', 'bin', 'diyc-oci.js');
+const diycOci = process.env.DIYC_OCI_BINARY ?? join(repo, 'packages', 'oci', 'bin', 'diyc-oci');
 const { NODE_EXTRA_CA_CERTS: _unset, ...env } = process.env;
 const work = mkdtempSync(join(tmpdir(), 'diyc-bench-oci-'));
 const socket = join(work, 'containerd.sock');
@@ -82,16 +82,38 @@ try {
       `while ${runtime} --root ${work}/root-$$ state b | grep -q '"running"'; do :; done; ${runtime} --root ${work}/root-$$ delete --force b`,
   ];
   const alone = alternate({ runc: lifecycle('runc'), 'diyc-oci': lifecycle(diycOci) }, rounds, env);
-  // One call an engine makes often, against Node's own start: the cost of diyc-oci itself.
+  // One call an engine makes often: `state` of a created container (the native front's),
+  // against runc's; `list` (Node's) against Node's own start.
+  // Each its own bundle (the same root, a cgroup each); the held process keeps its output,
+  // so create's goes to /dev/null, not to a pipe that would never close.
+  for (const [runtime, id] of [
+    ['runc', 'r'],
+    [diycOci, 'd'],
+  ]) {
+    const dir = join(work, `probe-${id}`);
+    mkdirSync(dir);
+    writeFileSync(
+      join(dir, 'config.json'),
+      JSON.stringify({
+        ...spec,
+        root: { path: join(bundle, 'rootfs'), readonly: true },
+        linux: { ...spec.linux, cgroupsPath: `/${parent}/probe-${id}` },
+      }),
+    );
+    run(['sh', '-c', `"$0" --root ${work}/probe create --bundle ${dir} ${id} >/dev/null 2>&1`, runtime]);
+  }
   const calls = alternate(
     {
       'node -e 0': ['node', '-e', '0'],
-      'diyc-oci list': ['node', diycOciScript, '--root', `${work}/empty`, 'list'],
-      'diyc-oci state': ['sh', '-c', `node ${diycOciScript} --root ${work}/empty state absent 2>/dev/null; true`],
+      'runc state': ['runc', '--root', `${work}/probe`, 'state', 'r'],
+      'diyc-oci state': [diycOci, '--root', `${work}/probe`, 'state', 'd'],
+      'diyc-oci list': [diycOci, '--root', `${work}/empty`, 'list'],
     },
     rounds * 2,
     env,
   );
+  run(['runc', '--root', `${work}/probe`, 'delete', '--force', 'r']);
+  run([diycOci, '--root', `${work}/probe`, 'delete', '--force', 'd']);
 
   console.log(`\nOCI runtimes, ${rounds} rounds alternated (median ms)`);
   console.log(
@@ -100,11 +122,12 @@ try {
   console.log(
     `  create+start+delete          runc ${alone.runc.toFixed(1)}   diyc-oci ${alone['diyc-oci'].toFixed(1)}   x${(alone['diyc-oci'] / alone.runc).toFixed(2)}`,
   );
-  for (const call of ['diyc-oci list', 'diyc-oci state']) {
-    console.log(
-      `  one call: ${call.padEnd(20)}node -e 0 ${calls['node -e 0'].toFixed(1)}   ${calls[call].toFixed(1)}   node + ${(calls[call] - calls['node -e 0']).toFixed(1)} ms`,
-    );
-  }
+  console.log(
+    `  one call: diyc-oci state     runc ${calls['runc state'].toFixed(1)}   diyc-oci ${calls['diyc-oci state'].toFixed(1)}   x${(calls['diyc-oci state'] / calls['runc state']).toFixed(2)}   (node -e 0 ${calls['node -e 0'].toFixed(1)})`,
+  );
+  console.log(
+    `  one call: diyc-oci list      node -e 0 ${calls['node -e 0'].toFixed(1)}   ${calls['diyc-oci list'].toFixed(1)}   node + ${(calls['diyc-oci list'] - calls['node -e 0']).toFixed(1)} ms`,
+  );
 } finally {
   daemon?.kill('SIGTERM');
   if (daemon && daemon.exitCode === null) await new Promise((r) => daemon.on('exit', r));

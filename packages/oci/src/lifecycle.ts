@@ -7,6 +7,7 @@ import type { Created, CreateOptions } from '@diyc/container';
 import { DiycError, rootTag } from '@diyc/record';
 import { loadBundle } from './bundle.js';
 import { DEFAULT_ROOT, type OciContext } from './cli.js';
+import { frontPlan, writeFrontPlan } from './front-plan.js';
 import { adoptCgroupDriver, deleteStateless, existingContainer, ociContainer, ociRuntime } from './containers.js';
 
 export { DEFAULT_ROOT };
@@ -64,6 +65,8 @@ export async function createContainer(ctx: OciContext, id: string | undefined, o
     pruneRootParent(ctx, record.linux.cgroupsPath);
     throw err;
   }
+  const made = container.record();
+  if (made) writeFrontPlan(container.dir, frontPlan(container.name, made, rootParentOf(ctx, made.linux.cgroupsPath)));
   // runc's debug lines at these points (its integration suite greps them): by now the
   // process was cloned into its namespaces, ran its setup, and told us so on its sync pipe.
   if (ctx.log.debugging) {
@@ -97,18 +100,24 @@ export async function deleteContainer(ctx: OciContext, id: string | undefined, f
   pruneRootParent(ctx, path);
 }
 
+/** The cgroup parent diyc-oci made for this --root (diyc-oci-TAG) when `path` is under it. */
+function rootParentOf(ctx: OciContext, path: string | undefined): string | undefined {
+  // An engine's own cgroupsPath (containerd's, podman's) needs no tag, nor its hash.
+  if (!path?.startsWith('/diyc-oci-') || cgroupDriver() !== 'cgroupfs') return undefined;
+  const tag = rootTag(ctx.root, DEFAULT_ROOT);
+  return tag !== '' && path.startsWith(`/diyc-oci-${tag}/`) ? `diyc-oci-${tag}` : undefined;
+}
+
 /**
  * The parent diyc-oci made for this --root (tagged, not the default's, which engines
  * share) goes with its last container, deleted or failed at create: a test's root leaves
  * no cgroup behind.
  */
 function pruneRootParent(ctx: OciContext, path: string | undefined): void {
-  // An engine's own cgroupsPath (containerd's, podman's) needs no tag, nor its hash.
-  if (!path?.startsWith('/diyc-oci-') || cgroupDriver() !== 'cgroupfs') return;
-  const tag = rootTag(ctx.root, DEFAULT_ROOT);
-  if (tag === '' || !path.startsWith(`/diyc-oci-${tag}/`)) return;
+  const parent = rootParentOf(ctx, path);
+  if (parent === undefined) return;
   try {
-    createCgroupManager({ parent: `diyc-oci-${tag}` }).pruneParent();
+    createCgroupManager({ parent }).pruneParent();
   } catch {
     /* busy: another container of this root */
   }

@@ -176,8 +176,17 @@ export function shimPath(): string {
   return executablePath('diyc-shim');
 }
 
+/**
+ * The path of diyc-oci-front, the native part of the `diyc-oci` command (start, kill,
+ * delete and state without a Node start), found and made executable as diyc-shim is:
+ * bin/diyc-oci runs it once it has its x bits.
+ */
+export function ociFrontPath(): string {
+  return executablePath('diyc-oci-front');
+}
+
 /** One of the executables built beside the addon (binding.gyp) and shipped in prebuilds/. */
-function executablePath(name: 'diyc-init' | 'diyc-shim'): string {
+function executablePath(name: 'diyc-init' | 'diyc-shim' | 'diyc-oci-front'): string {
   const dir = fileURLToPath(new URL('..', import.meta.url));
   const built = join(dir, 'build', 'Release', name);
   if (existsSync(built)) return built;

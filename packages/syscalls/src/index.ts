@@ -53,7 +53,7 @@ export { CLONE_NEW, MS, MNT, MOUNT_ATTR, O, CAPABILITIES, RLIMITS } from './cons
 export type { Namespace, Capability, RlimitType } from './constants.js';
 export { syscallError, isSyscallError, errnoName } from './errors.js';
 export type { SyscallError } from './errors.js';
-export { AddonMissingError, initPath, shimPath } from './binding.js';
+export { AddonMissingError, initPath, ociFrontPath, shimPath } from './binding.js';
 export { shimArgv, supervisorArgv, parseShimExit, ShimOptionsError } from './shim.js';
 export type { ShimOptions, ShimExit } from './shim.js';
 export { exitCodeOf, SIGNALS_FORWARDED, forwardSignals } from './exit.js';

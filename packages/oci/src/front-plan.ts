@@ -1,0 +1,75 @@
+// What diyc-oci's native front (@diyc/syscalls' oci-front.c) may do for a container without
+// starting Node: written by `create` into the container's directory as `front.plan`, read
+// by the front at `start`, `kill` and `delete` (issue 22: an engine's stop of one container
+// was four Node starts). TypeScript decides here, once, with the whole record in hand; the
+// front only carries out what the plan says, and hands every other case to this program.
+//
+//   start          start needs no hook (no startContainer, no poststart)
+//   cgroup DIR     one directory of the container's cgroup (each v1 hierarchy's, or v2's)
+//   delete         delete of the stopped container is: rmdir each cgroup DIR, remove the
+//                  container's directory, then try to rmdir each prune DIR
+//   prune DIR      a parent diyc-oci made for this --root, removed once empty
+//
+// A plan line is a path: a line break in one (a hostile cgroupsPath) means no plan.
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { cgroupDriver, managerForPath } from '@diyc/cgroup';
+import { STAGES } from '@diyc/container';
+import { ANNOTATION, type ContainerRecord } from '@diyc/record';
+import { ociFrontPath } from '@diyc/syscalls';
+
+export const FRONT_PLAN = 'front.plan';
+
+/**
+ * The plan's lines for container `id`, created from `record`. `rootParent` is the cgroup
+ * parent diyc-oci made for this --root (diyc-oci-TAG), which delete prunes, if any.
+ */
+export function frontPlan(id: string, record: ContainerRecord, rootParent: string | undefined): string[] {
+  const hooks = record.hooks ?? {};
+  const lines: string[] = [];
+  if (!hooks.startContainer?.length && !hooks.poststart?.length) lines.push('start');
+  const procs = record.annotations[ANNOTATION.cgroupProcs];
+  const dirs = procs ? procs.split(':').map((file) => dirname(file)) : [];
+  for (const dir of dirs) lines.push(`cgroup ${dir}`);
+  const path = record.linux.cgroupsPath;
+  const plainDelete =
+    dirs.length > 0 &&
+    path !== undefined &&
+    !hooks.poststop?.length &&
+    cgroupDriver() === 'cgroupfs' &&
+    // Only the cgroup stage to undo: no layer of an image, no bridge.
+    STAGES.every((stage) => stage.name === 'cgroup' || !stage.applies(record)) &&
+    // Mounts on the host side exist only for a container that shares the host's mount namespace.
+    (record.root?.path === undefined || record.linux.namespaces.some((ns) => ns.type === 'mount' && ns.path === undefined)) &&
+    // diyc's own parent under DIYC_CGROUP_PARENT is pruned by the cgroup stage: left to it.
+    managerForPath(path).pathOf(id) !== path &&
+    // The root's parent is pruned where create put the cgroup: right under it.
+    (rootParent === undefined || dirname(path) === `/${rootParent}`);
+  if (plainDelete) {
+    lines.push('delete');
+    if (rootParent !== undefined) for (const dir of dirs) lines.push(`prune ${dirname(dir)}`);
+  }
+  return lines.some((line) => line.includes('\n')) ? [] : lines;
+}
+
+/**
+ * Writes the plan beside the container's state. It is only a shortcut: a plan that cannot
+ * be written (a full disk) leaves the front handing every call to this program.
+ */
+export function writeFrontPlan(dir: string, lines: string[]): void {
+  if (lines.length === 0) return;
+  try {
+    // A prebuilt front packed without its x bits gets them back here, once.
+    ociFrontPath();
+  } catch {
+    /* not built: bin/diyc-oci runs Node for every call */
+  }
+  const file = join(dir, FRONT_PLAN);
+  try {
+    // Whole or not at all: the front never reads half a plan.
+    writeFileSync(`${file}.tmp`, `${lines.join('\n')}\n`, { mode: 0o600 });
+    renameSync(`${file}.tmp`, file);
+  } catch {
+    rmSync(`${file}.tmp`, { force: true });
+  }
+}

@@ -1,0 +1,579 @@
+// diyc-oci-front: the calls an engine makes most often of diyc-oci, done without a Node start.
+//
+//   diyc-oci-front JS [GLOBAL FLAGS] COMMAND [ARGS...]
+//
+// containerd stops a container with `kill`, `delete` and `delete --force`, and starts one
+// with `create` and `start`: each is a new process, and each Node start costs ~40 ms
+// here, where runc's whole call costs 2-5 ms. bin/diyc-oci (a shell script) runs this
+// program, with JS the path of bin/diyc-oci.js. It does four calls itself, on their
+// ordinary path only:
+//
+//   start ID             a created container whose plan says it needs no hook
+//   kill ID [SIGNAL]     one signal to the container's first process (no --all)
+//   delete [-f] ID       a stopped container whose plan says what delete undoes; with
+//                        --force, one that does not exist (containerd's second delete)
+//   state ID             the state, in runc's words and key order
+//
+// Everything else, and any case that is not the ordinary one (a hook to run, a paused
+// container to kill, an error to report in runc's words, a flag it does not know), it
+// hands over: it execs `node JS ARGS...` with the arguments unchanged (DIYC_OCI_NODE
+// names another node), before it has changed anything. TypeScript stays the one place that
+// decides: diyc-oci's `create` writes `front.plan` in the container's directory, what
+// this program may do for that container (packages/oci/src/front-plan.ts), and this
+// program only does what the plan and the state say.
+//
+// What it reads: ROOT/ID/state.json and ROOT/ID/config.json, both written by diyc-oci
+// with JSON.stringify (a value copied into `state`'s output is copied as it is written);
+// ROOT/ID/front.plan, lines `start`, `delete`, `cgroup DIR`, `prune DIR`. It takes the
+// container's lock as diyc-oci does (@diyc/record's lock.ts): ROOT/ID.lock, a symbolic
+// link to the holder's pid, taken over from a holder that is gone.
+//
+// System calls, each at https://man7.org/linux/man-pages/man2/NAME.2.html: open(2),
+// read(2), write(2), close(2), symlink(2), readlink(2), unlink(2), unlinkat(2), rmdir(2),
+// rename(2), kill(2), clock_gettime(2), nanosleep(2), getpid(2), execve(2) (execvp(3)).
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static char **handover_argv;  // node, JS, the arguments as given
+
+// Hands the call to diyc-oci's TypeScript, exactly as it was made. Never returns.
+static void hand_over(void) {
+  execvp(handover_argv[0], handover_argv);
+  fprintf(stderr, "diyc-oci: cannot run %s (%s): is Node.js 20 or later on PATH?\n", handover_argv[0], strerror(errno));
+  exit(1);
+}
+
+// ---- reading files ----
+
+enum { MAX_FILE = 4 << 20 };
+
+// The whole of a small file, NUL-terminated, in *out (malloc'd); its length, or -1.
+static long read_file(const char *path, char **out) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  size_t cap = 8192, len = 0;
+  char *buf = malloc(cap + 1);
+  for (;;) {
+    if (len == cap) {
+      if (cap >= MAX_FILE) break;
+      cap *= 2;
+      char *bigger = realloc(buf, cap + 1);
+      if (!bigger) break;
+      buf = bigger;
+    }
+    ssize_t n = read(fd, buf + len, cap - len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      close(fd);
+      if (n < 0) break;
+      buf[len] = '\0';
+      *out = buf;
+      return (long)len;
+    }
+    len += (size_t)n;
+  }
+  close(fd);
+  free(buf);
+  return -1;
+}
+
+// ---- JSON, as far as diyc-oci's own files need: find a member, take a value ----
+
+// A value in a buffer: [start, end). A NULL start is "not there".
+typedef struct {
+  const char *start, *end;
+} Value;
+
+static const char *skip_ws(const char *p, const char *end) {
+  while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+  return p;
+}
+
+// The end of the value that starts at p (after white space), or NULL if it is not one.
+static const char *skip_value(const char *p, const char *end, int depth) {
+  p = skip_ws(p, end);
+  if (p >= end || depth > 64) return NULL;
+  if (*p == '"') {
+    for (p++; p < end; p++) {
+      if (*p == '\\') {
+        p++;
+      } else if (*p == '"') {
+        return p + 1;
+      } else if ((unsigned char)*p < 0x20) {
+        return NULL;
+      }
+    }
+    return NULL;
+  }
+  if (*p == '{' || *p == '[') {
+    char close = *p == '{' ? '}' : ']';
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == close) return p + 1;
+    for (;;) {
+      if (close == '}') {
+        p = skip_value(p, end, depth + 1);  // the key
+        if (!p) return NULL;
+        p = skip_ws(p, end);
+        if (p >= end || *p != ':') return NULL;
+        p++;
+      }
+      p = skip_value(p, end, depth + 1);
+      if (!p) return NULL;
+      p = skip_ws(p, end);
+      if (p < end && *p == ',') {
+        p++;
+        continue;
+      }
+      return p < end && *p == close ? p + 1 : NULL;
+    }
+  }
+  const char *start = p;
+  while (p < end && (strchr("+-.eE", *p) || (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z'))) p++;
+  return p > start ? p : NULL;
+}
+
+// The value of member `key` of the object `obj` (a key written without escapes).
+static Value member(Value obj, const char *key) {
+  Value none = {NULL, NULL};
+  const char *p = skip_ws(obj.start, obj.end), *end = obj.end;
+  if (!p || p >= end || *p != '{') return none;
+  size_t klen = strlen(key);
+  p = skip_ws(p + 1, end);
+  while (p < end && *p == '"') {
+    const char *kend = skip_value(p, end, 1);
+    if (!kend) return none;
+    int match = (size_t)(kend - p) == klen + 2 && memcmp(p + 1, key, klen) == 0;
+    p = skip_ws(kend, end);
+    if (p >= end || *p != ':') return none;
+    const char *vstart = skip_ws(p + 1, end);
+    const char *vend = skip_value(vstart, end, 1);
+    if (!vend) return none;
+    if (match) return (Value){vstart, vend};
+    p = skip_ws(vend, end);
+    if (p < end && *p == ',') p = skip_ws(p + 1, end);
+  }
+  return none;
+}
+
+static int is_string(Value v) {
+  return v.start && *v.start == '"';
+}
+
+// A string value with no escapes in it, copied to buf; 0 when it is not one or does not fit.
+static int plain_string(Value v, char *buf, size_t cap) {
+  if (!is_string(v)) return 0;
+  size_t len = (size_t)(v.end - v.start) - 2;
+  if (len >= cap || memchr(v.start + 1, '\\', len)) return 0;
+  memcpy(buf, v.start + 1, len);
+  buf[len] = '\0';
+  return 1;
+}
+
+// A whole number, or -1.
+static long long number(Value v) {
+  if (!v.start || *v.start < '0' || *v.start > '9') return -1;
+  char *stop;
+  long long n = strtoll(v.start, &stop, 10);
+  return stop == v.end ? n : -1;
+}
+
+// ---- the container ----
+
+typedef struct {
+  char dir[PATH_MAX], lock[PATH_MAX];
+  char *state_text;
+  long state_len;
+  Value state;  // the object in state.json
+  char status[16];
+  long long pid, supervisor;
+  // NULL: the state has none, any start matches; "" matches none (Container.sameProcess).
+  const char *pid_start, *supervisor_start;
+  char pid_start_buf[32], supervisor_start_buf[32];
+  // front.plan
+  int plan_start, plan_delete;
+  char *cgroups[16], *prunes[16];
+  int ncgroups, nprunes;
+} Container;
+
+// Whether pid lives, is no zombie, and started at `start` (field 22 of /proc/PID/stat;
+// NULL: any).
+static int same_process(long long pid, const char *start) {
+  if (pid <= 0 || pid > INT_MAX || (kill((pid_t)pid, 0) != 0 && errno != EPERM)) return 0;
+  char path[64], *stat = NULL;
+  snprintf(path, sizeof path, "/proc/%lld/stat", pid);
+  if (read_file(path, &stat) < 0) return 0;
+  int same = 0;
+  char *p = strrchr(stat, ')');
+  if (p && p[1] == ' ' && p[2] != 'Z') {
+    p += 2;  // state, then fields 4..: field 22 is the 20th from here
+    for (int i = 0; i < 19 && p; i++) p = strchr(p + 1, ' ');
+    if (p) {
+      size_t n = strcspn(p + 1, " \n");
+      same = !start || (strlen(start) == n && strncmp(p + 1, start, n) == 0);
+    }
+  }
+  free(stat);
+  return same;
+}
+
+// Reads state.json into c; 0 when it is missing or not what diyc-oci writes.
+static int read_state(Container *c) {
+  char path[PATH_MAX + 16];
+  snprintf(path, sizeof path, "%s/state.json", c->dir);
+  free(c->state_text);
+  c->state_text = NULL;
+  c->state_len = read_file(path, &c->state_text);
+  if (c->state_len < 0) return 0;
+  c->state = (Value){c->state_text, c->state_text + c->state_len};
+  if (!skip_value(c->state.start, c->state.end, 0)) return 0;
+  c->pid = c->supervisor = -1;
+  c->pid_start = c->supervisor_start = NULL;
+  Value pid = member(c->state, "pid"), sup = member(c->state, "supervisorPid");
+  if (!plain_string(member(c->state, "status"), c->status, sizeof c->status)) return 0;
+  if (pid.start && (c->pid = number(pid)) < 0) return 0;
+  if (sup.start && (c->supervisor = number(sup)) < 0) return 0;
+  Value start = member(c->state, "pidStart"), sstart = member(c->state, "supervisorStart");
+  if (start.start && !plain_string(start, c->pid_start_buf, sizeof c->pid_start_buf)) return 0;
+  if (sstart.start && !plain_string(sstart, c->supervisor_start_buf, sizeof c->supervisor_start_buf)) return 0;
+  if (start.start) c->pid_start = c->pid_start_buf;
+  if (sstart.start) c->supervisor_start = c->supervisor_start_buf;
+  return 1;
+}
+
+// front.plan; a container without one has every call handed over.
+static void read_plan(Container *c) {
+  char path[PATH_MAX + 16], *text = NULL;
+  snprintf(path, sizeof path, "%s/front.plan", c->dir);
+  if (read_file(path, &text) < 0) return;
+  int known = 1;
+  for (char *line = text, *next; known && (next = strchr(line, '\n')); line = next + 1) {
+    *next = '\0';
+    if (strcmp(line, "start") == 0) c->plan_start = 1;
+    else if (strcmp(line, "delete") == 0) c->plan_delete = 1;
+    else if (strncmp(line, "cgroup /", 8) == 0 && c->ncgroups < 16) c->cgroups[c->ncgroups++] = line + 7;
+    else if (strncmp(line, "prune /", 7) == 0 && c->nprunes < 16) c->prunes[c->nprunes++] = line + 6;
+    else known = 0;
+  }
+  // A line it does not know (a newer diyc's plan): no plan at all.
+  if (!known) c->plan_start = c->plan_delete = c->ncgroups = c->nprunes = 0;
+  // text stays allocated: the paths point into it.
+}
+
+// Its cgroup is frozen: freezer.state (v1) or cgroup.events (v2), as Container.frozen().
+static int frozen(const Container *c) {
+  for (int i = 0; i < c->ncgroups; i++) {
+    char path[PATH_MAX + 32], *text = NULL;
+    snprintf(path, sizeof path, "%s/freezer.state", c->cgroups[i]);
+    int is = 0;
+    if (read_file(path, &text) >= 0) {
+      is = strncmp(text, "THAWED", 6) != 0;
+    } else {
+      snprintf(path, sizeof path, "%s/cgroup.events", c->cgroups[i]);
+      if (read_file(path, &text) >= 0) is = strncmp(text, "frozen 1\n", 9) == 0 || strstr(text, "\nfrozen 1\n") != NULL;
+    }
+    free(text);
+    if (is) return 1;
+  }
+  return 0;
+}
+
+// The status as diyc-oci tells it (Container.status()): "" when it cannot tell here.
+static const char *status_of(const Container *c) {
+  const char *s = c->status;
+  int alive = same_process(c->pid, c->pid_start);
+  if (strcmp(s, "stopped") == 0 || strcmp(s, "exited") == 0) return "stopped";
+  if (strcmp(s, "creating") == 0) return "";
+  if (strcmp(s, "created") == 0) return alive ? "created" : "stopped";
+  if (strcmp(s, "running") != 0 && strcmp(s, "paused") != 0) return "";
+  if (!alive || (c->supervisor >= 0 && !same_process(c->supervisor, c->supervisor_start))) return "stopped";
+  if (c->ncgroups == 0) return "";  // where its freezer is, the plan says
+  return frozen(c) ? "paused" : "running";
+}
+
+// ---- the lock (@diyc/record's withLock) ----
+
+static void sleep_ms(long ms) {
+  struct timespec t = {0, ms * 1000000L};
+  nanosleep(&t, NULL);
+}
+
+// Takes the lock, or returns 0 after 10 s (the caller hands over: Node says who holds it).
+static int take_lock(const Container *c) {
+  char me[24];
+  snprintf(me, sizeof me, "%d", (int)getpid());
+  for (int waited = 0; waited < 10000; waited += 10) {
+    if (symlink(me, c->lock) == 0) return 1;
+    if (errno != EEXIST) return 0;
+    char holder[24] = "";
+    ssize_t n = readlink(c->lock, holder, sizeof holder - 1);
+    if (n < 0) return 0;  // a directory lock of an older diyc: Node's to handle
+    holder[n] = '\0';
+    long pid = strtol(holder, NULL, 10);
+    if (pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+      unlink(c->lock);
+      continue;
+    }
+    sleep_ms(5 + waited % 7);
+  }
+  return 0;
+}
+
+static void release_lock(const Container *c) {
+  unlink(c->lock);
+}
+
+// ---- writing the state ----
+
+// state.json with status `to` and startedAt now, as Container.transition() writes it, in
+// *out (malloc'd); 0 when the state is not as expected.
+static int compose_transition(const Container *c, const char *to, char **out) {
+  Value status = member(c->state, "status");
+  if (!status.start || member(c->state, "startedAt").start) return 0;
+  const char *close = c->state.end;
+  while (close > c->state.start && close[-1] != '}') close--;
+  if (close == c->state.start) return 0;
+  const char *last = close - 1;  // the '}'; before it, the last member
+  while (last > c->state.start && strchr(" \n\r\t", last[-1])) last--;
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  struct tm tm;
+  gmtime_r(&now.tv_sec, &tm);
+  char when[40];
+  size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(when + n, sizeof when - n, ".%03ldZ", now.tv_nsec / 1000000L);
+  return asprintf(out, "%.*s\"%s\"%.*s,\n  \"startedAt\": \"%s\"\n}\n", (int)(status.start - c->state.start), c->state.start, to,
+                  (int)(last - status.end), status.end, when) > 0;
+}
+
+// Replaces state.json with `text`, atomically (a temporary file renamed over it).
+static int write_state(const Container *c, const char *text) {
+  char tmp[PATH_MAX + 32], path[PATH_MAX + 16];
+  snprintf(path, sizeof path, "%s/state.json", c->dir);
+  snprintf(tmp, sizeof tmp, "%s.%d", path, (int)getpid());
+  FILE *f = fopen(tmp, "we");
+  if (!f) return 0;
+  int ok = fputs(text, f) >= 0;
+  if (fclose(f) != 0 || !ok || rename(tmp, path) != 0) {
+    unlink(tmp);
+    return 0;
+  }
+  return 1;
+}
+
+// ---- the commands ----
+
+static int cmd_start(Container *c) {
+  if (!c->plan_start || strcmp(status_of(c), "created") != 0 || !take_lock(c)) hand_over();
+  char fifo[PATH_MAX + 16], *next = NULL;
+  snprintf(fifo, sizeof fifo, "%s/exec.fifo", c->dir);
+  // Read again under the lock, and the next state made, before the byte: once it is sent
+  // there is no handing over.
+  int fd = -1;
+  if (!read_state(c) || strcmp(c->status, "created") != 0 || !compose_transition(c, "running", &next) ||
+      (fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
+    release_lock(c);
+    hand_over();
+  }
+  // One zero byte: go on to execve, no startContainer hook (start.ts's startMessage).
+  char go = 0;
+  int sent = write(fd, &go, 1) == 1;
+  close(fd);
+  if (!sent) {
+    release_lock(c);
+    hand_over();
+  }
+  unlink(fifo);
+  int written = write_state(c, next);
+  release_lock(c);
+  if (!written) {
+    fprintf(stderr, "diyc-oci: container %s started, but its state could not be written (%s)\n", c->dir, strerror(errno));
+    return 1;
+  }
+  return 0;
+}
+
+// Signal names as runc's kill takes them: with or without SIG, any case; or a number.
+static int parse_signal(const char *text) {
+  static const struct {
+    const char *name;
+    int number;
+  } names[] = {{"HUP", SIGHUP},       {"INT", SIGINT},       {"QUIT", SIGQUIT},     {"ILL", SIGILL},     {"TRAP", SIGTRAP},
+               {"ABRT", SIGABRT},     {"IOT", SIGIOT},       {"BUS", SIGBUS},       {"FPE", SIGFPE},     {"KILL", SIGKILL},
+               {"USR1", SIGUSR1},     {"SEGV", SIGSEGV},     {"USR2", SIGUSR2},     {"PIPE", SIGPIPE},   {"ALRM", SIGALRM},
+               {"TERM", SIGTERM},     {"CHLD", SIGCHLD},     {"STKFLT", SIGSTKFLT}, {"CONT", SIGCONT},   {"STOP", SIGSTOP},
+               {"TSTP", SIGTSTP},     {"TTIN", SIGTTIN},     {"TTOU", SIGTTOU},     {"URG", SIGURG},     {"XCPU", SIGXCPU},
+               {"XFSZ", SIGXFSZ},     {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},     {"WINCH", SIGWINCH}, {"IO", SIGIO},
+               {"POLL", SIGPOLL},     {"PWR", SIGPWR},       {"SYS", SIGSYS}};
+  if (!text || !*text) return SIGTERM;
+  if (text[0] >= '0' && text[0] <= '9') {
+    char *stop;
+    long n = strtol(text, &stop, 10);
+    return *stop == '\0' && n <= 64 ? (int)n : -1;
+  }
+  const char *name = strncasecmp(text, "SIG", 3) == 0 ? text + 3 : text;
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (strcasecmp(name, names[i].name) == 0) return names[i].number;
+  return -1;
+}
+
+static int cmd_kill(Container *c, const char *signal_text) {
+  int sig = parse_signal(signal_text);
+  const char *status = status_of(c);
+  int killable = strcmp(status, "created") == 0 || strcmp(status, "running") == 0;
+  // A paused container's SIGKILL thaws it too (signal.ts): Node's to do.
+  if (sig < 0 || !killable || kill((pid_t)c->pid, sig) != 0) hand_over();
+  return 0;
+}
+
+// The container's directory and what is in it: files only (anything else is Node's).
+static int remove_dir(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return errno == ENOENT;
+  int ok = 1;
+  for (struct dirent *e; ok && (e = readdir(d));) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    ok = e->d_type != DT_DIR && unlinkat(dirfd(d), e->d_name, 0) == 0;
+  }
+  closedir(d);
+  return ok && rmdir(dir) == 0;
+}
+
+static int cmd_delete(Container *c) {
+  if (!c->plan_delete || strcmp(status_of(c), "stopped") != 0 || !take_lock(c)) hand_over();
+  for (int i = 0; i < c->ncgroups; i++) {
+    if (rmdir(c->cgroups[i]) != 0 && errno != ENOENT) {
+      // Busy: processes left (no PID namespace of its own). Node kills them and retries.
+      release_lock(c);
+      hand_over();
+    }
+  }
+  if (!remove_dir(c->dir)) {
+    release_lock(c);
+    hand_over();
+  }
+  release_lock(c);
+  for (int i = 0; i < c->nprunes; i++) rmdir(c->prunes[i]);  // busy: another container of this root
+  return 0;
+}
+
+// A string member copied as diyc-oci wrote it (JSON.stringify's escapes are JSON.stringify's).
+static void print_string(const char *key, Value v, const char *fallback) {
+  if (is_string(v)) printf("  \"%s\": %.*s,\n", key, (int)(v.end - v.start), v.start);
+  else printf("  \"%s\": \"%s\",\n", key, fallback);
+}
+
+static int cmd_state(Container *c, const char *id) {
+  const char *status = status_of(c);
+  char path[PATH_MAX + 16], *text = NULL;
+  snprintf(path, sizeof path, "%s/config.json", c->dir);
+  long len = read_file(path, &text);
+  if (!*status || len < 0) hand_over();
+  Value record = {text, text + len};
+  Value root = member(record, "root"), annotations = member(record, "annotations");
+  Value version = member(record, "ociVersion"), rootfs = root.start ? member(root, "path") : root;
+  Value bundle = member(c->state, "bundle"), created = member(c->state, "createdAt");
+  if (!skip_value(text, text + len, 0) || (annotations.start && *annotations.start != '{')) hand_over();
+  // state.ts's runcState: pid 0 once stopped; the engine's annotations, not diyc's own.
+  printf("{\n");
+  print_string("ociVersion", version, "");
+  printf("  \"id\": \"%s\",\n  \"pid\": %lld,\n  \"status\": \"%s\",\n", id, strcmp(status, "stopped") == 0 ? 0 : c->pid < 0 ? 0 : c->pid,
+         status);
+  print_string("bundle", bundle, "");
+  print_string("rootfs", rootfs, "");
+  print_string("created", created, "0001-01-01T00:00:00Z");
+  int shown = 0;
+  if (annotations.start) {
+    const char *p = skip_ws(annotations.start + 1, annotations.end);
+    while (p < annotations.end && *p == '"') {
+      const char *kend = skip_value(p, annotations.end, 1);
+      const char *vstart = skip_ws(skip_ws(kend, annotations.end) + 1, annotations.end);
+      const char *vend = skip_value(vstart, annotations.end, 1);
+      if (*vstart != '"') hand_over();
+      if (strncmp(p, "\"org.diyc.", 10) != 0) {
+        printf("%s    %.*s: %.*s", shown++ ? ",\n" : "  \"annotations\": {\n", (int)(kend - p), p, (int)(vend - vstart), vstart);
+      }
+      p = skip_ws(vend, annotations.end);
+      if (p < annotations.end && *p == ',') p = skip_ws(p + 1, annotations.end);
+    }
+  }
+  if (shown) printf("\n  },\n");
+  printf("  \"owner\": \"\"\n}");
+  return fflush(stdout) == 0 ? 0 : 1;
+}
+
+// ---- the command line ----
+
+// runc's container IDs (containers.ts's checkId): anything else is Node's to refuse.
+static int valid_id(const char *id) {
+  size_t n = strlen(id);
+  if (n == 0 || n > 255 || !((id[0] >= 'A' && id[0] <= 'Z') || (id[0] >= 'a' && id[0] <= 'z') || (id[0] >= '0' && id[0] <= '9')))
+    return 0;
+  return strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.+-") == n;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fprintf(stderr, "usage: diyc-oci-front JS [ARGS...]: bin/diyc-oci runs it; run diyc-oci instead\n");
+    return 2;
+  }
+  const char *node = getenv("DIYC_OCI_NODE");
+  handover_argv = calloc((size_t)argc + 1, sizeof *handover_argv);
+  handover_argv[0] = (char *)(node && *node ? node : "node");
+  for (int i = 1; i < argc; i++) handover_argv[i] = argv[i];
+
+  // Global flags: the ones engines pass on every call; any other is Node's to read.
+  const char *root = "/run/diyc-oci";
+  int i = 2;
+  for (; i < argc && argv[i][0] == '-'; i++) {
+    const char *a = argv[i], *eq = strchr(a, '=');
+    size_t name = eq ? (size_t)(eq - a) : strlen(a);
+    int valued = (name == 6 && strncmp(a, "--root", 6) == 0) || (name == 5 && strncmp(a, "--log", 5) == 0) ||
+                 (name == 12 && strncmp(a, "--log-format", 12) == 0) || (name == 6 && strncmp(a, "--criu", 6) == 0);
+    if (valued) {
+      const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+      if (!value) hand_over();
+      if (name == 6 && a[2] == 'r') root = value;
+    } else if (strcmp(a, "--systemd-cgroup") != 0) {
+      hand_over();  // --debug, --trace, --help, --version, ...
+    }
+  }
+  if (i >= argc) hand_over();
+  const char *command = argv[i++];
+  int force = 0;
+  if (strcmp(command, "delete") == 0 && i < argc && (strcmp(argv[i], "--force") == 0 || strcmp(argv[i], "-f") == 0)) force = 1, i++;
+  const char *id = i < argc ? argv[i++] : "";
+  const char *extra = i < argc ? argv[i++] : NULL;  // kill's signal
+  int is_kill = strcmp(command, "kill") == 0;
+  if (i < argc || (extra && !is_kill) || !valid_id(id) || root[0] != '/') hand_over();
+  if (extra && extra[0] == '-') hand_over();  // a flag after the ID
+
+  static Container c;
+  // Room for the longest name under it (state.json.PID): a longer path is Node's to refuse.
+  if (strlen(root) + strlen(id) + 32 > PATH_MAX || snprintf(c.dir, sizeof c.dir, "%s/%s", root, id) >= (int)sizeof c.dir ||
+      snprintf(c.lock, sizeof c.lock, "%s.lock", c.dir) >= (int)sizeof c.lock)
+    hand_over();
+  if (!read_state(&c)) {
+    struct stat st;
+    // containerd's `delete --force` after its `delete`: nothing there, nothing to say.
+    if (strcmp(command, "delete") == 0 && force && c.state_len < 0 && stat(c.dir, &st) != 0 && errno == ENOENT) return 0;
+    hand_over();
+  }
+  read_plan(&c);
+  if (strcmp(command, "start") == 0) return cmd_start(&c);
+  if (is_kill) return cmd_kill(&c, extra);
+  if (strcmp(command, "delete") == 0) return cmd_delete(&c);
+  if (strcmp(command, "state") == 0) return cmd_state(&c, id);
+  hand_over();
+  return 1;
+}

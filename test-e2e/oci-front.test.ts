@@ -1,0 +1,142 @@
+// diyc-oci's native front (oci-front.c): `start`, `kill`, `delete` and `state` of an
+// ordinary container are done without Node, and say and do exactly what diyc-oci.js does;
+// anything else is handed to diyc-oci.js unchanged. DIYC_OCI_NODE=/bin/false makes every
+// hand over fail: a call that succeeds under it was the front's own.
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCgroupManager } from '@diyc/cgroup';
+import { rootTag } from '@diyc/record';
+import { isRoot, ociBundle, repo, rootReason, runBin, runCommand, tempDir, userEnv, type OciConfig } from './helpers.js';
+
+describe.skipIf(!isRoot)(`diyc-oci's native front (${rootReason})`, () => {
+  const work = tempDir('diyc-oci-front-e2e-');
+  const root = join(work.path, 'root');
+  const parent = `diyc-e2e-front-${process.pid}`;
+  const ids = new Set<string>();
+  const oci = (...args: string[]) => runBin('diyc-oci', ['--root', root, ...args], { timeoutMs: 30_000 });
+  /** The same call with no Node to hand over to. */
+  const front = (...args: string[]) =>
+    runBin('diyc-oci', ['--root', root, ...args], { env: { ...process.env, DIYC_OCI_NODE: '/bin/false' } });
+  /** The same call done by diyc-oci.js alone. */
+  const node = (...args: string[]) =>
+    runCommand(process.execPath, [join(repo, 'packages', 'oci', 'bin', 'diyc-oci.js'), '--root', root, ...args]);
+  const rootParent = `diyc-oci-${rootTag(root, '/run/diyc-oci')}`;
+
+  const bundle = (name: string, script: string, change?: (config: OciConfig) => void): Promise<string> =>
+    ociBundle(join(work.path, name), script, `/${parent}/${name}`, change);
+  /** create, with the container's stdio in a file: it keeps it open, a pipe would never close. */
+  const create = async (id: string, dir: string) => {
+    ids.add(id);
+    const log = join(dir, 'output');
+    const fd = openSync(log, 'w');
+    const child = spawn('diyc-oci', ['--root', root, 'create', '--bundle', dir, id], { env: userEnv(), stdio: ['ignore', fd, fd] });
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    closeSync(fd);
+    expect(code, readFileSync(log, 'utf8')).toBe(0);
+  };
+  const until = async (check: () => Promise<boolean>) => {
+    for (let i = 0; i < 200 && !(await check()); i++) await new Promise((r) => setTimeout(r, 25));
+  };
+  const status = async (id: string) => JSON.parse((await oci('state', id)).stdout).status as string;
+
+  beforeAll(() => mkdirSync(root, { recursive: true }));
+  afterAll(async () => {
+    for (const id of ids) await oci('delete', '--force', id);
+    createCgroupManager({ parent }).pruneParent();
+    work.remove();
+  });
+
+  it('starts, signals, reports and deletes an ordinary container without Node, as diyc-oci.js would', async () => {
+    // The root's own cgroup parent (no cgroupsPath), which delete prunes; annotations with
+    // every kind of character JSON escapes, copied into `state` as they are.
+    const dir = await bundle('plain', "trap 'echo got TERM; exit 7' TERM; echo started; while :; do sleep 0.05; done", (c) => {
+      delete c.linux.cgroupsPath;
+      c.annotations = { 'com.example/quote"back\\slash': 'line\nbreak\ttab \u0001 \u2028 é 🙂', empty: '' };
+    });
+    await create('plain', dir);
+    const plan = readFileSync(join(root, 'plain', 'front.plan'), 'utf8');
+    const cgroups = plan.split('\n').flatMap((l) => (l.startsWith('cgroup ') ? [l.slice(7)] : []));
+    expect(plan.split('\n')).toEqual(expect.arrayContaining(['start', 'delete']));
+    expect(cgroups.length).toBeGreaterThan(0);
+    expect(cgroups.every((d) => existsSync(d) && d.includes(`/${rootParent}/plain`))).toBe(true);
+
+    const created = await front('state', 'plain');
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toBe((await node('state', 'plain')).stdout);
+    expect(JSON.parse(created.stdout)).toMatchObject({ status: 'created', annotations: { empty: '' } });
+
+    const started = await front('start', 'plain');
+    expect(started.code, started.stderr).toBe(0);
+    await until(async () => readFileSync(join(dir, 'output'), 'utf8').includes('started'));
+    expect(readFileSync(join(dir, 'output'), 'utf8')).toBe('started\n');
+    const running = await front('state', 'plain');
+    expect(running.stdout).toBe((await node('state', 'plain')).stdout);
+    expect(JSON.parse(running.stdout).status).toBe('running');
+    // The state the front wrote is one diyc-oci.js reads: `list` (Node's) shows it running.
+    expect((await oci('list', '--format', 'json')).stdout).toContain('"status":"running"');
+
+    const killed = await front('kill', 'plain', 'sigterm');
+    expect(killed.code, killed.stderr).toBe(0);
+    await until(async () => (await status('plain')) === 'stopped');
+    expect(readFileSync(join(dir, 'output'), 'utf8')).toBe('started\ngot TERM\n');
+    const stopped = await front('state', 'plain');
+    expect(JSON.parse(stopped.stdout)).toMatchObject({ status: 'stopped', pid: 0 });
+    expect(stopped.stdout).toBe((await node('state', 'plain')).stdout);
+
+    const deleted = await front('delete', 'plain');
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(existsSync(join(root, 'plain'))).toBe(false);
+    expect(existsSync(join(root, 'plain.lock'))).toBe(false);
+    expect(cgroups.filter((d) => existsSync(d))).toEqual([]);
+    expect(createCgroupManager({ parent: rootParent }).exists(`/${rootParent}`)).toBe(false);
+    // containerd's second delete: nothing there, nothing said.
+    expect(await front('delete', '--force', 'plain')).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    // Without --force that is an error, in diyc-oci.js's words: handed over.
+    expect((await front('delete', 'plain')).code).toBe(1);
+    expect((await oci('delete', 'plain')).stderr).toContain('does not exist');
+  });
+
+  it('hands over, before it changes anything, what it does not do: hooks, --all, a paused container, flags it does not know', async () => {
+    const marker = join(work.path, 'poststart-ran');
+    const dir = await bundle('hooked', 'sleep 100', (c) => {
+      c.hooks = { poststart: [{ path: '/bin/sh', args: ['sh', '-c', `echo ran > ${marker}`] }] };
+    });
+    await create('hooked', dir);
+    expect(readFileSync(join(root, 'hooked', 'front.plan'), 'utf8').split('\n')).not.toContain('start');
+    expect((await front('start', 'hooked')).code).toBe(1);
+    expect(await status('hooked')).toBe('created');
+    expect((await oci('start', 'hooked')).code).toBe(0);
+    expect(readFileSync(marker, 'utf8')).toBe('ran\n');
+
+    for (const args of [
+      ['kill', '--all', 'hooked', 'KILL'],
+      ['kill', 'hooked', 'NOSUCHSIGNAL'],
+      ['--debug', 'state', 'hooked'],
+    ])
+      expect((await front(...args)).code, args.join(' ')).toBe(1);
+    // Running, not stopped: delete is Node's (and refused there).
+    expect((await front('delete', 'hooked')).code).toBe(1);
+    expect(await status('hooked')).toBe('running');
+
+    // A paused container's SIGKILL must thaw it too: diyc-oci.js does that.
+    expect((await oci('pause', 'hooked')).code).toBe(0);
+    expect((await front('kill', 'hooked', 'KILL')).code).toBe(1);
+    expect(await status('hooked')).toBe('paused');
+    expect((await oci('kill', 'hooked', 'KILL')).code).toBe(0);
+    await until(async () => (await status('hooked')) === 'stopped');
+    expect(await status('hooked')).toBe('stopped');
+  });
+
+  it('takes over a lock left by a process that is gone, and releases it', async () => {
+    const dir = await bundle('locked', 'sleep 100');
+    await create('locked', dir);
+    // A pid above any pid_max: its holder cannot be alive.
+    symlinkSync('99999999', join(root, 'locked.lock'));
+    const r = await front('start', 'locked');
+    expect(r.code, r.stderr).toBe(0);
+    expect(await status('locked')).toBe('running');
+    expect(existsSync(join(root, 'locked.lock'))).toBe(false);
+  });
+});
