@@ -15,7 +15,7 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cgroupDriver, managerForPath } from '@diyc/cgroup';
 import { STAGES } from '@diyc/container';
-import { ANNOTATION, type ContainerRecord } from '@diyc/record';
+import { ANNOTATION, nameProblem, type ContainerRecord } from '@diyc/record';
 import { ociFrontPath } from '@diyc/syscalls';
 
 export const FRONT_PLAN = 'front.plan';
@@ -41,8 +41,9 @@ export function frontPlan(id: string, record: ContainerRecord, rootParent: strin
     STAGES.every((stage) => stage.name === 'cgroup' || !stage.applies(record)) &&
     // Mounts on the host side exist only for a container that shares the host's mount namespace.
     (record.root?.path === undefined || record.linux.namespaces.some((ns) => ns.type === 'mount' && ns.path === undefined)) &&
-    // diyc's own parent under DIYC_CGROUP_PARENT is pruned by the cgroup stage: left to it.
-    managerForPath(path).pathOf(id) !== path &&
+    // diyc's own parent under DIYC_CGROUP_PARENT is pruned by the cgroup stage: left to it
+    // (as there, only an ID that is also a diyc name can have its path there).
+    !(nameProblem(id) === null && managerForPath(path).pathOf(id) === path) &&
     // The root's parent is pruned where create put the cgroup: right under it.
     (rootParent === undefined || dirname(path) === `/${rootParent}`);
   if (plainDelete) {

@@ -30,6 +30,11 @@ describe('frontPlan', () => {
     ]);
   });
 
+  it("takes engines' IDs, which need not be diyc names (a UUID is 36 characters)", () => {
+    const id = 'd1f45087-9470-446b-82fd-69d39f330696';
+    expect(frontPlan(id, made(), undefined)).toContain('delete');
+  });
+
   it("prunes the --root's own parent, only where create put the cgroup right under it", () => {
     const tagged = made((r) => {
       r.linux.cgroupsPath = '/diyc-oci-abc/c1';
