@@ -1,5 +1,5 @@
-// diyc-oci's native front (oci-front.c): `start`, `kill`, `delete` and `state` of an
-// ordinary container are done without Node, and say and do exactly what diyc-oci.js does;
+// diyc-oci's native front (oci-front.c): `start`, `kill`, `delete`, `state` and `list` of
+// ordinary containers are done without Node, and say and do exactly what diyc-oci.js does;
 // anything else is handed to diyc-oci.js unchanged. DIYC_OCI_NODE=/bin/false makes every
 // hand over fail: a call that succeeds under it was the front's own.
 import { spawn } from 'node:child_process';
@@ -74,8 +74,13 @@ describe.skipIf(!isRoot)(`diyc-oci's native front (${rootReason})`, () => {
     const running = await front('state', 'plain');
     expect(running.stdout).toBe((await node('state', 'plain')).stdout);
     expect(JSON.parse(running.stdout).status).toBe('running');
-    // The state the front wrote is one diyc-oci.js reads: `list` (Node's) shows it running.
-    expect((await oci('list', '--format', 'json')).stdout).toContain('"status":"running"');
+    // The state the front wrote is one diyc-oci.js reads; the front's list is diyc-oci.js's.
+    expect((await node('list', '--format', 'json')).stdout).toContain('"status":"running"');
+    for (const args of [['list'], ['list', '--format', 'json'], ['list', '-q']]) {
+      const listed = await front(...args);
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(listed.stdout).toBe((await node(...args)).stdout);
+    }
 
     const killed = await front('kill', 'plain', 'sigterm');
     expect(killed.code, killed.stderr).toBe(0);

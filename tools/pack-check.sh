@@ -28,6 +28,8 @@ tar -tzf "$work"/diyc-syscalls-*.tgz | grep -x 'package/prebuilds/linux-x64/diyc
   fail "@diyc/syscalls ships no prebuilt diyc-init (diyc-run --init)"
 tar -tzf "$work"/diyc-syscalls-*.tgz | grep -x 'package/prebuilds/linux-x64/diyc-shim' >/dev/null ||
   fail "@diyc/syscalls ships no prebuilt diyc-shim (the supervisor of a detached container)"
+tar -tzf "$work"/diyc-syscalls-*.tgz | grep -x 'package/prebuilds/linux-x64/diyc-oci-front' >/dev/null ||
+  fail "@diyc/syscalls ships no prebuilt diyc-oci-front (diyc-oci's calls without Node)"
 for t in "$work"/*.tgz; do
   if tar -tzf "$t" | grep -E '\.js\.map$|dist/bin(/[^/]*)?\.d\.ts$|\.cache$' >/dev/null; then fail "$(basename "$t") ships source maps, a bin's declarations or a code cache"; fi
 done
@@ -69,6 +71,27 @@ installed diyc-rm packpipe || fail "the installed diyc-rm could not remove the c
 piped=$(installed diyc-run --rm --pipeline --net none packstages busybox hostname) || fail "the installed diyc-run --pipeline failed"
 [[ "$piped" == packstages ]] || fail "the installed diyc-run --pipeline printed: $piped"
 echo "pack-check: from the installed tarballs, diyc-run --init printed '$ran', and the --dry-run pipeline and --pipeline ran stage by stage"
+
+# diyc-oci from the tarballs: create runs Node, and gives the prebuilt front (packed 0644)
+# its x bits back; start, state, kill and delete are then the front's own: with no node to
+# hand a call to (DIYC_OCI_NODE=/bin/false) they still succeed.
+bundle="$work/bundle"
+mkdir -p "$bundle/rootfs"
+tar -xpf "$image" -C "$bundle/rootfs"
+oci() { installed diyc-oci --root "$work/oci" "$@"; }
+front() { DIYC_OCI_NODE=/bin/false oci "$@"; }
+trap 'oci delete --force packoci >/dev/null 2>&1; rm -rf "$work" "$image"; for d in /sys/fs/cgroup/*/"$parent" /sys/fs/cgroup/"$parent"; do [[ -d $d ]] && rmdir "$d" 2>/dev/null; done; true' EXIT
+oci spec --no-terminal --bundle "$bundle" || fail "the installed diyc-oci spec failed"
+node -e 'const fs = require("fs"); const [file, cgroup] = process.argv.slice(1); const c = JSON.parse(fs.readFileSync(file, "utf8"));
+  c.process.args = ["sleep", "100"]; c.linux.cgroupsPath = cgroup; fs.writeFileSync(file, JSON.stringify(c));' "$bundle/config.json" "/$parent/packoci"
+oci create --bundle "$bundle" packoci </dev/null >/dev/null 2>&1 || fail "the installed diyc-oci could not create a container"
+front start packoci || fail "the installed diyc-oci-front did not start the container (or handed the call to node)"
+front state packoci | grep -q '"status": "running"' || fail "the installed diyc-oci-front's state is not running"
+front kill packoci KILL || fail "the installed diyc-oci-front did not kill the container"
+for _ in $(seq 100); do front state packoci | grep -q '"status": "stopped"' && break; sleep 0.05; done
+front delete packoci || fail "the installed diyc-oci-front did not delete the stopped container"
+[[ ! -e "$work/oci/packoci" ]] || fail "the container's state stayed after delete"
+echo "pack-check: from the installed tarballs, diyc-oci-front (prebuilt, made executable by create) did start, state, kill and delete with no node"
 
 # One tool alone, as `npm i -g @diyc/nsexec`: its tarball and those of the packages it
 # depends on, nothing else.

@@ -9,7 +9,7 @@
 //   node tools/bench/oci.mjs [ROUNDS]      (root; containerd and runc from Debian)
 //   DIYC_OCI_BINARY=PATH                   the diyc-oci program (default packages/oci/bin/
 //                                          diyc-oci, what an npm install links: its native
-//                                          front does start, kill, delete and state; pnpm's
+//                                          front does start, kill, delete, state, list; pnpm's
 //                                          node_modules/.bin script costs ~5 ms a call more)
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

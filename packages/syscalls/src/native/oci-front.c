@@ -5,14 +5,15 @@
 // containerd stops a container with `kill`, `delete` and `delete --force`, and starts one
 // with `create` and `start`: each is a new process, and each Node start costs ~40 ms
 // here, where runc's whole call costs 2-5 ms. bin/diyc-oci (a shell script) runs this
-// program, with JS the path of bin/diyc-oci.js. It does four calls itself, on their
+// program, with JS the path of bin/diyc-oci.js. It does five calls itself, on their
 // ordinary path only:
 //
-//   start ID             a created container whose plan says it needs no hook
-//   kill ID [SIGNAL]     one signal to the container's first process (no --all)
-//   delete [-f] ID       a stopped container whose plan says what delete undoes; with
-//                        --force, one that does not exist (containerd's second delete)
-//   state ID             the state, in runc's words and key order
+//   start ID                  a created container whose plan says it needs no hook
+//   kill ID [SIGNAL]          one signal to the container's first process (no --all)
+//   delete [-f] ID            a stopped container whose plan says what delete undoes;
+//                             with --force, one that does not exist (containerd's second)
+//   state ID                  the state, in runc's words and key order
+//   list [-q] [-f table|json] every container's state, as runc lists them
 //
 // Everything else, and any case that is not the ordinary one (a hook to run, a paused
 // container to kill, an error to report in runc's words, a flag it does not know), it
@@ -29,8 +30,9 @@
 // link to the holder's pid, taken over from a holder that is gone.
 //
 // System calls, each at https://man7.org/linux/man-pages/man2/NAME.2.html: open(2),
-// read(2), write(2), close(2), symlink(2), readlink(2), unlink(2), unlinkat(2), rmdir(2),
-// rename(2), kill(2), clock_gettime(2), nanosleep(2), getpid(2), execve(2) (execvp(3)).
+// read(2), write(2), close(2), getdents64(2) (readdir(3)), stat(2), access(2),
+// symlink(2), readlink(2), unlink(2), unlinkat(2), rmdir(2), rename(2), kill(2),
+// clock_gettime(2), nanosleep(2), getpid(2), execve(2) (execvp(3)).
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -206,6 +208,13 @@ typedef struct {
   int ncgroups, nprunes;
 } Container;
 
+// Names c ROOT/NAME (and its lock); 0 when the path is too long (Node's to refuse). Room
+// is kept for the longest name under it (state.json.PID).
+static int container_at(Container *c, const char *root, const char *name) {
+  return strlen(root) + strlen(name) + 32 <= PATH_MAX && snprintf(c->dir, sizeof c->dir, "%s/%s", root, name) < (int)sizeof c->dir &&
+         snprintf(c->lock, sizeof c->lock, "%s.lock", c->dir) < (int)sizeof c->lock;
+}
+
 // Whether pid lives, is no zombie, and started at `start` (field 22 of /proc/PID/stat;
 // NULL: any).
 static int same_process(long long pid, const char *start) {
@@ -373,6 +382,15 @@ static int write_state(const Container *c, const char *text) {
 
 // ---- the commands ----
 
+// runc's container IDs (containers.ts's checkId): anything else is Node's to refuse.
+static int valid_name(const char *id) {
+  size_t n = strlen(id);
+  if (n == 0 || n > 255 || !((id[0] >= 'A' && id[0] <= 'Z') || (id[0] >= 'a' && id[0] <= 'z') || (id[0] >= '0' && id[0] <= '9')))
+    return 0;
+  return strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.+-") == n;
+}
+
+
 static int cmd_start(Container *c) {
   if (!c->plan_start || strcmp(status_of(c), "created") != 0 || !take_lock(c)) hand_over();
   char fifo[PATH_MAX + 16], *next = NULL;
@@ -467,60 +485,198 @@ static int cmd_delete(Container *c) {
   return 0;
 }
 
-// A string member copied as diyc-oci wrote it (JSON.stringify's escapes are JSON.stringify's).
-static void print_string(const char *key, Value v, const char *fallback) {
-  if (is_string(v)) printf("  \"%s\": %.*s,\n", key, (int)(v.end - v.start), v.start);
-  else printf("  \"%s\": \"%s\",\n", key, fallback);
+// One row of `list`'s table: each cell plain ASCII (a path with an escape is Node's to show).
+typedef struct {
+  char id[256], pid[24], status[16], bundle[PATH_MAX], created[64], owner[64];
+} Row;
+
+// A string value as written (JSON.stringify's escapes are JSON.stringify's), or `fallback`.
+static void put_string(FILE *out, int pretty, const char *key, Value v, const char *fallback, int last) {
+  fprintf(out, "%s\"%s\":%s", pretty ? "  " : "", key, pretty ? " " : "");
+  if (is_string(v)) fprintf(out, "%.*s", (int)(v.end - v.start), v.start);
+  else fprintf(out, "\"%s\"", fallback);
+  fputs(last ? "" : pretty ? ",\n" : ",", out);
 }
 
-static int cmd_state(Container *c, const char *id) {
+// Whether `text` is printable ASCII with nothing JSON would escape.
+static int plain_ascii(const char *text) {
+  for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+    if (*p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\') return 0;
+  return 1;
+}
+
+// A table cell from a string value: plain, or 0.
+static int cell(Value v, const char *fallback, char *buf, size_t cap) {
+  if (!v.start) return snprintf(buf, cap, "%s", fallback) < (int)cap;
+  return plain_string(v, buf, cap) && plain_ascii(buf);
+}
+
+// The container's state in runc's form (state.ts's runcState) to `out`: indented by two
+// spaces (`state`) or on one line (`list --format json`), and its table row if `row`.
+// 0, with nothing written, when this program cannot tell it as diyc-oci.js would.
+static int describe(Container *c, const char *id, const char *owner, int pretty, FILE *out, Row *row) {
   const char *status = status_of(c);
   char path[PATH_MAX + 16], *text = NULL;
   snprintf(path, sizeof path, "%s/config.json", c->dir);
   long len = read_file(path, &text);
-  if (!*status || len < 0) hand_over();
+  if (!*status || len < 0 || !skip_value(text, text + len, 0)) {
+    free(text);
+    return 0;
+  }
   Value record = {text, text + len};
   Value root = member(record, "root"), annotations = member(record, "annotations");
   Value version = member(record, "ociVersion"), rootfs = root.start ? member(root, "path") : root;
   Value bundle = member(c->state, "bundle"), created = member(c->state, "createdAt");
-  if (!skip_value(text, text + len, 0) || (annotations.start && *annotations.start != '{')) hand_over();
-  // state.ts's runcState: pid 0 once stopped; the engine's annotations, not diyc's own.
-  printf("{\n");
-  print_string("ociVersion", version, "");
-  printf("  \"id\": \"%s\",\n  \"pid\": %lld,\n  \"status\": \"%s\",\n", id, strcmp(status, "stopped") == 0 ? 0 : c->pid < 0 ? 0 : c->pid,
-         status);
-  print_string("bundle", bundle, "");
-  print_string("rootfs", rootfs, "");
-  print_string("created", created, "0001-01-01T00:00:00Z");
-  int shown = 0;
+  long long pid = strcmp(status, "stopped") == 0 || c->pid < 0 ? 0 : c->pid;  // 0 once stopped
+  if ((annotations.start && *annotations.start != '{') || !plain_ascii(owner)) return 0;
+  if (row) {
+    snprintf(row->id, sizeof row->id, "%s", id);
+    snprintf(row->pid, sizeof row->pid, "%lld", pid);
+    snprintf(row->status, sizeof row->status, "%s", status);
+    snprintf(row->owner, sizeof row->owner, "%s", owner);
+    if (!cell(bundle, "", row->bundle, sizeof row->bundle) || !cell(created, "0001-01-01T00:00:00Z", row->created, sizeof row->created))
+      return 0;
+  }
+  if (!out) return 1;  // the row only
+  // The engine's annotations, not diyc's own: every value a string, checked before any is written.
+  const char *keys[256], *values[256];
+  int nkeys[256], nvalues[256], shown = 0;
   if (annotations.start) {
-    const char *p = skip_ws(annotations.start + 1, annotations.end);
-    while (p < annotations.end && *p == '"') {
-      const char *kend = skip_value(p, annotations.end, 1);
-      const char *vstart = skip_ws(skip_ws(kend, annotations.end) + 1, annotations.end);
-      const char *vend = skip_value(vstart, annotations.end, 1);
-      if (*vstart != '"') hand_over();
+    const char *p = skip_ws(annotations.start + 1, annotations.end), *end = annotations.end;
+    while (p < end && *p == '"') {
+      const char *kend = skip_value(p, end, 1);
+      const char *vstart = skip_ws(skip_ws(kend, end) + 1, end);
+      const char *vend = skip_value(vstart, end, 1);
+      if (*vstart != '"' || shown == 256) return 0;
       if (strncmp(p, "\"org.diyc.", 10) != 0) {
-        printf("%s    %.*s: %.*s", shown++ ? ",\n" : "  \"annotations\": {\n", (int)(kend - p), p, (int)(vend - vstart), vstart);
+        keys[shown] = p, nkeys[shown] = (int)(kend - p);
+        values[shown] = vstart, nvalues[shown++] = (int)(vend - vstart);
       }
-      p = skip_ws(vend, annotations.end);
-      if (p < annotations.end && *p == ',') p = skip_ws(p + 1, annotations.end);
+      p = skip_ws(vend, end);
+      if (p < end && *p == ',') p = skip_ws(p + 1, end);
     }
   }
-  if (shown) printf("\n  },\n");
-  printf("  \"owner\": \"\"\n}");
+  fputs(pretty ? "{\n" : "{", out);
+  put_string(out, pretty, "ociVersion", version, "", 0);
+  fprintf(out, pretty ? "  \"id\": \"%s\",\n  \"pid\": %lld,\n  \"status\": \"%s\",\n" : "\"id\":\"%s\",\"pid\":%lld,\"status\":\"%s\",", id, pid,
+          status);
+  put_string(out, pretty, "bundle", bundle, "", 0);
+  put_string(out, pretty, "rootfs", rootfs, "", 0);
+  put_string(out, pretty, "created", created, "0001-01-01T00:00:00Z", 0);
+  for (int i = 0; i < shown; i++) {
+    if (i == 0) fputs(pretty ? "  \"annotations\": {\n" : "\"annotations\":{", out);
+    fprintf(out, pretty ? "    %.*s: %.*s%s" : "%.*s:%.*s%s", nkeys[i], keys[i], nvalues[i], values[i], i + 1 < shown ? (pretty ? ",\n" : ",") : "");
+    if (i + 1 == shown) fputs(pretty ? "\n  },\n" : "},", out);
+  }
+  fprintf(out, pretty ? "  \"owner\": \"%s\"\n}" : "\"owner\":\"%s\"}", owner);
+  free(text);
+  return 1;
+}
+
+static int cmd_state(Container *c, const char *id) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *out = open_memstream(&text, &len);
+  if (!out || !describe(c, id, "", 1, out, NULL)) hand_over();
+  fclose(out);
+  fwrite(text, 1, len, stdout);  // `state` ends with no newline, as runc's
+  return fflush(stdout) == 0 ? 0 : 1;
+}
+
+// The user name of `uid` from /etc/passwd, or "#uid" (state.ts's userName).
+static void user_name(unsigned uid, char *buf, size_t cap) {
+  char *passwd = NULL;
+  snprintf(buf, cap, "#%u", uid);
+  if (read_file("/etc/passwd", &passwd) < 0) return;
+  for (char *line = passwd, *next; line && *line; line = next) {
+    next = strchr(line, '\n');
+    if (next) *next++ = '\0';
+    char *name = line, *p = strchr(line, ':'), *id = p ? strchr(p + 1, ':') : NULL;
+    if (!id || p == name) continue;
+    *p = '\0';
+    char *stop;
+    unsigned long n = strtoul(++id, &stop, 10);
+    if (stop != id && (*stop == ':' || !*stop) && n == uid) {
+      snprintf(buf, cap, "%s", name);
+      break;
+    }
+  }
+  free(passwd);
+}
+
+static int by_name(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+// `list` (state.ts's listCommand): -q, --format table|json.
+static int cmd_list(const char *root, int quiet, int json) {
+  DIR *d = opendir(root);
+  if (!d && errno != ENOENT) hand_over();
+  char **names = NULL;
+  size_t count = 0, cap = 0;
+  for (struct dirent *e; d && (e = readdir(d));) {
+    size_t n = strlen(e->d_name);
+    if (e->d_name[0] == '.' || (n > 5 && strcmp(e->d_name + n - 5, ".lock") == 0)) continue;
+    char state[PATH_MAX + 256], config[PATH_MAX + 256];
+    struct stat st;
+    snprintf(state, sizeof state, "%s/%s/state.json", root, e->d_name);
+    snprintf(config, sizeof config, "%s/%s/config.json", root, e->d_name);
+    int is_dir = e->d_type == DT_DIR || (e->d_type == DT_UNKNOWN && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode));
+    if (!is_dir || (access(state, F_OK) != 0 && access(config, F_OK) != 0)) continue;
+    if (!valid_name(e->d_name)) hand_over();  // a directory made by hand: Node's to show
+    if (count == cap && !(names = realloc(names, (cap = cap ? cap * 2 : 64) * sizeof *names))) hand_over();
+    names[count++] = strdup(e->d_name);
+  }
+  if (d) closedir(d);
+  qsort(names, count, sizeof *names, by_name);
+  char *text = NULL;
+  size_t len = 0;
+  FILE *out = open_memstream(&text, &len);
+  Row *rows = calloc(count + 1, sizeof *rows);
+  if (!out || !rows) hand_over();
+  if (json) fputs(count == 0 ? "null" : "[", out);  // Go's nil slice is null
+  for (size_t i = 0; i < count; i++) {
+    static Container c;
+    free(c.state_text);
+    memset(&c, 0, sizeof c);
+    struct stat st;
+    char owner[64];
+    if (!container_at(&c, root, names[i]) || !read_state(&c) || stat(c.dir, &st) != 0) hand_over();  // a directory with no state yet
+    read_plan(&c);
+    user_name(st.st_uid, owner, sizeof owner);
+    if (quiet) continue;
+    if (json && i > 0) fputc(',', out);
+    if (!describe(&c, names[i], owner, 0, json ? out : NULL, &rows[i])) hand_over();
+  }
+  if (json) fputs(count == 0 ? "\n" : "]\n", out);
+  if (quiet)
+    for (size_t i = 0; i < count; i++) fprintf(out, "%s\n", names[i]);
+  if (!quiet && !json) {
+    // Go's tabwriter(minwidth 12, tabwidth 1, padding 3, ' '): every cell but the last padded.
+    snprintf(rows[count].id, sizeof rows[count].id, "ID");
+    snprintf(rows[count].pid, sizeof rows[count].pid, "PID");
+    snprintf(rows[count].status, sizeof rows[count].status, "STATUS");
+    snprintf(rows[count].bundle, sizeof rows[count].bundle, "BUNDLE");
+    snprintf(rows[count].created, sizeof rows[count].created, "CREATED");
+    snprintf(rows[count].owner, sizeof rows[count].owner, "OWNER");
+    int width[5] = {12, 12, 12, 12, 12};
+    for (size_t i = 0; i <= count; i++) {
+      const char *cells[5] = {rows[i].id, rows[i].pid, rows[i].status, rows[i].bundle, rows[i].created};
+      for (int k = 0; k < 5; k++)
+        if ((int)strlen(cells[k]) + 3 > width[k]) width[k] = (int)strlen(cells[k]) + 3;
+    }
+    for (size_t j = 0; j <= count; j++) {
+      const Row *r = &rows[j == 0 ? count : j - 1];  // the header first
+      fprintf(out, "%-*s%-*s%-*s%-*s%-*s%s\n", width[0], r->id, width[1], r->pid, width[2], r->status, width[3], r->bundle, width[4],
+              r->created, r->owner);
+    }
+  }
+  fclose(out);
+  fwrite(text, 1, len, stdout);
   return fflush(stdout) == 0 ? 0 : 1;
 }
 
 // ---- the command line ----
-
-// runc's container IDs (containers.ts's checkId): anything else is Node's to refuse.
-static int valid_id(const char *id) {
-  size_t n = strlen(id);
-  if (n == 0 || n > 255 || !((id[0] >= 'A' && id[0] <= 'Z') || (id[0] >= 'a' && id[0] <= 'z') || (id[0] >= '0' && id[0] <= '9')))
-    return 0;
-  return strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.+-") == n;
-}
 
 int main(int argc, char **argv) {
   if (argc < 2) {
@@ -550,19 +706,32 @@ int main(int argc, char **argv) {
   }
   if (i >= argc) hand_over();
   const char *command = argv[i++];
+  if (strcmp(command, "list") == 0) {
+    int quiet = 0, json = 0;
+    for (; i < argc; i++) {
+      const char *a = argv[i], *format = NULL;
+      if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+        quiet = 1;
+        continue;
+      }
+      if ((strcmp(a, "-f") == 0 || strcmp(a, "--format") == 0) && i + 1 < argc) format = argv[++i];
+      else if (strncmp(a, "--format=", 9) == 0) format = a + 9;
+      if (!format || (strcmp(format, "table") != 0 && strcmp(format, "json") != 0)) hand_over();
+      json = strcmp(format, "json") == 0;
+    }
+    if (root[0] != '/') hand_over();
+    return cmd_list(root, quiet, json);
+  }
   int force = 0;
   if (strcmp(command, "delete") == 0 && i < argc && (strcmp(argv[i], "--force") == 0 || strcmp(argv[i], "-f") == 0)) force = 1, i++;
   const char *id = i < argc ? argv[i++] : "";
   const char *extra = i < argc ? argv[i++] : NULL;  // kill's signal
   int is_kill = strcmp(command, "kill") == 0;
-  if (i < argc || (extra && !is_kill) || !valid_id(id) || root[0] != '/') hand_over();
+  if (i < argc || (extra && !is_kill) || !valid_name(id) || root[0] != '/') hand_over();
   if (extra && extra[0] == '-') hand_over();  // a flag after the ID
 
   static Container c;
-  // Room for the longest name under it (state.json.PID): a longer path is Node's to refuse.
-  if (strlen(root) + strlen(id) + 32 > PATH_MAX || snprintf(c.dir, sizeof c.dir, "%s/%s", root, id) >= (int)sizeof c.dir ||
-      snprintf(c.lock, sizeof c.lock, "%s.lock", c.dir) >= (int)sizeof c.lock)
-    hand_over();
+  if (!container_at(&c, root, id)) hand_over();
   if (!read_state(&c)) {
     struct stat st;
     // containerd's `delete --force` after its `delete`: nothing there, nothing to say.
