@@ -82,8 +82,9 @@ oci() { installed diyc-oci --root "$work/oci" "$@"; }
 front() { DIYC_OCI_NODE=/bin/false oci "$@"; }
 trap 'oci delete --force packoci >/dev/null 2>&1; rm -rf "$work" "$image"; for d in /sys/fs/cgroup/*/"$parent" /sys/fs/cgroup/"$parent"; do [[ -d $d ]] && rmdir "$d" 2>/dev/null; done; true' EXIT
 oci spec --no-terminal --bundle "$bundle" || fail "the installed diyc-oci spec failed"
-node -e 'const fs = require("fs"); const [file, cgroup] = process.argv.slice(1); const c = JSON.parse(fs.readFileSync(file, "utf8"));
-  c.process.args = ["sleep", "100"]; c.linux.cgroupsPath = cgroup; fs.writeFileSync(file, JSON.stringify(c));' "$bundle/config.json" "/$parent/packoci"
+# No cgroupsPath: diyc-oci's own parent for this --root, which delete removes with the last.
+node -e 'const fs = require("fs"); const file = process.argv[1]; const c = JSON.parse(fs.readFileSync(file, "utf8"));
+  c.process.args = ["sleep", "100"]; fs.writeFileSync(file, JSON.stringify(c));' "$bundle/config.json"
 oci create --bundle "$bundle" packoci </dev/null >/dev/null 2>&1 || fail "the installed diyc-oci could not create a container"
 front start packoci || fail "the installed diyc-oci-front did not start the container (or handed the call to node)"
 front state packoci | grep -q '"status": "running"' || fail "the installed diyc-oci-front's state is not running"

@@ -54,19 +54,17 @@ export function frontPlan(id: string, record: ContainerRecord, rootParent: strin
 }
 
 /**
- * Writes the plan beside the container's state. It is only a shortcut: a plan that cannot
- * be written (a full disk) leaves the front handing every call to this program.
+ * Writes the plan for container `id` beside its state. It is only a shortcut: a plan that
+ * cannot be made or written (a full disk) leaves the front handing every call of this
+ * container to Node, and never fails the create.
  */
-export function writeFrontPlan(dir: string, lines: string[]): void {
-  if (lines.length === 0) return;
-  try {
-    // A prebuilt front packed without its x bits gets them back here, once.
-    ociFrontPath();
-  } catch {
-    /* not built: bin/diyc-oci runs Node for every call */
-  }
+export function writeFrontPlan(dir: string, id: string, record: ContainerRecord, rootParent: string | undefined): void {
   const file = join(dir, FRONT_PLAN);
   try {
+    const lines = frontPlan(id, record, rootParent);
+    if (lines.length === 0) return;
+    // A prebuilt front packed without its x bits gets them back here, once.
+    ociFrontPath();
     // Whole or not at all: the front never reads half a plan.
     writeFileSync(`${file}.tmp`, `${lines.join('\n')}\n`, { mode: 0o600 });
     renameSync(`${file}.tmp`, file);

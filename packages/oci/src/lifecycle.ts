@@ -7,7 +7,7 @@ import type { Created, CreateOptions } from '@diyc/container';
 import { DiycError, rootTag } from '@diyc/record';
 import { loadBundle } from './bundle.js';
 import { DEFAULT_ROOT, type OciContext } from './cli.js';
-import { frontPlan, writeFrontPlan } from './front-plan.js';
+import { writeFrontPlan } from './front-plan.js';
 import { adoptCgroupDriver, deleteStateless, existingContainer, ociContainer, ociRuntime } from './containers.js';
 
 export { DEFAULT_ROOT };
@@ -66,7 +66,7 @@ export async function createContainer(ctx: OciContext, id: string | undefined, o
     throw err;
   }
   const made = container.record();
-  if (made) writeFrontPlan(container.dir, frontPlan(container.name, made, rootParentOf(ctx, made.linux.cgroupsPath)));
+  if (made) writeFrontPlan(container.dir, container.name, made, rootParentOf(ctx, made.linux.cgroupsPath));
   // runc's debug lines at these points (its integration suite greps them): by now the
   // process was cloned into its namespaces, ran its setup, and told us so on its sync pipe.
   if (ctx.log.debugging) {

@@ -3,7 +3,7 @@
 // (DIYC_CGROUP_DRIVER unset), as on this machine.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ANNOTATION, emptyRecord, type ContainerRecord } from '@diyc/record';
-import { frontPlan } from '../src/front-plan.js';
+import { frontPlan, writeFrontPlan } from '../src/front-plan.js';
 
 const hook = { path: '/bin/true' };
 
@@ -97,5 +97,9 @@ describe('frontPlan', () => {
       r.annotations[ANNOTATION.cgroupProcs] = '/sys/fs/cgroup/pids/x\ndelete\nprune /sys/fs/cgroup/pids/c1/cgroup.procs';
     });
     expect(frontPlan('c1', hostile, undefined)).toEqual([]);
+  });
+
+  it('is only a shortcut: one that cannot be written never fails the create', () => {
+    expect(() => writeFrontPlan('/nonexistent/diyc-front-plan-test', 'c1', made(), undefined)).not.toThrow();
   });
 });
