@@ -90,6 +90,9 @@ describe.skipIf(!isRoot)(`diyc-oci's native front (${rootReason})`, () => {
     expect(JSON.parse(stopped.stdout)).toMatchObject({ status: 'stopped', pid: 0 });
     expect(stopped.stdout).toBe((await node('state', 'plain')).stdout);
 
+    // containerd's `kill --all` after every stop: the cgroup is empty, nothing to signal.
+    expect(await front('kill', '--all', 'plain', 'KILL')).toMatchObject({ code: 0, stderr: '' });
+
     const deleted = await front('delete', 'plain');
     expect(deleted.code, deleted.stderr).toBe(0);
     expect(existsSync(join(root, 'plain'))).toBe(false);

@@ -16,6 +16,7 @@ step() {
 echo "guest: kernel $(uname -r), $(grep -c . /proc/cpuinfo >/dev/null; nproc) CPUs, cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
 step e2e-cgroup npx vitest run --reporter=verbose --testTimeout=600000 --hookTimeout=600000 test-e2e/cgroup.test.ts
 step e2e-oci-pause-update npx vitest run --reporter=verbose --testTimeout=600000 --hookTimeout=600000 test-e2e/oci.test.ts -t 'pauses and resumes'
+step e2e-oci-front npx vitest run --reporter=verbose --testTimeout=600000 --hookTimeout=600000 test-e2e/oci-front.test.ts
 if [ -n "${DIYC_CONFORMANCE_TREE:-}" ] && [ -x "${DIYC_CONFORMANCE_KIT:-}/run.sh" ]; then
   # Informational, beside runc. runtime-tools reads a container's cgroup back for v1 only
   # (its cgroups_v2.go answers "unimplemented yet"), so on v2 these fail for any runtime at

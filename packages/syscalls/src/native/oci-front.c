@@ -9,7 +9,8 @@
 // ordinary path only:
 //
 //   start ID                  a created container whose plan says it needs no hook
-//   kill ID [SIGNAL]          one signal to the container's first process (no --all)
+//   kill ID [SIGNAL]          one signal to the container's first process
+//   kill --all ID [SIGNAL]    to a cgroup left empty (containerd's after every stop)
 //   delete [-f] ID            a stopped container whose plan says what delete undoes;
 //                             with --force, one that does not exist (containerd's second)
 //   state ID                  the state, in runc's words and key order
@@ -454,6 +455,33 @@ static int cmd_kill(Container *c, const char *signal_text) {
   return 0;
 }
 
+// Whether a cgroup directory has no process and no sub-cgroup (a missing one has none).
+static int empty_cgroup(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return errno == ENOENT;
+  int empty = 1;
+  for (struct dirent *e; empty && (e = readdir(d));) empty = e->d_type != DT_DIR || strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+  closedir(d);
+  char path[PATH_MAX + 16], *procs = NULL;
+  snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+  if (empty && read_file(path, &procs) >= 0) empty = procs[0] == '\0';
+  free(procs);
+  return empty;
+}
+
+// kill --all: the signal to every process in the container's cgroup. The front does the
+// call containerd makes after every stop, once the first process has ended and, with its
+// PID namespace, all the others: an empty cgroup, nothing to signal. A process left, a
+// sub-cgroup, or a frozen cgroup's SIGKILL (which thaws it) is Node's: it freezes the
+// cgroup while it signals, so that nothing forks away (signal.ts).
+static int cmd_kill_all(Container *c, const char *signal_text) {
+  int sig = parse_signal(signal_text);
+  if (sig < 0 || c->ncgroups == 0 || (sig == SIGKILL && frozen(c))) hand_over();
+  for (int i = 0; i < c->ncgroups; i++)
+    if (!empty_cgroup(c->cgroups[i])) hand_over();
+  return 0;
+}
+
 // The container's directory and what is in it: files only (anything else is Node's).
 static int remove_dir(const char *dir) {
   DIR *d = opendir(dir);
@@ -722,8 +750,9 @@ int main(int argc, char **argv) {
     if (root[0] != '/') hand_over();
     return cmd_list(root, quiet, json);
   }
-  int force = 0;
+  int force = 0, all = 0;
   if (strcmp(command, "delete") == 0 && i < argc && (strcmp(argv[i], "--force") == 0 || strcmp(argv[i], "-f") == 0)) force = 1, i++;
+  if (strcmp(command, "kill") == 0 && i < argc && (strcmp(argv[i], "--all") == 0 || strcmp(argv[i], "-a") == 0)) all = 1, i++;
   const char *id = i < argc ? argv[i++] : "";
   const char *extra = i < argc ? argv[i++] : NULL;  // kill's signal
   int is_kill = strcmp(command, "kill") == 0;
@@ -740,7 +769,7 @@ int main(int argc, char **argv) {
   }
   read_plan(&c);
   if (strcmp(command, "start") == 0) return cmd_start(&c);
-  if (is_kill) return cmd_kill(&c, extra);
+  if (is_kill) return all ? cmd_kill_all(&c, extra) : cmd_kill(&c, extra);
   if (strcmp(command, "delete") == 0) return cmd_delete(&c);
   if (strcmp(command, "state") == 0) return cmd_state(&c, id);
   hand_over();
