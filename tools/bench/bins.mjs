@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // What loading a diyc command costs: every bin of every package (found from the packages'
 // package.json, so a new package is measured too), each run as installed (`node
-// bin/NAME.js`), against `node -e 0`, round after round (A B A B ...), medians. The cheap
+// bin/NAME.js`; diyc-oci's shell script itself), against `node -e 0`, round after round (A B A B ...), medians. The cheap
 // commands only: --version of each bin, and the calls containerd and a user make most
 // (`diyc-oci list` on an empty root, `diyc-oci state` of a missing container, `diyc-ps`).
 // With --base DIR, the same commands from another checkout (built) are alternated with
@@ -56,13 +56,18 @@ function commands(checkout) {
   return list;
 }
 
+/** A bin as its shebang runs it: `node FILE` for a Node script, the file itself for a shell script (diyc-oci's). */
+function asInstalled(file, args, status) {
+  return file.endsWith('.js') ? [process.execPath, [file, ...args], status] : [file, args, status];
+}
+
 const mine = commands(repo);
 const base = values.base ? commands(values.base) : {};
 const argvs = { 'node -e 0': [process.execPath, ['-e', '0'], 0] };
 for (const [name, [file, args, status]] of Object.entries(mine)) {
   if (values.only && !name.includes(values.only)) continue;
-  argvs[name] = [process.execPath, [file, ...args], status];
-  if (base[name]) argvs[`${name} (base)`] = [process.execPath, [base[name][0], ...base[name][1]], status];
+  argvs[name] = asInstalled(file, args, status);
+  if (base[name]) argvs[`${name} (base)`] = asInstalled(base[name][0], base[name][1], status);
 }
 
 // Python times each run: wall clock, and the CPU time the child used (getrusage of the

@@ -82,10 +82,10 @@ try {
       `while ${runtime} --root ${work}/root-$$ state b | grep -q '"running"'; do :; done; ${runtime} --root ${work}/root-$$ delete --force b`,
   ];
   const alone = alternate({ runc: lifecycle('runc'), 'diyc-oci': lifecycle(diycOci) }, rounds, env);
-  // One call an engine makes often: `state` of a created container (the native front's),
-  // against runc's; `list` (Node's) against Node's own start.
-  // Each its own bundle (the same root, a cgroup each); the held process keeps its output,
-  // so create's goes to /dev/null, not to a pipe that would never close.
+  // One call an engine makes often, `state` of a created container, and `list` of a root
+  // holding one: both the native front's, against runc's. Each runtime its own bundle (the
+  // same rootfs, a cgroup each) and root; the held process keeps its output, so create's
+  // goes to /dev/null, not to a pipe that would never close.
   for (const [runtime, id] of [
     ['runc', 'r'],
     [diycOci, 'd'],
@@ -100,20 +100,21 @@ try {
         linux: { ...spec.linux, cgroupsPath: `/${parent}/probe-${id}` },
       }),
     );
-    run(['sh', '-c', `"$0" --root ${work}/probe create --bundle ${dir} ${id} >/dev/null 2>&1`, runtime]);
+    run(['sh', '-c', `"$0" --root ${work}/root-${id} create --bundle ${dir} ${id} >/dev/null 2>&1`, runtime]);
   }
   const calls = alternate(
     {
       'node -e 0': ['node', '-e', '0'],
-      'runc state': ['runc', '--root', `${work}/probe`, 'state', 'r'],
-      'diyc-oci state': [diycOci, '--root', `${work}/probe`, 'state', 'd'],
-      'diyc-oci list': [diycOci, '--root', `${work}/empty`, 'list'],
+      'runc state': ['runc', '--root', `${work}/root-r`, 'state', 'r'],
+      'diyc-oci state': [diycOci, '--root', `${work}/root-d`, 'state', 'd'],
+      'runc list': ['runc', '--root', `${work}/root-r`, 'list'],
+      'diyc-oci list': [diycOci, '--root', `${work}/root-d`, 'list'],
     },
     rounds * 2,
     env,
   );
-  run(['runc', '--root', `${work}/probe`, 'delete', '--force', 'r']);
-  run([diycOci, '--root', `${work}/probe`, 'delete', '--force', 'd']);
+  run(['runc', '--root', `${work}/root-r`, 'delete', '--force', 'r']);
+  run([diycOci, '--root', `${work}/root-d`, 'delete', '--force', 'd']);
 
   console.log(`\nOCI runtimes, ${rounds} rounds alternated (median ms)`);
   console.log(
@@ -122,12 +123,12 @@ try {
   console.log(
     `  create+start+delete          runc ${alone.runc.toFixed(1)}   diyc-oci ${alone['diyc-oci'].toFixed(1)}   x${(alone['diyc-oci'] / alone.runc).toFixed(2)}`,
   );
-  console.log(
-    `  one call: diyc-oci state     runc ${calls['runc state'].toFixed(1)}   diyc-oci ${calls['diyc-oci state'].toFixed(1)}   x${(calls['diyc-oci state'] / calls['runc state']).toFixed(2)}   (node -e 0 ${calls['node -e 0'].toFixed(1)})`,
-  );
-  console.log(
-    `  one call: diyc-oci list      node -e 0 ${calls['node -e 0'].toFixed(1)}   ${calls['diyc-oci list'].toFixed(1)}   node + ${(calls['diyc-oci list'] - calls['node -e 0']).toFixed(1)} ms`,
-  );
+  for (const call of ['state', 'list']) {
+    const [theirs, ours] = [calls[`runc ${call}`], calls[`diyc-oci ${call}`]];
+    console.log(
+      `  one call: diyc-oci ${call.padEnd(9)}runc ${theirs.toFixed(1)}   diyc-oci ${ours.toFixed(1)}   x${(ours / theirs).toFixed(2)}   (node -e 0 ${calls['node -e 0'].toFixed(1)})`,
+    );
+  }
 } finally {
   daemon?.kill('SIGTERM');
   if (daemon && daemon.exitCode === null) await new Promise((r) => daemon.on('exit', r));
