@@ -226,16 +226,13 @@ export function detach(config: NetConfig, name: string, options: { runner?: Runn
   const both = [links, unfilter].filter((c): c is Command => c !== undefined);
   const results = runRounds(runner, disable.length > 0 ? [disable, both] : [both]);
   const done = results[disable.length > 0 ? 1 : 0];
-  if (done === undefined) {
-    // The port could not be disabled: the veth goes first, then its filter.
-    clearLinks(runner, config, name, root);
-    if (unfilter) checkUnfiltered(unfilter, runner.run(unfilter.command, unfilter.args, unfilter.input));
-  } else {
-    for (const [i, command] of both.entries()) {
-      const result = done[i] as CommandResult;
-      if (command === links) checkCleared(command, result, config, name, root);
-      else checkUnfiltered(command, result);
-    }
-  }
+  const resultOf = (command: Command): CommandResult => done?.[both.indexOf(command)] as CommandResult;
+  if (done === undefined)
+    clearLinks(runner, config, name, root); // The port could not be disabled: the veth goes first.
+  else if (links) checkCleared(links, resultOf(links), config, name, root);
+  // The veth and namespace gone, the address is free, whatever became of the filter: a
+  // filter that could not be removed is said after.
   leases.release(owner);
+  if (unfilter)
+    checkUnfiltered(unfilter, done === undefined ? runner.run(unfilter.command, unfilter.args, unfilter.input) : resultOf(unfilter));
 }
