@@ -6,7 +6,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ensureNetwork, NET_RUN_DIR, netConfig, netnsName, netnsPath, systemRunner, type Runner } from '@diyc/net';
+import { attach, detach, ensureNetwork, NET_RUN_DIR, netConfig, netnsName, netnsPath, systemRunner, type Runner } from '@diyc/net';
 import { isRoot, rootReason, runBin, tempDir, testNetwork } from './helpers.js';
 
 const snapshot = () => ({
@@ -252,5 +252,34 @@ describe.skipIf(!isRoot)(`diyc-net (${rootReason})`, () => {
     expect((await net('detach', 'remade')).code).toBe(0);
     expect(nftTables()).not.toContain(`table bridge diyc_${bridge}`);
     expect(snapshot()).toEqual(before);
+  });
+
+  it('orders the commands so that a port never carries a frame unfiltered: filter before it joins, down before its filter goes', async () => {
+    expect((await net('setup')).code).toBe(0);
+    const rounds: string[][] = [];
+    const runner: Runner = {
+      run: (command, args, input) => {
+        rounds.push([`${command} ${args.join(' ')}`]);
+        return systemRunner.run(command, args, input);
+      },
+      runRounds: (commands) => {
+        const results = systemRunner.runRounds?.(commands) ?? [];
+        for (const round of commands.slice(0, results.length)) rounds.push(round.map((c) => `${c.command} ${c.args.join(' ')}`));
+        return results;
+      },
+    };
+    const config = netConfig({ bridge, subnet });
+    names.add('ordered');
+    const a = attach(config, 'ordered', { runner, root: work.path });
+    expect(rounds).toEqual([
+      ['nft -f -', 'ip -batch -'],
+      [`ip -n ${a.netns} -batch -`, `ip link set ${a.hostInterface} master ${bridge} up`],
+    ]);
+    rounds.length = 0;
+    detach(config, 'ordered', { runner, root: work.path });
+    expect(rounds).toEqual([[`ip link set dev ${a.hostInterface} down`], ['ip -force -batch -', 'nft -f -']]);
+    expect(existsSync(`/sys/class/net/${a.hostInterface}`)).toBe(false);
+    expect(execFileSync('nft', ['list', 'table', 'bridge', `diyc_${bridge}`], { encoding: 'utf8' })).not.toContain(a.hostInterface);
+    expect((await net('clean')).code).toBe(0);
   });
 });

@@ -216,19 +216,21 @@ export function detach(config: NetConfig, name: string, options: { runner?: Runn
   const unfilter: Command | undefined = which('nft')
     ? { command: 'nft', args: ['-f', '-'], input: detachRuleset(config.bridge, host) }
     : undefined;
-  // The port leaves the bridge and its filter goes at the same time (each waits out an RCU
-  // grace period in the kernel): so the port is disabled first, a bridge port state
-  // (bridge(8)) in which the bridge drops whatever it receives, before any filter hook.
+  // The veth and its filter go at the same time (each waits out an RCU grace period in the
+  // kernel), so the port is first set down: the bridge disables a port that is down, and a
+  // veth whose peer is down drops what the container sends. (A bridge port state set to
+  // disabled, bridge(8), would not do: a container with CAP_NET_ADMIN that took its eth0
+  // down and up again would have the bridge enable the port.)
   const disable: Command[] =
-    links !== undefined && unfilter !== undefined && existsSync(`/sys/class/net/${host}/master`) && which('bridge')
-      ? [{ command: 'bridge', args: ['link', 'set', 'dev', host, 'state', '0'] }]
+    links !== undefined && unfilter !== undefined && existsSync(`/sys/class/net/${host}/master`)
+      ? [{ command: 'ip', args: ['link', 'set', 'dev', host, 'down'] }]
       : [];
   const both = [links, unfilter].filter((c): c is Command => c !== undefined);
   const results = runRounds(runner, disable.length > 0 ? [disable, both] : [both]);
   const done = results[disable.length > 0 ? 1 : 0];
   const resultOf = (command: Command): CommandResult => done?.[both.indexOf(command)] as CommandResult;
   if (done === undefined)
-    clearLinks(runner, config, name, root); // The port could not be disabled: the veth goes first.
+    clearLinks(runner, config, name, root); // The port could not be set down: the veth goes first.
   else if (links) checkCleared(links, resultOf(links), config, name, root);
   // The veth and namespace gone, the address is free, whatever became of the filter: a
   // filter that could not be removed is said after.

@@ -40,7 +40,6 @@ const PACKAGES: Record<string, string> = {
   iptables: 'iptables',
   'iptables-save': 'iptables',
   'iptables-restore': 'iptables',
-  bridge: 'iproute2',
   nft: 'nftables',
 };
 
