@@ -6,7 +6,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ensureNetwork, NET_RUN_DIR, netConfig, netnsName, netnsPath, systemRunner, type Runner } from '@diyc/net';
+import { attach, detach, ensureNetwork, NET_RUN_DIR, netConfig, netnsName, netnsPath, systemRunner, type Runner } from '@diyc/net';
 import { isRoot, rootReason, runBin, tempDir, testNetwork } from './helpers.js';
 
 const snapshot = () => ({
@@ -214,9 +214,10 @@ describe.skipIf(!isRoot)(`diyc-net (${rootReason})`, () => {
     for (const r of detached) expect(r.code, r.stderr).toBe(0);
     for (const name of ['web', 'client']) expect((await net('detach', name)).code).toBe(0);
     expect((await net('detach', 'web')).code).toBe(0); // idempotent
-    // The last lease gone, the lease file and the port filters' table go too.
+    // The last lease gone, the lease file goes, and every port's filter; the table, the
+    // bridge's own, stays until clean.
     expect(existsSync(join(NET_RUN_DIR, `${bridge}.leases.json`))).toBe(false);
-    expect(nftTables()).not.toContain(`table bridge diyc_${bridge}`);
+    expect(execFileSync('nft', ['list', 'table', 'bridge', `diyc_${bridge}`], { encoding: 'utf8' })).not.toMatch(/chain port_|elements/);
     const after = snapshot();
     expect(after.netns.filter((n) => [...batch, 'web', 'client'].some((name) => n === netnsName(name, work.path)))).toEqual([]);
     expect(after.links.filter((l) => l.startsWith('dv'))).toEqual(before.links.filter((l) => l.startsWith('dv')));
@@ -224,5 +225,61 @@ describe.skipIf(!isRoot)(`diyc-net (${rootReason})`, () => {
     expect((await net('clean')).code).toBe(0);
     expect(snapshot()).toEqual(before);
     expect(nftTables()).not.toContain(`table bridge diyc_${bridge}`);
+  });
+
+  it("makes the ports' table at setup; an attach that finds it gone makes it again, filtering; a detach never makes it", async () => {
+    const table = () => spawnSync('nft', ['list', 'table', 'bridge', `diyc_${bridge}`], { encoding: 'utf8' });
+    expect((await net('setup')).code).toBe(0);
+    expect(table().stdout).toContain('iifname vmap @ports');
+    execFileSync('nft', ['delete', 'table', 'bridge', `diyc_${bridge}`]);
+    names.add('remade');
+    const r = await net('attach', 'remade');
+    expect(r.code, r.stderr).toBe(0);
+    const ip = JSON.parse(r.stdout).annotations['org.diyc.net.ip'] as string;
+    const listed = table().stdout;
+    expect(listed).toContain('type filter hook prerouting priority filter; policy accept;');
+    expect(listed.match(/iifname vmap @ports/g)).toHaveLength(1);
+    expect(listed).toContain(`ip saddr ${ip} accept`);
+    // Filtering: a frame from another source address does not reach the gateway.
+    expect(inNs('remade', 'busybox', 'ping', '-c1', '-W2', `${prefix}.1`).stdout).toContain(' 0% packet loss');
+    expect(inNs('remade', 'ip', 'addr', 'add', `${prefix}.99/24`, 'dev', 'eth0').status).toBe(0);
+    expect(inNs('remade', 'busybox', 'ping', '-c1', '-W1', '-I', `${prefix}.99`, `${prefix}.1`).stdout).toContain(' 100% packet loss');
+    expect((await net('detach', 'remade')).code).toBe(0);
+    expect(table().stdout).not.toMatch(/chain port_/);
+    expect((await net('clean')).code).toBe(0);
+    // A detach after clean (a container the bridge outlived): no table, which would take
+    // the next port without its prerouting chain.
+    expect((await net('detach', 'remade')).code).toBe(0);
+    expect(nftTables()).not.toContain(`table bridge diyc_${bridge}`);
+    expect(snapshot()).toEqual(before);
+  });
+
+  it('orders the commands so that a port never carries a frame unfiltered: filter before it joins, down before its filter goes', async () => {
+    expect((await net('setup')).code).toBe(0);
+    const rounds: string[][] = [];
+    const runner: Runner = {
+      run: (command, args, input) => {
+        rounds.push([`${command} ${args.join(' ')}`]);
+        return systemRunner.run(command, args, input);
+      },
+      runRounds: (commands) => {
+        const results = systemRunner.runRounds?.(commands) ?? [];
+        for (const round of commands.slice(0, results.length)) rounds.push(round.map((c) => `${c.command} ${c.args.join(' ')}`));
+        return results;
+      },
+    };
+    const config = netConfig({ bridge, subnet });
+    names.add('ordered');
+    const a = attach(config, 'ordered', { runner, root: work.path });
+    expect(rounds).toEqual([
+      ['nft -f -', 'ip -batch -'],
+      [`ip -n ${a.netns} -batch -`, `ip link set ${a.hostInterface} master ${bridge} up`],
+    ]);
+    rounds.length = 0;
+    detach(config, 'ordered', { runner, root: work.path });
+    expect(rounds).toEqual([[`ip link set dev ${a.hostInterface} down`], ['ip -force -batch -', 'nft -f -']]);
+    expect(existsSync(`/sys/class/net/${a.hostInterface}`)).toBe(false);
+    expect(execFileSync('nft', ['list', 'table', 'bridge', `diyc_${bridge}`], { encoding: 'utf8' })).not.toContain(a.hostInterface);
+    expect((await net('clean')).code).toBe(0);
   });
 });

@@ -6,22 +6,18 @@
 // Every kernel object it makes is named for the container AND its state root
 // (rootTag, kernelName of @diyc/record): two roots may each run a container NAME on one
 // bridge, and detaching one never touches the other's namespace, veth, rules or lease.
-import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { checkName, DiycError, kernelName, rootTag, stateRoot } from '@diyc/record';
 import { linkExists, requireBridge } from './bridge.js';
 import type { NetConfig } from './config.js';
-import { commandError, mustRun, systemRunner, which, type Runner } from './exec.js';
+import { commandError, mustRun, runRounds, systemRunner, which, type Command, type CommandResult, type Runner } from './exec.js';
 import { requireFreeHostPorts, requireHostAddress } from './host-ports.js';
 import { addRules, findRules, removeRules, ruleComment } from './iptables.js';
 import { formatIp, macOf } from './ipv4.js';
 import { leaseOwner, LeaseStore, NET_RUN_DIR } from './leases.js';
-import { attachRuleset, detachRuleset, nftBatch, requireNft } from './nft.js';
+import { attachRuleset, detachRuleset, isGone, nftBatch, portRuleset, requireNft } from './nft.js';
+import { sha256Hex } from './sha256.js';
 import { formatPublish, publishOfRule, publishOverlaps, publishRules, type Publish } from './publish.js';
-
-// node:crypto costs about 3 ms to load: only when an interface is named.
-const require = createRequire(import.meta.url);
-const crypto = (): typeof import('node:crypto') => require('node:crypto') as typeof import('node:crypto');
 
 /** The namespace's name under /run/netns: `diyc-NAME`, `diyc-TAG-NAME` for another root. */
 export const netnsName = (name: string, root: string = stateRoot()): string => kernelName(name, root);
@@ -34,11 +30,7 @@ export const netnsPath = (name: string, root: string = stateRoot()): string => `
  */
 export function vethName(bridge: string, name: string, root: string = stateRoot()): string {
   const tag = rootTag(root);
-  return `dv${crypto()
-    .createHash('sha256')
-    .update(tag === '' ? `${bridge}\0${name}` : `${bridge}\0${tag}\0${name}`)
-    .digest('hex')
-    .slice(0, 11)}`;
+  return `dv${sha256Hex(tag === '' ? `${bridge}\0${name}` : `${bridge}\0${tag}\0${name}`).slice(0, 11)}`;
 }
 
 export interface Attachment {
@@ -111,23 +103,36 @@ export function attach(config: NetConfig, name: string, options: AttachOptions =
     // Anything less is what a killed attach left: cleared, and made again.
     if (!existsSync(`/sys/class/net/${host}/master`)) {
       clearLinks(runner, config, name, root);
-      // The port's filter first: the port never carries a frame unfiltered.
-      nftBatch(runner, attachRuleset(config.bridge, { veth: host, mac, ip }));
-      mustRun(
-        runner,
-        'ip',
-        ['-batch', '-'],
-        `${[`netns add ${ns}`, `link add ${host} type veth peer name eth0 address ${mac} netns ${ns}`].join('\n')}\n`,
-      );
-      mustRun(
-        runner,
-        'ip',
-        ['-n', ns, '-batch', '-'],
-        `${['link set lo up', `addr add ${ip}/${config.subnet.prefix} dev eth0`, 'link set eth0 up', `route add default via ${gw}`].join(
-          '\n',
-        )}\n`,
-      );
-      mustRun(runner, 'ip', ['link', 'set', host, 'master', config.bridge, 'up']);
+      const port = { veth: host, mac, ip };
+      const filter: Command = { command: 'nft', args: ['-f', '-'], input: portRuleset(config.bridge, port) };
+      const create: Command = {
+        command: 'ip',
+        args: ['-batch', '-'],
+        input: `${[`netns add ${ns}`, `link add ${host} type veth peer name eth0 address ${mac} netns ${ns}`].join('\n')}\n`,
+      };
+      const inside: Command = {
+        command: 'ip',
+        args: ['-n', ns, '-batch', '-'],
+        input: `${['link set lo up', `addr add ${ip}/${config.subnet.prefix} dev eth0`, 'link set eth0 up', `route add default via ${gw}`].join('\n')}\n`,
+      };
+      const join: Command = { command: 'ip', args: ['link', 'set', host, 'master', config.bridge, 'up'] };
+      // Two rounds, each of commands that do not wait on each other: the port's filter
+      // and the veth; then the namespace's side and the host's. The port joins the bridge
+      // only after its filter is in place: it never carries a frame unfiltered.
+      const [first = [], second] = runRounds(runner, [
+        [filter, create],
+        [inside, join],
+      ]);
+      must(create, first[1]);
+      let last = second;
+      if (first[0]?.status !== 0) {
+        // The bridge's table is missing (set up by an older diyc, or removed by hand): made
+        // with the port's filter, in one transaction.
+        nftBatch(runner, attachRuleset(config.bridge, port));
+        last = runRounds(runner, [[inside, join]])[0];
+      }
+      must(inside, last?.[0]);
+      must(join, last?.[1]);
     }
     if (publish.length > 0) {
       // Rules of an earlier run of NAME that was killed are replaced, not doubled.
@@ -155,19 +160,40 @@ export function attach(config: NetConfig, name: string, options: AttachOptions =
   };
 }
 
-/** Deletes NAME's veth and namespace, those that exist, in one `ip` process. */
-function clearLinks(runner: Runner, config: NetConfig, name: string, root: string): void {
+/** Throws commandError unless `command` ran and exited 0. */
+function must(command: Command, result: CommandResult | undefined): void {
+  const what = `${command.command} ${command.args.join(' ')}`;
+  if (result === undefined) throw new DiycError('system', `${what} did not run`);
+  if (result.status !== 0) throw commandError(what, result);
+}
+
+/** The `ip` batch that deletes NAME's veth and namespace, those that exist; undefined when neither does. */
+function clearCommand(config: NetConfig, name: string, root: string): Command | undefined {
   const host = vethName(config.bridge, name, root);
-  const ns = netnsName(name, root);
   const commands = [
     ...(linkExists(host) ? [`link del dev ${host}`] : []),
-    ...(existsSync(netnsPath(name, root)) ? [`netns del ${ns}`] : []),
+    ...(existsSync(netnsPath(name, root)) ? [`netns del ${netnsName(name, root)}`] : []),
   ];
-  if (commands.length === 0) return;
-  // -force: on through a failed line (a veth its namespace took along), judged below.
-  const r = runner.run('ip', ['-force', '-batch', '-'], `${commands.join('\n')}\n`);
-  if (r.status !== 0 && (existsSync(netnsPath(name, root)) || linkExists(host)))
-    throw commandError(`ip -batch (${commands.join('; ')})`, r);
+  if (commands.length === 0) return undefined;
+  // -force: on through a failed line (a veth its namespace took along), judged by checkCleared.
+  return { command: 'ip', args: ['-force', '-batch', '-'], input: `${commands.join('\n')}\n` };
+}
+
+/** Throws unless the veth and the namespace are gone. */
+function checkCleared(command: Command, result: CommandResult, config: NetConfig, name: string, root: string): void {
+  if (result.status !== 0 && (existsSync(netnsPath(name, root)) || linkExists(vethName(config.bridge, name, root))))
+    throw commandError(`ip -batch (${(command.input ?? '').trim().split('\n').join('; ')})`, result);
+}
+
+/** Deletes NAME's veth and namespace, those that exist, in one `ip` process. */
+function clearLinks(runner: Runner, config: NetConfig, name: string, root: string): void {
+  const command = clearCommand(config, name, root);
+  if (command) checkCleared(command, runner.run(command.command, command.args, command.input), config, name, root);
+}
+
+/** Throws unless the port's filter is gone: removed now, or not there (ENOENT). */
+function checkUnfiltered(command: Command, result: CommandResult): void {
+  if (result.status !== 0 && !isGone(result.stderr)) throw commandError(`${command.command} ${command.args.join(' ')}`, result);
 }
 
 /**
@@ -185,11 +211,30 @@ export function detach(config: NetConfig, name: string, options: { runner?: Runn
   const held = leases.holder(owner);
   if (held === undefined || held.published === true)
     removeRules(runner, ruleComment(config.bridge, name, rootTag(root)), false, mustRun(runner, 'iptables-save', ['-t', 'nat']));
-  clearLinks(runner, config, name, root);
   const host = vethName(config.bridge, name, root);
-  // Under the leases' lock: with the bridge's last lease, its table goes, and no attach
-  // can add a port to it in between.
-  leases.release(owner, (left) => {
-    if (which('nft')) nftBatch(runner, detachRuleset(config.bridge, host, left === 0));
-  });
+  const links = clearCommand(config, name, root);
+  const unfilter: Command | undefined = which('nft')
+    ? { command: 'nft', args: ['-f', '-'], input: detachRuleset(config.bridge, host) }
+    : undefined;
+  // The veth and its filter go at the same time (each waits out an RCU grace period in the
+  // kernel), so the port is first set down: the bridge disables a port that is down, and a
+  // veth whose peer is down drops what the container sends. (A bridge port state set to
+  // disabled, bridge(8), would not do: a container with CAP_NET_ADMIN that took its eth0
+  // down and up again would have the bridge enable the port.)
+  const disable: Command[] =
+    links !== undefined && unfilter !== undefined && existsSync(`/sys/class/net/${host}/master`)
+      ? [{ command: 'ip', args: ['link', 'set', 'dev', host, 'down'] }]
+      : [];
+  const both = [links, unfilter].filter((c): c is Command => c !== undefined);
+  const results = runRounds(runner, disable.length > 0 ? [disable, both] : [both]);
+  const done = results[disable.length > 0 ? 1 : 0];
+  const resultOf = (command: Command): CommandResult => done?.[both.indexOf(command)] as CommandResult;
+  if (done === undefined)
+    clearLinks(runner, config, name, root); // The port could not be set down: the veth goes first.
+  else if (links) checkCleared(links, resultOf(links), config, name, root);
+  // The veth and namespace gone, the address is free, whatever became of the filter: a
+  // filter that could not be removed is said after.
+  leases.release(owner);
+  if (unfilter)
+    checkUnfiltered(unfilter, done === undefined ? runner.run(unfilter.command, unfilter.args, unfilter.input) : resultOf(unfilter));
 }

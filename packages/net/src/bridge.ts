@@ -6,6 +6,7 @@
 //          mangle FORWARD what comes in that is neither a reply nor DNAT'd. IPv6
 //          router advertisements are not taken from the bridge. Every rule carries the
 //          comment diyc:BRIDGE.
+//          The bridge's nftables table, where each container's port gets its filter.
 //   clean: exactly the inverse, from what setup wrote down in /run/diyc/net/BRIDGE.setup.json,
 //          and the bridge's nftables table (the containers' port filters).
 //
@@ -20,7 +21,7 @@ import { mustRun, systemRunner, which, type Runner } from './exec.js';
 import { ensureRules, findRules, removeRules, ruleComment, ruleExists, tableIsEmpty, tablesIn, type Rule } from './iptables.js';
 import { formatIp, formatSubnet } from './ipv4.js';
 import { LeaseStore, NET_RUN_DIR } from './leases.js';
-import { dropTableRuleset, nftBatch } from './nft.js';
+import { dropTableRuleset, nftBatch, tableRuleset } from './nft.js';
 
 const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 const routeLocalnet = (bridge: string): string => `/proc/sys/net/ipv4/conf/${bridge}/route_localnet`;
@@ -171,6 +172,9 @@ export function setupNetwork(config: NetConfig, options: NetOptions = {}): Setup
     // kernel: nothing to refuse.)
     if (existsSync(acceptRa(config.bridge))) writeFileSync(acceptRa(config.bridge), '0');
     const rulesAdded = ensureRules(runner, bridgeRules(config), ruleComment(config.bridge));
+    // The ports' filter table, once for the bridge: each attach then only adds its port.
+    // (Without nft, attach says what to install.)
+    if (which('nft')) nftBatch(runner, tableRuleset(config.bridge));
     return { createdBridge: created, rulesAdded };
   });
 }

@@ -10,13 +10,14 @@ export { parsePublish, formatPublish, expandPublish, publishOverlaps, publishRul
 export type { Publish } from './publish.js';
 export { listeningSockets, procAddress, socketClashes, requireFreeHostPorts, requireHostAddress, hostSockets } from './host-ports.js';
 export type { HostSocket } from './host-ports.js';
-export { attachRuleset, detachRuleset, dropTableRuleset, nftTable, portChain } from './nft.js';
+export { attachRuleset, detachRuleset, dropTableRuleset, isGone, nftTable, portChain, portRuleset, tableRuleset } from './nft.js';
 export type { Port } from './nft.js';
 export { parseIp, formatIp, parseSubnet, formatSubnet, gatewayOf, broadcastOf, isLoopback, macOf } from './ipv4.js';
 export type { Subnet } from './ipv4.js';
 export { ruleComment, findRules, splitRuleLine, restoreBatch } from './iptables.js';
 export type { Rule } from './iptables.js';
-export { systemRunner, mustRun, commandError, which } from './exec.js';
-export type { Runner, CommandResult } from './exec.js';
+export { systemRunner, mustRun, commandError, which, runRounds, roundsScript } from './exec.js';
+export { sha256Hex } from './sha256.js';
+export type { Runner, CommandResult, Command } from './exec.js';
 export { netStage, withIpv6Off, IPV6_OFF } from './stage.js';
 export { netCommand } from './cli.js';

@@ -10,7 +10,10 @@
 // every frame a port receives goes through, whether the bridge then delivers it to the
 // host or forwards it to another port. A verdict map sends each port's frames to its own
 // chain; attach adds a port (chain and element) in one `nft -f -` batch, detach removes
-// it, and the table goes with the bridge's last lease or with `diyc-net clean`.
+// it. The table, its map and its base chain are made once, by `diyc-net setup` (or by the
+// attach that finds them missing), and go with `diyc-net clean`: a batch that only adds is
+// quick, where one that rewrites the base chain, or removes anything, waits out an RCU
+// grace period (10-20 ms) before nft can exit.
 import { DiycError } from '@diyc/record';
 import type { NetConfig } from './config.js';
 import { mustRun, which, type Runner } from './exec.js';
@@ -28,8 +31,8 @@ export interface Port {
   ip: string;
 }
 
-/** The table, its prerouting chain and its map of ports: made, or left as they are. */
-function tableLines(bridge: string): string[] {
+/** The batch that makes the table, its prerouting chain and its map of ports, or leaves them as they are. */
+export function tableRuleset(bridge: string): string {
   const t = `bridge ${nftTable(bridge)}`;
   return [
     `add table ${t}`,
@@ -39,15 +42,18 @@ function tableLines(bridge: string): string[] {
     `add chain ${t} prerouting { type filter hook prerouting priority filter; policy accept; }`,
     `flush chain ${t} prerouting`,
     `add rule ${t} prerouting iifname vmap @ports`,
-  ];
+    '',
+  ].join('\n');
 }
 
-/** The batch that filters `port` (replacing whatever an earlier attach left for it). */
-export function attachRuleset(bridge: string, port: Port): string {
+/**
+ * The batch that filters `port` (replacing whatever an earlier attach left for it), in
+ * the bridge's table: it fails, and adds nothing, when the table or its map is missing.
+ */
+export function portRuleset(bridge: string, port: Port): string {
   const t = `bridge ${nftTable(bridge)}`;
   const c = portChain(port.veth);
   return [
-    ...tableLines(bridge),
     `add chain ${t} ${c}`,
     `flush chain ${t} ${c}`,
     `add rule ${t} ${c} ether saddr != ${port.mac} drop`,
@@ -64,26 +70,22 @@ export function attachRuleset(bridge: string, port: Port): string {
   ].join('\n');
 }
 
+/** The table (made if missing) and the filter of `port`: one transaction. */
+export const attachRuleset = (bridge: string, port: Port): string => tableRuleset(bridge) + portRuleset(bridge, port);
+
 /**
- * The batch that removes `veth`'s filter, whether or not it is there (nft 1.0.6 has no
- * `destroy`: each object is added, then deleted, in one transaction). With `last`, the
- * table goes instead, all of it.
+ * The batch that removes `veth`'s filter. It never makes the table (a table without its
+ * base chain would let the next port through unfiltered), so it fails when the filter is
+ * not there: isGone() tells that failure from another.
  */
-export function detachRuleset(bridge: string, veth: string, last: boolean): string {
+export function detachRuleset(bridge: string, veth: string): string {
   const t = `bridge ${nftTable(bridge)}`;
-  if (last) return dropTableRuleset(bridge);
   const c = portChain(veth);
-  return [
-    `add table ${t}`,
-    `add map ${t} ports { type ifname : verdict; }`,
-    `add chain ${t} ${c}`,
-    `add element ${t} ports { "${veth}" : jump ${c} }`,
-    `delete element ${t} ports { "${veth}" }`,
-    `flush chain ${t} ${c}`,
-    `delete chain ${t} ${c}`,
-    '',
-  ].join('\n');
+  return [`delete element ${t} ports { "${veth}" }`, `flush chain ${t} ${c}`, `delete chain ${t} ${c}`, ''].join('\n');
 }
+
+/** Whether nft failed because what it was to delete is not there (ENOENT). */
+export const isGone = (stderr: string): boolean => /No such file or directory/.test(stderr);
 
 /** The batch that removes the bridge's table, whether or not it is there. */
 export const dropTableRuleset = (bridge: string): string =>

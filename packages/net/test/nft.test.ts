@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { attachRuleset, detachRuleset, dropTableRuleset, macOf, nftTable, portChain } from '../src/index.js';
+import {
+  attachRuleset,
+  detachRuleset,
+  dropTableRuleset,
+  isGone,
+  macOf,
+  nftTable,
+  portChain,
+  portRuleset,
+  tableRuleset,
+} from '../src/index.js';
 
 describe("the bridge's port filter (nftables, bridge family)", () => {
   const port = { veth: 'dv0123456789a', mac: macOf('10.9.0.5'), ip: '10.9.0.5' };
@@ -26,17 +36,31 @@ describe("the bridge's port filter (nftables, bridge family)", () => {
     );
   });
 
-  it('removes a port whether or not it is there (added, then deleted, in one transaction)', () => {
-    const batch = detachRuleset('b', 'dv0123456789a', false).split('\n');
-    expect(batch.indexOf('add element bridge diyc_b ports { "dv0123456789a" : jump port_dv0123456789a }')).toBeLessThan(
-      batch.indexOf('delete element bridge diyc_b ports { "dv0123456789a" }'),
+  it("adds a port without touching the table's own objects: a batch that only adds", () => {
+    const table = tableRuleset('br-0.x');
+    expect(attachRuleset('br-0.x', port)).toBe(table + portRuleset('br-0.x', port));
+    const lines = portRuleset('br-0.x', port).split('\n');
+    expect(lines.filter((l) => l.startsWith('add ') || l === '' || l === 'flush chain bridge diyc_br-0.x port_dv0123456789a')).toEqual(
+      lines,
     );
-    expect(batch.slice(-3)).toEqual(['flush chain bridge diyc_b port_dv0123456789a', 'delete chain bridge diyc_b port_dv0123456789a', '']);
-    expect(batch).not.toContain('delete table bridge diyc_b');
+    // Without the table's map, it fails: the attach then makes the table with it.
+    expect(lines.some((l) => /prerouting|add table|add map/.test(l))).toBe(false);
   });
 
-  it('with the last port, the table goes, whether or not it is there', () => {
-    expect(detachRuleset('b', 'dv0123456789a', true)).toBe('add table bridge diyc_b\ndelete table bridge diyc_b\n');
+  it('removes a port and never makes the table: missing, it fails as gone (ENOENT)', () => {
+    expect(detachRuleset('b', 'dv0123456789a')).toBe(
+      [
+        'delete element bridge diyc_b ports { "dv0123456789a" }',
+        'flush chain bridge diyc_b port_dv0123456789a',
+        'delete chain bridge diyc_b port_dv0123456789a',
+        '',
+      ].join('\n'),
+    );
+    expect(isGone('Error: Could not process rule: No such file or directory\ndelete element ...')).toBe(true);
+    expect(isGone('Error: Could not process rule: Device or resource busy')).toBe(false);
+  });
+
+  it('the table goes with clean, whether or not it is there', () => {
     expect(dropTableRuleset('b')).toBe('add table bridge diyc_b\ndelete table bridge diyc_b\n');
     expect([nftTable('diyc0'), portChain('dvabc')]).toEqual(['diyc_diyc0', 'port_dvabc']);
   });

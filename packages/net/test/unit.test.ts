@@ -9,6 +9,10 @@ import {
   parseIp,
   parseSubnet,
   restoreBatch,
+  roundsScript,
+  runRounds,
+  sha256Hex,
+  systemRunner,
   ruleComment,
   splitRuleLine,
   vethName,
@@ -115,5 +119,65 @@ describe("the net stage's sysctls", () => {
     expect(withIpv6Off({ 'net.ipv6.conf.all.disable_ipv6': '0' }, true)).toEqual({ 'net.ipv6.conf.all.disable_ipv6': '0' });
     expect(withIpv6Off({ 'net.ipv6.conf.eth0.disable_ipv6': '0' }, true)).toEqual({ 'net.ipv6.conf.eth0.disable_ipv6': '0' });
     expect(withIpv6Off(undefined, false)).toBeUndefined();
+  });
+});
+
+describe('sha256Hex', () => {
+  it("gives node:crypto's digest, for the lengths around a block's edges and for UTF-8", () => {
+    const inputs = ['', 'abc', 'diyc0\0web', 'dn3br0\0b587fe43\0net3-a', 'é✓', ...Array.from({ length: 140 }, (_, n) => 'x'.repeat(n))];
+    for (const text of inputs) expect(sha256Hex(text), JSON.stringify(text)).toBe(createHash('sha256').update(text).digest('hex'));
+  });
+});
+
+describe('runRounds', () => {
+  const echo = (text: string, status = 0) => ({ command: 'sh', args: ['-c', `cat >&2; exit ${status}`], input: text });
+
+  it('runs a round at once, the rounds in turn, and stops after a round with a failure', () => {
+    const started = performance.now();
+    const results = systemRunner.runRounds?.([
+      [
+        { command: 'sleep', args: ['0.3'] },
+        { command: 'sleep', args: ['0.3'] },
+      ],
+      [echo('a\nb\n'), echo('DIYC_INPUT_0 is not the line itself\n', 3)],
+      [echo('never')],
+    ]);
+    // Two sleeps of 0.3 s at once: less than 0.6 s.
+    expect(performance.now() - started).toBeLessThan(550);
+    expect(results?.map((round) => round.map((r) => r.status))).toEqual([
+      [0, 0],
+      [0, 3],
+    ]);
+    expect(results?.[1]?.map((r) => r.stderr)).toEqual(['a\nb\n', 'DIYC_INPUT_0 is not the line itself\n']);
+  });
+
+  it('quotes every word: nothing is expanded by sh, and an input is given as it is', () => {
+    const results = systemRunner.runRounds?.([
+      [{ command: 'sh', args: ['-c', 'printf "%s|" "$@" >&2', 'sh', "it's", '$HOME', '`id`', '*'] }, echo("'$x'\n\n")],
+    ]);
+    expect(results?.[0]?.map((r) => r.stderr)).toEqual(["it's|$HOME|`id`|*|", "'$x'\n\n"]);
+  });
+
+  it('refuses an input that holds its own end line', () => {
+    expect(() => roundsScript([[{ argv: ['/bin/cat'], input: 'a\nDIYC_INPUT_0\nb\n' }]])).toThrow(/DIYC_INPUT_0/);
+  });
+
+  it('runs one command at a time through a runner without runRounds, stopping after a failure', () => {
+    const ran: string[] = [];
+    const runner = {
+      run(command: string, args: string[]) {
+        ran.push(`${command} ${args.join(' ')}`);
+        return { status: args[0] === 'fail' ? 1 : 0, stdout: '', stderr: '' };
+      },
+    };
+    const results = runRounds(runner, [
+      [
+        { command: 'a', args: ['ok'] },
+        { command: 'b', args: ['fail'] },
+      ],
+      [{ command: 'c', args: ['ok'] }],
+    ]);
+    expect(ran).toEqual(['a ok', 'b fail']);
+    expect(results.map((round) => round.map((r) => r.status))).toEqual([[0, 1]]);
   });
 });
