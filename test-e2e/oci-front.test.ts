@@ -137,6 +137,31 @@ describe.skipIf(!isRoot)(`diyc-oci's native front (${rootReason})`, () => {
     expect(await status('hooked')).toBe('stopped');
   });
 
+  it('hands over, before it removes any cgroup, a delete of a container that made a child cgroup in its own', async () => {
+    // A writable cgroupfs of its own (a systemd in a container has one): a child cgroup in one
+    // v1 hierarchy only. Removing the others first left a cgroup diyc-oci.js no longer saw.
+    const dir = await bundle(
+      'nested',
+      'if [ -e /sys/fs/cgroup/cgroup.controllers ]; then mkdir /sys/fs/cgroup/sub; else mkdir /sys/fs/cgroup/memory/sub; fi && echo made',
+      (c) => {
+        for (const m of c.mounts) if (m.type === 'cgroup') m.options = (m.options as string[]).filter((o) => o !== 'ro');
+        if (!c.linux.namespaces.some((n: { type: string }) => n.type === 'cgroup')) c.linux.namespaces.push({ type: 'cgroup' });
+      },
+    );
+    await create('nested', dir);
+    const cgroups = readFileSync(join(root, 'nested', 'front.plan'), 'utf8')
+      .split('\n')
+      .flatMap((l) => (l.startsWith('cgroup ') ? [l.slice(7)] : []));
+    expect((await oci('start', 'nested')).code).toBe(0);
+    await until(async () => (await status('nested')) === 'stopped');
+    expect(readFileSync(join(dir, 'output'), 'utf8')).toBe('made\n');
+    expect((await front('delete', 'nested')).code).toBe(1);
+    expect(cgroups.filter((d) => !existsSync(d))).toEqual([]);
+    expect(existsSync(join(root, 'nested', 'state.json'))).toBe(true);
+    expect((await oci('delete', 'nested')).code).toBe(0);
+    expect(cgroups.filter((d) => existsSync(d))).toEqual([]);
+  });
+
   it('takes over a lock left by a process that is gone, and releases it', async () => {
     const dir = await bundle('locked', 'sleep 100');
     await create('locked', dir);

@@ -455,18 +455,31 @@ static int cmd_kill(Container *c, const char *signal_text) {
   return 0;
 }
 
-// Whether a cgroup directory has no process and no sub-cgroup (a missing one has none).
-static int empty_cgroup(const char *dir) {
+// Whether `dir` holds a directory (a child cgroup), or cannot be read; a missing one holds none.
+static int holds_directory(const char *dir) {
   DIR *d = opendir(dir);
-  if (!d) return errno == ENOENT;
-  int empty = 1;
-  for (struct dirent *e; empty && (e = readdir(d));) empty = e->d_type != DT_DIR || strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+  if (!d) return errno != ENOENT;
+  int found = 0;
+  for (struct dirent *e; !found && (e = readdir(d));) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    struct stat st;
+    found = e->d_type == DT_DIR || (e->d_type == DT_UNKNOWN && (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISDIR(st.st_mode)));
+  }
   closedir(d);
-  char path[PATH_MAX + 16], *procs = NULL;
+  return found;
+}
+
+// Whether a cgroup directory has no process and no sub-cgroup (a missing one has none); one
+// that cannot be read is not.
+static int empty_cgroup(const char *dir) {
+  char path[PATH_MAX + 16], pid;
+  if (holds_directory(dir)) return 0;
   snprintf(path, sizeof path, "%s/cgroup.procs", dir);
-  if (empty && read_file(path, &procs) >= 0) empty = procs[0] == '\0';
-  free(procs);
-  return empty;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT;
+  ssize_t n = read(fd, &pid, 1);  // one byte: a process is there, or not
+  close(fd);
+  return n == 0;
 }
 
 // kill --all: the signal to every process in the container's cgroup. The front does the
@@ -482,8 +495,20 @@ static int cmd_kill_all(Container *c, const char *signal_text) {
   return 0;
 }
 
-// The container's directory and what is in it: files only (anything else is Node's).
+// Whether every cgroup directory of the container can be removed: no child cgroup (one its
+// process made, with a writable cgroupfs of its own), no process left (no PID namespace of
+// its own). Checked in all before any is removed: a v1 cgroup half removed is one that
+// diyc-oci.js no longer sees (CgroupManager.exists() asks every hierarchy), and leaves.
+static int cgroups_empty(const Container *c) {
+  for (int i = 0; i < c->ncgroups; i++)
+    if (!empty_cgroup(c->cgroups[i])) return 0;
+  return 1;
+}
+
+// The container's directory and what is in it: files only (anything else is Node's, found
+// before any file is removed).
 static int remove_dir(const char *dir) {
+  if (holds_directory(dir)) return 0;
   DIR *d = opendir(dir);
   if (!d) return errno == ENOENT;
   int ok = 1;
@@ -497,9 +522,19 @@ static int remove_dir(const char *dir) {
 
 static int cmd_delete(Container *c) {
   if (!c->plan_delete || strcmp(status_of(c), "stopped") != 0 || !take_lock(c)) hand_over();
+  // Read again under the lock: the state it was judged on must be the one it removes (a
+  // delete by diyc-oci.js and a create of the same ID may have run meanwhile).
+  char *seen = c->state_text;
+  long seen_len = c->state_len;
+  c->state_text = NULL;
+  if (!read_state(c) || c->state_len != seen_len || memcmp(c->state_text, seen, (size_t)seen_len) != 0 || !cgroups_empty(c)) {
+    release_lock(c);
+    hand_over();
+  }
+  free(seen);
   for (int i = 0; i < c->ncgroups; i++) {
     if (rmdir(c->cgroups[i]) != 0 && errno != ENOENT) {
-      // Busy: processes left (no PID namespace of its own). Node kills them and retries.
+      // Busy after all (a process placed there by hand meanwhile): Node kills and retries.
       release_lock(c);
       hand_over();
     }
