@@ -28,7 +28,7 @@
 // with JSON.stringify (a value copied into `state`'s output is copied as it is written);
 // ROOT/ID/front.plan, lines `start`, `delete`, `cgroup DIR`, `prune DIR`. It takes the
 // container's lock as diyc-oci does (@diyc/record's lock.ts): ROOT/ID.lock, a symbolic
-// link to the holder's pid, taken over from a holder that is gone.
+// link to the holder's pid, taken over from a holder that is gone (under ROOT/ID.lock~).
 //
 // System calls, each at https://man7.org/linux/man-pages/man2/NAME.2.html: open(2),
 // read(2), write(2), close(2), getdents64(2) (readdir(3)), stat(2), access(2),
@@ -318,6 +318,34 @@ static void sleep_ms(long ms) {
   nanosleep(&t, NULL);
 }
 
+// The pid a lock (a symbolic link) names; 0 when it names none, -1 when it is not there.
+static long lock_holder(const char *path) {
+  char holder[24] = "";
+  ssize_t n = readlink(path, holder, sizeof holder - 1);
+  if (n < 0) return errno == ENOENT ? -1 : 0;  // EINVAL: a directory lock of an older diyc
+  holder[n] = '\0';
+  return strtol(holder, NULL, 10);
+}
+
+static int gone(long pid) {
+  return pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+// Removes the lock left by `dead` while holding the take-over lock LOCK~, as lock.ts's
+// takeOver: two that both saw the dead holder would otherwise take turns, the second
+// removing the first one's fresh lock. 0 while another process takes it over.
+static int take_over(const Container *c, long dead, const char *me) {
+  char take[PATH_MAX + 8];
+  snprintf(take, sizeof take, "%s~", c->lock);
+  if (symlink(me, take) != 0) {
+    if (errno == EEXIST && gone(lock_holder(take))) unlink(take);  // its taker was killed meanwhile
+    return 0;
+  }
+  if (lock_holder(c->lock) == dead && gone(dead)) unlink(c->lock);
+  unlink(take);
+  return 1;
+}
+
 // Takes the lock, or returns 0 after 10 s (the caller hands over: Node says who holds it).
 static int take_lock(const Container *c) {
   char me[24];
@@ -325,15 +353,10 @@ static int take_lock(const Container *c) {
   for (int waited = 0; waited < 10000; waited += 10) {
     if (symlink(me, c->lock) == 0) return 1;
     if (errno != EEXIST) return 0;
-    char holder[24] = "";
-    ssize_t n = readlink(c->lock, holder, sizeof holder - 1);
-    if (n < 0) return 0;  // a directory lock of an older diyc: Node's to handle
-    holder[n] = '\0';
-    long pid = strtol(holder, NULL, 10);
-    if (pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
-      unlink(c->lock);
-      continue;
-    }
+    long holder = lock_holder(c->lock);
+    if (holder < 0) continue;  // released meanwhile
+    if (holder == 0) return 0;  // a directory lock of an older diyc: Node's to handle
+    if (gone(holder) && take_over(c, holder, me)) continue;
     sleep_ms(5 + waited % 7);
   }
   return 0;
