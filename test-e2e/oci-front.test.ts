@@ -2,13 +2,16 @@
 // ordinary containers are done without Node, and say and do exactly what diyc-oci.js does;
 // anything else is handed to diyc-oci.js unchanged. DIYC_OCI_NODE=/bin/false makes every
 // hand over fail: a call that succeeds under it was the front's own.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCgroupManager } from '@diyc/cgroup';
 import { rootTag } from '@diyc/record';
 import { isRoot, ociBundle, repo, rootReason, runBin, runCommand, tempDir, userEnv, type OciConfig } from './helpers.js';
+
+/** strace, to hold one system call back and make a race happen every time. */
+const hasStrace = spawnSync('strace', ['-V']).status === 0;
 
 describe.skipIf(!isRoot)(`diyc-oci's native front (${rootReason})`, () => {
   const work = tempDir('diyc-oci-front-e2e-');
@@ -135,6 +138,75 @@ describe.skipIf(!isRoot)(`diyc-oci's native front (${rootReason})`, () => {
     expect((await oci('kill', 'hooked', 'KILL')).code).toBe(0);
     await until(async () => (await status('hooked')) === 'stopped');
     expect(await status('hooked')).toBe('stopped');
+  });
+
+  it('hands over, before it removes any cgroup, a delete of a container that made a child cgroup in its own', async () => {
+    // A writable cgroupfs of its own (a systemd in a container has one): a child cgroup in one
+    // v1 hierarchy only. Removing the others first left a cgroup diyc-oci.js no longer saw.
+    const dir = await bundle(
+      'nested',
+      'if [ -e /sys/fs/cgroup/cgroup.controllers ]; then mkdir /sys/fs/cgroup/sub; else mkdir /sys/fs/cgroup/memory/sub; fi && echo made',
+      (c) => {
+        for (const m of c.mounts) if (m.type === 'cgroup') m.options = (m.options as string[]).filter((o) => o !== 'ro');
+        if (!c.linux.namespaces.some((n: { type: string }) => n.type === 'cgroup')) c.linux.namespaces.push({ type: 'cgroup' });
+      },
+    );
+    await create('nested', dir);
+    const cgroups = readFileSync(join(root, 'nested', 'front.plan'), 'utf8')
+      .split('\n')
+      .flatMap((l) => (l.startsWith('cgroup ') ? [l.slice(7)] : []));
+    expect((await oci('start', 'nested')).code).toBe(0);
+    await until(async () => (await status('nested')) === 'stopped');
+    expect(readFileSync(join(dir, 'output'), 'utf8')).toBe('made\n');
+    expect((await front('delete', 'nested')).code).toBe(1);
+    expect(cgroups.filter((d) => !existsSync(d))).toEqual([]);
+    expect(existsSync(join(root, 'nested', 'state.json'))).toBe(true);
+    expect((await oci('delete', 'nested')).code).toBe(0);
+    expect(cgroups.filter((d) => existsSync(d))).toEqual([]);
+  });
+
+  it.skipIf(!hasStrace)("takes over a dead holder's lock once, while diyc-oci.js takes it over too", async () => {
+    const dir = await bundle('racing', 'sleep 100');
+    await create('racing', dir);
+    const lock = join(root, 'racing.lock');
+    symlinkSync('99999999', lock);
+    // The front's start, its removal of the dead holder's lock held back 1 s (strace) ...
+    const started = runCommand(
+      'strace',
+      [
+        '-qq',
+        '-o',
+        '/dev/null',
+        '-e',
+        'trace=unlink',
+        '-e',
+        'inject=unlink:delay_enter=1000000:when=1',
+        join(repo, 'packages', 'oci', 'bin', 'diyc-oci'),
+        '--root',
+        root,
+        'start',
+        'racing',
+      ],
+      { env: { ...process.env, DIYC_OCI_NODE: '/bin/false' } },
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    // ... while diyc-oci.js's lock code finds the same dead holder, and holds the lock 1 s.
+    const holder = `const { withLock } = require(${JSON.stringify(join(repo, 'packages', 'record', 'dist', 'index.js'))});
+      const status = () => JSON.parse(require('node:fs').readFileSync(process.argv[2], 'utf8')).status;
+      withLock(process.argv[1], () => {
+        console.log(status());
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+        console.log(status());
+      });`;
+    const held = await runCommand(process.execPath, ['-e', holder, lock, join(root, 'racing', 'state.json')]);
+    const start = await started;
+    expect(start.code, start.stderr).toBe(0);
+    expect(held.code, held.stderr).toBe(0);
+    // Nothing changed the state while it held the lock: the front did not take it from it.
+    const [first, last] = held.stdout.trim().split('\n');
+    expect(last).toBe(first);
+    expect(await status('racing')).toBe('running');
+    expect(existsSync(lock) || existsSync(`${lock}~`)).toBe(false);
   });
 
   it('takes over a lock left by a process that is gone, and releases it', async () => {

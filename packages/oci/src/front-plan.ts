@@ -29,9 +29,13 @@ export function frontPlan(id: string, record: ContainerRecord, rootParent: strin
   const lines: string[] = [];
   if (!hooks.startContainer?.length && !hooks.poststart?.length) lines.push('start');
   const procs = record.annotations[ANNOTATION.cgroupProcs];
+  const path = record.linux.cgroupsPath;
+  // The cgroup.procs files are joined by ':': a cgroupfs path with one in it (a hostile
+  // cgroupsPath, "/x/cgroup.procs:/elsewhere") splits into other directories than its own,
+  // which delete would rmdir and status would read. No plan: diyc-oci.js does it all.
+  if (path?.includes(':') && cgroupDriver() === 'cgroupfs') return [];
   const dirs = procs ? procs.split(':').map((file) => dirname(file)) : [];
   for (const dir of dirs) lines.push(`cgroup ${dir}`);
-  const path = record.linux.cgroupsPath;
   const plainDelete =
     dirs.length > 0 &&
     path !== undefined &&

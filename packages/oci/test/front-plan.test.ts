@@ -30,6 +30,14 @@ describe('frontPlan', () => {
     ]);
   });
 
+  it("makes no plan for a cgroupfs cgroupsPath with a ':' in it: its cgroup.procs files would split into other directories", () => {
+    const colon = made((r) => {
+      r.linux.cgroupsPath = '/engine/cgroup.procs:/sys/fs/cgroup/pids/engine';
+      r.annotations[ANNOTATION.cgroupProcs] = '/sys/fs/cgroup/pids/engine/cgroup.procs:/sys/fs/cgroup/pids/engine/cgroup.procs';
+    });
+    expect(frontPlan('c1', colon, undefined)).toEqual([]);
+  });
+
   it("takes engines' IDs, which need not be diyc names (a UUID is 36 characters)", () => {
     const id = 'd1f45087-9470-446b-82fd-69d39f330696';
     expect(frontPlan(id, made(), undefined)).toContain('delete');

@@ -37,10 +37,8 @@ export function withLock<T>(path: string, fn: () => T, timeoutMs = 10_000): T {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = lockHolder(path);
-      if (holder > 0 && !isProcessAlive(holder)) {
-        rmSync(path, { recursive: true, force: true });
-        continue;
-      }
+      // A holder that is gone: its lock is taken over (or another is taking it over: wait).
+      if (holder > 0 && !isProcessAlive(holder) && takeOver(path, holder)) continue;
       if (Date.now() > end)
         throw new DiycError(
           'state',
@@ -58,6 +56,32 @@ export function withLock<T>(path: string, fn: () => T, timeoutMs = 10_000): T {
       rmSync(path, { recursive: true, force: true });
     }
   }
+}
+
+/**
+ * Removes the lock at `path` left by `dead`, holding the take-over lock `PATH~` (a name no
+ * container's can be) meanwhile: two processes that both saw the dead holder took turns,
+ * and the second removed the first one's fresh lock, so both held it. Under `PATH~` the lock
+ * is removed only if it is still the dead holder's. False while another takes it over.
+ * diyc-oci's native front (oci-front.c's take_lock) does the same.
+ */
+function takeOver(path: string, dead: number): boolean {
+  const take = `${path}~`;
+  try {
+    symlinkSync(String(process.pid), take);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    // Its taker was killed in these few calls: remove it, and go round again.
+    const taker = lockHolder(take);
+    if (taker > 0 && !isProcessAlive(taker)) rmSync(take, { force: true });
+    return false;
+  }
+  try {
+    if (lockHolder(path) === dead && !isProcessAlive(dead)) rmSync(path, { recursive: true, force: true });
+  } finally {
+    rmSync(take, { force: true });
+  }
+  return true;
 }
 
 /** The pid holding the lock at `path`, or 0 while it cannot be told (a directory lock being made). */

@@ -97,4 +97,23 @@ describe('withLock', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("takes over a dead holder's lock only under the take-over lock PATH~, so two that saw it dead do not both hold it", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'diyc-lock-'));
+    try {
+      const path = join(dir, 'box.lock');
+      symlinkSync(String(DEAD), path);
+      // Another process (alive: this one) is taking it over: wait for it, never remove the lock.
+      symlinkSync(String(process.pid), `${path}~`);
+      expect(() => withLock(path, () => 'never', 50)).toThrow(`held by pid ${DEAD}`);
+      expect(readlinkSync(path)).toBe(String(DEAD));
+      // A taker that was killed while taking it over: its PATH~ goes too.
+      rmSync(`${path}~`);
+      symlinkSync(String(DEAD), `${path}~`);
+      expect(withLock(path, () => 'taken')).toBe('taken');
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -28,7 +28,7 @@
 // with JSON.stringify (a value copied into `state`'s output is copied as it is written);
 // ROOT/ID/front.plan, lines `start`, `delete`, `cgroup DIR`, `prune DIR`. It takes the
 // container's lock as diyc-oci does (@diyc/record's lock.ts): ROOT/ID.lock, a symbolic
-// link to the holder's pid, taken over from a holder that is gone.
+// link to the holder's pid, taken over from a holder that is gone (under ROOT/ID.lock~).
 //
 // System calls, each at https://man7.org/linux/man-pages/man2/NAME.2.html: open(2),
 // read(2), write(2), close(2), getdents64(2) (readdir(3)), stat(2), access(2),
@@ -318,6 +318,34 @@ static void sleep_ms(long ms) {
   nanosleep(&t, NULL);
 }
 
+// The pid a lock (a symbolic link) names; 0 when it names none, -1 when it is not there.
+static long lock_holder(const char *path) {
+  char holder[24] = "";
+  ssize_t n = readlink(path, holder, sizeof holder - 1);
+  if (n < 0) return errno == ENOENT ? -1 : 0;  // EINVAL: a directory lock of an older diyc
+  holder[n] = '\0';
+  return strtol(holder, NULL, 10);
+}
+
+static int gone(long pid) {
+  return pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+// Removes the lock left by `dead` while holding the take-over lock LOCK~, as lock.ts's
+// takeOver: two that both saw the dead holder would otherwise take turns, the second
+// removing the first one's fresh lock. 0 while another process takes it over.
+static int take_over(const Container *c, long dead, const char *me) {
+  char take[PATH_MAX + 8];
+  snprintf(take, sizeof take, "%s~", c->lock);
+  if (symlink(me, take) != 0) {
+    if (errno == EEXIST && gone(lock_holder(take))) unlink(take);  // its taker was killed meanwhile
+    return 0;
+  }
+  if (lock_holder(c->lock) == dead && gone(dead)) unlink(c->lock);
+  unlink(take);
+  return 1;
+}
+
 // Takes the lock, or returns 0 after 10 s (the caller hands over: Node says who holds it).
 static int take_lock(const Container *c) {
   char me[24];
@@ -325,15 +353,10 @@ static int take_lock(const Container *c) {
   for (int waited = 0; waited < 10000; waited += 10) {
     if (symlink(me, c->lock) == 0) return 1;
     if (errno != EEXIST) return 0;
-    char holder[24] = "";
-    ssize_t n = readlink(c->lock, holder, sizeof holder - 1);
-    if (n < 0) return 0;  // a directory lock of an older diyc: Node's to handle
-    holder[n] = '\0';
-    long pid = strtol(holder, NULL, 10);
-    if (pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
-      unlink(c->lock);
-      continue;
-    }
+    long holder = lock_holder(c->lock);
+    if (holder < 0) continue;  // released meanwhile
+    if (holder == 0) return 0;  // a directory lock of an older diyc: Node's to handle
+    if (gone(holder) && take_over(c, holder, me)) continue;
     sleep_ms(5 + waited % 7);
   }
   return 0;
@@ -455,18 +478,31 @@ static int cmd_kill(Container *c, const char *signal_text) {
   return 0;
 }
 
-// Whether a cgroup directory has no process and no sub-cgroup (a missing one has none).
-static int empty_cgroup(const char *dir) {
+// Whether `dir` holds a directory (a child cgroup), or cannot be read; a missing one holds none.
+static int holds_directory(const char *dir) {
   DIR *d = opendir(dir);
-  if (!d) return errno == ENOENT;
-  int empty = 1;
-  for (struct dirent *e; empty && (e = readdir(d));) empty = e->d_type != DT_DIR || strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+  if (!d) return errno != ENOENT;
+  int found = 0;
+  for (struct dirent *e; !found && (e = readdir(d));) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    struct stat st;
+    found = e->d_type == DT_DIR || (e->d_type == DT_UNKNOWN && (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISDIR(st.st_mode)));
+  }
   closedir(d);
-  char path[PATH_MAX + 16], *procs = NULL;
+  return found;
+}
+
+// Whether a cgroup directory has no process and no sub-cgroup (a missing one has none); one
+// that cannot be read is not.
+static int empty_cgroup(const char *dir) {
+  char path[PATH_MAX + 16], pid;
+  if (holds_directory(dir)) return 0;
   snprintf(path, sizeof path, "%s/cgroup.procs", dir);
-  if (empty && read_file(path, &procs) >= 0) empty = procs[0] == '\0';
-  free(procs);
-  return empty;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT;
+  ssize_t n = read(fd, &pid, 1);  // one byte: a process is there, or not
+  close(fd);
+  return n == 0;
 }
 
 // kill --all: the signal to every process in the container's cgroup. The front does the
@@ -482,8 +518,20 @@ static int cmd_kill_all(Container *c, const char *signal_text) {
   return 0;
 }
 
-// The container's directory and what is in it: files only (anything else is Node's).
+// Whether every cgroup directory of the container can be removed: no child cgroup (one its
+// process made, with a writable cgroupfs of its own), no process left (no PID namespace of
+// its own). Checked in all before any is removed: a v1 cgroup half removed is one that
+// diyc-oci.js no longer sees (CgroupManager.exists() asks every hierarchy), and leaves.
+static int cgroups_empty(const Container *c) {
+  for (int i = 0; i < c->ncgroups; i++)
+    if (!empty_cgroup(c->cgroups[i])) return 0;
+  return 1;
+}
+
+// The container's directory and what is in it: files only (anything else is Node's, found
+// before any file is removed).
 static int remove_dir(const char *dir) {
+  if (holds_directory(dir)) return 0;
   DIR *d = opendir(dir);
   if (!d) return errno == ENOENT;
   int ok = 1;
@@ -497,9 +545,19 @@ static int remove_dir(const char *dir) {
 
 static int cmd_delete(Container *c) {
   if (!c->plan_delete || strcmp(status_of(c), "stopped") != 0 || !take_lock(c)) hand_over();
+  // Read again under the lock: the state it was judged on must be the one it removes (a
+  // delete by diyc-oci.js and a create of the same ID may have run meanwhile).
+  char *seen = c->state_text;
+  long seen_len = c->state_len;
+  c->state_text = NULL;
+  if (!read_state(c) || c->state_len != seen_len || memcmp(c->state_text, seen, (size_t)seen_len) != 0 || !cgroups_empty(c)) {
+    release_lock(c);
+    hand_over();
+  }
+  free(seen);
   for (int i = 0; i < c->ncgroups; i++) {
     if (rmdir(c->cgroups[i]) != 0 && errno != ENOENT) {
-      // Busy: processes left (no PID namespace of its own). Node kills them and retries.
+      // Busy after all (a process placed there by hand meanwhile): Node kills and retries.
       release_lock(c);
       hand_over();
     }
