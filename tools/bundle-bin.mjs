@@ -21,11 +21,16 @@
 //
 // A bundle is CommonJS, so what the sources take from ES modules is given another way:
 // - import.meta.url is the loader's URL (made on first use: pathToFileURL costs ~0.5 ms
-//   that most commands need not pay), and createRequire(import.meta.url) the loader's
-//   own require (the same directory); import.meta.resolve(x) resolves as require does;
+//   that most commands need not pay), fileURLToPath(import.meta.url) the loader's path
+//   (no URL made and parsed back: ~0.5 ms of every diyc-run), and
+//   createRequire(import.meta.url) the loader's own require (the same directory);
+//   import.meta.resolve(x) resolves as require does;
 // - a package with native parts (a binding.gyp: @diyc/syscalls) finds them beside itself:
 //   in its files, import.meta.url is where that package is installed, found on first use
-//   with require.resolve (the bin's package must depend on it);
+//   (the bin's package must depend on it) in the node_modules folders require() searches,
+//   as require.resolve would, but without it: resolving a package's "exports" loads and
+//   compiles Node's ES module resolver, ~4 ms of every container start (issue 22);
+//   require.resolve is the fallback (NODE_PATH, global folders);
 // - `await EXPR;` at the top of an entry runs EXPR without waiting for it: nothing follows
 //   it, and a rejection still ends the process with the error. Any other top-level await
 //   fails the build.
@@ -75,13 +80,17 @@ var __diycHref, __diycUrl = () => (__diycHref ??= require("node:url").pathToFile
 var __diycResolve = (id) => require("node:url").pathToFileURL(require.resolve(id)).href;
 var __diycCreateRequire = (url) => require("node:module").createRequire(url);
 var __diycRoots = {};
-var __diycPackageUrl = (name, main, file) => {
-  if (__diycRoots[name] === undefined) {
-    const entry = require.resolve(name);
-    __diycRoots[name] = entry.slice(0, entry.length - main.length);
+var __diycPackageRoot = (name, main) => {
+  const fs = require("node:fs");
+  for (const dir of module.paths) {
+    const root = dir + "/" + name;
+    if (fs.existsSync(root + "/" + main)) return fs.realpathSync(root) + "/";
   }
-  return require("node:url").pathToFileURL(__diycRoots[name] + file).href;
-};`;
+  const entry = require.resolve(name);
+  return entry.slice(0, entry.length - main.length);
+};
+var __diycPackagePath = (name, main, file) => (__diycRoots[name] ??= __diycPackageRoot(name, main)) + file;
+var __diycPackageUrl = (name, main, file) => require("node:url").pathToFileURL(__diycPackagePath(name, main, file)).href;`;
 
 /**
  * What a bin bundles: node's modules and the third-party packages that can be required stay
@@ -111,10 +120,17 @@ function resolvePlugin(bundled, natives) {
         if (text.includes('import.meta')) {
           if (hasNativeParts(owner.dir)) {
             natives.add(owner.pkg.name);
-            const here = `__diycPackageUrl(${JSON.stringify(owner.pkg.name)}, ${JSON.stringify(mainOf(owner.pkg.name, args.path))}, ${JSON.stringify(relative(owner.dir, args.path))})`;
-            text = text.replaceAll('createRequire(import.meta.url)', `__diycCreateRequire(${here})`).replaceAll('import.meta.url', here);
+            const where = `${JSON.stringify(owner.pkg.name)}, ${JSON.stringify(mainOf(owner.pkg.name, args.path))}, ${JSON.stringify(relative(owner.dir, args.path))}`;
+            const here = `__diycPackageUrl(${where})`;
+            text = text
+              .replaceAll('createRequire(import.meta.url)', `__diycCreateRequire(${here})`)
+              .replaceAll('fileURLToPath(import.meta.url)', `__diycPackagePath(${where})`)
+              .replaceAll('import.meta.url', here);
           } else {
-            text = text.replaceAll('createRequire(import.meta.url)', '__diycRequire').replaceAll('import.meta.url', '__diycUrl()');
+            text = text
+              .replaceAll('createRequire(import.meta.url)', '__diycRequire')
+              .replaceAll('fileURLToPath(import.meta.url)', '__filename')
+              .replaceAll('import.meta.url', '__diycUrl()');
           }
           text = text.replaceAll('import.meta.resolve(', '__diycResolve(');
         }

@@ -8,7 +8,7 @@ export type { V1Options } from './v1/manager.js';
 export { CgroupV2 } from './v2/manager.js';
 export type { V2Options } from './v2/manager.js';
 export { weightOfShares } from './v2/controllers.js';
-export { cgroupDriver, createCgroupManager, createSystemdManager, managerForPath, cgroupParent } from './select.js';
+export { cgroupDriver, createCgroupManager, createSystemdManager, machineLayout, managerForPath, cgroupParent } from './select.js';
 export { SystemdCgroup } from './systemd/manager.js';
 export type { SystemdOptions } from './systemd/manager.js';
 export type { SystemdBus, UnitState } from './systemd/bus.js';

@@ -22,12 +22,18 @@ export function cgroupParent(env: NodeJS.ProcessEnv = process.env): string {
 
 let machine: CgroupLayout | undefined;
 
+/** This machine's cgroup layout, read from /proc/self/mountinfo once per process. */
+export function machineLayout(): CgroupLayout {
+  machine ??= detectLayout();
+  return machine;
+}
+
 /**
  * v2 when the machine is unified; v1 when it is legacy or hybrid (the v2 tree of a
  * hybrid machine has no controllers). The layout is read once per process.
  */
 export function createCgroupManager(options: { layout?: CgroupLayout; parent?: string } = {}): CgroupManager {
-  const layout = options.layout ?? (machine ??= detectLayout());
+  const layout = options.layout ?? machineLayout();
   const parent = options.parent ?? cgroupParent();
   if (layout.mode === 'unified' && layout.v2) return new CgroupV2({ root: layout.v2, parent });
   // A hybrid machine's unified tree gets the container too (as runc places it).
@@ -40,7 +46,7 @@ export function createCgroupManager(options: { layout?: CgroupLayout; parent?: s
  * Fedora boot.
  */
 export function createSystemdManager(options: { layout?: CgroupLayout } = {}): SystemdCgroup {
-  const layout = options.layout ?? (machine ??= detectLayout());
+  const layout = options.layout ?? machineLayout();
   if (layout.mode !== 'unified' || !layout.v2) {
     throw new DiycError(
       'unsupported',

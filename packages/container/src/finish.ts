@@ -7,8 +7,8 @@
 //            diyc-shim's exit command calls this too, for a detached container
 //   remove   `delete`: a stopped (or, forced, any) container's stages undone and its
 //            directory removed, then the poststop hooks
-import { rmSync } from 'node:fs';
 import { superviseChild } from '@diyc/nsexec';
+import { removeTree } from '@diyc/overlay';
 import { DiycError } from '@diyc/record';
 import { exitCodeOf, type ExitStatus } from '@diyc/syscalls';
 import type { Container } from './container.js';
@@ -46,7 +46,7 @@ export function finish(rt: Runtime, container: Container, status: ExitStatus, op
   } finally {
     container.locked(() => {
       if (options.remove && rt.policy.teardownOnExit) {
-        rmSync(container.dir, { recursive: true, force: true });
+        removeTree(container.dir);
         return;
       }
       // Removed meanwhile (diyc-rm -f), or finished by another: nothing to record.
@@ -86,7 +86,7 @@ export async function remove(rt: Runtime, container: Container, options: { force
     // Why it ended would be read from its cgroup (~2 ms) for nothing: the state goes too.
     teardown(record, rt, { remove: true, why: false });
     unmountHostMounts(record);
-    rmSync(container.dir, { recursive: true, force: true });
+    removeTree(container.dir);
   });
   await runHooks('poststop', record?.hooks, ociState(container, 'stopped'), { warnOnly: (m) => rt.warn(`poststop: ${m}`) });
 }

@@ -62,7 +62,7 @@ export async function start(rt: Runtime, container: Container): Promise<void> {
       closeSync(fd);
     }
     unlinkSync(container.fifoPath);
-    container.refresh().transition('running', { startedAt: new Date().toISOString() });
+    container.refreshState().transition('running', { startedAt: new Date().toISOString() });
   });
   rt.trace(`started ${container.name}: ${record?.process.args.join(' ') ?? ''}`);
   await runHooks('poststart', record?.hooks, ociState(container, 'running'), { warnOnly: (m) => rt.warn(`poststart: ${m}`) });

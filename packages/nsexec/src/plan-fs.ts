@@ -4,7 +4,7 @@
 // resolves it there (openat2 RESOLVE_IN_ROOT), so an image's symlinks never lead out.
 import { lstatSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join } from 'node:path';
-import { detectLayout } from '@diyc/cgroup';
+import { machineLayout } from '@diyc/cgroup';
 import { DiycError, type ContainerRecord, type RecordDevice, type RecordMount } from '@diyc/record';
 import { MOUNT_ATTR, MS, type MountStep } from '@diyc/syscalls';
 import { DEV_SYMLINKS } from './container-mounts.js';
@@ -238,7 +238,7 @@ function cgroupMountSteps(mount: RecordMount, ctx: Context): MountStep[] {
   // host's whole tree, so nothing is mounted there.
   if (ctx.cgroupsPath === undefined && !ctx.ownCgroupns) return [];
   const { flags } = parseMountOptions(mount.options);
-  const layout = detectLayout();
+  const layout = machineLayout();
   const target = mount.destination;
   const fresh = ctx.ownCgroupns && !ctx.userns;
   const path = ctx.cgroupsPath ?? '/';

@@ -8,11 +8,28 @@
 // a whole subtree at once), so no path is ever longer than two names and nothing
 // recurses. Nothing is followed: a symlink is unlinked, never entered.
 // https://man7.org/linux/man-pages/man2/rename.2.html
-import { lstatSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
+//
+// The common tree (a container's upper layer and work directory: a few files) goes by
+// removeWalk, not rmSync: Node 20's recursive rmSync loads its rimraf module and tries
+// rmdir(2) on every directory before reading it, an exception each time; it took ~3 ms
+// of each `diyc-run --rm` where the walk takes ~1 (issue 22). d_type from getdents(2)
+// (readdir's withFileTypes) says what each entry is, with no lstat(2).
+import { lstatSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 
 /** Removes `path` and everything below it, however deep; nothing when it is missing. */
 export function removeTree(path: string): void {
+  try {
+    removeWalk(path);
+    return;
+  } catch (err) {
+    // Too deep for one path (PATH_MAX): taken apart flat. Anything else (an entry that
+    // changed under the walk) is rmSync's to sort out, as before.
+    if ((err as NodeJS.ErrnoException).code === 'ENAMETOOLONG') {
+      removeFlat(path);
+      return;
+    }
+  }
   try {
     rmSync(path, { recursive: true, force: true });
     return;
@@ -21,6 +38,35 @@ export function removeTree(path: string): void {
     if (!deep) throw err;
   }
   removeFlat(path);
+}
+
+/**
+ * Depth first, without recursion: each directory's entries are read once, its files
+ * unlinked, its directories entered, then it is removed. A symlink is a file here.
+ */
+export function removeWalk(top: string): void {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(top, { withFileTypes: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code !== 'ENOTDIR') throw err;
+    unlinkSync(top);
+    return;
+  }
+  const stack: { dir: string; entries: Dirent[] }[] = [{ dir: top, entries }];
+  for (let frame = stack.at(-1); frame !== undefined; frame = stack.at(-1)) {
+    const entry = frame.entries.pop();
+    if (entry === undefined) {
+      rmdirSync(frame.dir);
+      stack.pop();
+      continue;
+    }
+    const path = `${frame.dir}/${entry.name}`;
+    if (entry.isDirectory()) stack.push({ dir: path, entries: readdirSync(path, { withFileTypes: true }) });
+    else unlinkSync(path);
+  }
 }
 
 /** removeTree's way for a tree too deep for rmSync: directories moved up under `top`, then emptied one by one. */

@@ -1,4 +1,5 @@
 // removeTree: a tree a container made, however deep, goes; nothing it links to does.
+import { execFileSync } from 'node:child_process';
 import {
   closeSync,
   constants,
@@ -6,6 +7,7 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   readFileSync,
   rmSync,
   symlinkSync,
@@ -47,6 +49,27 @@ describe('removeTree', () => {
     removeTree(top);
     expect(existsSync(top)).toBe(false);
     expect(readFileSync(join(marker, 'keep'), 'utf8')).toBe('kept');
+  });
+
+  it('removes links, FIFOs and files in a shallow tree, never what a link points to, and a file given as the tree', () => {
+    const marker = join(work, 'marker-shallow');
+    mkdirSync(marker);
+    writeFileSync(join(marker, 'keep'), 'kept');
+    const top = join(work, 'links');
+    mkdirSync(join(top, 'etc', 'deep'), { recursive: true });
+    symlinkSync(marker, join(top, 'etc', 'to-dir'));
+    symlinkSync(join(marker, 'keep'), join(top, 'etc', 'deep', 'to-file'));
+    symlinkSync('/nowhere', join(top, 'dangling'));
+    execFileSync('mkfifo', [join(top, 'etc', 'fifo')]);
+    writeFileSync(join(top, 'etc', 'hosts'), 'x');
+    removeTree(top);
+    expect(existsSync(top)).toBe(false);
+    expect(readdirSync(marker)).toEqual(['keep']);
+    expect(readFileSync(join(marker, 'keep'), 'utf8')).toBe('kept');
+    const file = join(work, 'a-file');
+    writeFileSync(file, 'x');
+    removeTree(file);
+    expect(existsSync(file)).toBe(false);
   });
 
   it('removes a shallow tree, and nothing when the path is missing', () => {

@@ -114,8 +114,11 @@ export class CgroupV1 implements CgroupManager {
         out.skipped.push(`${FIELDS[controller.name]}: the ${controller.name} controller is not mounted on this machine`);
         continue;
       }
-      this.#make(controller.name, path);
-      controller.apply(this.#dir(controller.name, path) as string, resources, out);
+      const dir = this.#dir(controller.name, path) as string;
+      // create() made the joined ones: mkdir(2) of a cgroup takes the kernel's cgroup_mutex
+      // even to say EEXIST, and throws here; access(2) does neither.
+      if (!existsSync(dir)) this.#make(controller.name, path);
+      controller.apply(dir, resources, out);
     }
     if (resources.unified && Object.keys(resources.unified).length > 0) out.skipped.push('unified: only cgroup v2 has it');
     if (resources.rdma && Object.keys(resources.rdma).length > 0) out.skipped.push('rdma: diyc does not limit RDMA');
