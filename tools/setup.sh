@@ -13,7 +13,7 @@ export DEBIAN_FRONTEND=noninteractive TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 # pushes and the token signing of the pull tests. runc, hyperfine:
 # tools/bench. containernetworking-plugins: the CNI pods of the Kubernetes tests. zsh, fish,
 # man-db: the generated completions and man pages are tried in the shells that read them.
-packages=(iproute2 iptables nftables busybox-static tmux util-linux procps g++ make python3 ca-certificates libseccomp-dev umoci libcap2-bin containerd podman debootstrap docker-registry skopeo openssl runc hyperfine containernetworking-plugins zsh fish man-db)
+packages=(iproute2 iptables nftables busybox-static tmux util-linux procps g++ make python3 ca-certificates libseccomp-dev umoci libcap2-bin containerd podman debootstrap docker-registry skopeo openssl runc hyperfine containernetworking-plugins zsh fish man-db strace)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
