@@ -219,4 +219,19 @@ describe.skipIf(!isRoot)(`diyc-oci's native front (${rootReason})`, () => {
     expect(await status('locked')).toBe('running');
     expect(existsSync(join(root, 'locked.lock'))).toBe(false);
   });
+
+  it("refuses a cgroupsPath holding ':', which would split the list of cgroup.procs files the process joins; nothing is left", async () => {
+    // A ':' in a cgroupfs name would make the process join the files after it: here, the
+    // parent's own cgroup in every hierarchy.
+    const path = `/${parent}/colon/cgroup.procs:/sys/fs/cgroup/pids/${parent}`;
+    const dir = await bundle('colon', 'sleep 100', (c) => {
+      c.linux.cgroupsPath = path;
+    });
+    ids.add('colon');
+    const r = await oci('create', '--bundle', dir, 'colon');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("holds ':' or a line break");
+    expect(existsSync(join(root, 'colon'))).toBe(false);
+    expect(createCgroupManager({ parent }).exists(path.split(':')[0] as string)).toBe(false);
+  });
 });

@@ -58,6 +58,15 @@ export function cgroupStageWith(manager: (record: ContainerRecord) => CgroupMana
     apply(record: ContainerRecord, ctx: StageContext): ContainerRecord {
       const cgroups = manager(record);
       const path = cgroupOf(record, ctx.name, cgroups);
+      // The cgroup.procs files travel ':'-joined (the first process and exec join each): a
+      // cgroupfs path holding ':' (a legal name there) would split into other cgroups'
+      // files, and the process would join those. (systemd's "slice:prefix:name" is not a
+      // path: its cgroup is the scope's.) Refused before anything is made.
+      if (!cgroups.placesProcesses && (path.includes(':') || path.includes('\n')))
+        throw new DiycError(
+          'invalid',
+          `cgroup path '${path}' holds ':' or a line break, by which diyc cannot place a process: choose another`,
+        );
       try {
         checkCgroupUsable(cgroups, path, {
           nonEmpty: nameProblem(ctx.name) === null && path === cgroups.pathOf(ctx.name) ? 'refuse' : 'warn',
