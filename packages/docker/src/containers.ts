@@ -12,10 +12,10 @@
 // A container is named by its name, its ID (64 hex digits) or a unique prefix of its ID.
 // One without an ID (made by diyc-oci, or before IDs) answers to a stable one made from
 // its name.
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { noTrace, writeErr } from '@diyc/cli';
+import { sha256Hex } from '@diyc/net';
 import { Container, listContainers, recoverIfStaleLocked, RUN_POLICY, type ContainerState, type Runtime } from '@diyc/container';
 import { containerDir, containersDir, DiycError, runDir, stateRoot, type ContainerRecord, type Trace } from '@diyc/record';
 import type { Healthcheck } from './health.js';
@@ -119,7 +119,7 @@ export function updateMeta(container: Container, change: (meta: DockerMeta) => v
 
 /** The ID a container answers to: its own, or one made from its name when it has none. */
 export function idOf(state: Pick<ContainerState, 'name' | 'id'>): string {
-  return state.id ?? createHash('sha256').update(`diyc-container:${state.name}`).digest('hex');
+  return state.id ?? sha256Hex(`diyc-container:${state.name}`);
 }
 
 /** The containers of the state root, stale ones (their supervisor killed) cleaned up first. */

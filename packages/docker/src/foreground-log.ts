@@ -6,10 +6,11 @@
 // so that a container that floods its output cannot fill the host's disk.
 // With -t the output is the pty's, proxied by the core to your terminal: not kept.
 import { closeSync, fstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { LOG_FILE } from '@diyc/container';
 import { pipe } from '@diyc/syscalls';
+import { net } from './lazy-builtins.js';
 
 /** How long output is still read once the container has ended (a process it left may hold the pipe). */
 const DRAIN_MS = 250;
@@ -37,7 +38,7 @@ export class ForegroundLog {
   pipeTo(to: NodeJS.WritableStream): number {
     const [read, write] = pipe();
     this.#childEnds.push(write);
-    const stream = new Socket({ fd: read, readable: true, writable: false });
+    const stream = new (net().Socket)({ fd: read, readable: true, writable: false });
     stream.on('error', () => stream.destroy());
     stream.on('data', (chunk: Buffer) => {
       to.write(chunk);

@@ -5,15 +5,14 @@
 // docker.json, where `ps` and `inspect` read it. It ends when the container stops, or
 // when a newer monitor (a restart's) has taken its place. Containers without a health
 // check cost nothing: no monitor.
-import { spawn } from 'node:child_process';
 import { closeSync, readFileSync } from 'node:fs';
-import { Socket } from 'node:net';
 import { exec, execProcess, processStart, sameProcess, type Container } from '@diyc/container';
 import { noTrace, writeErr } from '@diyc/cli';
 import { stateRoot } from '@diyc/record';
 import { pipe } from '@diyc/syscalls';
 import { containerAt, readMeta, runtimeFor, updateMeta, type DockerMeta, type HealthLog } from './containers.js';
 import { HEALTH_OUTPUT_MAX, healthArgv, nextDelay, nextHealth, type Healthcheck } from './health.js';
+import { childProcess, net } from './lazy-builtins.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -25,7 +24,7 @@ const DRAIN_MS = 250;
 /** Starts the monitor of a container with a health check; its own session, no stdio, not waited for. */
 export function spawnHealthMonitor(container: Container, script: string, root: string = stateRoot()): void {
   if (!readMeta(container)?.healthcheck) return;
-  const child = spawn(process.execPath, [script, '--health', container.name], {
+  const child = childProcess().spawn(process.execPath, [script, '--health', container.name], {
     detached: true,
     stdio: 'ignore',
     env: { ...process.env, DIYC_ROOT: root },
@@ -163,7 +162,7 @@ function killCheck(relay: number): void {
 /** Reads `fd` to its end (or DRAIN_MS after text() is asked), keeping only its last `max` bytes. */
 function keepTail(fd: number, max: number): { text: () => Promise<string>; close: () => void } {
   let kept = Buffer.alloc(0);
-  const stream = new Socket({ fd, readable: true, writable: false });
+  const stream = new (net().Socket)({ fd, readable: true, writable: false });
   const ended = new Promise<void>((resolve) => stream.once('close', () => resolve()));
   stream.on('error', () => stream.destroy());
   stream.on('data', (chunk: Buffer) => {

@@ -18,11 +18,12 @@
 // (end of file at once), as docker gives nothing.
 // https://man7.org/linux/man-pages/man5/proc_pid_fd.5.html
 import { closeSync, constants, fstatSync, openSync, readlinkSync } from 'node:fs';
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Container } from '@diyc/container';
 import { DiycError } from '@diyc/record';
 import { O, pipe, resolveInRoot } from '@diyc/syscalls';
 import { withContainerRoot } from './cp.js';
+import { net } from './lazy-builtins.js';
 
 /** How long output is still copied once the process has ended (a process it left may hold the pipe). */
 const DRAIN_MS = 250;
@@ -81,7 +82,7 @@ export function hostStdio(options: { interactive: boolean; outputs: boolean; def
     // such moment (a container's first process closes all but 0, 1 and 2 as it execs).
     closeSync(write);
     startInput = () => {
-      const stream = new Socket({ fd: openSync(`/proc/self/fd/${read}`, constants.O_WRONLY), readable: false, writable: true });
+      const stream = new (net().Socket)({ fd: openSync(`/proc/self/fd/${read}`, constants.O_WRONLY), readable: false, writable: true });
       // The process may end, or close its stdin, before reading it all: EPIPE is its choice.
       stream.on('error', () => stream.destroy());
       process.stdin.pipe(stream);
@@ -95,7 +96,7 @@ export function hostStdio(options: { interactive: boolean; outputs: boolean; def
       const [read, write] = pipe();
       stdio[fd] = write;
       childEnds.push(write);
-      const stream = new Socket({ fd: read, readable: true, writable: false });
+      const stream = new (net().Socket)({ fd: read, readable: true, writable: false });
       stream.on('error', () => stream.destroy());
       stream.pipe(fd === 1 ? process.stdout : process.stderr, { end: false });
       streams.push(stream);

@@ -10,7 +10,6 @@
 //             the container again, with the same exit command: no daemon
 //   stop      marks it stopped by the user (no restart), then the core's stop
 //   remove    the core's remove, and the anonymous volumes with -v or --rm
-import { createServer } from 'node:net';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { parseSignal, writeErr } from '@diyc/cli';
 import {
@@ -40,6 +39,7 @@ import { endHealthMonitor, spawnHealthMonitor } from './health-monitor.js';
 import { restartDelay, shouldRestart } from './restart.js';
 import type { PortFlag, RunRequest } from './run-options.js';
 import { createVolume, removeVolume, volumeData } from './volumes.js';
+import { net } from './lazy-builtins.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -54,7 +54,7 @@ export function ensureBridge(root: string): void {
 async function freePort(hostIp: string | undefined, taken: Set<number>): Promise<number> {
   for (let i = 0; i < 20; i++) {
     const port = await new Promise<number>((resolve, reject) => {
-      const server = createServer();
+      const server = net().createServer();
       server.once('error', reject);
       server.listen(0, hostIp ?? '0.0.0.0', () => {
         const { port: p } = server.address() as { port: number };

@@ -1,6 +1,5 @@
 // diyc pause, unpause, restart, top, stats: a running container's cgroup frozen or thawed,
 // a stop then a start, its processes as the host's ps shows them, its use of the machine.
-import { spawnSync } from 'node:child_process';
 import { defineCli, one, parseSignal, writeOut } from '@diyc/cli';
 import { pause } from '@diyc/container';
 import { DiycError } from '@diyc/record';
@@ -12,6 +11,7 @@ import { filterPs, psArgs, topTable } from '../top.js';
 import { viewOf, type ContainerView } from '../view.js';
 import { allViews, debug, eachContainer, need, requireRoot, traceOf } from './common.js';
 import { timeFlag } from './run.js';
+import { childProcess } from '../lazy-builtins.js';
 
 const containers = { type: 'positional', description: 'the containers: names, IDs or ID prefixes' } as const;
 
@@ -95,7 +95,7 @@ export const topCommand = defineCli({
     const view = viewOf(container, state);
     if (view.status !== 'running' && view.status !== 'paused') throw notRunning(view.id);
     const pids = container.pids();
-    const ps = spawnSync('ps', psArgs(options), { encoding: 'utf8' });
+    const ps = childProcess().spawnSync('ps', psArgs(options), { encoding: 'utf8' });
     if (ps.error) throw new DiycError('missing', `ps: ${ps.error.message}: install procps`);
     if (ps.status !== 0) throw new DiycError('usage', `ps failed: ${ps.stderr.trim() || `exit status ${ps.status}`}`);
     const { titles, processes } = filterPs(ps.stdout, pids);

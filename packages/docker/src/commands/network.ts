@@ -3,10 +3,9 @@
 // `host` the host's own stack, `none` a namespace with only loopback. diyc makes no other
 // networks (`network create` is docker's, not diyc's): each has a fixed ID, so that a
 // script that keeps one finds it again.
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { defineCli, many, one, writeErr, writeOut } from '@diyc/cli';
-import { formatIp, formatSubnet, netConfig } from '@diyc/net';
+import { formatIp, formatSubnet, netConfig, sha256Hex } from '@diyc/net';
 import { DiycError, stateRoot } from '@diyc/record';
 import { anyOf, nameMatches, parseFilters } from '../filters.js';
 import { formatList, printInspected, type Columns } from '../output.js';
@@ -26,7 +25,7 @@ interface Network {
 /** The networks, their IDs a hash of their name and the bridge's (the same on every call). */
 export function networks(env: NodeJS.ProcessEnv = process.env): Network[] {
   const config = netConfig({}, env);
-  const id = (name: string): string => createHash('sha256').update(`diyc network ${name} ${config.bridge}`).digest('hex');
+  const id = (name: string): string => sha256Hex(`diyc network ${name} ${config.bridge}`);
   return [
     {
       Name: 'bridge',

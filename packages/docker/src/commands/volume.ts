@@ -1,6 +1,5 @@
 // diyc volume create, ls, inspect, rm, prune: named volumes (volumes.ts), directories under
 // the state root that outlive the containers that mount them, as docker's local driver.
-import { randomBytes } from 'node:crypto';
 import { defineCli, many, one, writeErr, writeOut } from '@diyc/cli';
 import { DiycError, stateRoot } from '@diyc/record';
 import { anyOf, labelMatches, nameMatches, parseFilters } from '../filters.js';
@@ -59,7 +58,7 @@ const createCommand = defineCli({
   main({ flags, operands }) {
     checkDriver(one(flags.driver));
     const given = operands[0] ?? one(flags.name);
-    const name = checkVolumeName(given ?? randomBytes(32).toString('hex'));
+    const name = checkVolumeName(given ?? Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(32))).toString('hex'));
     createVolume(name, { labels: parseLabels(many(flags.label)), root: stateRoot() });
     writeOut(`${name}\n`);
     return 0;
