@@ -774,13 +774,16 @@ describe.skipIf(!isRoot)(`diyc, docker's commands (${rootReason})`, () => {
 describe.skipIf(!isRoot || !have('docker-registry') || !have('skopeo'))(
   `diyc pull and run through a registry mirror (${rootReason})`,
   () => {
-    const work = tempDir('diyc-docker-pull-e2e-');
+    // Made when the tests run, not when the file is collected: a run that filters these
+    // tests out runs no afterAll, and left an empty directory in /tmp each time.
+    let work: ReturnType<typeof tempDir>;
     const parent = `diyc-e2e-dockerpull-${process.pid}`;
     let registry: Registry;
     let env: NodeJS.ProcessEnv;
     const diyc = (...args: string[]) => runBin('diyc', args, { env, timeoutMs: 120_000 });
 
     beforeAll(async () => {
+      work = tempDir('diyc-docker-pull-e2e-');
       registry = await startRegistry(join(work.path, 'registry'));
       await push(
         `docker-archive:${await dockerArchive(work.path, [readFileSync(busyboxTarball())], 'busybox:latest')}`,
@@ -802,7 +805,7 @@ describe.skipIf(!isRoot || !have('docker-registry') || !have('skopeo'))(
     afterAll(async () => {
       await registry?.stop();
       createCgroupManager({ parent }).pruneParent();
-      work.remove();
+      work?.remove();
     });
 
     it('pulls as docker says it does, then says the image is up to date; images and inspect show it', async () => {
