@@ -1,7 +1,7 @@
 // What diyc-oci's native front (@diyc/syscalls' oci-front.c) may do for a container without
 // starting Node: written by `create` into the container's directory as `front.plan`, read
-// by the front at `start`, `kill` and `delete` (issue 22: an engine's stop of one container
-// was four Node starts). TypeScript decides here, once, with the whole record in hand; the
+// by the front at `start`, `kill`, `delete`, `state` and `list` (issue 22: an engine's stop
+// of one container was four Node starts). TypeScript decides here, once, with the whole record in hand; the
 // front only carries out what the plan says, and hands every other case to this program.
 //
 //   start          start needs no hook (no startContainer, no poststart)

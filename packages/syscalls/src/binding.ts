@@ -137,17 +137,17 @@ export function setErrorFactory(factory: (errno: number, syscall: string, path?:
 }
 
 /**
- * The addon, loaded on first use; a missing one is one line that says how to build it.
- * node-gyp-build picks build/Release when it was compiled here, else the prebuilt binary
- * for this platform shipped in prebuilds/ (N-API: one file for every Node version).
- */
-/**
  * This package's directory (dist/..). A path, not new URL('..', import.meta.url): a bin's
  * bundle gives this file's path without making a URL (tools/bundle-bin.mjs), and a URL
  * parsed and turned back costs a start ~0.5 ms (issue 22).
  */
 const packageDir = (): string => dirname(dirname(fileURLToPath(import.meta.url)));
 
+/**
+ * The addon, loaded on first use; a missing one is one line that says how to build it.
+ * node-gyp-build picks build/Release when it was compiled here, else the prebuilt binary
+ * for this platform shipped in prebuilds/ (N-API: one file for every Node version).
+ */
 export function native(): NativeBinding {
   if (loaded) return loaded;
   const dir = packageDir();
@@ -191,8 +191,8 @@ export function shimPath(): string {
 
 /**
  * The path of diyc-oci-front, the native part of the `diyc-oci` command (start, kill,
- * delete and state without a Node start), found and made executable as diyc-shim is:
- * bin/diyc-oci runs it once it has its x bits.
+ * delete, state and list without a Node start), found and made executable as diyc-shim
+ * is: bin/diyc-oci runs it once it has its x bits.
  */
 export function ociFrontPath(): string {
   return executablePath('diyc-oci-front');

@@ -301,9 +301,9 @@ static int frozen(const Container *c) {
 // The status as diyc-oci tells it (Container.status()): "" when it cannot tell here.
 static const char *status_of(const Container *c) {
   const char *s = c->status;
-  int alive = same_process(c->pid, c->pid_start);
   if (strcmp(s, "stopped") == 0 || strcmp(s, "exited") == 0) return "stopped";
   if (strcmp(s, "creating") == 0) return "";
+  int alive = same_process(c->pid, c->pid_start);
   if (strcmp(s, "created") == 0) return alive ? "created" : "stopped";
   if (strcmp(s, "running") != 0 && strcmp(s, "paused") != 0) return "";
   if (!alive || (c->supervisor >= 0 && !same_process(c->supervisor, c->supervisor_start))) return "stopped";
@@ -414,7 +414,6 @@ static int valid_name(const char *id) {
   return strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.+-") == n;
 }
 
-
 static int cmd_start(Container *c) {
   if (!c->plan_start || strcmp(status_of(c), "created") != 0 || !take_lock(c)) hand_over();
   char fifo[PATH_MAX + 16], *next = NULL;
@@ -505,19 +504,6 @@ static int empty_cgroup(const char *dir) {
   return n == 0;
 }
 
-// kill --all: the signal to every process in the container's cgroup. The front does the
-// call containerd makes after every stop, once the first process has ended and, with its
-// PID namespace, all the others: an empty cgroup, nothing to signal. A process left, a
-// sub-cgroup, or a frozen cgroup's SIGKILL (which thaws it) is Node's: it freezes the
-// cgroup while it signals, so that nothing forks away (signal.ts).
-static int cmd_kill_all(Container *c, const char *signal_text) {
-  int sig = parse_signal(signal_text);
-  if (sig < 0 || c->ncgroups == 0 || (sig == SIGKILL && frozen(c))) hand_over();
-  for (int i = 0; i < c->ncgroups; i++)
-    if (!empty_cgroup(c->cgroups[i])) hand_over();
-  return 0;
-}
-
 // Whether every cgroup directory of the container can be removed: no child cgroup (one its
 // process made, with a writable cgroupfs of its own), no process left (no PID namespace of
 // its own). Checked in all before any is removed: a v1 cgroup half removed is one that
@@ -526,6 +512,17 @@ static int cgroups_empty(const Container *c) {
   for (int i = 0; i < c->ncgroups; i++)
     if (!empty_cgroup(c->cgroups[i])) return 0;
   return 1;
+}
+
+// kill --all: the signal to every process in the container's cgroup. The front does the
+// call containerd makes after every stop, once the first process has ended and, with its
+// PID namespace, all the others: an empty cgroup, nothing to signal. A process left, a
+// sub-cgroup, or a frozen cgroup's SIGKILL (which thaws it) is Node's: it freezes the
+// cgroup while it signals, so that nothing forks away (signal.ts).
+static int cmd_kill_all(Container *c, const char *signal_text) {
+  int sig = parse_signal(signal_text);
+  if (sig < 0 || c->ncgroups == 0 || (sig == SIGKILL && frozen(c)) || !cgroups_empty(c)) hand_over();
+  return 0;
 }
 
 // The container's directory and what is in it: files only (anything else is Node's, found
@@ -726,10 +723,15 @@ static int cmd_list(const char *root, int quiet, int json) {
     free(c.state_text);
     memset(&c, 0, sizeof c);
     struct stat st;
-    char owner[64];
     if (!container_at(&c, root, names[i]) || !read_state(&c) || stat(c.dir, &st) != 0) hand_over();  // a directory with no state yet
     read_plan(&c);
-    user_name(st.st_uid, owner, sizeof owner);
+    // /etc/passwd read once per owner, not per container (they are nearly always root's).
+    static unsigned owner_uid = UINT_MAX;
+    static char owner[64];
+    if (st.st_uid != owner_uid) {
+      owner_uid = st.st_uid;
+      user_name(owner_uid, owner, sizeof owner);
+    }
     if (quiet) continue;
     if (json && i > 0) fputc(',', out);
     if (!describe(&c, names[i], owner, 0, json ? out : NULL, &rows[i])) hand_over();
@@ -739,12 +741,7 @@ static int cmd_list(const char *root, int quiet, int json) {
     for (size_t i = 0; i < count; i++) fprintf(out, "%s\n", names[i]);
   if (!quiet && !json) {
     // Go's tabwriter(minwidth 12, tabwidth 1, padding 3, ' '): every cell but the last padded.
-    snprintf(rows[count].id, sizeof rows[count].id, "ID");
-    snprintf(rows[count].pid, sizeof rows[count].pid, "PID");
-    snprintf(rows[count].status, sizeof rows[count].status, "STATUS");
-    snprintf(rows[count].bundle, sizeof rows[count].bundle, "BUNDLE");
-    snprintf(rows[count].created, sizeof rows[count].created, "CREATED");
-    snprintf(rows[count].owner, sizeof rows[count].owner, "OWNER");
+    rows[count] = (Row){"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"};
     int width[5] = {12, 12, 12, 12, 12};
     for (size_t i = 0; i <= count; i++) {
       const char *cells[5] = {rows[i].id, rows[i].pid, rows[i].status, rows[i].bundle, rows[i].created};
