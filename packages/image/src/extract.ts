@@ -141,16 +141,30 @@ const PLAIN_READ = 256 * 1024;
 /** The event loop gets a turn this often, so that a signal's handler runs (it removes the layer's directory). */
 const YIELD_EVERY = 4 * 1024 * 1024;
 
+/**
+ * The rest of a body at least this long is copied by the kernel (TarParser.copyBody,
+ * sendfile(2)) from the archive's page cache to the new file, instead of being read into
+ * this process and written out again: one copy of the bytes instead of two. The benchmark's
+ * layer (124 MB) unpacked into tmpfs in 342 ms against 372 without it (medians of nine
+ * alternated runs); a shorter rest is not worth its system call.
+ */
+const COPY_FROM = 64 * 1024;
+
 /** Feeds a plain layer file to the parser, read synchronously into one buffer. */
 async function readPlainFile(path: string, parser: TarParser, onRead: (n: number) => void): Promise<void> {
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.allocUnsafe(PLAIN_READ);
+    let position = 0;
     let unyielded = 0;
-    for (let n = readSync(fd, buf, 0, buf.length, null); n > 0; n = readSync(fd, buf, 0, buf.length, null)) {
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, position);
+      if (n === 0) return;
       parser.write(n === buf.length ? buf : buf.subarray(0, n));
-      onRead(n);
-      unyielded += n;
+      const copied = parser.bodyLeft >= COPY_FROM ? parser.copyBody(fd, position + n) : 0;
+      position += n + copied;
+      onRead(n + copied);
+      unyielded += n + copied;
       if (unyielded >= YIELD_EVERY) {
         unyielded = 0;
         await new Promise(setImmediate);

@@ -9,7 +9,8 @@
 //
 // The writes are synchronous: a layer is written sequentially, as GNU tar does, and a
 // thread-pool round trip per small file would cost more than the write itself. A file's
-// body is written straight from the parser's chunks, one write(2) per chunk it spans.
+// body is written straight from the parser's chunks, one write(2) per chunk it spans; the
+// long rest of a body in a plain layer file is copied by the kernel (copyBody, sendfile(2)).
 import {
   chmodSync,
   chownSync,
@@ -32,7 +33,7 @@ import {
   type Stats,
 } from 'node:fs';
 import { DiycError } from '@diyc/record';
-import { lsetxattr, mknod } from '@diyc/syscalls';
+import { lsetxattr, mknod, sendfile } from '@diyc/syscalls';
 import type { TarHeader, TarSink, Xattrs } from './tar-parser.js';
 
 /** An archive entry that would write outside the layer: the whole layer is refused. */
@@ -156,6 +157,21 @@ export class LayerWriter implements TarSink {
       throw err;
     }
     this.stats.bytes += end - start;
+  }
+
+  /** Body bytes of the current file, copied from the archive's file in the kernel (sendfile(2)). */
+  copyBody(archiveFd: number, position: number, length: number): number {
+    const file = this.#file;
+    if (!file) return 0;
+    let copied: number;
+    try {
+      copied = sendfile(file.fd, archiveFd, position, length);
+    } catch (err) {
+      this.abort();
+      throw err;
+    }
+    this.stats.bytes += copied;
+    return copied;
   }
 
   /** The end of the current entry's body: the file gets its owner, times and attributes. */

@@ -55,6 +55,12 @@ export interface TarSink {
    * parser's time, and garbage to collect).
    */
   dataRange?(chunk: Buffer, start: number, end: number): void;
+  /**
+   * The next `length` body bytes, taken by the sink itself from the archive's file `fd` at
+   * `position` (a plain layer file: see TarParser.copyBody). Returns how many it took: fewer
+   * only where the file ends, 0 when it takes none (an entry whose body it does not keep).
+   */
+  copyBody?(fd: number, position: number, length: number): number;
   end(): void;
 }
 
@@ -283,6 +289,27 @@ export class TarParser {
   /** File system entries read so far. */
   get entries(): number {
     return this.#entries;
+  }
+
+  /** Body bytes of the current entry still to come; 0 inside an extended header (the parser keeps that body). */
+  get bodyLeft(): number {
+    return this.#meta ? 0 : this.#body;
+  }
+
+  /**
+   * Hands the rest of the current entry's body to the sink's copyBody(), which takes it from
+   * the archive's file `fd` at `position` (where the input given to write() so far ends)
+   * without it passing through this process. Returns the bytes the sink took; the next
+   * write() gives the archive from `position` plus those.
+   */
+  copyBody(fd: number, position: number): number {
+    const left = this.bodyLeft;
+    if (left === 0 || !this.#sink.copyBody) return 0;
+    const n = this.#sink.copyBody(fd, position, left);
+    this.#body -= n;
+    this.#offset += n;
+    if (this.#body === 0) this.#sink.end();
+    return n;
   }
 
   /** Reads a chunk of the archive; the sink is called before this returns. */

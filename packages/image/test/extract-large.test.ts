@@ -1,7 +1,8 @@
 // A plain layer file of 16 MB or more takes its own path through extractLayer: synchronous
-// reads, and its diff_id hashed by openssl in a child process (digest.ts). The same answers
-// as the small-file path: the sha256 of the file, and a hostile entry refused, however far
-// into the archive it is.
+// reads, long bodies copied by the kernel (sendfile), and its diff_id hashed by openssl in a
+// child process (digest.ts). The same answers as the small-file path: the sha256 of the
+// file, every byte of every body, a truncated archive named as one, and a hostile entry
+// refused, however far into the archive it is.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +25,15 @@ describe('extractLayer of a large plain layer file', () => {
   const big = randomBytes(17 << 20);
   const small = Array.from({ length: 50 }, (_, i) => Buffer.from(`file ${i}\n`.repeat(i * 37)));
 
+  /** Writes the archive (or its first `cut` bytes) as NAME.tar, and extracts it into the new directory NAME. */
+  function extract(name: string, archive: Buffer, cut = archive.length): { dir: string; extracted: ReturnType<typeof extractLayer> } {
+    const file = join(work, `${name}.tar`);
+    writeFileSync(file, archive.subarray(0, cut));
+    const dir = join(work, name);
+    mkdirSync(dir);
+    return { dir, extracted: extractLayer(file, dir) };
+  }
+
   it('writes every file and gives the sha256 of the file as its diff_id', async () => {
     const archive = Buffer.concat([
       ...entry('big', big),
@@ -31,15 +41,36 @@ describe('extractLayer of a large plain layer file', () => {
       ...entry('dir/link', undefined, 'symlink', 'f1'),
       TAR_END,
     ]);
-    const file = join(work, 'layer.tar');
-    writeFileSync(file, archive);
-    const dir = join(work, 'ok');
-    mkdirSync(dir);
-    const result = await extractLayer(file, dir);
+    const { dir, extracted } = extract('ok', archive);
+    const result = await extracted;
     expect(result.diffId).toBe(`sha256:${createHash('sha256').update(archive).digest('hex')}`);
     expect(readFileSync(join(dir, 'big')).equals(big)).toBe(true);
     for (const [i, body] of small.entries()) expect(readFileSync(join(dir, `dir/f${i}`)).equals(body), `dir/f${i}`).toBe(true);
     expect(result).toMatchObject({ entries: 52, bytes: big.length + small.reduce((n, b) => n + b.length, 0) });
+  });
+
+  it('copies bodies that start and end anywhere in a read, and goes on after them', async () => {
+    // Sizes about the 64 KB from which the rest of a body is copied in the kernel, and about
+    // the 256 KB reads, at offsets that shift with each odd size before them.
+    const sizes = [65535, 65536, 65537, 70001, 262143, 262144, 262145, 1048579, 3, 200000];
+    const bodies = sizes.map((n) => randomBytes(n));
+    const archive = Buffer.concat([
+      ...entry('big', big),
+      ...bodies.flatMap((body, i) => entry(`m/${i}`, body)),
+      ...entry('after', Buffer.from('the end\n')),
+      TAR_END,
+    ]);
+    const { dir, extracted } = extract('medium', archive);
+    const result = await extracted;
+    for (const [i, body] of bodies.entries()) expect(readFileSync(join(dir, `m/${i}`)).equals(body), `m/${i}`).toBe(true);
+    expect(readFileSync(join(dir, 'after'), 'utf8')).toBe('the end\n');
+    expect(result.entries).toBe(bodies.length + 2);
+  });
+
+  it('names an archive that ends inside a copied body as truncated', async () => {
+    // 16.5 MB of the 17 MB body: the file is large enough for the path that copies bodies.
+    const { extracted } = extract('truncated', Buffer.concat([...entry('big', big), TAR_END]), 512 + (33 << 19));
+    await expect(extracted).rejects.toThrow(/Truncated input: entry 'big' needs \d+ more bytes/);
   });
 
   it('refuses a hostile entry after 17 MB, and writes nothing through it', async () => {
@@ -51,11 +82,8 @@ describe('extractLayer of a large plain layer file', () => {
       ...entry('escape/pwned', Buffer.from('x')),
       TAR_END,
     ]);
-    const file = join(work, 'hostile.tar');
-    writeFileSync(file, archive);
-    const dir = join(work, 'hostile');
-    mkdirSync(dir);
-    await expect(extractLayer(file, dir)).rejects.toThrow(/unsafe entry 'escape\/pwned': its path goes through the symlink 'escape'/);
+    const { dir, extracted } = extract('hostile', archive);
+    await expect(extracted).rejects.toThrow(/unsafe entry 'escape\/pwned': its path goes through the symlink 'escape'/);
     expect(readdirSync(outside)).toEqual([]);
     expect(existsSync(join(dir, 'big'))).toBe(true); // the caller removes dir
   });

@@ -107,6 +107,7 @@ export interface NativeBinding {
   setWindowSize(fd: number, rows: number, cols: number): void;
   getWindowSize(fd: number): [rows: number, cols: number] | null;
   pipe(): [number, number];
+  sendfile(outFd: number, inFd: number, offset: number, length: number): number;
   resolveInRoot(rootFd: number, path: string, flags: number, mode: number): number;
   /** The fallback walk alone (tests). */
   walkInRoot(rootFd: number, path: string, flags: number, mode: number): number;

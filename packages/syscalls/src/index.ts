@@ -20,6 +20,7 @@ export {
   setdomainname,
   mknod,
   lsetxattr,
+  sendfile,
   lgetxattr,
   llistxattr,
   statfsType,

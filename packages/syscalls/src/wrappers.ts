@@ -47,6 +47,14 @@ export function lsetxattr(path: string, name: string, value: Buffer): void {
   native().lsetxattr(path, name, value);
 }
 
+/**
+ * sendfile(2): copies `length` bytes of `inFd` from `offset` to `outFd`, in the kernel.
+ * Returns the bytes copied: fewer only where `inFd` ends. https://man7.org/linux/man-pages/man2/sendfile.2.html
+ */
+export function sendfile(outFd: number, inFd: number, offset: number, length: number): number {
+  return native().sendfile(outFd, inFd, offset, length);
+}
+
 /** lgetxattr(2): the value, or null when the attribute is not set. https://man7.org/linux/man-pages/man2/getxattr.2.html */
 export function lgetxattr(path: string, name: string): Buffer | null {
   return native().lgetxattr(path, name);

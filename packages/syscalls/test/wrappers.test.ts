@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lgetxattr, llistxattr, lsetxattr, mknod, mount, statfsType, umount2 } from '../src/index.js';
+import { lgetxattr, llistxattr, lsetxattr, mknod, mount, sendfile, statfsType, umount2 } from '../src/index.js';
 import { isRoot } from './helpers.js';
 
 const TMPFS_MAGIC = 0x01021994;
@@ -46,6 +46,29 @@ describe('system call wrappers', () => {
       expect(lgetxattr(file, 'trusted.diyc.test')?.toString()).toBe('y');
       expect(llistxattr(file)).toContain('trusted.diyc.test');
       expect(lgetxattr(file, 'trusted.diyc.absent')).toBeNull();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('copies a range of one file to another in the kernel, and stops where the source ends', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'diyc-wrap-'));
+    try {
+      writeFileSync(join(dir, 'in'), 'abcdefghij');
+      const input = openSync(join(dir, 'in'), 'r');
+      const output = openSync(join(dir, 'out'), 'w');
+      try {
+        expect(sendfile(output, input, 2, 3)).toBe(3);
+        expect(sendfile(output, input, 8, 100)).toBe(2); // the source ends after 2
+        // The source's own offset did not move: a read from it starts at its beginning.
+        const head = Buffer.alloc(1);
+        readSync(input, head, 0, 1, null);
+        expect(head.toString()).toBe('a');
+      } finally {
+        closeSync(input);
+        closeSync(output);
+      }
+      expect(readFileSync(join(dir, 'out'), 'utf8')).toBe('cdeij');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
