@@ -9,8 +9,9 @@
 //
 // The writes are synchronous: a layer is written sequentially, as GNU tar does, and a
 // thread-pool round trip per small file would cost more than the write itself. A file's
-// body is written straight from the parser's chunks, one write(2) per chunk it spans; the
-// long rest of a body in a plain layer file is copied by the kernel (copyBody, sendfile(2)).
+// body is written straight from the parser's chunks, one write(2) per chunk it spans; a
+// file read whole with its header is made in one call to the addon (file(), writeNewFile);
+// the long rest of a body in a plain layer file is copied by the kernel (copyBody, sendfile(2)).
 import {
   chmodSync,
   chownSync,
@@ -33,7 +34,7 @@ import {
   type Stats,
 } from 'node:fs';
 import { DiycError } from '@diyc/record';
-import { lsetxattr, mknod, sendfile } from '@diyc/syscalls';
+import { type FileOwner, lsetxattr, mknod, sendfile, writeNewFile } from '@diyc/syscalls';
 import type { TarHeader, TarSink, Xattrs } from './tar-parser.js';
 
 /** An archive entry that would write outside the layer: the whole layer is refused. */
@@ -67,8 +68,8 @@ interface OpenFile {
   fd: number;
   abs: string;
   header: TarHeader;
-  /** Made in a setgid directory: its group is the directory's until it is chowned. */
-  parentSetgid: boolean;
+  /** Its owner is to be set (#owner). */
+  chown: boolean;
 }
 
 export class LayerWriter implements TarSink {
@@ -101,18 +102,9 @@ export class LayerWriter implements TarSink {
 
   /** Writes one entry; a file's body follows through data() and end(). */
   entry(h: TarHeader): void {
-    this.stats.entries++;
-    const rel = this.#relative(h.path, h.path);
-    const slash = rel.lastIndexOf('/');
-    const parent = slash < 0 ? '' : rel.slice(0, slash);
-    const name = rel.slice(slash + 1);
-    if (name.startsWith(WHITEOUT_PREFIX)) {
-      this.#whiteout(h.path, parent, name);
-      return;
-    }
-    if (rel !== '') this.#ensureDir(parent);
-    this.#parentSetgid = this.#setgidDirs.size > 0 && rel !== '' && this.#setgidDirs.has(parent);
-    const abs = rel === '' ? this.#root : `${this.#root}/${rel}`;
+    const at = this.#place(h);
+    if (!at) return;
+    const { rel, abs } = at;
     switch (h.type) {
       case '5':
       case 'D':
@@ -139,6 +131,43 @@ export class LayerWriter implements TarSink {
           `entry '${h.path}' is of a kind diyc-image cannot write (${UNSUPPORTED[h.type] ?? `type flag '${h.type}'`})`,
         );
     }
+  }
+
+  /** A file with its whole body, chunk[start, start + h.size): made and written in one call. */
+  file(h: TarHeader, chunk: Buffer, start: number): void {
+    const at = this.#place(h);
+    if (!at) return;
+    this.#clear(at.rel, false);
+    writeNewFile(at.abs, h.mode, chunk, start, start + h.size, this.#owner(h), h.atime ?? h.mtime, h.mtime);
+    this.stats.bytes += h.size;
+    this.#setXattrs(at.abs, h.xattrs);
+  }
+
+  /**
+   * Where an entry goes: its path checked and made relative, the directories above it made.
+   * Null for a whiteout, which this has written already.
+   */
+  #place(h: TarHeader): { rel: string; abs: string } | null {
+    this.stats.entries++;
+    const rel = this.#relative(h.path, h.path);
+    const slash = rel.lastIndexOf('/');
+    const parent = slash < 0 ? '' : rel.slice(0, slash);
+    const name = rel.slice(slash + 1);
+    if (name.startsWith(WHITEOUT_PREFIX)) {
+      this.#whiteout(h.path, parent, name);
+      return null;
+    }
+    if (rel !== '') this.#ensureDir(parent);
+    this.#parentSetgid = this.#setgidDirs.size > 0 && rel !== '' && this.#setgidDirs.has(parent);
+    return { rel, abs: rel === '' ? this.#root : `${this.#root}/${rel}` };
+  }
+
+  /**
+   * The owner a new file must be given, or null when it has it already: made by this
+   * process, and not in a setgid directory (whose group it took).
+   */
+  #owner(h: TarHeader): FileOwner | null {
+    return h.uid !== this.#uid || h.gid !== this.#gid || this.#parentSetgid ? { uid: h.uid, gid: h.gid } : null;
   }
 
   /** Body bytes of the current entry: written to the file, if the entry is one. */
@@ -183,7 +212,7 @@ export class LayerWriter implements TarSink {
     try {
       // Owner first: chown(2) clears setuid and setgid bits. The file was created with its
       // mode (the umask is 0 while a layer is written), so chmod is needed only after chown.
-      if (h.uid !== this.#uid || h.gid !== this.#gid || file.parentSetgid) {
+      if (file.chown) {
         fchownSync(fd, h.uid, h.gid);
         fchmodSync(fd, h.mode);
       }
@@ -339,7 +368,7 @@ export class LayerWriter implements TarSink {
 
   #openFile(h: TarHeader, rel: string, abs: string): void {
     this.#clear(rel, false);
-    this.#file = { fd: openSync(abs, CREATE, h.mode), abs, header: h, parentSetgid: this.#parentSetgid };
+    this.#file = { fd: openSync(abs, CREATE, h.mode), abs, header: h, chown: this.#owner(h) !== null };
   }
 
   #hardlink(h: TarHeader, rel: string, abs: string): void {

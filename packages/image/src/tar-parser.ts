@@ -62,6 +62,12 @@ export interface TarSink {
    */
   copyBody?(fd: number, position: number, length: number): number;
   end(): void;
+  /**
+   * A file entry ('0', '7') whose whole body is chunk[start, start + header.size), in one
+   * call instead of entry(), data() and end(): most files of a layer are small, and are read
+   * whole with their header.
+   */
+  file?(header: TarHeader, chunk: Buffer, start: number): void;
 }
 
 /** The fields an extended header (pax 'x', GNU 'L' and 'K') sets for the next entry. */
@@ -260,6 +266,8 @@ export class TarParser {
   readonly #sink: TarSink;
   /** The sink takes bodies as ranges (dataRange). */
   readonly #ranges: boolean;
+  /** The sink takes a file read whole with its header in one call (file). */
+  readonly #wholeFiles: boolean;
   /** A header cut between two chunks, gathered here. */
   readonly #partial = Buffer.alloc(BLOCK);
   readonly #partialWords = wordsOf(this.#partial);
@@ -284,6 +292,7 @@ export class TarParser {
   constructor(sink: TarSink) {
     this.#sink = sink;
     this.#ranges = typeof sink.dataRange === 'function';
+    this.#wholeFiles = typeof sink.file === 'function';
   }
 
   /** File system entries read so far. */
@@ -322,8 +331,7 @@ export class TarParser {
         pos = this.#consumeBody(chunk, pos);
       } else if (this.#partialFill === 0 && length - pos >= BLOCK) {
         this.#headerAt = this.#offset + pos;
-        this.#header(chunk, pos, words);
-        pos += BLOCK;
+        pos += BLOCK + this.#header(chunk, pos, words, length - pos - BLOCK);
       } else {
         if (this.#partialFill === 0) this.#headerAt = this.#offset + pos;
         const n = Math.min(BLOCK - this.#partialFill, length - pos);
@@ -332,7 +340,7 @@ export class TarParser {
         pos += n;
         if (this.#partialFill === BLOCK) {
           this.#partialFill = 0;
-          this.#header(this.#partial, 0, this.#partialWords);
+          this.#header(this.#partial, 0, this.#partialWords, -1);
         }
       }
     }
@@ -369,12 +377,17 @@ export class TarParser {
     return pos + skip;
   }
 
-  #header(block: Buffer, offset: number, words: Uint32Array | null): void {
+  /**
+   * Reads the header at block[offset]; `available` bytes of the archive follow it in
+   * `block` (-1: none, it was gathered from two chunks). Returns the bytes of the body it
+   * gave the sink with the header (file()), which the caller skips.
+   */
+  #header(block: Buffer, offset: number, words: Uint32Array | null, available: number): number {
     const at = this.#headerAt;
     if (isZeroBlock(block, offset)) {
       // Two zero blocks end the archive; what follows (a tape's record padding) is not read.
       if (++this.#zeroBlocks === 2) this.#ended = true;
-      return;
+      return 0;
     }
     this.#zeroBlocks = 0;
     if (!checksumValid(block, offset, words)) {
@@ -386,15 +399,20 @@ export class TarParser {
       throw corrupt(`the header at byte ${at} has a size field that is not a size`);
     if (META_TYPES.has(type)) {
       this.#startMeta(type, size ?? 0);
-      return;
+      return 0;
     }
     const header = this.#decode(block, offset, type, size ?? 0);
     this.#entries++;
     this.#entryPath = header.path;
-    this.#body = header.size;
     this.#padding = (BLOCK - (header.size % BLOCK)) % BLOCK;
+    if (this.#wholeFiles && header.size <= available && (header.type === '0' || header.type === '7')) {
+      this.#sink.file?.(header, block, offset + BLOCK);
+      return header.size;
+    }
+    this.#body = header.size;
     this.#sink.entry(header);
     if (header.size === 0) this.#sink.end();
+    return 0;
   }
 
   #startMeta(type: string, size: number): void {

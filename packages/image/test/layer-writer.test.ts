@@ -28,7 +28,9 @@ function header(path: string, type: string, extra: Partial<TarHeader> = {}): Tar
   };
 }
 
-describe('LayerWriter', () => {
+// A file's body comes in pieces (entry, data, dataRange, end) or whole with its header
+// (file, what the parser gives for a body read with it): every case, both ways.
+describe.each(['in pieces', 'whole'] as const)('LayerWriter, file bodies %s', (how) => {
   let work: string;
   let root: string;
   let outside: string;
@@ -50,7 +52,12 @@ describe('LayerWriter', () => {
   });
 
   const file = (path: string, body: string, extra: Partial<TarHeader> = {}): void => {
-    writer.entry(header(path, '0', { size: body.length, ...extra }));
+    const h = header(path, '0', { size: body.length, ...extra });
+    if (how === 'whole') {
+      writer.file(h, Buffer.from(`..${body}..`), 2);
+      return;
+    }
+    writer.entry(h);
     // The first byte as a view (data), the rest as a range of a larger chunk (dataRange), as the parser gives them.
     const rest = body.slice(1);
     writer.data(Buffer.from(body.slice(0, 1)));
@@ -71,6 +78,19 @@ describe('LayerWriter', () => {
     expect((lstatSync(join(root, 'usr')).mode & 0o7777).toString(8)).toBe('750');
     expect(readlinkSync(join(root, 'usr/bin/link'))).toBe('tool');
     expect(writer.stats).toEqual({ entries: 5, bytes: 6, whiteouts: 0 });
+  });
+
+  it.skipIf(uid !== 0)('keeps the setuid and setgid bits of a file given another owner (chown(2) clears them)', () => {
+    file('s', 'x', { mode: 0o6755, uid: 1000, gid: 1001, mtime: 1_600_000_000.25 });
+    const s = lstatSync(join(root, 's'));
+    expect([(s.mode & 0o7777).toString(8), s.uid, s.gid, s.mtimeMs]).toEqual(['6755', 1000, 1001, 1_600_000_000_250]);
+  });
+
+  it('never writes through a name that is there: a file of the layer is replaced, not opened', () => {
+    file('f', 'first');
+    file('f', 'second');
+    expect(readFileSync(join(root, 'f'), 'utf8')).toBe('second');
+    expect(writer.stats.bytes).toBe(11);
   });
 
   // What is made in a setgid directory takes the directory's group: the archive's owner must

@@ -108,6 +108,17 @@ export interface NativeBinding {
   getWindowSize(fd: number): [rows: number, cols: number] | null;
   pipe(): [number, number];
   sendfile(outFd: number, inFd: number, offset: number, length: number): number;
+  writeNewFile(
+    path: string,
+    mode: number,
+    data: Buffer,
+    start: number,
+    end: number,
+    uid: number,
+    gid: number,
+    atime: number,
+    mtime: number,
+  ): void;
   resolveInRoot(rootFd: number, path: string, flags: number, mode: number): number;
   /** The fallback walk alone (tests). */
   walkInRoot(rootFd: number, path: string, flags: number, mode: number): number;

@@ -21,6 +21,7 @@ export {
   mknod,
   lsetxattr,
   sendfile,
+  writeNewFile,
   lgetxattr,
   llistxattr,
   statfsType,
@@ -38,6 +39,7 @@ export {
   getWindowSize,
   pipe,
 } from './wrappers.js';
+export type { FileOwner } from './wrappers.js';
 export {
   compileSeccomp,
   seccompVersion,

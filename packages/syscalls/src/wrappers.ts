@@ -55,6 +55,36 @@ export function sendfile(outFd: number, inFd: number, offset: number, length: nu
   return native().sendfile(outFd, inFd, offset, length);
 }
 
+/** A uid_t or gid_t, as node:fs takes them: 0 to 2^32 - 1 (all ones means "no change" to chown(2)). */
+const isId = (id: number): boolean => Number.isInteger(id) && id >= 0 && id <= 0xffffffff;
+
+/** A new file's owner, when it is to be set (fchown(2)). */
+export interface FileOwner {
+  uid: number;
+  gid: number;
+}
+
+/**
+ * A new file in one call: open(2) with O_CREAT | O_EXCL | O_NOFOLLOW and `mode` (give it
+ * with the umask at 0), its body `data[start, end)`, the owner when given (and `mode`
+ * again: chown(2) clears setuid and setgid), the times in seconds (futimens(2)), closed.
+ * Throws like node:fs, naming the call that failed; the file may then be left, partly written.
+ * https://man7.org/linux/man-pages/man2/open.2.html
+ */
+export function writeNewFile(
+  path: string,
+  mode: number,
+  data: Buffer,
+  start: number,
+  end: number,
+  owner: FileOwner | null,
+  atime: number,
+  mtime: number,
+): void {
+  if (owner) for (const id of [owner.uid, owner.gid]) if (!isId(id)) throw new RangeError(`${path}: owner ${id} is not a user or group ID`);
+  native().writeNewFile(path, mode, data, start, end, owner?.uid ?? -1, owner?.gid ?? -1, atime, mtime);
+}
+
 /** lgetxattr(2): the value, or null when the attribute is not set. https://man7.org/linux/man-pages/man2/getxattr.2.html */
 export function lgetxattr(path: string, name: string): Buffer | null {
   return native().lgetxattr(path, name);

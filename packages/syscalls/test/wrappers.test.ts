@@ -1,8 +1,8 @@
-import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, lstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lgetxattr, llistxattr, lsetxattr, mknod, mount, sendfile, statfsType, umount2 } from '../src/index.js';
+import { lgetxattr, llistxattr, lsetxattr, mknod, mount, sendfile, statfsType, umount2, writeNewFile } from '../src/index.js';
 import { isRoot } from './helpers.js';
 
 const TMPFS_MAGIC = 0x01021994;
@@ -70,6 +70,37 @@ describe('system call wrappers', () => {
       }
       expect(readFileSync(join(dir, 'out'), 'utf8')).toBe('cdeij');
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('makes a new file in one call: its body, mode and times; never over a name that is there, nor through a symlink', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'diyc-wrap-'));
+    const umask = process.umask(0);
+    try {
+      const file = join(dir, 'f');
+      writeNewFile(file, 0o640, Buffer.from('..body..'), 2, 6, null, 1_500_000_000, 1_600_000_000.5);
+      const st = lstatSync(file);
+      expect([readFileSync(file, 'utf8'), (st.mode & 0o7777).toString(8), st.atimeMs, st.mtimeMs]).toEqual([
+        'body',
+        '640',
+        1_500_000_000_000,
+        1_600_000_000_500,
+      ]);
+      expect(() => writeNewFile(file, 0o644, Buffer.alloc(0), 0, 0, null, 0, 0)).toThrow(
+        expect.objectContaining({ code: 'EEXIST', syscall: 'open', path: file }),
+      );
+      symlinkSync(join(dir, 'target'), join(dir, 'link'));
+      expect(() => writeNewFile(join(dir, 'link'), 0o644, Buffer.alloc(0), 0, 0, null, 0, 0)).toThrow(
+        expect.objectContaining({ code: 'EEXIST' }),
+      );
+      expect(() => readFileSync(join(dir, 'target'))).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+      expect(() => writeNewFile(join(dir, 'g'), 0o644, Buffer.alloc(4), 2, 8, null, 0, 0)).toThrow(
+        expect.objectContaining({ code: 'EINVAL' }),
+      );
+      expect(() => writeNewFile(join(dir, 'h'), 0o644, Buffer.alloc(0), 0, 0, { uid: 2 ** 32, gid: 0 }, 0, 0)).toThrow(RangeError);
+    } finally {
+      process.umask(umask);
       rmSync(dir, { recursive: true, force: true });
     }
   });
