@@ -7,7 +7,7 @@
 // (rootTag, kernelName of @diyc/record): two roots may each run a container NAME on one
 // bridge, and detaching one never touches the other's namespace, veth, rules or lease.
 import { existsSync } from 'node:fs';
-import { checkName, DiycError, kernelName, rootTag, stateRoot } from '@diyc/record';
+import { checkName, DiycError, kernelName, rootTag, sha256Hex, stateRoot } from '@diyc/record';
 import { linkExists, requireBridge } from './bridge.js';
 import type { NetConfig } from './config.js';
 import { commandError, mustRun, runRounds, systemRunner, which, type Command, type CommandResult, type Runner } from './exec.js';
@@ -16,7 +16,6 @@ import { addRules, findRules, removeRules, ruleComment } from './iptables.js';
 import { formatIp, macOf } from './ipv4.js';
 import { leaseOwner, LeaseStore, NET_RUN_DIR } from './leases.js';
 import { attachRuleset, detachRuleset, isGone, nftBatch, portRuleset, requireNft } from './nft.js';
-import { sha256Hex } from './sha256.js';
 import { formatPublish, publishOfRule, publishOverlaps, publishRules, type Publish } from './publish.js';
 
 /** The namespace's name under /run/netns: `diyc-NAME`, `diyc-TAG-NAME` for another root. */

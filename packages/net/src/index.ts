@@ -17,7 +17,7 @@ export type { Subnet } from './ipv4.js';
 export { ruleComment, findRules, splitRuleLine, restoreBatch } from './iptables.js';
 export type { Rule } from './iptables.js';
 export { systemRunner, mustRun, commandError, which, runRounds, roundsScript } from './exec.js';
-export { sha256Hex } from './sha256.js';
+export { sha256Hex } from '@diyc/record';
 export type { Runner, CommandResult, Command } from './exec.js';
 export { netStage, withIpv6Off, IPV6_OFF } from './stage.js';
 export { netCommand } from './cli.js';

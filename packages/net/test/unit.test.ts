@@ -11,7 +11,6 @@ import {
   restoreBatch,
   roundsScript,
   runRounds,
-  sha256Hex,
   systemRunner,
   ruleComment,
   splitRuleLine,
@@ -119,13 +118,6 @@ describe("the net stage's sysctls", () => {
     expect(withIpv6Off({ 'net.ipv6.conf.all.disable_ipv6': '0' }, true)).toEqual({ 'net.ipv6.conf.all.disable_ipv6': '0' });
     expect(withIpv6Off({ 'net.ipv6.conf.eth0.disable_ipv6': '0' }, true)).toEqual({ 'net.ipv6.conf.eth0.disable_ipv6': '0' });
     expect(withIpv6Off(undefined, false)).toBeUndefined();
-  });
-});
-
-describe('sha256Hex', () => {
-  it("gives node:crypto's digest, for the lengths around a block's edges and for UTF-8", () => {
-    const inputs = ['', 'abc', 'diyc0\0web', 'dn3br0\0b587fe43\0net3-a', 'é✓', ...Array.from({ length: 140 }, (_, n) => 'x'.repeat(n))];
-    for (const text of inputs) expect(sha256Hex(text), JSON.stringify(text)).toBe(createHash('sha256').update(text).digest('hex'));
   });
 });
 

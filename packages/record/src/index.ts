@@ -26,6 +26,7 @@ export type {
   IdMapping,
 } from './record.js';
 export { checkRecord } from './validate.js';
+export { sha256Hex } from './sha256.js';
 export { DiycError, isDiycError, wrap } from './errors.js';
 export type { ErrorKind } from './errors.js';
 export { hostnameProblem, nameProblem, checkName, hostnameFor, HOST_NAME_MAX, NAME_MAX } from './names.js';
