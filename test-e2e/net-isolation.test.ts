@@ -141,7 +141,10 @@ describe.skipIf(!isRoot)(`net isolation: a container on the bridge reaches only 
       'net.ipv6.conf.default.disable_ipv6=0',
     ]);
     // Every neighbour entry in place: the host's of each container, each container's of the gateway.
-    for (const n of ['atk', 'atkoff', 'vic', 'vic6']) expect((await exec(n, 'ping', '-c1', '-W2', gateway)).code, n).toBe(0);
+    for (const n of ['atk', 'atkoff', 'vic', 'vic6']) {
+      const r = await exec(n, 'ping', '-c1', '-W2', gateway);
+      expect(r.code, `${n}: ${r.stderr}${r.stdout}`).toBe(0);
+    }
   }, 180_000);
 
   afterAll(async () => {

@@ -3,7 +3,7 @@
 // when asked, help without colour unless a person is reading it, and usage errors that
 // repeat the usage --help shows. Also what the packages ship.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isRoot, onTerminal, repo, rootReason, runBin, runCommand, tempDir } from './helpers.js';
@@ -186,6 +186,37 @@ describe('what the packages ship', () => {
     }).stdout;
     expect(needed).toMatch(/NEEDED\s+libc\.so\.6/);
     expect(needed).not.toMatch(/NEEDED\s+libseccomp/);
+  });
+});
+
+describe("a bin's code cache", () => {
+  // diyc-ps's bundle, run as installed: which cache files its runs leave beside it.
+  const dir = join(repo, 'packages/run/dist/bin');
+  const caches = () => readdirSync(dir).filter((f) => f.startsWith('diyc-ps.bundle.cjs.') && f.endsWith('.cache'));
+  const removeCaches = () => {
+    for (const f of caches()) rmSync(join(dir, f), { force: true });
+  };
+  const root = tempDir('diyc-cache-');
+  afterAll(() => root.remove());
+
+  it('is made by a run that succeeded: --help keeps one of its own, and a failed run none', async () => {
+    removeCaches();
+    try {
+      const env = { DIYC_ROOT: root.path };
+      expect((await runBin('diyc-ps', ['--help'], { env })).code).toBe(0);
+      expect(caches().map((f) => f.replace(/^.*-x64/, ''))).toEqual(['.help.cache']);
+      expect((await runBin('diyc-ps', ['--no-such-flag'], { env })).code).toBe(2);
+      expect(caches()).toHaveLength(1);
+      const listed = await runBin('diyc-ps', ['-a'], { env });
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(
+        caches()
+          .map((f) => f.replace(/^.*-x64/, ''))
+          .sort(),
+      ).toEqual(['.cache', '.help.cache']);
+    } finally {
+      removeCaches();
+    }
   });
 });
 
