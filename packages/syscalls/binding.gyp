@@ -4,7 +4,8 @@
       "target_name": "diyc_syscalls",
       "sources": [
         "src/native/addon.cc",
-        "src/native/child.cc"
+        "src/native/child.cc",
+        "src/native/relay.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -293,7 +293,7 @@ export async function startForeground(
   const input = terminal ? undefined : hostStdio({ interactive: options.interactive, outputs: false });
   const log = terminal ? undefined : new ForegroundLog(container.dir, meta.logSize, meta.logFiles);
   const stdio: [number | null, number | null, number | null] | undefined = log
-    ? [input?.stdio[0] ?? null, log.pipeTo(process.stdout), log.pipeTo(process.stderr)]
+    ? [input?.stdio[0] ?? null, log.pipeTo(1), log.pipeTo(2)]
     : undefined;
   // The monitor waits for the container to run, then checks it while this process waits.
   spawnHealthMonitor(container, script, root);

@@ -14,18 +14,18 @@
 //                   does that, and a pipe gets the container's bytes as they are).
 //   without one     the container starts a session of its own (setsid(2): no
 //                   controlling tty, so TIOCSTI is refused), and any of its stdout and
-//                   stderr that would be the user's terminal is a pipe copied here.
+//                   stderr that would be the user's terminal is a pipe copied here
+//                   (by the addon's relay: no Node stream is made).
 //
 // pty(7), termios(3) (raw mode), unix(7) (SCM_RIGHTS), ioctl_tty(2) (TIOCSWINSZ).
 import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Readable, Writable } from 'node:stream';
-import { getWindowSize, pipe, recvFd, setWindowSize, socketpair, type SpawnPlan } from '@diyc/syscalls';
+import type { Readable } from 'node:stream';
+import { getWindowSize, pipe, recvFd, relay, setWindowSize, socketpair, type Relay, type SpawnPlan } from '@diyc/syscalls';
 
-// node:tty and node:net cost a few ms to load: only when a terminal or a pipe is proxied.
+// node:tty costs a few ms to load: only when a terminal is proxied.
 const require = createRequire(import.meta.url);
 const tty = (): typeof import('node:tty') => require('node:tty') as typeof import('node:tty');
-const net = (): typeof import('node:net') => require('node:net') as typeof import('node:net');
 const childProcess = (): typeof import('node:child_process') => require('node:child_process') as typeof import('node:child_process');
 
 /** How long output is still read once the process has ended (a child it left may hold the pty). */
@@ -88,7 +88,9 @@ export interface StdioProxyOptions {
 export class StdioProxy {
   readonly terminal: boolean;
   #socket: [number, number] | undefined;
-  #pipes: { read: number; write: number; to: Writable }[] = [];
+  /** The pipes of the process's stdout and stderr, when they go to a terminal: each copied to `to` (relay). */
+  #pipes: { read: number; write: number; to: number }[] = [];
+  #relays: Relay[] = [];
   #master: import('node:tty').ReadStream | undefined;
   #streams: Readable[] = [];
   #ended: Promise<void>[] = [];
@@ -115,7 +117,7 @@ export class StdioProxy {
       const target = stdio[fd] ?? fd;
       if (!isTerminal(target)) continue;
       const [read, write] = pipe();
-      this.#pipes.push({ read, write, to: fd === 1 ? process.stdout : process.stderr });
+      this.#pipes.push({ read, write, to: target });
       stdio[fd] = write;
     }
     return { setsid: true, stdio };
@@ -128,10 +130,10 @@ export class StdioProxy {
     }
     for (const p of this.#pipes) {
       closeSync(p.write);
-      const stream = new (net().Socket)({ fd: p.read, readable: true, writable: false });
-      stream.on('error', () => {});
-      stream.pipe(p.to, { end: false });
-      this.#track(stream);
+      // Copied by the addon, not a stream: process.stdout on a terminal costs ~8 ms of CPU.
+      const copy = relay(p.read, p.to);
+      this.#relays.push(copy);
+      this.#ended.push(copy.ended);
     }
   }
 
@@ -224,6 +226,7 @@ export class StdioProxy {
     ]);
     if (timer) clearTimeout(timer);
     for (const stream of this.#streams) stream.destroy();
+    for (const copy of this.#relays) copy.stop();
     if (this.#onResize) process.off('SIGWINCH', this.#onResize);
     // Only a terminal's keys were forwarded: process.stdin is not made (and Node's
     // streams not loaded, ~4 ms) for a container without one.

@@ -108,6 +108,8 @@ export interface NativeBinding {
   getWindowSize(fd: number): [rows: number, cols: number] | null;
   pipe(): [number, number];
   sendfile(outFd: number, inFd: number, offset: number, length: number): number;
+  relay(from: number, to: number, onData: ((chunk: Buffer) => void) | null, onEnd: () => void): number;
+  stopRelay(id: number): void;
   writeNewFile(
     path: string,
     mode: number,

@@ -39,6 +39,8 @@ export {
   getWindowSize,
   pipe,
 } from './wrappers.js';
+export { relay } from './relay.js';
+export type { Relay } from './relay.js';
 export type { FileOwner } from './wrappers.js';
 export {
   compileSeccomp,

@@ -49,6 +49,7 @@
 #endif
 
 #include "child.h"
+#include "relay.h"
 
 namespace {
 
@@ -1169,6 +1170,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lsetxattr", Napi::Function::New(env, Lsetxattr));
   exports.Set("sendfile", Napi::Function::New(env, Sendfile));
   exports.Set("writeNewFile", Napi::Function::New(env, WriteNewFile));
+  exports.Set("relay", Napi::Function::New(env, diyc::Relay));
+  exports.Set("stopRelay", Napi::Function::New(env, diyc::StopRelay));
   exports.Set("lgetxattr", Napi::Function::New(env, Lgetxattr));
   exports.Set("llistxattr", Napi::Function::New(env, Llistxattr));
   exports.Set("statfsType", Napi::Function::New(env, StatfsType));
