@@ -206,6 +206,12 @@ t.close()
       ],
       // A whiteout of '..' named the directory above the layer: diyc-image removed it.
       ['whiteout-dotdot', `add('.wh...')`, /unsafe entry '\.wh\.\.\.': it is a whiteout of '\.\.'/],
+      // A symlink '.' replaced the layer root: every later entry was written where it pointed.
+      [
+        'root-symlink',
+        `add('.', type=tarfile.SYMTYPE, linkname=${JSON.stringify(outside)})\nadd('evil')`,
+        /unsafe entry '\.': it would replace the layer root with what is not a directory/,
+      ],
     ];
     beforeAll(() => {
       mkdirSync(outside, { recursive: true });

@@ -3,8 +3,8 @@
 // Faithful: numeric owners, all mode bits (setuid, setgid, sticky), mtimes, symlinks,
 // hardlinks, device nodes and FIFOs, and extended attributes. Safe: nothing is ever
 // written outside the directory: an absolute path, a `..` component, a path through a
-// symlink of the layer, or a hardlink to a file outside refuses the whole layer, with
-// the entry named. Whiteouts (`.wh.NAME`, `.wh..wh..opq`) become what overlayfs reads
+// symlink of the layer, a hardlink to a file outside, or anything but a directory in place
+// of the layer root refuses the whole layer, with the entry named. Whiteouts (`.wh.NAME`, `.wh..wh..opq`) become what overlayfs reads
 // as whiteouts: a 0/0 character device, and the trusted.overlay.opaque attribute.
 //
 // The writes are synchronous: a layer is written sequentially, as GNU tar does, and a
@@ -157,6 +157,10 @@ export class LayerWriter implements TarSink {
       this.#whiteout(h.path, parent, name);
       return null;
     }
+    // The layer root stays a directory: a symlink there (an entry '.' or './') took every
+    // later entry where it pointed, and a directory named under it was removed there.
+    if (rel === '' && h.type !== '5' && h.type !== 'D')
+      throw unsafeEntry(h.path, 'it would replace the layer root with what is not a directory');
     if (rel !== '') this.#ensureDir(parent);
     this.#parentSetgid = this.#setgidDirs.size > 0 && rel !== '' && this.#setgidDirs.has(parent);
     return { rel, abs: rel === '' ? this.#root : `${this.#root}/${rel}` };

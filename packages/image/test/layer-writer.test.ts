@@ -159,6 +159,34 @@ describe.each(['in pieces', 'whole'] as const)('LayerWriter, file bodies %s', (h
     expect(readdirSync(outside)).toEqual(['sub']);
   });
 
+  // A red-team find: a symlink named '.' replaced the layer root, and every later entry went
+  // where it pointed: new files anywhere on the host, and a directory there removed whole
+  // when the archive named it as a file.
+  it('refuses an entry that would make the layer root anything but a directory', () => {
+    mkdirSync(join(outside, 'keep'));
+    for (const [path, type] of [
+      ['.', '2'],
+      ['./', '2'],
+      ['.', '1'],
+      ['.', '6'],
+    ]) {
+      expect(
+        () => writer.entry(header(path as string, type as string, { linkpath: type === '6' ? '' : outside })),
+        `${path} ${type}`,
+      ).toThrow(`unsafe entry '${path}': it would replace the layer root with what is not a directory`);
+    }
+    expect(() => file('.', 'x')).toThrow("unsafe entry '.': it would replace the layer root with what is not a directory");
+    expect(lstatSync(root).isDirectory()).toBe(true);
+    file('keep/new', 'x');
+    file('keep', 'a file');
+    writer.entry(header('./', '5', { mode: 0o750 }));
+    writer.finish();
+    expect(readdirSync(outside)).toEqual(['keep']);
+    expect(readdirSync(join(outside, 'keep'))).toEqual([]);
+    expect(readFileSync(join(root, 'keep'), 'utf8')).toBe('a file');
+    expect((lstatSync(root).mode & 0o7777).toString(8)).toBe('750');
+  });
+
   it('refuses a hardlink to what the layer does not hold, naming it', () => {
     expect(() => writer.entry(header('hl', '1', { linkpath: 'etc/shadow' }))).toThrow(
       "entry 'hl' is a hardlink to 'etc/shadow', which the layer does not hold before it",
