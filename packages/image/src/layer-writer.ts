@@ -85,7 +85,8 @@ export class LayerWriter implements TarSink {
   readonly #setgidDirs = new Set<string>();
   /** The current entry's parent is one of #setgidDirs. */
   #parentSetgid = false;
-  readonly #dirTimes: [path: string, atime: number, mtime: number][] = [];
+  /** Directories' times, set by finish(): [path relative to the root, atime, mtime]. */
+  readonly #dirTimes: [rel: string, atime: number, mtime: number][] = [];
   /** Paths this layer has written: anything else does not exist yet (the layer starts empty). */
   readonly #written = new Set<string>();
   readonly #uid = process.getuid?.() ?? 0;
@@ -234,11 +235,15 @@ export class LayerWriter implements TarSink {
     if (file) closeSync(file.fd);
   }
 
-  /** Sets directory times last (writing into a directory changes its mtime). */
+  /**
+   * Sets directory times last (writing into a directory changes its mtime), on the
+   * directories that are still the layer's: one that a later entry replaced (by a symlink,
+   * say, or with a symlink in place of a directory above it) is not followed (utimes(2) follows).
+   */
   finish(): void {
     for (let i = this.#dirTimes.length - 1; i >= 0; i--) {
-      const [abs, atime, mtime] = this.#dirTimes[i] as [string, number, number];
-      utimesSync(abs, atime, mtime);
+      const [rel, atime, mtime] = this.#dirTimes[i] as [string, number, number];
+      if (this.#madeDirs.has(rel)) utimesSync(rel === '' ? this.#root : `${this.#root}/${rel}`, atime, mtime);
     }
   }
 
@@ -367,7 +372,7 @@ export class LayerWriter implements TarSink {
     if (h.mode & 0o2000) this.#setgidDirs.add(rel);
     else this.#setgidDirs.delete(rel);
     this.#setXattrs(abs, h.xattrs);
-    this.#dirTimes.push([abs, h.atime ?? h.mtime, h.mtime]);
+    this.#dirTimes.push([rel, h.atime ?? h.mtime, h.mtime]);
   }
 
   #openFile(h: TarHeader, rel: string, abs: string): void {

@@ -187,6 +187,20 @@ describe.each(['in pieces', 'whole'] as const)('LayerWriter, file bodies %s', (h
     expect((lstatSync(root).mode & 0o7777).toString(8)).toBe('750');
   });
 
+  it('sets the times of a directory only while it is one: never through a symlink that replaced it or a directory above it', () => {
+    mkdirSync(join(outside, 'b'));
+    const before = [outside, join(outside, 'b')].map((p) => lstatSync(p).mtimeMs);
+    writer.entry(header('d/', '5', { mtime: 1_234_567_890 }));
+    writer.entry(header('d', '2', { linkpath: outside }));
+    writer.entry(header('a/b/', '5', { mtime: 1_234_567_890 }));
+    writer.entry(header('a', '2', { linkpath: outside }));
+    writer.entry(header('kept/', '5', { mtime: 1_111_111_111 }));
+    file('kept/f', 'x');
+    writer.finish();
+    expect([outside, join(outside, 'b')].map((p) => lstatSync(p).mtimeMs)).toEqual(before);
+    expect(lstatSync(join(root, 'kept')).mtimeMs).toBe(1_111_111_111_000);
+  });
+
   it('refuses a hardlink to what the layer does not hold, naming it', () => {
     expect(() => writer.entry(header('hl', '1', { linkpath: 'etc/shadow' }))).toThrow(
       "entry 'hl' is a hardlink to 'etc/shadow', which the layer does not hold before it",
