@@ -11,7 +11,7 @@
 // attributes as SCHILY.xattr.* and LIBARCHIVE.xattr.*, kept byte for byte) and pax global
 // headers (all but path and linkpath), and numbers in octal or GNU base-256. Anything it
 // cannot read as tar is refused, with the byte offset: a bad checksum, a truncated header
-// or body, a malformed pax record, a size that is not a size.
+// or body, a malformed pax record, a size that is not a size, a pax name with a NUL byte.
 import { DiycError } from '@diyc/record';
 
 const BLOCK = 512;
@@ -221,10 +221,11 @@ function paxNumber(key: string, value: Buffer): number {
 function paxRecord(key: string, value: Buffer, into: Overrides, global: boolean): void {
   switch (key) {
     case 'path':
-      if (!global) into.path = value.toString('utf8');
-      return;
     case 'linkpath':
-      if (!global) into.linkpath = value.toString('utf8');
+      if (global) return;
+      // A NUL ends a C string: the system calls would be given a shorter name than the one checked.
+      if (value.includes(0)) throw corrupt(`a pax extended header gives a ${key} with a NUL byte`);
+      into[key] = value.toString('utf8');
       return;
     case 'mtime':
       into.mtime = paxNumber(key, value);
@@ -245,12 +246,15 @@ function paxRecord(key: string, value: Buffer, into: Overrides, global: boolean)
   if (key.startsWith('GNU.sparse.')) into.sparse = true;
   else if (global)
     return; // attributes of every file: no tar writes them, and none is honoured
-  else if (key.startsWith(XATTR_PREFIX)) (into.xattrs ??= new Map()).set(key.slice(XATTR_PREFIX.length), Buffer.from(value));
+  else if (key.startsWith(XATTR_PREFIX)) setXattr(into, key.slice(XATTR_PREFIX.length), Buffer.from(value));
   else if (key.startsWith(LIBARCHIVE_PREFIX))
-    (into.xattrs ??= new Map()).set(
-      decodeURIComponent(key.slice(LIBARCHIVE_PREFIX.length)),
-      Buffer.from(value.toString('latin1'), 'base64'),
-    );
+    setXattr(into, decodeURIComponent(key.slice(LIBARCHIVE_PREFIX.length)), Buffer.from(value.toString('latin1'), 'base64'));
+}
+
+function setXattr(into: Overrides, name: string, value: Buffer): void {
+  // lsetxattr(2) would set the attribute named by what comes before the NUL.
+  if (name.includes('\0')) throw corrupt('a pax extended header names an extended attribute with a NUL byte');
+  (into.xattrs ??= new Map()).set(name, value);
 }
 
 /** Only the extended attributes of a pax header's body (SCHILY.xattr.*, LIBARCHIVE.xattr.*), byte for byte. */

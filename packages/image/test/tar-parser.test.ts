@@ -352,6 +352,18 @@ describe('TarParser: archives it refuses', () => {
     expect(() => parse(header({ name: 'PaxHeader', type: 'x', size: 2 * 1024 * 1024 }))).toThrow(/an extended header of 2097152 bytes/);
   });
 
+  // A red-team find: 'dir/name\0junk' was checked as that, and made as dir/name (open(2)
+  // reads a C string); node:fs refused it, the addon's writeNewFile did not.
+  it('refuses a pax path, link path or attribute name with a NUL byte: a system call would be given the name before it', () => {
+    const withPax = (record: Buffer) => () => parse(Buffer.concat([pax('x', record), member({ name: 'f' }, 'x'), END]));
+    expect(withPax(paxRecord('path', 'dir/name\0junk'))).toThrow(
+      'the archive is corrupt: a pax extended header gives a path with a NUL byte',
+    );
+    expect(withPax(paxRecord('linkpath', 'target\0'))).toThrow('a pax extended header gives a linkpath with a NUL byte');
+    expect(withPax(paxRecord('SCHILY.xattr.user.a\0b', 'v'))).toThrow('a pax extended header names an extended attribute with a NUL byte');
+    expect(withPax(paxRecord('LIBARCHIVE.xattr.user.a%00b', 'dg=='))).toThrow('names an extended attribute with a NUL byte');
+  });
+
   it('refuses an entry without a path, a link without a target, and a target on what is not a link', () => {
     expect(() => parse(Buffer.concat([member({ name: '' }), END]))).toThrow('an entry has no path');
     expect(() => parse(Buffer.concat([member({ name: 'l', type: '2' }), END]))).toThrow("entry 'l' is a link without a target");
