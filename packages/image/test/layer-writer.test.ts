@@ -86,6 +86,16 @@ describe.each(['in pieces', 'whole'] as const)('LayerWriter, file bodies %s', (h
     expect([(s.mode & 0o7777).toString(8), s.uid, s.gid, s.mtimeMs]).toEqual(['6755', 1000, 1001, 1_600_000_000_250]);
   });
 
+  // The times node:fs sets (futimes): a file read whole with its header got the archive's
+  // nanoseconds and its times before 1970, one written in pieces did not (a red-team find).
+  it('gives a file the same times either way: to the microsecond, and now for a time before 1970', () => {
+    const before = Date.now();
+    file('frac', 'x', { mtime: 1_600_000_000.1234567 });
+    file('old', 'x', { mtime: -1.5 });
+    expect(lstatSync(join(root, 'frac'), { bigint: true }).mtimeNs).toBe(1_600_000_000_123_456_000n);
+    expect(lstatSync(join(root, 'old')).mtimeMs).toBeGreaterThanOrEqual(before - 1000);
+  });
+
   it('never writes through a name that is there: a file of the layer is replaced, not opened', () => {
     file('f', 'first');
     file('f', 'second');

@@ -64,11 +64,17 @@ export interface FileOwner {
   gid: number;
 }
 
+/** A time in seconds as node:fs's futimes takes it (toUnixTimestamp): one before 1970 is now. */
+const fsTime = (t: number): number => (t < 0 ? Date.now() / 1000 : t);
+
 /**
  * A new file in one call: open(2) with O_CREAT | O_EXCL | O_NOFOLLOW and `mode` (give it
  * with the umask at 0), its body `data[start, end)`, the owner when given (and `mode`
  * again: chown(2) clears setuid and setgid), the times in seconds (futimens(2)), closed.
- * Throws like node:fs, naming the call that failed; the file may then be left, partly written.
+ * Throws like node:fs, naming the call that failed; the file may then be left, partly
+ * written. The times are set as node:fs's futimes sets them (one before 1970 is now, the
+ * others to the microsecond), and a path with a NUL byte is refused as node:fs refuses it:
+ * a file written with this gets what one written with node:fs would.
  * https://man7.org/linux/man-pages/man2/open.2.html
  */
 export function writeNewFile(
@@ -81,8 +87,9 @@ export function writeNewFile(
   atime: number,
   mtime: number,
 ): void {
+  if (path.includes('\0')) throw new TypeError(`${JSON.stringify(path)}: a path with a NUL byte`);
   if (owner) for (const id of [owner.uid, owner.gid]) if (!isId(id)) throw new RangeError(`${path}: owner ${id} is not a user or group ID`);
-  native().writeNewFile(path, mode, data, start, end, owner?.uid ?? -1, owner?.gid ?? -1, atime, mtime);
+  native().writeNewFile(path, mode, data, start, end, owner?.uid ?? -1, owner?.gid ?? -1, fsTime(atime), fsTime(mtime));
 }
 
 /** lgetxattr(2): the value, or null when the attribute is not set. https://man7.org/linux/man-pages/man2/getxattr.2.html */

@@ -1,4 +1,15 @@
-import { closeSync, lstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  lstatSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -99,6 +110,31 @@ describe('system call wrappers', () => {
         expect.objectContaining({ code: 'EINVAL' }),
       );
       expect(() => writeNewFile(join(dir, 'h'), 0o644, Buffer.alloc(0), 0, 0, { uid: 2 ** 32, gid: 0 }, 0, 0)).toThrow(RangeError);
+    } finally {
+      process.umask(umask);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // A red-team find: these differed from what node:fs does, so a layer's file got other
+  // times, or another name, when its body was read with its header.
+  it('does what node:fs does with a NUL in the path and with times: refused; a time before 1970 is now, the others to the microsecond', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'diyc-wrap-'));
+    const umask = process.umask(0);
+    try {
+      expect(() => writeNewFile(join(dir, 'n\0ul'), 0o644, Buffer.alloc(0), 0, 0, null, 0, 0)).toThrow('a path with a NUL byte');
+      expect(readdirSync(dir)).toEqual([]);
+      const file = join(dir, 'f');
+      const before = Date.now();
+      writeNewFile(file, 0o644, Buffer.alloc(0), 0, 0, null, -1.5, 1_600_000_000.1234567);
+      const st = lstatSync(file, { bigint: true });
+      expect(st.mtimeNs).toBe(1_600_000_000_123_456_000n);
+      expect(Number(st.atimeNs / 1_000_000n)).toBeGreaterThanOrEqual(before - 1000);
+      for (const t of [1e19, 1e300]) {
+        expect(() => writeNewFile(join(dir, 'g'), 0o644, Buffer.alloc(0), 0, 0, null, 0, t)).toThrow(
+          expect.objectContaining({ code: 'EINVAL' }),
+        );
+      }
     } finally {
       process.umask(umask);
       rmSync(dir, { recursive: true, force: true });

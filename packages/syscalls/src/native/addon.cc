@@ -1077,16 +1077,20 @@ Napi::Value Sendfile(const Napi::CallbackInfo& info) {
 }
 
 // Seconds (with a fraction, as pax headers give them) as a timespec, the way libuv turns
-// node:fs's times into one (uv__fs_to_timespec), so that both paths set the same times.
-struct timespec SecondsToTimespec(double t) {
-  struct timespec ts;
-  ts.tv_sec = static_cast<time_t>(t);
-  ts.tv_nsec = static_cast<long>((t - static_cast<double>(ts.tv_sec)) * 1e9);
-  if (ts.tv_nsec < 0) {
-    ts.tv_sec -= 1;
-    ts.tv_nsec += 1000000000;
+// node:fs's times into one (uv__fs_to_timespec), so that both paths set the same times: to
+// the microsecond, the nanoseconds dropped. False for a time no time_t holds (a pax header
+// may say 1e300): libuv's cast of one is undefined, and futimens(2) answered EINVAL.
+bool SecondsToTimespec(double t, struct timespec* ts) {
+  if (!(t > -9.2e18 && t < 9.2e18)) return false;
+  ts->tv_sec = static_cast<time_t>(t);
+  long nsec = static_cast<long>((t - static_cast<double>(ts->tv_sec)) * 1e9);
+  nsec -= nsec % 1000;
+  if (nsec < 0) {
+    ts->tv_sec -= 1;
+    nsec += 1000000000;
   }
-  return ts;
+  ts->tv_nsec = nsec;
+  return true;
 }
 
 // writeNewFile(path, mode, data, start, end, uid, gid, atime, mtime): one file of an image
@@ -1106,8 +1110,12 @@ Napi::Value WriteNewFile(const Napi::CallbackInfo& info) {
   size_t end = static_cast<size_t>(info[4].As<Napi::Number>().Int64Value());
   // -1: leave the owner (the wrapper checked the others are uid_t's).
   int64_t uid = info[5].As<Napi::Number>().Int64Value(), gid = info[6].As<Napi::Number>().Int64Value();
-  struct timespec times[2] = {SecondsToTimespec(info[7].As<Napi::Number>().DoubleValue()),
-                              SecondsToTimespec(info[8].As<Napi::Number>().DoubleValue())};
+  struct timespec times[2];
+  if (!SecondsToTimespec(info[7].As<Napi::Number>().DoubleValue(), &times[0]) ||
+      !SecondsToTimespec(info[8].As<Napi::Number>().DoubleValue(), &times[1]))
+    return ThrowErrno(env, EINVAL, "futimens", path);
+  // A NUL would end the path open(2) reads before the one the caller checked.
+  if (path.find('\0') != std::string::npos) return ThrowErrno(env, EINVAL, "open", path);
   if (start > end || end > data.Length()) return ThrowErrno(env, EINVAL, "write", path);
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) return ThrowErrno(env, errno, "open", path);
