@@ -310,15 +310,15 @@ export class TarParser {
   }
 
   /**
-   * Hands the rest of the current entry's body to the sink's copyBody(), which takes it from
-   * the archive's file `fd` at `position` (where the input given to write() so far ends)
-   * without it passing through this process. Returns the bytes the sink took; the next
-   * write() gives the archive from `position` plus those.
+   * Hands the rest of the current entry's body (at most `max` bytes of it) to the sink's
+   * copyBody(), which takes it from the archive's file `fd` at `position` (where the input
+   * given so far ends) without it passing through this process. Returns the bytes the sink
+   * took; the next write() or copyBody() gives the archive from `position` plus those.
    */
-  copyBody(fd: number, position: number): number {
+  copyBody(fd: number, position: number, max = Number.POSITIVE_INFINITY): number {
     const left = this.bodyLeft;
     if (left === 0 || !this.#sink.copyBody) return 0;
-    const n = this.#sink.copyBody(fd, position, left);
+    const n = this.#sink.copyBody(fd, position, Math.min(left, max));
     this.#body -= n;
     this.#offset += n;
     if (this.#body === 0) this.#sink.end();

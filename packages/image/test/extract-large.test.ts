@@ -4,7 +4,7 @@
 // file, every byte of every body, a truncated archive named as one, and a hostile entry
 // refused, however far into the archive it is.
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -65,6 +65,37 @@ describe('extractLayer of a large plain layer file', () => {
     for (const [i, body] of bodies.entries()) expect(readFileSync(join(dir, `m/${i}`)).equals(body), `m/${i}`).toBe(true);
     expect(readFileSync(join(dir, 'after'), 'utf8')).toBe('the end\n');
     expect(result.entries).toBe(bodies.length + 2);
+  });
+
+  // A red-team find: the whole rest of a body went in one sendfile(2), and a signal's handler
+  // (it removes the layer's directory) waited for all of it: 7.5 s for a body of 3 GB.
+  it('gives the event loop a turn at least every 8 MB of a body it copies', async () => {
+    const file = join(work, 'turns.tar');
+    writeFileSync(file, Buffer.concat([...entry('big', big), ...entry('big2', big), TAR_END]));
+    const dir = join(work, 'turns');
+    mkdirSync(dir);
+    let read = 0;
+    let readAtTurn = 0;
+    let longest = 0;
+    let done = false;
+    const turn = (): void => {
+      readAtTurn = read;
+      if (!done) setImmediate(turn);
+    };
+    setImmediate(turn);
+    const onProgress = (n: number): void => {
+      read = n;
+      longest = Math.max(longest, read - readAtTurn);
+    };
+    try {
+      await extractLayer(file, dir, { onProgress });
+    } finally {
+      done = true;
+    }
+    expect(read).toBe(statSync(file).size);
+    expect(longest).toBeGreaterThan(0);
+    expect(longest).toBeLessThanOrEqual(8 << 20);
+    expect(readFileSync(join(dir, 'big2')).equals(big)).toBe(true);
   });
 
   it('names an archive that ends inside a copied body as truncated', async () => {
