@@ -308,6 +308,63 @@ describe('TarParser: pax extended headers', () => {
   });
 });
 
+describe('TarParser: a file read whole with its header (file())', () => {
+  // Bodies about the block's size, after a pax header and between entries of other kinds.
+  const parts: [entry: string | null, bytes: Buffer][] = [
+    ['empty', member({ name: 'empty' })],
+    [null, pax('x', paxRecord('path', `${'long/'.repeat(30)}name`), paxRecord('mtime', '1.5'))],
+    ['short', member({ name: 'short' }, 'after a pax header')],
+    ['l', member({ name: 'l', type: '2', linkname: 'empty' })],
+    ['c', member({ name: 'c', type: '7' }, 'c'.repeat(511))],
+    ['block', member({ name: 'block' }, 'b'.repeat(512))],
+    ['odd', member({ name: 'odd' }, 'o'.repeat(1500))],
+    ['d/', member({ name: 'd/', type: '5' })],
+  ];
+  const archive = Buffer.concat([...parts.map(([, bytes]) => bytes), END]);
+
+  /** The entries, each with its body and whether it came whole (file()) or in pieces (entry(), data(), end()). */
+  function parseWhole(size: number): [path: string, body: string, whole: boolean][] {
+    const read: [string, string, boolean][] = [];
+    let body: Buffer[] = [];
+    const parser = new TarParser({
+      entry: (header) => {
+        body = [];
+        read.push([header.path, '', false]);
+      },
+      data: (chunk) => body.push(Buffer.from(chunk)),
+      end: () => {
+        (read.at(-1) as [string, string, boolean])[1] = Buffer.concat(body).toString();
+      },
+      file: (header, chunk, start) => {
+        expect(start + header.size).toBeLessThanOrEqual(chunk.length);
+        read.push([header.path, chunk.toString('utf8', start, start + header.size), true]);
+      },
+    });
+    for (let i = 0; i < archive.length; i += size) parser.write(archive.subarray(i, i + size));
+    parser.end();
+    return read;
+  }
+
+  it.each(CHUNKINGS)(
+    'gives the entries and bodies read in pieces, a file whole when its chunk holds its header and body (chunks of %i bytes)',
+    (size) => {
+      const read = parseWhole(size);
+      expect(read.map(([path, body]) => [path, body])).toEqual(parse(archive, size).map((r) => [r.header.path, r.body]));
+      let at = 0;
+      const whole: boolean[] = [];
+      for (const [entry, bytes] of parts) {
+        if (entry !== null) {
+          const h = parse(Buffer.concat([bytes, END]))[0]?.header as TarHeader;
+          const isFile = h.type === '0' || h.type === '7';
+          whole.push(isFile && at + 512 + h.size <= (Math.floor(at / size) + 1) * size);
+        }
+        at += bytes.length;
+      }
+      expect(read.map(([, , w]) => w)).toEqual(whole);
+    },
+  );
+});
+
 describe('TarParser: archives it refuses', () => {
   const good = Buffer.concat([member({ name: 'first' }, 'one'), member({ name: 'second' }, 'x'.repeat(1000)), END]);
 
