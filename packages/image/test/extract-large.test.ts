@@ -4,7 +4,7 @@
 // file, every byte of every body, a truncated archive named as one, and a hostile entry
 // refused, however far into the archive it is.
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { extractLayer, TAR_END, tarHeader, tarPadding } from '../src/index.js';
 const uid = process.getuid?.() ?? 0;
 const gid = process.getgid?.() ?? 0;
 
-function entry(path: string, body: Buffer = Buffer.alloc(0), type: 'file' | 'symlink' = 'file', linkname?: string): Buffer[] {
+function entry(path: string, body: Buffer = Buffer.alloc(0), type: 'file' | 'symlink' | 'link' = 'file', linkname?: string): Buffer[] {
   const header = tarHeader({ path, type, mode: 0o644, uid, gid, size: type === 'file' ? body.length : 0, mtime: 1_700_000_000, linkname });
   return type === 'file' ? [header, body, tarPadding(body.length)] : [header];
 }
@@ -96,6 +96,30 @@ describe('extractLayer of a large plain layer file', () => {
     expect(longest).toBeGreaterThan(0);
     expect(longest).toBeLessThanOrEqual(8 << 20);
     expect(readFileSync(join(dir, 'big2')).equals(big)).toBe(true);
+  });
+
+  it('copies a body to a new file: a name that was a hardlink or a symlink is replaced, what it named is left alone', async () => {
+    const outside = join(work, 'outside-copy');
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'target'), 'host');
+    const body = randomBytes(300_000);
+    const archive = Buffer.concat([
+      ...entry('big', big),
+      ...entry('a', Buffer.from('original')),
+      ...entry('hard', undefined, 'link', 'a'),
+      ...entry('soft', undefined, 'symlink', join(outside, 'target')),
+      ...entry('hard-to-soft', undefined, 'link', 'soft'),
+      ...['hard', 'soft', 'hard-to-soft'].flatMap((name) => entry(name, body)),
+      TAR_END,
+    ]);
+    const { dir, extracted } = extract('replaced', archive);
+    await extracted;
+    expect(readFileSync(join(dir, 'a'), 'utf8')).toBe('original');
+    expect(readFileSync(join(outside, 'target'), 'utf8')).toBe('host');
+    for (const name of ['hard', 'soft', 'hard-to-soft']) {
+      expect(readFileSync(join(dir, name)).equals(body), name).toBe(true);
+      expect(lstatSync(join(dir, name)).nlink, name).toBe(1);
+    }
   });
 
   it('names an archive that ends inside a copied body as truncated', async () => {

@@ -1,7 +1,7 @@
 // The layer writer's own decisions, on a temporary directory, as the user running the tests
 // (owners are the user's own; device nodes and overlayfs attributes, which need root, are
 // left to test-e2e/image.test.ts, which also unpacks hostile archives made by real tools).
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -84,6 +84,24 @@ describe.each(['in pieces', 'whole'] as const)('LayerWriter, file bodies %s', (h
     file('s', 'x', { mode: 0o6755, uid: 1000, gid: 1001, mtime: 1_600_000_000.25 });
     const s = lstatSync(join(root, 's'));
     expect([(s.mode & 0o7777).toString(8), s.uid, s.gid, s.mtimeMs]).toEqual(['6755', 1000, 1001, 1_600_000_000_250]);
+  });
+
+  it('replaces a name, never writes through it: a hardlink leaves the other name its body, a symlink its target', () => {
+    writeFileSync(join(outside, 'target'), 'host');
+    file('a', 'original');
+    writer.entry(header('hard', '1', { linkpath: 'a' }));
+    writer.entry(header('soft', '2', { linkpath: join(outside, 'target') }));
+    writer.entry(header('hard-to-soft', '1', { linkpath: 'soft' }));
+    for (const name of ['hard', 'soft', 'hard-to-soft']) file(name, 'new');
+    expect(readFileSync(join(root, 'a'), 'utf8')).toBe('original');
+    expect(readFileSync(join(outside, 'target'), 'utf8')).toBe('host');
+    expect(
+      ['hard', 'soft', 'hard-to-soft'].map((name) => [readFileSync(join(root, name), 'utf8'), lstatSync(join(root, name)).nlink]),
+    ).toEqual([
+      ['new', 1],
+      ['new', 1],
+      ['new', 1],
+    ]);
   });
 
   // The times node:fs sets (futimes): a file read whole with its header got the archive's
