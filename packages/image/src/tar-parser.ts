@@ -248,7 +248,16 @@ function paxRecord(key: string, value: Buffer, into: Overrides, global: boolean)
     return; // attributes of every file: no tar writes them, and none is honoured
   else if (key.startsWith(XATTR_PREFIX)) setXattr(into, key.slice(XATTR_PREFIX.length), Buffer.from(value));
   else if (key.startsWith(LIBARCHIVE_PREFIX))
-    setXattr(into, decodeURIComponent(key.slice(LIBARCHIVE_PREFIX.length)), Buffer.from(value.toString('latin1'), 'base64'));
+    setXattr(into, libarchiveName(key.slice(LIBARCHIVE_PREFIX.length)), Buffer.from(value.toString('latin1'), 'base64'));
+}
+
+/** A LIBARCHIVE.xattr.* name, percent-encoded (a bad escape threw a bare URIError). */
+function libarchiveName(encoded: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    throw corrupt(`a pax extended header names an extended attribute '${encoded}' that is not percent-encoded`);
+  }
 }
 
 function setXattr(into: Overrides, name: string, value: Buffer): void {

@@ -305,6 +305,9 @@ describe('TarParser: pax extended headers', () => {
     expect(bad(Buffer.from('12 path=abc'))).toThrow(/malformed record/);
     expect(bad(paxRecord('size', 'lots'))).toThrow(/gives size as 'lots', which is not a number/);
     expect(bad(paxRecord('size', '-5'))).toThrow(/gives size as -5/);
+    expect(bad(paxRecord('LIBARCHIVE.xattr.user.%E0', 'dg=='))).toThrow(
+      "the archive is corrupt: a pax extended header names an extended attribute 'user.%E0' that is not percent-encoded",
+    );
   });
 });
 
