@@ -4,8 +4,9 @@
 // hardlinks, device nodes and FIFOs, and extended attributes. Safe: nothing is ever
 // written outside the directory: an absolute path, a `..` component, a path through a
 // symlink of the layer, a hardlink to a file outside, or anything but a directory in place
-// of the layer root refuses the whole layer, with the entry named. Whiteouts (`.wh.NAME`, `.wh..wh..opq`) become what overlayfs reads
-// as whiteouts: a 0/0 character device, and the trusted.overlay.opaque attribute.
+// of the layer root refuses the whole layer, with the entry named. Whiteouts (`.wh.NAME`,
+// `.wh..wh..opq`) become what overlayfs reads as whiteouts: a 0/0 character device, and
+// the trusted.overlay.opaque attribute.
 //
 // The writes are synchronous: a layer is written sequentially, as GNU tar does, and a
 // thread-pool round trip per small file would cost more than the write itself. A file's
