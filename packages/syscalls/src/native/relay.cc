@@ -150,8 +150,9 @@ void OnOutWritable(uv_poll_t* handle, int status, int events) {
 // anything but a regular file or block device; the fd itself where that cannot be had.
 int OpenDestination(int to, bool* own) {
   *own = false;
-  struct stat st;
-  if (fstat(to, &st) < 0 || S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) return to;
+  // statx(2), not fstat(3): glibc's fstat symbol is from 2.33, and the addon loads on 2.28.
+  struct statx st;
+  if (statx(to, "", AT_EMPTY_PATH, STATX_TYPE, &st) < 0 || S_ISREG(st.stx_mode) || S_ISBLK(st.stx_mode)) return to;
   char path[32];
   snprintf(path, sizeof path, "/proc/self/fd/%d", to);
   int fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
