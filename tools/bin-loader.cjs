@@ -16,9 +16,10 @@
 // so one made by `create` left `state`, `kill` and `delete` compiling theirs at every
 // call (~4 ms each, diyc-oci, issue 22). Any other command line uses the bin's own cache.
 //
-// --help and --version keep one of their own too: they compile a sliver of the bin, and a
-// cache made by one (the first thing many run after an install) left every later
-// `diyc-run` compiling the rest: 15-30 ms more CPU per container start (issue 22).
+// --help and --version keep one of their own too, and a run that failed (below): they
+// compile a sliver of the bin, and a cache made by one (the first thing many run after an
+// install) left every later `diyc-run` compiling the rest: 15-30 ms more CPU per container
+// start (issue 22).
 const { readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
 const { Script } = require('node:vm');
 
@@ -28,12 +29,23 @@ const asksHelp = args.some((arg) => arg === '--help' || arg === '-h' || arg === 
 const command = commands.length === 0 ? undefined : args.find((arg) => commands.includes(arg));
 const cacheName = asksHelp ? 'help' : command;
 const file = `${__dirname}/__BUNDLE__`;
-const cacheFile = `${__dirname}/__BUNDLE__.__BUILD__.${process.version}-${process.arch}${cacheName === undefined ? '' : `.${cacheName}`}.cache`;
+const base = `${__dirname}/__BUNDLE__.__BUILD__.${process.version}-${process.arch}${cacheName === undefined ? '' : `.${cacheName}`}`;
+// A run that failed may have stopped early (a first `diyc-run NAME IMAGE` before IMAGE was
+// unpacked): its cache is kept apart (NAME.failed.cache), used only until a run that
+// succeeds makes the real one. A call that only ever fails (containerd's `state` of a
+// container that is gone: the front hands it to Node) still runs from a cache.
+const okCache = `${base}.cache`;
+const failedCache = `${base}.failed.cache`;
 let cached;
-try {
-  cached = readFileSync(cacheFile);
-} catch {
-  cached = undefined;
+let cachedFrom;
+for (const candidate of [okCache, failedCache]) {
+  try {
+    cached = readFileSync(candidate);
+    cachedFrom = candidate;
+    break;
+  } catch {
+    // not made yet
+  }
 }
 // The wrapper CommonJS gives a module, on a line of its own, so that line numbers in
 // stack traces are the bundle's.
@@ -42,17 +54,16 @@ const script = new Script(`(function (exports, require, module, __filename, __di
   lineOffset: -1,
   cachedData: cached,
 });
-if (cached === undefined || script.cachedDataRejected) {
+const used = cached !== undefined && !script.cachedDataRejected ? cachedFrom : undefined;
+if (used !== okCache) {
   // At exit, so that the cache holds the functions this run compiled, not only the top level.
-  // Only a run that succeeded makes it: one that failed may have stopped early (a first
-  // `diyc-run NAME IMAGE` before IMAGE was unpacked), and its cache would leave the rest of
-  // the path to be compiled at every later run.
   process.once('exit', (code) => {
-    if (code !== 0) return;
-    const partial = `${cacheFile}.${process.pid}`;
+    const target = code === 0 ? okCache : used === undefined ? failedCache : undefined;
+    if (target === undefined) return;
+    const partial = `${target}.${process.pid}`;
     try {
       writeFileSync(partial, script.createCachedData());
-      renameSync(partial, cacheFile);
+      renameSync(partial, target);
     } catch {
       try {
         rmSync(partial, { force: true });
