@@ -112,18 +112,20 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
     expect([piped.code, piped.stderr.split('\n')[0]]).toEqual([2, 'diyc-run: -t: the input device is not a terminal: leave out -t']);
   });
 
-  it('without a terminal of its own, its output still reaches yours: stdout and stderr, whole and in order, and a reader that is gone stops nothing', async () => {
+  it('without a terminal of its own, its output still reaches yours: stdout and stderr, whole and in order; a reader that quits ends it as in a shell pipeline', async () => {
     const vars = { DIYC_ROOT: root, DIYC_BRIDGE: bridge, DIYC_SUBNET: subnet, DIYC_CGROUP_PARENT: parent };
     // stdin not a terminal: no pty, so stdout and stderr are pipes copied to the terminal
-    // (the addon's relay); 2,000 lines is more than a pipe holds. Then a reader that quits
-    // at once: the container still ends, as with any pipe whose reader is gone. (The sleep
-    // keeps the terminal open to be read; the session is ended after.)
+    // (the addon's relay); 2,000 lines is more than a pipe holds. Then `yes`, which never
+    // ends by itself, into a reader that quits at once: its writes fail (EPIPE: SIGPIPE is
+    // ignored by a PID 1), and it ends, as `yes | head -n 1` does. (The sleep keeps the
+    // terminal open to be read; the session is ended after.)
     const script =
       `"diyc-run --rm --net none ${name('relay')} busybox sh -c 'seq 1 2000 | tail -n 2; echo to-stderr >&2; seq 1 200000 | wc -l' < /dev/null; echo done-one \\$?; ` +
-      `diyc-run --rm --net none ${name('relay2')} busybox seq 1 300000 < /dev/null | head -n 1; echo done-two; sleep 60"`;
+      `diyc-run --rm --net none ${name('relay2')} busybox yes < /dev/null | head -n 1; echo done-two; sleep 60"`;
     await onTerminal(['sh', '-c', script], vars, async (t) => {
       const text = await t.screen(/^done-two/m);
-      expect(text).toMatch(/^1999\n2000\nto-stderr\n200000\ndone-one 0\n1\ndone-two/m);
+      expect(text).toMatch(/^1999\n2000\nto-stderr\n200000\ndone-one 0\n/m);
+      expect(text).toMatch(/^y$/m);
     });
   }, 60_000);
 

@@ -13,7 +13,8 @@ export interface Relay {
 /**
  * Copies pipe `from` (a read end of ours: the relay makes it non-blocking and closes it at
  * the end) to `to`, calling `onData` with each chunk when given (a log). A destination that
- * is full stops the reading, so the writer waits; one that is gone (EPIPE) drops the rest.
+ * is full stops the reading, so the writer waits; one that fails (its reader is gone) ends
+ * the relay, and the writer's next write gets SIGPIPE, as in a shell pipeline.
  */
 export function relay(from: number, to: number, onData?: (chunk: Buffer) => void): Relay {
   let done: () => void = () => {};

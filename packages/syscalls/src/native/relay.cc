@@ -14,9 +14,11 @@
 // and a description of its own would write from another offset), as is a destination that
 // cannot be reopened (a socket).
 //
-// What cannot be written (the reader is gone: EPIPE) is dropped, and reading goes on, so
-// the container is never stopped by it. The end of the pipe, an error reading it, or
-// stopRelay() ends the relay: the pipe is closed, and `onEnd` called.
+// A destination that fails (its reader is gone: EPIPE) ends the relay, and with it our
+// end of the pipe: the container's next write gets SIGPIPE, as a command's does in a shell
+// pipeline whose reader has quit (`diyc-run NAME IMAGE yes | head -1` ends). The end of
+// the pipe, an error reading it, or stopRelay() ends it too: the pipe is closed, and
+// `onEnd` called.
 // https://man7.org/linux/man-pages/man7/pipe.7.html
 #include "relay.h"
 
@@ -40,7 +42,6 @@ struct RelayState {
   int from = -1;
   int to = -1;
   bool own_to = false;     // `to` was opened here, and is closed here
-  bool to_broken = false;  // a write failed: what comes is dropped
   uv_poll_t in;
   uv_poll_t out;
   bool out_started = false;
@@ -87,21 +88,23 @@ void End(RelayState* r) {
 
 void OnOutWritable(uv_poll_t* handle, int status, int events);
 
-// Writes what is pending; true when all of it went (or was dropped), false when the
-// destination would block (the caller then waits for it to be writable).
-bool Flush(RelayState* r) {
-  while (r->pending_at < r->pending_end && !r->to_broken) {
+enum class Flushed { kAll, kWouldBlock, kBroken };
+
+// Writes what is pending: all of it, or as much as the destination takes before it would
+// block, or until it fails (the reader is gone: EPIPE; a terminal hung up: EIO).
+Flushed Flush(RelayState* r) {
+  while (r->pending_at < r->pending_end) {
     ssize_t n = write(r->to, r->buf + r->pending_at, r->pending_end - r->pending_at);
     if (n >= 0) {
       r->pending_at += static_cast<size_t>(n);
     } else if (errno == EAGAIN) {
-      return false;
+      return Flushed::kWouldBlock;
     } else if (errno != EINTR) {
-      r->to_broken = true;
+      return Flushed::kBroken;
     }
   }
   r->pending_at = r->pending_end = 0;
-  return true;
+  return Flushed::kAll;
 }
 
 void OnInReadable(uv_poll_t* handle, int status, int events) {
@@ -121,14 +124,20 @@ void OnInReadable(uv_poll_t* handle, int status, int events) {
   }
   r->pending_at = 0;
   r->pending_end = static_cast<size_t>(n);
-  if (Flush(r)) return;
+  Flushed flushed = Flush(r);
+  if (flushed == Flushed::kAll) return;
+  // The reader is gone: so is the pipe's, and the container's next write gets SIGPIPE (or
+  // EPIPE), as a command's does in a shell pipeline whose reader has quit (runc hands the
+  // container the descriptor itself, with the same result).
+  if (flushed == Flushed::kBroken) {
+    End(r);
+    return;
+  }
   // The destination is full: stop reading until it takes the rest.
   uv_poll_stop(&r->in);
   if (!r->out_started) {
     if (uv_poll_init(uv_handle_get_loop(reinterpret_cast<uv_handle_t*>(handle)), &r->out, r->to) != 0) {
-      r->to_broken = true;  // cannot wait for it: drop what it does not take
-      r->pending_at = r->pending_end = 0;
-      uv_poll_start(&r->in, UV_READABLE, OnInReadable);
+      End(r);  // it cannot be waited for (no such descriptor says EAGAIN): as if broken
       return;
     }
     r->out.data = r;
@@ -140,8 +149,12 @@ void OnInReadable(uv_poll_t* handle, int status, int events) {
 
 void OnOutWritable(uv_poll_t* handle, int status, int events) {
   RelayState* r = static_cast<RelayState*>(handle->data);
-  if (status < 0) r->to_broken = true;
-  if (!Flush(r)) return;
+  Flushed flushed = status < 0 ? Flushed::kBroken : Flush(r);
+  if (flushed == Flushed::kWouldBlock) return;
+  if (flushed == Flushed::kBroken) {
+    End(r);
+    return;
+  }
   uv_poll_stop(&r->out);
   uv_poll_start(&r->in, UV_READABLE, OnInReadable);
 }
