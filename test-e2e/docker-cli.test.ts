@@ -66,6 +66,14 @@ describe.skipIf(!isRoot)(`diyc, docker's commands (${rootReason})`, () => {
     expect(mounts()).toEqual([]);
   });
 
+  it('diyc run --rm IMAGE yes | head -n 1 ends, as `yes | head -n 1` does: the copy of its output stops with its reader', async () => {
+    // The output is copied by diyc (for docker logs); a reader that quits ends the copy and
+    // the container's pipe: yes's next write fails, and it ends. Before, it ran on or waited.
+    const piped = spawnSync('sh', ['-c', 'diyc run --rm --net none busybox yes | head -n 1'], { env, encoding: 'utf8', timeout: 30_000 });
+    expect([piped.error?.message, piped.status, piped.stdout]).toEqual([undefined, 0, 'y\n']);
+    expect(await names()).toEqual([]);
+  });
+
   it("exits as docker does: the container's code, 126 and 127 when the command cannot run, 125 when diyc failed", async () => {
     expect((await diyc(['run', '--rm', '--net', 'none', 'busybox', 'sh', '-c', 'exit 3'])).code).toBe(3);
     const missing = await diyc(['run', '--rm', '--net', 'none', 'busybox', 'no-such-command']);
