@@ -116,7 +116,8 @@ describe.skipIf(!isRoot)(`diyc-run (${rootReason})`, () => {
     const vars = { DIYC_ROOT: root, DIYC_BRIDGE: bridge, DIYC_SUBNET: subnet, DIYC_CGROUP_PARENT: parent };
     // stdin not a terminal: no pty, so stdout and stderr are pipes copied to the terminal
     // (the addon's relay); 2,000 lines is more than a pipe holds. Then `yes`, which never
-    // ends by itself, into a reader that quits at once: its writes fail (EPIPE: SIGPIPE is
+    // ends by itself, into a reader that quits at once (that stdout is a pipe, given to the
+    // container as it is; stderr is still copied): its writes fail (EPIPE: SIGPIPE is
     // ignored by a PID 1), and it ends, as `yes | head -n 1` does. (The sleep keeps the
     // terminal open to be read; the session is ended after.)
     const script =
