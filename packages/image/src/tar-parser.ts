@@ -324,7 +324,7 @@ export class TarParser {
    * given so far ends) without it passing through this process. Returns the bytes the sink
    * took; the next write() or copyBody() gives the archive from `position` plus those.
    */
-  copyBody(fd: number, position: number, max = Number.POSITIVE_INFINITY): number {
+  copyBody(fd: number, position: number, max: number): number {
     const left = this.bodyLeft;
     if (left === 0 || !this.#sink.copyBody) return 0;
     const n = this.#sink.copyBody(fd, position, Math.min(left, max));

@@ -177,15 +177,17 @@ int OpenDestination(int to, bool* own) {
 }  // namespace
 
 // relay(from, to, onData | null, onEnd) -> id: copies pipe FROM (ours: it is made
-// non-blocking, and closed at the end) to descriptor TO, calling onData(chunk) with each
-// chunk read when given, and onEnd() once at the end.
+// non-blocking, and closed at the end, or here when the relay cannot start) to descriptor
+// TO, calling onData(chunk) with each chunk read when given, and onEnd() once at the end.
 Napi::Value Relay(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int from = info[0].As<Napi::Number>().Int32Value();
   int to = info[1].As<Napi::Number>().Int32Value();
   int flags = fcntl(from, F_GETFL);
   if (flags < 0 || fcntl(from, F_SETFL, flags | O_NONBLOCK) < 0) {
-    Napi::Error::New(env, std::string("relay: fcntl: ") + strerror(errno)).ThrowAsJavaScriptException();
+    int err = errno;
+    close(from);  // ours in every case, as the caller was told
+    Napi::Error::New(env, std::string("relay: fcntl: ") + strerror(err)).ThrowAsJavaScriptException();
     return env.Undefined();
   }
   uv_loop_t* loop = nullptr;
@@ -201,6 +203,7 @@ Napi::Value Relay(const Napi::CallbackInfo& info) {
   int err = uv_poll_init(loop, &r->in, from);
   if (err == 0) err = uv_poll_start(&r->in, UV_READABLE, OnInReadable);
   if (err != 0) {
+    close(from);
     if (r->own_to) close(r->to);
     delete r->context;
     delete r;
