@@ -1,5 +1,5 @@
 // The cgroup stage of the pipeline, and how a container's end is told from its stats.
-import { ANNOTATION, DiycError, nameProblem, type ContainerRecord, type Stage, type StageContext } from '@diyc/record';
+import { ANNOTATION, DiycError, nameProblem, stageCopy, type ContainerRecord, type Stage, type StageContext } from '@diyc/record';
 import type { CgroupManager, Stats } from './manager.js';
 import { flagsOfResources } from './resources.js';
 import { cgroupDriver, managerForPath } from './select.js';
@@ -92,7 +92,7 @@ export function cgroupStageWith(manager: (record: ContainerRecord) => CgroupMana
       }
       for (const s of skipped) ctx.warn(`not applied: ${s}`);
       ctx.trace(`cgroup: ${path}${applied.length ? ` (${applied.join(', ')})` : ''}`);
-      const next = structuredClone(record);
+      const next = stageCopy(record);
       next.linux.cgroupsPath = path;
       next.annotations[ANNOTATION.cgroupProcs] = cgroups.procsFiles(path).join(':');
       return next;

@@ -8,7 +8,7 @@
 // gives containers IPv4 only, and an interface without IPv6 takes no router advertisement
 // from a neighbour that plays router (Docker's CVE-2020-13401 fix, for the containers).
 import { existsSync } from 'node:fs';
-import { ANNOTATION, setNamespace, type ContainerRecord, type Stage, type StageContext } from '@diyc/record';
+import { ANNOTATION, setNamespace, stageCopy, type ContainerRecord, type Stage, type StageContext } from '@diyc/record';
 import { attach, detach } from './attach.js';
 import { netConfig } from './config.js';
 import { formatPublish, parsePublish } from './publish.js';
@@ -45,7 +45,7 @@ export const netStage: Stage = {
     ctx.trace(
       `net: ${attachment.ip}/${attachment.prefix} on ${config.bridge}, netns ${attachment.netns}, host end ${attachment.hostInterface}`,
     );
-    const next = structuredClone(record);
+    const next = stageCopy(record);
     setNamespace(next, 'network', attachment.netnsPath);
     const sysctl = withIpv6Off(next.linux.sysctl);
     if (sysctl !== undefined) next.linux.sysctl = sysctl;

@@ -1,7 +1,7 @@
 // A container's root filesystem: overlayfs with the image's layers as lowerdirs (top
 // first) and the container's own upper layer, mounted on containers/NAME/merged.
 // https://docs.kernel.org/filesystems/overlayfs.html
-import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { ImageStore, type Image } from '@diyc/image';
 import { checkName, containerDir, DiycError, privateDir, stateRoot } from '@diyc/record';
@@ -37,15 +37,9 @@ export function rootfsPaths(name: string, root = stateRoot()): RootfsPaths {
 }
 
 export function isMounted(name: string, root = stateRoot()): boolean {
-  return mountAt(rootfsPaths(name, root).merged)?.fstype === 'overlay';
-}
-
-function kernelHasOverlay(): boolean {
-  try {
-    return /\toverlay\n/.test(readFileSync('/proc/filesystems', 'utf8'));
-  } catch {
-    return true; // cannot tell: let mount(2) answer
-  }
+  const { merged } = rootfsPaths(name, root);
+  // No mount point, no mount: a new container's first run reads no mountinfo.
+  return existsSync(merged) && mountAt(merged)?.fstype === 'overlay';
 }
 
 /**
@@ -94,8 +88,6 @@ export function mountRootfs(name: string, imageName: string, options: MountOptio
   }
   const paths = rootfsPaths(name, root);
   if (isMounted(name, root)) return { ...paths, mounted: false };
-  if (!kernelHasOverlay())
-    throw new DiycError('missing', 'this kernel has no overlayfs: load it with `modprobe overlay` (or enable CONFIG_OVERLAY_FS)');
   // The layers and containers directories are root's alone: an image's device node or
   // setuid-root program, or one a container writes in its upper layer, must not be
   // reachable by the host's users (this also narrows those of an older install).
@@ -129,6 +121,10 @@ export function mountRootfs(name: string, imageName: string, options: MountOptio
       mount('overlay', paths.merged, 'overlay', 0, data);
     }
   } catch (err) {
+    // ENODEV: no filesystem of that type, once the kernel has tried to load its module
+    // (a module not loaded yet is no error: mount(2) loads it).
+    if (isSyscallError(err, 'ENODEV'))
+      throw new DiycError('missing', 'this kernel has no overlayfs: load it with `modprobe overlay` (or enable CONFIG_OVERLAY_FS)');
     if (isSyscallError(err, 'EINVAL')) {
       const fs = FS_NAMES[fstype] ?? `filesystem 0x${fstype.toString(16)}`;
       throw new DiycError(

@@ -1,7 +1,7 @@
 // The overlay stage of the pipeline: a container made from an image gets its root
 // filesystem, overlayfs over the image's layers (root.path). An OCI bundle brings its
 // own root: the stage has nothing to do there.
-import { ANNOTATION, DiycError, setNamespace, type ContainerRecord, type Stage, type StageContext } from '@diyc/record';
+import { ANNOTATION, DiycError, setNamespace, stageCopy, type ContainerRecord, type Stage, type StageContext } from '@diyc/record';
 import { mountRootfs, removeRootfs, umountRootfs } from './overlay.js';
 
 export const overlayStage: Stage = {
@@ -14,7 +14,7 @@ export const overlayStage: Stage = {
     const volatile = record.annotations[ANNOTATION.volatileRootfs] === 'true';
     const { merged } = mountRootfs(ctx.name, image, { root: ctx.root, volatile });
     ctx.trace(`overlay: ${merged} (image ${image}${volatile ? ', volatile' : ''})`);
-    const next = structuredClone(record);
+    const next = stageCopy(record);
     next.root = { ...next.root, path: merged };
     next.annotations[ANNOTATION.name] = ctx.name;
     if (!next.linux.namespaces.some((ns) => ns.type === 'mount')) setNamespace(next, 'mount');

@@ -45,4 +45,4 @@ export {
 export { withLock, isProcessAlive, sleepSync } from './lock.js';
 export { readRecordInput } from './input.js';
 export type { Stage, StageContext, TimedSlice, Trace } from './stage.js';
-export { timed } from './stage.js';
+export { stageCopy, timed } from './stage.js';

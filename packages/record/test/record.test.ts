@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DiycError, hostnameProblem, nameProblem, parseRecord, withLock } from '../src/index.js';
+import { DiycError, emptyRecord, hostnameProblem, nameProblem, parseRecord, stageCopy, withLock } from '../src/index.js';
 
 describe('parseRecord', () => {
   it('reads empty input as an empty record, so a stage can start a pipeline', () => {
@@ -115,5 +115,22 @@ describe('withLock', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('stageCopy', () => {
+  it('gives a stage a record whose fields, process, linux, root and annotations it may set without changing the one it was given', () => {
+    const record = { ...emptyRecord(), root: { path: '/before' } };
+    const before = structuredClone(record);
+    const next = stageCopy(record);
+    next.hostname = 'h';
+    next.process.user = { uid: 1, gid: 1 };
+    next.process.env = ['A=1'];
+    next.linux.cgroupsPath = '/x';
+    next.linux.namespaces = [{ type: 'mount' }];
+    next.annotations['org.example'] = 'y';
+    if (next.root) next.root.path = '/after';
+    expect(record).toEqual(before);
+    expect(next.root?.path).toBe('/after');
   });
 });

@@ -307,14 +307,21 @@ export class Child {
 
   /**
    * Lets a held child run its plan; resolves once it has exec'd the command, or (with a
-   * start FIFO) once it waits there. `beforePivot` runs while the child waits between its
-   * mounts and pivot_root (hooks, which may take their time). Rejects with the
-   * SyscallError of the step that failed (the child has then exited).
+   * start FIFO) once it waits there. `meanwhile` runs as soon as the child is let go,
+   * while it works through its steps: the caller's own preparation that the child does not
+   * wait for runs beside it, on another core. `beforePivot` runs while the child waits
+   * between its mounts and pivot_root (hooks, which may take their time). Rejects with the
+   * SyscallError of the step that failed (the child has then exited), or with what
+   * `meanwhile` threw (the child is then still running: the caller ends it).
    */
-  async release(options: { beforePivot?: () => void | Promise<void> } = {}): Promise<Released> {
-    if (this.#errorFd < 0) return 'exec';
+  async release(options: { meanwhile?: () => void; beforePivot?: () => void | Promise<void> } = {}): Promise<Released> {
+    if (this.#errorFd < 0) {
+      options.meanwhile?.();
+      return 'exec';
+    }
     try {
       this.#go(this.#plan.hold === true);
+      options.meanwhile?.();
       for (;;) {
         const next = this.#next();
         if (next !== 'sync') return next;

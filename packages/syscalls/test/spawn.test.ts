@@ -104,6 +104,40 @@ describe.skipIf(!isRoot)('spawn (root: creates namespaces)', () => {
     }
   });
 
+  it("runs release's meanwhile beside the child it lets go, and rejects with what meanwhile throws", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'diyc-meanwhile-'));
+    try {
+      const marker = join(dir, 'ran');
+      const child = spawn({ argv: ['touch', marker], env: [PATH], hold: true });
+      let sawIt = false;
+      await child.release({
+        // The child runs while meanwhile does: it makes the file meanwhile waits for.
+        meanwhile: () => {
+          const pause = new Int32Array(new SharedArrayBuffer(4));
+          for (let i = 0; i < 500 && !sawIt; i++) {
+            sawIt = existsSync(marker);
+            if (!sawIt) Atomics.wait(pause, 0, 0, 10);
+          }
+        },
+      });
+      expect(sawIt).toBe(true);
+      expect(await child.exited).toEqual({ code: 0, signal: null });
+
+      const sleeper = spawn({ argv: ['sleep', '30'], env: [PATH], hold: true });
+      await expect(
+        sleeper.release({
+          meanwhile: () => {
+            throw new Error('the caller failed');
+          },
+        }),
+      ).rejects.toThrow('the caller failed');
+      sleeper.kill('SIGKILL');
+      expect(await sleeper.exited).toEqual({ code: null, signal: 9 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reports the step, syscall, code and path of a failed mount', () => {
     let error: SyscallError | undefined;
     try {

@@ -10,10 +10,11 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lgetxattr, llistxattr, lsetxattr, mknod, mount, sendfile, statfsType, umount2, writeNewFile } from '../src/index.js';
+import { getSystemErrorMap } from 'node:util';
+import { errnoName, lgetxattr, llistxattr, lsetxattr, mknod, mount, sendfile, statfsType, umount2, writeNewFile } from '../src/index.js';
 import { isRoot } from './helpers.js';
 
 const TMPFS_MAGIC = 0x01021994;
@@ -29,6 +30,17 @@ describe('system call wrappers', () => {
         message: "ENOENT: no such file or directory, umount2 '/nonexistent/diyc'",
       }),
     );
+  });
+
+  it("names each errno as Node does, the common ones without Node's table too", () => {
+    const nodes = getSystemErrorMap();
+    for (const [name, errno] of Object.entries(constants.errno)) {
+      const node = nodes.get(-errno);
+      if (node) expect(errnoName(errno), name).toEqual(node);
+      else expect(errnoName(errno)[0], name).toMatch(/^E[A-Z0-9]+$/);
+    }
+    expect(errnoName(3)).toEqual(['ESRCH', 'no such process']);
+    expect(errnoName(100000)).toEqual(['UNKNOWN', 'unknown error 100000']);
   });
 
   it.skipIf(!isRoot)('mounts and unmounts a tmpfs (root)', () => {
