@@ -220,13 +220,17 @@ export function detach(config: NetConfig, name: string, options: { runner?: Runn
   // veth whose peer is down drops what the container sends. (A bridge port state set to
   // disabled, bridge(8), would not do: a container with CAP_NET_ADMIN that took its eth0
   // down and up again would have the bridge enable the port.)
-  const disable: Command[] =
+  const disable =
     links !== undefined && unfilter !== undefined && existsSync(`/sys/class/net/${host}/master`)
-      ? [{ command: 'ip', args: ['link', 'set', 'dev', host, 'down'] }]
-      : [];
+      ? runner.linkDown?.(host) === true
+        ? 'done'
+        : { command: 'ip', args: ['link', 'set', 'dev', host, 'down'] }
+      : undefined;
   const both = [links, unfilter].filter((c): c is Command => c !== undefined);
-  const results = runRounds(runner, disable.length > 0 ? [disable, both] : [both]);
-  const done = results[disable.length > 0 ? 1 : 0];
+  const rounds = typeof disable === 'object' ? [[disable], both] : [both];
+  const results = runRounds(runner, rounds);
+  // Undefined when the port could not be set down: the second round did not run.
+  const done = results[rounds.length - 1];
   const resultOf = (command: Command): CommandResult => done?.[both.indexOf(command)] as CommandResult;
   if (done === undefined)
     clearLinks(runner, config, name, root); // The port could not be set down: the veth goes first.

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { DiycError } from '@diyc/record';
+import { setLinkUp } from '@diyc/syscalls';
 
 export interface CommandResult {
   status: number;
@@ -28,6 +29,12 @@ export interface Runner {
    * it, runRounds runs them one by one through run().
    */
   runRounds?(rounds: Command[][]): CommandResult[][];
+  /**
+   * Sets a link of this network namespace down in this process, without ip(8); false when
+   * it could not (the caller runs `ip link set down`, and says why it failed). Without it,
+   * the caller runs ip.
+   */
+  linkDown?(name: string): boolean;
 }
 
 /** A command that exited non-zero: a 'system' DiycError whose cause is its result. */
@@ -129,6 +136,15 @@ export function runRounds(runner: Runner, rounds: Command[][]): CommandResult[][
 }
 
 export const systemRunner: Runner = {
+  // Two ioctl(2)s, not a process of ip(8)'s: ~6 ms of each container's detach (issue 22).
+  linkDown(name) {
+    try {
+      setLinkUp(name, false);
+      return true;
+    } catch {
+      return false;
+    }
+  },
   run(command, args, input) {
     const path = resolve(command);
     const r = loadChildProcess().spawnSync(path, args, { input: input ?? '', encoding: 'utf8' });

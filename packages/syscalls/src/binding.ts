@@ -100,6 +100,7 @@ export interface NativeBinding {
   lgetxattr(path: string, name: string): Buffer | null;
   llistxattr(path: string): string[];
   statfsType(path: string): number;
+  setLinkUp(name: string, up: boolean): void;
   tcsetpgrp(fd: number, pgrp: number): void;
   getpgrp(): number;
   socketpair(): [number, number];

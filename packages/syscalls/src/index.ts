@@ -25,6 +25,7 @@ export {
   lgetxattr,
   llistxattr,
   statfsType,
+  setLinkUp,
   tcsetpgrp,
   getpgrp,
   resolveInRoot,

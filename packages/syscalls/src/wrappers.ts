@@ -108,6 +108,15 @@ export function statfsType(path: string): number {
 }
 
 /**
+ * A network interface of this process's network namespace set up or down (IFF_UP), as
+ * `ip link set dev NAME up|down` does, with two ioctl(2)s and no process of ip(8)'s
+ * (~5 ms). https://man7.org/linux/man-pages/man7/netdevice.7.html
+ */
+export function setLinkUp(name: string, up: boolean): void {
+  native().setLinkUp(name, up);
+}
+
+/**
  * tcsetpgrp(3) with SIGTTOU blocked, so that a process in the background can take
  * the terminal back once its foreground child is gone. https://man7.org/linux/man-pages/man3/tcsetpgrp.3.html
  */

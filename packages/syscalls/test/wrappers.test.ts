@@ -14,7 +14,20 @@ import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { getSystemErrorMap } from 'node:util';
-import { errnoName, lgetxattr, llistxattr, lsetxattr, mknod, mount, sendfile, statfsType, umount2, writeNewFile } from '../src/index.js';
+import { execFileSync } from 'node:child_process';
+import {
+  errnoName,
+  lgetxattr,
+  llistxattr,
+  lsetxattr,
+  mknod,
+  mount,
+  sendfile,
+  setLinkUp,
+  statfsType,
+  umount2,
+  writeNewFile,
+} from '../src/index.js';
 import { isRoot } from './helpers.js';
 
 const TMPFS_MAGIC = 0x01021994;
@@ -41,6 +54,23 @@ describe('system call wrappers', () => {
     }
     expect(errnoName(3)).toEqual(['ESRCH', 'no such process']);
     expect(errnoName(100000)).toEqual(['UNKNOWN', 'unknown error 100000']);
+  });
+
+  it.skipIf(!isRoot)('sets a link up and down as ip link set does (root: a veth pair of its own)', () => {
+    const name = `dsl${process.pid}`;
+    const isUp = () => (Number.parseInt(readFileSync(`/sys/class/net/${name}/flags`, 'utf8'), 16) & 1) === 1;
+    execFileSync('ip', ['link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`]);
+    try {
+      expect(isUp()).toBe(false);
+      setLinkUp(name, true);
+      expect(isUp()).toBe(true);
+      setLinkUp(name, false);
+      expect(isUp()).toBe(false);
+    } finally {
+      execFileSync('ip', ['link', 'del', name]);
+    }
+    expect(() => setLinkUp(name, false)).toThrow(expect.objectContaining({ code: 'ENODEV', syscall: 'ioctl' }));
+    expect(() => setLinkUp('x'.repeat(16), false)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
   });
 
   it.skipIf(!isRoot)('mounts and unmounts a tmpfs (root)', () => {

@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -699,6 +700,31 @@ Napi::Value StatfsType(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(st.f_type));
 }
 
+// setLinkUp(name, up)  — a network interface up or down in this network namespace, as
+// `ip link set dev NAME up|down` does, without running ip(8): SIOCGIFFLAGS then SIOCSIFFLAGS
+// with IFF_UP set or cleared, on a datagram socket (netdevice(7)).
+Napi::Value SetLinkUp(const Napi::CallbackInfo& info) {
+  std::string name = Str(info, 0);
+  bool up = info[1].ToBoolean();
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  if (name.empty() || name.size() >= IFNAMSIZ || name.find('/') != std::string::npos)
+    return ThrowErrno(info.Env(), EINVAL, "ioctl", name);
+  memcpy(ifr.ifr_name, name.data(), name.size());
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ThrowErrno(info.Env(), errno, "socket");
+  int r = ioctl(fd, SIOCGIFFLAGS, &ifr);
+  if (r == 0) {
+    if (up) ifr.ifr_flags |= IFF_UP;
+    else ifr.ifr_flags &= ~IFF_UP;
+    r = ioctl(fd, SIOCSIFFLAGS, &ifr);
+  }
+  int err = errno;
+  close(fd);
+  if (r < 0) return ThrowErrno(info.Env(), err, "ioctl", name);
+  return info.Env().Undefined();
+}
+
 // tcsetpgrp(fd, pgrp)  — tcsetpgrp(3), with SIGTTOU blocked: a background process
 // group takes the terminal back after its foreground child ended.
 Napi::Value Tcsetpgrp(const Napi::CallbackInfo& info) {
@@ -1183,6 +1209,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lgetxattr", Napi::Function::New(env, Lgetxattr));
   exports.Set("llistxattr", Napi::Function::New(env, Llistxattr));
   exports.Set("statfsType", Napi::Function::New(env, StatfsType));
+  exports.Set("setLinkUp", Napi::Function::New(env, SetLinkUp));
   exports.Set("tcsetpgrp", Napi::Function::New(env, Tcsetpgrp));
   exports.Set("getpgrp", Napi::Function::New(env, Getpgrp));
   exports.Set("socketpair", Napi::Function::New(env, Socketpair));
