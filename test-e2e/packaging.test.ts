@@ -218,6 +218,29 @@ describe("a bin's code cache", () => {
       removeCaches();
     }
   });
+
+  it("is one per subcommand for a bin of subcommands: diyc's ps and images do not compile each other's code", async () => {
+    const docker = join(repo, 'packages/docker/dist');
+    const dockerCaches = () => readdirSync(docker).filter((f) => f.startsWith('bin.bundle.cjs.') && f.endsWith('.cache'));
+    const clear = () => {
+      for (const f of dockerCaches()) rmSync(join(docker, f), { force: true });
+    };
+    clear();
+    try {
+      const env = { DIYC_ROOT: root.path };
+      for (const args of [['ps', '-a'], ['images']]) {
+        const r = await runBin('diyc', args, { env });
+        expect(r.code, r.stderr).toBe(0);
+      }
+      expect(
+        dockerCaches()
+          .map((f) => f.replace(/^.*-x64/, ''))
+          .sort(),
+      ).toEqual(['.images.cache', '.ps.cache']);
+    } finally {
+      clear();
+    }
+  });
 });
 
 describe.skipIf(!isRoot)(`an install from the packed tarballs (${rootReason})`, () => {

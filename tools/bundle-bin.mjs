@@ -158,12 +158,15 @@ function licenceText(name, { dir, pkg }) {
 
 let entryPath;
 // --commands-of=dist/cli.js#ociCommand: the subcommands of that command tree (as
-// gen-cli-docs reads it), each given a code cache of its own (bin-loader.cjs).
+// gen-cli-docs reads it), each given a code cache of its own (bin-loader.cjs): diyc-oci's
+// and diyc's.
 const commandsOf = process.argv.slice(2).find((a) => a.startsWith('--commands-of='));
 let commandNames = [];
 if (commandsOf) {
   const [module, name] = commandsOf.slice('--commands-of='.length).split('#');
-  const tree = (await import(pathToFileURL(resolve(module)).href))[name];
+  // The export is the command tree, or what makes it (docker's `diycCommand(script)`).
+  const exported = (await import(pathToFileURL(resolve(module)).href))[name];
+  const tree = typeof exported === 'function' ? exported() : exported;
   if (!tree?.subCommands) throw new Error(`${commandsOf}: no command tree with subcommands there`);
   commandNames = Object.keys(tree.subCommands);
 }
