@@ -45,7 +45,9 @@ try {
       `[ttrpc]\n  address = "${socket}.ttrpc"`,
     ].join('\n'),
   );
-  daemon = spawn('containerd', ['--config', join(work, 'config.toml')], { stdio: 'ignore' });
+  // containerd's children (the shim, the runtime) get `env` too: with the CA bundle, every
+  // `diyc-oci create` under it read it: ~45 ms a container, x1.98 of runc for x1.24 here.
+  daemon = spawn('containerd', ['--config', join(work, 'config.toml')], { env, stdio: 'ignore' });
   for (let i = 0; i < 200 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 50));
   const ctr = ['ctr', '--address', socket, '--namespace', 'bench'];
   run([...ctr, 'images', 'import', archive]);
