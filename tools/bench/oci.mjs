@@ -12,7 +12,7 @@
 //                                          front does start, kill, delete, state, list; pnpm's
 //                                          node_modules/.bin script costs ~5 ms a call more)
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -134,6 +134,7 @@ try {
 } finally {
   daemon?.kill('SIGTERM');
   if (daemon && daemon.exitCode === null) await new Promise((r) => daemon.on('exit', r));
+  endLeftovers();
   try {
     execFileSync('sh', [
       '-c',
@@ -143,4 +144,44 @@ try {
     /* reported above */
   }
   rmSync(work, { recursive: true, force: true });
+}
+
+/**
+ * What containerd does not end with itself when a run fails half-way: its shims (they
+ * outlive it by design), and the containers they held, in this run's cgroups. All are this
+ * run's: a shim names this run's socket, a container is under this run's parent cgroup.
+ */
+function endLeftovers() {
+  const socket = `${work}/containerd.sock`;
+  const pids = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (argv[0]?.endsWith('containerd-shim-runc-v2') && argv.includes(socket)) pids.push(Number(pid));
+    } catch {
+      /* gone */
+    }
+  }
+  // v1: the parent in each hierarchy; v2: the parent itself.
+  const cgroups = [...readdirSync('/sys/fs/cgroup').map((h) => join('/sys/fs/cgroup', h, parent)), join('/sys/fs/cgroup', parent)];
+  for (const dir of cgroups.filter((d) => existsSync(d))) {
+    try {
+      const procs = execFileSync('find', [dir, '-name', 'cgroup.procs', '-exec', 'cat', '{}', '+'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      pids.push(...procs.split('\n').filter(Boolean).map(Number));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  for (const pid of new Set(pids)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  // A killed process leaves its cgroup within moments; the rmdir below needs it gone.
+  if (pids.length > 0) execFileSync('sleep', ['0.2']);
 }
