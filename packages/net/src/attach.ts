@@ -220,14 +220,11 @@ export function detach(config: NetConfig, name: string, options: { runner?: Runn
   // veth whose peer is down drops what the container sends. (A bridge port state set to
   // disabled, bridge(8), would not do: a container with CAP_NET_ADMIN that took its eth0
   // down and up again would have the bridge enable the port.)
-  const disable =
-    links !== undefined && unfilter !== undefined && existsSync(`/sys/class/net/${host}/master`)
-      ? runner.linkDown?.(host) === true
-        ? 'done'
-        : { command: 'ip', args: ['link', 'set', 'dev', host, 'down'] }
-      : undefined;
+  // In this process when the runner can (an ioctl), else by ip in a round of its own.
+  const onBridge = links !== undefined && unfilter !== undefined && existsSync(`/sys/class/net/${host}/master`);
+  const setDownHere = onBridge && runner.linkDown?.(host) === true;
   const both = [links, unfilter].filter((c): c is Command => c !== undefined);
-  const rounds = typeof disable === 'object' ? [[disable], both] : [both];
+  const rounds = onBridge && !setDownHere ? [[{ command: 'ip', args: ['link', 'set', 'dev', host, 'down'] }], both] : [both];
   const results = runRounds(runner, rounds);
   // Undefined when the port could not be set down: the second round did not run.
   const done = results[rounds.length - 1];

@@ -11,10 +11,11 @@ export interface Relay {
 }
 
 /**
- * Copies pipe `from` (a read end of ours: the relay makes it non-blocking and closes it at
- * the end, or at once when it cannot start, and throws) to `to`, calling `onData` with each chunk when given (a log). A destination that
- * is full stops the reading, so the writer waits; one that fails (its reader is gone) ends
- * the relay, and the writer's next write gets SIGPIPE, as in a shell pipeline.
+ * Copies pipe `from` to `to`, calling `onData` with each chunk when given (a log). `from`
+ * is a read end of ours: the relay makes it non-blocking and closes it at the end, or at
+ * once when it cannot start (and throws). A destination that is full stops the reading, so
+ * the writer waits; one that fails (its reader is gone) ends the relay, and the writer's
+ * next write gets SIGPIPE, as in a shell pipeline.
  */
 export function relay(from: number, to: number, onData?: (chunk: Buffer) => void): Relay {
   let done!: () => void;
