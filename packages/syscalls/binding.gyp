@@ -5,6 +5,7 @@
       "sources": [
         "src/native/addon.cc",
         "src/native/child.cc",
+        "src/native/digest.cc",
         "src/native/relay.cc"
       ],
       "include_dirs": [

@@ -2,17 +2,17 @@
 // core while this thread extracts. Hashing 124 MB takes as long as GNU tar takes to write
 // it out, and a container host has a second core.
 //
-// A plain layer file is read and hashed by `openssl dgst` in a child process (fileDigest),
-// or, where openssl is missing, by a worker that reads it itself: reading it twice from the
-// page cache costs less on this thread than the page faults of memory shared with the worker. Bytes
-// that exist only here (a gunzipped layer) are copied into a ring of slots in shared
-// memory, which the worker hashes as they are published; a slot is filled again only once
-// the worker has hashed it. The ring is deep enough for this thread to run ahead while the
-// worker starts (a Node worker takes some 30 ms).
+// A plain layer file is read and hashed on libuv's thread pool by the addon, with Node's own
+// OpenSSL (fileDigest): reading it twice from the page cache costs less on this thread than
+// the page faults of memory shared with a hasher. Bytes that exist only here (a gunzipped
+// layer) are copied into a ring of slots in shared memory, which a worker hashes as they are
+// published; a slot is filled again only once the worker has hashed it. The ring is deep
+// enough for this thread to run ahead while the worker starts (a Node worker takes some 30 ms).
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import { DiycError } from '@diyc/record';
-import { childProcess, workerThreads } from './lazy-builtins.js';
+import { sha256File } from '@diyc/syscalls';
+import { workerThreads } from './lazy-builtins.js';
 
 const SLOT = 1 << 20;
 const SLOTS = 32;
@@ -21,27 +21,19 @@ const PUBLISHED = 0;
 const HASHED = 1;
 
 // Self-contained, so that it runs from a bundled bin as from the library: a worker given
-// as source text needs no file of its own. It loads little (crypto, and fs for a file), to start sooner.
+// as source text needs no file of its own. It loads little (crypto), to start sooner.
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const hash = createHash('sha256');
-if (workerData.file !== undefined) {
-  const { closeSync, openSync, readSync } = require('node:fs');
-  const fd = openSync(workerData.file, 'r');
-  const buf = Buffer.allocUnsafe(${SLOT});
-  for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
-  closeSync(fd);
-} else {
-  const { control, lengths, data } = workerData;
-  for (let hashed = 0; ; hashed++) {
-    while (Atomics.load(control, ${PUBLISHED}) === hashed) Atomics.wait(control, ${PUBLISHED}, hashed);
-    const length = lengths[hashed % ${SLOTS}];
-    if (length < 0) break; // the end of the stream
-    hash.update(new Uint8Array(data, (hashed % ${SLOTS}) * ${SLOT}, length));
-    Atomics.store(control, ${HASHED}, hashed + 1);
-    Atomics.notify(control, ${HASHED});
-  }
+const { control, lengths, data } = workerData;
+for (let hashed = 0; ; hashed++) {
+  while (Atomics.load(control, ${PUBLISHED}) === hashed) Atomics.wait(control, ${PUBLISHED}, hashed);
+  const length = lengths[hashed % ${SLOTS}];
+  if (length < 0) break; // the end of the stream
+  hash.update(new Uint8Array(data, (hashed % ${SLOTS}) * ${SLOT}, length));
+  Atomics.store(control, ${HASHED}, hashed + 1);
+  Atomics.notify(control, ${HASHED});
 }
 parentPort.postMessage(hash.digest('hex'));
 `;
@@ -53,37 +45,30 @@ const waitAsync = (
   }
 ).waitAsync;
 
-/** The sha256 of a layer file, or of bytes copied to it, computed on a worker thread. */
+/** The sha256 of bytes copied to it (a gunzipped layer), computed on a worker thread. */
 export class WorkerDigest {
   readonly #control = new Int32Array(new SharedArrayBuffer(8));
   readonly #lengths = new Int32Array(new SharedArrayBuffer(4 * SLOTS));
-  readonly #data: SharedArrayBuffer | undefined;
+  readonly #data = new SharedArrayBuffer(SLOT * SLOTS);
   readonly #worker: Worker;
   readonly #result: Promise<string>;
   #published = 0;
 
-  /** The digest of a file, read by the worker. */
-  static ofFile(path: string): WorkerDigest {
-    return new WorkerDigest(path);
-  }
-
   /** The digest of the bytes given to copy(), in order. */
   static ofCopies(): WorkerDigest {
-    return new WorkerDigest(undefined);
+    return new WorkerDigest();
   }
 
-  private constructor(file: string | undefined) {
-    if (file === undefined) this.#data = new SharedArrayBuffer(SLOT * SLOTS);
+  private constructor() {
     this.#worker = new (workerThreads().Worker)(WORKER, {
       eval: true,
-      workerData: file !== undefined ? { file } : { control: this.#control, lengths: this.#lengths, data: this.#data },
+      workerData: { control: this.#control, lengths: this.#lengths, data: this.#data },
     });
     this.#result = new Promise<string>((resolve, reject) => {
       this.#worker.once('message', (hex: string) => resolve(`sha256:${hex}`));
       this.#worker.once('error', (err) => reject(new DiycError('system', `the digest worker failed: ${err.message}`, { cause: err })));
     });
     this.#result.catch(() => {}); // a cancelled digest's failure concerns no one
-    if (file !== undefined) this.#published = -1; // nothing to publish: digest() only waits
   }
 
   /** The next slot to fill, a view of shared memory; it waits while the worker is a ring behind. */
@@ -93,7 +78,7 @@ export class WorkerDigest {
       if (this.#published - hashed < SLOTS) break;
       await waitAsync(this.#control, HASHED, hashed).value;
     }
-    return Buffer.from(this.#data as SharedArrayBuffer, (this.#published % SLOTS) * SLOT, SLOT);
+    return Buffer.from(this.#data, (this.#published % SLOTS) * SLOT, SLOT);
   }
 
   /** Hands the slot from #slot() to the worker, with the `length` bytes filled. */
@@ -132,7 +117,7 @@ export class WorkerDigest {
   }
 }
 
-/** A digest being computed elsewhere: a worker, or a child process. */
+/** A digest being computed elsewhere: on a worker, or on libuv's thread pool. */
 export interface PendingDigest {
   /** sha256:HEX, once computed. */
   digest(): Promise<string>;
@@ -140,38 +125,24 @@ export interface PendingDigest {
   cancel(): void;
 }
 
-const HEX64 = /^[0-9a-f]{64}$/;
-
 /**
- * The sha256 of a file, by `openssl dgst` in a child process where openssl is installed,
- * else by a worker. The child starts in 5 to 10 ms of this thread, where a Node worker
- * takes 60 to 130 ms to boot on a loaded two-core machine, and its hashing (OpenSSL's
- * SHA-NI code, as Node's own) is the longest step of unpacking a plain layer: 124 MB take
- * 124 ms, as long as GNU tar takes to extract them. containerd calls unpigz the same way.
- * https://www.openssl.org/docs/man3.0/man1/openssl-dgst.html
+ * The sha256 of a file, read and hashed on libuv's thread pool by the addon (Node's own
+ * OpenSSL, with the CPU's SHA extensions): it is the longest step of unpacking a plain
+ * layer (124 MB take ~120 ms, as long as GNU tar takes to extract them), and it costs this
+ * thread nothing. `openssl dgst` in a child process did it before, and spawning one took 5
+ * to 10 ms of this thread; a Node worker takes 60 to 130 ms to boot on a loaded two-core
+ * machine.
  */
 export function fileDigest(path: string): PendingDigest {
-  // Only the hex digest is read from its output; its environment is PATH alone, so that no
-  // OPENSSL_CONF of the caller's loads a provider into it.
-  const child = childProcess().spawn('openssl', ['dgst', '-sha256', '-r', '--', path], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-  });
-  let out = '';
-  child.stdout?.setEncoding('latin1').on('data', (text: string) => {
-    out += text;
-  });
-  const result = new Promise<string | undefined>((resolve) => {
-    child.once('error', () => resolve(undefined)); // not installed: the worker hashes it
-    child.once('close', (code) => {
-      const hex = out.slice(0, 64);
-      resolve(code === 0 && HEX64.test(hex) ? `sha256:${hex}` : undefined);
-    });
-  });
-  return {
-    digest: async () => (await result) ?? WorkerDigest.ofFile(path).digest(),
-    cancel: () => child.kill(),
-  };
+  const { digest, cancel } = sha256File(path);
+  const result = digest.then(
+    (hex) => `sha256:${hex}`,
+    (err: Error) => {
+      throw new DiycError('system', `could not hash the layer ${path}: ${err.message}`, { cause: err });
+    },
+  );
+  result.catch(() => {}); // a cancelled digest's failure concerns no one
+  return { digest: () => result, cancel };
 }
 
 /**

@@ -1,8 +1,8 @@
 // extractLayer(): one tar stream (plain or gzip) into one directory, with the sha256
 // of the uncompressed stream: the layer's diff_id in OCI terms.
 //
-// A large layer file's diff_id is hashed elsewhere (digest.ts: openssl in a child process for
-// a plain file, a worker for a gzip one) while this thread writes it out; a small file's and
+// A large layer file's diff_id is hashed elsewhere (digest.ts: on libuv's thread pool for a
+// plain file, a worker for a gzip one) while this thread writes it out; a small file's and
 // a stream's (stdin, a registry's response) are hashed here, as they come.
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
@@ -105,7 +105,7 @@ function fileHead(path: string): Buffer {
 const HASH_ELSEWHERE_FROM = 16 * 1024 * 1024;
 
 /**
- * Feeds a layer file to the parser. A plain file's diff_id is hashed by another process as
+ * Feeds a layer file to the parser. A plain file's diff_id is hashed on the thread pool as
  * this thread extracts it (digest.ts); a gzip file's, on a worker; a small file's, here.
  */
 async function pumpFile(path: string, parser: TarParser, onRead: (n: number) => void): Promise<PendingDigest | LocalDigest> {

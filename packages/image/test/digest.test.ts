@@ -1,6 +1,6 @@
-// The diff_id worker: the same sha256 as node:crypto's, for a file it reads itself and for
-// bytes copied to it through the ring of shared memory, across slot ends and ring wraps;
-// and fileDigest, by openssl or, where it is missing, by the worker.
+// The diff_id's two hashers: the worker, the same sha256 as node:crypto's for bytes copied
+// to it through the ring of shared memory, across slot ends and ring wraps; and fileDigest,
+// a file read and hashed on libuv's thread pool by the addon, which can be stopped.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,10 +16,9 @@ describe('WorkerDigest', () => {
   // 40 MiB and a bit: more than the ring's 32 slots of 1 MiB, so it wraps.
   const data = Buffer.concat([randomBytes(1 << 20), Buffer.alloc(39 << 20, 7), randomBytes(12345)]);
 
-  it('hashes a file it reads itself', async () => {
+  it('reads a file in chunks (fileChunks), every byte in order', async () => {
     const file = join(dir, 'layer.tar');
     writeFileSync(file, data);
-    expect(await WorkerDigest.ofFile(file).digest()).toBe(sha256(data));
     const chunks: Buffer[] = [];
     for await (const chunk of fileChunks(file)) chunks.push(Buffer.from(chunk));
     expect(Buffer.concat(chunks).equals(data)).toBe(true);
@@ -38,24 +37,26 @@ describe('WorkerDigest', () => {
 describe('fileDigest', () => {
   const dir = mkdtempSync(join(tmpdir(), 'diyc-digest-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // More than one of the addon's 1 MB reads, and not a whole number of them.
   const data = Buffer.concat([randomBytes(3 << 20), Buffer.alloc(12345, 1)]);
-  // A name openssl must not read as an option, nor the shell as anything.
   const file = join(dir, '-r $(touch x) layer.tar');
   writeFileSync(file, data);
 
-  it('hashes a file in a child process, as node:crypto does', async () => {
+  it('hashes a file on the thread pool, as node:crypto does', async () => {
     expect(await fileDigest(file).digest()).toBe(sha256(data));
+    const empty = join(dir, 'empty');
+    writeFileSync(empty, '');
+    expect(await fileDigest(empty).digest()).toBe(sha256(Buffer.alloc(0)));
   });
 
-  it('hashes it on a worker where openssl is not installed', async () => {
-    const path = process.env.PATH;
-    process.env.PATH = join(dir, 'no-such-dir');
-    try {
-      const pending = fileDigest(file);
-      process.env.PATH = path;
-      expect(await pending.digest()).toBe(sha256(data));
-    } finally {
-      process.env.PATH = path;
-    }
+  it('says which file it could not read', async () => {
+    await expect(fileDigest(join(dir, 'missing')).digest()).rejects.toThrow(/could not hash the layer .*missing: ENOENT/);
+    await expect(fileDigest(dir).digest()).rejects.toThrow(/EISDIR/);
+  });
+
+  it('stops when cancelled, and its failure then concerns no one', async () => {
+    const pending = fileDigest(file);
+    pending.cancel();
+    await expect(pending.digest()).rejects.toThrow(/ECANCELED/);
   });
 });

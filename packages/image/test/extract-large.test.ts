@@ -1,6 +1,6 @@
 // A plain layer file of 16 MB or more takes its own path through extractLayer: synchronous
-// reads, long bodies copied by the kernel (sendfile), and its diff_id hashed by openssl in a
-// child process (digest.ts). The same answers as the small-file path: the sha256 of the
+// reads, long bodies copied by the kernel (sendfile), and its diff_id hashed on libuv's thread
+// pool by the addon (digest.ts). The same answers as the small-file path: the sha256 of the
 // file, every byte of every body, a truncated archive named as one, and a hostile entry
 // refused, however far into the archive it is.
 import { createHash, randomBytes } from 'node:crypto';

@@ -122,6 +122,7 @@ export interface NativeBinding {
     atime: number,
     mtime: number,
   ): void;
+  sha256File(path: string, stop: Int32Array): Promise<string>;
   resolveInRoot(rootFd: number, path: string, flags: number, mode: number): number;
   /** The fallback walk alone (tests). */
   walkInRoot(rootFd: number, path: string, flags: number, mode: number): number;

@@ -22,6 +22,7 @@ export {
   lsetxattr,
   sendfile,
   writeNewFile,
+  sha256File,
   lgetxattr,
   llistxattr,
   statfsType,
@@ -42,7 +43,7 @@ export {
 } from './wrappers.js';
 export { relay } from './relay.js';
 export type { Relay } from './relay.js';
-export type { FileOwner } from './wrappers.js';
+export type { FileOwner, FileSha256 } from './wrappers.js';
 export {
   compileSeccomp,
   seccompVersion,

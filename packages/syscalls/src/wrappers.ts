@@ -92,6 +92,27 @@ export function writeNewFile(
   native().writeNewFile(path, mode, data, start, end, owner?.uid ?? -1, owner?.gid ?? -1, fsTime(atime), fsTime(mtime));
 }
 
+/** A file's SHA-256 being computed: sha256File(). */
+export interface FileSha256 {
+  /** The digest as 64 hex digits; rejects like node:fs (ENOENT, EIO), or with ECANCELED after cancel(). */
+  digest: Promise<string>;
+  /** Stops reading the file at its next megabyte: nobody waits for the digest any more. */
+  cancel(): void;
+}
+
+/**
+ * The SHA-256 of a file, read and hashed on libuv's thread pool by Node's own OpenSSL
+ * while this thread goes on: a large file's hash costs this thread nothing (digest.cc).
+ * https://docs.openssl.org/3.0/man3/EVP_DigestInit/
+ */
+export function sha256File(path: string): FileSha256 {
+  if (path.includes('\0')) throw new TypeError(`${JSON.stringify(path)}: a path with a NUL byte`);
+  // Shared memory: the thread reads the flag while this one may set it.
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const digest = native().sha256File(path, stop);
+  return { digest, cancel: () => void Atomics.store(stop, 0, 1) };
+}
+
 /** lgetxattr(2): the value, or null when the attribute is not set. https://man7.org/linux/man-pages/man2/getxattr.2.html */
 export function lgetxattr(path: string, name: string): Buffer | null {
   return native().lgetxattr(path, name);

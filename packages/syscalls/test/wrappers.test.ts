@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { getSystemErrorMap } from 'node:util';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   errnoName,
   lgetxattr,
@@ -24,6 +25,7 @@ import {
   mount,
   sendfile,
   setLinkUp,
+  sha256File,
   statfsType,
   umount2,
   writeNewFile,
@@ -122,6 +124,25 @@ describe('system call wrappers', () => {
         closeSync(output);
       }
       expect(readFileSync(join(dir, 'out'), 'utf8')).toBe('cdeij');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("hashes a file on libuv's thread pool as node:crypto does; a NUL in the path is refused, an unreadable file named", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'diyc-wrap-'));
+    try {
+      // Over two of the thread's 1 MB reads, ending inside a third.
+      const data = Buffer.alloc((2 << 20) + 777);
+      for (let i = 0; i < data.length; i++) data[i] = (i * 31) & 0xff;
+      writeFileSync(join(dir, 'f'), data);
+      expect(await sha256File(join(dir, 'f')).digest).toBe(createHash('sha256').update(data).digest('hex'));
+      expect(() => sha256File(`${dir}/f\0x`)).toThrow(/NUL byte/);
+      await expect(sha256File(join(dir, 'none')).digest).rejects.toMatchObject({
+        code: 'ENOENT',
+        syscall: 'open',
+        path: join(dir, 'none'),
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

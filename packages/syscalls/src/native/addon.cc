@@ -50,6 +50,7 @@
 #endif
 
 #include "child.h"
+#include "digest.h"
 #include "relay.h"
 
 namespace {
@@ -60,7 +61,9 @@ namespace {
 // errors.ts registers it, so codes and messages come from Node's own table.
 Napi::FunctionReference* g_error_factory = nullptr;
 
-Napi::Value ThrowErrno(Napi::Env env, int err, const char* syscall, const std::string& path = "") {
+}  // namespace
+
+Napi::Value diyc::ErrnoError(Napi::Env env, int err, const char* syscall, const std::string& path) {
   Napi::Value error;
   if (g_error_factory != nullptr) {
     error = g_error_factory->Call({Napi::Number::New(env, err), Napi::String::New(env, syscall),
@@ -71,7 +74,13 @@ Napi::Value ThrowErrno(Napi::Env env, int err, const char* syscall, const std::s
     e.Set("errno", Napi::Number::New(env, -err));
     error = e.Value();
   }
-  Napi::Error(env, error).ThrowAsJavaScriptException();
+  return error;
+}
+
+namespace {
+
+Napi::Value ThrowErrno(Napi::Env env, int err, const char* syscall, const std::string& path = "") {
+  Napi::Error(env, diyc::ErrnoError(env, err, syscall, path)).ThrowAsJavaScriptException();
   return env.Undefined();
 }
 
@@ -1204,6 +1213,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lsetxattr", Napi::Function::New(env, Lsetxattr));
   exports.Set("sendfile", Napi::Function::New(env, Sendfile));
   exports.Set("writeNewFile", Napi::Function::New(env, WriteNewFile));
+  exports.Set("sha256File", Napi::Function::New(env, diyc::Sha256File));
   exports.Set("relay", Napi::Function::New(env, diyc::Relay));
   exports.Set("stopRelay", Napi::Function::New(env, diyc::StopRelay));
   exports.Set("lgetxattr", Napi::Function::New(env, Lgetxattr));
