@@ -154,7 +154,7 @@ const COPY_FROM = 64 * 1024;
 async function readPlainFile(path: string, parser: TarParser, onRead: (n: number) => void): Promise<void> {
   const fd = openSync(path, 'r');
   try {
-    const buf = Buffer.allocUnsafe(PLAIN_READ);
+    const buf = Buffer.allocUnsafe(PLAIN_READ + 4);
     let position = 0;
     let unyielded = 0;
     for (;;) {
@@ -164,9 +164,13 @@ async function readPlainFile(path: string, parser: TarParser, onRead: (n: number
       // handler waited for all of it: 7.5 s for 3 GB here).
       let n = parser.bodyLeft >= COPY_FROM ? parser.copyBody(fd, position, YIELD_EVERY) : 0;
       if (n === 0) {
-        n = readSync(fd, buf, 0, buf.length, position);
+        // Read to the same place modulo 4 as in the archive, so that its headers (at multiples
+        // of 512) start on word boundaries, where their checksums are summed a word at a time;
+        // a body copied by the kernel leaves the archive's position anywhere.
+        const at = position % 4;
+        n = readSync(fd, buf, at, PLAIN_READ, position);
         if (n === 0) return;
-        parser.write(n === buf.length ? buf : buf.subarray(0, n));
+        parser.write(buf.subarray(at, at + n));
       }
       position += n;
       onRead(n);

@@ -150,9 +150,14 @@ export function checksumValid(block: Buffer, offset = 0, words = wordsOf(block))
   return recorded === signed;
 }
 
-/** A view of the buffer as 32-bit words, when it starts on a word boundary (one per chunk, not per header). */
+/**
+ * A view of the buffer's memory as 32-bit words, from its first word boundary (one per
+ * chunk, not per header): a header that starts on one is summed through it.
+ */
 function wordsOf(buffer: Buffer): Uint32Array | null {
-  return buffer.byteOffset % 4 === 0 ? new Uint32Array(buffer.buffer, buffer.byteOffset, buffer.length >>> 2) : null;
+  const skip = (4 - (buffer.byteOffset % 4)) % 4;
+  if (buffer.length < skip + 4) return null;
+  return new Uint32Array(buffer.buffer, buffer.byteOffset + skip, (buffer.length - skip) >>> 2);
 }
 
 /** The sum of a header's bytes, its checksum field (bytes 148 to 155) counted as spaces. */
