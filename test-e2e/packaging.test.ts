@@ -3,7 +3,7 @@
 // when asked, help without colour unless a person is reading it, and usage errors that
 // repeat the usage --help shows. Also what the packages ship.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isRoot, onTerminal, repo, rootReason, runBin, runCommand, tempDir } from './helpers.js';
@@ -257,4 +257,28 @@ describe.skipIf(!isRoot)(`an install from the packed tarballs (${rootReason})`, 
       'pack-check: from the installed tarballs, diyc-oci-front (prebuilt, made executable by create) did start, state, kill and delete with no node',
     );
   }, 600_000);
+});
+
+describe('bundle-bin', () => {
+  const work = tempDir('diyc-bundle-');
+  afterAll(() => work.remove());
+
+  it('refuses a bundle that is not ASCII, which the loader would read wrong as Latin-1, and says what to write', () => {
+    const pkg = join(work.path, 'pkg');
+    mkdirSync(join(pkg, 'dist'), { recursive: true });
+    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'bundle-test', version: '0.0.0', type: 'module' }));
+    const bundle = (source: string) => {
+      writeFileSync(join(pkg, 'dist/bin.js'), source);
+      return spawnSync(process.execPath, [join(repo, 'tools/bundle-bin.mjs'), 'dist/bin.js'], { cwd: pkg, encoding: 'utf8' });
+    };
+    // esbuild escapes a string's µ, not a regular expression's.
+    const refused = bundle("console.log(/(\\d+)(ms|µs)/.test(process.argv[2] ?? ''), 'µs');\n");
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toContain("the bundle holds 'µ'");
+    expect(refused.stderr).toContain('write it as \\u00b5');
+    const made = bundle("console.log(/(\\d+)(ms|\\u00b5s)/.test(process.argv[2] ?? ''), 'µs');\n");
+    expect(made.status, made.stderr).toBe(0);
+    const run = spawnSync(process.execPath, [join(pkg, 'dist/bin.cjs'), '5µs'], { encoding: 'utf8' });
+    expect(run.stdout).toBe('true µs\n');
+  });
 });

@@ -210,6 +210,15 @@ for (const file of files) {
   }
   // tsc's shebang line is dropped: the bundle is not run by itself.
   const code = result.outputFiles[0].text.replace(/^#!.*\n/, '');
+  // The loader reads the bundle as Latin-1, a copy where UTF-8 is a decoding: it must be
+  // ASCII. esbuild escapes strings and names, but not a regular expression's characters.
+  const nonAscii = /[^\x00-\x7f]/.exec(code);
+  if (nonAscii) {
+    const line = code.slice(0, nonAscii.index).split('\n').length;
+    throw new Error(
+      `${file}: the bundle holds '${nonAscii[0]}' (line ${line}: ${code.split('\n')[line - 1]?.trim().slice(0, 100)}): write it as \\u${nonAscii[0].charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
+  }
   const base = basename(file).replace(/\.js$/, '');
   const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
   writeFileSync(join(dirname(entryPath), `${base}.bundle.cjs`), code);

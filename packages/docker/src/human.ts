@@ -60,7 +60,8 @@ export function bytesSize(bytes: number): string {
 export function parseGoDuration(text: string, flag: string): number {
   const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
   if (text === '0') return 0;
-  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
+  // \u00b5 is µ: a bin's bundle is ASCII (tools/bundle-bin.mjs).
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|s|m|h)/g)];
   if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text)
     throw new DiycError('usage', `${flag} ${text}: give a duration, as 30s, 1m30s or 500ms`);
   return parts.reduce((sum, p) => sum + Number(p[1]) * (units[p[2] as string] as number), 0);

@@ -46,6 +46,8 @@ describe('Go durations', () => {
     expect(parseGoDuration('1m30s', '--x')).toBe(90_000);
     expect(parseGoDuration('500ms', '--x')).toBe(500);
     expect(parseGoDuration('1h', '--x')).toBe(3_600_000);
+    expect(parseGoDuration('1500µs', '--x')).toBe(1.5); // Go's micro sign, and its 'us'
+    expect(parseGoDuration('2us', '--x')).toBe(0.002);
     expect(parseGoDuration('0', '--x')).toBe(0);
   });
 

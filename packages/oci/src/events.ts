@@ -20,10 +20,11 @@ const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, μs: 1e3, ms
 /** Go's time.ParseDuration ("5s", "100ms", "1m30s", "1.5h"), in milliseconds. */
 export function parseDuration(text: string): number {
   if (text === '0') return 0;
-  const m = /^([-+]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/.exec(text);
+  // \u00b5 and \u03bc are the two mu signs Go takes: a bin's bundle is ASCII (tools/bundle-bin.mjs).
+  const m = /^([-+]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))+$/.exec(text);
   if (!m) throw new DiycError('usage', `invalid value "${text}" for flag -interval: parse error`);
   let ns = 0;
-  for (const part of text.replace(/^[-+]/, '').matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g))
+  for (const part of text.replace(/^[-+]/, '').matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/g))
     ns += Number(part[1]) * (UNIT_NS[part[2] as string] as number);
   return (m[1] === '-' ? -ns : ns) / 1e6;
 }

@@ -492,7 +492,9 @@ describe('events', () => {
       parseDuration('1m30s'),
       parseDuration('1.5h'),
       parseDuration('0'),
-    ]).toEqual([5000, 1000, 100, 90000, 5400000, 0]);
+      parseDuration('2500\u00b5s'), // both of Go's micro signs
+      parseDuration('2500\u03bcs'),
+    ]).toEqual([5000, 1000, 100, 90000, 5400000, 0, 2.5, 2.5]);
     expect(() => parseDuration('5')).toThrow('invalid value "5" for flag -interval');
   });
   it('writes JSON as Go does: counters past 2^53 exact', () => {
