@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { binDir, testNetwork } from './helpers.js';
+import { binDir, removeEmptyTempDirs, testNetwork } from './helpers.js';
 
 export default function setup(): () => void {
   const net = testNetwork('g');
@@ -14,7 +14,10 @@ export default function setup(): () => void {
   process.env.DIYC_BRIDGE ??= net.bridge;
   process.env.DIYC_SUBNET ??= net.subnet;
   process.env.DIYC_ROOT ??= root;
+  const run = Math.random().toString(36).slice(2, 8);
+  process.env.DIYC_TEST_RUN = run;
   return () => {
+    removeEmptyTempDirs(run);
     spawnSync(join(binDir, 'diyc-net'), ['clean', '--bridge', net.bridge, '--subnet', net.subnet], {
       env: { ...process.env, DIYC_ROOT: root },
       stdio: 'ignore',

@@ -1,7 +1,7 @@
 // Helpers for the end-to-end suite: run the built bins as a user would, and make the
 // default busybox image once per run.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -100,10 +100,28 @@ export async function ociBundle(
   return dir;
 }
 
-/** A temporary directory removed by the returned function. */
+/**
+ * A temporary directory removed by the returned function. Its name holds this run's tag
+ * (global-setup.ts), so that the run's end removes the empty ones a `vitest -t` run leaves:
+ * a suite that the filter skips still makes its describe-time directories, but never runs
+ * its afterAll.
+ */
 export function tempDir(prefix = 'diyc-test-'): { path: string; remove: () => void } {
-  const path = mkdtempSync(join(tmpdir(), prefix));
+  const run = process.env.DIYC_TEST_RUN;
+  const path = mkdtempSync(join(tmpdir(), run ? `${prefix}${run}-` : prefix));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** Removes this run's temporary directories that are empty (tempDir); a full one is a test's leftover, and stays to be seen. */
+export function removeEmptyTempDirs(run: string): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith('diyc-') || !name.includes(`-${run}-`)) continue;
+    try {
+      rmdirSync(join(tmpdir(), name));
+    } catch {
+      // not empty, or not a directory: not this function's to remove
+    }
+  }
 }
 
 /**
