@@ -3,7 +3,8 @@
 // docker's and diyc-stop's (a signal that asks, then SIGKILL to all after a timeout).
 import { managerForPath, killPids } from '@diyc/cgroup';
 import { DiycError } from '@diyc/record';
-import type { Container, ContainerState } from './container.js';
+import { signalIf } from '@diyc/syscalls';
+import { type Container, type ContainerState, sameProcess } from './container.js';
 import { canKill } from './status.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -15,6 +16,16 @@ function signal(pid: number, sig: number): void {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
   }
+}
+
+/**
+ * `sig` to the container's first process, only while it is the process the container
+ * started (its start time, pidStart): once it has ended, its pid may be another's.
+ */
+function signalFirst(state: ContainerState | undefined, sig: number): void {
+  const pid = state?.pid;
+  if (pid === undefined) return;
+  signalIf(pid, sig, () => sameProcess(pid, state?.pidStart));
 }
 
 /**
@@ -41,7 +52,7 @@ export function kill(container: Container, sig: number, options: { all?: boolean
   // managers), which --all does once itself (issue 22).
   const status = container.status();
   if (!canKill(status)) throw new DiycError('state', `container ${container.name} is ${status}: container not running`);
-  signal(container.state()?.pid as number, sig);
+  signalFirst(container.state(), sig);
   // A v1 frozen process dies of SIGKILL only once thawed (runc thaws for SIGKILL alone).
   if (status === 'paused' && sig === 9) {
     const path = container.record()?.linux.cgroupsPath;
@@ -74,7 +85,7 @@ export async function killAll(container: Container): Promise<void> {
 export async function stop(container: Container, sig: number, timeoutSeconds: number): Promise<ContainerState | undefined> {
   const state = container.state();
   if (!container.isRunning() || state?.pid === undefined) return state;
-  signal(state.pid, sig);
+  signalFirst(state, sig);
   const deadline = Date.now() + timeoutSeconds * 1000;
   while (Date.now() < deadline && container.processAlive()) await sleep(20);
   if (container.processAlive()) await killAll(container);

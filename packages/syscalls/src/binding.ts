@@ -86,6 +86,8 @@ export interface NativeBinding {
   spawn(plan: NativePlan): { pid: number; pidfd: number; holdFd: number; errorFd: number; times?: ArrayBuffer };
   go(holdFd: number, fds?: number[]): void;
   pidfdGetfd(pid: number, fd: number): number;
+  pidfdOpen(pid: number): number;
+  pidfdSendSignal(fd: number, sig: number): void;
   sendWithFd(socketPath: string, data: Buffer, fd: number): void;
   readMessage(errorFd: number): [step: number, index: number, errno: number] | null;
   watchExit(pid: number, pidfd: number, cb: (code: number | null, signal: number | null) => void): void;

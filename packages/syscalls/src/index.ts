@@ -23,6 +23,7 @@ export {
   sendfile,
   writeNewFile,
   sha256File,
+  signalIf,
   lgetxattr,
   llistxattr,
   statfsType,

@@ -1,4 +1,5 @@
 // One-to-one wrappers of system calls, each throwing a SyscallError like node:fs does.
+import { closeSync } from 'node:fs';
 import { native } from './binding.js';
 import { CLONE_NEW, type Namespace } from './constants.js';
 
@@ -111,6 +112,44 @@ export function sha256File(path: string): FileSha256 {
   const stop = new Int32Array(new SharedArrayBuffer(4));
   const digest = native().sha256File(path, stop);
   return { digest, cancel: () => void Atomics.store(stop, 0, 1) };
+}
+
+/**
+ * Sends `sig` to `pid` only if it is still the process `isIt` recognises (its start time,
+ * say): pidfd_open(2) holds the process, `isIt` looks at it, and pidfd_send_signal(2)
+ * signals that very process. With kill(2) after a check, a process that ended between the two
+ * could have its pid taken by another, which got the signal. False when the process is
+ * gone or is not the one. Before Linux 5.3 (no pidfd), kill(2) after the check.
+ * https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html
+ */
+export function signalIf(pid: number, sig: number, isIt: () => boolean): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) throw new RangeError(`${pid} is not a process ID`);
+  let fd: number;
+  try {
+    fd = native().pidfdOpen(pid);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ESRCH') return false;
+    if (code !== 'ENOSYS') throw err;
+    if (!isIt()) return false;
+    return killed(() => process.kill(pid, sig));
+  }
+  try {
+    return isIt() && killed(() => native().pidfdSendSignal(fd, sig));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Runs a signal's call: false when the process is gone (ESRCH), true when it was sent. */
+function killed(send: () => unknown): boolean {
+  try {
+    send();
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw err;
+  }
 }
 
 /** lgetxattr(2): the value, or null when the attribute is not set. https://man7.org/linux/man-pages/man2/getxattr.2.html */

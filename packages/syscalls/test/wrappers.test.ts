@@ -14,7 +14,7 @@ import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { getSystemErrorMap } from 'node:util';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   errnoName,
@@ -26,6 +26,7 @@ import {
   sendfile,
   setLinkUp,
   sha256File,
+  signalIf,
   statfsType,
   umount2,
   writeNewFile,
@@ -145,6 +146,31 @@ describe('system call wrappers', () => {
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('signals a process only while the check says it is the one, and says false once it is gone', async () => {
+    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, sig) => resolve(sig)));
+    const pid = child.pid as number;
+    try {
+      let checks = 0;
+      expect(
+        signalIf(pid, constants.signals.SIGTERM, () => {
+          checks++;
+          return false; // not the process we mean: no signal
+        }),
+      ).toBe(false);
+      expect(checks).toBe(1);
+      expect(signalIf(pid, 0, () => true)).toBe(true); // still alive: the refusal sent nothing
+      expect(signalIf(pid, constants.signals.SIGTERM, () => true)).toBe(true);
+      expect(await exited).toBe('SIGTERM');
+      // Reaped: its pid names no process. Signal 0, which is no signal: were the pid taken by
+      // another process already, that one must not be hurt.
+      expect(signalIf(pid, 0, () => true)).toBe(false);
+      expect(() => signalIf(0, 15, () => true)).toThrow(RangeError);
+    } finally {
+      child.kill('SIGKILL');
     }
   });
 

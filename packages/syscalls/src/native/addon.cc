@@ -45,6 +45,9 @@
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
 #ifndef SYS_pidfd_getfd
 #define SYS_pidfd_getfd 438
 #endif
@@ -469,6 +472,27 @@ Napi::Value PidfdGetfd(const Napi::CallbackInfo& info) {
   close(pidfd);
   if (fd < 0) return ThrowErrno(env, err, "pidfd_getfd", std::to_string(pid));
   return Napi::Number::New(env, fd);
+}
+
+// pidfdOpen(pid) -> fd: a descriptor that stays the process `pid` is now, whatever later
+// takes its number (pidfd_open(2), Linux 5.3). Close it with close(2).
+// https://man7.org/linux/man-pages/man2/pidfd_open.2.html
+Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
+  int pid = info[0].As<Napi::Number>().Int32Value();
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return ThrowErrno(info.Env(), errno, "pidfd_open", std::to_string(pid));
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// pidfdSendSignal(fd, sig): the signal to the process the pidfd holds, never to another that
+// took its pid since (pidfd_send_signal(2)).
+// https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html
+Napi::Value PidfdSendSignal(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int sig = info[1].As<Napi::Number>().Int32Value();
+  if (syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0) < 0)
+    return ThrowErrno(info.Env(), errno, "pidfd_send_signal");
+  return info.Env().Undefined();
 }
 
 // sendWithFd(socketPath, data: Buffer, fd): connects to a unix stream socket (a name
@@ -1200,6 +1224,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawn", Napi::Function::New(env, Spawn));
   exports.Set("go", Napi::Function::New(env, Go));
   exports.Set("pidfdGetfd", Napi::Function::New(env, PidfdGetfd));
+  exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
+  exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal));
   exports.Set("sendWithFd", Napi::Function::New(env, SendWithFd));
   exports.Set("readMessage", Napi::Function::New(env, ReadMessage));
   exports.Set("watchExit", Napi::Function::New(env, WatchExit));

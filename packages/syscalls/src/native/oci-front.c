@@ -33,7 +33,8 @@
 // System calls, each at https://man7.org/linux/man-pages/man2/NAME.2.html: open(2),
 // read(2), write(2), close(2), getdents64(2) (readdir(3)), stat(2), access(2),
 // symlink(2), readlink(2), unlink(2), unlinkat(2), rmdir(2), rename(2), kill(2),
-// clock_gettime(2), nanosleep(2), getpid(2), execve(2) (execvp(3)).
+// pidfd_open(2), pidfd_send_signal(2), clock_gettime(2), nanosleep(2), getpid(2),
+// execve(2) (execvp(3)).
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -45,8 +46,16 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
 
 static char **handover_argv;  // node, JS, the arguments as given
 
@@ -468,12 +477,26 @@ static int parse_signal(const char *text) {
   return -1;
 }
 
+// sig to the container's first process, only while it is the process that started at
+// pid_start: the pidfd holds the process while same_process() looks at it, so a pid freed
+// and taken by another process in between is never signalled (signalIf in wrappers.ts).
+// Before Linux 5.3, kill(2) after the look. 0 when it was sent.
+static int signal_first(const Container *c, int sig) {
+  int fd = (int)syscall(SYS_pidfd_open, (pid_t)c->pid, 0);
+  if (fd < 0 && errno != ENOSYS) return -1;
+  int sent = -1;
+  if (same_process(c->pid, c->pid_start)) sent = fd >= 0 ? (int)syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0) : kill((pid_t)c->pid, sig);
+  if (fd >= 0) close(fd);
+  return sent;
+}
+
 static int cmd_kill(Container *c, const char *signal_text) {
   int sig = parse_signal(signal_text);
   const char *status = status_of(c);
   int killable = strcmp(status, "created") == 0 || strcmp(status, "running") == 0;
-  // A paused container's SIGKILL thaws it too (signal.ts): Node's to do.
-  if (sig < 0 || !killable || kill((pid_t)c->pid, sig) != 0) hand_over();
+  // A paused container's SIGKILL thaws it too (signal.ts): Node's to do. Anything the front
+  // cannot do (the process went meanwhile) is Node's to say.
+  if (sig < 0 || !killable || signal_first(c, sig) != 0) hand_over();
   return 0;
 }
 
