@@ -6,13 +6,16 @@
 // when a newer monitor (a restart's) has taken its place. Containers without a health
 // check cost nothing: no monitor.
 import { closeSync, readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { exec, execProcess, processStart, sameProcess, type Container } from '@diyc/container';
 import { noTrace, writeErr } from '@diyc/cli';
 import { stateRoot } from '@diyc/record';
-import { pipe } from '@diyc/syscalls';
+import { pipe, signalIf } from '@diyc/syscalls';
 import { containerAt, readMeta, runtimeFor, updateMeta, type DockerMeta, type HealthLog } from './containers.js';
 import { HEALTH_OUTPUT_MAX, healthArgv, nextDelay, nextHealth, type Healthcheck } from './health.js';
 import { childProcess, net } from './lazy-builtins.js';
+
+const { SIGTERM } = constants.signals;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -38,12 +41,9 @@ export function spawnHealthMonitor(container: Container, script: string, root: s
 /** Ends the monitor of a container that `stop`, `kill` or `rm` ends, rather than at its next check. */
 export function endHealthMonitor(meta: DockerMeta | undefined): void {
   const monitor = meta?.healthMonitor;
-  if (!monitor || monitor.pid === process.pid || !sameProcess(monitor.pid, monitor.start)) return;
-  try {
-    process.kill(monitor.pid, 'SIGTERM');
-  } catch {
-    /* gone already */
-  }
+  if (!monitor || monitor.pid === process.pid) return;
+  // Through a pidfd: the monitor's pid is signalled only while it is the monitor.
+  signalIf(monitor.pid, SIGTERM, () => sameProcess(monitor.pid, monitor.start));
 }
 
 /** Runs the checks of container `name` until it stops; the monitor's whole life. */
