@@ -31,6 +31,7 @@ import {
   umount2,
   writeNewFile,
 } from '../src/index.js';
+import { native } from '../src/binding.js';
 import { isRoot } from './helpers.js';
 
 const TMPFS_MAGIC = 0x01021994;
@@ -139,6 +140,8 @@ describe('system call wrappers', () => {
       writeFileSync(join(dir, 'f'), data);
       expect(await sha256File(join(dir, 'f')).digest).toBe(createHash('sha256').update(data).digest('hex'));
       expect(() => sha256File(`${dir}/f\0x`)).toThrow(/NUL byte/);
+      // The binding itself refuses a stop flag with no room for the flag (its thread would read nothing).
+      expect(() => native().sha256File(join(dir, 'f'), new Int32Array(0))).toThrow(TypeError);
       await expect(sha256File(join(dir, 'none')).digest).rejects.toMatchObject({
         code: 'ENOENT',
         syscall: 'open',

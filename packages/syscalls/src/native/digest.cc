@@ -112,7 +112,9 @@ class FileDigest : public Napi::AsyncWorker {
 
 Napi::Value Sha256File(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsString() || !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+  // The stop flag is read by the thread: an Int32Array with room for it, or no call.
+  if (!info[0].IsString() || !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      info[1].As<Napi::TypedArray>().ElementLength() < 1) {
     Napi::TypeError::New(env, "sha256File(path, stop: Int32Array)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
